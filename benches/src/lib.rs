@@ -1,0 +1,1 @@
+//! Benchmark support (the hand-fused floors live here).
