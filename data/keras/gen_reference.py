@@ -284,7 +284,396 @@ def gen_optimizers():
     write("optimizers.json", data)
 
 
-GENERATORS = {"optimizers": gen_optimizers}
+
+# ---------------------------------------------------------------------------------------------
+# 3. Losses
+# ---------------------------------------------------------------------------------------------
+
+f32 = lambda v: np.array(v, np.float32)  # noqa: E731
+
+REG_CASES = [
+    # name, y_true, y_pred
+    ("3_vs_3x1", f32([1.0, 2.0, 3.5]), f32([[1.5], [1.0], [5.0]])),
+    ("3x1_vs_3", f32([[1.0], [2.0], [3.5]]), f32([1.5, 1.0, 5.0])),
+    ("4x2_vs_4x2", f32([[0, 1], [1, 0], [2, -1], [-3, 0.5]]),
+     f32([[0.5, 1.5], [0.2, 0.1], [3.5, -1.0], [-1.0, 2.0]])),
+    ("2x3_vs_2x3", f32([[1, 2, 3], [4, 5, 6]]), f32([[1.1, 1.5, 4.0], [2.0, 5.25, 9.0]])),
+    ("5_vs_5", f32([0, 1, -1, 10, 0.25]), f32([0.5, 1, 2, -10, 0.3])),
+    ("4_vs_4_large_errors", f32([0, 0, 0, 0]), f32([-100.0, -50.0, 50.0, 100.0])),
+    ("1_vs_1x1x1_doc004", f32([0.5]), f32([[[2.25]]])),
+    ("3_vs_3x2_incompatible", f32([1.0, 2.0, 3.0]), f32([[1, 2], [3, 4], [5, 6]])),
+]
+
+BCE_CASES = [
+    ("2x4_vs_2x4", f32([[0, 1, 1, 0], [1, 0, 0.5, 1]]),
+     f32([[0.1, 0.9, 0.6, 0.4], [0.0, 1.0, 0.5, 0.999]]),
+     f32([[-2.0, 3.0, 0.5, -0.1], [-100.0, 100.0, 0.0, 20.0]])),
+    ("4_vs_4", f32([0, 1, 1, 0]), f32([0.2, 0.7, 1e-9, 0.5]), f32([-1.5, 0.85, -25.0, 0.0])),
+    ("3_vs_3x1", f32([0, 1, 1]), f32([[0.2], [0.7], [0.4]]), f32([[-1.5], [0.85], [-0.4]])),
+]
+
+LOSS_FNS = [
+    ("mean_squared_error", lambda t, p: tf.keras.losses.mean_squared_error(t, p)),
+    ("mean_absolute_error", lambda t, p: tf.keras.losses.mean_absolute_error(t, p)),
+    ("huber", lambda t, p: tf.keras.losses.huber(t, p)),
+    ("huber_delta0.5", lambda t, p: tf.keras.losses.huber(t, p, delta=0.5)),
+    ("log_cosh", lambda t, p: tf.keras.losses.log_cosh(t, p)),
+]
+
+BCE_FNS = [
+    ("binary_crossentropy", dict()),
+    ("binary_crossentropy_from_logits", dict(from_logits=True)),
+    ("binary_crossentropy_label_smoothing0.1", dict(label_smoothing=0.1)),
+    ("binary_crossentropy_from_logits_label_smoothing0.1", dict(from_logits=True, label_smoothing=0.1)),
+]
+
+
+def eval_with_grad(fn, y_true, y_pred):
+    """fn(y_true, y_pred) with y_pred a watched tf.constant; grad of reduce_sum wrt y_pred."""
+    try:
+        p = tf.constant(y_pred)
+        with tf.GradientTape() as tape:
+            tape.watch(p)
+            out = fn(tf.constant(y_true), p)
+            total = tf.reduce_sum(out)
+        g = tape.gradient(total, p)
+        return {
+            "value": arr(out),
+            "shape": shape(out),
+            "dtype": out.dtype.name,
+            "grad_of_sum_wrt_y_pred": arr(g) if g is not None else None,
+        }
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
+
+
+def eval_plain(fn, *args, **kw):
+    try:
+        out = fn(*args, **kw)
+        return {"value": arr(out), "shape": shape(out), "dtype": out.dtype.name}
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
+
+
+L = tf.keras.losses
+
+
+def loss_objects():
+    return [
+        ("MeanSquaredError", lambda **k: L.MeanSquaredError(**k), "reg"),
+        ("MeanAbsoluteError", lambda **k: L.MeanAbsoluteError(**k), "reg"),
+        ("Huber", lambda **k: L.Huber(**k), "reg"),
+        ("Huber_delta0.5", lambda **k: L.Huber(delta=0.5, **k), "reg"),
+        ("LogCosh", lambda **k: L.LogCosh(**k), "reg"),
+        ("BinaryCrossentropy", lambda **k: L.BinaryCrossentropy(**k), "prob"),
+        ("BinaryCrossentropy_from_logits", lambda **k: L.BinaryCrossentropy(from_logits=True, **k), "logit"),
+        ("BinaryCrossentropy_label_smoothing0.1",
+         lambda **k: L.BinaryCrossentropy(label_smoothing=0.1, **k), "prob"),
+    ]
+
+
+def gen_losses():
+    functions = []
+    for fname, fn in LOSS_FNS:
+        for cname, t, p in REG_CASES:
+            functions.append({"fn": fname, "case": cname, "y_true": arr(t), "y_true_shape": list(t.shape),
+                              "y_pred": arr(p), "y_pred_shape": list(p.shape),
+                              **eval_with_grad(fn, t, p)})
+    for fname, kw in BCE_FNS:
+        for cname, t, prob, logit in BCE_CASES:
+            p = logit if kw.get("from_logits") else prob
+            functions.append({"fn": fname, "kwargs": kw, "case": cname, "y_true": arr(t),
+                              "y_true_shape": list(t.shape), "y_pred": arr(p), "y_pred_shape": list(p.shape),
+                              **eval_with_grad(lambda a, b, kw=kw: L.binary_crossentropy(a, b, **kw), t, p)})
+
+    # Keras quirk: a tensor produced by tf.keras.activations.sigmoid carries `_keras_logits`,
+    # and binary_crossentropy(from_logits=False) then silently uses the logits path.
+    t, _, logit = BCE_CASES[0][1], BCE_CASES[0][2], BCE_CASES[0][3]
+    sig = tf.keras.activations.sigmoid(tf.constant(logit))
+    sig_plain = tf.constant(sig.numpy())
+    keras_sigmoid_case = {
+        "about": "binary_crossentropy(y_true, y_pred) with from_logits=False where y_pred is the output of "
+                 "tf.keras.activations.sigmoid(logits) (carries _keras_logits, so Keras uses "
+                 "sigmoid_cross_entropy_with_logits on the logits) versus the same sigmoid values as a plain "
+                 "tensor (clipped to [1e-7, 1-1e-7] and log(p + 1e-7) path).",
+        "y_true": arr(t), "logits": arr(logit), "sigmoid_values": arr(sig),
+        "on_keras_sigmoid_output": arr(L.binary_crossentropy(tf.constant(t), sig)),
+        "on_plain_tensor": arr(L.binary_crossentropy(tf.constant(t), sig_plain)),
+    }
+
+    objects = []
+    reg_inputs = {c[0]: (c[1], c[2]) for c in REG_CASES}
+    bce_inputs = {c[0]: c[1:] for c in BCE_CASES}
+    for oname, mk, kind in loss_objects():
+        cfg = clean(mk().get_config())
+        if kind == "reg":
+            cases = [(n, *reg_inputs[n]) for n in
+                     ["3_vs_3x1", "3x1_vs_3", "4x2_vs_4x2", "2x3_vs_2x3", "5_vs_5", "1_vs_1x1x1_doc004"]]
+        else:
+            idx = 0 if kind == "prob" else 1
+            cases = [(n, v[0], v[1 + idx]) for n, v in bce_inputs.items()]
+        for cname, t, p in cases:
+            for reduction in ["auto", "sum_over_batch_size", "sum", "none"]:
+                obj = mk(reduction=reduction)
+                for input_kind in ["tensor", "numpy"]:
+                    a, b = (tf.constant(t), tf.constant(p)) if input_kind == "tensor" else (t, p)
+                    objects.append({
+                        "object": oname, "config": cfg, "reduction": reduction, "input_kind": input_kind,
+                        "case": cname, "y_true": arr(t), "y_true_shape": list(t.shape), "y_pred": arr(p),
+                        "y_pred_shape": list(p.shape), **eval_plain(obj, a, b)})
+    # sample_weight cases
+    sw_cases = []
+    t, p = reg_inputs["4x2_vs_4x2"]
+    for swname, sw in [("scalar_2", f32(2.0)), ("4", f32([1.0, 0.0, 2.0, 0.5])),
+                       ("4x1", f32([[1.0], [0.0], [2.0], [0.5]])),
+                       ("4x2", f32([[1.0, 0.5], [0.0, 1.0], [2.0, 0.0], [0.5, 3.0]]))]:
+        for reduction in ["auto", "sum", "none"]:
+            for oname, mk, kind in loss_objects()[:2]:
+                sw_cases.append({"object": oname, "reduction": reduction, "case": "4x2_vs_4x2",
+                                 "y_true": arr(t), "y_pred": arr(p), "sample_weight_name": swname,
+                                 "sample_weight": arr(sw), "sample_weight_shape": list(sw.shape),
+                                 **eval_plain(mk(reduction=reduction), tf.constant(t), tf.constant(p),
+                                              sample_weight=tf.constant(sw))})
+    t, p = reg_inputs["3_vs_3x1"]
+    sw = f32([1.0, 2.0, 0.5])
+    for reduction in ["auto", "sum", "none"]:
+        for input_kind in ["tensor", "numpy"]:
+            a, b, w = (tf.constant(t), tf.constant(p), tf.constant(sw)) if input_kind == "tensor" else (t, p, sw)
+            sw_cases.append({"object": "MeanSquaredError", "reduction": reduction, "case": "3_vs_3x1",
+                             "input_kind": input_kind, "y_true": arr(t), "y_pred": arr(p),
+                             "sample_weight_name": "3", "sample_weight": arr(sw), "sample_weight_shape": [3],
+                             **eval_plain(L.MeanSquaredError(reduction=reduction), a, b, sample_weight=w)})
+
+    data = {
+        "about": about(
+            "Keras loss functions (tf.keras.losses.<fn>(y_true, y_pred)) and loss objects "
+            "(tf.keras.losses.<Class>(reduction=...)(y_true, y_pred[, sample_weight])) on fixed float32 "
+            "inputs. 'functions': value/shape of the per-sample loss and the gradient of reduce_sum(loss) "
+            "with respect to y_pred (a watched tf.constant). 'objects': the reduced loss for reductions "
+            "auto (= sum_over_batch_size), sum_over_batch_size, sum, none, with inputs given as tf tensors "
+            "or as numpy arrays (LossFunctionWrapper.call only runs squeeze_or_expand_dimensions when both "
+            "are tensors). 'error' holds the exception TF raised instead of a value."
+        ),
+        "functions": functions,
+        "keras_sigmoid_bce": keras_sigmoid_case,
+        "objects": objects,
+        "objects_with_sample_weight": sw_cases,
+        "notes": [
+            "Loss functions do not squeeze/expand: y_true (3,) vs y_pred (3,1) broadcasts to (3,3) and "
+            "the mean over the last axis gives shape (3,).",
+            "Loss objects (LossFunctionWrapper) with tensor inputs call squeeze_or_expand_dimensions: when "
+            "rank(y_pred) - rank(y_true) == 1 and y_pred's last dim is 1, y_pred is squeezed; when "
+            "rank(y_true) - rank(y_pred) == 1 and y_true's last dim is 1, y_true is squeezed. With numpy "
+            "inputs this step is skipped (tf.is_tensor is false) and the function broadcasts.",
+            "SUM_OVER_BATCH_SIZE = sum(weighted per-sample losses) / number of elements of the per-sample "
+            "loss tensor (not the sum of weights).",
+            "binary_crossentropy (probabilities): p clipped to [1e-7, 1-1e-7], then "
+            "-(t*log(p+1e-7) + (1-t)*log(1-p+1e-7)), then mean over the last axis. Label smoothing: "
+            "t*(1-ls) + 0.5*ls.",
+        ],
+    }
+    write("losses.json", data)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Metrics
+# ---------------------------------------------------------------------------------------------
+
+M = tf.keras.metrics
+
+REG_BATCHES = [
+    (f32([[0.0, 1.0], [1.0, 2.0], [2.0, -1.0], [-3.0, 0.5]]), f32([[0.5, 1.5], [0.2, 2.1], [3.5, -1.0], [-1.0, 2.0]])),
+    (f32([[4.0, 4.0], [-2.0, 0.0]]), f32([[3.0, 5.5], [-2.5, 0.25]])),
+    (f32([[1.0, 1.0], [2.0, 3.0], [3.0, 5.0]]), f32([[1.25, 0.0], [2.0, 3.5], [2.0, 4.0]])),
+]
+MEAN_BATCHES = [f32([1.0, 2.0, 3.0, 4.0]), f32([10.0, -2.0]), f32([0.5, 0.25, 0.125])]
+
+
+def metric_cases():
+    return [
+        ("Mean", lambda: M.Mean(), "mean", None),
+        ("Mean_sample_weight", lambda: M.Mean(), "mean",
+         [f32([1.0, 0.0, 2.0, 1.0]), f32([0.5, 0.5]), f32([3.0, 1.0, 0.0])]),
+        ("MeanSquaredError", lambda: M.MeanSquaredError(), "reg", None),
+        ("MeanAbsoluteError", lambda: M.MeanAbsoluteError(), "reg", None),
+        ("RootMeanSquaredError", lambda: M.RootMeanSquaredError(), "reg", None),
+        ("R2Score", lambda: M.R2Score(), "reg", None),
+        ("R2Score_variance_weighted", lambda: M.R2Score(class_aggregation="variance_weighted_average"), "reg", None),
+        ("R2Score_no_aggregation", lambda: M.R2Score(class_aggregation=None), "reg", None),
+        ("R2Score_num_regressors1", lambda: M.R2Score(num_regressors=1), "reg", None),
+        ("MeanSquaredError_sample_weight", lambda: M.MeanSquaredError(), "reg",
+         [f32([1.0, 0.0, 2.0, 1.0]), f32([0.5, 0.5]), f32([3.0, 1.0, 0.0])]),
+        ("MeanSquaredError_rank_mismatch", lambda: M.MeanSquaredError(), "reg_col", None),
+    ]
+
+
+def metric_state(m):
+    return [{"name": v.name, "value": arr(v)} for v in m.variables]
+
+
+def gen_metrics():
+    out = []
+    for name, mk, kind, sws in metric_cases():
+        m = mk()
+        rec = {"name": name, "class": type(m).__name__, "config": clean(m.get_config()), "updates": []}
+        for i in range(3):
+            sw = None if sws is None else sws[i]
+            if kind == "mean":
+                batch = {"values": arr(MEAN_BATCHES[i])}
+                m.update_state(MEAN_BATCHES[i], sample_weight=sw)
+            else:
+                t, p = REG_BATCHES[i]
+                if kind == "reg_col":  # y_true (n,) vs y_pred (n,1): first column only
+                    t, p = t[:, 0], p[:, :1]
+                batch = {"y_true": arr(t), "y_pred": arr(p), "y_true_shape": list(t.shape),
+                         "y_pred_shape": list(p.shape)}
+                m.update_state(t, p, sample_weight=sw)
+            if sw is not None:
+                batch["sample_weight"] = arr(sw)
+            r = m.result()
+            out_upd = {"batch": batch, "result": arr(r), "result_shape": shape(r), "state": metric_state(m)}
+            rec["updates"].append(out_upd)
+        m.reset_state()
+        r = m.result()
+        rec["after_reset"] = {"result": arr(r), "state": metric_state(m)}
+        out.append(rec)
+    data = {
+        "about": about(
+            "Keras metrics fed three batches with update_state (batches recorded), result() after each "
+            "update, then reset_state() and result(). 'state' lists the metric's variables after the call."
+        ),
+        "metrics": out,
+    }
+    write("metrics.json", data)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Activations and initializers
+# ---------------------------------------------------------------------------------------------
+
+ACT_X = f32([-1000.0, -100.0, -88.0, -20.0, -10.0, -5.0, -2.0, -1.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 1.0,
+             2.0, 5.0, 10.0, 20.0, 88.0, 89.0, 100.0, 1000.0])
+
+
+def gen_activations():
+    A = tf.keras.activations
+    fns = [
+        ("relu", A.relu),
+        ("relu_alpha0.3", lambda x: A.relu(x, alpha=0.3)),
+        ("relu_max_value6", lambda x: A.relu(x, max_value=6.0)),
+        ("sigmoid", A.sigmoid),
+        ("tanh", A.tanh),
+        ("elu", A.elu),
+        ("leaky_relu_via_get", A.get("leaky_relu")),
+        ("LeakyReLU_layer_default", tf.keras.layers.LeakyReLU()),
+        ("softplus", A.softplus),
+        ("swish", A.swish),
+        ("linear", A.linear),
+        ("selu", A.selu),
+        ("gelu", A.gelu),
+        ("gelu_approximate", lambda x: A.gelu(x, approximate=True)),
+        ("softsign", A.softsign),
+        ("hard_sigmoid", A.hard_sigmoid),
+        ("exponential", A.exponential),
+    ]
+    elementwise = []
+    for name, fn in fns:
+        r = eval_with_grad(lambda _t, p, fn=fn: fn(p), ACT_X, ACT_X)
+        r["grad"] = r.pop("grad_of_sum_wrt_y_pred", None)
+        elementwise.append({"name": name, **r})
+    sm_x = np.stack([ACT_X[5:16], f32([0.0] * 11)]).astype(np.float32)
+    sm_x2 = f32([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0], [-5.0, -5.0, -5.0]])
+    softmax = []
+    for nm, x, ax in [("2x11_axis-1", sm_x, -1), ("3x3_axis-1", sm_x2, -1), ("3x3_axis0", sm_x2, 0),
+                      ("1d_22", ACT_X, -1)]:
+        r = eval_plain(lambda v: A.softmax(tf.constant(v), axis=ax), x)
+        softmax.append({"case": nm, "x": arr(x), "axis": ax, **r})
+    data = {
+        "about": about(
+            "Keras activation functions on a fixed float32 vector 'x' (elementwise ones) with 'grad' = "
+            "d(sum(f(x)))/dx from tf.GradientTape, and softmax on 2-D inputs (plus the 1-D case)."
+        ),
+        "x": arr(ACT_X),
+        "elementwise": elementwise,
+        "softmax": softmax,
+        "notes": [
+            "tf.keras.activations has no public leaky_relu in tf-keras 2.21; activations.get('leaky_relu') "
+            "returns tf.nn.leaky_relu (alpha=0.2), while the LeakyReLU layer defaults to alpha=0.3.",
+            "swish is tf.nn.silu (x*sigmoid(x)); elu default alpha=1.0; softplus is tf.math.softplus.",
+        ],
+    }
+    write("activations.json", data)
+
+
+def gen_initializers():
+    import tf_keras.src.initializers.initializers as kinit
+
+    I = tf.keras.initializers
+    inits = [
+        ("GlorotUniform", I.GlorotUniform),
+        ("GlorotNormal", I.GlorotNormal),
+        ("HeUniform", I.HeUniform),
+        ("HeNormal", I.HeNormal),
+        ("LecunNormal", I.LecunNormal),
+        ("LecunUniform", I.LecunUniform),
+    ]
+    shapes = [(3, 1), (10, 10), (10, 1), (4, 5, 6), (1, 1), (200, 300)]
+    out = []
+    for name, cls in inits:
+        init = cls()
+        cfg = init.get_config()
+        per_shape = []
+        for shp in shapes:
+            fan_in, fan_out = kinit._compute_fans(shp)
+            scale = init.scale
+            if init.mode == "fan_in":
+                scale /= max(1.0, fan_in)
+            elif init.mode == "fan_out":
+                scale /= max(1.0, fan_out)
+            else:
+                scale /= max(1.0, (fan_in + fan_out) / 2.0)
+            rec = {"shape": list(shp), "fan_in": fan_in, "fan_out": fan_out, "scale_over_fan": scale}
+            if init.distribution == "truncated_normal":
+                rec["stddev"] = math.sqrt(scale) / 0.87962566103423978
+                rec["truncation_bounds"] = [-2 * rec["stddev"], 2 * rec["stddev"]]
+                rec["expected_std_of_draw"] = math.sqrt(scale)
+            elif init.distribution == "untruncated_normal":
+                rec["stddev"] = math.sqrt(scale)
+            else:
+                rec["limit"] = math.sqrt(3.0 * scale)
+                rec["expected_std_of_draw"] = math.sqrt(scale)
+            per_shape.append(rec)
+        draws = []
+        for seed in [1, 2]:
+            v = cls(seed=seed)(shape=(200, 300), dtype=tf.float32).numpy().astype(np.float64)
+            draws.append({"seed": seed, "shape": [200, 300], "n": int(v.size), "mean": float(v.mean()),
+                          "std": float(v.std()), "min": float(v.min()), "max": float(v.max()),
+                          "abs_mean": float(np.abs(v).mean())})
+        out.append({"name": name, "config": clean(cfg), "scale": init.scale, "mode": init.mode,
+                    "distribution": init.distribution, "shapes": per_shape, "draw_stats_200x300": draws})
+    data = {
+        "about": about(
+            "Keras VarianceScaling-family initializers: the deterministic facts Keras computes "
+            "(fans via _compute_fans: 2-D (in, out) -> fan_in=in, fan_out=out; N-D -> receptive field = "
+            "prod(shape[:-2]), fan_in = shape[-2]*rf, fan_out = shape[-1]*rf; scale divided by "
+            "max(1, fan) per mode (fan_avg uses (fan_in+fan_out)/2); uniform limit = sqrt(3*scale); "
+            "truncated_normal stddev = sqrt(scale)/0.87962566103423978, truncated at 2 stddev), computed in "
+            "Python float64 exactly as Keras does, and summary statistics (float64 over the float32 draw) of "
+            "two seeded (200, 300) draws. The draws themselves depend on TF's Philox stateless RNG and are not "
+            "meant to be reproduced; check distributions statistically."
+        ),
+        "initializers": out,
+    }
+    write("initializers.json", data)
+
+
+GENERATORS = {
+    "optimizers": gen_optimizers,
+    "losses": gen_losses,
+    "metrics": gen_metrics,
+    "activations": gen_activations,
+    "initializers": gen_initializers,
+}
 
 
 def main(argv):
