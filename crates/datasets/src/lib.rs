@@ -1,0 +1,8 @@
+//! numpy-exact data for tapegrad.
+pub mod error;
+pub mod np_random;
+pub mod pandas;
+pub mod random_state;
+
+pub use error::{DatasetsError, Result};
+pub use random_state::{MtState, RandomState};
