@@ -1,0 +1,98 @@
+//! Element types: `f32` (the default, as in TensorFlow) and `f64`.
+
+use std::fmt;
+
+use ndarray::{ArcArray, IxDyn};
+use num_traits::Float;
+
+use crate::tensor::{Repr, Tensor};
+
+/// The dtype of a [`Tensor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DType {
+    /// 32-bit IEEE float, TensorFlow's default.
+    #[default]
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+}
+
+impl DType {
+    /// TensorFlow's name for the dtype (`float32`, `float64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+        }
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A float type a [`Tensor`] can hold. Implemented for `f32` and `f64` only.
+pub trait Element:
+    Float
+    + ndarray::LinalgScalar
+    + ndarray::ScalarOperand
+    + fmt::Display
+    + fmt::Debug
+    + fmt::LowerExp
+    + Default
+    + Send
+    + Sync
+    + std::iter::Sum
+    + 'static
+{
+    /// The matching [`DType`].
+    const DTYPE: DType;
+    /// Wraps an array in a [`Tensor`].
+    fn wrap(array: ArcArray<Self, IxDyn>) -> Tensor;
+    /// Borrows the array of a tensor of this dtype.
+    fn unwrap(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>>;
+    /// Converts from `f64` (rounding to nearest for `f32`).
+    fn from_f64(value: f64) -> Self;
+    /// Widens to `f64` (exact).
+    fn to_f64(self) -> f64;
+}
+
+impl Element for f32 {
+    const DTYPE: DType = DType::F32;
+    fn wrap(array: ArcArray<Self, IxDyn>) -> Tensor {
+        Tensor::from_repr(Repr::F32(array))
+    }
+    fn unwrap(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>> {
+        match tensor.repr() {
+            Repr::F32(a) => Some(a),
+            Repr::F64(_) => None,
+        }
+    }
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Element for f64 {
+    const DTYPE: DType = DType::F64;
+    fn wrap(array: ArcArray<Self, IxDyn>) -> Tensor {
+        Tensor::from_repr(Repr::F64(array))
+    }
+    fn unwrap(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>> {
+        match tensor.repr() {
+            Repr::F64(a) => Some(a),
+            Repr::F32(_) => None,
+        }
+    }
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}

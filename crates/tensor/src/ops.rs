@@ -1,0 +1,827 @@
+//! The numeric kernels: elementwise maps, broadcasting binary ops, reductions, linear algebra
+//! and shape manipulation. Nothing here knows about gradients.
+
+use ndarray::{ArcArray, Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
+
+use crate::broadcast::{broadcast_shape, reduction_axes};
+use crate::tensor::{map_array, map_arrays2, Repr};
+use crate::{Element, Result, Tensor, TensorError};
+
+/// A scalar function applied elementwise, generic over the element type.
+pub trait UnaryFn: Copy {
+    /// The op's name, for errors and graph dumps.
+    const NAME: &'static str;
+    /// The function.
+    fn call<T: Element>(self, x: T) -> T;
+}
+
+/// A scalar function of two arguments applied with broadcasting.
+pub trait BinaryFn: Copy {
+    /// The op's name, for errors and graph dumps.
+    const NAME: &'static str;
+    /// The function.
+    fn call<T: Element>(self, x: T, y: T) -> T;
+}
+
+macro_rules! unary_fns {
+    ($($(#[$doc:meta])* $ty:ident = $name:literal, |$x:ident| $body:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $ty;
+        impl UnaryFn for $ty {
+            const NAME: &'static str = $name;
+            #[inline(always)]
+            fn call<T: Element>(self, $x: T) -> T {
+                $body
+            }
+        }
+    )*};
+}
+
+/// `T` from an `f64` constant.
+#[inline(always)]
+fn c<T: Element>(v: f64) -> T {
+    T::from_f64(v)
+}
+
+unary_fns! {
+    /// `-x`.
+    Neg = "neg", |x| -x;
+    /// `x * x`.
+    Square = "square", |x| x * x;
+    /// `sqrt(x)`.
+    Sqrt = "sqrt", |x| x.sqrt();
+    /// `e^x`.
+    Exp = "exp", |x| x.exp();
+    /// Natural logarithm.
+    Log = "log", |x| x.ln();
+    /// `|x|`.
+    Abs = "abs", |x| x.abs();
+    /// `-1`, `0` or `1` (`0` at `0`, NaN at NaN), as `tf.sign`.
+    Sign = "sign", |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x * T::zero() };
+    /// `max(x, 0)`.
+    Relu = "relu", |x| if x > T::zero() { x } else { T::zero() };
+    /// `1 / (1 + e^-x)`.
+    Sigmoid = "sigmoid", |x| T::one() / (T::one() + (-x).exp());
+    /// Hyperbolic tangent.
+    Tanh = "tanh", |x| x.tanh();
+    /// `1 / x`.
+    Reciprocal = "reciprocal", |x| T::one() / x;
+    /// `1` where `x > 0`, else `0` (the derivative mask of `relu`).
+    PositiveMask = "positive_mask", |x| if x > T::zero() { T::one() } else { T::zero() };
+    /// `ln(1 + e^x)`, computed stably.
+    Softplus = "softplus", |x| if x > c(20.0) { x } else if x < c(-20.0) { x.exp() } else { x.exp().ln_1p() };
+}
+
+macro_rules! binary_fns {
+    ($($(#[$doc:meta])* $ty:ident = $name:literal, |$x:ident, $y:ident| $body:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $ty;
+        impl BinaryFn for $ty {
+            const NAME: &'static str = $name;
+            #[inline(always)]
+            fn call<T: Element>(self, $x: T, $y: T) -> T {
+                $body
+            }
+        }
+    )*};
+}
+
+binary_fns! {
+    /// `x + y`.
+    Add = "add", |x, y| x + y;
+    /// `x - y`.
+    Sub = "sub", |x, y| x - y;
+    /// `x * y`.
+    Mul = "mul", |x, y| x * y;
+    /// `x / y`.
+    Div = "div", |x, y| x / y;
+    /// `x ^ y`.
+    Pow = "pow", |x, y| x.powf(y);
+    /// The larger (NaN propagates, as in TensorFlow).
+    Maximum = "maximum", |x, y| if x.is_nan() || y.is_nan() { T::nan() } else if x >= y { x } else { y };
+    /// The smaller (NaN propagates).
+    Minimum = "minimum", |x, y| if x.is_nan() || y.is_nan() { T::nan() } else if x <= y { x } else { y };
+    /// `1` where `x > y`.
+    Greater = "greater", |x, y| if x > y { T::one() } else { T::zero() };
+    /// `1` where `x >= y`.
+    GreaterEqual = "greater_equal", |x, y| if x >= y { T::one() } else { T::zero() };
+    /// `1` where `x < y`.
+    Less = "less", |x, y| if x < y { T::one() } else { T::zero() };
+    /// `1` where `x <= y`.
+    LessEqual = "less_equal", |x, y| if x <= y { T::one() } else { T::zero() };
+    /// `1` where `x == y`.
+    Equal = "equal", |x, y| if x == y { T::one() } else { T::zero() };
+}
+
+fn unary_kernel<T: Element, F: UnaryFn>(a: &ArcArray<T, IxDyn>, f: F) -> ArcArray<T, IxDyn> {
+    a.map(|&x| f.call(x)).into_shared()
+}
+
+fn binary_kernel<T: Element, F: BinaryFn>(
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+    f: F,
+) -> Result<ArcArray<T, IxDyn>> {
+    if a.shape() == b.shape() {
+        return Ok(Zip::from(a)
+            .and(b)
+            .map_collect(|&x, &y| f.call(x, y))
+            .into_shared());
+    }
+    if b.len() == 1 && b.ndim() <= a.ndim() {
+        let y = b.iter().copied().next().unwrap_or_else(T::zero);
+        return Ok(a.map(|&x| f.call(x, y)).into_shared());
+    }
+    if a.len() == 1 && a.ndim() <= b.ndim() {
+        let x = a.iter().copied().next().unwrap_or_else(T::zero);
+        return Ok(b.map(|&y| f.call(x, y)).into_shared());
+    }
+    let shape = broadcast_shape(F::NAME, a.shape(), b.shape())?;
+    let err = || TensorError::Broadcast {
+        op: F::NAME,
+        lhs: a.shape().to_vec(),
+        rhs: b.shape().to_vec(),
+    };
+    let av = a.broadcast(IxDyn(&shape)).ok_or_else(err)?;
+    let bv = b.broadcast(IxDyn(&shape)).ok_or_else(err)?;
+    Ok(Zip::from(&av)
+        .and(&bv)
+        .map_collect(|&x, &y| f.call(x, y))
+        .into_shared())
+}
+
+fn scale_kernel<T: Element>(a: &ArcArray<T, IxDyn>, factor: f64) -> ArcArray<T, IxDyn> {
+    let k = T::from_f64(factor);
+    a.mapv(|x| x * k).into_shared()
+}
+
+fn div_scalar_kernel<T: Element>(a: &ArcArray<T, IxDyn>, divisor: f64) -> ArcArray<T, IxDyn> {
+    let n = T::from_f64(divisor);
+    a.mapv(|x| x / n).into_shared()
+}
+
+fn clip_kernel<T: Element>(a: &ArcArray<T, IxDyn>, lo: f64, hi: f64) -> ArcArray<T, IxDyn> {
+    let (l, h) = (T::from_f64(lo), T::from_f64(hi));
+    a.mapv(|x| {
+        if x < l {
+            l
+        } else if x > h {
+            h
+        } else {
+            x
+        }
+    })
+    .into_shared()
+}
+
+fn normalize_axis(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -> Result<usize> {
+    let r = rank as isize;
+    if axis < -r || axis >= r {
+        return Err(TensorError::Axis {
+            op,
+            axis,
+            rank,
+            shape: shape.to_vec(),
+        });
+    }
+    Ok(if axis < 0 {
+        (axis + r) as usize
+    } else {
+        axis as usize
+    })
+}
+
+/// Sorted, deduplicated, non-negative axes; `None` means every axis.
+fn normalize_axes(op: &'static str, axes: Option<&[isize]>, shape: &[usize]) -> Result<Vec<usize>> {
+    let rank = shape.len();
+    let mut out = match axes {
+        None => (0..rank).collect(),
+        Some(list) => list
+            .iter()
+            .map(|&a| normalize_axis(op, a, rank, shape))
+            .collect::<Result<Vec<_>>>()?,
+    };
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn reduce_kernel<T: Element>(
+    a: ArrayViewD<'_, T>,
+    axes: &[usize],
+    keepdims: bool,
+    fold: fn(ArrayViewD<'_, T>, Axis) -> ArrayD<T>,
+) -> ArcArray<T, IxDyn> {
+    let mut out: ArrayD<T> = a.to_owned();
+    for &ax in axes.iter().rev() {
+        let r = fold(out.view(), Axis(ax));
+        out = if keepdims { r.insert_axis(Axis(ax)) } else { r };
+    }
+    out.into_shared()
+}
+
+fn sum_axis<T: Element>(a: ArrayViewD<'_, T>, ax: Axis) -> ArrayD<T> {
+    a.sum_axis(ax)
+}
+
+fn max_axis<T: Element>(a: ArrayViewD<'_, T>, ax: Axis) -> ArrayD<T> {
+    a.fold_axis(ax, T::neg_infinity(), |&m, &x| {
+        if m.is_nan() || x.is_nan() {
+            T::nan()
+        } else if x > m {
+            x
+        } else {
+            m
+        }
+    })
+}
+
+impl Tensor {
+    /// Applies a [`UnaryFn`] elementwise.
+    ///
+    /// ```
+    /// use tapegrad_tensor::{ops::Abs, Tensor};
+    /// let t = Tensor::from_vec(vec![-1.0f32, 2.0], &[2])?.map(Abs);
+    /// assert_eq!(t.to_vec::<f32>()?, vec![1.0, 2.0]);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn map<F: UnaryFn>(&self, f: F) -> Tensor {
+        map_array!(self, a => unary_kernel(a, f))
+    }
+
+    /// Applies a [`BinaryFn`] with numpy broadcasting. Dtypes must match.
+    ///
+    /// ```
+    /// use tapegrad_tensor::{ops::Add, Tensor};
+    /// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3, 1])?;
+    /// let b = Tensor::from_vec(vec![10.0f32, 20.0, 30.0], &[3])?;
+    /// assert_eq!(a.zip(&b, Add)?.shape(), &[3, 3]);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn zip<F: BinaryFn>(&self, other: &Tensor, f: F) -> Result<Tensor> {
+        map_arrays2!(F::NAME, self, other, (a, b) => binary_kernel(a, b, f))
+    }
+
+    /// `self + other`, broadcasting.
+    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip(other, Add)
+    }
+    /// `self - other`, broadcasting.
+    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip(other, Sub)
+    }
+    /// `self * other`, broadcasting.
+    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip(other, Mul)
+    }
+    /// `self / other`, broadcasting.
+    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip(other, Div)
+    }
+    /// `-self`.
+    pub fn neg(&self) -> Tensor {
+        self.map(Neg)
+    }
+
+    /// Multiplies every element by a scalar given in `f64` (rounded to the dtype first).
+    pub fn scale(&self, factor: f64) -> Tensor {
+        map_array!(self, a => scale_kernel(a, factor))
+    }
+
+    /// Clips to `[lo, hi]` (`tf.clip_by_value`).
+    pub fn clip(&self, lo: f64, hi: f64) -> Tensor {
+        map_array!(self, a => clip_kernel(a, lo, hi))
+    }
+
+    /// Sum over `axes` (all when `None`), as `tf.reduce_sum`.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// assert_eq!(t.sum(Some(&[0]), false)?.to_vec::<f32>()?, vec![4.0, 6.0]);
+    /// assert_eq!(t.sum(None, false)?.item()?, 10.0);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        let axes = normalize_axes("reduce_sum", axes, self.shape())?;
+        Ok(map_array!(self, a => reduce_kernel(a.view(), &axes, keepdims, sum_axis)))
+    }
+
+    /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
+    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        let axes_n = normalize_axes("reduce_mean", axes, self.shape())?;
+        let count: usize = axes_n.iter().map(|&a| self.shape()[a]).product();
+        let s = self.sum(axes, keepdims)?;
+        Ok(map_array!(&s, a => div_scalar_kernel(a, count as f64)))
+    }
+
+    /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
+    pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        let axes = normalize_axes("reduce_max", axes, self.shape())?;
+        Ok(map_array!(self, a => reduce_kernel(a.view(), &axes, keepdims, max_axis)))
+    }
+
+    /// Sums a broadcast result back down to `shape` (the backward of broadcasting).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let g = Tensor::ones(tapegrad_tensor::DType::F32, &[3, 2]);
+    /// assert_eq!(g.sum_to_shape(&[2])?.to_vec::<f32>()?, vec![3.0, 3.0]);
+    /// assert_eq!(g.sum_to_shape(&[])?.item()?, 6.0);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn sum_to_shape(&self, shape: &[usize]) -> Result<Tensor> {
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        let (lead, kept) =
+            reduction_axes(self.shape(), shape).ok_or_else(|| TensorError::Shape {
+                op: "sum_to_shape",
+                message: "the target shape does not broadcast to the source shape".into(),
+                shapes: vec![self.shape().to_vec(), shape.to_vec()],
+            })?;
+        Ok(map_array!(self, a => {
+            let mut out: ArrayD<_> = a.to_owned();
+            for &ax in kept.iter().rev() {
+                out = out.sum_axis(Axis(ax)).insert_axis(Axis(ax));
+            }
+            for _ in 0..lead {
+                out = out.sum_axis(Axis(0));
+            }
+            out.into_shared()
+        }))
+    }
+
+    /// Broadcasts to `shape` (`tf.broadcast_to`), materialising the result.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        let target = broadcast_shape("broadcast_to", self.shape(), shape)?;
+        if target != shape {
+            return Err(TensorError::Broadcast {
+                op: "broadcast_to",
+                lhs: self.shape().to_vec(),
+                rhs: shape.to_vec(),
+            });
+        }
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        let err = || TensorError::Broadcast {
+            op: "broadcast_to",
+            lhs: self.shape().to_vec(),
+            rhs: shape.to_vec(),
+        };
+        Ok(
+            map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned().into_shared()),
+        )
+    }
+
+    /// Matrix product of two rank-2 tensors, optionally transposing either (`tf.matmul`).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let b = Tensor::from_vec(vec![1.0f32, 0.0], &[2, 1])?;
+    /// assert_eq!(a.matmul(&b, false, false)?.to_vec::<f32>()?, vec![1.0, 3.0]);
+    /// assert_eq!(a.matmul(&b, true, false)?.to_vec::<f32>()?, vec![1.0, 2.0]);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn matmul(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
+        let shape_err = |message: &str| TensorError::Shape {
+            op: "matmul",
+            message: message.to_string(),
+            shapes: vec![self.shape().to_vec(), other.shape().to_vec()],
+        };
+        if self.rank() != 2 || other.rank() != 2 {
+            return Err(shape_err("both operands must have rank 2"));
+        }
+        let (sa, sb) = (self.shape(), other.shape());
+        let k_a = if transpose_a { sa[0] } else { sa[1] };
+        let k_b = if transpose_b { sb[1] } else { sb[0] };
+        if k_a != k_b {
+            return Err(shape_err(&format!(
+                "inner dimensions differ ({k_a} vs {k_b}; transpose_a={transpose_a}, transpose_b={transpose_b})"
+            )));
+        }
+        map_arrays2!("matmul", self, other, (a, b) => {
+            let a2 = a.view().into_dimensionality::<Ix2>().map_err(|_| shape_err("rank"))?;
+            let b2 = b.view().into_dimensionality::<Ix2>().map_err(|_| shape_err("rank"))?;
+            let a2 = if transpose_a { a2.reversed_axes() } else { a2 };
+            let b2 = if transpose_b { b2.reversed_axes() } else { b2 };
+            Ok::<_, TensorError>(a2.dot(&b2).into_dyn().into_shared())
+        })
+    }
+
+    /// Permutes axes (`tf.transpose`); `None` reverses them.
+    pub fn transpose(&self, perm: Option<&[usize]>) -> Result<Tensor> {
+        let rank = self.rank();
+        let perm: Vec<usize> = match perm {
+            None => (0..rank).rev().collect(),
+            Some(p) => p.to_vec(),
+        };
+        let mut seen = vec![false; rank];
+        let valid = perm.len() == rank
+            && perm
+                .iter()
+                .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
+        if !valid {
+            return Err(TensorError::Invalid {
+                op: "transpose",
+                message: format!(
+                    "{perm:?} is not a permutation of the axes of a tensor of shape {:?}",
+                    self.shape()
+                ),
+            });
+        }
+        Ok(
+            map_array!(self, a => a.view().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned().into_shared()),
+        )
+    }
+
+    /// Reshapes (`tf.reshape`); one entry may be `-1` and is inferred.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32; 6], &[2, 3])?.reshape(&[-1, 2])?;
+    /// assert_eq!(t.shape(), &[3, 2]);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
+        let n = self.len();
+        let bad = |message: String| TensorError::Shape {
+            op: "reshape",
+            message,
+            shapes: vec![self.shape().to_vec()],
+        };
+        let unknown = shape.iter().filter(|&&d| d == -1).count();
+        if unknown > 1 || shape.iter().any(|&d| d < -1) {
+            return Err(bad(format!("invalid target shape {shape:?}")));
+        }
+        let known: usize = shape
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
+        let dims: Vec<usize> = if unknown == 1 {
+            if known == 0 || n % known != 0 {
+                return Err(bad(format!("cannot reshape {n} elements to {shape:?}")));
+            }
+            shape
+                .iter()
+                .map(|&d| if d == -1 { n / known } else { d as usize })
+                .collect()
+        } else {
+            shape.iter().map(|&d| d as usize).collect()
+        };
+        if dims.iter().product::<usize>() != n {
+            return Err(bad(format!("cannot reshape {n} elements to {shape:?}")));
+        }
+        self.reshape_exact(&dims)
+    }
+
+    /// Reshapes to a fully known shape with the same number of elements.
+    pub fn reshape_exact(&self, dims: &[usize]) -> Result<Tensor> {
+        if dims.iter().product::<usize>() != self.len() {
+            return Err(TensorError::Shape {
+                op: "reshape",
+                message: format!("cannot reshape {} elements to {dims:?}", self.len()),
+                shapes: vec![self.shape().to_vec()],
+            });
+        }
+        let err = || TensorError::Shape {
+            op: "reshape",
+            message: format!("cannot reshape to {dims:?}"),
+            shapes: vec![self.shape().to_vec()],
+        };
+        Ok(map_array!(self, a => {
+            if a.is_standard_layout() {
+                a.clone().into_shape_with_order(IxDyn(dims)).map_err(|_| err())?
+            } else {
+                a.as_standard_layout().into_owned().into_shape_with_order(IxDyn(dims)).map_err(|_| err())?.into_shared()
+            }
+        }))
+    }
+
+    /// Inserts an axis of length 1 at `axis` (`tf.expand_dims`; negative counts from the end).
+    pub fn expand_dims(&self, axis: isize) -> Result<Tensor> {
+        let rank = self.rank();
+        let ax = normalize_axis("expand_dims", axis, rank + 1, self.shape())?;
+        let mut dims = self.shape().to_vec();
+        dims.insert(ax, 1);
+        self.reshape_exact(&dims)
+    }
+
+    /// Removes axes of length 1 (`tf.squeeze`): the given ones, or all when `None`.
+    pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Tensor> {
+        let shape = self.shape();
+        let axes = match axes {
+            None => (0..shape.len())
+                .filter(|&i| shape[i] == 1)
+                .collect::<Vec<_>>(),
+            Some(list) => {
+                let axes = normalize_axes("squeeze", Some(list), shape)?;
+                if let Some(&bad) = axes.iter().find(|&&a| shape[a] != 1) {
+                    return Err(TensorError::Shape {
+                        op: "squeeze",
+                        message: format!("axis {bad} has length {}, not 1", shape[bad]),
+                        shapes: vec![shape.to_vec()],
+                    });
+                }
+                axes
+            }
+        };
+        let dims: Vec<usize> = (0..shape.len())
+            .filter(|i| !axes.contains(i))
+            .map(|i| shape[i])
+            .collect();
+        self.reshape_exact(&dims)
+    }
+
+    /// Joins tensors along an existing axis (`tf.concat`).
+    pub fn concat(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
+        let first = tensors.first().ok_or(TensorError::Invalid {
+            op: "concat",
+            message: "needs at least one tensor".into(),
+        })?;
+        let ax = normalize_axis("concat", axis, first.rank(), first.shape())?;
+        let shapes = || {
+            tensors
+                .iter()
+                .map(|t| t.shape().to_vec())
+                .collect::<Vec<_>>()
+        };
+        for t in tensors {
+            if t.dtype() != first.dtype() {
+                return Err(TensorError::DType {
+                    op: "concat",
+                    lhs: first.dtype(),
+                    rhs: t.dtype(),
+                });
+            }
+            let same = t.rank() == first.rank()
+                && t.shape()
+                    .iter()
+                    .zip(first.shape())
+                    .enumerate()
+                    .all(|(i, (a, b))| i == ax || a == b);
+            if !same {
+                return Err(TensorError::Shape {
+                    op: "concat",
+                    message: format!("shapes must agree on every axis but {ax}"),
+                    shapes: shapes(),
+                });
+            }
+        }
+        fn join<T: Element>(ts: &[Tensor], ax: usize) -> Result<ArcArray<T, IxDyn>> {
+            let views: Vec<_> = ts.iter().map(|t| t.view::<T>()).collect::<Result<_>>()?;
+            ndarray::concatenate(Axis(ax), &views)
+                .map(|a| a.into_shared())
+                .map_err(|e| TensorError::Invalid {
+                    op: "concat",
+                    message: e.to_string(),
+                })
+        }
+        Ok(match first.dtype() {
+            crate::DType::F32 => f32::wrap(join::<f32>(tensors, ax)?),
+            crate::DType::F64 => f64::wrap(join::<f64>(tensors, ax)?),
+        })
+    }
+
+    /// Stacks tensors of one shape along a new axis (`tf.stack`).
+    pub fn stack(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
+        let first = tensors.first().ok_or(TensorError::Invalid {
+            op: "stack",
+            message: "needs at least one tensor".into(),
+        })?;
+        if let Some(t) = tensors.iter().find(|t| t.shape() != first.shape()) {
+            return Err(TensorError::Shape {
+                op: "stack",
+                message: "all tensors must have the same shape".into(),
+                shapes: vec![first.shape().to_vec(), t.shape().to_vec()],
+            });
+        }
+        let ax = normalize_axis("stack", axis, first.rank() + 1, first.shape())?;
+        let expanded = tensors
+            .iter()
+            .map(|t| t.expand_dims(ax as isize))
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::concat(&expanded, ax as isize)
+    }
+
+    /// A block of the tensor (`tf.slice`): `begin` per axis and `size` per axis (`-1` = to the end).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0], &[3, 2])?;
+    /// assert_eq!(t.slice(&[1, 0], &[-1, 1])?.to_vec::<f32>()?, vec![2.0, 4.0]);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn slice(&self, begin: &[usize], size: &[isize]) -> Result<Tensor> {
+        let shape = self.shape();
+        let ranges = slice_ranges(shape, begin, size)?;
+        Ok(map_array!(self, a => {
+            let mut v = a.view();
+            for (ax, &(b, e)) in ranges.iter().enumerate() {
+                v.slice_axis_inplace(Axis(ax), Slice::from(b..e));
+            }
+            v.to_owned().into_shared()
+        }))
+    }
+
+    /// Places this tensor as the block at `begin` of a zero tensor of `shape` (the backward of
+    /// [`Tensor::slice`]).
+    pub fn pad_into(&self, shape: &[usize], begin: &[usize]) -> Result<Tensor> {
+        let size: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
+        let ranges = slice_ranges(shape, begin, &size)?;
+        Ok(map_array!(self, a => {
+            let mut out = Array::zeros(IxDyn(shape));
+            let mut v = out.view_mut();
+            for (ax, &(b, e)) in ranges.iter().enumerate() {
+                v.slice_axis_inplace(Axis(ax), Slice::from(b..e));
+            }
+            v.assign(a);
+            out.into_shared()
+        }))
+    }
+
+    /// Rows (entries of axis 0) by index (`tf.gather` on axis 0); negative indices are errors.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![0.0f32, 1.0, 2.0, 3.0], &[2, 2])?;
+    /// assert_eq!(t.gather(&[1, 1, 0])?.shape(), &[3, 2]);
+    /// assert!(t.gather(&[2]).is_err());
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn gather(&self, indices: &[usize]) -> Result<Tensor> {
+        if self.rank() == 0 {
+            return Err(TensorError::Shape {
+                op: "gather",
+                message: "cannot gather rows of a scalar".into(),
+                shapes: vec![vec![]],
+            });
+        }
+        let n = self.shape()[0];
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            return Err(TensorError::Index {
+                op: "gather",
+                index: bad as i64,
+                len: n,
+                shape: self.shape().to_vec(),
+            });
+        }
+        Ok(map_array!(self, a => a.select(Axis(0), indices).into_shared()))
+    }
+
+    /// Adds rows of this tensor into a zero tensor with `rows` rows at `indices` (the backward of
+    /// [`Tensor::gather`], TensorFlow's `unsorted_segment_sum`).
+    pub fn scatter_add_rows(&self, indices: &[usize], rows: usize) -> Result<Tensor> {
+        let shape = self.shape();
+        if shape.first() != Some(&indices.len()) {
+            return Err(TensorError::Shape {
+                op: "scatter_add_rows",
+                message: format!("{} indices for the leading axis", indices.len()),
+                shapes: vec![shape.to_vec()],
+            });
+        }
+        if let Some(&bad) = indices.iter().find(|&&i| i >= rows) {
+            return Err(TensorError::Index {
+                op: "scatter_add_rows",
+                index: bad as i64,
+                len: rows,
+                shape: shape.to_vec(),
+            });
+        }
+        let mut out_shape = shape.to_vec();
+        out_shape[0] = rows;
+        Ok(map_array!(self, a => {
+            let mut out = Array::zeros(IxDyn(&out_shape));
+            for (src, &dst) in a.outer_iter().zip(indices) {
+                let mut row = out.index_axis_mut(Axis(0), dst);
+                row += &src;
+            }
+            out.into_shared()
+        }))
+    }
+
+    /// `exp(x - max) / sum(exp(x - max))` along `axis` (`tf.nn.softmax`).
+    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+        let ax = normalize_axis("softmax", axis, self.rank(), self.shape())? as isize;
+        let m = self.max(Some(&[ax]), true)?;
+        let e = self.sub(&m)?.map(Exp);
+        let s = e.sum(Some(&[ax]), true)?;
+        e.div(&s)
+    }
+
+    /// `self -= other` in place; shapes and dtypes must be equal (a variable's `assign_sub`).
+    /// Copies the buffer first only if it is shared.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let mut v = Tensor::scalar(1.0f32);
+    /// v.assign_sub(&Tensor::scalar(0.25f32))?;
+    /// assert_eq!(v.item()?, 0.75);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn assign_sub(&mut self, other: &Tensor) -> Result<()> {
+        self.update_with("assign_sub", other, Update::Sub)
+    }
+
+    /// `self += other` in place; shapes and dtypes must be equal.
+    pub fn assign_add(&mut self, other: &Tensor) -> Result<()> {
+        self.update_with("assign_add", other, Update::Add)
+    }
+
+    /// `self = other` in place; shapes and dtypes must be equal.
+    pub fn assign(&mut self, other: &Tensor) -> Result<()> {
+        self.update_with("assign", other, Update::Set)
+    }
+
+    /// `self -= alpha * other` in place (the SGD update), shapes and dtypes equal.
+    pub fn assign_sub_scaled(&mut self, alpha: f64, other: &Tensor) -> Result<()> {
+        self.update_with("assign_sub", other, Update::SubScaled(alpha))
+    }
+
+    fn update_with(&mut self, op: &'static str, other: &Tensor, kind: Update) -> Result<()> {
+        self.check_same(op, other)?;
+        fn apply<T: Element>(a: &mut ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>, kind: Update) {
+            match kind {
+                Update::Set => a.assign(b),
+                Update::Add => Zip::from(a).and(b).for_each(|x, &y| *x = *x + y),
+                Update::Sub => Zip::from(a).and(b).for_each(|x, &y| *x = *x - y),
+                Update::SubScaled(alpha) => {
+                    let k = T::from_f64(alpha);
+                    Zip::from(a).and(b).for_each(|x, &y| *x = *x - y * k)
+                }
+            }
+        }
+        match (self.repr_mut(), other.repr()) {
+            (Repr::F32(a), Repr::F32(b)) => apply(a, b, kind),
+            (Repr::F64(a), Repr::F64(b)) => apply(a, b, kind),
+            // `check_same` has already rejected mixed dtypes.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn check_same(&self, op: &'static str, other: &Tensor) -> Result<()> {
+        if self.dtype() != other.dtype() {
+            return Err(TensorError::DType {
+                op,
+                lhs: self.dtype(),
+                rhs: other.dtype(),
+            });
+        }
+        if self.shape() != other.shape() {
+            return Err(TensorError::Shape {
+                op,
+                message: "shapes must be equal".into(),
+                shapes: vec![self.shape().to_vec(), other.shape().to_vec()],
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Update {
+    Set,
+    Add,
+    Sub,
+    SubScaled(f64),
+}
+
+fn slice_ranges(shape: &[usize], begin: &[usize], size: &[isize]) -> Result<Vec<(usize, usize)>> {
+    if begin.len() != shape.len() || size.len() != shape.len() {
+        return Err(TensorError::Invalid {
+            op: "slice",
+            message: format!(
+                "begin {begin:?} and size {size:?} need one entry per axis of shape {shape:?}"
+            ),
+        });
+    }
+    shape
+        .iter()
+        .zip(begin)
+        .zip(size)
+        .map(|((&d, &b), &s)| {
+            let e = if s == -1 {
+                Some(d)
+            } else if s >= 0 {
+                b.checked_add(s as usize)
+            } else {
+                None
+            };
+            match e {
+                Some(e) if b <= d && e <= d && b <= e => Ok((b, e)),
+                _ => Err(TensorError::Invalid {
+                    op: "slice",
+                    message: format!(
+                        "begin {begin:?} with size {size:?} falls outside shape {shape:?}"
+                    ),
+                }),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,342 @@
+//! The [`Tensor`] type: an immutable, cheaply cloned n-dimensional array of `f32` or `f64`.
+
+use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn};
+
+use crate::{DType, Element, Result, TensorError};
+
+#[derive(Clone)]
+pub(crate) enum Repr {
+    F32(ArcArray<f32, IxDyn>),
+    F64(ArcArray<f64, IxDyn>),
+}
+
+/// An n-dimensional array of `f32` or `f64` with numpy broadcasting.
+///
+/// Cloning is cheap (the buffer is shared, copy-on-write). Every op returns a new tensor; the
+/// in-place updates (`assign_*`) exist for variables and optimizers and copy only when the
+/// buffer is shared.
+///
+/// ```
+/// use tapegrad_tensor::Tensor;
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
+/// let y = x.mul(&Tensor::scalar(2.0f32))?;
+/// assert_eq!(y.to_vec::<f32>()?, vec![2.0, 4.0, 6.0]);
+/// # Ok::<(), tapegrad_tensor::TensorError>(())
+/// ```
+#[derive(Clone)]
+pub struct Tensor {
+    repr: Repr,
+}
+
+/// Runs `$body` with `$a` bound to the tensor's array, for whichever dtype it has, and wraps
+/// the resulting array back into a tensor.
+macro_rules! map_array {
+    ($t:expr, $a:ident => $body:expr) => {
+        match $t.repr() {
+            $crate::tensor::Repr::F32($a) => <f32 as $crate::Element>::wrap($body),
+            $crate::tensor::Repr::F64($a) => <f64 as $crate::Element>::wrap($body),
+        }
+    };
+}
+pub(crate) use map_array;
+
+/// Like [`map_array`] for two tensors of one dtype; a dtype mismatch is an error naming `$op`.
+macro_rules! map_arrays2 {
+    ($op:expr, $x:expr, $y:expr, ($a:ident, $b:ident) => $body:expr) => {
+        match ($x.repr(), $y.repr()) {
+            ($crate::tensor::Repr::F32($a), $crate::tensor::Repr::F32($b)) => {
+                Ok(<f32 as $crate::Element>::wrap($body?))
+            }
+            ($crate::tensor::Repr::F64($a), $crate::tensor::Repr::F64($b)) => {
+                Ok(<f64 as $crate::Element>::wrap($body?))
+            }
+            _ => Err($crate::TensorError::DType {
+                op: $op,
+                lhs: $x.dtype(),
+                rhs: $y.dtype(),
+            }),
+        }
+    };
+}
+pub(crate) use map_arrays2;
+
+impl Tensor {
+    pub(crate) fn from_repr(repr: Repr) -> Self {
+        Tensor { repr }
+    }
+
+    pub(crate) fn repr(&self) -> &Repr {
+        &self.repr
+    }
+
+    pub(crate) fn repr_mut(&mut self) -> &mut Repr {
+        &mut self.repr
+    }
+
+    /// A tensor from an ndarray array of any dimensionality.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_array(ndarray::array![[1.0f64, 2.0]]);
+    /// assert_eq!(t.shape(), &[1, 2]);
+    /// ```
+    pub fn from_array<T: Element, D: ndarray::Dimension>(array: ndarray::Array<T, D>) -> Self {
+        T::wrap(array.into_dyn().into_shared())
+    }
+
+    /// A tensor from a flat vector in row-major order and a shape.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// assert_eq!(t.len(), 4);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+        let n = data.len();
+        ArrayD::from_shape_vec(IxDyn(shape), data)
+            .map(Self::from_array)
+            .map_err(|_| TensorError::Shape {
+                op: "from_vec",
+                message: format!("{n} values cannot fill the shape"),
+                shapes: vec![shape.to_vec()],
+            })
+    }
+
+    /// A rank-0 tensor.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::scalar(2.5f32);
+    /// assert_eq!(t.rank(), 0);
+    /// ```
+    pub fn scalar<T: Element>(value: T) -> Self {
+        T::wrap(ArcArray::from_elem(IxDyn(&[]), value))
+    }
+
+    /// A rank-0 tensor of the given dtype holding `value` (rounded for `f32`).
+    pub fn scalar_of(dtype: DType, value: f64) -> Self {
+        Self::full(dtype, &[], value)
+    }
+
+    /// A tensor of `shape` filled with `value` (rounded to the dtype).
+    ///
+    /// ```
+    /// use tapegrad_tensor::{DType, Tensor};
+    /// let t = Tensor::full(DType::F64, &[2], 0.5);
+    /// assert_eq!(t.to_vec::<f64>()?, vec![0.5, 0.5]);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn full(dtype: DType, shape: &[usize], value: f64) -> Self {
+        match dtype {
+            DType::F32 => f32::wrap(ArcArray::from_elem(IxDyn(shape), value as f32)),
+            DType::F64 => f64::wrap(ArcArray::from_elem(IxDyn(shape), value)),
+        }
+    }
+
+    /// Zeros of a shape and dtype.
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Self {
+        Self::full(dtype, shape, 0.0)
+    }
+
+    /// Ones of a shape and dtype.
+    pub fn ones(dtype: DType, shape: &[usize]) -> Self {
+        Self::full(dtype, shape, 1.0)
+    }
+
+    /// Zeros with this tensor's shape and dtype.
+    pub fn zeros_like(&self) -> Self {
+        Self::zeros(self.dtype(), self.shape())
+    }
+
+    /// Ones with this tensor's shape and dtype.
+    pub fn ones_like(&self) -> Self {
+        Self::ones(self.dtype(), self.shape())
+    }
+
+    /// `start, start + step, ...` below `stop`, like `np.arange(start, stop, step, dtype)`.
+    ///
+    /// Values are computed as numpy does: `start + i * step` in the target dtype.
+    ///
+    /// ```
+    /// use tapegrad_tensor::{DType, Tensor};
+    /// let x = Tensor::arange(0.0, 100.0, 2.0, DType::F32)?;
+    /// assert_eq!(x.len(), 50);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn arange(start: f64, stop: f64, step: f64, dtype: DType) -> Result<Self> {
+        if step == 0.0 || !step.is_finite() || !start.is_finite() || !stop.is_finite() {
+            return Err(TensorError::Invalid {
+                op: "arange",
+                message: format!("start, stop and step must be finite and step non-zero (got {start}, {stop}, {step})"),
+            });
+        }
+        let n = ((stop - start) / step).ceil().max(0.0) as usize;
+        Ok(match dtype {
+            DType::F32 => {
+                let (s, d) = (start as f32, step as f32);
+                Self::from_array(ndarray::Array1::from_iter((0..n).map(|i| s + i as f32 * d)))
+            }
+            DType::F64 => Self::from_array(ndarray::Array1::from_iter(
+                (0..n).map(|i| start + i as f64 * step),
+            )),
+        })
+    }
+
+    /// The dtype.
+    pub fn dtype(&self) -> DType {
+        match &self.repr {
+            Repr::F32(_) => DType::F32,
+            Repr::F64(_) => DType::F64,
+        }
+    }
+
+    /// The shape (empty for a scalar).
+    pub fn shape(&self) -> &[usize] {
+        match &self.repr {
+            Repr::F32(a) => a.shape(),
+            Repr::F64(a) => a.shape(),
+        }
+    }
+
+    /// Number of axes.
+    pub fn rank(&self) -> usize {
+        self.shape().len()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Borrows the array when the dtype is `T`; an error names both dtypes otherwise.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::scalar(1.0f32);
+    /// assert!(t.array::<f32>().is_ok());
+    /// assert!(t.array::<f64>().is_err());
+    /// ```
+    pub fn array<T: Element>(&self) -> Result<&ArcArray<T, IxDyn>> {
+        T::unwrap(self).ok_or(TensorError::DType {
+            op: "array",
+            lhs: self.dtype(),
+            rhs: T::DTYPE,
+        })
+    }
+
+    /// A view of the data when the dtype is `T`.
+    pub fn view<T: Element>(&self) -> Result<ArrayViewD<'_, T>> {
+        self.array::<T>().map(|a| a.view())
+    }
+
+    /// The data as an owned ndarray array (numpy's `.numpy()`), when the dtype is `T`.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// assert_eq!(t.to_ndarray::<f32>()?, ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn to_ndarray<T: Element>(&self) -> Result<ArrayD<T>> {
+        self.array::<T>().map(|a| a.to_owned())
+    }
+
+    /// The data in row-major order, when the dtype is `T`.
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        self.array::<T>().map(|a| a.iter().copied().collect())
+    }
+
+    /// The data widened to `f64`, whatever the dtype.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        match &self.repr {
+            Repr::F32(a) => a.iter().map(|&x| f64::from(x)).collect(),
+            Repr::F64(a) => a.iter().copied().collect(),
+        }
+    }
+
+    /// The single value of a one-element tensor, widened to `f64`.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::scalar(0.5f32);
+    /// assert_eq!(t.item()?, 0.5);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn item(&self) -> Result<f64> {
+        if self.len() != 1 {
+            return Err(TensorError::Shape {
+                op: "item",
+                message: "only a tensor of one element has an item".into(),
+                shapes: vec![self.shape().to_vec()],
+            });
+        }
+        Ok(match &self.repr {
+            Repr::F32(a) => f64::from(a.iter().copied().next().unwrap_or_default()),
+            Repr::F64(a) => a.iter().copied().next().unwrap_or_default(),
+        })
+    }
+
+    /// Converts to another dtype (`tf.cast`); a copy only when the dtype changes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::{DType, Tensor};
+    /// let t = Tensor::scalar(0.1f64).cast(DType::F32);
+    /// assert_eq!(t.to_vec::<f32>()?, vec![0.1f32]);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn cast(&self, dtype: DType) -> Tensor {
+        match (&self.repr, dtype) {
+            (Repr::F32(_), DType::F32) | (Repr::F64(_), DType::F64) => self.clone(),
+            (Repr::F32(a), DType::F64) => f64::wrap(a.mapv(f64::from).into_shared()),
+            (Repr::F64(a), DType::F32) => f32::wrap(a.mapv(|x| x as f32).into_shared()),
+        }
+    }
+
+    /// True when both tensors have the same dtype, shape and values (NaN never equals).
+    pub fn equals(&self, other: &Tensor) -> bool {
+        match (&self.repr, &other.repr) {
+            (Repr::F32(a), Repr::F32(b)) => a == b,
+            (Repr::F64(a), Repr::F64(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// True when both tensors share one buffer (a clone, not a copy).
+    pub fn shares_buffer(&self, other: &Tensor) -> bool {
+        match (&self.repr, &other.repr) {
+            (Repr::F32(a), Repr::F32(b)) => a.as_ptr() == b.as_ptr(),
+            (Repr::F64(a), Repr::F64(b)) => a.as_ptr() == b.as_ptr(),
+            _ => false,
+        }
+    }
+}
+
+impl<T: Element, D: ndarray::Dimension> From<ndarray::Array<T, D>> for Tensor {
+    fn from(array: ndarray::Array<T, D>) -> Self {
+        Tensor::from_array(array)
+    }
+}
+
+impl From<f32> for Tensor {
+    fn from(value: f32) -> Self {
+        Tensor::scalar(value)
+    }
+}
+
+impl From<f64> for Tensor {
+    fn from(value: f64) -> Self {
+        Tensor::scalar(value)
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tensor({}, shape={:?}, dtype={})",
+            self,
+            self.shape(),
+            self.dtype()
+        )
+    }
+}
