@@ -3,6 +3,7 @@ pub mod error;
 pub mod np_random;
 pub mod pandas;
 pub mod random_state;
+pub mod sklearn;
 
 pub use error::{DatasetsError, Result};
 pub use random_state::{MtState, RandomState};

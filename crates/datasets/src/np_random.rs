@@ -131,9 +131,7 @@ pub fn randn<D: Dimension>(shape: impl IntoDimension<Dim = D>) -> Result<Array<f
 /// np_random::seed(42);
 /// assert_eq!(np_random::standard_normal(1).unwrap()[0], 0.4967141530112327);
 /// ```
-pub fn standard_normal<D: Dimension>(
-    shape: impl IntoDimension<Dim = D>,
-) -> Result<Array<f64, D>> {
+pub fn standard_normal<D: Dimension>(shape: impl IntoDimension<Dim = D>) -> Result<Array<f64, D>> {
     global().standard_normal(shape)
 }
 

@@ -319,7 +319,10 @@ impl RandomState {
     /// let x = rs.rand((100, 1)).unwrap();
     /// assert_eq!(x.dim(), (100, 1));
     /// ```
-    pub fn rand<D: Dimension>(&mut self, shape: impl IntoDimension<Dim = D>) -> Result<Array<f64, D>> {
+    pub fn rand<D: Dimension>(
+        &mut self,
+        shape: impl IntoDimension<Dim = D>,
+    ) -> Result<Array<f64, D>> {
         self.random_sample(shape)
     }
 
@@ -374,7 +377,10 @@ impl RandomState {
     /// use tapegrad_datasets::RandomState;
     /// assert_eq!(RandomState::new(42).randn(1).unwrap()[0], 0.4967141530112327);
     /// ```
-    pub fn randn<D: Dimension>(&mut self, shape: impl IntoDimension<Dim = D>) -> Result<Array<f64, D>> {
+    pub fn randn<D: Dimension>(
+        &mut self,
+        shape: impl IntoDimension<Dim = D>,
+    ) -> Result<Array<f64, D>> {
         self.standard_normal(shape)
     }
 
@@ -497,7 +503,9 @@ impl RandomState {
         shape: impl IntoDimension<Dim = D>,
     ) -> Result<Array<i64, D>> {
         let rng = randint_range(low, high)?;
-        fill(shape, || Ok(low.wrapping_add(self.bounded_masked(rng) as i64)))
+        fill(shape, || {
+            Ok(low.wrapping_add(self.bounded_masked(rng) as i64))
+        })
     }
 
     /// numpy's `random_interval(max)`: an integer in `[0, max]` by masked
@@ -616,7 +624,10 @@ impl RandomState {
             if p.len() != a {
                 return Err(invalid(
                     "p",
-                    format!("'a' and 'p' must have same size (a={a}, len(p)={})", p.len()),
+                    format!(
+                        "'a' and 'p' must have same size (a={a}, len(p)={})",
+                        p.len()
+                    ),
                 ));
             }
             let sum = kahan_sum(p);
@@ -764,7 +775,10 @@ fn check_scale(scale: f64) -> Result<()> {
     if scale >= 0.0 {
         Ok(())
     } else if scale.is_nan() {
-        Err(invalid("scale", "scale value must be non-negative, got NaN"))
+        Err(invalid(
+            "scale",
+            "scale value must be non-negative, got NaN",
+        ))
     } else {
         Err(invalid("scale", format!("scale < 0 (got {scale})")))
     }

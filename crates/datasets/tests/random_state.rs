@@ -19,12 +19,24 @@ fn make(seed: &Value) -> RandomState {
 fn check_state(rs: &RandomState, want: &Value, what: &str) {
     let s = rs.get_state();
     let key: Vec<i64> = s.key.iter().map(|&k| i64::from(k)).collect();
-    assert_eq!(key[..4].to_vec(), ints(&want["key_head"]), "{what}: key head");
-    assert_eq!(key[620..].to_vec(), ints(&want["key_tail"]), "{what}: key tail");
+    assert_eq!(
+        key[..4].to_vec(),
+        ints(&want["key_head"]),
+        "{what}: key head"
+    );
+    assert_eq!(
+        key[620..].to_vec(),
+        ints(&want["key_tail"]),
+        "{what}: key tail"
+    );
     let sum: u64 = s.key.iter().map(|&k| u64::from(k)).sum();
     assert_eq!(sum, want["key_sum"].as_u64().unwrap(), "{what}: key sum");
     assert_eq!(s.pos, usize_of(&want["pos"]), "{what}: pos");
-    assert_eq!(s.has_gauss, want["has_gauss"].as_i64() == Some(1), "{what}: has_gauss");
+    assert_eq!(
+        s.has_gauss,
+        want["has_gauss"].as_i64() == Some(1),
+        "{what}: has_gauss"
+    );
     assert_eq!(
         s.cached_gaussian.to_bits(),
         want["gauss"].as_f64().unwrap().to_bits(),
@@ -41,7 +53,11 @@ fn replay(rs: &mut RandomState, call: &Value, what: &str) {
     let out = &call["out"];
     match m {
         "get_state" => check_state(rs, out, what),
-        "random_sample" => assert_bits(&rs.random_sample(size()).unwrap().to_vec(), &floats(out), what),
+        "random_sample" => assert_bits(
+            &rs.random_sample(size()).unwrap().to_vec(),
+            &floats(out),
+            what,
+        ),
         "rand" => assert_bits(&rs.rand(size()).unwrap().to_vec(), &floats(out), what),
         "randn" => assert_bits(&rs.randn(size()).unwrap().to_vec(), &floats(out), what),
         "standard_normal" => assert_bits(&[rs.standard_normal_one()], &floats(out), what),
@@ -58,7 +74,11 @@ fn replay(rs: &mut RandomState, call: &Value, what: &str) {
         "randint" => {
             let low = a["low"].as_i64().unwrap();
             let high = a["high"].as_i64().unwrap();
-            assert_eq!(rs.randint(low, high, size()).unwrap().to_vec(), ints(out), "{what}");
+            assert_eq!(
+                rs.randint(low, high, size()).unwrap().to_vec(),
+                ints(out),
+                "{what}"
+            );
         }
         "shuffle" => {
             let mut v: Vec<i64> = (0..a["n"].as_i64().unwrap()).collect();
@@ -66,13 +86,22 @@ fn replay(rs: &mut RandomState, call: &Value, what: &str) {
             assert_eq!(v, ints(out), "{what}");
         }
         "permutation" => {
-            let p: Vec<i64> = rs.permutation(usize_of(&a["n"])).iter().map(|&i| i as i64).collect();
+            let p: Vec<i64> = rs
+                .permutation(usize_of(&a["n"]))
+                .iter()
+                .map(|&i| i as i64)
+                .collect();
             assert_eq!(p, ints(out), "{what}");
         }
         "choice" => {
             let p = a.get("p").map(floats);
             let got = rs
-                .choice(usize_of(&a["a"]), size(), a["replace"].as_bool().unwrap(), p.as_deref())
+                .choice(
+                    usize_of(&a["a"]),
+                    size(),
+                    a["replace"].as_bool().unwrap(),
+                    p.as_deref(),
+                )
                 .unwrap();
             let got: Vec<i64> = got.iter().map(|&i| i as i64).collect();
             assert_eq!(got, ints(out), "{what}");
@@ -131,13 +160,25 @@ fn bad_parameters_are_named_errors() {
     assert_eq!(name(rs.choice(0, 1, true, None).unwrap_err()), "a");
     assert_eq!(name(rs.choice(3, 4, false, None).unwrap_err()), "size");
     assert_eq!(name(rs.choice(2, 1, true, Some(&[0.5])).unwrap_err()), "p");
-    assert_eq!(name(rs.choice(2, 1, true, Some(&[1.5, -0.5])).unwrap_err()), "p");
-    assert_eq!(name(rs.choice(2, 1, true, Some(&[f64::NAN, 0.5])).unwrap_err()), "p");
-    assert_eq!(name(rs.choice(3, 3, false, Some(&[0.5, 0.5, 0.0])).unwrap_err()), "p");
+    assert_eq!(
+        name(rs.choice(2, 1, true, Some(&[1.5, -0.5])).unwrap_err()),
+        "p"
+    );
+    assert_eq!(
+        name(rs.choice(2, 1, true, Some(&[f64::NAN, 0.5])).unwrap_err()),
+        "p"
+    );
+    assert_eq!(
+        name(rs.choice(3, 3, false, Some(&[0.5, 0.5, 0.0])).unwrap_err()),
+        "p"
+    );
     assert_eq!(name(rs.random_sample((usize::MAX, 2)).unwrap_err()), "size");
     assert_eq!(name(rs.randn([1usize << 40, 1 << 40]).unwrap_err()), "size");
     // Errors consume no draws: the stream continues as from a fresh seed.
-    assert_eq!(rs.random_sample_one(), RandomState::new(0).random_sample_one());
+    assert_eq!(
+        rs.random_sample_one(),
+        RandomState::new(0).random_sample_one()
+    );
 }
 
 #[test]
