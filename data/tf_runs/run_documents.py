@@ -41,6 +41,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import sklearn  # noqa: E402
+
+FRESH_SKLEARN = "--fresh-sklearn-import" in sys.argv
+if not FRESH_SKLEARN:
+    # sklearn 1.9 imports `rich` (sklearn.callback._progressbar) and importing rich.style draws from
+    # Python's global `random`. Document 004 first imports sklearn.datasets in cell 26, after
+    # random.seed(42) in cell 25, and unseeded GlorotUniform() takes its seed from
+    # random.randint(1, 10**9): a first import there would change the MLP's initial weights.
+    # The document's own numbers show no such draw happened in its kernel, so import it here first.
+    import sklearn.datasets  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
@@ -409,6 +418,12 @@ def doc004():
         "In [27]": {"keep_vars": ["loss_list", "iterations"]},
     }
     recs = run_all(cells, ns, specs)
+    if FRESH_SKLEARN:  # variant: cell 26's import is sklearn.datasets' first import in the process
+        by = {r["label"]: r for r in recs}
+        print(json.dumps({"In [27]": {"iterations": by["In [27]"]["variables_after_cell"]["iterations"],
+                                     "losses_first_5": by["In [27]"]["variables_after_cell"]["loss_list"][:5]},
+                          "In [28]": {"stdout": by["In [28]"]["stdout"]}}))
+        return
     mlp = {}
     for k in ["custom_dense1", "custom_dense2"]:
         layer = ns.get(k)
@@ -443,8 +458,25 @@ def doc004():
         },
         "cells": recs,
         "mlp": mlp,
+        "python_random_note": (
+            "tf-keras 2.21's unseeded GlorotUniform() is a stateless initializer whose seed is "
+            "random.randint(1, 10**9) from Python's global `random` module, drawn on first use; "
+            "tf.random.set_seed does not affect it. So the initial weights of cells 21, 24, 27 follow "
+            "from random.seed(42) (and whatever else drew from `random` since). With scikit-learn 1.9 "
+            "the first import of sklearn.datasets draws from `random` (sklearn imports rich, and "
+            "importing rich.style consumes random numbers); this script imports sklearn.datasets before "
+            "running the cells, as the document's kernel evidently had. 'fresh_sklearn_import_variant' "
+            "is cells 27-28 when the import in cell 26 is the first one (different MLP init)."),
+        "fresh_sklearn_import_variant": fresh_variant(),
     }
     write("doc004.json", data)
+
+
+def fresh_variant():
+    import subprocess
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "004", "--fresh-sklearn-import"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -640,7 +672,7 @@ DOCS = {"000": doc000, "001": doc001, "002": doc002, "003": doc003, "004": doc00
 
 
 def main(argv):
-    for d in argv[1:] or list(DOCS):
+    for d in [a for a in argv[1:] if not a.startswith("--")] or list(DOCS):
         DOCS[d]()
 
 
