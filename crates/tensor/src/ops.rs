@@ -464,7 +464,7 @@ impl Tensor {
             .map(|&d| d as usize)
             .product();
         let dims: Vec<usize> = if unknown == 1 {
-            if known == 0 || n % known != 0 {
+            if known == 0 || !n.is_multiple_of(known) {
                 return Err(bad(format!("cannot reshape {n} elements to {shape:?}")));
             }
             shape

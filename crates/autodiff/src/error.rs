@@ -1,0 +1,33 @@
+//! The one error type of the autodiff crate.
+
+use tapegrad_tensor::TensorError;
+
+/// What an op, a variable or a tape can refuse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// A kernel refused its operands (the message names the op and the shapes).
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    /// `gradient` or `jacobian` called a second time on a non-persistent tape.
+    #[error("A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians); create it with GradientTape::persistent() to call gradient more than once")]
+    TapeConsumed,
+    /// A value whose shape or dtype does not fit a variable.
+    #[error("variable `{name}`: {message}")]
+    Variable {
+        /// The variable's name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Any other invalid argument, naming the operation.
+    #[error("{op}: {message}")]
+    Invalid {
+        /// The operation that was called.
+        op: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,54 @@
+//! The [`Op`] trait: how a recorded op turns the gradient of its output into gradients of its
+//! inputs. Each op's forward function and its `Op` impl live side by side in one module of
+//! [`crate::ops`].
+
+use std::rc::Rc;
+
+use tapegrad_tensor as tt;
+
+use crate::tape;
+use crate::{Result, Tensor};
+
+/// What a backward function sees: the op's inputs and output as recorded, the gradient flowing
+/// into the output, and which inputs need a gradient.
+pub struct Backward<'a> {
+    /// The inputs, as the forward pass saw them.
+    pub inputs: &'a [Tensor],
+    /// The output of the forward pass.
+    pub output: &'a Tensor,
+    /// The gradient of the target with respect to `output`.
+    pub grad: &'a Tensor,
+    /// `needs[i]` is false when no gradient of input `i` is wanted (skip the work).
+    pub needs: &'a [bool],
+}
+
+/// A differentiable operation as a tape records it.
+///
+/// `backward` is written with this crate's differentiable ops, so that a tape recording while
+/// another tape computes its gradient records the gradient computation too: nested tapes give
+/// gradients of gradients. When no tape records, those ops run as plain kernels.
+pub trait Op: 'static {
+    /// The op's name, as the graph dump shows it.
+    fn name(&self) -> String;
+    /// Gradients of the inputs, one per input (`None` where none flows or none is needed).
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>>;
+}
+
+/// Wraps the forward result of an op as a tensor, and records the op on every recording tape
+/// that watches one of its inputs. With no tape active this is a counter increment.
+pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Tensor) -> Tensor {
+    let out = Tensor::new(value);
+    if tape::any_active() {
+        tape::record_op(Rc::new(op), inputs, &out);
+    }
+    out
+}
+
+/// Sums a broadcast gradient back to an input's shape, recording the reduction.
+pub(crate) fn unbroadcast(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if grad.shape() == shape {
+        Ok(grad.clone())
+    } else {
+        crate::ops::sum_to_shape(grad, shape)
+    }
+}

@@ -1,0 +1,216 @@
+//! `+ - * /` and negation, with numpy broadcasting; the backward sums over broadcast axes.
+//! Gradients follow TensorFlow's `_AddGrad`, `_SubGrad`, `_MulGrad`, `_RealDivGrad`.
+
+use std::ops;
+
+use tapegrad_tensor as tt;
+
+use crate::op::{record, unbroadcast, Backward, Op};
+use crate::tensor::resolve_pair;
+use crate::{IntoOperand, Result, Tensor, Variable};
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+struct Binary(Kind);
+
+impl Op for Binary {
+    fn name(&self) -> String {
+        match self.0 {
+            Kind::Add => "Add",
+            Kind::Sub => "Sub",
+            Kind::Mul => "Mul",
+            Kind::Div => "RealDiv",
+        }
+        .into()
+    }
+
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
+        let (gx, gy) = match self.0 {
+            Kind::Add => (b.needs[0].then(|| g.clone()), b.needs[1].then(|| g.clone())),
+            Kind::Sub => (
+                b.needs[0].then(|| g.clone()),
+                b.needs[1].then(|| neg(g)).transpose()?,
+            ),
+            Kind::Mul => (
+                b.needs[0].then(|| mul(g, y)).transpose()?,
+                b.needs[1].then(|| mul(x, g)).transpose()?,
+            ),
+            Kind::Div => (
+                b.needs[0].then(|| div(g, y)).transpose()?,
+                b.needs[1]
+                    .then(|| mul(g, div(div(neg(x)?, y)?, y)?))
+                    .transpose()?,
+            ),
+        };
+        Ok(vec![
+            gx.map(|g| unbroadcast(&g, x.shape())).transpose()?,
+            gy.map(|g| unbroadcast(&g, y.shape())).transpose()?,
+        ])
+    }
+}
+
+fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+    let (a, b) = resolve_pair(a, b)?;
+    let value = match kind {
+        Kind::Add => a.value().add(b.value()),
+        Kind::Sub => a.value().sub(b.value()),
+        Kind::Mul => a.value().mul(b.value()),
+        Kind::Div => a.value().div(b.value()),
+    }?;
+    Ok(record(Binary(kind), &[&a, &b], value))
+}
+
+/// `a + b` with broadcasting (`tf.add`). Operands: tensors, variables, results, scalars.
+///
+/// ```
+/// use tapegrad_autodiff::{add, Tensor};
+/// let s = add(&Tensor::from_vec(vec![1.0f32, 2.0], &[2])?, 1.0)?;
+/// assert_eq!(s.to_vec::<f32>()?, vec![2.0, 3.0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn add(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+    binary(Kind::Add, a, b)
+}
+
+/// `a - b` with broadcasting (`tf.subtract`).
+pub fn sub(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+    binary(Kind::Sub, a, b)
+}
+
+/// `a * b` with broadcasting (`tf.multiply`).
+pub fn mul(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+    binary(Kind::Mul, a, b)
+}
+
+/// `a / b` with broadcasting (`tf.divide`).
+pub fn div(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+    binary(Kind::Div, a, b)
+}
+
+struct Neg;
+
+impl Op for Neg {
+    fn name(&self) -> String {
+        "Neg".into()
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(neg(b.grad)?)])
+    }
+}
+
+/// `-x` (`tf.negative`).
+pub fn neg(x: impl IntoOperand) -> Result<Tensor> {
+    let x = crate::tensor::resolve(x)?;
+    let value = x.value().map(tt::ops::Neg);
+    Ok(record(Neg, &[&x], value))
+}
+
+macro_rules! impl_operators {
+    ($($lhs:ty),*) => {$(
+        impl<R: IntoOperand> ops::Add<R> for $lhs {
+            type Output = Result<Tensor>;
+            fn add(self, rhs: R) -> Result<Tensor> { add(self, rhs) }
+        }
+        impl<R: IntoOperand> ops::Sub<R> for $lhs {
+            type Output = Result<Tensor>;
+            fn sub(self, rhs: R) -> Result<Tensor> { sub(self, rhs) }
+        }
+        impl<R: IntoOperand> ops::Mul<R> for $lhs {
+            type Output = Result<Tensor>;
+            fn mul(self, rhs: R) -> Result<Tensor> { mul(self, rhs) }
+        }
+        impl<R: IntoOperand> ops::Div<R> for $lhs {
+            type Output = Result<Tensor>;
+            fn div(self, rhs: R) -> Result<Tensor> { div(self, rhs) }
+        }
+        impl ops::Neg for $lhs {
+            type Output = Result<Tensor>;
+            fn neg(self) -> Result<Tensor> { neg(self) }
+        }
+    )*};
+}
+impl_operators!(Tensor, &Tensor, Variable, &Variable);
+
+/// Operators whose left side is foreign (`Result<Tensor>`, `f32`, `f64`) need concrete right sides.
+macro_rules! impl_foreign_lhs {
+    ($lhs:ty => $($rhs:ty),*) => {$(
+        impl ops::Add<$rhs> for $lhs {
+            type Output = Result<Tensor>;
+            fn add(self, rhs: $rhs) -> Result<Tensor> { add(self, rhs) }
+        }
+        impl ops::Sub<$rhs> for $lhs {
+            type Output = Result<Tensor>;
+            fn sub(self, rhs: $rhs) -> Result<Tensor> { sub(self, rhs) }
+        }
+        impl ops::Mul<$rhs> for $lhs {
+            type Output = Result<Tensor>;
+            fn mul(self, rhs: $rhs) -> Result<Tensor> { mul(self, rhs) }
+        }
+        impl ops::Div<$rhs> for $lhs {
+            type Output = Result<Tensor>;
+            fn div(self, rhs: $rhs) -> Result<Tensor> { div(self, rhs) }
+        }
+    )*};
+}
+// `Result<Tensor> + Result<Tensor>` or `Result<Tensor> + f32` would break the orphan rule: use
+// the functions (`add(a, b)`) there. A number on the left is an `f64` (an `f32` impl too would
+// leave `0.1 * &t` ambiguous); it still takes the tensor's dtype.
+impl_foreign_lhs!(Result<Tensor> => Tensor, &Tensor, Variable, &Variable);
+impl_foreign_lhs!(f64 => Tensor, &Tensor, Variable, &Variable);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    #[test]
+    fn forward_broadcasts_and_adopts_scalar_dtype() -> Result<()> {
+        let x = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3, 1])?;
+        let y = Tensor::from_vec(vec![10.0f64, 20.0], &[2])?;
+        let s = (&x + &y)?;
+        assert_eq!(s.shape(), &[3, 2]);
+        assert_eq!(s.to_vec::<f64>()?, vec![11.0, 21.0, 12.0, 22.0, 13.0, 23.0]);
+        let h = (0.5 * &x)?;
+        assert_eq!(h.dtype(), tt::DType::F64);
+        assert_eq!(div(2.0 - &x, 2.0)?.to_vec::<f64>()?, vec![0.5, 0.0, -0.5]);
+        Ok(())
+    }
+
+    #[test]
+    fn mismatches_are_errors_naming_the_op() {
+        let a = Tensor::from_vec(vec![1.0f32; 2], &[2]).unwrap();
+        let b = Tensor::from_vec(vec![1.0f32; 3], &[3]).unwrap();
+        let e = (&a * &b).unwrap_err().to_string();
+        assert!(
+            e.contains("mul") && e.contains("[2]") && e.contains("[3]"),
+            "{e}"
+        );
+        let c = Tensor::scalar(1.0f64);
+        assert!((&a + &c).unwrap_err().to_string().contains("dtype"));
+    }
+
+    #[test]
+    fn gradients_pass_the_checker() -> Result<()> {
+        let shapes: &[(&[usize], &[usize])] = &[
+            (&[3], &[3]),
+            (&[2, 3], &[3]),
+            (&[2, 1], &[1, 4]),
+            (&[], &[2, 2]),
+        ];
+        for &(sa, sb) in shapes {
+            check(&[sa, sb], |v| add(&v[0], &v[1]))?;
+            check(&[sa, sb], |v| sub(&v[0], &v[1]))?;
+            check(&[sa, sb], |v| mul(&v[0], &v[1]))?;
+            check(&[sa, sb], |v| div(&v[0], add(mul(&v[1], &v[1])?, 1.0)?))?;
+            check(&[sa], |v| neg(&v[0]))?;
+        }
+        Ok(())
+    }
+}

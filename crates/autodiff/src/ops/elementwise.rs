@@ -1,0 +1,159 @@
+//! Binary elementwise functions beyond arithmetic: `pow`, `maximum`, `minimum`, and
+//! `clip_by_value`, with TensorFlow's gradients.
+
+use tapegrad_tensor as tt;
+use tt::ops as k;
+
+use crate::op::{record, unbroadcast, Backward, Op};
+use crate::tensor::{resolve, resolve_pair};
+use crate::{IntoOperand, Result, Tensor};
+
+struct Pow;
+
+impl Op for Pow {
+    fn name(&self) -> String {
+        "Pow".into()
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (x, y, z, g) = (&b.inputs[0], &b.inputs[1], b.output, b.grad);
+        let gx = if b.needs[0] {
+            // g · y · x^(y−1)
+            let d = crate::mul(y, pow(x, crate::sub(y, 1.0)?)?)?;
+            Some(unbroadcast(&crate::mul(g, d)?, x.shape())?)
+        } else {
+            None
+        };
+        let gy = if b.needs[1] {
+            // g · z · log(x) where x > 0, else 0 (TensorFlow's convention)
+            let positive = Tensor::new(x.value().map(k::PositiveMask));
+            let safe_x = crate::add(crate::mul(x, &positive)?, crate::sub(1.0, &positive)?)?;
+            let d = crate::mul(crate::mul(z, crate::log(safe_x)?)?, &positive)?;
+            Some(unbroadcast(&crate::mul(g, d)?, y.shape())?)
+        } else {
+            None
+        };
+        Ok(vec![gx, gy])
+    }
+}
+
+/// `xʸ` elementwise with broadcasting (`tf.pow`).
+///
+/// ```
+/// let y = tapegrad_autodiff::pow(tapegrad_autodiff::Tensor::scalar(2.0f32), 3.0)?;
+/// assert_eq!(y.item()?, 8.0);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn pow(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
+    let (x, y) = resolve_pair(x, y)?;
+    let value = x.value().zip(y.value(), k::Pow)?;
+    Ok(record(Pow, &[&x, &y], value))
+}
+
+struct Extremum {
+    max: bool,
+}
+
+impl Op for Extremum {
+    fn name(&self) -> String {
+        if self.max { "Maximum" } else { "Minimum" }.into()
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
+        // TensorFlow: x gets the gradient where x >= y (maximum) or x <= y (minimum).
+        let mask = if self.max {
+            x.value().zip(y.value(), k::GreaterEqual)?
+        } else {
+            x.value().zip(y.value(), k::LessEqual)?
+        };
+        let mask = Tensor::new(mask);
+        let gx = crate::mul(g, &mask)?;
+        let gy = crate::sub(g, &gx)?;
+        Ok(vec![
+            Some(unbroadcast(&gx, x.shape())?),
+            Some(unbroadcast(&gy, y.shape())?),
+        ])
+    }
+}
+
+/// The larger of two tensors, elementwise with broadcasting (`tf.maximum`).
+pub fn maximum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
+    let (x, y) = resolve_pair(x, y)?;
+    let value = x.value().zip(y.value(), k::Maximum)?;
+    Ok(record(Extremum { max: true }, &[&x, &y], value))
+}
+
+/// The smaller of two tensors, elementwise with broadcasting (`tf.minimum`).
+pub fn minimum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
+    let (x, y) = resolve_pair(x, y)?;
+    let value = x.value().zip(y.value(), k::Minimum)?;
+    Ok(record(Extremum { max: false }, &[&x, &y], value))
+}
+
+struct Clip {
+    lo: f64,
+    hi: f64,
+}
+
+impl Op for Clip {
+    fn name(&self) -> String {
+        format!("ClipByValue({}, {})", self.lo, self.hi)
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let x = b.inputs[0].value();
+        let inside = x
+            .zip(&tt::Tensor::scalar_of(x.dtype(), self.lo), k::GreaterEqual)?
+            .mul(&x.zip(&tt::Tensor::scalar_of(x.dtype(), self.hi), k::LessEqual)?)?;
+        Ok(vec![Some(crate::mul(b.grad, Tensor::new(inside))?)])
+    }
+}
+
+/// Clips to `[lo, hi]` (`tf.clip_by_value`); the gradient passes where `lo <= x <= hi`.
+///
+/// ```
+/// let t = tapegrad_autodiff::Tensor::from_vec(vec![-2.0f32, 0.5, 3.0], &[3])?;
+/// let c = tapegrad_autodiff::clip_by_value(&t, -1.0, 1.0)?;
+/// assert_eq!(c.to_vec::<f32>()?, vec![-1.0, 0.5, 1.0]);
+/// assert!(tapegrad_autodiff::clip_by_value(&t, 1.0, -1.0).is_err());
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn clip_by_value(x: impl IntoOperand, lo: f64, hi: f64) -> Result<Tensor> {
+    if lo > hi || lo.is_nan() || hi.is_nan() {
+        return Err(crate::Error::Invalid {
+            op: "clip_by_value",
+            message: format!("clip_value_min {lo} must not exceed clip_value_max {hi}"),
+        });
+    }
+    let x = resolve(x)?;
+    let value = x.value().clip(lo, hi);
+    Ok(record(Clip { lo, hi }, &[&x], value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check, check_at};
+
+    #[test]
+    fn gradients_pass_the_checker() -> Result<()> {
+        let x = tt::Tensor::from_vec(vec![0.5, 1.3, 2.0, 0.9], &[4])?;
+        let y = tt::Tensor::from_vec(vec![1.5, -0.7, 2.5, 3.0], &[4])?;
+        check_at(&[x.clone(), y.clone()], |v| pow(&v[0], &v[1]))?;
+        check_at(&[x.clone(), y.clone()], |v| maximum(&v[0], &v[1]))?;
+        check_at(&[x.clone(), y], |v| minimum(&v[0], &v[1]))?;
+        check_at(&[x], |v| clip_by_value(&v[0], 0.7, 1.5))?;
+        check(&[&[2, 3], &[3]], |v| maximum(&v[0], &v[1]))?;
+        Ok(())
+    }
+
+    #[test]
+    fn pow_gradient_wrt_exponent_is_zero_for_non_positive_base() -> Result<()> {
+        let x = Tensor::from_vec(vec![-2.0f64, 0.0], &[2])?;
+        let y = Tensor::scalar(2.0f64);
+        let tape = crate::GradientTape::new();
+        tape.watch(&y);
+        let z = pow(&x, &y)?;
+        let g = tape.gradient(&z, &[&y])?[0].clone().unwrap();
+        assert_eq!(g.item()?, 0.0);
+        Ok(())
+    }
+}

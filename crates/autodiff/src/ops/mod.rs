@@ -1,0 +1,25 @@
+//! Every differentiable op. One module per family; in each, the forward function, its [`Op`]
+//! impl (the backward) and its tests sit together.
+//!
+//! [`Op`]: crate::Op
+
+mod arithmetic;
+mod cast;
+mod elementwise;
+mod matmul;
+mod nn;
+mod reduce;
+mod shape;
+mod unary;
+
+pub use arithmetic::{add, div, mul, neg, sub};
+pub use cast::{cast, stop_gradient};
+pub use elementwise::{clip_by_value, maximum, minimum, pow};
+pub use matmul::{matmul, matmul_t};
+pub use nn::softmax;
+pub use reduce::{reduce_max, reduce_mean, reduce_sum};
+pub use shape::{
+    broadcast_to, concat, expand_dims, gather, pad_into, reshape, scatter_add_rows, slice, squeeze,
+    stack, sum_to_shape, transpose,
+};
+pub use unary::{abs, exp, log, relu, sigmoid, sign, softplus, sqrt, square, tanh};

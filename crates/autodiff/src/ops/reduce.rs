@@ -1,0 +1,153 @@
+//! Reductions: `reduce_sum`, `reduce_mean`, `reduce_max`, over chosen axes with or without
+//! `keepdims`.
+
+use tapegrad_tensor as tt;
+
+use crate::op::{record, Backward, Op};
+use crate::tensor::resolve;
+use crate::{IntoOperand, Result, Tensor};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Sum,
+    Mean,
+    Max,
+}
+
+struct Reduce {
+    kind: Kind,
+    axes: Option<Vec<isize>>,
+    keepdims: bool,
+}
+
+impl Reduce {
+    /// The output's shape with the reduced axes kept as length 1.
+    fn kept_shape(&self, input: &[usize]) -> Vec<isize> {
+        let rank = input.len() as isize;
+        let reduced: Vec<usize> = match &self.axes {
+            None => (0..input.len()).collect(),
+            Some(a) => a
+                .iter()
+                .map(|&x| if x < 0 { x + rank } else { x } as usize)
+                .collect(),
+        };
+        input
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| if reduced.contains(&i) { 1 } else { d as isize })
+            .collect()
+    }
+}
+
+impl Op for Reduce {
+    fn name(&self) -> String {
+        let n = match self.kind {
+            Kind::Sum => "Sum",
+            Kind::Mean => "Mean",
+            Kind::Max => "Max",
+        };
+        format!("{n}(axes={:?}, keepdims={})", self.axes, self.keepdims)
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let x = &b.inputs[0];
+        let kept = self.kept_shape(x.shape());
+        let g = crate::reshape(b.grad, &kept)?;
+        let grad = match self.kind {
+            Kind::Sum => crate::broadcast_to(&g, x.shape())?,
+            Kind::Mean => {
+                let n = x.len() / b.output.len().max(1);
+                crate::div(crate::broadcast_to(&g, x.shape())?, n as f64)?
+            }
+            Kind::Max => {
+                // Ties share the gradient equally, as TensorFlow's _MaxGrad does.
+                let y = b.output.value().reshape(&kept)?;
+                let mask = x.value().zip(&y, tt::ops::Equal)?;
+                let count = mask.sum(self.axes.as_deref(), true)?;
+                let share = Tensor::new(mask.div(&count)?);
+                crate::mul(crate::broadcast_to(&g, x.shape())?, share)?
+            }
+        };
+        Ok(vec![Some(grad)])
+    }
+}
+
+fn reduce(
+    kind: Kind,
+    x: impl IntoOperand,
+    axes: Option<&[isize]>,
+    keepdims: bool,
+) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = match kind {
+        Kind::Sum => x.value().sum(axes, keepdims),
+        Kind::Mean => x.value().mean(axes, keepdims),
+        Kind::Max => x.value().max(axes, keepdims),
+    }?;
+    let op = Reduce {
+        kind,
+        axes: axes.map(<[isize]>::to_vec),
+        keepdims,
+    };
+    Ok(record(op, &[&x], value))
+}
+
+/// `tf.reduce_sum(x, axis, keepdims)`; `None` sums every axis.
+///
+/// ```
+/// use tapegrad_autodiff::{reduce_sum, Tensor};
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+/// assert_eq!(reduce_sum(&x, Some(&[1]), true)?.shape(), &[2, 1]);
+/// assert_eq!(reduce_sum(&x, None, false)?.item()?, 10.0);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn reduce_sum(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    reduce(Kind::Sum, x, axes, keepdims)
+}
+
+/// `tf.reduce_mean(x, axis, keepdims)`: the sum divided by the count.
+pub fn reduce_mean(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    reduce(Kind::Mean, x, axes, keepdims)
+}
+
+/// `tf.reduce_max(x, axis, keepdims)`; tied maxima share the gradient.
+pub fn reduce_max(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    reduce(Kind::Max, x, axes, keepdims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check, check_at};
+
+    #[test]
+    fn gradients_pass_the_checker() -> Result<()> {
+        for keep in [false, true] {
+            check(&[&[2, 3, 4]], |v| reduce_sum(&v[0], Some(&[1]), keep))?;
+            check(&[&[2, 3, 4]], |v| reduce_sum(&v[0], Some(&[0, -1]), keep))?;
+            check(&[&[2, 3]], |v| reduce_mean(&v[0], None, keep))?;
+            check(&[&[2, 3]], |v| reduce_mean(&v[0], Some(&[0]), keep))?;
+            check(&[&[2, 3]], |v| reduce_max(&v[0], Some(&[1]), keep))?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn max_ties_share_the_gradient() -> Result<()> {
+        let x = Tensor::from_vec(vec![1.0f64, 3.0, 3.0], &[3])?;
+        let tape = crate::GradientTape::new();
+        tape.watch(&x);
+        let m = reduce_max(&x, None, false)?;
+        let g = tape.gradient(&m, &[&x])?[0].clone().unwrap();
+        assert_eq!(g.to_vec::<f64>()?, vec![0.0, 0.5, 0.5]);
+        let distinct = [tt::Tensor::from_vec(vec![0.3, -1.0, 2.0, 0.1], &[2, 2])?];
+        check_at(&distinct, |v| reduce_max(&v[0], None, false))?;
+        Ok(())
+    }
+
+    #[test]
+    fn bad_axis_is_an_error() {
+        let x = Tensor::zeros(tt::DType::F32, &[2, 3]);
+        let e = reduce_sum(&x, Some(&[2]), false).unwrap_err().to_string();
+        assert!(e.contains("reduce_sum") && e.contains("axis 2"), "{e}");
+    }
+}

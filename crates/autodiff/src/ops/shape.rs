@@ -1,0 +1,330 @@
+//! Ops that move values without changing them: `reshape`, `transpose`, `expand_dims`,
+//! `squeeze`, `broadcast_to`, `concat`, `stack`, `slice`, `gather`. Each backward moves the
+//! gradient back.
+
+use crate::op::{record, Backward, Op};
+use crate::tensor::resolve;
+use crate::{IntoOperand, Result, Tensor};
+
+fn dims(shape: &[usize]) -> Vec<isize> {
+    shape.iter().map(|&d| d as isize).collect()
+}
+
+struct Reshape;
+
+impl Op for Reshape {
+    fn name(&self) -> String {
+        "Reshape".into()
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(reshape(b.grad, &dims(b.inputs[0].shape()))?)])
+    }
+}
+
+/// `tf.reshape`; one entry of `shape` may be `-1`.
+///
+/// ```
+/// let t = tapegrad_autodiff::Tensor::from_vec(vec![1.0f32; 6], &[6])?;
+/// assert_eq!(tapegrad_autodiff::reshape(&t, &[2, -1])?.shape(), &[2, 3]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn reshape(x: impl IntoOperand, shape: &[isize]) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().reshape(shape)?;
+    Ok(record(Reshape, &[&x], value))
+}
+
+/// `tf.expand_dims`: a new axis of length 1.
+pub fn expand_dims(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().expand_dims(axis)?;
+    Ok(record(Reshape, &[&x], value))
+}
+
+/// `tf.squeeze`: drops the given axes of length 1 (all of them when `None`).
+pub fn squeeze(x: impl IntoOperand, axes: Option<&[isize]>) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().squeeze(axes)?;
+    Ok(record(Reshape, &[&x], value))
+}
+
+struct Transpose {
+    perm: Vec<usize>,
+}
+
+impl Op for Transpose {
+    fn name(&self) -> String {
+        format!("Transpose({:?})", self.perm)
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut inverse = vec![0; self.perm.len()];
+        for (i, &p) in self.perm.iter().enumerate() {
+            inverse[p] = i;
+        }
+        Ok(vec![Some(transpose(b.grad, Some(&inverse))?)])
+    }
+}
+
+/// `tf.transpose`: permutes axes (reverses them when `perm` is `None`).
+pub fn transpose(x: impl IntoOperand, perm: Option<&[usize]>) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let perm: Vec<usize> = perm
+        .map(<[usize]>::to_vec)
+        .unwrap_or_else(|| (0..x.rank()).rev().collect());
+    let value = x.value().transpose(Some(&perm))?;
+    Ok(record(Transpose { perm }, &[&x], value))
+}
+
+struct BroadcastTo;
+
+impl Op for BroadcastTo {
+    fn name(&self) -> String {
+        "BroadcastTo".into()
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(sum_to_shape(b.grad, b.inputs[0].shape())?)])
+    }
+}
+
+/// `tf.broadcast_to`; the gradient sums over the broadcast axes.
+pub fn broadcast_to(x: impl IntoOperand, shape: &[usize]) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().broadcast_to(shape)?;
+    Ok(record(BroadcastTo, &[&x], value))
+}
+
+struct SumToShape;
+
+impl Op for SumToShape {
+    fn name(&self) -> String {
+        "SumToShape".into()
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(broadcast_to(b.grad, b.inputs[0].shape())?)])
+    }
+}
+
+/// Sums `x` down to `shape`, which must broadcast to `x`'s shape: the backward of broadcasting
+/// (TensorFlow's `reduce_sum` over `broadcast_gradient_args`).
+pub fn sum_to_shape(x: impl IntoOperand, shape: &[usize]) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().sum_to_shape(shape)?;
+    Ok(record(SumToShape, &[&x], value))
+}
+
+struct Slice {
+    begin: Vec<usize>,
+}
+
+impl Op for Slice {
+    fn name(&self) -> String {
+        format!("Slice(begin={:?})", self.begin)
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(pad_into(
+            b.grad,
+            b.inputs[0].shape(),
+            &self.begin,
+        )?)])
+    }
+}
+
+/// `tf.slice(x, begin, size)`; a size of `-1` runs to the end of the axis.
+pub fn slice(x: impl IntoOperand, begin: &[usize], size: &[isize]) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().slice(begin, size)?;
+    Ok(record(
+        Slice {
+            begin: begin.to_vec(),
+        },
+        &[&x],
+        value,
+    ))
+}
+
+struct PadInto {
+    begin: Vec<usize>,
+}
+
+impl Op for PadInto {
+    fn name(&self) -> String {
+        format!("Pad(begin={:?})", self.begin)
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let size = dims(b.inputs[0].shape());
+        Ok(vec![Some(slice(b.grad, &self.begin, &size)?)])
+    }
+}
+
+/// Places `x` at `begin` inside zeros of `shape` (the backward of `slice`).
+pub fn pad_into(x: impl IntoOperand, shape: &[usize], begin: &[usize]) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().pad_into(shape, begin)?;
+    Ok(record(
+        PadInto {
+            begin: begin.to_vec(),
+        },
+        &[&x],
+        value,
+    ))
+}
+
+struct Concat {
+    axis: usize,
+}
+
+impl Op for Concat {
+    fn name(&self) -> String {
+        format!("ConcatV2(axis={})", self.axis)
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut offset = 0;
+        let rank = b.grad.rank();
+        b.inputs
+            .iter()
+            .zip(b.needs)
+            .map(|(x, &need)| {
+                let len = x.shape()[self.axis];
+                let mut begin = vec![0; rank];
+                begin[self.axis] = offset;
+                offset += len;
+                if !need {
+                    return Ok(None);
+                }
+                slice(b.grad, &begin, &dims(x.shape())).map(Some)
+            })
+            .collect()
+    }
+}
+
+/// `tf.concat`: joins tensors along an existing axis.
+///
+/// ```
+/// use tapegrad_autodiff::{concat, Tensor};
+/// let a = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
+/// assert_eq!(concat(&[a.clone(), a], 0)?.shape(), &[2, 2]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn concat(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
+    let values: Vec<_> = tensors.iter().map(|t| t.value().clone()).collect();
+    let value = tapegrad_tensor::Tensor::concat(&values, axis)?;
+    let rank = tensors.first().map_or(0, Tensor::rank) as isize;
+    let axis = if axis < 0 { axis + rank } else { axis } as usize;
+    let refs: Vec<&Tensor> = tensors.iter().collect();
+    Ok(record(Concat { axis }, &refs, value))
+}
+
+/// `tf.stack`: joins tensors of one shape along a new axis.
+pub fn stack(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
+    let rank = tensors.first().map_or(0, Tensor::rank) as isize;
+    let axis = if axis < 0 { axis + rank + 1 } else { axis };
+    let expanded = tensors
+        .iter()
+        .map(|t| expand_dims(t, axis))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(t) = tensors.iter().find(|t| t.shape() != tensors[0].shape()) {
+        return Err(tapegrad_tensor::TensorError::Shape {
+            op: "stack",
+            message: "all tensors must have the same shape".into(),
+            shapes: vec![tensors[0].shape().to_vec(), t.shape().to_vec()],
+        }
+        .into());
+    }
+    concat(&expanded, axis)
+}
+
+struct Gather {
+    indices: Vec<usize>,
+}
+
+impl Op for Gather {
+    fn name(&self) -> String {
+        format!("GatherV2({} rows)", self.indices.len())
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let rows = b.inputs[0].shape()[0];
+        Ok(vec![Some(scatter_add_rows(b.grad, &self.indices, rows)?)])
+    }
+}
+
+/// `tf.gather(x, indices)` on axis 0: rows by index (repeats allowed).
+///
+/// ```
+/// use tapegrad_autodiff::{gather, Tensor};
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
+/// assert_eq!(gather(&x, &[2, 0])?.to_vec::<f32>()?, vec![3.0, 1.0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn gather(x: impl IntoOperand, indices: &[usize]) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().gather(indices)?;
+    Ok(record(
+        Gather {
+            indices: indices.to_vec(),
+        },
+        &[&x],
+        value,
+    ))
+}
+
+struct ScatterAddRows {
+    indices: Vec<usize>,
+}
+
+impl Op for ScatterAddRows {
+    fn name(&self) -> String {
+        "UnsortedSegmentSum".into()
+    }
+    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(gather(b.grad, &self.indices)?)])
+    }
+}
+
+/// Adds the rows of `x` into zeros with `rows` rows at `indices` (the backward of `gather`).
+pub fn scatter_add_rows(x: impl IntoOperand, indices: &[usize], rows: usize) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let value = x.value().scatter_add_rows(indices, rows)?;
+    Ok(record(
+        ScatterAddRows {
+            indices: indices.to_vec(),
+        },
+        &[&x],
+        value,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    #[test]
+    fn gradients_pass_the_checker() -> Result<()> {
+        check(&[&[2, 3]], |v| reshape(&v[0], &[3, 2]))?;
+        check(&[&[2, 3]], |v| transpose(&v[0], None))?;
+        check(&[&[2, 3, 4]], |v| transpose(&v[0], Some(&[1, 2, 0])))?;
+        check(&[&[3]], |v| expand_dims(&v[0], 0))?;
+        check(&[&[3, 1]], |v| squeeze(&v[0], None))?;
+        check(&[&[3, 1]], |v| broadcast_to(&v[0], &[2, 3, 4]))?;
+        check(&[&[2, 3, 4]], |v| sum_to_shape(&v[0], &[3, 1]))?;
+        check(&[&[4, 3]], |v| slice(&v[0], &[1, 1], &[2, -1]))?;
+        check(&[&[4, 3]], |v| gather(&v[0], &[3, 0, 3]))?;
+        check(&[&[2, 3], &[1, 3]], |v| concat(v, 0))?;
+        check(&[&[2, 3], &[2, 2]], |v| concat(v, -1))?;
+        check(&[&[2, 3], &[2, 3]], |v| stack(v, 1))?;
+        check(&[&[3, 2]], |v| scatter_add_rows(&v[0], &[1, 1, 0], 4))?;
+        Ok(())
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        let x = Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
+        assert!(reshape(&x, &[4, 2]).is_err());
+        assert!(squeeze(&x, Some(&[0])).is_err());
+        assert!(transpose(&x, Some(&[0, 0])).is_err());
+        assert!(slice(&x, &[1, 0], &[2, 1]).is_err());
+        assert!(gather(&x, &[5]).is_err());
+        assert!(concat(&[], 0).is_err());
+        assert!(broadcast_to(&x, &[3, 3]).is_err());
+    }
+}

@@ -1,0 +1,225 @@
+//! [`Variable`]: mutable, shared state that tapes watch (`tf.Variable`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tapegrad_tensor as tt;
+use tt::{DType, Element};
+
+use crate::tensor::next_id;
+use crate::{tape, Error, IntoOperand, Result, Tensor};
+
+struct Inner {
+    id: u64,
+    name: String,
+    trainable: bool,
+    value: RefCell<tt::Tensor>,
+}
+
+/// A shared, mutable tensor (`tf.Variable`). Clones are handles to the same variable.
+///
+/// Reading it ([`Variable::read_value`], or using it as an operand) while a tape records makes
+/// the tape watch it when it is trainable. Its value changes only through `assign*`.
+///
+/// ```
+/// use tapegrad_autodiff::Variable;
+/// let a = Variable::new(0.0f32).with_name("a");
+/// let same = a.clone();
+/// a.assign_sub(0.5)?;
+/// assert_eq!(same.numpy::<f32>()?.sum(), -0.5);
+/// assert_eq!(a.name(), "a");
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Variable {
+    inner: Rc<Inner>,
+}
+
+impl Variable {
+    /// A trainable variable named `Variable` holding `initial_value` (an `f32` or `f64`
+    /// scalar, an ndarray array, or a tensor).
+    pub fn new(initial_value: impl Into<tt::Tensor>) -> Self {
+        Self::build(initial_value.into(), "Variable".into(), true)
+    }
+
+    /// A variable with a name and a `trainable` flag (`tf.Variable(v, name=..., trainable=...)`).
+    pub fn with_options(initial_value: impl Into<tt::Tensor>, name: &str, trainable: bool) -> Self {
+        Self::build(initial_value.into(), name.into(), trainable)
+    }
+
+    fn build(value: tt::Tensor, name: String, trainable: bool) -> Self {
+        Variable {
+            inner: Rc::new(Inner {
+                id: next_id(),
+                name,
+                trainable,
+                value: RefCell::new(value),
+            }),
+        }
+    }
+
+    /// The same value under a new name (a new variable: use it when creating one).
+    pub fn with_name(self, name: &str) -> Self {
+        Self::build(self.snapshot(), name.into(), self.trainable())
+    }
+
+    /// The identity tapes know the variable by.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Whether tapes watch it automatically and optimizers train it.
+    pub fn trainable(&self) -> bool {
+        self.inner.trainable
+    }
+
+    /// The dtype.
+    pub fn dtype(&self) -> DType {
+        self.inner.value.borrow().dtype()
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> Vec<usize> {
+        self.inner.value.borrow().shape().to_vec()
+    }
+
+    /// True when both handles name the same variable.
+    pub fn same_as(&self, other: &Variable) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The current value as a tensor, recorded on tapes that watch the variable
+    /// (`read_value()`).
+    pub fn read_value(&self) -> Tensor {
+        let t = Tensor::new(self.snapshot());
+        if tape::any_active() {
+            tape::record_read(self, &t);
+        }
+        t
+    }
+
+    /// Same as [`Variable::read_value`] (`variable.value()`).
+    pub fn value(&self) -> Tensor {
+        self.read_value()
+    }
+
+    /// The current plain value, without any tape seeing the read.
+    pub fn snapshot(&self) -> tt::Tensor {
+        self.inner.value.borrow().clone()
+    }
+
+    /// The value as an ndarray array (`.numpy()`); the dtype must be `T`.
+    pub fn numpy<T: Element>(&self) -> Result<tt::ndarray::ArrayD<T>> {
+        Ok(self.inner.value.borrow().to_ndarray()?)
+    }
+
+    /// The value of a one-element variable, widened to `f64`.
+    pub fn item(&self) -> Result<f64> {
+        Ok(self.inner.value.borrow().item()?)
+    }
+
+    /// Replaces the value (`assign`); shape and dtype must stay the same. Scalars take the
+    /// variable's dtype and broadcast to its shape.
+    pub fn assign(&self, value: impl IntoOperand) -> Result<()> {
+        let v = self.operand("assign", value)?;
+        self.update("assign", |cur| cur.assign(&v))
+    }
+
+    /// `self += delta` (`assign_add`).
+    pub fn assign_add(&self, delta: impl IntoOperand) -> Result<()> {
+        let v = self.operand("assign_add", delta)?;
+        self.update("assign_add", |cur| cur.assign_add(&v))
+    }
+
+    /// `self -= delta` (`assign_sub`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Variable};
+    /// let w = Variable::new(Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.into_value());
+    /// w.assign_sub(&Tensor::from_vec(vec![0.5f32, 0.5], &[2])?)?;
+    /// assert_eq!(w.snapshot().to_vec::<f32>()?, vec![0.5, 1.5]);
+    /// assert!(w.assign_sub(&Tensor::from_vec(vec![1.0f32; 3], &[3])?).is_err());
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn assign_sub(&self, delta: impl IntoOperand) -> Result<()> {
+        let v = self.operand("assign_sub", delta)?;
+        self.update("assign_sub", |cur| cur.assign_sub(&v))
+    }
+
+    /// `self -= alpha * grad` in place, the plain SGD step (`alpha` rounded to the dtype first,
+    /// the product rounded, then the difference: the same arithmetic as TensorFlow's
+    /// `ResourceApplyGradientDescent`).
+    pub fn assign_sub_scaled(&self, alpha: f64, grad: &tt::Tensor) -> Result<()> {
+        self.update("assign_sub", |cur| cur.assign_sub_scaled(alpha, grad))
+    }
+
+    fn operand(&self, op: &'static str, value: impl IntoOperand) -> Result<tt::Tensor> {
+        let (dtype, shape) = {
+            let cur = self.inner.value.borrow();
+            (cur.dtype(), cur.shape().to_vec())
+        };
+        let t = match value.into_operand()? {
+            crate::Operand::Scalar(x) => return Ok(tt::Tensor::full(dtype, &shape, x)),
+            crate::Operand::Tensor(t) => t.into_value(),
+        };
+        if t.dtype() != dtype {
+            return Err(self.error(
+                op,
+                format!("value has dtype {}, the variable {}", t.dtype(), dtype),
+            ));
+        }
+        if t.shape() != shape.as_slice() {
+            return Err(self.error(
+                op,
+                format!("value has shape {:?}, the variable {:?}", t.shape(), shape),
+            ));
+        }
+        Ok(t)
+    }
+
+    fn update(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut tt::Tensor) -> tt::Result<()>,
+    ) -> Result<()> {
+        let mut cur = self.inner.value.borrow_mut();
+        f(&mut cur).map_err(|e| self.error(op, e.to_string()))
+    }
+
+    fn error(&self, op: &str, message: String) -> Error {
+        Error::Variable {
+            name: self.inner.name.clone(),
+            message: format!("{op}: {message}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Variable {
+    /// TensorFlow's `<tf.Variable 'name:0' shape=() dtype=float32, numpy=...>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.snapshot();
+        let dims: Vec<String> = v.shape().iter().map(|d| d.to_string()).collect();
+        let shape = if dims.len() == 1 {
+            format!("({},)", dims[0])
+        } else {
+            format!("({})", dims.join(", "))
+        };
+        write!(
+            f,
+            "<tf.Variable '{}:0' shape={shape} dtype={}, numpy={v}>",
+            self.name(),
+            v.dtype()
+        )
+    }
+}
+
+impl std::fmt::Debug for Variable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
