@@ -198,7 +198,19 @@ def recipe_cases():
     return out
 
 
+def numpy_files():
+    """Small files written by numpy itself, for the .npy/.npz readers."""
+    a = np.arange(6, dtype=np.float64).reshape(2, 3) * 0.5 - 1.0
+    np.save(os.path.join(HERE, "sample_f8.npy"), a)
+    np.save(os.path.join(HERE, "sample_f4_fortran.npy"), np.asfortranarray(a.astype(np.float32)))
+    np.save(os.path.join(HERE, "sample_i8.npy"), np.array([3, -1, 2**40], dtype=np.int64))
+    np.savez(os.path.join(HERE, "sample.npz"), x=a, y=np.array([1.5, 2.5]))
+    np.savez_compressed(os.path.join(HERE, "sample_compressed.npz"), x=a, y=np.array([1.5, 2.5]))
+    pd.DataFrame({"x1": [0.5, -1.25], "y": [3.0, 1e-3]}).to_csv(os.path.join(HERE, "sample.csv"), index=False)
+
+
 if __name__ == "__main__":
+    numpy_files()
     dump("random_state.json", {"cases": random_state_cases()})
     dump("pandas_sample.json", pandas_sample_case())
     reg, lowrank = regression_cases()

@@ -1,6 +1,7 @@
 //! numpy-exact data for tapegrad.
 pub mod dataset;
 pub mod error;
+pub mod io;
 pub mod np_random;
 pub mod pandas;
 pub mod random_state;

@@ -1,0 +1,633 @@
+//! Files: CSV tables and numpy's `.npy`/`.npz` arrays.
+//!
+//! Reading errors name the file and, for CSV, the line and column (1-based).
+//! Writing is all-or-nothing: the bytes go to a temporary file beside the
+//! target, which is then renamed over it.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, ArrayBase, ArrayD, Data, Dimension, IxDyn, ShapeBuilder};
+
+use crate::dataset::Dataset;
+use crate::error::{DatasetsError, Result};
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetsError + '_ {
+    move |source| DatasetsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn parse_err(path: &Path, line: u64, column: u64, message: impl Into<String>) -> DatasetsError {
+    DatasetsError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+fn format_err(path: &Path, message: impl Into<String>) -> DatasetsError {
+    DatasetsError::Format {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all: temp file, sync, rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| format_err(path, "not a file path"))?
+        .to_string_lossy();
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_err(path)(e));
+    }
+    Ok(())
+}
+
+/// Reads a CSV file with a header row into a [`Dataset`]; every field must
+/// be a number.
+///
+/// Errors name the file, line and column: an empty file, a row with more or
+/// fewer fields than the header, an empty field, a field that is not a
+/// number, a NaN.
+///
+/// ```
+/// use tapegrad_datasets::io::{read_csv, write_csv};
+/// use tapegrad_datasets::DatasetsError;
+/// let dir = std::env::temp_dir().join("tapegrad_datasets_doc_read_csv");
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("bad.csv");
+/// std::fs::write(&path, "x,y\n1,2\n3,abc\n").unwrap();
+/// let err = read_csv(&path).unwrap_err();
+/// assert!(matches!(err, DatasetsError::Parse { line: 3, column: 2, .. }));
+/// std::fs::write(&path, "x,y\n1,2\n3,4\n").unwrap();
+/// assert_eq!(read_csv(&path).unwrap().column("y").unwrap()[1], 4.0);
+/// ```
+pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(parse_err(path, 1, 0, "empty file: expected a header row"));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| parse_err(path, 1, 0, e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if let Some(j) = header.iter().position(String::is_empty) {
+        return Err(parse_err(
+            path,
+            1,
+            j as u64 + 1,
+            "empty column name in header",
+        ));
+    }
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            parse_err(path, line, 0, e.to_string())
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != header.len() {
+            return Err(parse_err(
+                path,
+                line,
+                0,
+                format!(
+                    "row has {} fields, the header has {} ({})",
+                    record.len(),
+                    header.len(),
+                    header.join(",")
+                ),
+            ));
+        }
+        for (j, field) in record.iter().enumerate() {
+            let column = j as u64 + 1;
+            let name = &header[j];
+            let text = field.trim();
+            if text.is_empty() {
+                return Err(parse_err(
+                    path,
+                    line,
+                    column,
+                    format!("missing value in column `{name}`"),
+                ));
+            }
+            let v: f64 = text.parse().map_err(|_| {
+                parse_err(
+                    path,
+                    line,
+                    column,
+                    format!("`{text}` is not a number (column `{name}`)"),
+                )
+            })?;
+            if v.is_nan() {
+                return Err(parse_err(
+                    path,
+                    line,
+                    column,
+                    format!("NaN in column `{name}` where a number is required"),
+                ));
+            }
+            columns[j].push(v);
+        }
+    }
+    Dataset::from_columns(
+        header
+            .into_iter()
+            .zip(columns)
+            .map(|(h, c)| (h, Array1::from(c)))
+            .collect(),
+    )
+    .map_err(|e| parse_err(path, 1, 0, e.to_string()))
+}
+
+/// Reads a CSV file and marks `targets` as the target columns; errors (naming
+/// the file) if a requested column is missing.
+///
+/// ```
+/// use tapegrad_datasets::io::read_csv_with_targets;
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc_targets.csv");
+/// std::fs::write(&path, "x,y\n1,2\n").unwrap();
+/// let df = read_csv_with_targets(&path, &["y"]).unwrap();
+/// assert_eq!(df.targets()[[0, 0]], 2.0);
+/// let err = read_csv_with_targets(&path, &["z"]).unwrap_err().to_string();
+/// assert!(err.contains("no column named `z`"), "{err}");
+/// ```
+pub fn read_csv_with_targets(path: impl AsRef<Path>, targets: &[&str]) -> Result<Dataset> {
+    let path = path.as_ref();
+    let mut df = read_csv(path)?;
+    df.set_targets(targets)
+        .map_err(|e| parse_err(path, 1, 0, e.to_string()))?;
+    Ok(df)
+}
+
+/// Writes a [`Dataset`] as CSV (header, then rows; shortest round-trip
+/// float formatting), whole or not at all.
+///
+/// ```
+/// use ndarray::array;
+/// use tapegrad_datasets::{io, Dataset};
+/// let df = Dataset::from_columns(vec![("a", array![0.1, 2.0])]).unwrap();
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc_write.csv");
+/// io::write_csv(&path, &df).unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n0.1\n2\n");
+/// assert_eq!(io::read_csv(&path).unwrap(), df);
+/// ```
+pub fn write_csv(path: impl AsRef<Path>, data: &Dataset) -> Result<()> {
+    let path = path.as_ref();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| format_err(path, e.to_string());
+    w.write_record(data.names()).map_err(csv_err)?;
+    let values = data.values();
+    for row in values.rows() {
+        w.write_record(row.iter().map(|v| v.to_string()))
+            .map_err(csv_err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| format_err(path, e.to_string()))?;
+    write_atomic(path, &bytes)
+}
+
+/// An element type that `.npy` files can hold: its numpy `descr` and its
+/// little-endian byte form.
+pub trait NpyElement: Copy + Default {
+    /// numpy's dtype string, e.g. `"<f8"`.
+    const DESCR: &'static str;
+    /// Size in bytes.
+    const SIZE: usize;
+    /// Appends the little-endian bytes of `self`.
+    fn write_le(self, out: &mut Vec<u8>);
+    /// Reads one value from exactly `SIZE` little-endian bytes.
+    fn read_le(bytes: &[u8]) -> Self;
+}
+
+macro_rules! npy_element {
+    ($t:ty, $descr:expr) => {
+        impl NpyElement for $t {
+            const DESCR: &'static str = $descr;
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn read_le(bytes: &[u8]) -> Self {
+                let mut b = [0u8; std::mem::size_of::<$t>()];
+                b.copy_from_slice(bytes);
+                <$t>::from_le_bytes(b)
+            }
+        }
+    };
+}
+npy_element!(f64, "<f8");
+npy_element!(f32, "<f4");
+npy_element!(i64, "<i8");
+npy_element!(i32, "<i4");
+npy_element!(u8, "|u1");
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// The bytes of a `.npy` file holding `array` (format 1.0, or 2.0 for a
+/// header over 64 KiB; C order; header padded to 64 bytes as numpy does).
+///
+/// ```
+/// use ndarray::array;
+/// use tapegrad_datasets::io::{from_npy_bytes, to_npy_bytes};
+/// let bytes = to_npy_bytes(&array![[1.0f64, 2.0], [3.0, 4.0]]);
+/// assert_eq!(&bytes[..6], b"\x93NUMPY");
+/// assert_eq!(bytes.len() % 64, 32);
+/// let back = from_npy_bytes::<f64>(&bytes, "mem.npy".as_ref()).unwrap();
+/// assert_eq!(back.shape(), &[2, 2]);
+/// ```
+pub fn to_npy_bytes<A: NpyElement, S: Data<Elem = A>, D: Dimension>(
+    array: &ArrayBase<S, D>,
+) -> Vec<u8> {
+    let shape = match array.shape() {
+        [n] => format!("({n},)"),
+        dims => format!(
+            "({})",
+            dims.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let dict = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+        A::DESCR
+    );
+    let (version, len_bytes) = if dict.len() + 11 <= 65535 {
+        (1u8, 2)
+    } else {
+        (2u8, 4)
+    };
+    let prefix = MAGIC.len() + 2 + len_bytes;
+    let total = (prefix + dict.len() + 1).div_ceil(64) * 64;
+    let mut header = dict.into_bytes();
+    header.resize(total - prefix - 1, b' ');
+    header.push(b'\n');
+    let mut out = Vec::with_capacity(total + array.len() * A::SIZE);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[version, 0]);
+    if version == 1 {
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    } else {
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    }
+    out.extend_from_slice(&header);
+    for &v in array.iter() {
+        v.write_le(&mut out);
+    }
+    out
+}
+
+/// Writes `array` as a `.npy` file, whole or not at all.
+///
+/// ```
+/// use ndarray::array;
+/// use tapegrad_datasets::io::{read_npy, write_npy};
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc.npy");
+/// write_npy(&path, &array![1.5f32, -2.0]).unwrap();
+/// assert_eq!(read_npy::<f32>(&path).unwrap().into_raw_vec_and_offset().0, vec![1.5, -2.0]);
+/// assert!(read_npy::<f64>(&path).is_err()); // the file holds <f4
+/// ```
+pub fn write_npy<A: NpyElement, S: Data<Elem = A>, D: Dimension>(
+    path: impl AsRef<Path>,
+    array: &ArrayBase<S, D>,
+) -> Result<()> {
+    write_atomic(path.as_ref(), &to_npy_bytes(array))
+}
+
+/// Reads a `.npy` file holding elements of type `A`.
+///
+/// ```
+/// use tapegrad_datasets::io::read_npy;
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc_bad.npy");
+/// std::fs::write(&path, b"not numpy").unwrap();
+/// assert!(read_npy::<f64>(&path).unwrap_err().to_string().contains("not a .npy file"));
+/// ```
+pub fn read_npy<A: NpyElement>(path: impl AsRef<Path>) -> Result<ArrayD<A>> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    from_npy_bytes(&bytes, path)
+}
+
+/// Finds `'key': value` in a numpy header dict and returns the value text.
+fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let start = header.find(&format!("'{key}'"))? + key.len() + 2;
+    let rest = header[start..].trim_start().strip_prefix(':')?.trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else if let Some(r) = rest.strip_prefix('\'') {
+        r.find('\'')? + 2
+    } else {
+        rest.find([',', '}']).unwrap_or(rest.len())
+    };
+    Some(rest[..end].trim())
+}
+
+/// Parses `.npy` bytes (`path` only names the source in errors).
+///
+/// Accepts format versions 1–3, C or Fortran order; errors on a dtype other
+/// than `A`'s, a truncated file, or a malformed header.
+///
+/// ```
+/// use tapegrad_datasets::io::from_npy_bytes;
+/// assert!(from_npy_bytes::<f64>(b"\x93NUMPY\x01\x00", "x.npy".as_ref()).is_err());
+/// ```
+pub fn from_npy_bytes<A: NpyElement>(bytes: &[u8], path: &Path) -> Result<ArrayD<A>> {
+    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
+        return Err(format_err(path, "not a .npy file (bad magic string)"));
+    }
+    let major = bytes[6];
+    let (hlen, start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => {
+            return Err(format_err(
+                path,
+                format!("unsupported .npy format version {major}"),
+            ))
+        }
+    };
+    let header = bytes
+        .get(start..start + hlen)
+        .ok_or_else(|| format_err(path, "truncated .npy header"))?;
+    let header = std::str::from_utf8(header).map_err(|_| format_err(path, "header is not text"))?;
+    let descr = header_value(header, "descr")
+        .map(|d| d.trim_matches('\''))
+        .ok_or_else(|| format_err(path, format!("header has no 'descr': {header}")))?;
+    let descr_ok = descr == A::DESCR
+        || (A::SIZE == 1 && descr.ends_with(&A::DESCR[1..]))
+        || (descr.starts_with('=')
+            && descr[1..] == A::DESCR[1..]
+            && cfg!(target_endian = "little"));
+    if !descr_ok {
+        return Err(format_err(
+            path,
+            format!(
+                "dtype '{descr}' does not match the requested '{}'",
+                A::DESCR
+            ),
+        ));
+    }
+    let fortran = match header_value(header, "fortran_order") {
+        Some("False") => false,
+        Some("True") => true,
+        other => return Err(format_err(path, format!("bad 'fortran_order': {other:?}"))),
+    };
+    let shape_text = header_value(header, "shape")
+        .ok_or_else(|| format_err(path, format!("header has no 'shape': {header}")))?;
+    let shape = shape_text
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format_err(path, format!("bad shape {shape_text}")))
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let n = crate::random_state::shape_len(&shape)
+        .map_err(|_| format_err(path, format!("shape {shape_text} is too large")))?;
+    let data = &bytes[start + hlen..];
+    let need = n
+        .checked_mul(A::SIZE)
+        .ok_or_else(|| format_err(path, "shape too large"))?;
+    if data.len() < need {
+        return Err(format_err(
+            path,
+            format!(
+                "truncated data: shape {shape_text} needs {need} bytes, file has {}",
+                data.len()
+            ),
+        ));
+    }
+    let values: Vec<A> = data[..need].chunks_exact(A::SIZE).map(A::read_le).collect();
+    let dim = IxDyn(&shape);
+    let array = if fortran {
+        ArrayD::from_shape_vec(dim.f(), values)
+    } else {
+        ArrayD::from_shape_vec(dim, values)
+    };
+    array.map_err(|e| format_err(path, e.to_string()))
+}
+
+/// Builds a `.npz` archive (`np.savez`, or `np.savez_compressed` when
+/// `compressed`): one `<name>.npy` member per array.
+///
+/// ```
+/// use ndarray::array;
+/// use tapegrad_datasets::io::{NpzReader, NpzWriter};
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc.npz");
+/// let mut w = NpzWriter::new(true);
+/// w.add("x", &array![[1.0f64, 2.0]]).unwrap();
+/// w.add("k", &array![7i64]).unwrap();
+/// w.write(&path).unwrap();
+/// let mut r = NpzReader::open(&path).unwrap();
+/// assert_eq!(r.names(), vec!["k".to_string(), "x".to_string()]);
+/// assert_eq!(r.by_name::<i64>("k").unwrap()[[0]], 7);
+/// assert!(r.by_name::<f64>("missing").is_err());
+/// ```
+#[derive(Debug)]
+pub struct NpzWriter {
+    compressed: bool,
+    members: Vec<(String, Vec<u8>)>,
+}
+
+impl NpzWriter {
+    /// An empty archive; `compressed` deflates the members.
+    ///
+    /// ```
+    /// use tapegrad_datasets::io::NpzWriter;
+    /// let w = NpzWriter::new(false);
+    /// assert_eq!(w.len(), 0);
+    /// ```
+    pub fn new(compressed: bool) -> Self {
+        NpzWriter {
+            compressed,
+            members: Vec::new(),
+        }
+    }
+
+    /// Number of arrays added.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use tapegrad_datasets::io::NpzWriter;
+    /// let mut w = NpzWriter::new(false);
+    /// w.add("a", &array![1.0f64]).unwrap();
+    /// assert_eq!(w.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether no array has been added.
+    ///
+    /// ```
+    /// use tapegrad_datasets::io::NpzWriter;
+    /// assert!(NpzWriter::new(false).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Adds `array` under `name` (stored as `name.npy`). Errors on an empty
+    /// or repeated name.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use tapegrad_datasets::io::NpzWriter;
+    /// let mut w = NpzWriter::new(false);
+    /// w.add("a", &array![1.0f64]).unwrap();
+    /// assert!(w.add("a", &array![2.0f64]).is_err());
+    /// ```
+    pub fn add<A: NpyElement, S: Data<Elem = A>, D: Dimension>(
+        &mut self,
+        name: &str,
+        array: &ArrayBase<S, D>,
+    ) -> Result<()> {
+        if name.is_empty() || self.members.iter().any(|(n, _)| n == name) {
+            return Err(crate::error::invalid(
+                "name",
+                format!("array name `{name}` is empty or already used"),
+            ));
+        }
+        self.members.push((name.to_string(), to_npy_bytes(array)));
+        Ok(())
+    }
+
+    /// Writes the archive to `path`, whole or not at all.
+    ///
+    /// ```
+    /// use tapegrad_datasets::io::NpzWriter;
+    /// let path = std::env::temp_dir().join("tapegrad_datasets_doc_empty.npz");
+    /// NpzWriter::new(false).write(&path).unwrap();
+    /// ```
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let zerr = |e: zip::result::ZipError| format_err(path, e.to_string());
+        let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let method = if self.compressed {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        for (name, bytes) in &self.members {
+            zw.start_file(format!("{name}.npy"), options)
+                .map_err(zerr)?;
+            zw.write_all(bytes).map_err(io_err(path))?;
+        }
+        let bytes = zw.finish().map_err(zerr)?.into_inner();
+        write_atomic(path, &bytes)
+    }
+}
+
+/// Reads the arrays of a `.npz` archive (from `np.savez`, `np.savez_compressed`
+/// or [`NpzWriter`]).
+#[derive(Debug)]
+pub struct NpzReader {
+    path: PathBuf,
+    archive: zip::ZipArchive<std::io::Cursor<Vec<u8>>>,
+}
+
+impl NpzReader {
+    /// Opens an archive. Errors if the file is missing or not a zip archive.
+    ///
+    /// ```
+    /// use tapegrad_datasets::io::NpzReader;
+    /// let path = std::env::temp_dir().join("tapegrad_datasets_doc_notzip.npz");
+    /// std::fs::write(&path, b"plain text").unwrap();
+    /// assert!(NpzReader::open(&path).is_err());
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = fs::read(path).map_err(io_err(path))?;
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+            .map_err(|e| format_err(path, format!("not a .npz archive: {e}")))?;
+        Ok(NpzReader {
+            path: path.to_path_buf(),
+            archive,
+        })
+    }
+
+    /// The array names (member names without `.npy`), sorted.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use tapegrad_datasets::io::{NpzReader, NpzWriter};
+    /// let path = std::env::temp_dir().join("tapegrad_datasets_doc_names.npz");
+    /// let mut w = NpzWriter::new(false);
+    /// w.add("b", &array![1u8]).unwrap();
+    /// w.write(&path).unwrap();
+    /// assert_eq!(NpzReader::open(&path).unwrap().names(), vec!["b".to_string()]);
+    /// ```
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .archive
+            .file_names()
+            .filter_map(|n| n.ok())
+            .map(|n| n.strip_suffix(".npy").unwrap_or(&n).to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The array stored under `name`, with element type `A`. Errors (naming
+    /// the archive and member) if it is missing or of another dtype.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use tapegrad_datasets::io::{NpzReader, NpzWriter};
+    /// let path = std::env::temp_dir().join("tapegrad_datasets_doc_byname.npz");
+    /// let mut w = NpzWriter::new(false);
+    /// w.add("x", &array![1.0f32]).unwrap();
+    /// w.write(&path).unwrap();
+    /// let mut r = NpzReader::open(&path).unwrap();
+    /// assert_eq!(r.by_name::<f32>("x").unwrap()[[0]], 1.0);
+    /// assert!(r.by_name::<f64>("x").is_err());
+    /// ```
+    pub fn by_name<A: NpyElement>(&mut self, name: &str) -> Result<ArrayD<A>> {
+        use std::io::Read;
+        let member = format!("{name}.npy");
+        let member_path = self.path.join(&member);
+        let names = self.names().join(", ");
+        let mut file = self.archive.by_name(&member).map_err(|_| {
+            format_err(
+                &self.path,
+                format!("no array named `{name}` (arrays: {names})"),
+            )
+        })?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io_err(&member_path))?;
+        from_npy_bytes(&bytes, &member_path)
+    }
+}
