@@ -149,7 +149,7 @@ pub fn make_low_rank_matrix_with(
     let rank = effective_rank as f64;
     let sv = Array1::from_iter((0..n).map(|i| {
         let i = i as f64;
-        let low_rank = (1.0 - tail_strength) * (-1.0 * (i / rank) * (i / rank)).exp();
+        let low_rank = (1.0 - tail_strength) * (-((i / rank) * (i / rank))).exp();
         let tail = tail_strength * (-0.1 * i / rank).exp();
         low_rank + tail
     }));
@@ -296,7 +296,7 @@ impl MakeRegression {
             ));
         }
         check_tail_strength(F, self.tail_strength)?;
-        if !(self.noise >= 0.0) {
+        if self.noise.is_nan() || self.noise < 0.0 {
             return Err(invalid(
                 "noise",
                 format!("The 'noise' parameter of {F} must be a float in the range [0.0, inf). Got {} instead.", self.noise),
@@ -669,7 +669,7 @@ impl StandardScaler {
                 ),
             });
         }
-        Ok((&x - &self.mean.view().insert_axis(Axis(0))) / &self.scale.view().insert_axis(Axis(0)))
+        Ok((&x - &self.mean.view().insert_axis(Axis(0))) / self.scale.view().insert_axis(Axis(0)))
     }
 
     /// `inverse_transform(X)`: `X * scale + mean`.
@@ -689,7 +689,7 @@ impl StandardScaler {
                 message: format!("X has {} features, expected {}", x.ncols(), self.mean.len()),
             });
         }
-        Ok(&x * &self.scale.view().insert_axis(Axis(0)) + &self.mean.view().insert_axis(Axis(0)))
+        Ok(&x * &self.scale.view().insert_axis(Axis(0)) + self.mean.view().insert_axis(Axis(0)))
     }
 }
 
