@@ -297,7 +297,10 @@ def run_cell(cell, ns, keep_vars=(), keep_gradients=False, apply_every=0):
         if last is not None:
             val = eval(compile(ast.Expression(last.value), cell["label"], "eval"), ns)
             if val is not None:
-                display = {"repr": repr(val), "value": exact(val)}
+                r = re.sub(r" at 0x[0-9a-f]+", " at 0x...", repr(val))  # no memory addresses
+                v = exact(val)
+                display = {"repr": r, "value": re.sub(r" at 0x[0-9a-f]+", " at 0x...", v)
+                           if isinstance(v, str) else v}
     except Exception as e:  # noqa: BLE001
         error = f"{type(e).__name__}: {e}"
     rec = {"label": cell["label"], "doc_line": cell["line"], "code": cell["code"],
@@ -486,9 +489,21 @@ def fresh_variant():
 RUNS = 20
 
 
+def spread(runs):
+    """min / max / mean over runs of each number in the runs' 'final' records."""
+    keys = runs[0].get("final", {}).keys()
+    out = {}
+    for k in keys:
+        vals = [r["final"][k] for r in runs if isinstance(r["final"][k], float)]
+        if vals:
+            out[k] = {"min": min(vals), "max": max(vals), "mean": float(np.mean(vals))}
+    return out
+
+
 def seeded_runs(cells, keep=None, specs=None):
     runs = []
     for r in range(RUNS):
+        plt.close("all")
         np.random.seed(r)
         tf.random.set_seed(r)
         ns = fresh_namespace()
@@ -498,9 +513,11 @@ def seeded_runs(cells, keep=None, specs=None):
 
 
 def slim(runs):
-    """Keep code and doc_output once (in 'cells_code'); runs keep only what was printed."""
-    return [{**r, "cells": [{k: v for k, v in c.items() if k not in ("code", "doc_output", "doc_line")}
-                            for c in r["cells"]]} for r in runs]
+    """Keep code and doc_output once (in 'cells_code'); runs keep only stdout, display, errors."""
+    keep = ("label", "stdout", "display", "error")
+    return [{**r, "cells": [{k: v for k, v in c.items() if k in keep}
+                            for c in r["cells"] if c["stdout"] or c.get("display") or c.get("error")]}
+            for r in runs]
 
 
 def cells_code(cells):
@@ -519,7 +536,7 @@ def doc001():
     data = {"about": about(name, f"The document is unseeded (np.random.rand). Run {RUNS} times; run r "
                            "calls np.random.seed(r) and tf.random.set_seed(r) before the first cell."),
             "document": name, "seeded": "no: np.random.rand draws the data",
-            "cells_code": cells_code(cells), "runs": slim(runs)}
+            "cells_code": cells_code(cells), "spread_of_final": spread(runs), "runs": slim(runs)}
     write("doc001.json", data)
 
 
@@ -641,7 +658,7 @@ def doc002():
                            f"DOC002_CELLS of the script. Run {RUNS} times; run r calls np.random.seed(r) "
                            "and tf.random.set_seed(r) before the first cell."),
             "document": name, "seeded": "no: numpy's global RandomState draws data and initial W, B",
-            "cells_code": cells_code(cells), "runs": slim(runs)}
+            "cells_code": cells_code(cells), "spread_of_final": spread(runs), "runs": slim(runs)}
     write("doc002.json", data)
 
 
@@ -664,7 +681,7 @@ def doc003():
                            "'pass' (outside IPython it is a syntax error; the document wraps it in "
                            "try/except)."),
             "document": name, "seeded": "no: tf.random.normal draws the data",
-            "cells_code": cells_code(cells), "runs": slim(runs)}
+            "cells_code": cells_code(cells), "spread_of_final": spread(runs), "runs": slim(runs)}
     write("doc003.json", data)
 
 
