@@ -1,0 +1,111 @@
+//! [`Adagrad`] (`tf.keras.optimizers.Adagrad`).
+
+use ndarray::Zip;
+use tapegrad_autodiff::Variable;
+use tapegrad_tensor::{self as tt, Element};
+
+use crate::optimizer::{assign_sub, slot_arrays};
+use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
+
+/// Adagrad (`tf.keras.optimizers.Adagrad`): learning rate 0.001,
+/// `initial_accumulator_value` 0.1, `epsilon` 1e-7 by default.
+///
+/// `accumulator += g^2`, `w -= lr * g / sqrt(accumulator + eps)`.
+///
+/// ```
+/// use tapegrad_autodiff::{Tensor, Variable};
+/// use tapegrad_optim::{Adagrad, Optimizer};
+/// let w = Variable::new(1.0f32);
+/// let mut opt = Adagrad::new(0.1).initial_accumulator_value(0.0).epsilon(0.0);
+/// opt.apply_gradients([(Some(Tensor::scalar(2.0f32)), &w)])?;
+/// assert_eq!(w.item()?, 0.9f32 as f64); // 0.1 * 2 / sqrt(4)
+/// assert_eq!(opt.slot(&w, "accumulator").unwrap().item()?, 4.0);
+/// # Ok::<(), tapegrad_optim::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adagrad {
+    base: OptimizerBase,
+    initial_accumulator_value: f64,
+    epsilon: f64,
+}
+
+impl Adagrad {
+    /// Adagrad with a learning rate (a number or a schedule) and the other defaults.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+        Adagrad {
+            base: OptimizerBase::new("Adagrad", learning_rate.into()),
+            initial_accumulator_value: 0.1,
+            epsilon: 1e-7,
+        }
+    }
+
+    /// The accumulators' starting value (default 0.1).
+    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+
+    /// The epsilon added under the square root (default 1e-7).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    fn step<T: Element>(
+        &self,
+        step: &StepContext,
+        gradient: &tt::Tensor,
+        variable: &Variable,
+        slots: &mut [Slot],
+    ) -> Result<()> {
+        let [acc] = slot_arrays::<T, 1>(variable, slots)?;
+        let g = gradient.view::<T>()?;
+        let lr = T::from_f64(f64::from(step.learning_rate));
+        let epsilon = T::from_f64(self.epsilon);
+        Zip::from(&mut *acc)
+            .and(&g)
+            .for_each(|a, &g| *a = *a + g * g);
+        let delta = Zip::from(&g)
+            .and(&*acc)
+            .map_collect(|&g, &a| lr * g / (a + epsilon).sqrt());
+        assign_sub(variable, delta)
+    }
+}
+
+impl Default for Adagrad {
+    /// `Adagrad()`: learning rate 0.001.
+    fn default() -> Self {
+        Adagrad::new(0.001)
+    }
+}
+
+common_options!(Adagrad, "Adagrad::new(0.1)");
+
+impl Optimizer for Adagrad {
+    fn base(&self) -> &OptimizerBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
+    }
+
+    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+        vec![Slot::full(
+            "accumulator",
+            variable.dtype(),
+            &variable.shape(),
+            self.initial_accumulator_value,
+        )]
+    }
+
+    fn update_step(
+        &self,
+        step: &StepContext,
+        gradient: &tt::Tensor,
+        variable: &Variable,
+        slots: &mut [Slot],
+    ) -> Result<()> {
+        by_dtype!(variable.dtype(), T => self.step::<T>(step, gradient, variable, slots))
+    }
+}

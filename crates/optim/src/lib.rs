@@ -1,0 +1,141 @@
+//! # tapegrad-optim
+//!
+//! The optimizers of tf-keras 2.21 (`tf.keras.optimizers`): [`Sgd`] (momentum, Nesterov),
+//! [`Adam`] (AMSGrad), [`AdamW`], [`RMSprop`] (momentum, centered), [`Adagrad`], [`Adadelta`],
+//! [`Nadam`] and [`Adamax`], with Keras's defaults, its gradient clipping (`clipnorm`,
+//! `clipvalue`, `global_clipnorm`), weight decay, and the learning-rate schedules of
+//! `tf.keras.optimizers.schedules`. Updates are computed in the variable's dtype, in the order
+//! Keras writes them.
+//!
+//! Document 000's training loop with an optimizer instead of `assign_sub`:
+//!
+//! ```
+//! use tapegrad_autodiff::{abs, GradientTape, Tensor, Variable};
+//! use tapegrad_optim::{Optimizer, Sgd};
+//! let x = Tensor::from_vec((0..50).map(|i| 2.0 * i as f32).collect(), &[50])?;
+//! let y = ((&x * 5.0)? + 3.0)?;
+//! let (a, b) = (Variable::new(0.0f32), Variable::new(0.0f32));
+//! let mut optimizer = Sgd::new(1e-4);
+//! for _ in 0..100 {
+//!     let tape = GradientTape::new();
+//!     let loss = abs(&y - ((&x * &a)? + &b)?)?;
+//!     let grads = tape.gradient(&loss, &[&a, &b])?;
+//!     optimizer.apply_gradients(grads.into_iter().zip([&a, &b]))?;
+//! }
+//! assert_eq!(optimizer.iterations(), 100);
+//! assert!((a.item()? - 4.9).abs() < 0.1);
+//! # Ok::<(), tapegrad_optim::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+/// Runs `$body` with `$t` bound to `f32` or `f64` according to a dtype.
+macro_rules! by_dtype {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            tapegrad_tensor::DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            tapegrad_tensor::DType::F64 => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+
+/// Inherent builder methods every optimizer shares (Keras's base-class keyword arguments).
+macro_rules! common_options {
+    ($ty:ident, $ctor:literal) => {
+        impl $ty {
+            #[doc = concat!("Clips each gradient to an L2 norm of at most `clipnorm` (`tf.clip_by_norm`); ",
+                "cannot be combined with `global_clipnorm`.\n\n```\n",
+                "use tapegrad_optim::", stringify!($ty), ";\n",
+                "let opt = ", $ctor, ".clipnorm(1.0);\n",
+                "```")]
+            pub fn clipnorm(mut self, clipnorm: f64) -> Self {
+                self.base.set_clipnorm(Some(clipnorm));
+                self
+            }
+
+            #[doc = concat!("Clips each gradient elementwise to `[-clipvalue, clipvalue]`.\n\n```\n",
+                "use tapegrad_optim::", stringify!($ty), ";\n",
+                "let opt = ", $ctor, ".clipvalue(0.5);\n",
+                "```")]
+            pub fn clipvalue(mut self, clipvalue: f64) -> Self {
+                self.base.set_clipvalue(Some(clipvalue));
+                self
+            }
+
+            #[doc = concat!("Scales all gradients together so that their global L2 norm is at most ",
+                "`global_clipnorm` (`tf.clip_by_global_norm`).\n\n```\n",
+                "use tapegrad_optim::", stringify!($ty), ";\n",
+                "let opt = ", $ctor, ".global_clipnorm(1.0);\n",
+                "```")]
+            pub fn global_clipnorm(mut self, global_clipnorm: f64) -> Self {
+                self.base.set_global_clipnorm(Some(global_clipnorm));
+                self
+            }
+
+            #[doc = concat!("Decoupled weight decay: before each update, `var -= var * weight_decay * lr`.\n\n```\n",
+                "use tapegrad_autodiff::{Tensor, Variable};\n",
+                "use tapegrad_optim::{Optimizer, ", stringify!($ty), "};\n",
+                "let v = Variable::new(2.0f32);\n",
+                "let mut opt = ", $ctor, ".weight_decay(0.5);\n",
+                "opt.apply_gradients([(Some(Tensor::scalar(0.0f32)), &v)])?;\n",
+                "assert!(v.item()? < 2.0);\n",
+                "# Ok::<(), tapegrad_optim::Error>(())\n```")]
+            pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+                self.base.set_weight_decay(Some(weight_decay));
+                self
+            }
+
+            #[doc = concat!("Exempts variables from weight decay: those in `var_list`, and those whose name ",
+                "contains one of `var_names` (a substring test where Keras uses `re.search`).\n\n```\n",
+                "use tapegrad_autodiff::{Tensor, Variable};\n",
+                "use tapegrad_optim::{Optimizer, ", stringify!($ty), "};\n",
+                "let (w, bias) = (Variable::new(2.0f32).with_name(\"w\"), Variable::new(2.0f32).with_name(\"bias\"));\n",
+                "let mut opt = ", $ctor, ".weight_decay(0.5).exclude_from_weight_decay(&[], &[\"bias\"]);\n",
+                "let zero = || Some(Tensor::scalar(0.0f32));\n",
+                "opt.apply_gradients([(zero(), &w), (zero(), &bias)])?;\n",
+                "assert!(w.item()? < 2.0);\n",
+                "assert_eq!(bias.item()?, 2.0);\n",
+                "# Ok::<(), tapegrad_optim::Error>(())\n```")]
+            pub fn exclude_from_weight_decay(
+                mut self,
+                var_list: &[&tapegrad_autodiff::Variable],
+                var_names: &[&str],
+            ) -> Self {
+                self.base.exclude_from_weight_decay(var_list, var_names);
+                self
+            }
+        }
+    };
+}
+
+mod adadelta;
+mod adagrad;
+mod adam;
+mod adamax;
+mod error;
+mod nadam;
+mod optimizer;
+mod rmsprop;
+mod schedule;
+mod sgd;
+mod slot;
+
+pub use adadelta::Adadelta;
+pub use adagrad::Adagrad;
+pub use adam::{Adam, AdamW};
+pub use adamax::Adamax;
+pub use error::{Error, Result};
+pub use nadam::Nadam;
+pub use optimizer::{Optimizer, OptimizerBase, StepContext};
+pub use rmsprop::RMSprop;
+pub use schedule::{
+    CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRate,
+    LearningRateSchedule, PiecewiseConstantDecay, PolynomialDecay,
+};
+pub use sgd::Sgd;
+pub use slot::Slot;

@@ -1,0 +1,602 @@
+//! The [`Optimizer`] trait and [`OptimizerBase`], what every optimizer shares with Keras's
+//! `Optimizer` base class: learning rate, `iterations`, clipping, weight decay and slots.
+
+use std::collections::HashMap;
+
+use tapegrad_autodiff::{GradientTape, Tensor, Variable};
+use tapegrad_tensor::{self as tt, DType, Element};
+
+use crate::{Error, LearningRate, Result, Slot};
+
+/// What an update step needs besides the gradient: the learning rate of this step and the
+/// number of steps applied before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepContext {
+    /// The learning rate of this step, as Keras keeps it: a float32.
+    pub learning_rate: f32,
+    /// `iterations` before this step (Keras's `self.iterations` inside `update_step`).
+    pub iterations: u64,
+}
+
+#[derive(Debug, Clone)]
+struct VarState {
+    name: String,
+    slots: Vec<Slot>,
+}
+
+/// The state every optimizer has: learning rate (constant or schedule), the `iterations`
+/// counter, gradient clipping, weight decay, the slots of each variable (created on the first
+/// `apply_gradients` that sees the variable, as Keras's `build`), and the warnings issued.
+#[derive(Debug, Clone)]
+pub struct OptimizerBase {
+    name: String,
+    learning_rate: LearningRate,
+    current_learning_rate: f32,
+    iterations: u64,
+    clipnorm: Option<f64>,
+    clipvalue: Option<f64>,
+    global_clipnorm: Option<f64>,
+    weight_decay: Option<f64>,
+    exclude_ids: Vec<u64>,
+    exclude_names: Vec<String>,
+    index: HashMap<u64, usize>,
+    states: Vec<VarState>,
+    warnings: Vec<String>,
+}
+
+impl OptimizerBase {
+    /// A base named `name` (Keras's default names: `SGD`, `Adam`, ...) with a learning rate and
+    /// no clipping or weight decay.
+    pub fn new(name: &str, learning_rate: LearningRate) -> Self {
+        let current_learning_rate = learning_rate.at(0);
+        OptimizerBase {
+            name: name.into(),
+            learning_rate,
+            current_learning_rate,
+            iterations: 0,
+            clipnorm: None,
+            clipvalue: None,
+            global_clipnorm: None,
+            weight_decay: None,
+            exclude_ids: Vec::new(),
+            exclude_names: Vec::new(),
+            index: HashMap::new(),
+            states: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Clips each gradient to an L2 norm of at most `clipnorm` (`tf.clip_by_norm`).
+    pub fn set_clipnorm(&mut self, clipnorm: Option<f64>) {
+        self.clipnorm = clipnorm;
+    }
+
+    /// Clips each gradient elementwise to `[-clipvalue, clipvalue]`.
+    pub fn set_clipvalue(&mut self, clipvalue: Option<f64>) {
+        self.clipvalue = clipvalue;
+    }
+
+    /// Scales all gradients together to a global L2 norm of at most `global_clipnorm`
+    /// (`tf.clip_by_global_norm`).
+    pub fn set_global_clipnorm(&mut self, global_clipnorm: Option<f64>) {
+        self.global_clipnorm = global_clipnorm;
+    }
+
+    /// Decoupled weight decay: `var -= var * weight_decay * lr` before each update.
+    pub fn set_weight_decay(&mut self, weight_decay: Option<f64>) {
+        self.weight_decay = weight_decay;
+    }
+
+    /// Variables (by identity) and name fragments exempt from weight decay.
+    pub fn exclude_from_weight_decay(&mut self, var_list: &[&Variable], var_names: &[&str]) {
+        self.exclude_ids = var_list.iter().map(|v| v.id()).collect();
+        self.exclude_names = var_names.iter().map(|s| s.to_string()).collect();
+    }
+
+    /// The optimizer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The configured learning rate (constant or schedule).
+    pub fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
+    }
+
+    /// The clipping and weight-decay settings: `(clipnorm, clipvalue, global_clipnorm,
+    /// weight_decay)`.
+    pub fn regularization(&self) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
+        (
+            self.clipnorm,
+            self.clipvalue,
+            self.global_clipnorm,
+            self.weight_decay,
+        )
+    }
+
+    fn config_error(&self, parameter: &'static str, message: String) -> Error {
+        Error::Config {
+            owner: self.name.clone(),
+            parameter,
+            message,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.clipnorm.is_some() && self.global_clipnorm.is_some() {
+            return Err(self.config_error(
+                "clipnorm",
+                format!(
+                    "and `global_clipnorm` cannot both be set (got clipnorm={:?}, global_clipnorm={:?})",
+                    self.clipnorm, self.global_clipnorm
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records a warning, printing it to stderr the first time (Keras logs one).
+    fn warn(&mut self, message: String) {
+        if !self.warnings.contains(&message) {
+            eprintln!("WARNING: {message}");
+            self.warnings.push(message);
+        }
+    }
+
+    fn use_weight_decay(&self, variable: &Variable) -> bool {
+        !self.exclude_ids.contains(&variable.id())
+            && !self
+                .exclude_names
+                .iter()
+                .any(|n| variable.name().contains(n.as_str()))
+    }
+
+    /// Keras's `_clip_gradients`: `clipnorm` if set and positive, else `global_clipnorm`, else
+    /// `clipvalue`. `None` when no clipping applies.
+    fn clip(&self, grads: &[&tt::Tensor]) -> Result<Option<Vec<tt::Tensor>>> {
+        if let Some(c) = self.clipnorm.filter(|&c| c > 0.0) {
+            return grads
+                .iter()
+                .map(|g| by_dtype!(g.dtype(), T => clip_by_norm::<T>(g, c)))
+                .collect::<Result<Vec<_>>>()
+                .map(Some);
+        }
+        if let Some(c) = self.global_clipnorm.filter(|&c| c > 0.0) {
+            let dtype = grads.first().map(|g| g.dtype()).unwrap_or_default();
+            if let Some(g) = grads.iter().find(|g| g.dtype() != dtype) {
+                return Err(self.config_error(
+                    "global_clipnorm",
+                    format!(
+                        "needs gradients of one dtype, got {dtype} and {} (tf.clip_by_global_norm refuses mixed dtypes)",
+                        g.dtype()
+                    ),
+                ));
+            }
+            return by_dtype!(dtype, T => clip_by_global_norm::<T>(grads, c)).map(Some);
+        }
+        if let Some(c) = self.clipvalue.filter(|&c| c > 0.0) {
+            return Ok(Some(grads.iter().map(|g| g.clip(-c, c)).collect()));
+        }
+        Ok(None)
+    }
+
+    /// `variable.assign_sub(variable * wd * lr)` for each variable not excluded.
+    fn apply_weight_decay(&self, variables: &[&Variable]) -> Result<()> {
+        let Some(wd) = self.weight_decay else {
+            return Ok(());
+        };
+        let lr = f64::from(self.current_learning_rate);
+        for v in variables.iter().filter(|v| self.use_weight_decay(v)) {
+            let decay = by_dtype!(v.dtype(), T => {
+                let value = v.snapshot();
+                let (wd, lr) = (T::from_f64(wd), T::from_f64(lr));
+                value.view::<T>().map(|a| tt::Tensor::from_array(a.mapv(|x| x * wd * lr)))
+            })?;
+            v.assign_sub(decay)?;
+        }
+        Ok(())
+    }
+}
+
+/// `tf.clip_by_norm(g, c)`: `g * c / max(||g||, c)`, computed in the gradient's dtype.
+fn clip_by_norm<T: Element>(g: &tt::Tensor, clip: f64) -> Result<tt::Tensor> {
+    let a = g.view::<T>()?;
+    let c = T::from_f64(clip);
+    let l2sum = a.iter().fold(T::zero(), |s, &x| s + x * x);
+    let l2norm = if l2sum > T::zero() {
+        l2sum.sqrt()
+    } else {
+        l2sum
+    };
+    let denom = if l2norm < c { c } else { l2norm };
+    Ok(tt::Tensor::from_array(a.mapv(|x| x * c / denom)))
+}
+
+/// `tf.clip_by_global_norm(grads, c)[0]`: every gradient times
+/// `c * min(1 / global_norm, 1 / c)`, where `global_norm = sqrt(2 * sum(l2_loss(g)))`.
+fn clip_by_global_norm<T: Element>(grads: &[&tt::Tensor], clip: f64) -> Result<Vec<tt::Tensor>> {
+    let half = T::from_f64(0.5);
+    let mut total = T::zero();
+    for g in grads {
+        total = total
+            + g.view::<T>()?
+                .iter()
+                .fold(T::zero(), |s, &x| s + x * x * half);
+    }
+    let norm = (total * T::from_f64(2.0)).sqrt();
+    let c = T::from_f64(clip);
+    let (inv_norm, inv_c) = (T::one() / norm, T::one() / c);
+    let scale = c * (if inv_norm < inv_c { inv_norm } else { inv_c }) + (norm - norm);
+    grads
+        .iter()
+        .map(|g| Ok(tt::Tensor::from_array(g.view::<T>()?.mapv(|x| x * scale))))
+        .collect()
+}
+
+/// An optimizer, as Keras's: [`apply_gradients`](Optimizer::apply_gradients) takes
+/// `(gradient, variable)` pairs (a `None` gradient is skipped with a warning),
+/// [`minimize`](Optimizer::minimize) computes the gradients with a tape and applies them.
+///
+/// Implementing an optimizer takes what Keras's subclasses override: the slots a variable needs
+/// ([`build_slots`](Optimizer::build_slots), Keras's `build`) and the update of one variable
+/// ([`update_step`](Optimizer::update_step)). The provided methods do the rest in Keras's order:
+/// learning rate of the step, `None` filtering, clipping, weight decay, updates, `iterations += 1`.
+///
+/// ```
+/// use tapegrad_autodiff::{GradientTape, Variable};
+/// use tapegrad_optim::{Optimizer, Sgd};
+/// let var = Variable::new(1.0f32);
+/// let mut opt = Sgd::new(0.1);
+/// let tape = GradientTape::new();
+/// let loss = ((&var * &var)? / 2.0)?;                  // d loss / d var = var
+/// let grads = tape.gradient(&loss, &[&var])?;
+/// opt.apply_gradients(grads.into_iter().zip([&var]))?;
+/// assert_eq!(var.item()?, 0.9f32 as f64);
+/// assert_eq!(opt.iterations(), 1);
+/// # Ok::<(), tapegrad_optim::Error>(())
+/// ```
+pub trait Optimizer {
+    /// The shared state.
+    fn base(&self) -> &OptimizerBase;
+
+    /// The shared state, mutably.
+    fn base_mut(&mut self) -> &mut OptimizerBase;
+
+    /// The slots a variable needs, created the first time the optimizer sees it.
+    fn build_slots(&self, variable: &Variable) -> Vec<Slot>;
+
+    /// Updates one variable from its (clipped) gradient; `slots` are the ones
+    /// [`build_slots`](Optimizer::build_slots) made for it. The gradient has been checked to have
+    /// the variable's shape and dtype.
+    fn update_step(
+        &self,
+        step: &StepContext,
+        gradient: &tt::Tensor,
+        variable: &Variable,
+        slots: &mut [Slot],
+    ) -> Result<()>;
+
+    /// Called once per step before the updates, with the dtype of the first variable that has a
+    /// gradient (Nadam keeps a running product here). Does nothing by default.
+    fn begin_step(&mut self, _step: &StepContext, _dtype: DType) -> Result<()> {
+        Ok(())
+    }
+
+    /// Checks the hyperparameters (called by every `apply_gradients`). Accepts by default.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The name (`SGD`, `Adam`, ...).
+    fn name(&self) -> &str {
+        self.base().name()
+    }
+
+    /// The number of steps applied (`optimizer.iterations`).
+    fn iterations(&self) -> u64 {
+        self.base().iterations
+    }
+
+    /// The learning rate of the last step (of the next one before any step), widened from the
+    /// float32 Keras keeps (`optimizer.learning_rate`).
+    fn learning_rate(&self) -> f64 {
+        f64::from(self.base().current_learning_rate)
+    }
+
+    /// Replaces a constant learning rate (`optimizer.learning_rate = x`); an error when the
+    /// optimizer was built with a schedule, as in Keras.
+    ///
+    /// ```
+    /// use tapegrad_optim::{ExponentialDecay, Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.1);
+    /// opt.set_learning_rate(0.5)?;
+    /// assert_eq!(opt.learning_rate(), 0.5);
+    /// assert!(Sgd::new(ExponentialDecay::new(0.1, 5, 0.5)).set_learning_rate(0.5).is_err());
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
+        let base = self.base_mut();
+        if let LearningRate::Schedule(s) = &base.learning_rate {
+            return Err(base.config_error(
+                "learning_rate",
+                format!("is the schedule {s:?} and cannot be set to a constant"),
+            ));
+        }
+        base.learning_rate = LearningRate::Constant(learning_rate as f32);
+        base.current_learning_rate = learning_rate as f32;
+        Ok(())
+    }
+
+    /// A copy of the slot `name` of a variable (`None` before the optimizer has seen the
+    /// variable, or when it has no such slot).
+    fn slot(&self, variable: &Variable, name: &str) -> Option<tt::Tensor> {
+        let base = self.base();
+        let i = *base.index.get(&variable.id())?;
+        base.states[i]
+            .slots
+            .iter()
+            .find(|s| s.name() == name)
+            .map(Slot::to_tensor)
+    }
+
+    /// Every slot, named `slot/variable` as Keras names them (`m/w`, `v/w`, ...), in the order
+    /// the variables were first seen.
+    fn slot_variables(&self) -> Vec<(String, tt::Tensor)> {
+        self.base()
+            .states
+            .iter()
+            .flat_map(|st| {
+                st.slots
+                    .iter()
+                    .map(move |s| (format!("{}/{}", s.name(), st.name), s.to_tensor()))
+            })
+            .collect()
+    }
+
+    /// The warnings issued so far (each also printed once to stderr), e.g. for `None` gradients.
+    fn warnings(&self) -> &[String] {
+        &self.base().warnings
+    }
+
+    /// [`apply_gradients`](Optimizer::apply_gradients) for a list already collected; callable on
+    /// `dyn Optimizer`. Returns `iterations` after the step.
+    fn apply_gradient_list<'v>(
+        &mut self,
+        grads_and_vars: Vec<(Option<Tensor>, &'v Variable)>,
+    ) -> Result<u64> {
+        self.validate()?;
+        self.base().validate()?;
+        {
+            let base = self.base_mut();
+            base.current_learning_rate = base.learning_rate.at(base.iterations);
+        }
+        if grads_and_vars.is_empty() {
+            return Ok(self.iterations());
+        }
+        for (_, v) in &grads_and_vars {
+            if !self.base().index.contains_key(&v.id()) {
+                let slots = self.build_slots(v);
+                let base = self.base_mut();
+                base.index.insert(v.id(), base.states.len());
+                base.states.push(VarState {
+                    name: v.name().to_string(),
+                    slots,
+                });
+            }
+        }
+        let missing: Vec<String> = grads_and_vars
+            .iter()
+            .filter(|(g, _)| g.is_none())
+            .map(|(_, v)| v.name().to_string())
+            .collect();
+        if missing.len() == grads_and_vars.len() {
+            return Err(Error::NoGradients { variables: missing });
+        }
+        if !missing.is_empty() {
+            self.base_mut().warn(format!(
+                "Gradients do not exist for variables {missing:?} when minimizing the loss."
+            ));
+        }
+        let lr = self.base().current_learning_rate;
+        let iterations = self.iterations();
+        let mut grads: Vec<&tt::Tensor> = Vec::with_capacity(grads_and_vars.len());
+        let mut vars: Vec<&Variable> = Vec::with_capacity(grads_and_vars.len());
+        for (g, v) in &grads_and_vars {
+            let Some(g) = g else { continue };
+            let g = g.value();
+            if g.dtype() != v.dtype() {
+                return Err(Error::GradientDType {
+                    variable: v.name().into(),
+                    gradient: g.dtype(),
+                    expected: v.dtype(),
+                });
+            }
+            if g.shape() != v.shape().as_slice() {
+                return Err(Error::GradientShape {
+                    variable: v.name().into(),
+                    gradient: g.shape().to_vec(),
+                    expected: v.shape(),
+                });
+            }
+            if !lr.is_finite() {
+                return Err(Error::LearningRate {
+                    variable: v.name().into(),
+                    value: f64::from(lr),
+                    iteration: iterations,
+                });
+            }
+            grads.push(g);
+            vars.push(v);
+        }
+        let clipped = self.base().clip(&grads)?;
+        if let Some(clipped) = &clipped {
+            grads = clipped.iter().collect();
+        }
+        self.base().apply_weight_decay(&vars)?;
+        let step = StepContext {
+            learning_rate: lr,
+            iterations,
+        };
+        self.begin_step(&step, vars[0].dtype())?;
+        let mut states = std::mem::take(&mut self.base_mut().states);
+        let mut result = Ok(());
+        for (g, v) in grads.iter().zip(&vars) {
+            let i = self.base().index[&v.id()];
+            result = self.update_step(&step, g, v, &mut states[i].slots);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.base_mut().states = states;
+        result?;
+        self.base_mut().iterations += 1;
+        Ok(self.iterations())
+    }
+
+    /// Applies `(gradient, variable)` pairs, as `optimizer.apply_gradients(zip(grads, vars))`:
+    /// computes this step's learning rate, skips `None` gradients with a warning (all `None` is
+    /// an error), clips, applies weight decay, updates every variable, and increments
+    /// `iterations`, which it returns. An empty list does nothing.
+    ///
+    /// Every gradient is checked (shape, dtype) and the learning rate must be finite before
+    /// any variable changes.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Variable};
+    /// use tapegrad_optim::{Error, Optimizer, Sgd};
+    /// let (a, b) = (Variable::new(1.0f32).with_name("a"), Variable::new(1.0f32).with_name("b"));
+    /// let mut opt = Sgd::new(0.5);
+    /// opt.apply_gradients([(Some(Tensor::scalar(1.0f32)), &a), (None, &b)])?;
+    /// assert_eq!((a.item()?, b.item()?), (0.5, 1.0));
+    /// assert_eq!(opt.warnings().len(), 1);
+    /// let bad = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// let err = opt.apply_gradients([(Some(bad), &a)]).unwrap_err();
+    /// assert!(matches!(err, Error::GradientShape { ref variable, .. } if variable == "a"));
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn apply_gradients<'v, I>(&mut self, grads_and_vars: I) -> Result<u64>
+    where
+        I: IntoIterator<Item = (Option<Tensor>, &'v Variable)>,
+        Self: Sized,
+    {
+        self.apply_gradient_list(grads_and_vars.into_iter().collect())
+    }
+
+    /// Computes the gradients of `loss()` with respect to `var_list` on a new tape (which
+    /// watches them) and applies them with [`apply_gradients`](Optimizer::apply_gradients)
+    /// (`optimizer.minimize(loss, var_list)`). Returns the loss.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Variable;
+    /// use tapegrad_optim::{Optimizer, Sgd};
+    /// let var = Variable::new(1.0f32);
+    /// let mut opt = Sgd::new(0.1).momentum(0.9);
+    /// opt.minimize(|| (&var * &var)? / 2.0, &[&var])?;
+    /// opt.minimize(|| (&var * &var)? / 2.0, &[&var])?;
+    /// assert!((var.item()? - 0.72).abs() < 1e-6); // steps of 0.1, then 0.18
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn minimize<F>(&mut self, loss: F, var_list: &[&Variable]) -> Result<Tensor>
+    where
+        F: FnOnce() -> tapegrad_autodiff::Result<Tensor>,
+        Self: Sized,
+    {
+        let tape = GradientTape::new();
+        for v in var_list {
+            tape.watch_variable(v);
+        }
+        let loss = loss()?;
+        let grads = tape.gradient(&loss, var_list)?;
+        drop(tape);
+        self.apply_gradient_list(grads.into_iter().zip(var_list.iter().copied()).collect())?;
+        Ok(loss)
+    }
+}
+
+/// A boxed optimizer is an optimizer, so `Box<dyn Optimizer>` has `apply_gradients` and
+/// `minimize` too.
+///
+/// ```
+/// use tapegrad_autodiff::{Tensor, Variable};
+/// use tapegrad_optim::{Adam, Optimizer, Sgd};
+/// let v = Variable::new(1.0f32);
+/// let mut opts: Vec<Box<dyn Optimizer>> = vec![Box::new(Sgd::default()), Box::new(Adam::default())];
+/// for opt in &mut opts {
+///     opt.apply_gradients([(Some(Tensor::scalar(1.0f32)), &v)])?;
+/// }
+/// assert!((v.item()? - (1.0 - 0.01 - 0.001)).abs() < 1e-6);
+/// # Ok::<(), tapegrad_optim::Error>(())
+/// ```
+impl Optimizer for Box<dyn Optimizer> {
+    fn base(&self) -> &OptimizerBase {
+        (**self).base()
+    }
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        (**self).base_mut()
+    }
+    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+        (**self).build_slots(variable)
+    }
+    fn update_step(
+        &self,
+        step: &StepContext,
+        gradient: &tt::Tensor,
+        variable: &Variable,
+        slots: &mut [Slot],
+    ) -> Result<()> {
+        (**self).update_step(step, gradient, variable, slots)
+    }
+    fn begin_step(&mut self, step: &StepContext, dtype: DType) -> Result<()> {
+        (**self).begin_step(step, dtype)
+    }
+    fn validate(&self) -> Result<()> {
+        (**self).validate()
+    }
+}
+
+/// Borrows the gradient and slot arrays of one variable for an update rule, with the errors a
+/// wrong slot would give.
+pub(crate) fn slot_arrays<'s, T: Element, const N: usize>(
+    variable: &Variable,
+    slots: &'s mut [Slot],
+) -> Result<[&'s mut ndarray::ArrayD<T>; N]> {
+    let shape = variable.shape();
+    let found = slots.len();
+    let mut out: Vec<&'s mut ndarray::ArrayD<T>> = Vec::with_capacity(N);
+    for s in slots.iter_mut() {
+        let (name, dtype) = (s.name(), s.dtype());
+        let err = |message: String| Error::Slot {
+            variable: variable.name().into(),
+            slot: name.into(),
+            message,
+        };
+        let a = s.array_mut::<T>().ok_or_else(|| {
+            err(format!(
+                "has dtype {dtype}, the variable {}",
+                variable.dtype()
+            ))
+        })?;
+        if a.shape() != shape.as_slice() {
+            return Err(err(format!(
+                "has shape {:?}, the variable {shape:?}",
+                a.shape()
+            )));
+        }
+        out.push(a);
+    }
+    out.try_into().map_err(|_| Error::Slot {
+        variable: variable.name().into(),
+        slot: String::new(),
+        message: format!("{N} slots expected, found {found}"),
+    })
+}
+
+/// `variable += delta` from an array (Keras's `variable.assign_add(expr)`).
+pub(crate) fn assign_add<T: Element>(variable: &Variable, delta: ndarray::ArrayD<T>) -> Result<()> {
+    Ok(variable.assign_add(tt::Tensor::from_array(delta))?)
+}
+
+/// `variable -= delta` from an array (Keras's `variable.assign_sub(expr)`).
+pub(crate) fn assign_sub<T: Element>(variable: &Variable, delta: ndarray::ArrayD<T>) -> Result<()> {
+    Ok(variable.assign_sub(tt::Tensor::from_array(delta))?)
+}
