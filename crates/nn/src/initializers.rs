@@ -1,0 +1,586 @@
+//! Keras initializers (`tf.keras.initializers`): the variance-scaling family with Keras's fan
+//! computation, random normal / uniform / truncated normal, and constants.
+//!
+//! Reproducible, but not TensorFlow's numbers: a seeded initializer draws from a
+//! [`StdRng`](ndarray_rand::rand::rngs::StdRng) seeded with its seed (the same values on every
+//! call, as tf-keras 2.x's seeded initializers give), an unseeded one from this thread's
+//! generator, which [`set_seed`] reseeds (`tf.random.set_seed`). TensorFlow draws from its Philox
+//! stateless generator, whose bits are not reproduced here: the distributions, limits, standard
+//! deviations and truncation match Keras exactly, the individual samples do not.
+//!
+//! ```
+//! use tapegrad_autodiff::DType;
+//! use tapegrad_nn::initializers::{compute_fans, GlorotUniform, Initializer};
+//! assert_eq!(compute_fans(&[4, 5, 6]), (20.0, 24.0)); // receptive field 4
+//! let w = GlorotUniform::seeded(42).init(&[3, 1], DType::F32)?;
+//! let limit = (6.0f32 / 4.0).sqrt();
+//! assert!(w.to_vec::<f32>()?.iter().all(|v| v.abs() <= limit));
+//! assert!(w.equals(&GlorotUniform::seeded(42).init(&[3, 1], DType::F32)?));
+//! # Ok::<(), tapegrad_nn::Error>(())
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::{Rng, SeedableRng};
+use ndarray_rand::rand_distr::{Distribution as _, StandardNormal};
+use tapegrad_autodiff::DType;
+use tapegrad_tensor as tt;
+
+use crate::error::unknown;
+use crate::{Error, Result};
+
+/// `sqrt(scale) / TRUNCATED_NORMAL_STDDEV_FACTOR` is the stddev Keras gives the normal it
+/// truncates at ±2σ, so that the truncated draw has standard deviation `sqrt(scale)`: the
+/// standard deviation of a standard normal truncated to (−2, 2).
+pub const TRUNCATED_NORMAL_STDDEV_FACTOR: f64 = 0.879_625_661_034_239_8;
+
+thread_local! {
+    static GLOBAL_RNG: RefCell<StdRng> = RefCell::new(StdRng::from_os_rng());
+}
+
+/// Reseeds this thread's generator, which unseeded initializers draw from
+/// (`tf.random.set_seed`): after `set_seed(s)` the same sequence of unseeded initializations
+/// gives the same values.
+///
+/// ```
+/// use tapegrad_autodiff::DType;
+/// use tapegrad_nn::initializers::{set_seed, GlorotUniform, Initializer};
+/// set_seed(7);
+/// let a = GlorotUniform::new().init(&[3, 2], DType::F32)?;
+/// set_seed(7);
+/// assert!(a.equals(&GlorotUniform::new().init(&[3, 2], DType::F32)?));
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn set_seed(seed: u64) {
+    GLOBAL_RNG.with(|r| *r.borrow_mut() = StdRng::seed_from_u64(seed));
+}
+
+/// Fills `n` values from a seeded generator, or from this thread's generator.
+fn draw(seed: Option<u64>, n: usize, mut f: impl FnMut(&mut StdRng) -> f64) -> Vec<f64> {
+    match seed {
+        Some(s) => {
+            let mut rng = StdRng::seed_from_u64(s);
+            (0..n).map(|_| f(&mut rng)).collect()
+        }
+        None => GLOBAL_RNG.with(|r| {
+            let mut rng = r.borrow_mut();
+            (0..n).map(|_| f(&mut rng)).collect()
+        }),
+    }
+}
+
+fn normal(rng: &mut StdRng, mean: f64, stddev: f64) -> f64 {
+    let z: f64 = StandardNormal.sample(rng);
+    mean + stddev * z
+}
+
+/// A normal sample redrawn until it falls within two standard deviations of the mean.
+fn truncated(rng: &mut StdRng, mean: f64, stddev: f64) -> f64 {
+    loop {
+        let z: f64 = StandardNormal.sample(rng);
+        if z.abs() <= 2.0 {
+            return mean + stddev * z;
+        }
+    }
+}
+
+fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
+    lo + (hi - lo) * rng.random::<f64>()
+}
+
+fn tensor(values: Vec<f64>, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+    Ok(tt::Tensor::from_vec(values, shape)?.cast(dtype))
+}
+
+/// Keras's `_compute_fans`: `(fan_in, fan_out)` of a weight shape. Rank 0: (1, 1); rank 1:
+/// (n, n); rank 2: (in, out); rank > 2 (convolution kernels): the receptive field
+/// `prod(shape[..-2])` times `shape[-2]` and `shape[-1]`.
+///
+/// ```
+/// assert_eq!(tapegrad_nn::initializers::compute_fans(&[3, 1]), (3.0, 1.0));
+/// ```
+pub fn compute_fans(shape: &[usize]) -> (f64, f64) {
+    match shape.len() {
+        0 => (1.0, 1.0),
+        1 => (shape[0] as f64, shape[0] as f64),
+        2 => (shape[0] as f64, shape[1] as f64),
+        n => {
+            let rf: usize = shape[..n - 2].iter().product();
+            ((shape[n - 2] * rf) as f64, (shape[n - 1] * rf) as f64)
+        }
+    }
+}
+
+/// Makes the initial value of a weight (`initializer(shape, dtype)`).
+pub trait Initializer: fmt::Debug {
+    /// A tensor of `shape` and `dtype`.
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor>;
+}
+
+/// Which fan [`VarianceScaling`] divides its scale by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanMode {
+    /// `fan_in`.
+    FanIn,
+    /// `fan_out`.
+    FanOut,
+    /// `(fan_in + fan_out) / 2`.
+    FanAvg,
+}
+
+/// The distribution [`VarianceScaling`] draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalingDistribution {
+    /// Normal with stddev `sqrt(scale) / 0.8796…`, redrawn outside ±2 stddev.
+    TruncatedNormal,
+    /// Normal with stddev `sqrt(scale)`.
+    UntruncatedNormal,
+    /// Uniform on `±sqrt(3 · scale)`.
+    Uniform,
+}
+
+/// `tf.keras.initializers.VarianceScaling(scale, mode, distribution, seed)`; the Glorot, He and
+/// LeCun initializers are instances of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VarianceScaling {
+    /// The scale (1 for Glorot and LeCun, 2 for He).
+    pub scale: f64,
+    /// Which fan to divide by.
+    pub mode: FanMode,
+    /// The distribution.
+    pub distribution: ScalingDistribution,
+    /// The seed (None: this thread's generator).
+    pub seed: Option<u64>,
+}
+
+impl VarianceScaling {
+    /// A variance-scaling initializer; `scale` must be positive.
+    pub fn new(scale: f64, mode: FanMode, distribution: ScalingDistribution) -> Result<Self> {
+        if !(scale > 0.0) {
+            return Err(Error::Invalid {
+                what: "VarianceScaling",
+                message: format!("`scale` must be positive, received scale={scale}"),
+            });
+        }
+        Ok(VarianceScaling {
+            scale,
+            mode,
+            distribution,
+            seed: None,
+        })
+    }
+
+    /// The same initializer with a seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// `scale / max(1, fan)` for this mode, as Keras computes it.
+    pub fn scale_over_fan(&self, shape: &[usize]) -> f64 {
+        let (fan_in, fan_out) = compute_fans(shape);
+        let fan = match self.mode {
+            FanMode::FanIn => fan_in,
+            FanMode::FanOut => fan_out,
+            FanMode::FanAvg => (fan_in + fan_out) / 2.0,
+        };
+        self.scale / fan.max(1.0)
+    }
+
+    /// The uniform limit `sqrt(3 · scale / fan)` or the normal's stddev for `shape`.
+    ///
+    /// ```
+    /// use tapegrad_nn::initializers::GlorotNormal;
+    /// // Keras: sqrt(1 / 2) / 0.87962566103423978 for a (3, 1) kernel
+    /// assert!((GlorotNormal::new().0.spread(&[3, 1]) - 0.8038723885739654).abs() < 1e-15);
+    /// ```
+    pub fn spread(&self, shape: &[usize]) -> f64 {
+        let s = self.scale_over_fan(shape);
+        match self.distribution {
+            ScalingDistribution::TruncatedNormal => s.sqrt() / TRUNCATED_NORMAL_STDDEV_FACTOR,
+            ScalingDistribution::UntruncatedNormal => s.sqrt(),
+            ScalingDistribution::Uniform => (3.0 * s).sqrt(),
+        }
+    }
+}
+
+impl Initializer for VarianceScaling {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+        let n = shape.iter().product();
+        let spread = self.spread(shape);
+        let v = match self.distribution {
+            ScalingDistribution::TruncatedNormal => {
+                draw(self.seed, n, |r| truncated(r, 0.0, spread))
+            }
+            ScalingDistribution::UntruncatedNormal => {
+                draw(self.seed, n, |r| normal(r, 0.0, spread))
+            }
+            ScalingDistribution::Uniform => draw(self.seed, n, |r| uniform(r, -spread, spread)),
+        };
+        tensor(v, shape, dtype)
+    }
+}
+
+macro_rules! scaling {
+    ($(#[$doc:meta])* $name:ident, $scale:expr, $mode:ident, $dist:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name(pub VarianceScaling);
+
+        impl $name {
+            /// Unseeded: draws from this thread's generator (see [`set_seed`]).
+            pub fn new() -> Self {
+                $name(VarianceScaling {
+                    scale: $scale,
+                    mode: FanMode::$mode,
+                    distribution: ScalingDistribution::$dist,
+                    seed: None,
+                })
+            }
+            /// Seeded: the same values on every call.
+            pub fn seeded(seed: u64) -> Self {
+                $name(Self::new().0.with_seed(seed))
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl Initializer for $name {
+            fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+                self.0.init(shape, dtype)
+            }
+        }
+    };
+}
+
+scaling!(
+    /// Uniform on `±sqrt(6 / (fan_in + fan_out))` (`GlorotUniform`, Keras's default kernel
+    /// initializer).
+    GlorotUniform, 1.0, FanAvg, Uniform
+);
+scaling!(
+    /// Truncated normal with stddev `sqrt(2 / (fan_in + fan_out)) / 0.8796…` (`GlorotNormal`).
+    GlorotNormal, 1.0, FanAvg, TruncatedNormal
+);
+scaling!(
+    /// Uniform on `±sqrt(6 / fan_in)` (`HeUniform`).
+    HeUniform, 2.0, FanIn, Uniform
+);
+scaling!(
+    /// Truncated normal with stddev `sqrt(2 / fan_in) / 0.8796…` (`HeNormal`).
+    HeNormal, 2.0, FanIn, TruncatedNormal
+);
+scaling!(
+    /// Truncated normal with stddev `sqrt(1 / fan_in) / 0.8796…` (`LecunNormal`).
+    LecunNormal, 1.0, FanIn, TruncatedNormal
+);
+scaling!(
+    /// Uniform on `±sqrt(3 / fan_in)` (`LecunUniform`).
+    LecunUniform, 1.0, FanIn, Uniform
+);
+
+/// Normal samples (`RandomNormal(mean=0.0, stddev=0.05)` by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomNormal {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub stddev: f64,
+    /// Seed (None: this thread's generator).
+    pub seed: Option<u64>,
+}
+
+impl RandomNormal {
+    /// Keras's defaults: mean 0, stddev 0.05.
+    pub fn new() -> Self {
+        RandomNormal {
+            mean: 0.0,
+            stddev: 0.05,
+            seed: None,
+        }
+    }
+    /// Mean and stddev.
+    pub fn with(mean: f64, stddev: f64) -> Self {
+        RandomNormal {
+            mean,
+            stddev,
+            seed: None,
+        }
+    }
+    /// The same initializer with a seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+}
+
+impl Default for RandomNormal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Initializer for RandomNormal {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+        let (m, s) = (self.mean, self.stddev);
+        tensor(
+            draw(self.seed, shape.iter().product(), |r| normal(r, m, s)),
+            shape,
+            dtype,
+        )
+    }
+}
+
+/// Normal samples redrawn outside two standard deviations (`TruncatedNormal(mean=0.0,
+/// stddev=0.05)` by default; `stddev` is that of the normal before truncation, as in Keras).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruncatedNormal {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation of the normal before truncation.
+    pub stddev: f64,
+    /// Seed (None: this thread's generator).
+    pub seed: Option<u64>,
+}
+
+impl TruncatedNormal {
+    /// Keras's defaults: mean 0, stddev 0.05.
+    pub fn new() -> Self {
+        TruncatedNormal {
+            mean: 0.0,
+            stddev: 0.05,
+            seed: None,
+        }
+    }
+    /// Mean and stddev.
+    pub fn with(mean: f64, stddev: f64) -> Self {
+        TruncatedNormal {
+            mean,
+            stddev,
+            seed: None,
+        }
+    }
+    /// The same initializer with a seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+}
+
+impl Default for TruncatedNormal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Initializer for TruncatedNormal {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+        let (m, s) = (self.mean, self.stddev);
+        tensor(
+            draw(self.seed, shape.iter().product(), |r| truncated(r, m, s)),
+            shape,
+            dtype,
+        )
+    }
+}
+
+/// Uniform samples on `[minval, maxval)` (`RandomUniform(minval=-0.05, maxval=0.05)` by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomUniform {
+    /// Lower bound.
+    pub minval: f64,
+    /// Upper bound.
+    pub maxval: f64,
+    /// Seed (None: this thread's generator).
+    pub seed: Option<u64>,
+}
+
+impl RandomUniform {
+    /// Keras's defaults: −0.05 to 0.05.
+    pub fn new() -> Self {
+        RandomUniform {
+            minval: -0.05,
+            maxval: 0.05,
+            seed: None,
+        }
+    }
+    /// The bounds.
+    pub fn with(minval: f64, maxval: f64) -> Self {
+        RandomUniform {
+            minval,
+            maxval,
+            seed: None,
+        }
+    }
+    /// The same initializer with a seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+}
+
+impl Default for RandomUniform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Initializer for RandomUniform {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+        let (lo, hi) = (self.minval, self.maxval);
+        if lo > hi || lo.is_nan() || hi.is_nan() {
+            return Err(Error::Invalid {
+                what: "RandomUniform",
+                message: format!("minval {lo} must not exceed maxval {hi}"),
+            });
+        }
+        tensor(
+            draw(self.seed, shape.iter().product(), |r| uniform(r, lo, hi)),
+            shape,
+            dtype,
+        )
+    }
+}
+
+/// All zeros (`Zeros`, Keras's default bias initializer).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Zeros;
+
+impl Initializer for Zeros {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+        Ok(tt::Tensor::zeros(dtype, shape))
+    }
+}
+
+/// All ones (`Ones`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Ones;
+
+impl Initializer for Ones {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+        Ok(tt::Tensor::ones(dtype, shape))
+    }
+}
+
+/// Every element `value` (`Constant(value)`).
+///
+/// ```
+/// use tapegrad_nn::initializers::{Constant, Initializer};
+/// let t = Constant(2.5).init(&[2], tapegrad_autodiff::DType::F64)?;
+/// assert_eq!(t.to_vec::<f64>()?, vec![2.5, 2.5]);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Constant(pub f64);
+
+impl Initializer for Constant {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Tensor> {
+        Ok(tt::Tensor::full(dtype, shape, self.0))
+    }
+}
+
+/// The names [`get`] knows.
+pub const NAMES: [&str; 11] = [
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_normal",
+    "lecun_uniform",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "zeros",
+    "ones",
+];
+
+/// `tf.keras.initializers.get(name)` (unseeded, Keras's default arguments); an unknown name is
+/// an error listing the known ones.
+///
+/// ```
+/// let init = tapegrad_nn::initializers::get("he_normal")?;
+/// assert!(tapegrad_nn::initializers::get("he").is_err());
+/// # let _ = init;
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn get(name: &str) -> Result<Box<dyn Initializer>> {
+    Ok(match name {
+        "glorot_uniform" => Box::new(GlorotUniform::new()),
+        "glorot_normal" => Box::new(GlorotNormal::new()),
+        "he_uniform" => Box::new(HeUniform::new()),
+        "he_normal" => Box::new(HeNormal::new()),
+        "lecun_normal" => Box::new(LecunNormal::new()),
+        "lecun_uniform" => Box::new(LecunUniform::new()),
+        "random_normal" => Box::new(RandomNormal::new()),
+        "random_uniform" => Box::new(RandomUniform::new()),
+        "truncated_normal" => Box::new(TruncatedNormal::new()),
+        "zeros" => Box::new(Zeros),
+        "ones" => Box::new(Ones),
+        _ => return Err(unknown("initializer", name, &NAMES)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(t: &tt::Tensor) -> (f64, f64, f64) {
+        let v = t.to_f64_vec();
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let max_abs = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        (mean, std, max_abs)
+    }
+
+    #[test]
+    fn glorot_normal_is_truncated_at_two_stddevs_with_the_target_std() -> Result<()> {
+        let t = GlorotNormal::seeded(1).init(&[200, 300], DType::F32)?;
+        let (mean, std, max_abs) = stats(&t);
+        let target = (2.0f64 / 500.0).sqrt();
+        assert!(mean.abs() < 0.002, "{mean}");
+        assert!((std / target - 1.0).abs() < 0.01, "{std} vs {target}");
+        assert!(max_abs <= 2.0 * target / TRUNCATED_NORMAL_STDDEV_FACTOR + 1e-6);
+        assert!(max_abs > 1.9 * target / TRUNCATED_NORMAL_STDDEV_FACTOR);
+        Ok(())
+    }
+
+    #[test]
+    fn uniform_family_fills_its_limit() -> Result<()> {
+        let t = HeUniform::seeded(3).init(&[200, 300], DType::F64)?;
+        let (_, std, max_abs) = stats(&t);
+        let limit = (6.0f64 / 200.0).sqrt();
+        assert!(max_abs <= limit && max_abs > 0.999 * limit);
+        assert!((std / (limit / 3f64.sqrt()) - 1.0).abs() < 0.01);
+        Ok(())
+    }
+
+    #[test]
+    fn seeds_reproduce_and_differ() -> Result<()> {
+        let a = RandomNormal::with(1.0, 2.0)
+            .seed(5)
+            .init(&[50], DType::F32)?;
+        let b = RandomNormal::with(1.0, 2.0)
+            .seed(5)
+            .init(&[50], DType::F32)?;
+        let c = RandomNormal::with(1.0, 2.0)
+            .seed(6)
+            .init(&[50], DType::F32)?;
+        assert!(a.equals(&b) && !a.equals(&c));
+        set_seed(11);
+        let d = TruncatedNormal::new().init(&[4], DType::F32)?;
+        let e = TruncatedNormal::new().init(&[4], DType::F32)?;
+        assert!(!d.equals(&e), "the thread generator advances");
+        assert!(RandomUniform::with(1.0, 0.0)
+            .init(&[1], DType::F32)
+            .is_err());
+        assert!(VarianceScaling::new(0.0, FanMode::FanIn, ScalingDistribution::Uniform).is_err());
+        Ok(())
+    }
+}

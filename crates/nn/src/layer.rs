@@ -1,0 +1,190 @@
+//! The [`Layer`] trait (also exported as [`Model`](crate::Model)): lazily built state, a
+//! forward function, and the variables it owns (`tf.keras.layers.Layer` / `tf.keras.Model`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor as tt;
+
+use crate::{Error, Result};
+
+thread_local! {
+    static NAME_COUNTS: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+}
+
+/// Keras's `backend.unique_object_name`: `base`, then `base_1`, `base_2`, ... on this thread.
+///
+/// ```
+/// let a = tapegrad_nn::unique_name("block");
+/// let b = tapegrad_nn::unique_name("block");
+/// assert_eq!(b, format!("{a}_1"));
+/// ```
+pub fn unique_name(base: &str) -> String {
+    NAME_COUNTS.with(|c| {
+        let mut c = c.borrow_mut();
+        let n = c.entry(base.to_string()).or_insert(0);
+        let name = if *n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}_{n}")
+        };
+        *n += 1;
+        name
+    })
+}
+
+/// The variables of several layers, in order, each once (for a model that holds layers).
+///
+/// ```
+/// use tapegrad_nn::{collect_variables, Dense, Layer};
+/// let mut a = Dense::new(2);
+/// a.build(&[3])?;
+/// let mut b = Dense::new(1);
+/// b.build(&[2])?;
+/// assert_eq!(collect_variables(&[&a, &b]).len(), 4);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn collect_variables(layers: &[&dyn Layer]) -> Vec<Variable> {
+    let mut out: Vec<Variable> = Vec::new();
+    for layer in layers {
+        for v in layer.variables() {
+            if !out.iter().any(|o| o.same_as(&v)) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// A layer, or a model made of layers: `tf.keras.layers.Layer` and `tf.keras.Model` in one trait.
+///
+/// Implement [`name`](Layer::name), [`built`](Layer::built), [`build`](Layer::build) (create
+/// the variables from the input shape), [`call`](Layer::call) (the forward pass) and
+/// [`variables`](Layer::variables); the rest is provided. Call a layer with
+/// [`apply`](Layer::apply), which builds it from the first input's shape (Keras's `layer(x)`).
+///
+/// Document 004's `SimpleModelTensorflow`:
+///
+/// ```
+/// use tapegrad_autodiff::{GradientTape, Tensor, Variable};
+/// use tapegrad_nn::{Layer, Model};
+///
+/// struct SimpleModelTensorflow { units: usize, weight: Option<Variable> }
+///
+/// impl Model for SimpleModelTensorflow {
+///     fn name(&self) -> &str { "simple_model_tensorflow" }
+///     fn built(&self) -> bool { self.weight.is_some() }
+///     fn build(&mut self, _input_shape: &[usize]) -> tapegrad_nn::Result<()> {
+///         self.weight = Some(Variable::with_options(2.0f32, "weight", true));
+///         Ok(())
+///     }
+///     fn call(&mut self, x: &Tensor) -> tapegrad_nn::Result<Tensor> {
+///         let w = self.weight.as_ref().expect("built by apply");
+///         Ok((x * w)?)
+///     }
+///     fn variables(&self) -> Vec<Variable> { self.weight.iter().cloned().collect() }
+/// }
+///
+/// let mut model = SimpleModelTensorflow { units: 1, weight: None };
+/// assert_eq!(model.apply(&Tensor::scalar(3.0f32))?.item()?, 6.0);
+/// let (y_true, x) = (Tensor::from_vec(vec![1.0f32, 2.0], &[2])?, Tensor::from_vec(vec![1.0f32, 2.0], &[2])?);
+/// let t = GradientTape::new();
+/// let pred = model.apply(&x)?;
+/// let loss = tapegrad_autodiff::reduce_mean(tapegrad_autodiff::square((&y_true - &pred)?)?, None, false)?;
+/// let gradient = t.gradient(&loss, &model.trainable_variables())?;
+/// let new_weight = model.get_weights()[0].sub(&gradient[0].clone().unwrap().value().scale(0.1))?;
+/// model.set_weights(&[new_weight])?;
+/// assert_eq!(model.get_weights()[0].item()?, 1.5);
+/// # let _ = model.units;
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub trait Layer {
+    /// The layer's name (`dense`, `dense_1`, ...).
+    fn name(&self) -> &str;
+
+    /// The class name the summary shows (`Dense`, `Sequential`).
+    fn class_name(&self) -> &str {
+        "Layer"
+    }
+
+    /// Whether [`build`](Layer::build) has run.
+    fn built(&self) -> bool;
+
+    /// Creates the variables for inputs of `input_shape` (batch dimension included, or not: a
+    /// layer reads what it needs, usually the last dimension).
+    fn build(&mut self, input_shape: &[usize]) -> Result<()>;
+
+    /// The forward pass on a built layer (Keras's `call`).
+    fn call(&mut self, inputs: &Tensor) -> Result<Tensor>;
+
+    /// Every variable, trainable or not, of this layer and the layers it holds.
+    fn variables(&self) -> Vec<Variable>;
+
+    /// Builds the layer from the input's shape on first use, then calls it (`layer(inputs)`).
+    fn apply(&mut self, inputs: &Tensor) -> Result<Tensor> {
+        if !self.built() {
+            self.build(inputs.shape())?;
+        }
+        self.call(inputs)
+    }
+
+    /// The variables gradients are taken for, in creation order.
+    fn trainable_variables(&self) -> Vec<Variable> {
+        self.variables()
+            .into_iter()
+            .filter(|v| v.trainable())
+            .collect()
+    }
+
+    /// The variables that are not trained.
+    fn non_trainable_variables(&self) -> Vec<Variable> {
+        self.variables()
+            .into_iter()
+            .filter(|v| !v.trainable())
+            .collect()
+    }
+
+    /// The current values of [`variables`](Layer::variables), as plain tensors (`get_weights()`;
+    /// `.to_ndarray::<f32>()` gives the numpy-like array).
+    fn get_weights(&self) -> Vec<tt::Tensor> {
+        self.variables().iter().map(|v| v.snapshot()).collect()
+    }
+
+    /// Assigns every weight at once (`set_weights`), checking the count and each shape first;
+    /// values are cast to the weight's dtype, as Keras does with numpy arrays. Nothing is
+    /// assigned when any check fails.
+    fn set_weights(&self, weights: &[tt::Tensor]) -> Result<()> {
+        let vars = self.variables();
+        if vars.len() != weights.len() {
+            return Err(Error::WeightCount {
+                layer: self.name().to_string(),
+                expected: vars.len(),
+                received: weights.len(),
+            });
+        }
+        for (index, (v, w)) in vars.iter().zip(weights).enumerate() {
+            if v.shape() != w.shape() {
+                return Err(Error::WeightShape {
+                    layer: self.name().to_string(),
+                    index,
+                    weight: v.name().to_string(),
+                    expected: v.shape(),
+                    received: w.shape().to_vec(),
+                });
+            }
+        }
+        for (v, w) in vars.iter().zip(weights) {
+            v.assign(w.cast(v.dtype()))?;
+        }
+        Ok(())
+    }
+
+    /// Number of scalars in the weights (`count_params()`).
+    fn count_params(&self) -> usize {
+        self.variables()
+            .iter()
+            .map(|v| v.shape().iter().product::<usize>())
+            .sum()
+    }
+}

@@ -1,0 +1,416 @@
+//! Keras losses: the functions (`tf.keras.losses.mean_squared_error`, ...), which reduce over
+//! the last axis only after broadcasting `y_true` against `y_pred` (no squeezing: a `(3,)` target
+//! against a `(3, 1)` prediction is a 3×3 comparison, as document 004's mini-batch loss shows),
+//! and the loss objects ([`MeanSquaredError`], ...), which squeeze a trailing 1 first and reduce
+//! to a scalar with [`Reduction::SumOverBatchSize`] by default.
+//!
+//! ```
+//! use tapegrad_autodiff::Tensor;
+//! use tapegrad_nn::losses::{mean_squared_error, Loss, MeanSquaredError};
+//! let y_true = Tensor::from_vec(vec![1.0f32, 2.0, 3.5], &[3])?;
+//! let y_pred = Tensor::from_vec(vec![1.5f32, 1.0, 5.0], &[3, 1])?;
+//! let per_row = mean_squared_error(&y_true, &y_pred)?;          // (3,): broadcast to 3×3
+//! assert_eq!(per_row.to_vec::<f32>()?[0], (0.25 + 0.25 + 4.0) / 3.0);
+//! let scalar = MeanSquaredError::new().call(&y_true, &y_pred)?; // squeezed: 3 pairs
+//! assert_eq!(scalar.item()? as f32, (0.25 + 1.0 + 2.25) / 3.0);
+//! # Ok::<(), tapegrad_nn::Error>(())
+//! ```
+
+use std::str::FromStr;
+
+use tapegrad_autodiff::{self as ad, IntoOperand, Tensor};
+use tapegrad_tensor as tt;
+
+use crate::error::unknown;
+use crate::ops::{mask, operand, select};
+use crate::{Error, Result};
+
+/// Keras's `backend.epsilon()`, the fuzz factor of the probability losses.
+pub const EPSILON: f64 = 1e-7;
+
+/// `y_pred` as a tensor and `y_true` cast to its dtype (Keras: `y_true = tf.cast(y_true,
+/// y_pred.dtype)`).
+fn pair(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<(Tensor, Tensor)> {
+    let y_pred = operand(y_pred, ad::DType::F32)?;
+    let y_true = operand(y_true, y_pred.dtype())?;
+    let y_true = if y_true.dtype() == y_pred.dtype() {
+        y_true
+    } else {
+        ad::cast(&y_true, y_pred.dtype())?
+    };
+    Ok((y_true, y_pred))
+}
+
+fn mean_last(x: Tensor) -> Result<Tensor> {
+    Ok(ad::reduce_mean(&x, Some(&[-1]), false)?)
+}
+
+/// `mean((y_pred − y_true)², axis=-1)` after broadcasting (`tf.keras.losses.mean_squared_error`,
+/// also `tf.keras.metrics.mean_squared_error`).
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// let l = tapegrad_nn::losses::mean_squared_error(
+///     &Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?, &Tensor::from_vec(vec![2.0f32, 4.0], &[1, 2])?)?;
+/// assert_eq!(l.to_vec::<f32>()?, vec![2.5]);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn mean_squared_error(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<Tensor> {
+    let (t, p) = pair(y_true, y_pred)?;
+    mean_last(ad::square(ad::sub(&p, &t)?)?)
+}
+
+/// `mean(|y_pred − y_true|, axis=-1)` (`tf.keras.losses.mean_absolute_error`).
+pub fn mean_absolute_error(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<Tensor> {
+    let (t, p) = pair(y_true, y_pred)?;
+    mean_last(ad::abs(ad::sub(&p, &t)?)?)
+}
+
+/// Huber loss with `delta` (Keras's default 1.0): `½e²` where `|e| ≤ delta`, else
+/// `delta·|e| − ½delta²`, averaged over the last axis (`tf.keras.losses.huber`).
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// let l = tapegrad_nn::losses::huber(&Tensor::from_vec(vec![0.0f32, 0.0], &[2])?,
+///                                    &Tensor::from_vec(vec![0.5f32, 3.0], &[2])?, 1.0)?;
+/// assert_eq!(l.item()?, (0.125 + 2.5) / 2.0);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn huber(y_true: impl IntoOperand, y_pred: impl IntoOperand, delta: f64) -> Result<Tensor> {
+    let (t, p) = pair(y_true, y_pred)?;
+    let error = ad::sub(&p, &t)?;
+    let abs_error = ad::abs(&error)?;
+    // Keras rounds delta to the dtype before comparing and computing
+    let delta = tt::Tensor::scalar_of(p.dtype(), delta).item()?;
+    let inside = mask(&abs_error, |e| e <= delta);
+    let quadratic = ad::mul(ad::square(&error)?, 0.5)?;
+    let linear = ad::sub(ad::mul(&abs_error, delta)?, 0.5 * delta * delta)?;
+    mean_last(select(&inside, quadratic, linear)?)
+}
+
+/// `log(cosh(e))` of the error, averaged over the last axis, computed as Keras does:
+/// `e + softplus(−2e) − log 2` (`tf.keras.losses.log_cosh`).
+pub fn log_cosh(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<Tensor> {
+    let (t, p) = pair(y_true, y_pred)?;
+    let e = ad::sub(&p, &t)?;
+    let v = ad::sub(
+        ad::add(&e, ad::softplus(ad::mul(&e, -2.0)?)?)?,
+        std::f64::consts::LN_2,
+    )?;
+    mean_last(v)
+}
+
+/// Binary crossentropy averaged over the last axis (`tf.keras.losses.binary_crossentropy`).
+///
+/// Probabilities (`from_logits = false`) are clipped to `[ε, 1 − ε]` and scored as
+/// `−(t·log(p + ε) + (1 − t)·log(1 − p + ε))` with ε = 1e-7; logits use TensorFlow's
+/// `sigmoid_cross_entropy_with_logits` (`max(x, 0) − x·t + log(1 + e^−|x|)`), which needs
+/// `y_true` and `y_pred` of the same shape. `label_smoothing` moves targets toward ½:
+/// `t·(1 − ls) + ls/2`.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::losses::binary_crossentropy;
+/// let t = Tensor::from_vec(vec![1.0f32, 0.0], &[2])?;
+/// let p = Tensor::from_vec(vec![0.5f32, 0.5], &[2])?;
+/// let l = binary_crossentropy(&t, &p, false, 0.0)?.item()?;
+/// assert!((l - (0.5f64 + 1e-7).ln().abs()).abs() < 1e-6);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn binary_crossentropy(
+    y_true: impl IntoOperand,
+    y_pred: impl IntoOperand,
+    from_logits: bool,
+    label_smoothing: f64,
+) -> Result<Tensor> {
+    let (mut t, p) = pair(y_true, y_pred)?;
+    if label_smoothing != 0.0 {
+        t = ad::add(ad::mul(&t, 1.0 - label_smoothing)?, 0.5 * label_smoothing)?;
+    }
+    let bce = if from_logits {
+        if t.shape() != p.shape() {
+            return Err(Error::Invalid {
+                what: "binary_crossentropy",
+                message: format!(
+                    "`logits` and `labels` must have the same shape, received ({:?} vs {:?})",
+                    p.shape(),
+                    t.shape()
+                ),
+            });
+        }
+        let non_negative = mask(&p, |x| x >= 0.0);
+        let relu_logits = select(&non_negative, &p, 0.0)?;
+        let neg_abs = select(&non_negative, ad::neg(&p)?, &p)?;
+        ad::add(
+            ad::sub(relu_logits, ad::mul(&p, &t)?)?,
+            ad::softplus(neg_abs)?,
+        )?
+    } else {
+        let eps = tt::Tensor::scalar_of(p.dtype(), EPSILON);
+        let hi = tt::Tensor::scalar_of(p.dtype(), 1.0).sub(&eps)?.item()?;
+        let out = ad::clip_by_value(&p, eps.item()?, hi)?;
+        let pos = ad::mul(&t, ad::log(ad::add(&out, EPSILON)?)?)?;
+        let neg = ad::mul(
+            ad::sub(1.0, &t)?,
+            ad::log(ad::add(ad::sub(1.0, &out)?, EPSILON)?)?,
+        )?;
+        ad::neg(ad::add(pos, neg)?)?
+    };
+    mean_last(bce)
+}
+
+/// How a loss object reduces the per-sample losses (`tf.keras.losses.Reduction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// Same as `SumOverBatchSize` outside a distribution strategy (`"auto"`).
+    #[default]
+    Auto,
+    /// Sum of the weighted losses divided by their number of elements.
+    SumOverBatchSize,
+    /// Sum of the weighted losses.
+    Sum,
+    /// No reduction: the weighted per-sample losses.
+    None,
+}
+
+impl Reduction {
+    /// The names `from_str` knows.
+    pub const NAMES: [&'static str; 4] = ["auto", "sum_over_batch_size", "sum", "none"];
+
+    /// Reduces weighted losses (Keras's `reduce_weighted_loss`; the mean divides by the number
+    /// of elements, not by the sum of the weights, and is 0 for no elements).
+    pub fn apply(self, weighted: &Tensor) -> Result<Tensor> {
+        match self {
+            Reduction::None => Ok(weighted.clone()),
+            Reduction::Sum => Ok(ad::reduce_sum(weighted, None, false)?),
+            Reduction::Auto | Reduction::SumOverBatchSize => {
+                let total = ad::reduce_sum(weighted, None, false)?;
+                if weighted.is_empty() {
+                    return Ok(ad::mul(total, 0.0)?);
+                }
+                Ok(ad::div(total, weighted.len() as f64)?)
+            }
+        }
+    }
+}
+
+impl FromStr for Reduction {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => Reduction::Auto,
+            "sum_over_batch_size" => Reduction::SumOverBatchSize,
+            "sum" => Reduction::Sum,
+            "none" => Reduction::None,
+            _ => return Err(unknown("reduction", s, &Reduction::NAMES)),
+        })
+    }
+}
+
+fn squeeze_last(x: &Tensor) -> Result<Tensor> {
+    Ok(ad::squeeze(x, Some(&[-1]))?)
+}
+
+/// Keras's `squeeze_or_expand_dimensions(y_pred, y_true)`: when the ranks differ by one and the
+/// larger one ends in 1, that trailing 1 is dropped. Returns `(y_true, y_pred)`.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// let t = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+/// let p = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1])?;
+/// let (t, p) = tapegrad_nn::losses::squeeze_or_expand(&t, &p)?;
+/// assert_eq!((t.shape(), p.shape()), (&[2][..], &[2][..]));
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn squeeze_or_expand(y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (tr, pr) = (y_true.rank() as isize, y_pred.rank() as isize);
+    let p_last_one = y_pred.shape().last() == Some(&1);
+    let t_last_one = y_true.shape().last() == Some(&1);
+    if pr - tr != 1 || p_last_one {
+        if pr - tr == 1 && p_last_one {
+            return Ok((y_true.clone(), squeeze_last(y_pred)?));
+        }
+        if pr - tr == -1 && t_last_one {
+            return Ok((squeeze_last(y_true)?, y_pred.clone()));
+        }
+    }
+    Ok((y_true.clone(), y_pred.clone()))
+}
+
+/// Matches a sample weight to the losses' rank (Keras: squeeze a trailing 1 or add one).
+fn match_weight_rank(losses: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    let (lr, wr) = (losses.rank() as isize, weight.rank() as isize);
+    if wr == 0 {
+        Ok(weight.clone())
+    } else if wr - lr == 1 {
+        squeeze_last(weight)
+    } else if lr - wr == 1 {
+        Ok(ad::expand_dims(weight, -1)?)
+    } else {
+        Ok(weight.clone())
+    }
+}
+
+/// A loss object (`tf.keras.losses.Loss`): a per-sample loss function plus a [`Reduction`].
+pub trait Loss {
+    /// The per-sample losses (`fn(y_true, y_pred)` after Keras's squeeze of a trailing 1).
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor>;
+
+    /// The reduction (default [`Reduction::Auto`]).
+    fn reduction(&self) -> Reduction;
+
+    /// `loss(y_true, y_pred)`: squeeze, per-sample losses, reduction.
+    fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let (t, p) = squeeze_or_expand(y_true, y_pred)?;
+        let losses = self.per_sample(&t, &p)?;
+        self.reduction().apply(&losses)
+    }
+
+    /// `loss(y_true, y_pred, sample_weight)`: the weight is matched to the losses' rank
+    /// (trailing 1 squeezed or added), broadcast, multiplied in, then reduced.
+    fn call_weighted(
+        &self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: &Tensor,
+    ) -> Result<Tensor> {
+        let (t, p) = squeeze_or_expand(y_true, y_pred)?;
+        let losses = self.per_sample(&t, &p)?;
+        let w = operand(sample_weight, losses.dtype())?;
+        let w = if w.dtype() == losses.dtype() {
+            w
+        } else {
+            ad::cast(&w, losses.dtype())?
+        };
+        let w = match_weight_rank(&losses, &w)?;
+        let weighted = ad::mul(&losses, ad::broadcast_to(&w, losses.shape())?)?;
+        self.reduction().apply(&weighted)
+    }
+}
+
+macro_rules! loss_object {
+    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty = $default:expr),* } |$s:ident, $t:ident, $p:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $(
+                #[doc = concat!("`", stringify!($field), "` (see the loss function).")]
+                pub $field: $ty,
+            )*
+            /// How the per-sample losses are reduced.
+            pub reduction: Reduction,
+        }
+
+        impl $name {
+            /// Keras's defaults.
+            pub fn new() -> Self {
+                $name { $($field: $default,)* reduction: Reduction::Auto }
+            }
+            /// The same loss with another reduction.
+            pub fn with_reduction(mut self, reduction: Reduction) -> Self {
+                self.reduction = reduction;
+                self
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl Loss for $name {
+            fn per_sample(&self, $t: &Tensor, $p: &Tensor) -> Result<Tensor> {
+                let $s = self;
+                let _ = $s;
+                $body
+            }
+            fn reduction(&self) -> Reduction {
+                self.reduction
+            }
+        }
+    };
+}
+
+loss_object!(
+    /// `tf.keras.losses.MeanSquaredError`.
+    MeanSquaredError {} |s, t, p| mean_squared_error(t, p)
+);
+loss_object!(
+    /// `tf.keras.losses.MeanAbsoluteError`.
+    MeanAbsoluteError {} |s, t, p| mean_absolute_error(t, p)
+);
+loss_object!(
+    /// `tf.keras.losses.Huber(delta=1.0)`.
+    Huber { delta: f64 = 1.0 } |s, t, p| huber(t, p, s.delta)
+);
+loss_object!(
+    /// `tf.keras.losses.LogCosh`.
+    LogCosh {} |s, t, p| log_cosh(t, p)
+);
+loss_object!(
+    /// `tf.keras.losses.BinaryCrossentropy(from_logits=False, label_smoothing=0.0)`.
+    BinaryCrossentropy { from_logits: bool = false, label_smoothing: f64 = 0.0 }
+    |s, t, p| binary_crossentropy(t, p, s.from_logits, s.label_smoothing)
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapegrad_autodiff::GradientTape;
+
+    fn t(v: &[f32], shape: &[usize]) -> Tensor {
+        Tensor::from_vec(v.to_vec(), shape).unwrap()
+    }
+
+    #[test]
+    fn functions_broadcast_a_flat_target_against_a_column_into_a_matrix() -> Result<()> {
+        // document 004's mini-batch shapes: y_true (3,), y_pred (3, 1)
+        let y_true = t(&[1.0, 2.0, 4.0], &[3]);
+        let y_pred = t(&[0.0, 1.0, 3.0], &[3, 1]);
+        let l = mean_squared_error(&y_true, &y_pred)?;
+        assert_eq!(l.shape(), &[3]);
+        // row i: mean over j of (p_i − t_j)²
+        assert_eq!(l.to_vec::<f32>()?, vec![7.0, 10.0 / 3.0, 2.0]);
+        let m = mean_absolute_error(&y_true, &y_pred)?;
+        assert_eq!(m.to_vec::<f32>()?, vec![7.0 / 3.0, 4.0 / 3.0, 4.0 / 3.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn huber_switches_at_delta_and_its_gradient_is_clipped() -> Result<()> {
+        let y_pred = t(&[0.5, -3.0, 1.0], &[3]);
+        let tape = GradientTape::new();
+        tape.watch(&y_pred);
+        let l = huber(t(&[0.0, 0.0, 0.0], &[3]), &y_pred, 1.0)?;
+        let g = tape.gradient(&l, &[&y_pred])?[0].clone().unwrap();
+        assert_eq!(l.item()? as f32, (0.125f32 + 2.5 + 0.5) / 3.0);
+        assert_eq!(g.to_vec::<f32>()?, vec![0.5 / 3.0, -1.0 / 3.0, 1.0 / 3.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn reductions_and_sample_weights() -> Result<()> {
+        let y_true = t(&[0.0, 0.0, 0.0, 0.0], &[2, 2]);
+        let y_pred = t(&[1.0, 3.0, 2.0, 2.0], &[2, 2]);
+        let mse = MeanSquaredError::new();
+        assert_eq!(mse.call(&y_true, &y_pred)?.item()?, 4.5); // (5 + 4) / 2
+        let sum = mse.clone().with_reduction(Reduction::Sum);
+        assert_eq!(sum.call(&y_true, &y_pred)?.item()?, 9.0);
+        let none = mse.clone().with_reduction("none".parse()?);
+        assert_eq!(
+            none.call(&y_true, &y_pred)?.to_vec::<f32>()?,
+            vec![5.0, 4.0]
+        );
+        let w = t(&[2.0, 0.0], &[2, 1]); // squeezed to (2,)
+        assert_eq!(mse.call_weighted(&y_true, &y_pred, &w)?.item()?, 5.0); // 10 / 2 elements
+        assert!("mean".parse::<Reduction>().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn logits_need_matching_shapes() {
+        let e = binary_crossentropy(t(&[1.0, 0.0], &[2]), t(&[1.0, 0.0], &[2, 1]), true, 0.0);
+        assert!(e.unwrap_err().to_string().contains("same shape"));
+    }
+}
