@@ -1,0 +1,22 @@
+//! The registry of experiments, one module per document.
+
+use crate::config::ConfigError;
+use crate::Experiment;
+
+mod doc000;
+
+/// Every experiment, in the documents' order.
+pub fn all() -> Vec<&'static dyn Experiment> {
+    vec![&doc000::TwoWeights]
+}
+
+/// The experiment with this id, or an error listing the known ids.
+pub fn find(id: &str) -> Result<&'static dyn Experiment, ConfigError> {
+    all()
+        .into_iter()
+        .find(|e| e.id() == id)
+        .ok_or_else(|| ConfigError::UnknownExperiment {
+            id: id.to_string(),
+            known: all().iter().map(|e| e.id()).collect::<Vec<_>>().join(", "),
+        })
+}
