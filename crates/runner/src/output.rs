@@ -64,8 +64,8 @@ pub fn history_csv(out: &RunOutput) -> anyhow::Result<Vec<u8>> {
     for row in &out.history.rows {
         w.write_record(row.iter().map(|x| crate::format::py_float(*x)))?;
     }
-    Ok(w.into_inner()
-        .map_err(|e| anyhow::anyhow!("history.csv: {e}"))?)
+    w.into_inner()
+        .map_err(|e| anyhow::anyhow!("history.csv: {e}"))
 }
 
 /// Writes `history.csv`, `summary.json` and the figures into `dir`; returns the paths.
