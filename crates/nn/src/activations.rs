@@ -242,9 +242,22 @@ pub fn swish(x: &Tensor) -> Result<Tensor> {
     Ok(ad::mul(x, ad::sigmoid(x)?)?)
 }
 
-/// `scale · elu(x, alpha)` with the SELU constants (`tf.keras.activations.selu`).
+/// `scale · x` where `x ≥ 0`, else `scale · alpha · (eˣ − 1)`, with the SELU constants
+/// (`tf.keras.activations.selu`); the gradient at 0 is `scale`, as TensorFlow's `SeluGrad`.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// let y = tapegrad_nn::activations::selu(&Tensor::from_vec(vec![1.0f32], &[1])?)?;
+/// assert_eq!(y.to_vec::<f32>()?, vec![1.050_701]);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
 pub fn selu(x: &Tensor) -> Result<Tensor> {
-    Ok(ad::mul(elu(x, SELU_ALPHA)?, SELU_SCALE)?)
+    let non_negative = mask(x, |v| v >= 0.0);
+    let negative = ad::mul(
+        ad::sub(ad::exp(ad::minimum(x, 0.0)?)?, 1.0)?,
+        SELU_SCALE * SELU_ALPHA,
+    )?;
+    select(&non_negative, ad::mul(x, SELU_SCALE)?, negative)
 }
 
 #[cfg(test)]

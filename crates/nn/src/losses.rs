@@ -266,8 +266,8 @@ pub trait Loss {
         self.reduction().apply(&losses)
     }
 
-    /// `loss(y_true, y_pred, sample_weight)`: the weight is matched to the losses' rank
-    /// (trailing 1 squeezed or added), broadcast, multiplied in, then reduced.
+    /// `loss(y_true, y_pred, sample_weight)`: the per-sample losses weighted and reduced by
+    /// [`compute_weighted_loss`].
     fn call_weighted(
         &self,
         y_true: &Tensor,
@@ -276,16 +276,39 @@ pub trait Loss {
     ) -> Result<Tensor> {
         let (t, p) = squeeze_or_expand(y_true, y_pred)?;
         let losses = self.per_sample(&t, &p)?;
-        let w = operand(sample_weight, losses.dtype())?;
-        let w = if w.dtype() == losses.dtype() {
-            w
-        } else {
-            ad::cast(&w, losses.dtype())?
-        };
-        let w = match_weight_rank(&losses, &w)?;
-        let weighted = ad::mul(&losses, ad::broadcast_to(&w, losses.shape())?)?;
-        self.reduction().apply(&weighted)
+        compute_weighted_loss(&losses, Some(sample_weight), self.reduction())
     }
+}
+
+/// Keras's `compute_weighted_loss`: the weight (cast to the losses' dtype) is matched to the
+/// losses' rank (a trailing 1 squeezed, or one added), broadcast, multiplied in, and the result
+/// reduced.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::losses::{compute_weighted_loss, Reduction};
+/// let losses = Tensor::from_vec(vec![1.0f32, 3.0], &[2])?;
+/// let w = Tensor::from_vec(vec![2.0f32, 0.0], &[2, 1])?;
+/// let l = compute_weighted_loss(&losses, Some(&w), Reduction::SumOverBatchSize)?;
+/// assert_eq!(l.item()?, 1.0);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn compute_weighted_loss(
+    losses: &Tensor,
+    sample_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    let Some(w) = sample_weight else {
+        return reduction.apply(losses);
+    };
+    let w = if w.dtype() == losses.dtype() {
+        w.clone()
+    } else {
+        ad::cast(w, losses.dtype())?
+    };
+    let w = match_weight_rank(losses, &w)?;
+    let weighted = ad::mul(losses, &w)?;
+    reduction.apply(&weighted)
 }
 
 macro_rules! loss_object {
