@@ -22,7 +22,8 @@ use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepCon
 /// let w = Variable::new(1.0f32);
 /// let mut opt = Nadam::default();
 /// opt.apply_gradients([(Some(Tensor::scalar(0.5f32)), &w)])?;
-/// assert!((w.item()? - (1.0 - 0.001)).abs() < 2e-6); // about lr, like Adam
+/// // m_hat = 0.48528 * 0.05 / (1 - 0.468 * 0.48528) + 0.5, v_hat = 0.25
+/// assert!((w.item()? - (1.0 - 0.531394 * 0.001 / 0.5)).abs() < 1e-6);
 /// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone)]

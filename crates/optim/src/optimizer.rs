@@ -226,7 +226,13 @@ fn clip_by_global_norm<T: Element>(grads: &[&tt::Tensor], clip: f64) -> Result<V
     let norm = (total * T::from_f64(2.0)).sqrt();
     let c = T::from_f64(clip);
     let (inv_norm, inv_c) = (T::one() / norm, T::one() / c);
-    let scale = c * (if inv_norm < inv_c { inv_norm } else { inv_c }) + (norm - norm);
+    // TensorFlow adds `norm - norm`: 0 for a finite norm, NaN otherwise.
+    let poison = if norm.is_finite() {
+        T::zero()
+    } else {
+        T::nan()
+    };
+    let scale = c * (if inv_norm < inv_c { inv_norm } else { inv_c }) + poison;
     grads
         .iter()
         .map(|g| Ok(tt::Tensor::from_array(g.view::<T>()?.mapv(|x| x * scale))))
@@ -360,9 +366,9 @@ pub trait Optimizer {
 
     /// [`apply_gradients`](Optimizer::apply_gradients) for a list already collected; callable on
     /// `dyn Optimizer`. Returns `iterations` after the step.
-    fn apply_gradient_list<'v>(
+    fn apply_gradient_list(
         &mut self,
-        grads_and_vars: Vec<(Option<Tensor>, &'v Variable)>,
+        grads_and_vars: Vec<(Option<Tensor>, &Variable)>,
     ) -> Result<u64> {
         self.validate()?;
         self.base().validate()?;

@@ -81,30 +81,10 @@ impl From<Rc<dyn LearningRateSchedule>> for LearningRate {
     }
 }
 
-/// Implements `From<$ty> for LearningRate` for schedules (built-in and user-defined).
-macro_rules! schedule_into_learning_rate {
-    ($($ty:ty),*) => {$(
-        impl From<$ty> for LearningRate {
-            fn from(s: $ty) -> Self {
-                LearningRate::Schedule(Rc::new(s))
-            }
-        }
-    )*};
-}
-
-schedule_into_learning_rate!(
-    ExponentialDecay,
-    InverseTimeDecay,
-    PiecewiseConstantDecay,
-    PolynomialDecay,
-    CosineDecay,
-    CosineDecayRestarts
-);
-
-/// Any user schedule can be passed where a learning rate is expected.
-impl<S: LearningRateSchedule + 'static> From<Box<S>> for LearningRate {
-    fn from(s: Box<S>) -> Self {
-        LearningRate::Schedule(Rc::from(s as Box<dyn LearningRateSchedule>))
+/// Any schedule, built-in or user-defined, converts into a learning rate.
+impl<S: LearningRateSchedule + 'static> From<S> for LearningRate {
+    fn from(s: S) -> Self {
+        LearningRate::Schedule(Rc::new(s))
     }
 }
 

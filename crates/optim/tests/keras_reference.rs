@@ -230,7 +230,7 @@ impl Tally {
             // Values that cancel to ~0 are compared against the scale of the problem.
             let err = rel.min(f64::from((g - w).abs()) / 1e-3);
             self.worst = self.worst.max(err);
-            if !(err <= 1e-6) {
+            if err.is_nan() || err > 1e-6 {
                 self.failures.push(format!(
                     "{}[{i}]: got {g:e}, Keras {w:e} (rel {rel:.2e})",
                     what()
