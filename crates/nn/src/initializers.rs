@@ -158,7 +158,7 @@ pub struct VarianceScaling {
 impl VarianceScaling {
     /// A variance-scaling initializer; `scale` must be positive.
     pub fn new(scale: f64, mode: FanMode, distribution: ScalingDistribution) -> Result<Self> {
-        if !(scale > 0.0) {
+        if scale.is_nan() || scale <= 0.0 {
             return Err(Error::Invalid {
                 what: "VarianceScaling",
                 message: format!("`scale` must be positive, received scale={scale}"),

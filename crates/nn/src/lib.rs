@@ -45,3 +45,8 @@ pub use initializers::{
 };
 pub use layer::{collect_variables, unique_name, Layer, Layer as Model};
 pub use sequential::Sequential;
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

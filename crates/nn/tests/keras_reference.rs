@@ -10,6 +10,9 @@ use tapegrad_nn::initializers::{self, compute_fans, Initializer, VarianceScaling
 use tapegrad_nn::losses::{self, compute_weighted_loss, Loss, Reduction};
 use tapegrad_nn::metrics::{self, ClassAggregation, Metric};
 
+type ActivationFn = Box<dyn Fn(&Tensor) -> tapegrad_nn::Result<Tensor>>;
+type SeededInit = Box<dyn Fn(u64) -> Box<dyn Initializer>>;
+
 fn load(name: &str) -> Value {
     let path = format!("{}/../../data/keras/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -374,7 +377,7 @@ fn activations_values_and_gradients() {
     let mut checked = 0;
     for c in data["elementwise"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
-        let f: Box<dyn Fn(&Tensor) -> tapegrad_nn::Result<Tensor>> = match name {
+        let f: ActivationFn = match name {
             "leaky_relu_via_get" => Box::new(|x| Activation::get("leaky_relu")?.apply(x)),
             "LeakyReLU_layer_default" => Box::new(|x| activations::leaky_relu(x, 0.3)),
             // relu's alpha / max_value / threshold arguments and gelu are not implemented
@@ -409,7 +412,7 @@ fn initializers_fans_spreads_and_draw_statistics() {
     let data = load("initializers.json");
     for c in data["initializers"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
-        let (vs, seeded): (VarianceScaling, Box<dyn Fn(u64) -> Box<dyn Initializer>>) = match name {
+        let (vs, seeded): (VarianceScaling, SeededInit) = match name {
             "GlorotUniform" => (
                 initializers::GlorotUniform::new().0,
                 Box::new(|s| Box::new(initializers::GlorotUniform::seeded(s))),
