@@ -2,7 +2,7 @@
 //! computation, random normal / uniform / truncated normal, and constants.
 //!
 //! Reproducible, but not TensorFlow's numbers: a seeded initializer draws from a
-//! [`StdRng`](ndarray_rand::rand::rngs::StdRng) seeded with its seed (the same values on every
+//! `StdRng` (rand 0.9, via ndarray-rand) seeded with its seed (the same values on every
 //! call, as tf-keras 2.x's seeded initializers give), an unseeded one from this thread's
 //! generator, which [`set_seed`] reseeds (`tf.random.set_seed`). TensorFlow draws from its Philox
 //! stateless generator, whose bits are not reproduced here: the distributions, limits, standard
