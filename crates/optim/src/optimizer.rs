@@ -151,6 +151,13 @@ impl OptimizerBase {
                 .any(|n| variable.name().contains(n.as_str()))
     }
 
+    /// Whether `_clip_gradients` would change anything.
+    fn clips(&self) -> bool {
+        [self.clipnorm, self.global_clipnorm, self.clipvalue]
+            .iter()
+            .any(|c| c.is_some_and(|c| c > 0.0))
+    }
+
     /// Keras's `_clip_gradients`: `clipnorm` if set and positive, else `global_clipnorm`, else
     /// `clipvalue`. `None` when no clipping applies.
     fn clip(&self, grads: &[&tt::Tensor]) -> Result<Option<Vec<tt::Tensor>>> {
@@ -405,23 +412,21 @@ pub trait Optimizer {
         }
         let lr = self.base().current_learning_rate;
         let iterations = self.iterations();
-        let mut grads: Vec<&tt::Tensor> = Vec::with_capacity(grads_and_vars.len());
-        let mut vars: Vec<&Variable> = Vec::with_capacity(grads_and_vars.len());
         for (g, v) in &grads_and_vars {
             let Some(g) = g else { continue };
-            let g = g.value();
-            if g.dtype() != v.dtype() {
+            let (g, value) = (g.value(), v.snapshot());
+            if g.dtype() != value.dtype() {
                 return Err(Error::GradientDType {
                     variable: v.name().into(),
                     gradient: g.dtype(),
-                    expected: v.dtype(),
+                    expected: value.dtype(),
                 });
             }
-            if g.shape() != v.shape().as_slice() {
+            if g.shape() != value.shape() {
                 return Err(Error::GradientShape {
                     variable: v.name().into(),
                     gradient: g.shape().to_vec(),
-                    expected: v.shape(),
+                    expected: value.shape().to_vec(),
                 });
             }
             if !lr.is_finite() {
@@ -431,22 +436,35 @@ pub trait Optimizer {
                     iteration: iterations,
                 });
             }
-            grads.push(g);
-            vars.push(v);
         }
-        let clipped = self.base().clip(&grads)?;
-        if let Some(clipped) = &clipped {
-            grads = clipped.iter().collect();
+        // The pairs that have a gradient; nothing below allocates unless clipping or weight
+        // decay is configured (plain SGD only walks this iterator).
+        let pairs = || {
+            grads_and_vars
+                .iter()
+                .filter_map(|(g, v)| g.as_ref().map(|g| (g.value(), *v)))
+        };
+        let clipped = if self.base().clips() {
+            let grads: Vec<&tt::Tensor> = pairs().map(|(g, _)| g).collect();
+            self.base().clip(&grads)?
+        } else {
+            None
+        };
+        if self.base().weight_decay.is_some() {
+            let vars: Vec<&Variable> = pairs().map(|(_, v)| v).collect();
+            self.base().apply_weight_decay(&vars)?;
         }
-        self.base().apply_weight_decay(&vars)?;
         let step = StepContext {
             learning_rate: lr,
             iterations,
         };
-        self.begin_step(&step, vars[0].dtype())?;
+        if let Some((g, _)) = pairs().next() {
+            self.begin_step(&step, g.dtype())?;
+        }
         let mut states = std::mem::take(&mut self.base_mut().states);
         let mut result = Ok(());
-        for (g, v) in grads.iter().zip(&vars) {
+        for (k, (g, v)) in pairs().enumerate() {
+            let g = clipped.as_ref().map_or(g, |c| &c[k]);
             let i = self.base().index[&v.id()];
             result = self.update_step(&step, g, v, &mut states[i].slots);
             if result.is_err() {
