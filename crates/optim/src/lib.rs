@@ -140,3 +140,8 @@ pub use schedule::{
 };
 pub use sgd::Sgd;
 pub use slot::Slot;
+
+/// Runs the README's example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
