@@ -1,3 +1,58 @@
-//! tapegrad: TensorFlow's GradientTape way of training models, in Rust.
+//! # tapegrad
+//!
+//! TensorFlow's `GradientTape` way of training models, in Rust. This facade re-exports every
+//! crate of the workspace and gathers the names the documents use in one [`prelude`]:
+//!
+//! | crate | what it holds |
+//! |---|---|
+//! | [`tensor`] (`tapegrad-tensor`) | f32/f64 tensors, numpy broadcasting, kernels |
+//! | [`autodiff`] (`tapegrad-autodiff`) | `Variable`, `GradientTape`, differentiable ops |
+//! | [`nn`] (`tapegrad-nn`) | `Dense`, activations, initializers, losses, metrics |
+//! | [`optim`] (`tapegrad-optim`) | `Sgd`, `Adam`, ... and learning-rate schedules |
+//! | [`datasets`] (`tapegrad-datasets`) | numpy-exact `RandomState`, `make_regression`, files |
+//!
+//! Document 000's fit, as its Python reads:
+//!
+//! ```
+//! use tapegrad::prelude::*;
+//!
+//! let x_train = Tensor::from_vec((0..50).map(|i| 2.0 * i as f32).collect(), &[50])?;
+//! let y_train = ((&x_train * 5.0)? + 3.0)?;
+//! let a = Variable::new(0.0f32);
+//! let b = Variable::new(0.0f32);
+//! let mut opt = Sgd::new(0.0001);
+//! for _ in 0..15000 {
+//!     let tape = GradientTape::new();
+//!     let y_test = ((&x_train * &a)? + &b)?;
+//!     let loss = abs(&y_train - y_test)?;
+//!     let gradients = tape.gradient(&loss, &[&a, &b])?;
+//!     opt.apply_gradients(gradients.into_iter().zip([&a, &b]))?;
+//! }
+//! assert_eq!(format!("a: {:.4}, b: {:.4}", a.item()?, b.item()?), "a: 4.9825, b: 2.9952");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 pub use tapegrad_autodiff as autodiff;
+pub use tapegrad_datasets as datasets;
+pub use tapegrad_nn as nn;
+pub use tapegrad_optim as optim;
 pub use tapegrad_tensor as tensor;
+
+/// The names the documents use, in one import.
+pub mod prelude {
+    pub use tapegrad_autodiff::{
+        abs, add, broadcast_to, cast, clip_by_value, concat, div, exp, expand_dims, gather, log,
+        matmul, maximum, minimum, mul, neg, pow, reduce_max, reduce_mean, reduce_sum, relu,
+        reshape, sigmoid, sign, slice, softmax, sqrt, square, squeeze, stack, stop_gradient, sub,
+        tanh, transpose, DType, GradientTape, Tensor, UnconnectedGradients, Variable,
+    };
+    pub use tapegrad_datasets::sklearn::MakeRegression;
+    pub use tapegrad_datasets::{np_random, RandomState};
+    pub use tapegrad_nn::losses::{mean_absolute_error, mean_squared_error};
+    pub use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
+    pub use tapegrad_optim::{Adam, Optimizer, Sgd};
+}
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,14 +1,91 @@
-//! `cargo xtask`: project automation (reproduce, bench-peers). Filled by later issues.
+//! `cargo xtask`: project automation.
+//!
+//! - `cargo xtask reproduce [--seeds N] [--threads N] [--only ID]...`: runs every documented
+//!   experiment, compares its numbers with the documents' printed ones, writes
+//!   `target/reproduce/REPORT.md`, `report.json` and every figure, and exits non-zero unless
+//!   every number is exact, inside its distribution, or explained.
 
-use anyhow::{bail, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-fn main() -> Result<()> {
-    let task = std::env::args().nth(1);
-    match task.as_deref() {
-        None | Some("help") | Some("--help") => {
-            println!("usage: cargo xtask <task>\n\ntasks:\n  help    this message");
-            Ok(())
+use anyhow::{bail, Context, Result};
+use tapegrad_runner::reproduce::{self, Options};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
         }
-        Some(other) => bail!("unknown xtask `{other}` (known: help)"),
     }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run() -> Result<ExitCode> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        None | Some("help") | Some("--help") => {
+            println!(
+                "usage: cargo xtask <task>\n\ntasks:\n  reproduce [--seeds N] [--threads N] [--only ID]...   \
+                 rerun the documents and compare with their printed numbers\n  help                                              this message"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("reproduce") => reproduce_cmd(args.collect()),
+        Some(other) => bail!("unknown xtask `{other}` (known: reproduce, help)"),
+    }
+}
+
+fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
+    let mut opts = Options {
+        seeds: 1000,
+        threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        out_dir: workspace_root().join("target").join("reproduce"),
+        only: Vec::new(),
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--seeds" => {
+                opts.seeds = value("--seeds")?
+                    .parse()
+                    .context("--seeds: expected a positive integer")?
+            }
+            "--threads" => {
+                opts.threads = value("--threads")?
+                    .parse()
+                    .context("--threads: expected a positive integer")?
+            }
+            "--only" => opts.only.push(value("--only")?),
+            other => bail!("unknown option `{other}` (known: --seeds N, --threads N, --only ID)"),
+        }
+    }
+    if opts.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    let started = std::time::Instant::now();
+    let report = reproduce::reproduce(&opts)?;
+    print!("{}", reproduce::table(&report));
+    reproduce::write_report(&report, &opts.out_dir)?;
+    println!(
+        "\nwrote {} ({:.1} s)",
+        opts.out_dir.join("REPORT.md").display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", report.summary_line());
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

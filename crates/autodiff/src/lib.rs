@@ -43,3 +43,7 @@ pub use tensor::{IntoOperand, Operand, Tensor};
 pub use variable::Variable;
 
 pub use tapegrad_tensor::{DType, Element};
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -29,3 +29,7 @@ pub use error::{Result, TensorError};
 pub use tensor::Tensor;
 
 pub use ndarray;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
