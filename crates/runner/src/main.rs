@@ -63,6 +63,7 @@ enum DataCommand {
 }
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 struct MakeRegressionArgs {
     #[arg(long, default_value_t = 100)]
     n_samples: usize,
