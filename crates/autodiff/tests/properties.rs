@@ -14,16 +14,26 @@ fn shape() -> impl Strategy<Value = Vec<usize>> {
 /// Two shapes that broadcast: the second is the first with some axes set to 1 and some
 /// leading axes dropped (or the roles swapped).
 fn broadcastable() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-    (shape(), prop::collection::vec(any::<bool>(), 3), 0usize..=3, any::<bool>()).prop_map(|(s, ones, drop, swap)| {
-        let mut t: Vec<usize> = s.iter().zip(&ones).map(|(&d, &one)| if one { 1 } else { d }).collect();
-        let drop = drop.min(t.len());
-        t.drain(..drop);
-        if swap {
-            (t, s)
-        } else {
-            (s, t)
-        }
-    })
+    (
+        shape(),
+        prop::collection::vec(any::<bool>(), 3),
+        0usize..=3,
+        any::<bool>(),
+    )
+        .prop_map(|(s, ones, drop, swap)| {
+            let mut t: Vec<usize> = s
+                .iter()
+                .zip(&ones)
+                .map(|(&d, &one)| if one { 1 } else { d })
+                .collect();
+            let drop = drop.min(t.len());
+            t.drain(..drop);
+            if swap {
+                (t, s)
+            } else {
+                (s, t)
+            }
+        })
 }
 
 fn values(shape: &[usize], seed: u64) -> ArrayD<f64> {
@@ -40,15 +50,24 @@ fn values(shape: &[usize], seed: u64) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(shape), data).unwrap()
 }
 
-fn ndarray_broadcast(a: &ArrayD<f64>, b: &ArrayD<f64>, f: fn(f64, f64) -> f64) -> Option<ArrayD<f64>> {
+fn ndarray_broadcast(
+    a: &ArrayD<f64>,
+    b: &ArrayD<f64>,
+    f: fn(f64, f64) -> f64,
+) -> Option<ArrayD<f64>> {
     let shape = tapegrad_tensor::broadcast_shape("test", a.shape(), b.shape()).ok()?;
     let (av, bv) = (a.broadcast(IxDyn(&shape))?, b.broadcast(IxDyn(&shape))?);
-    Some(ndarray::Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+    Some(
+        ndarray::Zip::from(&av)
+            .and(&bv)
+            .map_collect(|&x, &y| f(x, y)),
+    )
 }
 
 type Op = fn(Tensor, Tensor) -> Result<Tensor>;
+type Reference = fn(f64, f64) -> f64;
 
-const OPS: [(Op, fn(f64, f64) -> f64); 4] = [
+const OPS: [(Op, Reference); 4] = [
     (|a, b| add(a, b), |x, y| x + y),
     (|a, b| sub(a, b), |x, y| x - y),
     (|a, b| mul(a, b), |x, y| x * y),
