@@ -8,7 +8,9 @@ use tapegrad_benches::{two_weights_data, two_weights_floor, TwoWeights};
 
 fn two_weights_step(c: &mut Criterion) {
     let model = TwoWeights::new().expect("data");
-    c.bench_function("two_weights_step", |b| b.iter(|| model.step().expect("step")));
+    c.bench_function("two_weights_step", |b| {
+        b.iter(|| model.step().expect("step"))
+    });
     let (x, y) = two_weights_data();
     let (mut a, mut bb) = (0.0f32, 0.0f32);
     c.bench_function("two_weights_step_floor", |b| {
@@ -19,7 +21,9 @@ fn two_weights_step(c: &mut Criterion) {
 fn op_overhead(c: &mut Criterion) {
     let x = Tensor::scalar(1.0f32);
     let y = Tensor::scalar(2.0f32);
-    c.bench_function("op_overhead/add_not_recorded", |b| b.iter(|| add(black_box(&x), black_box(&y)).expect("add")));
+    c.bench_function("op_overhead/add_not_recorded", |b| {
+        b.iter(|| add(black_box(&x), black_box(&y)).expect("add"))
+    });
     let tape = GradientTape::new();
     tape.watch(&x);
     let mut n = 0;

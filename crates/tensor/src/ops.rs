@@ -115,8 +115,74 @@ binary_fns! {
     Equal = "equal", |x, y| if x == y { T::one() } else { T::zero() };
 }
 
+/// Wraps `data`, laid out row-major for `dim`, as a shared array.
+fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArcArray<T, IxDyn> {
+    ArcArray::from_shape_vec(dim, data).expect("kernels produce one value per element")
+}
+
+/// The elements as one row-major slice: the layout of every array this crate builds. Views
+/// with other layouts (none are made today) take the general ndarray paths.
+#[inline]
+fn row_major<T: Element>(a: &ArcArray<T, IxDyn>) -> Option<&[T]> {
+    a.as_slice()
+}
+
+/// The sum of `xs` in a fixed order, the one `ndarray`'s `sum` uses on a contiguous slice:
+/// eight lanes, lane `k` adding elements `k, k + 8, k + 16, …` of the longest prefix whose
+/// length is a multiple of 8; then `((((0 + (l0 + l4)) + (l1 + l5)) + (l2 + l6)) + (l3 + l7))`;
+/// then the remaining (at most 7) elements one by one. The lanes let the compiler vectorise
+/// without reassociating; the order depends only on the length, never on threads or alignment.
+pub fn sum_slice<T: Element>(xs: &[T]) -> T {
+    let mut lanes = [T::zero(); 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = *l + x;
+        }
+    }
+    let mut acc = T::zero();
+    for k in 0..4 {
+        acc = acc + (lanes[k] + lanes[k + 4]);
+    }
+    for &x in chunks.remainder() {
+        acc = acc + x;
+    }
+    acc
+}
+
 fn unary_kernel<T: Element, F: UnaryFn>(a: &ArcArray<T, IxDyn>, f: F) -> ArcArray<T, IxDyn> {
-    a.map(|&x| f.call(x)).into_shared()
+    match row_major(a) {
+        Some(xs) => shared(a.raw_dim(), xs.iter().map(|&x| f.call(x)).collect()),
+        None => a.map(|&x| f.call(x)).into_shared(),
+    }
+}
+
+/// `f` over `xs` with `y` fixed on one side.
+fn with_scalar<T: Element, F: BinaryFn>(xs: &[T], y: T, f: F, scalar_on_right: bool) -> Vec<T> {
+    if scalar_on_right {
+        xs.iter().map(|&x| f.call(x, y)).collect()
+    } else {
+        xs.iter().map(|&x| f.call(y, x)).collect()
+    }
+}
+
+/// `f` between every row of `xs` (length a multiple of `ys.len()`) and `ys`: the broadcast of
+/// a trailing-shape operand, such as a bias over a batch.
+fn with_rows<T: Element, F: BinaryFn>(xs: &[T], ys: &[T], f: F, rows_on_left: bool) -> Vec<T> {
+    let mut out = Vec::with_capacity(xs.len());
+    for row in xs.chunks_exact(ys.len()) {
+        if rows_on_left {
+            out.extend(row.iter().zip(ys).map(|(&x, &y)| f.call(x, y)));
+        } else {
+            out.extend(row.iter().zip(ys).map(|(&x, &y)| f.call(y, x)));
+        }
+    }
+    out
+}
+
+/// True when `short`'s shape is the trailing part of `long`'s (so it broadcasts row by row).
+fn is_trailing(long: &[usize], short: &[usize]) -> bool {
+    short.len() < long.len() && long[long.len() - short.len()..] == *short && !short.contains(&0)
 }
 
 fn binary_kernel<T: Element, F: BinaryFn>(
@@ -124,6 +190,26 @@ fn binary_kernel<T: Element, F: BinaryFn>(
     b: &ArcArray<T, IxDyn>,
     f: F,
 ) -> Result<ArcArray<T, IxDyn>> {
+    // Fast paths on row-major slices: same shapes, a one-element operand, a trailing-shape
+    // operand. Each computes exactly what the general broadcast below computes.
+    if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
+        if a.shape() == b.shape() {
+            let data = xs.iter().zip(ys).map(|(&x, &y)| f.call(x, y)).collect();
+            return Ok(shared(a.raw_dim(), data));
+        }
+        if ys.len() == 1 && b.ndim() <= a.ndim() {
+            return Ok(shared(a.raw_dim(), with_scalar(xs, ys[0], f, true)));
+        }
+        if xs.len() == 1 && a.ndim() <= b.ndim() {
+            return Ok(shared(b.raw_dim(), with_scalar(ys, xs[0], f, false)));
+        }
+        if is_trailing(a.shape(), b.shape()) {
+            return Ok(shared(a.raw_dim(), with_rows(xs, ys, f, true)));
+        }
+        if is_trailing(b.shape(), a.shape()) {
+            return Ok(shared(b.raw_dim(), with_rows(ys, xs, f, false)));
+        }
+    }
     if a.shape() == b.shape() {
         return Ok(Zip::from(a)
             .and(b)
@@ -157,9 +243,10 @@ fn scale_kernel<T: Element>(a: &ArcArray<T, IxDyn>, factor: f64) -> ArcArray<T, 
     a.mapv(|x| x * k).into_shared()
 }
 
-fn div_scalar_kernel<T: Element>(a: &ArcArray<T, IxDyn>, divisor: f64) -> ArcArray<T, IxDyn> {
+/// Divides in place; the buffer is copied first only if it is shared.
+fn div_scalar_in_place<T: Element>(a: &mut ArcArray<T, IxDyn>, divisor: f64) {
     let n = T::from_f64(divisor);
-    a.mapv(|x| x / n).into_shared()
+    a.mapv_inplace(|x| x / n);
 }
 
 fn clip_kernel<T: Element>(a: &ArcArray<T, IxDyn>, lo: f64, hi: f64) -> ArcArray<T, IxDyn> {
@@ -209,17 +296,45 @@ fn normalize_axes(op: &'static str, axes: Option<&[isize]>, shape: &[usize]) -> 
 }
 
 fn reduce_kernel<T: Element>(
-    a: ArrayViewD<'_, T>,
+    a: &ArcArray<T, IxDyn>,
     axes: &[usize],
     keepdims: bool,
+    full: fn(&[T]) -> T,
     fold: fn(ArrayViewD<'_, T>, Axis) -> ArrayD<T>,
 ) -> ArcArray<T, IxDyn> {
-    let mut out: ArrayD<T> = a.to_owned();
-    for &ax in axes.iter().rev() {
-        let r = fold(out.view(), Axis(ax));
-        out = if keepdims { r.insert_axis(Axis(ax)) } else { r };
+    if axes.len() == a.ndim() && !axes.is_empty() {
+        if let Some(xs) = row_major(a) {
+            let dims = if keepdims { vec![1; a.ndim()] } else { vec![] };
+            return shared(IxDyn(&dims), vec![full(xs)]);
+        }
     }
-    out.into_shared()
+    let mut out: Option<ArrayD<T>> = None;
+    for &ax in axes.iter().rev() {
+        let r = match &out {
+            Some(o) => fold(o.view(), Axis(ax)),
+            None => fold(a.view(), Axis(ax)),
+        };
+        out = Some(if keepdims { r.insert_axis(Axis(ax)) } else { r });
+    }
+    match out {
+        Some(o) => o.into_shared(),
+        None => a.clone(),
+    }
+}
+
+fn max_slice<T: Element>(xs: &[T]) -> T {
+    xs.iter().fold(T::neg_infinity(), |m, &x| max_step(m, x))
+}
+
+#[inline]
+fn max_step<T: Element>(m: T, x: T) -> T {
+    if m.is_nan() || x.is_nan() {
+        T::nan()
+    } else if x > m {
+        x
+    } else {
+        m
+    }
 }
 
 fn sum_axis<T: Element>(a: ArrayViewD<'_, T>, ax: Axis) -> ArrayD<T> {
@@ -227,15 +342,41 @@ fn sum_axis<T: Element>(a: ArrayViewD<'_, T>, ax: Axis) -> ArrayD<T> {
 }
 
 fn max_axis<T: Element>(a: ArrayViewD<'_, T>, ax: Axis) -> ArrayD<T> {
-    a.fold_axis(ax, T::neg_infinity(), |&m, &x| {
-        if m.is_nan() || x.is_nan() {
-            T::nan()
-        } else if x > m {
-            x
-        } else {
-            m
+    a.fold_axis(ax, T::neg_infinity(), |&m, &x| max_step(m, x))
+}
+
+/// The backward of broadcasting: sums `a` down to `shape`, given the leading axes to drop and
+/// the aligned axes to sum with keepdims. Row-major fast paths: to one element (the order of
+/// [`sum_slice`]) and over one leading axis (rows added first to last, as `sum_axis` does).
+fn sum_to_kernel<T: Element>(
+    a: &ArcArray<T, IxDyn>,
+    shape: &[usize],
+    lead: usize,
+    kept: &[usize],
+) -> ArcArray<T, IxDyn> {
+    if let Some(xs) = row_major(a) {
+        if shape.iter().product::<usize>() == 1 && !xs.is_empty() {
+            return shared(IxDyn(shape), vec![sum_slice(xs)]);
         }
-    })
+        if lead == 1 && kept.is_empty() && !shape.contains(&0) {
+            let width: usize = shape.iter().product();
+            let mut acc = vec![T::zero(); width];
+            for row in xs.chunks_exact(width) {
+                for (s, &x) in acc.iter_mut().zip(row) {
+                    *s = *s + x;
+                }
+            }
+            return shared(IxDyn(shape), acc);
+        }
+    }
+    let mut out: ArrayD<T> = a.to_owned();
+    for &ax in kept.iter().rev() {
+        out = out.sum_axis(Axis(ax)).insert_axis(Axis(ax));
+    }
+    for _ in 0..lead {
+        out = out.sum_axis(Axis(0));
+    }
+    out.into_shared()
 }
 
 impl Tensor {
@@ -306,21 +447,25 @@ impl Tensor {
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
-        Ok(map_array!(self, a => reduce_kernel(a.view(), &axes, keepdims, sum_axis)))
+        Ok(map_array!(self, a => reduce_kernel(a, &axes, keepdims, sum_slice, sum_axis)))
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes_n = normalize_axes("reduce_mean", axes, self.shape())?;
         let count: usize = axes_n.iter().map(|&a| self.shape()[a]).product();
-        let s = self.sum(axes, keepdims)?;
-        Ok(map_array!(&s, a => div_scalar_kernel(a, count as f64)))
+        let mut s = self.sum(axes, keepdims)?;
+        match s.repr_mut() {
+            Repr::F32(a) => div_scalar_in_place(a, count as f64),
+            Repr::F64(a) => div_scalar_in_place(a, count as f64),
+        }
+        Ok(s)
     }
 
     /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_max", axes, self.shape())?;
-        Ok(map_array!(self, a => reduce_kernel(a.view(), &axes, keepdims, max_axis)))
+        Ok(map_array!(self, a => reduce_kernel(a, &axes, keepdims, max_slice, max_axis)))
     }
 
     /// Sums a broadcast result back down to `shape` (the backward of broadcasting).
@@ -342,16 +487,7 @@ impl Tensor {
                 message: "the target shape does not broadcast to the source shape".into(),
                 shapes: vec![self.shape().to_vec(), shape.to_vec()],
             })?;
-        Ok(map_array!(self, a => {
-            let mut out: ArrayD<_> = a.to_owned();
-            for &ax in kept.iter().rev() {
-                out = out.sum_axis(Axis(ax)).insert_axis(Axis(ax));
-            }
-            for _ in 0..lead {
-                out = out.sum_axis(Axis(0));
-            }
-            out.into_shared()
-        }))
+        Ok(map_array!(self, a => sum_to_kernel(a, shape, lead, &kept)))
     }
 
     /// Broadcasts to `shape` (`tf.broadcast_to`), materialising the result.
@@ -746,6 +882,19 @@ impl Tensor {
     fn update_with(&mut self, op: &'static str, other: &Tensor, kind: Update) -> Result<()> {
         self.check_same(op, other)?;
         fn apply<T: Element>(a: &mut ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>, kind: Update) {
+            // `as_slice_mut` makes the buffer unique first (copy-on-write), as `Zip` would.
+            if let (Some(ys), Some(xs)) = (row_major(b), a.as_slice_mut()) {
+                match kind {
+                    Update::Set => xs.copy_from_slice(ys),
+                    Update::Add => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x + y),
+                    Update::Sub => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x - y),
+                    Update::SubScaled(alpha) => {
+                        let k = T::from_f64(alpha);
+                        xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x - y * k)
+                    }
+                }
+                return;
+            }
             match kind {
                 Update::Set => a.assign(b),
                 Update::Add => Zip::from(a).and(b).for_each(|x, &y| *x = *x + y),
@@ -824,4 +973,79 @@ fn slice_ranges(shape: &[usize], begin: &[usize], size: &[isize]) -> Result<Vec<
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Awkward values, so that any change of summation order shows in the bits.
+    fn values(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.37e-3 + 1e4 * (i % 3) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn full_sums_keep_ndarrays_order() -> Result<()> {
+        for n in [0, 1, 7, 8, 9, 50, 63, 64, 1001] {
+            let xs = values(n);
+            let expected = ndarray::Array1::from(xs.clone()).sum();
+            let t = Tensor::from_vec(xs.clone(), &[n])?;
+            assert_eq!(sum_slice(&xs).to_bits(), expected.to_bits(), "n = {n}");
+            assert_eq!(t.sum(None, false)?.to_vec::<f32>()?, vec![expected]);
+            assert_eq!(t.sum_to_shape(&[])?.to_vec::<f32>()?, vec![expected]);
+            if n > 0 {
+                assert_eq!(t.sum_to_shape(&[1])?.to_vec::<f32>()?, vec![expected]);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn fast_paths_equal_the_general_broadcast() -> Result<()> {
+        let a = Tensor::from_vec(values(12), &[4, 3])?;
+        let row = Tensor::from_vec(values(3), &[3])?;
+        let one = Tensor::from_vec(vec![0.75f32], &[1, 1])?;
+        let general = |x: &Tensor, y: &Tensor| -> Result<Vec<f32>> {
+            let shape = broadcast_shape("test", x.shape(), y.shape())?;
+            let xv = x.view::<f32>()?;
+            let yv = y.view::<f32>()?;
+            let (xb, yb) = (
+                xv.broadcast(IxDyn(&shape)).unwrap(),
+                yv.broadcast(IxDyn(&shape)).unwrap(),
+            );
+            Ok(Zip::from(&xb)
+                .and(&yb)
+                .map_collect(|&p, &q| p - q)
+                .iter()
+                .copied()
+                .collect())
+        };
+        for (x, y) in [(&a, &row), (&row, &a), (&a, &one), (&one, &a), (&a, &a)] {
+            assert_eq!(x.sub(y)?.to_vec::<f32>()?, general(x, y)?);
+        }
+        // Summing a batch of rows back to one row: rows first to last, as ndarray's sum_axis.
+        let expected = a.view::<f32>()?.sum_axis(Axis(0));
+        assert_eq!(a.sum_to_shape(&[3])?.view::<f32>()?, expected);
+        assert_eq!(
+            Tensor::zeros(crate::DType::F32, &[0, 3])
+                .sum_to_shape(&[3])?
+                .to_vec::<f32>()?,
+            vec![0.0; 3]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn in_place_updates_copy_a_shared_buffer() -> Result<()> {
+        let mut v = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+        let before = v.clone();
+        v.assign_sub_scaled(0.5, &before)?;
+        assert_eq!(v.to_vec::<f32>()?, vec![0.5, 1.0]);
+        assert_eq!(before.to_vec::<f32>()?, vec![1.0, 2.0]);
+        let mean = Tensor::from_vec(vec![1.0f64, 2.0, 4.0], &[3])?.mean(None, true)?;
+        assert_eq!((mean.shape(), mean.item()?), (&[1usize][..], 7.0 / 3.0));
+        Ok(())
+    }
 }

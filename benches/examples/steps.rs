@@ -1,0 +1,40 @@
+//! Runs a workload `n` times, for instruction counts that the load of a shared machine does not
+//! disturb: `perf stat -e instructions:u target/release/examples/steps two_weights 100000`.
+//! Run it with two counts and divide the difference by the difference of the counts.
+
+use std::hint::black_box;
+
+use tapegrad_autodiff::{add, GradientTape, Tensor};
+use tapegrad_benches::TwoWeights;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let which = args.next().unwrap_or_else(|| "two_weights".into());
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let (x, y) = (Tensor::scalar(1.0f32), Tensor::scalar(2.0f32));
+    match which.as_str() {
+        "two_weights" => {
+            let model = TwoWeights::new().expect("data");
+            for _ in 0..n {
+                model.step().expect("step");
+            }
+        }
+        "add_not_recorded" => {
+            for _ in 0..n {
+                black_box(add(black_box(&x), black_box(&y)).expect("add"));
+            }
+        }
+        "add_recorded" => {
+            let tape = GradientTape::new();
+            tape.watch(&x);
+            for i in 0..n {
+                if i % 10_000 == 0 {
+                    tape.reset();
+                    tape.watch(&x);
+                }
+                black_box(add(black_box(&x), black_box(&y)).expect("add"));
+            }
+        }
+        other => panic!("unknown workload {other}"),
+    }
+}
