@@ -124,7 +124,8 @@ impl RunContext {
         if self.echo {
             match &self.progress {
                 Some(pb) => pb.println(&line),
-                None => println!("{line}"),
+                // A closed pipe (`tapegrad run ... | head`) ends the echo, not the run.
+                None => self.echo = crate::output::print_line(&line),
             }
         }
         self.lines.push(line);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use tapegrad_runner::output::print_line;
 use tapegrad_runner::{find, output, Config, ConfigError, RunContext};
 
 #[derive(Parser)]
@@ -119,27 +120,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List => {
             for e in tapegrad_runner::all() {
-                println!("{}\t{}\t{}", e.id(), e.document(), e.title());
+                if !print_line(&format!("{}\t{}\t{}", e.id(), e.document(), e.title())) {
+                    break;
+                }
             }
             Ok(())
         }
         Command::Show { id } => {
             let e = find(&id)?;
-            println!("{} (document {}): {}\n", e.id(), e.document(), e.title());
-            println!("{}\n", e.description());
-            println!("parameters (--set KEY=VALUE):");
+            let mut text = format!(
+                "{} (document {}): {}\n\n{}\n\nparameters (--set KEY=VALUE):",
+                e.id(),
+                e.document(),
+                e.title(),
+                e.description()
+            );
             for p in e.params() {
-                println!(
-                    "  {:<16} default {:<10} {}; {}",
+                let default = p.default.to_string();
+                text.push_str(&format!(
+                    "\n  {:<16} default {default:<10} {}; {}",
                     p.key,
-                    p.default.to_string(),
                     p.allowed(),
                     p.help
-                );
+                ));
             }
             if e.unseeded() {
-                println!("\nThe document's run is unseeded; --seed N (default 0) picks our generator's seed.");
+                text.push_str("\n\nThe document's run is unseeded; --seed N (default 0) picks our generator's seed.");
             }
+            print_line(&text);
             Ok(())
         }
         Command::Run(args) => run(args),
@@ -164,10 +172,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&output::summary(exp, &cfg, &out))?
-        );
+        print_line(&serde_json::to_string(&output::summary(exp, &cfg, &out))?);
     }
     Ok(())
 }

@@ -10,6 +10,13 @@ use serde_json::Value;
 use crate::experiment::{RunOutput, StoppedBy};
 use crate::{figures, Config, Experiment};
 
+/// Prints one line on stdout; false when stdout is closed (a reader like `head` went away),
+/// instead of the panic `println!` would raise.
+pub fn print_line(line: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
