@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use tapegrad_autodiff::{abs, square, GradientTape, Tensor, Variable};
+use tapegrad_optim::{Optimizer, Sgd};
 use tapegrad_tensor::DType;
 
 use crate::config::{Config, Param};
@@ -82,6 +83,7 @@ impl Experiment for TwoWeights {
         let a = Variable::new(0.0f32).with_name("a");
         let b = Variable::new(0.0f32).with_name("b");
 
+        let mut opt = Sgd::new(learning_rate);
         let mut loss_history = Vec::new();
         let mut history = History::new(&["step", "mean_loss", "a", "b"]);
         let mut out = RunOutput::default();
@@ -96,11 +98,7 @@ impl Experiment for TwoWeights {
                 abs(residual)?
             };
             let gradients = tape.gradient(&loss, &[&a, &b])?;
-            for (v, g) in [&a, &b].into_iter().zip(gradients) {
-                if let Some(g) = g {
-                    v.assign_sub_scaled(learning_rate, g.value())?;
-                }
-            }
+            opt.apply_gradients(gradients.into_iter().zip([&a, &b]))?;
             out.steps = i + 1;
             if i % 10 == 0 {
                 let mean = loss.value().mean(None, false)?.item()?;
