@@ -4,10 +4,18 @@ use crate::config::ConfigError;
 use crate::Experiment;
 
 mod doc000;
+mod doc004;
 
 /// Every experiment, in the documents' order.
 pub fn all() -> Vec<&'static dyn Experiment> {
-    vec![&doc000::TwoWeights]
+    vec![
+        &doc000::TwoWeights,
+        &doc004::ManualNumpy,
+        &doc004::ManualTf,
+        &doc004::Tape,
+        &doc004::SimpleModelExperiment,
+        &doc004::KerasModel,
+    ]
 }
 
 /// The experiment with this id, or an error listing the known ids.
