@@ -39,7 +39,25 @@ pub trait Op: 'static {
 pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Tensor) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(Rc::new(op), inputs, &out);
+        tape::record_op(Rc::new(op), tape::Inputs::from_refs(inputs), &out);
+    }
+    out
+}
+
+/// [`record`] for an op of two inputs the caller owns: they move into the record.
+pub(crate) fn record2<O: Op>(op: O, a: Tensor, b: Tensor, value: tt::Tensor) -> Tensor {
+    let out = Tensor::new(value);
+    if tape::any_active() {
+        tape::record_op(Rc::new(op), tape::Inputs::Two([a, b]), &out);
+    }
+    out
+}
+
+/// [`record`] for an op of one input the caller owns: it moves into the record.
+pub(crate) fn record1<O: Op>(op: O, x: Tensor, value: tt::Tensor) -> Tensor {
+    let out = Tensor::new(value);
+    if tape::any_active() {
+        tape::record_op(Rc::new(op), tape::Inputs::One([x]), &out);
     }
     out
 }

@@ -42,15 +42,53 @@ type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 #[derive(Clone)]
 struct Record {
     op: Rc<dyn Op>,
-    inputs: Vec<Tensor>,
+    inputs: Inputs,
     output: Tensor,
 }
 
-#[derive(Default)]
+/// The inputs of a record: one or two inline (nearly every op), more on the heap.
+#[derive(Clone)]
+pub(crate) enum Inputs {
+    One([Tensor; 1]),
+    Two([Tensor; 2]),
+    Many(Vec<Tensor>),
+}
+
+impl Inputs {
+    pub(crate) fn from_refs(inputs: &[&Tensor]) -> Self {
+        match inputs {
+            [a] => Inputs::One([(*a).clone()]),
+            [a, b] => Inputs::Two([(*a).clone(), (*b).clone()]),
+            _ => Inputs::Many(inputs.iter().map(|&t| t.clone()).collect()),
+        }
+    }
+
+    fn as_slice(&self) -> &[Tensor] {
+        match self {
+            Inputs::One(t) => t,
+            Inputs::Two(t) => t,
+            Inputs::Many(t) => t,
+        }
+    }
+}
+
+/// Tapes are short: room for this many watched tensors before the set grows.
+const WATCHED_CAPACITY: usize = 32;
+
 struct State {
     watched: IdSet,
     records: Vec<Record>,
     variables: Vec<Variable>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            watched: IdSet::with_capacity_and_hasher(WATCHED_CAPACITY, Default::default()),
+            records: Vec::new(),
+            variables: Vec::new(),
+        }
+    }
 }
 
 struct Shared {
@@ -74,23 +112,27 @@ pub(crate) fn any_active() -> bool {
     ACTIVE.with(|a| !a.borrow().is_empty())
 }
 
-/// Records `op` on each recording tape that watches one of `inputs`.
-pub(crate) fn record_op(op: Rc<dyn Op>, inputs: &[&Tensor], output: &Tensor) {
+/// Records `op` on each recording tape that watches one of `inputs` (moved into the last such
+/// tape's record, cloned for the others).
+pub(crate) fn record_op(op: Rc<dyn Op>, inputs: Inputs, output: &Tensor) {
     ACTIVE.with(|a| {
-        for tape in a.borrow().iter() {
-            if !tape.recording.get() {
-                continue;
+        let tapes = a.borrow();
+        let wants = |tape: &Shared, inputs: &Inputs| {
+            tape.recording.get() && {
+                let st = tape.state.borrow();
+                inputs
+                    .as_slice()
+                    .iter()
+                    .any(|t| st.watched.contains(&t.id()))
             }
-            let mut st = tape.state.borrow_mut();
-            if inputs.iter().any(|t| st.watched.contains(&t.id())) {
-                st.watched.insert(output.id());
-                st.records.push(Record {
-                    op: op.clone(),
-                    inputs: inputs.iter().map(|&t| t.clone()).collect(),
-                    output: output.clone(),
-                });
-            }
+        };
+        let Some(last) = tapes.iter().rposition(|tape| wants(tape, &inputs)) else {
+            return;
+        };
+        for tape in tapes[..last].iter().filter(|tape| wants(tape, &inputs)) {
+            tape.push(op.clone(), inputs.clone(), output);
         }
+        tapes[last].push(op, inputs, output);
     });
 }
 
@@ -110,10 +152,8 @@ pub(crate) fn record_read(var: &Variable, value: &Tensor) {
             if st.watched.contains(&id) {
                 st.watched.insert(value.id());
                 st.records.push(Record {
-                    op: Rc::new(ReadVariable {
-                        name: var.name().to_string(),
-                    }),
-                    inputs: vec![Tensor::with_id(value.value().clone(), id)],
+                    op: Rc::new(ReadVariable(var.clone())),
+                    inputs: Inputs::One([Tensor::with_id(value.value().clone(), id)]),
                     output: value.clone(),
                 });
             }
@@ -121,13 +161,12 @@ pub(crate) fn record_read(var: &Variable, value: &Tensor) {
     });
 }
 
-struct ReadVariable {
-    name: String,
-}
+/// The read of a variable: the gradient passes through unchanged.
+struct ReadVariable(Variable);
 
 impl Op for ReadVariable {
     fn name(&self) -> String {
-        format!("ReadVariable({})", self.name)
+        format!("ReadVariable({})", self.0.name())
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(b.grad.clone())])
@@ -512,7 +551,7 @@ impl GradientTape {
             }
         };
         for (i, r) in st.records.iter().enumerate() {
-            for t in &r.inputs {
+            for t in r.inputs.as_slice() {
                 node(&mut out, t);
             }
             node(&mut out, &r.output);
@@ -521,13 +560,26 @@ impl GradientTape {
                 "  op{i} [shape=box, label=\"{}\"];",
                 r.op.name().replace('"', "'")
             );
-            for t in &r.inputs {
+            for t in r.inputs.as_slice() {
                 let _ = writeln!(out, "  t{} -> op{i};", t.id());
             }
             let _ = writeln!(out, "  op{i} -> t{};", r.output.id());
         }
         out.push_str("}\n");
         out
+    }
+}
+
+impl Shared {
+    /// Appends a record and watches its output.
+    fn push(&self, op: Rc<dyn Op>, inputs: Inputs, output: &Tensor) {
+        let mut st = self.state.borrow_mut();
+        st.watched.insert(output.id());
+        st.records.push(Record {
+            op,
+            inputs,
+            output: output.clone(),
+        });
     }
 }
 
@@ -564,33 +616,42 @@ fn backward_pass(
     seed: Tensor,
     sources: &[u64],
 ) -> Result<Vec<Option<Tensor>>> {
-    let source_set: IdSet = sources.iter().copied().collect();
-    let mut grads: IdMap<Tensor> = IdMap::default();
-    if watched.contains(&target.id()) || source_set.contains(&target.id()) {
+    // A few sources are searched in place; many go in a set.
+    let source_set: Option<IdSet> = (sources.len() > 8).then(|| sources.iter().copied().collect());
+    let is_source = |id: u64| match &source_set {
+        Some(set) => set.contains(&id),
+        None => sources.contains(&id),
+    };
+    let mut grads: IdMap<Tensor> = IdMap::with_capacity_and_hasher(
+        (records.len() + 1).min(WATCHED_CAPACITY),
+        Default::default(),
+    );
+    if watched.contains(&target.id()) || is_source(target.id()) {
         grads.insert(target.id(), seed);
     }
     let mut needs = Vec::new();
     for r in records.iter().rev() {
         let oid = r.output.id();
-        let g = if source_set.contains(&oid) {
+        let g = if is_source(oid) {
             grads.get(&oid).cloned()
         } else {
             grads.remove(&oid)
         };
         let Some(g) = g else { continue };
+        let inputs = r.inputs.as_slice();
         needs.clear();
-        needs.extend(r.inputs.iter().map(|t| watched.contains(&t.id())));
+        needs.extend(inputs.iter().map(|t| watched.contains(&t.id())));
         if !needs.iter().any(|&n| n) {
             continue;
         }
         let b = Backward {
-            inputs: &r.inputs,
+            inputs,
             output: &r.output,
             grad: &g,
             needs: &needs,
         };
         let input_grads = r.op.backward(&b)?;
-        for ((t, gi), &need) in r.inputs.iter().zip(input_grads).zip(needs.iter()) {
+        for ((t, gi), &need) in inputs.iter().zip(input_grads).zip(needs.iter()) {
             let Some(gi) = gi else { continue };
             if !need {
                 continue;

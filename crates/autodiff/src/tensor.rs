@@ -1,5 +1,6 @@
 //! The autodiff [`Tensor`]: a value with an identity that tapes can watch.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tapegrad_tensor as tt;
@@ -9,9 +10,28 @@ use crate::{Result, Variable};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Identities are handed to each thread in blocks of this many, so that making a tensor takes
+/// no atomic operation (ids are unique, increasing within a thread, not ordered across threads).
+const ID_BLOCK: u64 = 1024;
+
+thread_local! {
+    /// The next id of this thread's block, and the end of the block.
+    static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
 /// A fresh identity for a tensor or a variable.
 pub(crate) fn next_id() -> u64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    IDS.with(|ids| {
+        let (next, end) = ids.get();
+        if next < end {
+            ids.set((next + 1, end));
+            next
+        } else {
+            let start = NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed);
+            ids.set((start + 1, start + ID_BLOCK));
+            start
+        }
+    })
 }
 
 /// An immutable tensor (TensorFlow's `EagerTensor`): a value from `tapegrad-tensor` plus an

@@ -5,7 +5,7 @@ use std::ops;
 
 use tapegrad_tensor as tt;
 
-use crate::op::{record, unbroadcast, Backward, Op};
+use crate::op::{record1, record2, unbroadcast, Backward, Op};
 use crate::tensor::resolve_pair;
 use crate::{IntoOperand, Result, Tensor, Variable};
 
@@ -64,7 +64,7 @@ fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor
         Kind::Mul => a.value().mul(b.value()),
         Kind::Div => a.value().div(b.value()),
     }?;
-    Ok(record(Binary(kind), &[&a, &b], value))
+    Ok(record2(Binary(kind), a, b, value))
 }
 
 /// `a + b` with broadcasting (`tf.add`). Operands: tensors, variables, results, scalars.
@@ -109,7 +109,7 @@ impl Op for Neg {
 pub fn neg(x: impl IntoOperand) -> Result<Tensor> {
     let x = crate::tensor::resolve(x)?;
     let value = x.value().map(tt::ops::Neg);
-    Ok(record(Neg, &[&x], value))
+    Ok(record1(Neg, x, value))
 }
 
 macro_rules! impl_operators {

@@ -2,7 +2,7 @@
 
 use tapegrad_tensor::DType;
 
-use crate::op::{record, Backward, Op};
+use crate::op::{record1, Backward, Op};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -35,12 +35,12 @@ pub fn cast(x: impl IntoOperand, dtype: DType) -> Result<Tensor> {
         return Ok(x);
     }
     let value = x.value().cast(dtype);
-    Ok(record(
+    Ok(record1(
         Cast {
             from: x.dtype(),
             to: dtype,
         },
-        &[&x],
+        x,
         value,
     ))
 }

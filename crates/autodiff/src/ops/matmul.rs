@@ -1,6 +1,6 @@
 //! `matmul` of rank-2 tensors with optional transposes; TensorFlow's `_MatMulGrad`.
 
-use crate::op::{record, Backward, Op};
+use crate::op::{record2, Backward, Op};
 use crate::tensor::resolve_pair;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -50,12 +50,13 @@ pub fn matmul_t(
 ) -> Result<Tensor> {
     let (a, b) = resolve_pair(a, b)?;
     let value = a.value().matmul(b.value(), transpose_a, transpose_b)?;
-    Ok(record(
+    Ok(record2(
         MatMul {
             ta: transpose_a,
             tb: transpose_b,
         },
-        &[&a, &b],
+        a,
+        b,
         value,
     ))
 }

@@ -2,7 +2,7 @@
 //! `squeeze`, `broadcast_to`, `concat`, `stack`, `slice`, `gather`. Each backward moves the
 //! gradient back.
 
-use crate::op::{record, Backward, Op};
+use crate::op::{record, record1, Backward, Op};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -31,21 +31,21 @@ impl Op for Reshape {
 pub fn reshape(x: impl IntoOperand, shape: &[isize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().reshape(shape)?;
-    Ok(record(Reshape, &[&x], value))
+    Ok(record1(Reshape, x, value))
 }
 
 /// `tf.expand_dims`: a new axis of length 1.
 pub fn expand_dims(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().expand_dims(axis)?;
-    Ok(record(Reshape, &[&x], value))
+    Ok(record1(Reshape, x, value))
 }
 
 /// `tf.squeeze`: drops the given axes of length 1 (all of them when `None`).
 pub fn squeeze(x: impl IntoOperand, axes: Option<&[isize]>) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().squeeze(axes)?;
-    Ok(record(Reshape, &[&x], value))
+    Ok(record1(Reshape, x, value))
 }
 
 struct Transpose {
@@ -72,7 +72,7 @@ pub fn transpose(x: impl IntoOperand, perm: Option<&[usize]>) -> Result<Tensor> 
         .map(<[usize]>::to_vec)
         .unwrap_or_else(|| (0..x.rank()).rev().collect());
     let value = x.value().transpose(Some(&perm))?;
-    Ok(record(Transpose { perm }, &[&x], value))
+    Ok(record1(Transpose { perm }, x, value))
 }
 
 struct BroadcastTo;
@@ -90,7 +90,7 @@ impl Op for BroadcastTo {
 pub fn broadcast_to(x: impl IntoOperand, shape: &[usize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().broadcast_to(shape)?;
-    Ok(record(BroadcastTo, &[&x], value))
+    Ok(record1(BroadcastTo, x, value))
 }
 
 struct SumToShape;
@@ -109,7 +109,7 @@ impl Op for SumToShape {
 pub fn sum_to_shape(x: impl IntoOperand, shape: &[usize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().sum_to_shape(shape)?;
-    Ok(record(SumToShape, &[&x], value))
+    Ok(record1(SumToShape, x, value))
 }
 
 struct Slice {
@@ -133,11 +133,11 @@ impl Op for Slice {
 pub fn slice(x: impl IntoOperand, begin: &[usize], size: &[isize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().slice(begin, size)?;
-    Ok(record(
+    Ok(record1(
         Slice {
             begin: begin.to_vec(),
         },
-        &[&x],
+        x,
         value,
     ))
 }
@@ -160,11 +160,11 @@ impl Op for PadInto {
 pub fn pad_into(x: impl IntoOperand, shape: &[usize], begin: &[usize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().pad_into(shape, begin)?;
-    Ok(record(
+    Ok(record1(
         PadInto {
             begin: begin.to_vec(),
         },
-        &[&x],
+        x,
         value,
     ))
 }
@@ -258,11 +258,11 @@ impl Op for Gather {
 pub fn gather(x: impl IntoOperand, indices: &[usize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().gather(indices)?;
-    Ok(record(
+    Ok(record1(
         Gather {
             indices: indices.to_vec(),
         },
-        &[&x],
+        x,
         value,
     ))
 }
@@ -284,11 +284,11 @@ impl Op for ScatterAddRows {
 pub fn scatter_add_rows(x: impl IntoOperand, indices: &[usize], rows: usize) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().scatter_add_rows(indices, rows)?;
-    Ok(record(
+    Ok(record1(
         ScatterAddRows {
             indices: indices.to_vec(),
         },
-        &[&x],
+        x,
         value,
     ))
 }
