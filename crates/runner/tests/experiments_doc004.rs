@@ -92,3 +92,115 @@ fn manual_loops_follow_their_parameters() {
     assert_eq!(out.stopped_by, Some(StoppedBy::Diverged));
     assert!(out.diverged_at.is_some());
 }
+
+/// The recorded TF 2.21 run of the SGD cells (`loss` and `weight` per iteration).
+fn tf_record(cell: &str, key: &str) -> Vec<f64> {
+    let text = include_str!("../../../data/reference/tf_sgd_row_indices.json");
+    let cleaned = text
+        .replace("-Infinity", "\"-inf\"")
+        .replace("Infinity", "\"inf\"")
+        .replace("NaN", "\"nan\"");
+    let json: Value = serde_json::from_str(&cleaned).expect("json");
+    json[cell][key]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.parse::<f64>().expect("inf or nan"),
+            v => v.as_f64().expect("number"),
+        })
+        .collect()
+}
+
+fn same_f32(ours: f64, theirs: f64) -> bool {
+    (ours.is_nan() && theirs.is_nan()) || ours as f32 == theirs as f32
+}
+
+#[test]
+fn exploding_sgd_prints_the_documents_numbers_and_runs_30_iterations() {
+    let (out, log) = run("depth-sgd-exploding", &[]);
+    let printed = [
+        ("417316.0", "834632.0", "-832.632"),
+        ("2017845800000.0", "-4841094700.0", "4840262.5"),
+        ("2.629222e+18", "1086396700000.0", "-1081556500.0"),
+        ("7.1533894e+23", "-1322795400000000.0", "1321713900000.0"),
+        ("8.101569e+29", "1.2259188e+18", "-1224597000000000.0"),
+        ("1.4668273e+36", "-2.3956082e+21", "2.3943837e+18"),
+    ];
+    for (i, (l, g, w)) in printed.iter().enumerate() {
+        assert_eq!(qs(&out, &format!("loss[{i}]")), *l);
+        assert_eq!(qs(&out, &format!("gradient[{i}]")), *g);
+        assert_eq!(qs(&out, &format!("weight[{i}]")), *w);
+    }
+    assert_eq!(qs(&out, "loss[6]"), "inf");
+    assert_eq!(
+        &log[..4],
+        &[
+            "CurrentLoss: tf.Tensor(417316.0, shape=(), dtype=float32)",
+            "Gradient: [<tf.Tensor: shape=(), dtype=float32, numpy=834632.0>]",
+            "Weights: -832.632",
+            "",
+        ]
+    );
+    assert_eq!(out.steps, 30);
+    assert_eq!(out.stopped_by, Some(StoppedBy::Steps));
+    assert_eq!(out.diverged_at, Some(6));
+    // every iteration as TF 2.21 printed it: inf from 6, nan from 13
+    let (tf_loss, tf_weight) = (
+        tf_record("exploding", "loss"),
+        tf_record("exploding", "weight"),
+    );
+    assert_eq!(out.loss_history.len(), tf_loss.len());
+    for i in 0..tf_loss.len() {
+        assert!(same_f32(out.loss_history[i], tf_loss[i]), "loss {i}");
+        assert!(same_f32(out.history.rows[i][4], tf_weight[i]), "weight {i}");
+    }
+    assert!(out.loss_history[13].is_nan() && out.loss_history[12].is_infinite());
+}
+
+#[test]
+fn normalized_sgd_stops_on_the_last_loss_itself() {
+    let (out, log) = run("depth-sgd-normalized", &[]);
+    assert_eq!(qs(&out, "initial_weight"), "2.0");
+    assert_eq!(qs(&out, "final_weight"), "1.1171395");
+    assert_eq!(qs(&out, "initial_loss"), "0.51440054");
+    assert_eq!(qs(&out, "final_loss"), "3.440736e-05");
+    assert_eq!(out.steps, 32);
+    assert_eq!(out.stopped_by, Some(StoppedBy::Criterion));
+    assert_eq!(
+        &log[..7],
+        &[
+            "Results",
+            "--------------\n",
+            "Initial Weight: 2.0",
+            "Final Weight: 1.1171395",
+            "",
+            "Initial Loss: 0.51440054",
+            "Final Loss: 3.440736e-05",
+        ]
+    );
+    let tf_loss = tf_record("normalized", "loss");
+    assert_eq!(out.loss_history.len(), tf_loss.len());
+    for (i, (&ours, &theirs)) in out.loss_history.iter().zip(&tf_loss).enumerate() {
+        assert!(same_f32(ours, theirs), "loss {i}");
+    }
+    // the stop test is |loss| <= 1e-4, not a small change: only the last loss passes it
+    assert!(out.loss_history[..31].iter().all(|&l| l > 1e-4));
+}
+
+#[test]
+fn sgd_rows_past_the_recording_need_a_seed() {
+    let exp = find("depth-sgd-exploding").expect("registered");
+    let cfg = Config::with_settings(&exp.params(), exp.id(), &["iterations=31".to_string()])
+        .expect("valid");
+    let err = exp
+        .run(&cfg, &mut RunContext::quiet())
+        .expect_err("31 rows were not recorded");
+    assert!(err.to_string().contains("--seed"), "{err}");
+    let mut cfg = cfg;
+    cfg.seed = Some(7);
+    let out = exp
+        .run(&cfg, &mut RunContext::quiet())
+        .expect("our generator");
+    assert_eq!(out.steps, 31);
+}

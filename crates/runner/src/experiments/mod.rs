@@ -15,6 +15,8 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &doc004::Tape,
         &doc004::SimpleModelExperiment,
         &doc004::KerasModel,
+        &doc004::SgdExploding,
+        &doc004::SgdNormalized,
     ]
 }
 

@@ -8,11 +8,11 @@
 
 // mod dense;
 mod manual;
-// mod sgd;
+mod sgd;
 
 // pub use dense::{DenseMinibatch, DenseSgd, Mlp};
 pub use manual::{KerasModel, ManualNumpy, ManualTf, SimpleModelExperiment, Tape};
-// pub use sgd::{SgdExploding, SgdNormalized};
+pub use sgd::{SgdExploding, SgdNormalized};
 
 use anyhow::Context;
 use tapegrad_autodiff::{self as ad, record, Backward, IntoOperand, Op, Operand, Tensor, Variable};
