@@ -153,7 +153,7 @@ pub(crate) fn record_read(var: &Variable, value: &Tensor) {
                 st.watched.insert(value.id());
                 st.records.push(Record {
                     op: Rc::new(ReadVariable(var.clone())),
-                    inputs: Inputs::One([Tensor::with_id(value.value().clone(), id)]),
+                    inputs: Inputs::One([value.with_id(id)]),
                     output: value.clone(),
                 });
             }

@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tapegrad_tensor as tt;
 use tt::{DType, Element};
@@ -48,7 +49,10 @@ pub(crate) fn next_id() -> u64 {
 /// ```
 #[derive(Clone)]
 pub struct Tensor {
-    value: tt::Tensor,
+    /// Behind one more `Arc` so that a tensor is two words: tapes and ops clone and move
+    /// tensors far more often than they make them, and a bare array (shape and strides inline)
+    /// is a hundred bytes to copy and two to clone.
+    value: Arc<tt::Tensor>,
     id: u64,
 }
 
@@ -56,13 +60,17 @@ impl Tensor {
     /// Wraps a plain value as a new tensor (a constant until a tape watches it).
     pub fn new(value: impl Into<tt::Tensor>) -> Self {
         Tensor {
-            value: value.into(),
+            value: Arc::new(value.into()),
             id: next_id(),
         }
     }
 
-    pub(crate) fn with_id(value: tt::Tensor, id: u64) -> Self {
-        Tensor { value, id }
+    /// The same value (shared) under another identity.
+    pub(crate) fn with_id(&self, id: u64) -> Self {
+        Tensor {
+            value: self.value.clone(),
+            id,
+        }
     }
 
     /// `tf.constant(data, shape)`: a tensor from row-major data.
@@ -97,7 +105,7 @@ impl Tensor {
 
     /// The plain value, consuming the tensor.
     pub fn into_value(self) -> tt::Tensor {
-        self.value
+        Arc::try_unwrap(self.value).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// The dtype.
@@ -179,7 +187,7 @@ impl From<tt::Tensor> for Tensor {
 
 impl From<Tensor> for tt::Tensor {
     fn from(t: Tensor) -> Self {
-        t.value
+        t.into_value()
     }
 }
 
