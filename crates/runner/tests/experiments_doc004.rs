@@ -204,3 +204,119 @@ fn sgd_rows_past_the_recording_need_a_seed() {
         .expect("our generator");
     assert_eq!(out.steps, 31);
 }
+
+fn numbers(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(a) => a.iter().flat_map(numbers).collect(),
+        v => vec![v.as_f64().expect("number")],
+    }
+}
+
+#[test]
+fn dense_sgd_reproduces_every_printed_digit() {
+    let (out, log) = run("depth-dense-sgd", &[]);
+    assert_eq!(
+        qs(&out, "initial_weights"),
+        "[[ 0.8773805 ]\n [ 0.3983569 ]\n [-0.34608656]]"
+    );
+    assert_eq!(qs(&out, "initial_bias"), "[0.]");
+    let f32s =
+        |key: &str| -> Vec<f32> { numbers(q(&out, key)).iter().map(|&x| x as f32).collect() };
+    assert_eq!(
+        f32s("final_weights"),
+        vec![1.854_427_2, 2.219_267_1, -7.027_398_6]
+    );
+    assert_eq!(f32s("final_bias"), vec![4.617_867]);
+    assert_eq!(f32s("initial_loss"), vec![114.215_28]);
+    assert_eq!(f32s("final_loss"), vec![2.568_285_3e-5]);
+    assert_eq!(out.steps, 12);
+    assert_eq!(out.stopped_by, Some(StoppedBy::Criterion));
+    let text = log.join("\n");
+    for printed in [
+        "0  0.496714 -1.415371  0.357787   1.154889",
+        "Final Weights: [[ 1.8544272]\n [ 2.2192671]\n [-7.0273986]]",
+        "Final Bias: [4.617867]",
+        "Initial Loss: [[114.21528]]",
+        "Final Loss: [[2.5682853e-05]]",
+    ] {
+        assert!(text.contains(printed), "{printed} not in\n{text}");
+    }
+}
+
+#[test]
+fn dense_minibatch_reproduces_the_broadcast_loss() {
+    let (out, log) = run("depth-dense-minibatch", &[]);
+    let f32s =
+        |key: &str| -> Vec<f32> { numbers(q(&out, key)).iter().map(|&x| x as f32).collect() };
+    assert_eq!(f32s("initial_loss"), vec![155.672_67]);
+    assert_eq!(f32s("final_loss"), vec![39.838_947]);
+    assert_eq!(
+        f32s("final_weights"),
+        vec![0.421_210_26, 0.454_999_33, -2.528_852_2]
+    );
+    assert_eq!(f32s("final_bias"), vec![4.058_79]);
+    assert_eq!(qs(&out, "initial_bias"), "[0.]");
+    assert_eq!(out.steps, 1209);
+    let text = log.join("\n");
+    assert!(text.contains("Final Weights: [[ 0.42121026]\n [ 0.45499933]\n [-2.5288522 ]]"));
+    assert!(text.contains("Initial Loss: 155.67267\n\nFinal Loss: 39.838947"));
+}
+
+#[test]
+fn mlp_predicts_the_documents_ten_samples() {
+    let (out, log) = run("depth-mlp", &[]);
+    let predictions = [
+        -251.457_06f32,
+        -320.130_92,
+        -140.716_96,
+        187.340_27,
+        -121.191_64,
+        -140.716_96,
+        187.340_27,
+        203.538,
+        63.713_146,
+        -140.716_96,
+    ];
+    let real = [
+        "[-247.01207405]",
+        "[-324.12937683]",
+        "[-136.84556017]",
+        "[187.39641651]",
+        "[-121.36189259]",
+        "[-136.84556017]",
+        "[187.39641651]",
+        "[219.73358496]",
+        "[60.94917984]",
+        "[-136.84556017]",
+    ];
+    for i in 0..10 {
+        let p = numbers(q(&out, &format!("prediction[{i}]")));
+        assert_eq!(
+            p.iter().map(|&x| x as f32).collect::<Vec<_>>(),
+            vec![predictions[i]]
+        );
+        assert_eq!(qs(&out, &format!("real_value[{i}]")), real[i]);
+    }
+    // 403 training draws precede the evaluation rows, as the printed real values imply
+    assert_eq!(out.steps, 403);
+    assert_eq!(out.stopped_by, Some(StoppedBy::Criterion));
+    let text = log.join("\n");
+    assert!(text.contains("Sample Results:\n--------------\n\nPrediction: [[-251.45706]]\nReal value: [-247.01207405]"));
+}
+
+#[test]
+fn dense_runs_follow_a_seed_and_a_step_cap() {
+    let exp = find("depth-dense-sgd").expect("registered");
+    let mut cfg = Config::with_settings(&exp.params(), exp.id(), &[]).expect("defaults");
+    cfg.seed = Some(1);
+    let a = exp.run(&cfg, &mut RunContext::quiet()).expect("runs");
+    let b = exp.run(&cfg, &mut RunContext::quiet()).expect("runs");
+    assert_eq!(a.loss_history, b.loss_history);
+    assert_ne!(
+        qs(&a, "initial_weights"),
+        "[[ 0.8773805 ]\n [ 0.3983569 ]\n [-0.34608656]]"
+    );
+    let (out, _) = run("depth-mlp", &["max_iterations=5", "error_margin=0"]);
+    assert_eq!(out.steps, 6);
+    assert_eq!(out.stopped_by, Some(StoppedBy::Steps));
+}

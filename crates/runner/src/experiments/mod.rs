@@ -17,6 +17,9 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &doc004::KerasModel,
         &doc004::SgdExploding,
         &doc004::SgdNormalized,
+        &doc004::DenseSgd,
+        &doc004::DenseMinibatch,
+        &doc004::Mlp,
     ]
 }
 

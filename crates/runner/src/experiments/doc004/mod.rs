@@ -6,11 +6,11 @@
 //! Shared here: the document's `CustomDense` layer, a plain-float32 `matmul` (see [`matmul`]),
 //! the TensorFlow row indices recorded for the SGD cells, and the printing helpers.
 
-// mod dense;
+mod dense;
 mod manual;
 mod sgd;
 
-// pub use dense::{DenseMinibatch, DenseSgd, Mlp};
+pub use dense::{DenseMinibatch, DenseSgd, Mlp};
 pub use manual::{KerasModel, ManualNumpy, ManualTf, SimpleModelExperiment, Tape};
 pub use sgd::{SgdExploding, SgdNormalized};
 
