@@ -4,12 +4,18 @@ use crate::config::ConfigError;
 use crate::Experiment;
 
 mod doc000;
+mod doc001;
+mod doc002;
+mod doc003;
 mod doc004;
 
 /// Every experiment, in the documents' order.
 pub fn all() -> Vec<&'static dyn Experiment> {
     vec![
         &doc000::TwoWeights,
+        &doc001::ScratchRegression,
+        &doc002::TapeRegression,
+        &doc003::CustomTraining,
         &doc004::ManualNumpy,
         &doc004::ManualTf,
         &doc004::Tape,
