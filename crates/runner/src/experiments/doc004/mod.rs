@@ -83,8 +83,8 @@ pub(crate) fn mlp_initial_kernel(key: &str) -> anyhow::Result<tt::Tensor> {
         .map(|v| v.as_f64().map(|x| x as f32))
         .collect::<Option<_>>()
         .with_context(|| format!("doc004_mlp_initial_kernels.json: `{key}` holds a non-number"))?;
-    Ok(tt::Tensor::from_vec(values, &shape)
-        .with_context(|| format!("doc004_mlp_initial_kernels.json: `{key}` shape {shape:?}"))?)
+    tt::Tensor::from_vec(values, &shape)
+        .with_context(|| format!("doc004_mlp_initial_kernels.json: `{key}` shape {shape:?}"))
 }
 
 /// numpy's generator for a run: `np.random.seed(42)` by default, `RandomState(n)` for `--seed n`.

@@ -24,7 +24,7 @@ enum RowSource {
     /// The indices TF 2.21 drew after `tf.random.set_seed(42)`, in order.
     Recorded { indices: Vec<usize>, next: usize },
     /// `RandomState(n).randint(0, maxval)`.
-    Ours(RandomState),
+    Ours(Box<RandomState>),
 }
 
 impl RowSource {
@@ -38,7 +38,7 @@ impl RowSource {
                 next: 0,
             }),
             Some(_) => {
-                let mut source = RowSource::Ours(numpy_random_state(seed, 42)?);
+                let mut source = RowSource::Ours(Box::new(numpy_random_state(seed, 42)?));
                 for _ in 0..skip {
                     source.draw(maxval)?;
                 }
