@@ -39,25 +39,50 @@ pub trait Op: 'static {
 pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Tensor) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(Rc::new(op), tape::Inputs::from_refs(inputs), &out);
+        tape::record_op(OpRef::new(op), tape::Inputs::from_refs(inputs), &out);
     }
     out
 }
 
+/// A recorded op as tapes hold it: a `'static` constant for ops without state (no allocation),
+/// else one allocation shared by every tape that records it.
+#[derive(Clone)]
+pub(crate) enum OpRef {
+    Static(&'static dyn Op),
+    Shared(Rc<dyn Op>),
+}
+
+impl OpRef {
+    /// An op with state (axes, a permutation, …).
+    pub(crate) fn new(op: impl Op) -> Self {
+        OpRef::Shared(Rc::new(op))
+    }
+}
+
+impl std::ops::Deref for OpRef {
+    type Target = dyn Op;
+    fn deref(&self) -> &dyn Op {
+        match self {
+            OpRef::Static(op) => *op,
+            OpRef::Shared(op) => &**op,
+        }
+    }
+}
+
 /// [`record`] for an op of two inputs the caller owns: they move into the record.
-pub(crate) fn record2<O: Op>(op: O, a: Tensor, b: Tensor, value: tt::Tensor) -> Tensor {
+pub(crate) fn record2(op: OpRef, a: Tensor, b: Tensor, value: tt::Tensor) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(Rc::new(op), tape::Inputs::Two([a, b]), &out);
+        tape::record_op(op, tape::Inputs::Two([a, b]), &out);
     }
     out
 }
 
 /// [`record`] for an op of one input the caller owns: it moves into the record.
-pub(crate) fn record1<O: Op>(op: O, x: Tensor, value: tt::Tensor) -> Tensor {
+pub(crate) fn record1(op: OpRef, x: Tensor, value: tt::Tensor) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(Rc::new(op), tape::Inputs::One([x]), &out);
+        tape::record_op(op, tape::Inputs::One([x]), &out);
     }
     out
 }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use tapegrad_tensor as tt;
 
-use crate::op::{Backward, Op};
+use crate::op::{Backward, Op, OpRef};
 use crate::{ops, Error, Result, Tensor, Variable};
 
 /// A hasher for the tapes' `u64` identities (already unique; a multiply spreads them).
@@ -41,7 +41,7 @@ type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 /// One recorded op.
 #[derive(Clone)]
 struct Record {
-    op: Rc<dyn Op>,
+    op: OpRef,
     inputs: Inputs,
     output: Tensor,
 }
@@ -114,7 +114,7 @@ pub(crate) fn any_active() -> bool {
 
 /// Records `op` on each recording tape that watches one of `inputs` (moved into the last such
 /// tape's record, cloned for the others).
-pub(crate) fn record_op(op: Rc<dyn Op>, inputs: Inputs, output: &Tensor) {
+pub(crate) fn record_op(op: OpRef, inputs: Inputs, output: &Tensor) {
     ACTIVE.with(|a| {
         let tapes = a.borrow();
         let wants = |tape: &Shared, inputs: &Inputs| {
@@ -152,7 +152,7 @@ pub(crate) fn record_read(var: &Variable, value: &Tensor) {
             if st.watched.contains(&id) {
                 st.watched.insert(value.id());
                 st.records.push(Record {
-                    op: Rc::new(ReadVariable(var.clone())),
+                    op: OpRef::new(ReadVariable(var.clone())),
                     inputs: Inputs::One([value.with_id(id)]),
                     output: value.clone(),
                 });
@@ -360,7 +360,10 @@ impl GradientTape {
     /// Forgets everything recorded and watched (`tape.reset()`); recording goes on if it was on.
     pub fn reset(&self) {
         let mut st = self.shared.state.borrow_mut();
-        *st = State::default();
+        // Cleared in place: a tape reset in a loop keeps its buffers.
+        st.watched.clear();
+        st.records.clear();
+        st.variables.clear();
         self.shared.used.set(false);
     }
 
@@ -572,7 +575,7 @@ impl GradientTape {
 
 impl Shared {
     /// Appends a record and watches its output.
-    fn push(&self, op: Rc<dyn Op>, inputs: Inputs, output: &Tensor) {
+    fn push(&self, op: OpRef, inputs: Inputs, output: &Tensor) {
         let mut st = self.state.borrow_mut();
         st.watched.insert(output.id());
         st.records.push(Record {

@@ -5,7 +5,7 @@ use std::ops;
 
 use tapegrad_tensor as tt;
 
-use crate::op::{record1, record2, unbroadcast, Backward, Op};
+use crate::op::{record1, record2, unbroadcast, Backward, Op, OpRef};
 use crate::tensor::resolve_pair;
 use crate::{IntoOperand, Result, Tensor, Variable};
 
@@ -18,6 +18,18 @@ enum Kind {
 }
 
 struct Binary(Kind);
+
+impl Binary {
+    /// The op as a `'static` constant (records of constants allocate nothing).
+    fn of(kind: Kind) -> &'static Binary {
+        match kind {
+            Kind::Add => &Binary(Kind::Add),
+            Kind::Sub => &Binary(Kind::Sub),
+            Kind::Mul => &Binary(Kind::Mul),
+            Kind::Div => &Binary(Kind::Div),
+        }
+    }
+}
 
 impl Op for Binary {
     fn name(&self) -> String {
@@ -64,7 +76,7 @@ fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor
         Kind::Mul => a.value().mul(b.value()),
         Kind::Div => a.value().div(b.value()),
     }?;
-    Ok(record2(Binary(kind), a, b, value))
+    Ok(record2(OpRef::Static(Binary::of(kind)), a, b, value))
 }
 
 /// `a + b` with broadcasting (`tf.add`). Operands: tensors, variables, results, scalars.
@@ -109,7 +121,7 @@ impl Op for Neg {
 pub fn neg(x: impl IntoOperand) -> Result<Tensor> {
     let x = crate::tensor::resolve(x)?;
     let value = x.value().map(tt::ops::Neg);
-    Ok(record1(Neg, x, value))
+    Ok(record1(OpRef::Static(&Neg), x, value))
 }
 
 macro_rules! impl_operators {

@@ -2,7 +2,7 @@
 
 use tapegrad_tensor::DType;
 
-use crate::op::{record1, Backward, Op};
+use crate::op::{record1, Backward, Op, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -36,10 +36,10 @@ pub fn cast(x: impl IntoOperand, dtype: DType) -> Result<Tensor> {
     }
     let value = x.value().cast(dtype);
     Ok(record1(
-        Cast {
+        OpRef::new(Cast {
             from: x.dtype(),
             to: dtype,
-        },
+        }),
         x,
         value,
     ))

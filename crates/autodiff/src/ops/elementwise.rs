@@ -4,7 +4,7 @@
 use tapegrad_tensor as tt;
 use tt::ops as k;
 
-use crate::op::{record1, record2, unbroadcast, Backward, Op};
+use crate::op::{record1, record2, unbroadcast, Backward, Op, OpRef};
 use crate::tensor::{resolve, resolve_pair};
 use crate::{IntoOperand, Result, Tensor};
 
@@ -46,7 +46,7 @@ impl Op for Pow {
 pub fn pow(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Pow)?;
-    Ok(record2(Pow, x, y, value))
+    Ok(record2(OpRef::Static(&Pow), x, y, value))
 }
 
 struct Extremum {
@@ -79,14 +79,19 @@ impl Op for Extremum {
 pub fn maximum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Maximum)?;
-    Ok(record2(Extremum { max: true }, x, y, value))
+    Ok(record2(OpRef::Static(&Extremum { max: true }), x, y, value))
 }
 
 /// The smaller of two tensors, elementwise with broadcasting (`tf.minimum`).
 pub fn minimum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Minimum)?;
-    Ok(record2(Extremum { max: false }, x, y, value))
+    Ok(record2(
+        OpRef::Static(&Extremum { max: false }),
+        x,
+        y,
+        value,
+    ))
 }
 
 struct Clip {
@@ -125,7 +130,7 @@ pub fn clip_by_value(x: impl IntoOperand, lo: f64, hi: f64) -> Result<Tensor> {
     }
     let x = resolve(x)?;
     let value = x.value().clip(lo, hi);
-    Ok(record1(Clip { lo, hi }, x, value))
+    Ok(record1(OpRef::new(Clip { lo, hi }), x, value))
 }
 
 #[cfg(test)]

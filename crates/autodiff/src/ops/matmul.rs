@@ -1,6 +1,6 @@
 //! `matmul` of rank-2 tensors with optional transposes; TensorFlow's `_MatMulGrad`.
 
-use crate::op::{record2, Backward, Op};
+use crate::op::{record2, Backward, Op, OpRef};
 use crate::tensor::resolve_pair;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -51,10 +51,10 @@ pub fn matmul_t(
     let (a, b) = resolve_pair(a, b)?;
     let value = a.value().matmul(b.value(), transpose_a, transpose_b)?;
     Ok(record2(
-        MatMul {
+        OpRef::new(MatMul {
             ta: transpose_a,
             tb: transpose_b,
-        },
+        }),
         a,
         b,
         value,

@@ -1,6 +1,6 @@
 //! `softmax`, with TensorFlow's `_SoftmaxGrad`.
 
-use crate::op::{record1, Backward, Op};
+use crate::op::{record1, Backward, Op, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -30,7 +30,7 @@ impl Op for Softmax {
 pub fn softmax(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().softmax(axis)?;
-    Ok(record1(Softmax { axis }, x, value))
+    Ok(record1(OpRef::new(Softmax { axis }), x, value))
 }
 
 #[cfg(test)]

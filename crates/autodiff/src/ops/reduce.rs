@@ -3,7 +3,7 @@
 
 use tapegrad_tensor as tt;
 
-use crate::op::{record1, Backward, Op};
+use crate::op::{record1, Backward, Op, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -88,7 +88,7 @@ fn reduce(
         axes: axes.map(<[isize]>::to_vec),
         keepdims,
     };
-    Ok(record1(op, x, value))
+    Ok(record1(OpRef::new(op), x, value))
 }
 
 /// `tf.reduce_sum(x, axis, keepdims)`; `None` sums every axis.

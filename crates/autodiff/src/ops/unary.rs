@@ -4,7 +4,7 @@
 use tapegrad_tensor as tt;
 use tt::ops as k;
 
-use crate::op::{record1, Backward, Op};
+use crate::op::{record1, Backward, Op, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -32,7 +32,7 @@ macro_rules! unary_op {
         pub fn $fn_name(x: impl IntoOperand) -> Result<Tensor> {
             let x = resolve(x)?;
             let value = x.value().map($kernel);
-            Ok(record1($op, x, value))
+            Ok(record1(OpRef::Static(&$op), x, value))
         }
     };
 }
