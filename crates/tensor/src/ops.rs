@@ -113,6 +113,8 @@ binary_fns! {
     LessEqual = "less_equal", |x, y| if x <= y { T::one() } else { T::zero() };
     /// `1` where `x == y`.
     Equal = "equal", |x, y| if x == y { T::one() } else { T::zero() };
+    /// `x * sign(y)`: the backward of `abs` in one pass (bitwise the same as the two steps).
+    MulSign = "mul_sign", |x, y| x * Sign.call(y);
 }
 
 /// Wraps `data`, laid out row-major for `dim`, as a shared array.
@@ -488,6 +490,58 @@ impl Tensor {
                 shapes: vec![self.shape().to_vec(), shape.to_vec()],
             })?;
         Ok(map_array!(self, a => sum_to_kernel(a, shape, lead, &kept)))
+    }
+
+    /// `(self * other).sum_to_shape(shape)`, bitwise; when the operands have one shape and
+    /// `shape` one element (the gradient of a scalar weight), a single pass that never
+    /// materialises the product (the products are summed in [`sum_slice`]'s order).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
+    /// let g = Tensor::from_vec(vec![1.0f32, -1.0, 1.0], &[3])?;
+    /// assert_eq!(x.mul_sum_to_shape(&g, &[])?.item()?, 2.0);
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn mul_sum_to_shape(&self, other: &Tensor, shape: &[usize]) -> Result<Tensor> {
+        fn dot<T: Element>(xs: &[T], ys: &[T]) -> T {
+            let mut lanes = [T::zero(); 8];
+            let (xc, yc) = (xs.chunks_exact(8), ys.chunks_exact(8));
+            let (xr, yr) = (xc.remainder(), yc.remainder());
+            for (x8, y8) in xc.zip(yc) {
+                for ((l, &x), &y) in lanes.iter_mut().zip(x8).zip(y8) {
+                    *l = *l + x * y;
+                }
+            }
+            let mut acc = T::zero();
+            for k in 0..4 {
+                acc = acc + (lanes[k] + lanes[k + 4]);
+            }
+            for (&x, &y) in xr.iter().zip(yr) {
+                acc = acc + x * y;
+            }
+            acc
+        }
+        let fused = self.shape() == other.shape()
+            && shape.iter().product::<usize>() == 1
+            && !self.is_empty()
+            && reduction_axes(self.shape(), shape).is_some();
+        if fused {
+            match (self.repr(), other.repr()) {
+                (Repr::F32(a), Repr::F32(b)) => {
+                    if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
+                        return Ok(f32::wrap(shared(IxDyn(shape), vec![dot(xs, ys)])));
+                    }
+                }
+                (Repr::F64(a), Repr::F64(b)) => {
+                    if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
+                        return Ok(f64::wrap(shared(IxDyn(shape), vec![dot(xs, ys)])));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.mul(other)?.sum_to_shape(shape)
     }
 
     /// Broadcasts to `shape` (`tf.broadcast_to`), materialising the result.
@@ -1034,6 +1088,24 @@ mod tests {
                 .to_vec::<f32>()?,
             vec![0.0; 3]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn fused_kernels_equal_the_two_steps() -> Result<()> {
+        for n in [1, 7, 8, 50, 1001] {
+            let x = Tensor::from_vec(values(n), &[n])?;
+            let g = Tensor::from_vec(values(n + 3)[3..].to_vec(), &[n])?;
+            let two_steps = x.mul(&g)?.sum_to_shape(&[])?;
+            assert!(x.mul_sum_to_shape(&g, &[])?.equals(&two_steps), "n = {n}");
+            let sign = x.map(Sign);
+            assert!(g.zip(&x, MulSign)?.equals(&g.mul(&sign)?));
+        }
+        let m = Tensor::from_vec(values(6), &[2, 3])?;
+        let r = Tensor::from_vec(values(3), &[3])?;
+        assert!(m
+            .mul_sum_to_shape(&r, &[3])?
+            .equals(&m.mul(&r)?.sum_to_shape(&[3])?));
         Ok(())
     }
 

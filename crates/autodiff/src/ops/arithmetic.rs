@@ -50,6 +50,16 @@ impl Op for Binary {
                 b.needs[0].then(|| g.clone()),
                 b.needs[1].then(|| neg(g)).transpose()?,
             ),
+            // Nothing records this backward (the usual case): product and reduction in one
+            // kernel, bitwise the same as `mul` then `unbroadcast` (returned directly).
+            Kind::Mul if !crate::tape::any_active() => {
+                let fused = |a: &Tensor, other: &Tensor, need: bool| {
+                    need.then(|| a.value().mul_sum_to_shape(g.value(), other.shape()))
+                        .transpose()
+                        .map(|t| t.map(Tensor::new))
+                };
+                return Ok(vec![fused(y, x, b.needs[0])?, fused(x, y, b.needs[1])?]);
+            }
             Kind::Mul => (
                 b.needs[0].then(|| mul(g, y)).transpose()?,
                 b.needs[1].then(|| mul(x, g)).transpose()?,

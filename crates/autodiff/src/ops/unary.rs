@@ -72,7 +72,12 @@ unary_op!(
     /// assert_eq!(g.to_vec::<f32>()?, vec![-1.0, 0.0, 1.0]);
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
-    abs, Abs, k::Abs, |b, x, y, g| crate::mul(g, constant(x.value().map(k::Sign)))
+    abs, Abs, k::Abs, |b, x, y, g| if crate::tape::any_active() {
+        crate::mul(g, constant(x.value().map(k::Sign)))
+    } else {
+        // Nothing records this backward: one kernel, bitwise the same.
+        Ok(constant(g.value().zip(x.value(), k::MulSign)?))
+    }
 );
 unary_op!(
     /// `-1`, `0` or `1` (`tf.sign`); gradient 0.
