@@ -51,8 +51,22 @@ fn non_finite<T: Element>(x: T) -> Option<String> {
 /// Sign, significant digits and decimal exponent of the shortest round-trip representation:
 /// `x = 0.d1d2d3... * 10^exp` is written as digits "d1d2d3" and `exp` such that the value is
 /// `d1.d2d3 * 10^exp`.
+///
+/// Among the equally short candidates Python and numpy print the one closest to the exact
+/// value (ties to even); Rust's shortest form can pick its neighbour, so the digits are redone
+/// at that length with exact rounding and kept when they still round-trip.
 fn shortest_digits<T: Element>(x: T) -> (bool, String, i32) {
-    let s = format!("{x:e}");
+    let short = format!("{x:e}");
+    let n = short
+        .split('e')
+        .next()
+        .map_or(1, |m| m.chars().filter(char::is_ascii_digit).count());
+    let exact = format!("{:.*e}", n.saturating_sub(1), x);
+    let s = if exact.parse::<T>().is_ok_and(|y| y == x) {
+        exact
+    } else {
+        short
+    };
     let neg = s.starts_with('-');
     let s = s.trim_start_matches('-');
     let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
@@ -97,7 +111,8 @@ fn scientific<T: Element>(x: T, mant_digits: Option<usize>) -> String {
     }
     let sign = if neg { "-" } else { "" };
     let esign = if exp < 0 { '-' } else { '+' };
-    format!("{sign}{first}.{rest}e{esign}{:02}", exp.abs())
+    let point = if rest.is_empty() { "" } else { "." };
+    format!("{sign}{first}{point}{rest}e{esign}{:02}", exp.abs())
 }
 
 /// numpy's array element: unique digits, at most 8 after the point, `1.` for whole numbers.

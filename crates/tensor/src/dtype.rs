@@ -45,6 +45,7 @@ pub trait Element:
     + Send
     + Sync
     + std::iter::Sum
+    + std::str::FromStr
     + 'static
 {
     /// The matching [`DType`].
