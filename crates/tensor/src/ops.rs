@@ -569,6 +569,15 @@ impl Tensor {
 
     /// Matrix product of two rank-2 tensors, optionally transposing either (`tf.matmul`).
     ///
+    /// **Rounding.** A product whose work `m · k · n` is at most [`PLAIN_MATMUL_MAX_WORK`]
+    /// (every product of the documented experiments) is computed in plain arithmetic of the
+    /// dtype: each product `a[i,p] · b[p,j]` is rounded, and each dot product is summed left to
+    /// right over `p` starting from the first product (no fused multiply-add, no reassociation),
+    /// so its result is the same on every CPU and equals what numpy/TensorFlow print when they do
+    /// not fuse. Larger products go through ndarray's `dot` (matrixmultiply's blocked gemm), which
+    /// is much faster there but uses FMA where the CPU has it and sums in blocks, so their last
+    /// bits may differ between CPUs.
+    ///
     /// ```
     /// use tapegrad_tensor::Tensor;
     /// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
@@ -593,6 +602,15 @@ impl Tensor {
             return Err(shape_err(&format!(
                 "inner dimensions differ ({k_a} vs {k_b}; transpose_a={transpose_a}, transpose_b={transpose_b})"
             )));
+        }
+        let (m, n) = (
+            if transpose_a { sa[1] } else { sa[0] },
+            if transpose_b { sb[0] } else { sb[1] },
+        );
+        if m.saturating_mul(k_a).saturating_mul(n) <= PLAIN_MATMUL_MAX_WORK {
+            return map_arrays2!("matmul", self, other, (a, b) => {
+                plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b)
+            });
         }
         map_arrays2!("matmul", self, other, (a, b) => {
             let a2 = a.view().into_dimensionality::<Ix2>().map_err(|_| shape_err("rank"))?;
@@ -1029,9 +1047,238 @@ fn slice_ranges(shape: &[usize], begin: &[usize], size: &[isize]) -> Result<Vec<
         .collect()
 }
 
+/// The largest `m · k · n` for which [`Tensor::matmul`] uses the plain, deterministic kernel
+/// (each product rounded, each dot product summed left to right). Measured on the development
+/// machine (docs/PERFORMANCE.md): the plain kernel is faster than matrixmultiply's gemm for
+/// every shape up to this much work (1.4x at 100x3x1, 1.6x at 1x10x10) and slower beyond it for
+/// batches of rows (0.65x at 32x10x10).
+pub const PLAIN_MATMUL_MAX_WORK: usize = 2048;
+
+/// `op(a) · op(b)` of shape `(m, n)` where `op` transposes when asked, in plain arithmetic:
+/// `out[i, j] = ((a[i,0] b[0,j] + a[i,1] b[1,j]) + a[i,2] b[2,j]) + ...`, each product rounded.
+fn plain_matmul<T: Element>(
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+    (m, k, n): (usize, usize, usize),
+    transpose_a: bool,
+    transpose_b: bool,
+) -> Result<ArcArray<T, IxDyn>> {
+    let a_std;
+    let av: &[T] = match a.as_slice() {
+        Some(s) => s,
+        None => {
+            a_std = a.iter().copied().collect::<Vec<T>>();
+            &a_std
+        }
+    };
+    let b_std;
+    let bv: &[T] = match b.as_slice() {
+        Some(s) => s,
+        None => {
+            b_std = b.iter().copied().collect::<Vec<T>>();
+            &b_std
+        }
+    };
+    // element (i, p) of op(a) and (p, j) of op(b), as (row stride, column stride)
+    let (ai, ap) = if transpose_a { (1, m) } else { (k, 1) };
+    let (bp, bj) = if transpose_b { (1, k) } else { (n, 1) };
+    let mut out = vec![T::zero(); m * n];
+    if k == 0 {
+        return to_matrix(out, m, n, a, b);
+    }
+    // Each out[i, j] is one chain `s = a[i,0] b[0,j]; s = s + a[i,p] b[p,j]` for p = 1, 2, ...;
+    // the tiles below only run several independent chains side by side (registers, SIMD lanes).
+    let mut k_ = Kernel {
+        av,
+        bv,
+        a_strides: (ai, ap),
+        b_strides: (bp, bj),
+        k,
+        n,
+        out: &mut out,
+    };
+    let rows = |k_: &mut Kernel<'_, T>, j0: usize, cols: usize| {
+        // columns j0.. j0 + cols of every row, `cols` being 8 (contiguous) or 1
+        let mut i = 0;
+        if cols == 8 {
+            while i + 4 <= m {
+                k_.tile::<4, 8, true>(i, j0);
+                i += 4;
+            }
+            while i < m {
+                k_.tile::<1, 8, true>(i, j0);
+                i += 1;
+            }
+        } else {
+            while i + 8 <= m {
+                k_.tile::<8, 1, false>(i, j0);
+                i += 8;
+            }
+            while i < m {
+                k_.tile::<1, 1, false>(i, j0);
+                i += 1;
+            }
+        }
+    };
+    let mut j = 0;
+    if bj == 1 {
+        while j + 8 <= n {
+            rows(&mut k_, j, 8);
+            j += 8;
+        }
+    }
+    while j < n {
+        rows(&mut k_, j, 1);
+        j += 1;
+    }
+    to_matrix(out, m, n, a, b)
+}
+
+/// The operands of [`plain_matmul`] and its output.
+struct Kernel<'a, T> {
+    av: &'a [T],
+    bv: &'a [T],
+    a_strides: (usize, usize),
+    b_strides: (usize, usize),
+    k: usize,
+    n: usize,
+    out: &'a mut [T],
+}
+
+impl<T: Element> Kernel<'_, T> {
+    /// Rows `i0..i0 + R` and columns `j0..j0 + C` of the output; `CONTIGUOUS` when op(b) has
+    /// column stride 1 (so the compiler can vectorise over the columns).
+    #[inline(always)]
+    fn tile<const R: usize, const C: usize, const CONTIGUOUS: bool>(
+        &mut self,
+        i0: usize,
+        j0: usize,
+    ) {
+        let (ai, ap) = self.a_strides;
+        let (bp, bj) = self.b_strides;
+        let bj = if CONTIGUOUS { 1 } else { bj };
+        let (av, bv) = (self.av, self.bv);
+        let mut acc = [[T::zero(); C]; R];
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = av[(i0 + r) * ai];
+            for (c, s) in acc.iter_mut().enumerate() {
+                *s = x * bv[(j0 + c) * bj];
+            }
+        }
+        for p in 1..self.k {
+            if CONTIGUOUS {
+                let brow: &[T; C] = bv[p * bp + j0..p * bp + j0 + C]
+                    .try_into()
+                    .expect("C columns");
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let x = av[(i0 + r) * ai + p * ap];
+                    for (s, &y) in acc.iter_mut().zip(brow) {
+                        *s = *s + x * y;
+                    }
+                }
+            } else {
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let x = av[(i0 + r) * ai + p * ap];
+                    for (c, s) in acc.iter_mut().enumerate() {
+                        *s = *s + x * bv[p * bp + (j0 + c) * bj];
+                    }
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let row = (i0 + r) * self.n + j0;
+            self.out[row..row + C].copy_from_slice(acc);
+        }
+    }
+}
+
+fn to_matrix<T: Element>(
+    out: Vec<T>,
+    m: usize,
+    n: usize,
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+) -> Result<ArcArray<T, IxDyn>> {
+    ArcArray::from_shape_vec(IxDyn(&[m, n]), out).map_err(|_| TensorError::Shape {
+        op: "matmul",
+        message: "internal: output shape".into(),
+        shapes: vec![a.shape().to_vec(), b.shape().to_vec()],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_matmul_rounds_each_product_without_fma() -> Result<()> {
+        // (1 + 2^-12)^2 - 1: plain float32 gives 2^-11, a fused multiply-add 2^-11 + 2^-24
+        let e = 1.0f32 + 2f32.powi(-12);
+        let a = Tensor::from_vec(vec![-1.0f32, e], &[1, 2])?;
+        let b = Tensor::from_vec(vec![1.0f32, e], &[2, 1])?;
+        assert_eq!(
+            a.matmul(&b, false, false)?.to_vec::<f32>()?,
+            vec![2f32.powi(-11)]
+        );
+        // the same product through every transpose
+        let at = Tensor::from_vec(vec![-1.0f32, e], &[2, 1])?;
+        let bt = Tensor::from_vec(vec![1.0f32, e], &[1, 2])?;
+        assert_eq!(
+            at.matmul(&b, true, false)?.to_vec::<f32>()?,
+            vec![2f32.powi(-11)]
+        );
+        assert_eq!(
+            a.matmul(&bt, false, true)?.to_vec::<f32>()?,
+            vec![2f32.powi(-11)]
+        );
+        assert_eq!(
+            at.matmul(&bt, true, true)?.to_vec::<f32>()?,
+            vec![2f32.powi(-11)]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn small_matmul_sums_left_to_right_for_every_transpose() -> Result<()> {
+        let (m, k, n) = (5, 7, 3);
+        let av = values(m * k);
+        let bv: Vec<f32> = values(k * n + 11)[11..].to_vec();
+        let expect: Vec<f32> = (0..m * n)
+            .map(|ij| {
+                let (i, j) = (ij / n, ij % n);
+                let mut s = av[i * k] * bv[j];
+                for p in 1..k {
+                    s += av[i * k + p] * bv[p * n + j];
+                }
+                s
+            })
+            .collect();
+        let a = Tensor::from_vec(av, &[m, k])?;
+        let b = Tensor::from_vec(bv, &[k, n])?;
+        let (at, bt) = (a.transpose(None)?, b.transpose(None)?);
+        for (x, y, ta, tb) in [
+            (&a, &b, false, false),
+            (&at, &b, true, false),
+            (&a, &bt, false, true),
+            (&at, &bt, true, true),
+        ] {
+            let got = x.matmul(y, ta, tb)?;
+            assert_eq!(got.shape(), &[m, n]);
+            assert_eq!(
+                got.to_vec::<f32>()?,
+                expect,
+                "transpose_a={ta} transpose_b={tb}"
+            );
+        }
+        // a large product goes through gemm and agrees to rounding
+        let big = Tensor::ones(crate::DType::F32, &[64, 64]);
+        const { assert!(64 * 64 * 64 > PLAIN_MATMUL_MAX_WORK) };
+        assert_eq!(
+            big.matmul(&big, false, false)?.to_vec::<f32>()?,
+            vec![64.0; 64 * 64]
+        );
+        Ok(())
+    }
 
     /// Awkward values, so that any change of summation order shows in the bits.
     fn values(n: usize) -> Vec<f32> {

@@ -3,8 +3,9 @@
 //! classes; single-row SGD on `1..1999` (exploding, then min-max scaled); a Dense layer on three
 //! normal columns (one row and three rows a step); two Dense layers on `make_regression`.
 //!
-//! Shared here: the document's `CustomDense` layer, a plain-float32 `matmul` (see [`matmul`]),
-//! the TensorFlow row indices recorded for the SGD cells, and the printing helpers.
+//! Shared here: the document's `CustomDense` layer (its `tf.matmul` is `tapegrad_autodiff::matmul`,
+//! plain float32 for these small shapes, as the document's numbers were computed), the
+//! TensorFlow row indices recorded for the SGD cells, and the printing helpers.
 
 mod dense;
 mod manual;
@@ -15,10 +16,10 @@ pub use manual::{KerasModel, ManualNumpy, ManualTf, SimpleModelExperiment, Tape}
 pub use sgd::{SgdExploding, SgdNormalized};
 
 use anyhow::Context;
-use tapegrad_autodiff::{self as ad, record, Backward, IntoOperand, Op, Operand, Tensor, Variable};
+use tapegrad_autodiff::{self as ad, Tensor, Variable};
 use tapegrad_datasets::RandomState;
 use tapegrad_nn::{Activation, Initializer, Layer};
-use tapegrad_tensor::{self as tt, DType, Element};
+use tapegrad_tensor::{self as tt, DType};
 
 use crate::format::np_f32;
 
@@ -132,85 +133,6 @@ pub(crate) fn py_pair(a: &str, b: &str) -> Vec<String> {
     }
 }
 
-/// `tf.matmul` with plain float32 arithmetic: every product rounded, each dot product summed
-/// left to right, no fused multiply-add, as the document's printed numbers were computed.
-/// (`tapegrad_autodiff::matmul` goes through matrixmultiply's sgemm, which uses FMA on CPUs that
-/// have it; that moves the last bit of these runs, as TF 2.21 on such a CPU does.) Its gradient
-/// is the same product again (TensorFlow's `_MatMulGrad`), so nested tapes work.
-pub(crate) fn matmul(a: impl IntoOperand, b: impl IntoOperand) -> ad::Result<Tensor> {
-    let (a, b) = (tensor_operand(a)?, tensor_operand(b)?);
-    let value = match (a.dtype(), b.dtype()) {
-        (DType::F32, DType::F32) => plain_matmul::<f32>(a.value(), b.value())?,
-        (DType::F64, DType::F64) => plain_matmul::<f64>(a.value(), b.value())?,
-        (da, db) => {
-            return Err(tt::TensorError::Invalid {
-                op: "matmul",
-                message: format!("operands have dtypes {da} and {db}"),
-            }
-            .into())
-        }
-    };
-    Ok(record(PlainMatMul, &[&a, &b], value))
-}
-
-fn tensor_operand(x: impl IntoOperand) -> ad::Result<Tensor> {
-    Ok(match x.into_operand()? {
-        Operand::Tensor(t) => t,
-        Operand::Scalar(v) => Tensor::scalar(v as f32),
-    })
-}
-
-fn plain_matmul<T: Element>(a: &tt::Tensor, b: &tt::Tensor) -> tt::Result<tt::Tensor> {
-    let shape_err = |message: &str| tt::TensorError::Shape {
-        op: "matmul",
-        message: message.to_string(),
-        shapes: vec![a.shape().to_vec(), b.shape().to_vec()],
-    };
-    if a.rank() != 2 || b.rank() != 2 {
-        return Err(shape_err("both operands must have rank 2"));
-    }
-    let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
-    if b.shape()[0] != k {
-        return Err(shape_err("inner dimensions differ"));
-    }
-    let (av, bv) = (a.to_vec::<T>()?, b.to_vec::<T>()?);
-    let mut out = Vec::with_capacity(m * n);
-    for i in 0..m {
-        for j in 0..n {
-            let mut s = T::zero();
-            for p in 0..k {
-                let product = av[i * k + p] * bv[p * n + j];
-                s = if p == 0 { product } else { s + product };
-            }
-            out.push(s);
-        }
-    }
-    tt::Tensor::from_vec(out, &[m, n])
-}
-
-/// The tape record of [`matmul`].
-struct PlainMatMul;
-
-impl Op for PlainMatMul {
-    fn name(&self) -> String {
-        "MatMul(plain float32)".into()
-    }
-    fn backward(&self, b: &Backward<'_>) -> ad::Result<Vec<Option<Tensor>>> {
-        let (a, w, g) = (&b.inputs[0], &b.inputs[1], b.grad);
-        let ga = if b.needs[0] {
-            Some(matmul(g, ad::transpose(w, None)?)?)
-        } else {
-            None
-        };
-        let gw = if b.needs[1] {
-            Some(matmul(ad::transpose(a, None)?, g)?)
-        } else {
-            None
-        };
-        Ok(vec![ga, gw])
-    }
-}
-
 /// The initial value TensorFlow drew for a kernel, replayed (`GlorotUniform()` in the document,
 /// whose draw we cannot redo: recorded from TF 2.21 or printed by the document).
 #[derive(Debug, Clone)]
@@ -297,7 +219,7 @@ impl Layer for CustomDense {
             ad::cast(inputs, DType::F32)?
         };
         // return self.activation(tf.matmul(inputs, self.wgt) + self.bs)
-        let z = (matmul(&inputs, wgt)? + bs)?;
+        let z = (ad::matmul(&inputs, wgt)? + bs)?;
         self.activation.apply(z)
     }
     fn variables(&self) -> Vec<Variable> {
@@ -323,28 +245,6 @@ pub(crate) fn assign_sub_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_matmul_rounds_each_product() -> anyhow::Result<()> {
-        // (1 + 2^-12)^2 - 1: plain float32 gives 2^-11, a fused multiply-add 2^-11 + 2^-24
-        let e = 1.0f32 + 2f32.powi(-12);
-        let a = Tensor::from_vec(vec![-1.0f32, e], &[1, 2])?;
-        let b = Tensor::from_vec(vec![1.0f32, e], &[2, 1])?;
-        assert_eq!(matmul(&a, &b)?.to_vec::<f32>()?, vec![2f32.powi(-11)]);
-        Ok(())
-    }
-
-    #[test]
-    fn plain_matmul_gradients_match_tf_matmul() -> anyhow::Result<()> {
-        let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-        let w = Variable::new(tt::Tensor::from_vec(vec![0.5f32, -1.0, 2.0], &[3, 1])?);
-        let tape = ad::GradientTape::new();
-        let y = ad::reduce_sum(matmul(&x, &w)?, None, false)?;
-        let g = tape.gradient(&y, &[&w])?;
-        let g = g[0].as_ref().context("gradient")?;
-        assert_eq!(g.to_vec::<f32>()?, vec![5.0, 7.0, 9.0]);
-        Ok(())
-    }
 
     #[test]
     fn row_indices_are_read() -> anyhow::Result<()> {
