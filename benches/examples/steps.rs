@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use tapegrad_autodiff::{add, GradientTape, Tensor};
-use tapegrad_benches::TwoWeights;
+use tapegrad_benches::{DenseNet, LinearMse, TwoWeights};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -33,6 +33,18 @@ fn main() {
                     tape.watch(&x);
                 }
                 black_box(add(black_box(&x), black_box(&y)).expect("add"));
+            }
+        }
+        "tape_regression" => {
+            let model = LinearMse::tape_regression().expect("data");
+            for _ in 0..n {
+                model.step().expect("step");
+            }
+        }
+        "mlp" => {
+            let mut model = DenseNet::mlp().expect("model");
+            for _ in 0..n {
+                model.step().expect("step");
             }
         }
         other => panic!("unknown workload {other}"),
