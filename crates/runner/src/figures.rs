@@ -1,6 +1,47 @@
 //! The documents' figures, regenerated from our runs as SVG and PNG with plotters.
+//!
+//! [`render`] draws one [`Figure`] — a single axes with a title, axis labels, a legend when any
+//! series has a label, and each series as points, a polyline or a horizontal line — in the look of
+//! matplotlib's defaults: a 640×480 canvas, a boxed axes, the `tab10` colour cycle and ranges padded
+//! by 5% of the data's span. Text is set in DejaVu Sans (matplotlib's default font), bundled in
+//! `assets/` so that the PNG needs no system font library.
+//!
+//! ```no_run
+//! # fn main() -> anyhow::Result<()> {
+//! use tapegrad_runner::figures::{render, Figure, Mark, Series};
+//!
+//! let fig = Figure {
+//!     name: "loss_history".into(),
+//!     title: "Loss".into(),
+//!     xlabel: "epoch".into(),
+//!     ylabel: "loss".into(),
+//!     series: vec![Series {
+//!         label: "training".into(),
+//!         mark: Mark::Line,
+//!         x: vec![0.0, 1.0, 2.0],
+//!         y: vec![3.0, 1.5, 1.0],
+//!         color: "C0".into(),
+//!     }],
+//!     document_image: None,
+//! };
+//! let written = render(&fig, std::path::Path::new("figures"))?;
+//! assert_eq!(written.len(), 2); // figures/loss_history.svg, figures/loss_history.png
+//! # Ok(())
+//! # }
+//! ```
 
+use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, bail, Context};
+use plotters::coord::ranged1d::{BoldPoints, Ranged};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +86,815 @@ pub struct Figure {
     pub document_image: Option<String>,
 }
 
+/// Canvas size in pixels: matplotlib's default figure (6.4 × 4.8 inches at 100 dpi).
+const SIZE: (u32, u32) = (640, 480);
+
+/// The font family every text of a figure uses; [`ensure_font`] registers DejaVu Sans under it.
+const FAMILY: &str = "sans-serif";
+
+/// DejaVu Sans, matplotlib's default font (licence in `assets/LICENSE-DejaVu`).
+static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Text sizes in pixels (plotters' font size), close to matplotlib's 12 pt title and 10 pt text
+/// at 100 dpi.
+const TITLE_SIZE: f64 = 20.0;
+const LABEL_SIZE: f64 = 16.0;
+const TICK_SIZE: f64 = 14.0;
+const LEGEND_SIZE: f64 = 14.0;
+
+/// matplotlib's default colour cycle (`tab10`), `C0`..`C9`.
+const CYCLE: [RGBColor; 10] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
+];
+
+/// Registers the bundled font once per process; later calls return the first call's outcome.
+fn ensure_font() -> anyhow::Result<()> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            register_font(FAMILY, FontStyle::Normal, FONT_BYTES)
+                .map_err(|_| "the bundled DejaVuSans.ttf is not a valid font".to_string())
+        })
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
 /// Writes `fig` as `dir/NAME.svg` and `dir/NAME.png` (each written whole or not at all) and
 /// returns their paths.
+///
+/// `dir` is created if missing. Each file is written to a temporary file in `dir` and renamed into
+/// place, so a reader never sees a half-written figure and a failure leaves any previous file as it
+/// was. Non-finite points are skipped (a line breaks there, as in matplotlib); axis ranges come from
+/// the finite data with a 5% margin, and a figure with no finite data still gets axes.
+///
+/// # Errors
+/// An unsafe file stem, an unknown colour, `x` and `y` of different lengths, or a failure to create,
+/// draw or write a file; each error names the figure or the file.
 pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let _ = (fig, dir);
-    anyhow::bail!("figure rendering is being written")
+    ensure_font()?;
+    if fig.name.is_empty()
+        || fig.name.starts_with('.')
+        || fig.name.contains(['/', '\\'])
+        || Path::new(&fig.name).file_name() != Some(fig.name.as_ref())
+    {
+        bail!("figure name {:?} is not a plain file stem", fig.name);
+    }
+    let plan = Plan::new(fig).with_context(|| format!("figure {:?}", fig.name))?;
+    fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
+
+    let svg_path = dir.join(format!("{}.svg", fig.name));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root, fig, &plan)
+            .and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
+            .with_context(|| format!("drawing {}", svg_path.display()))?;
+    }
+    write_atomically(&svg_path, |tmp| {
+        let mut file = fs::File::create(tmp)?;
+        file.write_all(svg.as_bytes())?;
+        file.sync_all()?;
+        Ok(())
+    })?;
+
+    let png_path = dir.join(format!("{}.png", fig.name));
+    write_atomically(&png_path, |tmp| {
+        {
+            // The backend infers the format from the extension: the temporary name ends in `.png`.
+            let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
+            draw(&root, fig, &plan)?;
+            root.present().map_err(|e| anyhow!("{e}"))?;
+        }
+        fs::File::open(tmp)?.sync_all()?;
+        Ok(())
+    })?;
+
+    Ok(vec![svg_path, png_path])
+}
+
+/// Runs `write` on a fresh temporary path beside `path` (same directory, same extension), then
+/// renames it onto `path`; on failure removes the temporary file and reports `path`.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
+    let tmp = path.with_file_name(format!(
+        ".{name}.{}-{}.tmp.{ext}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = write(&tmp).and_then(|()| {
+        fs::rename(&tmp, path)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// What to draw, worked out from a [`Figure`] before any backend is touched.
+#[derive(Debug)]
+struct Plan {
+    /// x range of the axes.
+    x: (f64, f64),
+    /// y range of the axes.
+    y: (f64, f64),
+    /// The series' colours and finite data.
+    series: Vec<PlannedSeries>,
+}
+
+/// One series, ready to draw.
+#[derive(Debug)]
+struct PlannedSeries {
+    /// Resolved colour.
+    color: RGBColor,
+    /// Runs of consecutive finite points (a line is broken at non-finite points; for `Points`
+    /// all points are in one run; for `HLine`, one run holding `(NaN, y)` or nothing).
+    runs: Vec<Vec<(f64, f64)>>,
+}
+
+impl Plan {
+    fn new(fig: &Figure) -> anyhow::Result<Plan> {
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        let mut series = Vec::with_capacity(fig.series.len());
+        for (i, s) in fig.series.iter().enumerate() {
+            let color =
+                parse_color(&s.color, i).with_context(|| format!("series {i} ({:?})", s.label))?;
+            let runs = match s.mark {
+                Mark::HLine => match s.y.first() {
+                    Some(&y) if y.is_finite() => {
+                        ys.push(y);
+                        vec![vec![(f64::NAN, y)]]
+                    }
+                    _ => Vec::new(),
+                },
+                Mark::Points | Mark::Line => {
+                    if s.x.len() != s.y.len() {
+                        bail!(
+                            "series {i} ({:?}): x has {} values but y has {}",
+                            s.label,
+                            s.x.len(),
+                            s.y.len()
+                        );
+                    }
+                    let mut runs = vec![Vec::new()];
+                    for (&x, &y) in s.x.iter().zip(&s.y) {
+                        if x.is_finite() && y.is_finite() {
+                            xs.push(x);
+                            ys.push(y);
+                            runs.last_mut().expect("runs is never empty").push((x, y));
+                        } else if s.mark == Mark::Line
+                            && !runs.last().expect("runs is never empty").is_empty()
+                        {
+                            runs.push(Vec::new());
+                        }
+                    }
+                    runs.retain(|r| !r.is_empty());
+                    runs
+                }
+            };
+            series.push(PlannedSeries { color, runs });
+        }
+        Ok(Plan {
+            x: axis_range(&xs),
+            y: axis_range(&ys),
+            series,
+        })
+    }
+}
+
+/// The axis range for finite `values`: their span plus a 5% margin on each side (matplotlib's
+/// `axes.xmargin`); a single value `v` gets `v ± 5%·|v|` (±0.05 for zero) and no values get `0..1`.
+fn axis_range(values: &[f64]) -> (f64, f64) {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for &v in values {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let span = hi - lo;
+    // Keep the margin finite for huge values, where `hi - lo` can overflow.
+    if span.is_finite() && span > f64::EPSILON * hi.abs().max(lo.abs()) {
+        let m = 0.05 * span;
+        return (lo - m, hi + m);
+    }
+    if !span.is_finite() {
+        return (lo, hi);
+    }
+    let mid = lo / 2.0 + hi / 2.0;
+    let half = if mid == 0.0 { 0.05 } else { 0.05 * mid.abs() };
+    (mid - half, mid + half)
+}
+
+/// The colour matplotlib gives `name`: `C0`..`C9`, one of a few named colours or `#rrggbb`; an
+/// empty name takes the next colour of the cycle, as matplotlib does for the `index`th series.
+fn parse_color(name: &str, index: usize) -> anyhow::Result<RGBColor> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(CYCLE[index % CYCLE.len()]);
+    }
+    if let Some(digit) = name.strip_prefix('C') {
+        if let Ok(i) = digit.parse::<usize>() {
+            return Ok(CYCLE[i % CYCLE.len()]);
+        }
+    }
+    if let Some(hex) = name.strip_prefix('#') {
+        if hex.len() == 6 && hex.is_ascii() {
+            let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16);
+            if let (Ok(r), Ok(g), Ok(b)) = (byte(0), byte(2), byte(4)) {
+                return Ok(RGBColor(r, g, b));
+            }
+        }
+    }
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "red" | "r" => RGBColor(0xff, 0x00, 0x00),
+        "blue" | "b" => RGBColor(0x00, 0x00, 0xff),
+        "green" | "g" => RGBColor(0x00, 0x80, 0x00),
+        "black" | "k" => RGBColor(0x00, 0x00, 0x00),
+        "orange" => RGBColor(0xff, 0xa5, 0x00),
+        "gray" | "grey" => RGBColor(0x80, 0x80, 0x80),
+        "purple" => RGBColor(0x80, 0x00, 0x80),
+        _ => bail!("unknown colour {name:?} (expected C0..C9, a named colour or #rrggbb)"),
+    })
+}
+
+/// Tick labels for the range `lo..hi` with at most `n` ticks: the tick positions plotters will
+/// use, formatted with the decimals their step needs (uniformly, `0.0 0.5 1.0` as matplotlib),
+/// in scientific notation for very large or very small magnitudes.
+fn tick_formatter(lo: f64, hi: f64, n: usize) -> impl Fn(&f64) -> String {
+    let ticks = RangedCoordf64::from(lo..hi).key_points(BoldPoints(n));
+    let step = ticks
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    let magnitude = ticks.iter().fold(0.0f64, |m, t| m.max(t.abs()));
+    let scientific = magnitude >= 1e6 || (magnitude > 0.0 && magnitude < 1e-4);
+    let decimals = if step.is_finite() && step > 0.0 {
+        (-step.log10().floor()).clamp(0.0, 12.0) as usize
+    } else {
+        1
+    };
+    move |v: &f64| {
+        let v = if v.abs() < step * 1e-9 { 0.0 } else { *v };
+        if scientific {
+            format!("{v:.2e}")
+        } else {
+            format!("{v:.decimals$}")
+        }
+    }
+}
+
+/// Number of tick labels asked of plotters on each axis.
+const X_TICKS: usize = 8;
+const Y_TICKS: usize = 8;
+
+/// Draws `fig` on `root`: white background, title, boxed axes with ticks and labels, the series
+/// and, when any series has a label, the legend.
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &Figure,
+    plan: &Plan,
+) -> anyhow::Result<()> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    root.fill(&WHITE).map_err(e)?;
+    let (x0, x1) = plan.x;
+    let (y0, y1) = plan.y;
+    let x_fmt = tick_formatter(x0, x1, X_TICKS);
+    let y_fmt = tick_formatter(y0, y1, Y_TICKS);
+
+    // Room on the left for the widest y tick label plus the rotated y label.
+    let tick_style = (FAMILY, TICK_SIZE).into_text_style(root);
+    let widest = RangedCoordf64::from(y0..y1)
+        .key_points(BoldPoints(Y_TICKS))
+        .iter()
+        .map(|v| {
+            root.estimate_text_size(&y_fmt(v), &tick_style)
+                .map(|(w, _)| w)
+        })
+        .collect::<Result<Vec<u32>, _>>()
+        .map_err(e)?
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    let left = widest + 20 + if fig.ylabel.is_empty() { 0 } else { 24 };
+    let bottom = 30 + if fig.xlabel.is_empty() { 0 } else { 24 };
+
+    let mut chart = ChartBuilder::on(root)
+        .caption(&fig.title, (FAMILY, TITLE_SIZE))
+        .margin_top(12)
+        .margin_right(24)
+        .margin_left(8)
+        .margin_bottom(8)
+        .x_label_area_size(bottom)
+        .y_label_area_size(left)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(e)?;
+
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .axis_style(BLACK)
+        .x_labels(X_TICKS)
+        .y_labels(Y_TICKS)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style((FAMILY, TICK_SIZE))
+        .axis_desc_style((FAMILY, LABEL_SIZE))
+        .x_desc(fig.xlabel.as_str())
+        .y_desc(fig.ylabel.as_str())
+        .draw()
+        .map_err(e)?;
+
+    for (s, p) in fig.series.iter().zip(&plan.series) {
+        let color = p.color;
+        let line = color.stroke_width(2);
+        let anno = match s.mark {
+            Mark::Points => chart
+                .draw_series(
+                    p.runs
+                        .iter()
+                        .flatten()
+                        .map(|&xy| Circle::new(xy, 3, color.filled())),
+                )
+                .map_err(e)?,
+            Mark::Line => {
+                // One element per unbroken run, so a NaN breaks the line.
+                chart
+                    .draw_series(p.runs.iter().map(|run| PathElement::new(run.clone(), line)))
+                    .map_err(e)?
+            }
+            Mark::HLine => chart
+                .draw_series(
+                    p.runs
+                        .iter()
+                        .flatten()
+                        .map(|&(_, y)| PathElement::new(vec![(x0, y), (x1, y)], line)),
+                )
+                .map_err(e)?,
+        };
+        if !s.label.is_empty() {
+            anno.label(s.label.as_str());
+            match s.mark {
+                Mark::Points => {
+                    anno.legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
+                }
+                Mark::Line | Mark::HLine => {
+                    anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line));
+                }
+            }
+        }
+    }
+
+    // matplotlib's box: all four spines.
+    chart
+        .plotting_area()
+        .draw(&Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1)))
+        .map_err(e)?;
+
+    if fig.series.iter().any(|s| !s.label.is_empty()) {
+        let legend_style = (FAMILY, LEGEND_SIZE).into_text_style(root);
+        let mut label_w = 0;
+        let mut rows = 0;
+        for s in fig.series.iter().filter(|s| !s.label.is_empty()) {
+            let (w, _) = root
+                .estimate_text_size(&s.label, &legend_style)
+                .map_err(e)?;
+            label_w = label_w.max(w);
+            rows += 1;
+        }
+        let (pw, ph) = chart.plotting_area().dim_in_pixel();
+        // The legend box as a fraction of the axes: glyph + gap + text + padding, one row per entry.
+        let size = (
+            f64::from(label_w + 50) / f64::from(pw.max(1)),
+            f64::from(rows * 20 + 20) / f64::from(ph.max(1)),
+        );
+        chart
+            .configure_series_labels()
+            .position(best_legend_position(plan, size))
+            .margin(10)
+            .label_font(legend_style)
+            .background_style(WHITE.mix(0.8))
+            .border_style(RGBColor(0xcc, 0xcc, 0xcc))
+            .draw()
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Like matplotlib's `loc="best"`: the corner (in its order of preference) whose legend box of
+/// `size` (fractions of the axes' width and height) covers the fewest data points; lines are
+/// sampled along their segments.
+fn best_legend_position(plan: &Plan, size: (f64, f64)) -> SeriesLabelPosition {
+    let (x0, x1) = plan.x;
+    let (y0, y1) = plan.y;
+    let mut samples = Vec::new();
+    for s in &plan.series {
+        for run in &s.runs {
+            match run.as_slice() {
+                [(x, y)] if x.is_nan() => {
+                    // A horizontal line spans the width.
+                    samples.extend((0..=20).map(|k| (f64::from(k) / 20.0, (y - y0) / (y1 - y0))));
+                }
+                points => {
+                    let norm = |(x, y): (f64, f64)| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+                    samples.extend(points.iter().map(|&p| norm(p)));
+                    for w in points.windows(2) {
+                        let (a, b) = (norm(w[0]), norm(w[1]));
+                        for k in 1..10 {
+                            let t = f64::from(k) / 10.0;
+                            samples.push((a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let (w, h) = size;
+    let m = 0.03; // the legend's margin from the spines
+    let corners = [
+        (SeriesLabelPosition::UpperRight, (1.0 - m - w, 1.0 - m - h)),
+        (SeriesLabelPosition::UpperLeft, (m, 1.0 - m - h)),
+        (SeriesLabelPosition::LowerLeft, (m, m)),
+        (SeriesLabelPosition::LowerRight, (1.0 - m - w, m)),
+    ];
+    let mut best = (SeriesLabelPosition::UpperRight, usize::MAX);
+    for (pos, (bx, by)) in corners {
+        let covered = samples
+            .iter()
+            .filter(|&&(x, y)| x >= bx && x <= bx + w && y >= by && y <= by + h)
+            .count();
+        if covered < best.1 {
+            best = (pos, covered);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(label: &str, mark: Mark, x: Vec<f64>, y: Vec<f64>, color: &str) -> Series {
+        Series {
+            label: label.into(),
+            mark,
+            x,
+            y,
+            color: color.into(),
+        }
+    }
+
+    fn figure(name: &str, series: Vec<Series>) -> Figure {
+        Figure {
+            name: name.into(),
+            title: format!("Title of {name}"),
+            xlabel: "epoch".into(),
+            ylabel: "loss value".into(),
+            series,
+            document_image: None,
+        }
+    }
+
+    /// A figure with every kind of mark, as the documents draw them: data, a fit and a true value.
+    fn all_marks() -> Figure {
+        let x: Vec<f64> = (0..50).map(|i| f64::from(i) / 10.0).collect();
+        let noisy: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 3.0 * v + 2.0 + if i % 2 == 0 { 0.8 } else { -0.8 })
+            .collect();
+        let fit: Vec<f64> = x.iter().map(|v| 3.0 * v + 2.0).collect();
+        figure(
+            "all_marks",
+            vec![
+                series("data", Mark::Points, x.clone(), noisy, "C0"),
+                series("fit", Mark::Line, x, fit, "C1"),
+                series("true bias", Mark::HLine, vec![], vec![2.0], "red"),
+            ],
+        )
+    }
+
+    fn scratch_dir() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("tapegrad-figures-")
+            .tempdir_in(std::env::temp_dir())
+            .expect("temp dir")
+    }
+
+    /// Renders into an in-memory RGB buffer, as the PNG would look.
+    fn pixels(fig: &Figure) -> Vec<u8> {
+        ensure_font().unwrap();
+        let plan = Plan::new(fig).unwrap();
+        let mut buf = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+            draw(&root, fig, &plan).unwrap();
+            root.present().unwrap();
+        }
+        buf
+    }
+
+    /// Pixels in rows `rows` that are not white.
+    fn non_white(buf: &[u8], rows: std::ops::Range<u32>) -> usize {
+        let w = SIZE.0 as usize;
+        buf[rows.start as usize * w * 3..rows.end as usize * w * 3]
+            .chunks(3)
+            .filter(|p| p != &[255, 255, 255])
+            .count()
+    }
+
+    fn count_color(buf: &[u8], c: RGBColor) -> usize {
+        buf.chunks(3).filter(|p| p == &[c.0, c.1, c.2]).count()
+    }
+
+    fn check_written(paths: &[PathBuf], dir: &Path, fig: &Figure) {
+        let svg_path = dir.join(format!("{}.svg", fig.name));
+        let png_path = dir.join(format!("{}.png", fig.name));
+        assert_eq!(paths, [svg_path.clone(), png_path.clone()]);
+        let svg = fs::read_to_string(&svg_path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+        assert!(svg.contains(&fig.title), "SVG lacks the title");
+        assert!(svg.contains(&fig.xlabel) && svg.contains(&fig.ylabel));
+        let png = fs::read(&png_path).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(png.len() > 5_000, "PNG only {} bytes", png.len());
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn renders_each_mark_to_svg_and_png() {
+        let dir = scratch_dir();
+        for (name, mark) in [
+            ("points", Mark::Points),
+            ("line", Mark::Line),
+            ("hline", Mark::HLine),
+        ] {
+            let fig = figure(
+                name,
+                vec![series(
+                    name,
+                    mark,
+                    vec![1.0, 2.0, 3.0],
+                    vec![1.0, 4.0, 9.0],
+                    "C2",
+                )],
+            );
+            let paths = render(&fig, dir.path()).unwrap();
+            check_written(&paths, dir.path(), &fig);
+            let buf = pixels(&fig);
+            assert!(count_color(&buf, CYCLE[2]) > 20, "{name}: C2 not drawn");
+        }
+    }
+
+    #[test]
+    fn all_marks_with_legend() {
+        let dir = scratch_dir();
+        let fig = all_marks();
+        let paths = render(&fig, dir.path()).unwrap();
+        check_written(&paths, dir.path(), &fig);
+        let svg = fs::read_to_string(&paths[0]).unwrap();
+        for label in ["data", "fit", "true bias"] {
+            assert!(svg.contains(label), "legend lacks {label}");
+        }
+        // matplotlib's C0 and C1, and pure red.
+        assert!(svg.to_ascii_lowercase().contains("#1f77b4"));
+        assert!(svg.to_ascii_lowercase().contains("#ff7f0e"));
+        let buf = pixels(&fig);
+        assert!(count_color(&buf, CYCLE[0]) > 100);
+        assert!(count_color(&buf, CYCLE[1]) > 100);
+        assert!(count_color(&buf, RGBColor(255, 0, 0)) > 100);
+    }
+
+    #[test]
+    fn title_is_drawn_in_the_png() {
+        let fig = all_marks();
+        let with = pixels(&fig);
+        let without = pixels(&Figure {
+            title: String::new(),
+            ..fig.clone()
+        });
+        // The title band holds text; without a title the band above the axes stays white.
+        let title_ink = non_white(&with, 0..40);
+        assert!(title_ink > 300, "title band has {title_ink} inked pixels");
+        assert_eq!(non_white(&without, 0..8), 0);
+        // Antialiased glyphs: grey levels, not only black.
+        let greys = with[..40 * SIZE.0 as usize * 3]
+            .chunks(3)
+            .filter(|p| p[0] > 0 && p[0] < 255)
+            .count();
+        assert!(greys > 50, "{greys}");
+    }
+
+    #[test]
+    fn replaces_existing_files_whole() {
+        let dir = scratch_dir();
+        let fig = all_marks();
+        fs::write(dir.path().join("all_marks.png"), b"old").unwrap();
+        fs::write(dir.path().join("all_marks.svg"), b"old").unwrap();
+        let paths = render(&fig, dir.path()).unwrap();
+        check_written(&paths, dir.path(), &fig);
+        // Rendering twice gives the same SVG.
+        let first = fs::read(&paths[0]).unwrap();
+        render(&fig, dir.path()).unwrap();
+        assert_eq!(fs::read(&paths[0]).unwrap(), first);
+    }
+
+    #[test]
+    fn degenerate_data_still_renders() {
+        let dir = scratch_dir();
+        let cases = [
+            figure("empty", vec![]),
+            figure(
+                "single",
+                vec![series("one", Mark::Points, vec![2.0], vec![5.0], "C0")],
+            ),
+            figure(
+                "constant",
+                vec![series(
+                    "c",
+                    Mark::Line,
+                    vec![0.0, 1.0, 2.0],
+                    vec![0.0; 3],
+                    "",
+                )],
+            ),
+            figure(
+                "non_finite",
+                vec![series(
+                    "",
+                    Mark::Line,
+                    vec![0.0, 1.0, f64::NAN, 3.0, 4.0],
+                    vec![1.0, f64::INFINITY, 2.0, 3.0, f64::NEG_INFINITY],
+                    "black",
+                )],
+            ),
+            figure(
+                "all_nan",
+                vec![
+                    series("n", Mark::Points, vec![f64::NAN], vec![f64::NAN], "C3"),
+                    series("h", Mark::HLine, vec![], vec![], "orange"),
+                ],
+            ),
+            figure(
+                "hline_only",
+                vec![series("t", Mark::HLine, vec![], vec![-3.5], "green")],
+            ),
+        ];
+        for fig in &cases {
+            let paths = render(fig, dir.path()).unwrap();
+            check_written(&paths, dir.path(), fig);
+        }
+    }
+
+    #[test]
+    fn axis_ranges() {
+        assert_eq!(axis_range(&[]), (0.0, 1.0));
+        assert_eq!(axis_range(&[0.0, 10.0]), (-0.5, 10.5));
+        assert_eq!(axis_range(&[0.0]), (-0.05, 0.05));
+        let (lo, hi) = axis_range(&[4.0, 4.0]);
+        assert!(
+            (lo - 3.8).abs() < 1e-12 && (hi - 4.2).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = axis_range(&[-f64::MAX, f64::MAX]);
+        assert!(lo.is_finite() && hi.is_finite() && lo < hi);
+        // Skipping non-finite values is the caller's job; the Plan does it.
+        let fig = figure(
+            "p",
+            vec![series(
+                "",
+                Mark::Points,
+                vec![1.0, f64::NAN, 3.0],
+                vec![2.0, 7.0, f64::INFINITY],
+                "",
+            )],
+        );
+        let plan = Plan::new(&fig).unwrap();
+        assert_eq!(plan.series[0].runs, vec![vec![(1.0, 2.0)]]);
+        assert_eq!(plan.x, (0.95, 1.05));
+    }
+
+    #[test]
+    fn lines_break_at_non_finite_points() {
+        let fig = figure(
+            "l",
+            vec![series(
+                "",
+                Mark::Line,
+                vec![0.0, 1.0, 2.0, 3.0, 4.0],
+                vec![0.0, 1.0, f64::NAN, 3.0, 4.0],
+                "",
+            )],
+        );
+        let plan = Plan::new(&fig).unwrap();
+        assert_eq!(
+            plan.series[0].runs,
+            vec![vec![(0.0, 0.0), (1.0, 1.0)], vec![(3.0, 3.0), (4.0, 4.0)]]
+        );
+    }
+
+    #[test]
+    fn colours_are_matplotlibs() {
+        assert_eq!(parse_color("C0", 5).unwrap(), RGBColor(0x1f, 0x77, 0xb4));
+        assert_eq!(parse_color("C3", 0).unwrap(), RGBColor(0xd6, 0x27, 0x28));
+        assert_eq!(parse_color("C9", 0).unwrap(), RGBColor(0x17, 0xbe, 0xcf));
+        assert_eq!(parse_color("", 1).unwrap(), RGBColor(0xff, 0x7f, 0x0e));
+        assert_eq!(parse_color("green", 0).unwrap(), RGBColor(0, 0x80, 0));
+        assert_eq!(parse_color("orange", 0).unwrap(), RGBColor(0xff, 0xa5, 0));
+        assert_eq!(parse_color("#0a0B0c", 0).unwrap(), RGBColor(10, 11, 12));
+        let err = parse_color("chartreuse", 0).unwrap_err().to_string();
+        assert!(err.contains("chartreuse"), "{err}");
+    }
+
+    #[test]
+    fn tick_labels_share_their_decimals() {
+        let f = tick_formatter(-0.05, 1.05, 8);
+        assert_eq!(f(&0.0), "0.0");
+        assert_eq!(f(&0.5), "0.5");
+        assert_eq!(f(&(0.1 + 0.2)), "0.3");
+        let f = tick_formatter(0.0, 100.0, 8);
+        assert_eq!(f(&20.0), "20");
+        let f = tick_formatter(0.0, 3e7, 8);
+        assert_eq!(f(&1e7), "1.00e7");
+    }
+
+    #[test]
+    fn legend_avoids_the_data() {
+        // Data rising to the upper right: the legend goes upper left.
+        let x: Vec<f64> = (0..20).map(f64::from).collect();
+        let fig = figure(
+            "rise",
+            vec![series("up", Mark::Line, x.clone(), x.clone(), "")],
+        );
+        let plan = Plan::new(&fig).unwrap();
+        assert_eq!(
+            best_legend_position(&plan, (0.2, 0.1)),
+            SeriesLabelPosition::UpperLeft
+        );
+        // Falling from the upper left: upper right is free.
+        let down: Vec<f64> = x.iter().map(|v| -v).collect();
+        let fig = figure("fall", vec![series("down", Mark::Line, x, down, "")]);
+        let plan = Plan::new(&fig).unwrap();
+        assert_eq!(
+            best_legend_position(&plan, (0.2, 0.1)),
+            SeriesLabelPosition::UpperRight
+        );
+    }
+
+    #[test]
+    fn errors_name_the_figure_or_file() {
+        let dir = scratch_dir();
+        let bad = figure(
+            "bad_colour",
+            vec![series("s", Mark::Line, vec![0.0], vec![0.0], "chartreuse")],
+        );
+        let err = format!("{:#}", render(&bad, dir.path()).unwrap_err());
+        assert!(
+            err.contains("bad_colour") && err.contains("chartreuse"),
+            "{err}"
+        );
+
+        let ragged = figure(
+            "ragged",
+            vec![series("s", Mark::Points, vec![0.0, 1.0], vec![0.0], "")],
+        );
+        let err = format!("{:#}", render(&ragged, dir.path()).unwrap_err());
+        assert!(err.contains("ragged") && err.contains("x has 2"), "{err}");
+
+        for name in ["", "../escape", "a/b", ".hidden"] {
+            let fig = figure(name, vec![]);
+            assert!(render(&fig, dir.path()).is_err(), "{name:?} accepted");
+        }
+
+        // The directory is a file: the error names it, and nothing is written.
+        let file = dir.path().join("not_a_dir");
+        fs::write(&file, b"x").unwrap();
+        let err = format!("{:#}", render(&all_marks(), &file).unwrap_err());
+        assert!(err.contains("not_a_dir"), "{err}");
+    }
 }
