@@ -20,6 +20,7 @@ mod display;
 mod dtype;
 mod error;
 pub mod ops;
+mod pool;
 mod tensor;
 
 pub use broadcast::broadcast_shape;

@@ -4,6 +4,7 @@
 use ndarray::{ArcArray, Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
 
 use crate::broadcast::{broadcast_shape, reduction_axes};
+use crate::pool;
 use crate::tensor::{map_array, map_arrays2, Repr};
 use crate::{Element, Result, Tensor, TensorError};
 
@@ -115,6 +116,11 @@ binary_fns! {
     Equal = "equal", |x, y| if x == y { T::one() } else { T::zero() };
     /// `x * sign(y)`: the backward of `abs` in one pass (bitwise the same as the two steps).
     MulSign = "mul_sign", |x, y| x * Sign.call(y);
+    /// `x * (y * 2)`: the backward of `square` in one pass (bitwise the same as the two steps).
+    MulTwice = "mul_twice", |x, y| x * (y * c(2.0));
+    /// `x * positive_mask(y)`: the backward of `relu` in one pass (bitwise the same as the two
+    /// steps, including `-0` and NaN where `x` is negative or not finite).
+    MulPositiveMask = "mul_positive_mask", |x, y| x * PositiveMask.call(y);
 }
 
 /// Wraps `data`, laid out row-major for `dim`, as a shared array.
@@ -154,7 +160,10 @@ pub fn sum_slice<T: Element>(xs: &[T]) -> T {
 
 fn unary_kernel<T: Element, F: UnaryFn>(a: &ArcArray<T, IxDyn>, f: F) -> ArcArray<T, IxDyn> {
     match row_major(a) {
-        Some(xs) => shared(a.raw_dim(), xs.iter().map(|&x| f.call(x)).collect()),
+        Some(xs) => shared(
+            a.raw_dim(),
+            pool::collect(xs.len(), xs.iter().map(|&x| f.call(x))),
+        ),
         None => a.map(|&x| f.call(x)).into_shared(),
     }
 }
@@ -162,16 +171,16 @@ fn unary_kernel<T: Element, F: UnaryFn>(a: &ArcArray<T, IxDyn>, f: F) -> ArcArra
 /// `f` over `xs` with `y` fixed on one side.
 fn with_scalar<T: Element, F: BinaryFn>(xs: &[T], y: T, f: F, scalar_on_right: bool) -> Vec<T> {
     if scalar_on_right {
-        xs.iter().map(|&x| f.call(x, y)).collect()
+        pool::collect(xs.len(), xs.iter().map(|&x| f.call(x, y)))
     } else {
-        xs.iter().map(|&x| f.call(y, x)).collect()
+        pool::collect(xs.len(), xs.iter().map(|&x| f.call(y, x)))
     }
 }
 
 /// `f` between every row of `xs` (length a multiple of `ys.len()`) and `ys`: the broadcast of
 /// a trailing-shape operand, such as a bias over a batch.
 fn with_rows<T: Element, F: BinaryFn>(xs: &[T], ys: &[T], f: F, rows_on_left: bool) -> Vec<T> {
-    let mut out = Vec::with_capacity(xs.len());
+    let mut out = pool::take(xs.len());
     for row in xs.chunks_exact(ys.len()) {
         if rows_on_left {
             out.extend(row.iter().zip(ys).map(|(&x, &y)| f.call(x, y)));
@@ -196,7 +205,7 @@ fn binary_kernel<T: Element, F: BinaryFn>(
     // operand. Each computes exactly what the general broadcast below computes.
     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
         if a.shape() == b.shape() {
-            let data = xs.iter().zip(ys).map(|(&x, &y)| f.call(x, y)).collect();
+            let data = pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f.call(x, y)));
             return Ok(shared(a.raw_dim(), data));
         }
         if ys.len() == 1 && b.ndim() <= a.ndim() {
@@ -242,7 +251,13 @@ fn binary_kernel<T: Element, F: BinaryFn>(
 
 fn scale_kernel<T: Element>(a: &ArcArray<T, IxDyn>, factor: f64) -> ArcArray<T, IxDyn> {
     let k = T::from_f64(factor);
-    a.mapv(|x| x * k).into_shared()
+    match row_major(a) {
+        Some(xs) => shared(
+            a.raw_dim(),
+            pool::collect(xs.len(), xs.iter().map(|&x| x * k)),
+        ),
+        None => a.mapv(|x| x * k).into_shared(),
+    }
 }
 
 /// Divides in place; the buffer is copied first only if it is shared.
@@ -562,6 +577,13 @@ impl Tensor {
             lhs: self.shape().to_vec(),
             rhs: shape.to_vec(),
         };
+        if self.len() == 1 && self.rank() <= shape.len() {
+            let n = shape.iter().product();
+            return Ok(map_array!(self, a => {
+                let v = a.iter().copied().next().unwrap_or_else(num_traits::Zero::zero);
+                shared(IxDyn(shape), pool::collect(n, std::iter::repeat_n(v, n)))
+            }));
+        }
         Ok(
             map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned().into_shared()),
         )
@@ -1347,7 +1369,18 @@ mod tests {
             assert!(x.mul_sum_to_shape(&g, &[])?.equals(&two_steps), "n = {n}");
             let sign = x.map(Sign);
             assert!(g.zip(&x, MulSign)?.equals(&g.mul(&sign)?));
+            let two = Tensor::scalar(2.0f32);
+            assert!(g.zip(&x, MulTwice)?.equals(&g.mul(&x.mul(&two)?)?));
+            let mask = x.map(PositiveMask);
+            assert!(g.zip(&x, MulPositiveMask)?.equals(&g.mul(&mask)?));
         }
+        // -0 and NaN where the mask is 0, as the two steps give them
+        let g = Tensor::from_vec(vec![-1.0f32, f32::INFINITY, f32::NAN, 2.0], &[4])?;
+        let y = Tensor::from_vec(vec![-1.0f32, -1.0, -1.0, 0.0], &[4])?;
+        let fused = g.zip(&y, MulPositiveMask)?.to_vec::<f32>()?;
+        let two_steps = g.mul(&y.map(PositiveMask))?.to_vec::<f32>()?;
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fused), bits(&two_steps));
         let m = Tensor::from_vec(values(6), &[2, 3])?;
         let r = Tensor::from_vec(values(3), &[3])?;
         assert!(m

@@ -311,6 +311,17 @@ impl Tensor {
     }
 }
 
+/// A large buffer that nothing else shares goes to the thread's buffer pool, for the next
+/// kernel output of about its size.
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        match &mut self.repr {
+            Repr::F32(a) => crate::pool::recycle(a),
+            Repr::F64(a) => crate::pool::recycle(a),
+        }
+    }
+}
+
 impl<T: Element, D: ndarray::Dimension> From<ndarray::Array<T, D>> for Tensor {
     fn from(array: ndarray::Array<T, D>) -> Self {
         Tensor::from_array(array)

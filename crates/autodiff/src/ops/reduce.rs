@@ -56,7 +56,9 @@ impl Op for Reduce {
             Kind::Sum => crate::broadcast_to(&g, x.shape())?,
             Kind::Mean => {
                 let n = x.len() / b.output.len().max(1);
-                crate::div(crate::broadcast_to(&g, x.shape())?, n as f64)?
+                // Dividing before broadcasting gives every element the same `g / n`, one
+                // division per output element instead of per input element.
+                crate::broadcast_to(crate::div(&g, n as f64)?, x.shape())?
             }
             Kind::Max => {
                 // Ties share the gradient equally, as TensorFlow's _MaxGrad does.

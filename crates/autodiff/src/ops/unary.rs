@@ -45,7 +45,12 @@ unary_op!(
     /// assert_eq!(y.item()?, 9.0);
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
-    square, Square, k::Square, |b, x, y, g| crate::mul(g, crate::mul(x, 2.0)?)
+    square, Square, k::Square, |b, x, y, g| if crate::tape::any_active() {
+        crate::mul(g, crate::mul(x, 2.0)?)
+    } else {
+        // Nothing records this backward: one kernel, bitwise the same.
+        Ok(constant(g.value().zip(x.value(), k::MulTwice)?))
+    }
 );
 unary_op!(
     /// `√x` (`tf.sqrt`); gradient `g · 0.5 / y`.
@@ -85,7 +90,12 @@ unary_op!(
 );
 unary_op!(
     /// `max(x, 0)` (`tf.nn.relu`); gradient `g` where `x > 0`, else 0.
-    relu, Relu, k::Relu, |b, x, y, g| crate::mul(g, constant(y.value().map(k::PositiveMask)))
+    relu, Relu, k::Relu, |b, x, y, g| if crate::tape::any_active() {
+        crate::mul(g, constant(y.value().map(k::PositiveMask)))
+    } else {
+        // Nothing records this backward: one kernel, bitwise the same.
+        Ok(constant(g.value().zip(y.value(), k::MulPositiveMask)?))
+    }
 );
 unary_op!(
     /// `1 / (1 + e⁻ˣ)` (`tf.sigmoid`); gradient `g · y · (1 − y)`.
