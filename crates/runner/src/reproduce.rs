@@ -346,7 +346,8 @@ fn sweep(
 
 /// The printed data tables of document 004, regenerated: `dataset.head()` of the three normal
 /// columns (printed twice, after `np.random.seed(42)`) and of `make_regression(10, 10, bias=1,
-/// random_state=42)`, six decimals as pandas shows them.
+/// random_state=42)`, six decimals as pandas shows them (the page's table export drops trailing
+/// zeros: `1.52303`).
 fn data_quantities(id: &str) -> anyhow::Result<BTreeMap<String, Value>> {
     use tapegrad_datasets::{np_random, recipes};
     let mut q = BTreeMap::new();
@@ -360,27 +361,37 @@ fn data_quantities(id: &str) -> anyhow::Result<BTreeMap<String, Value>> {
                     for r in 0..5 {
                         q.insert(
                             format!("{cell}.head.{col}[{r}]"),
-                            Value::String(format!("{:.6}", c[r])),
+                            Value::String(pandas_cell(c[r])),
                         );
                     }
                 }
             }
         }
         "data-004-make-regression-head" => {
+            // The document's frame: pd.DataFrame(X) with columns 0..9 (feature_0.. here) and y (target).
             let d = recipes::doc004_regression()?;
             for name in d.names() {
+                let key = if name == "y" {
+                    "target".to_string()
+                } else {
+                    format!("feature_{name}")
+                };
                 let c = d.column(name)?;
                 for r in 0..5.min(c.len()) {
-                    q.insert(
-                        format!("head.{name}[{r}]"),
-                        Value::String(format!("{:.6}", c[r])),
-                    );
+                    q.insert(format!("head.{key}[{r}]"), Value::String(pandas_cell(c[r])));
                 }
             }
         }
         _ => anyhow::bail!("no generator for the data table `{id}`"),
     }
     Ok(q)
+}
+
+/// A float as the document's pandas table shows it: six decimals, trailing zeros dropped.
+fn pandas_cell(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0');
+    s.strip_suffix('.').unwrap_or(s).to_string()
 }
 
 /// Runs everything and compares.
