@@ -5,6 +5,8 @@
 //!   `target/reproduce/REPORT.md`, `report.json` and every figure, and exits non-zero unless
 //!   every number is exact, inside its distribution, or explained.
 
+mod bench_peers;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,6 +41,10 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("reproduce") => reproduce_cmd(args.collect()),
+        Some("bench-peers") => {
+            bench_peers::bench_peers(&workspace_root(), args.collect())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(other) => bail!("unknown xtask `{other}` (known: reproduce, help)"),
     }
 }
