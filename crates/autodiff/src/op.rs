@@ -50,6 +50,8 @@ pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Tensor) -> Tensor {
 pub(crate) enum OpRef {
     Static(&'static dyn Op),
     Shared(Rc<dyn Op>),
+    /// A variable read: the variable inline (cloning it is one reference count).
+    Read(tape::ReadVariable),
 }
 
 impl OpRef {
@@ -65,6 +67,7 @@ impl std::ops::Deref for OpRef {
         match self {
             OpRef::Static(op) => *op,
             OpRef::Shared(op) => &**op,
+            OpRef::Read(op) => op,
         }
     }
 }

@@ -83,11 +83,103 @@ struct State {
 
 impl Default for State {
     fn default() -> Self {
+        let (records, watched, variables) = SPARE
+            .try_with(|s| {
+                s.try_borrow_mut().ok().map(|mut s| {
+                    (
+                        std::mem::take(&mut s.records),
+                        std::mem::take(&mut s.watched),
+                        std::mem::take(&mut s.variables),
+                    )
+                })
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         State {
-            watched: IdSet::with_capacity_and_hasher(WATCHED_CAPACITY, Default::default()),
-            records: Vec::new(),
-            variables: Vec::new(),
+            watched: if watched.capacity() > 0 {
+                watched
+            } else {
+                IdSet::with_capacity_and_hasher(WATCHED_CAPACITY, Default::default())
+            },
+            records,
+            variables,
         }
+    }
+}
+
+/// The buffers of this thread's last finished tape and backward pass, emptied, for the next
+/// ones: a training loop that makes a tape a step stops allocating them every step.
+#[derive(Default)]
+struct Spare {
+    records: Vec<Record>,
+    watched: IdSet,
+    variables: Vec<Variable>,
+    grads: IdMap<Tensor>,
+}
+
+/// Buffers larger than this many entries are freed rather than kept.
+const SPARE_MAX: usize = 4096;
+
+thread_local! {
+    static SPARE: RefCell<Spare> = RefCell::new(Spare::default());
+}
+
+/// Empties the buffers (dropping their contents first) and keeps those the spare lacks.
+fn give_back(
+    mut records: Vec<Record>,
+    mut watched: IdSet,
+    mut variables: Vec<Variable>,
+    mut grads: IdMap<Tensor>,
+) {
+    records.clear();
+    watched.clear();
+    variables.clear();
+    grads.clear();
+    let _ = SPARE.try_with(|s| {
+        let Ok(mut s) = s.try_borrow_mut() else {
+            return;
+        };
+        if s.records.capacity() == 0 && records.capacity() <= SPARE_MAX {
+            s.records = records;
+        }
+        if s.watched.capacity() == 0 && watched.capacity() <= SPARE_MAX {
+            s.watched = watched;
+        }
+        if s.variables.capacity() == 0 && variables.capacity() <= SPARE_MAX {
+            s.variables = variables;
+        }
+        if s.grads.capacity() == 0 && grads.capacity() <= SPARE_MAX {
+            s.grads = grads;
+        }
+    });
+}
+
+/// An empty gradient map: the spare one, or a new one with room for `n` entries.
+fn take_grads(n: usize) -> IdMap<Tensor> {
+    let spare = SPARE
+        .try_with(|s| {
+            s.try_borrow_mut()
+                .map(|mut s| std::mem::take(&mut s.grads))
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    if spare.capacity() > 0 {
+        spare
+    } else {
+        IdMap::with_capacity_and_hasher(n, Default::default())
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let st = self.state.get_mut();
+        give_back(
+            std::mem::take(&mut st.records),
+            std::mem::take(&mut st.watched),
+            std::mem::take(&mut st.variables),
+            IdMap::default(),
+        );
     }
 }
 
@@ -152,7 +244,7 @@ pub(crate) fn record_read(var: &Variable, value: &Tensor) {
             if st.watched.contains(&id) {
                 st.watched.insert(value.id());
                 st.records.push(Record {
-                    op: OpRef::new(ReadVariable(var.clone())),
+                    op: OpRef::Read(ReadVariable(var.clone())),
                     inputs: Inputs::One([value.with_id(id)]),
                     output: value.clone(),
                 });
@@ -162,7 +254,8 @@ pub(crate) fn record_read(var: &Variable, value: &Tensor) {
 }
 
 /// The read of a variable: the gradient passes through unchanged.
-struct ReadVariable(Variable);
+#[derive(Clone)]
+pub(crate) struct ReadVariable(Variable);
 
 impl Op for ReadVariable {
     fn name(&self) -> String {
@@ -515,6 +608,8 @@ impl GradientTape {
         let out = f(&records, &watched);
         if sh.persistent {
             sh.recording.set(was && sh.active.get());
+        } else {
+            give_back(records, watched, Vec::new(), IdMap::default());
         }
         out
     }
@@ -625,10 +720,7 @@ fn backward_pass(
         Some(set) => set.contains(&id),
         None => sources.contains(&id),
     };
-    let mut grads: IdMap<Tensor> = IdMap::with_capacity_and_hasher(
-        (records.len() + 1).min(WATCHED_CAPACITY),
-        Default::default(),
-    );
+    let mut grads: IdMap<Tensor> = take_grads((records.len() + 1).min(WATCHED_CAPACITY));
     if watched.contains(&target.id()) || is_source(target.id()) {
         grads.insert(target.id(), seed);
     }
@@ -670,5 +762,7 @@ fn backward_pass(
             }
         }
     }
-    Ok(sources.iter().map(|id| grads.get(id).cloned()).collect())
+    let out = sources.iter().map(|id| grads.get(id).cloned()).collect();
+    give_back(Vec::new(), IdSet::default(), Vec::new(), grads);
+    Ok(out)
 }
