@@ -24,3 +24,7 @@ pub mod reproduce;
 pub use config::{Config, ConfigError, Param};
 pub use experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 pub use experiments::{all, find};
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
