@@ -596,6 +596,14 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
         if r.experiment != current {
             current = r.experiment.clone();
             let _ = writeln!(s, "\n## {current}\n");
+            if let Some(exp) = all().into_iter().find(|e| e.id() == current) {
+                let _ = writeln!(
+                    s,
+                    "How we run it (document {}): {}\n",
+                    exp.document(),
+                    exp.description()
+                );
+            }
             if let Some(n) = notes.get(&current) {
                 for line in n {
                     let _ = writeln!(s, "- {line}");
