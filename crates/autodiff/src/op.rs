@@ -32,6 +32,14 @@ pub trait Op: 'static {
     fn name(&self) -> String;
     /// Gradients of the inputs, one per input (`None` where none flows or none is needed).
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>>;
+
+    /// [`backward`](Op::backward) into `out` (empty on entry), so that a backward pass reuses
+    /// one buffer for every op instead of allocating a vector per op. The default calls
+    /// `backward`; the built-in ops implement it directly.
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.extend(self.backward(b)?);
+        Ok(())
+    }
 }
 
 /// Wraps the forward result of an op as a tensor, and records the op on every recording tape

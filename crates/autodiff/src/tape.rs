@@ -116,6 +116,8 @@ struct Spare {
     watched: IdSet,
     variables: Vec<Variable>,
     grads: IdMap<Tensor>,
+    needs: Vec<bool>,
+    input_grads: Vec<Option<Tensor>>,
 }
 
 /// Buffers larger than this many entries are freed rather than kept.
@@ -263,6 +265,10 @@ impl Op for ReadVariable {
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(b.grad.clone())])
+    }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(b.grad.clone()));
+        Ok(())
     }
 }
 
@@ -522,9 +528,20 @@ impl GradientTape {
             }
             None => Tensor::new(target.value().ones_like()),
         };
-        let ids: Vec<u64> = sources.iter().map(|s| s.source_id()).collect();
+        // a few sources' ids on the stack
+        let mut few = [0u64; 8];
+        let many: Vec<u64>;
+        let ids: &[u64] = if sources.len() <= few.len() {
+            for (slot, s) in few.iter_mut().zip(sources) {
+                *slot = s.source_id();
+            }
+            &few[..sources.len()]
+        } else {
+            many = sources.iter().map(|s| s.source_id()).collect();
+            &many
+        };
         let grads =
-            self.run(|records, watched| backward_pass(records, watched, target, seed, &ids))?;
+            self.run(|records, watched| backward_pass(records, watched, target, seed, ids))?;
         Ok(sources
             .iter()
             .zip(grads)
@@ -724,7 +741,18 @@ fn backward_pass(
     if watched.contains(&target.id()) || is_source(target.id()) {
         grads.insert(target.id(), seed);
     }
-    let mut needs = Vec::new();
+    let (mut needs, mut input_grads) = SPARE
+        .try_with(|s| {
+            s.try_borrow_mut()
+                .map(|mut s| {
+                    (
+                        std::mem::take(&mut s.needs),
+                        std::mem::take(&mut s.input_grads),
+                    )
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
     for r in records.iter().rev() {
         let oid = r.output.id();
         let g = if is_source(oid) {
@@ -745,8 +773,9 @@ fn backward_pass(
             grad: &g,
             needs: &needs,
         };
-        let input_grads = r.op.backward(&b)?;
-        for ((t, gi), &need) in inputs.iter().zip(input_grads).zip(needs.iter()) {
+        input_grads.clear();
+        r.op.backward_into(&b, &mut input_grads)?;
+        for ((t, gi), &need) in inputs.iter().zip(input_grads.drain(..)).zip(needs.iter()) {
             let Some(gi) = gi else { continue };
             if !need {
                 continue;
@@ -764,5 +793,12 @@ fn backward_pass(
     }
     let out = sources.iter().map(|id| grads.get(id).cloned()).collect();
     give_back(Vec::new(), IdSet::default(), Vec::new(), grads);
+    input_grads.clear();
+    let _ = SPARE.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            s.needs = needs;
+            s.input_grads = input_grads;
+        }
+    });
     Ok(out)
 }

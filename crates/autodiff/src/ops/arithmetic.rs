@@ -43,6 +43,12 @@ impl Op for Binary {
     }
 
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut out = Vec::with_capacity(2);
+        self.backward_into(b, &mut out)?;
+        Ok(out)
+    }
+
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
         let (gx, gy) = match self.0 {
             Kind::Add => (b.needs[0].then(|| g.clone()), b.needs[1].then(|| g.clone())),
@@ -58,7 +64,9 @@ impl Op for Binary {
                         .transpose()
                         .map(|t| t.map(Tensor::new))
                 };
-                return Ok(vec![fused(y, x, b.needs[0])?, fused(x, y, b.needs[1])?]);
+                let (gx, gy) = (fused(y, x, b.needs[0])?, fused(x, y, b.needs[1])?);
+                out.extend([gx, gy]);
+                return Ok(());
             }
             Kind::Mul => (
                 b.needs[0].then(|| mul(g, y)).transpose()?,
@@ -71,10 +79,10 @@ impl Op for Binary {
                     .transpose()?,
             ),
         };
-        Ok(vec![
-            gx.map(|g| unbroadcast(&g, x.shape())).transpose()?,
-            gy.map(|g| unbroadcast(&g, y.shape())).transpose()?,
-        ])
+        let gx = gx.map(|g| unbroadcast(&g, x.shape())).transpose()?;
+        let gy = gy.map(|g| unbroadcast(&g, y.shape())).transpose()?;
+        out.extend([gx, gy]);
+        Ok(())
     }
 }
 

@@ -22,9 +22,15 @@ macro_rules! unary_op {
                 stringify!($op).into()
             }
             fn backward(&self, $b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+                let mut out = Vec::with_capacity(1);
+                self.backward_into($b, &mut out)?;
+                Ok(out)
+            }
+            fn backward_into(&self, $b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
                 let ($x, $y, $g) = (&$b.inputs[0], $b.output, $b.grad);
                 let _ = ($x, $y);
-                Ok(vec![Some($grad?)])
+                out.push(Some($grad?));
+                Ok(())
             }
         }
 
