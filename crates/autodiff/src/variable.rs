@@ -158,6 +158,25 @@ impl Variable {
         self.update("assign_sub", |cur| cur.assign_sub_scaled(alpha, grad))
     }
 
+    /// Updates the value's elements in place, in row-major order, when the dtype is `T` (an
+    /// error otherwise): the optimizers' update without a temporary delta. The buffer is copied
+    /// first only if a tensor read earlier still shares it. No tape records this.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Variable;
+    /// let v = Variable::new(tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?);
+    /// v.update_elements::<f32>(|w| w.iter_mut().for_each(|w| *w *= 2.0))?;
+    /// assert_eq!(v.numpy::<f32>()?.iter().copied().collect::<Vec<_>>(), vec![2.0, 4.0]);
+    /// assert!(v.update_elements::<f64>(|_| {}).is_err());
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn update_elements<T: Element>(&self, f: impl FnOnce(&mut [T])) -> Result<()> {
+        self.update("update_elements", |cur| {
+            f(cur.elements_mut::<T>()?);
+            Ok(())
+        })
+    }
+
     fn operand(&self, op: &'static str, value: impl IntoOperand) -> Result<tt::Tensor> {
         let (dtype, shape) = {
             let cur = self.inner.value.borrow();

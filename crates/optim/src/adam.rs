@@ -4,7 +4,7 @@ use ndarray::Zip;
 use tapegrad_autodiff::Variable;
 use tapegrad_tensor::{self as tt, Element};
 
-use crate::optimizer::{assign_sub, slot_arrays};
+use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// The hyperparameters and update rule Adam and AdamW share.
@@ -70,7 +70,16 @@ impl AdamRule {
                     *v = *v + (g * g - *v) * c2;
                 });
         };
-        let delta = if self.amsgrad {
+        // `variable -= m * alpha / (sqrt(v) + epsilon)` in place: the same arithmetic as a delta
+        // array then `assign_sub`, without the temporary.
+        let apply = |m: &ndarray::ArrayD<T>, v: &ndarray::ArrayD<T>| {
+            variable.update_elements::<T>(|w| {
+                for ((w, &m), &v) in w.iter_mut().zip(m.iter()).zip(v.iter()) {
+                    *w = *w - m * alpha / (v.sqrt() + epsilon);
+                }
+            })
+        };
+        if self.amsgrad {
             let [m, v, vhat] = slot_arrays::<T, 3>(variable, slots)?;
             update(m, v);
             Zip::from(&mut *vhat).and(&*v).for_each(|h, &v| {
@@ -78,17 +87,13 @@ impl AdamRule {
                     *h = v
                 }
             });
-            Zip::from(&*m)
-                .and(&*vhat)
-                .map_collect(|&m, &v| m * alpha / (v.sqrt() + epsilon))
+            apply(m, vhat)?;
         } else {
             let [m, v] = slot_arrays::<T, 2>(variable, slots)?;
             update(m, v);
-            Zip::from(&*m)
-                .and(&*v)
-                .map_collect(|&m, &v| m * alpha / (v.sqrt() + epsilon))
-        };
-        assign_sub(variable, delta)
+            apply(m, v)?;
+        }
+        Ok(())
     }
 }
 

@@ -7,9 +7,10 @@ use crate::broadcast::{broadcast_shape, reduction_axes};
 use crate::pool;
 use crate::tensor::{map_array, map_arrays2, Repr};
 use crate::{Element, Result, Tensor, TensorError};
+use rayon::prelude::*;
 
 /// A scalar function applied elementwise, generic over the element type.
-pub trait UnaryFn: Copy {
+pub trait UnaryFn: Copy + Send + Sync {
     /// The op's name, for errors and graph dumps.
     const NAME: &'static str;
     /// The function.
@@ -17,7 +18,7 @@ pub trait UnaryFn: Copy {
 }
 
 /// A scalar function of two arguments applied with broadcasting.
-pub trait BinaryFn: Copy {
+pub trait BinaryFn: Copy + Send + Sync {
     /// The op's name, for errors and graph dumps.
     const NAME: &'static str;
     /// The function.
@@ -158,12 +159,98 @@ pub fn sum_slice<T: Element>(xs: &[T]) -> T {
     acc
 }
 
+/// Tensors of at least this many elements are split over rayon's threads in the elementwise
+/// kernels and the full reductions; smaller ones run on the calling thread (splitting them costs
+/// more than it saves).
+pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 17;
+
+/// The full reductions of tensors of at least [`PARALLEL_MIN_ELEMENTS`] elements sum fixed
+/// chunks of this many elements (each in [`sum_slice`]'s order), then add the chunk sums left
+/// to right: the same bits whatever the number of threads.
+pub const REDUCTION_CHUNK: usize = 1 << 14;
+
+/// Elements per task of the parallel elementwise kernels.
+const PARALLEL_TASK: usize = 1 << 14;
+
+/// `f` over `xs` into a pooled buffer; over rayon's threads when `xs` is large.
+#[inline]
+fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
+    if xs.len() >= PARALLEL_MIN_ELEMENTS {
+        par_fill(xs.len(), |start, out| {
+            let end = start + out.len();
+            for (o, &x) in out.iter_mut().zip(&xs[start..end]) {
+                o.write(f(x));
+            }
+        })
+    } else {
+        pool::collect(xs.len(), xs.iter().map(|&x| f(x)))
+    }
+}
+
+/// `f` over pairs of `xs` and `ys` (same length) into a pooled buffer; over rayon's threads
+/// when they are large.
+#[inline]
+fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> Vec<T> {
+    if xs.len() >= PARALLEL_MIN_ELEMENTS && ys.len() == xs.len() {
+        par_fill(xs.len(), |start, out| {
+            let end = start + out.len();
+            for ((o, &x), &y) in out.iter_mut().zip(&xs[start..end]).zip(&ys[start..end]) {
+                o.write(f(x, y));
+            }
+        })
+    } else {
+        pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)))
+    }
+}
+
+/// A pooled buffer of `n` elements written by `fill(start, chunk)` for consecutive chunks of
+/// [`PARALLEL_TASK`] elements, in parallel; `fill` must write every element of its chunk.
+fn par_fill<T: Element>(
+    n: usize,
+    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<T>]) + Send + Sync,
+) -> Vec<T> {
+    let mut out = pool::take::<T>(n);
+    out.spare_capacity_mut()[..n]
+        .par_chunks_mut(PARALLEL_TASK)
+        .enumerate()
+        .for_each(|(i, chunk)| fill(i * PARALLEL_TASK, chunk));
+    // SAFETY: the chunks cover the first `n` elements of the spare capacity (`take` gives room
+    // for `n`), and every caller's `fill` writes each element of its chunk (`MaybeUninit::write`
+    // over the whole chunk, zipped with inputs of the same length).
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// The sum of every element: [`sum_slice`] below [`PARALLEL_MIN_ELEMENTS`] elements; above,
+/// chunks of [`REDUCTION_CHUNK`] summed in parallel with [`sum_slice`], their sums added left
+/// to right (a fixed order, whatever the number of threads).
+pub fn full_sum<T: Element>(xs: &[T]) -> T {
+    if xs.len() < PARALLEL_MIN_ELEMENTS {
+        return sum_slice(xs);
+    }
+    let mut partials = Vec::new();
+    xs.par_chunks(REDUCTION_CHUNK)
+        .map(sum_slice)
+        .collect_into_vec(&mut partials);
+    partials.into_iter().fold(T::zero(), |acc, s| acc + s)
+}
+
+/// `dot(xs, ys)` for short slices; fixed chunks in parallel, added left to right, for long ones.
+fn full_dot<T: Element>(xs: &[T], ys: &[T], dot: fn(&[T], &[T]) -> T) -> T {
+    if xs.len() < PARALLEL_MIN_ELEMENTS {
+        return dot(xs, ys);
+    }
+    let mut partials = Vec::new();
+    xs.par_chunks(REDUCTION_CHUNK)
+        .zip(ys.par_chunks(REDUCTION_CHUNK))
+        .map(|(x, y)| dot(x, y))
+        .collect_into_vec(&mut partials);
+    partials.into_iter().fold(T::zero(), |acc, s| acc + s)
+}
+
 fn unary_kernel<T: Element, F: UnaryFn>(a: &ArcArray<T, IxDyn>, f: F) -> ArcArray<T, IxDyn> {
     match row_major(a) {
-        Some(xs) => shared(
-            a.raw_dim(),
-            pool::collect(xs.len(), xs.iter().map(|&x| f.call(x))),
-        ),
+        Some(xs) => shared(a.raw_dim(), map1(xs, move |x| f.call(x))),
         None => a.map(|&x| f.call(x)).into_shared(),
     }
 }
@@ -171,9 +258,9 @@ fn unary_kernel<T: Element, F: UnaryFn>(a: &ArcArray<T, IxDyn>, f: F) -> ArcArra
 /// `f` over `xs` with `y` fixed on one side.
 fn with_scalar<T: Element, F: BinaryFn>(xs: &[T], y: T, f: F, scalar_on_right: bool) -> Vec<T> {
     if scalar_on_right {
-        pool::collect(xs.len(), xs.iter().map(|&x| f.call(x, y)))
+        map1(xs, move |x| f.call(x, y))
     } else {
-        pool::collect(xs.len(), xs.iter().map(|&x| f.call(y, x)))
+        map1(xs, move |x| f.call(y, x))
     }
 }
 
@@ -205,7 +292,7 @@ fn binary_kernel<T: Element, F: BinaryFn>(
     // operand. Each computes exactly what the general broadcast below computes.
     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
         if a.shape() == b.shape() {
-            let data = pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f.call(x, y)));
+            let data = map2(xs, ys, move |x, y| f.call(x, y));
             return Ok(shared(a.raw_dim(), data));
         }
         if ys.len() == 1 && b.ndim() <= a.ndim() {
@@ -252,10 +339,7 @@ fn binary_kernel<T: Element, F: BinaryFn>(
 fn scale_kernel<T: Element>(a: &ArcArray<T, IxDyn>, factor: f64) -> ArcArray<T, IxDyn> {
     let k = T::from_f64(factor);
     match row_major(a) {
-        Some(xs) => shared(
-            a.raw_dim(),
-            pool::collect(xs.len(), xs.iter().map(|&x| x * k)),
-        ),
+        Some(xs) => shared(a.raw_dim(), map1(xs, move |x| x * k)),
         None => a.mapv(|x| x * k).into_shared(),
     }
 }
@@ -373,7 +457,7 @@ fn sum_to_kernel<T: Element>(
 ) -> ArcArray<T, IxDyn> {
     if let Some(xs) = row_major(a) {
         if shape.iter().product::<usize>() == 1 && !xs.is_empty() {
-            return shared(IxDyn(shape), vec![sum_slice(xs)]);
+            return shared(IxDyn(shape), vec![full_sum(xs)]);
         }
         if lead == 1 && kept.is_empty() && !shape.contains(&0) {
             let width: usize = shape.iter().product();
@@ -464,7 +548,7 @@ impl Tensor {
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
-        Ok(map_array!(self, a => reduce_kernel(a, &axes, keepdims, sum_slice, sum_axis)))
+        Ok(map_array!(self, a => reduce_kernel(a, &axes, keepdims, full_sum, sum_axis)))
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
@@ -545,12 +629,12 @@ impl Tensor {
             match (self.repr(), other.repr()) {
                 (Repr::F32(a), Repr::F32(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f32::wrap(shared(IxDyn(shape), vec![dot(xs, ys)])));
+                        return Ok(f32::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys, dot)])));
                     }
                 }
                 (Repr::F64(a), Repr::F64(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f64::wrap(shared(IxDyn(shape), vec![dot(xs, ys)])));
+                        return Ok(f64::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys, dot)])));
                     }
                 }
                 _ => {}
@@ -973,6 +1057,44 @@ impl Tensor {
         self.update_with("assign_sub", other, Update::SubScaled(alpha))
     }
 
+    /// The elements in row-major order, mutably, when the dtype is `T`: the in-place
+    /// elementwise update optimizers need (`m`, `v` and the variable advanced in one pass, no
+    /// temporary). The buffer is copied first only when another tensor shares it.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let mut w = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// let g = [0.5f32, 0.25];
+    /// for (w, g) in w.elements_mut::<f32>()?.iter_mut().zip(g) {
+    ///     *w -= 0.1 * g;
+    /// }
+    /// assert_eq!(w.to_vec::<f32>()?, vec![0.95, 1.975]);
+    /// assert!(w.elements_mut::<f64>().is_err());
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn elements_mut<T: Element>(&mut self) -> Result<&mut [T]> {
+        fn slice<T: Element>(a: &mut ArcArray<T, IxDyn>) -> &mut [T] {
+            if !a.is_standard_layout() {
+                *a = a.as_standard_layout().into_owned().into_shared();
+            }
+            // `as_slice_mut` makes the buffer unique first (copy-on-write)
+            a.as_slice_mut().unwrap_or_default()
+        }
+        let dtype = self.dtype();
+        let any: &mut dyn std::any::Any = match self.repr_mut() {
+            Repr::F32(a) => a,
+            Repr::F64(a) => a,
+        };
+        match any.downcast_mut::<ArcArray<T, IxDyn>>() {
+            Some(a) => Ok(slice(a)),
+            None => Err(TensorError::DType {
+                op: "elements_mut",
+                lhs: dtype,
+                rhs: T::DTYPE,
+            }),
+        }
+    }
+
     fn update_with(&mut self, op: &'static str, other: &Tensor, kind: Update) -> Result<()> {
         self.check_same(op, other)?;
         fn apply<T: Element>(a: &mut ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>, kind: Update) {
@@ -1231,6 +1353,45 @@ fn to_matrix<T: Element>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_reductions_sum_fixed_chunks_whatever_the_thread_count() -> Result<()> {
+        let n = PARALLEL_MIN_ELEMENTS * 2 + 12_345;
+        let xs = values(n);
+        let ys: Vec<f32> = values(n + 5)[5..].to_vec();
+        // the documented order, computed on one thread by hand
+        let expected = xs
+            .chunks(REDUCTION_CHUNK)
+            .map(sum_slice)
+            .fold(0.0f32, |acc, s| acc + s);
+        let run = |threads: usize| -> Result<(f32, f32, Vec<f32>)> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| TensorError::Invalid {
+                    op: "test",
+                    message: e.to_string(),
+                })?;
+            pool.install(|| {
+                let x = Tensor::from_vec(xs.clone(), &[n])?;
+                let y = Tensor::from_vec(ys.clone(), &[n])?;
+                let total = x.sum(None, false)?.to_vec::<f32>()?[0];
+                let dot = x.mul_sum_to_shape(&y, &[])?.to_vec::<f32>()?[0];
+                let product = x.mul(&y)?.to_vec::<f32>()?;
+                Ok((total, dot, product))
+            })
+        };
+        let (one, two, four) = (run(1)?, run(2)?, run(4)?);
+        assert_eq!(one.0.to_bits(), expected.to_bits());
+        assert_eq!(one.0.to_bits(), two.0.to_bits());
+        assert_eq!(one.0.to_bits(), four.0.to_bits());
+        assert_eq!(one.1.to_bits(), two.1.to_bits());
+        assert_eq!(one.1.to_bits(), four.1.to_bits());
+        let plain: Vec<f32> = xs.iter().zip(&ys).map(|(x, y)| x * y).collect();
+        assert_eq!(one.2, plain);
+        assert_eq!(two.2, plain);
+        Ok(())
+    }
 
     #[test]
     fn small_matmul_rounds_each_product_without_fma() -> Result<()> {
