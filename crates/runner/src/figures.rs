@@ -92,7 +92,7 @@ const SIZE: (u32, u32) = (640, 480);
 /// The font family every text of a figure uses; [`ensure_font`] registers DejaVu Sans under it.
 const FAMILY: &str = "sans-serif";
 
-/// DejaVu Sans, matplotlib's default font (licence in `assets/LICENSE-DejaVu`).
+/// DejaVu Sans, matplotlib's default font (licence in `assets/LICENSE_DEJAVU`).
 static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Text sizes in pixels (plotters' font size), close to matplotlib's 12 pt title and 10 pt text
@@ -414,6 +414,7 @@ fn draw<DB: DrawingBackend>(
         .configure_mesh()
         .disable_mesh()
         .axis_style(BLACK)
+        .set_all_tick_mark_size(5)
         .x_labels(X_TICKS)
         .y_labels(Y_TICKS)
         .x_label_formatter(&x_fmt)
@@ -465,10 +466,11 @@ fn draw<DB: DrawingBackend>(
         }
     }
 
-    // matplotlib's box: all four spines.
+    // matplotlib's box: plotters drew the left and bottom spines with the ticks; add the top and
+    // right ones.
     chart
         .plotting_area()
-        .draw(&Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1)))
+        .draw(&PathElement::new(vec![(x0, y1), (x1, y1), (x1, y0)], BLACK))
         .map_err(e)?;
 
     if fig.series.iter().any(|s| !s.label.is_empty()) {
