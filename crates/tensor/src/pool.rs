@@ -122,11 +122,18 @@ pub(crate) fn recycle<T: Element>(array: &mut ArcArray<T, IxDyn>) {
     };
     let (buffer, _) = owned.into_raw_vec_and_offset();
     let bytes = buffer.capacity() * std::mem::size_of::<T>();
+    if bytes > MAX_BYTES {
+        return;
+    }
     with_pool::<T, _>(move |pool| {
-        if pool.buffers.len() < MAX_BUFFERS && pool.bytes + bytes <= MAX_BYTES {
-            pool.bytes += bytes;
-            pool.buffers.push(buffer);
+        // the oldest buffers make room: a loop whose sizes changed (another workload, another
+        // batch size) must not be blocked by buffers it no longer asks for
+        while pool.buffers.len() >= MAX_BUFFERS || pool.bytes + bytes > MAX_BYTES {
+            let old = pool.buffers.remove(0);
+            pool.bytes -= old.capacity() * std::mem::size_of::<T>();
         }
+        pool.bytes += bytes;
+        pool.buffers.push(buffer);
     });
 }
 
@@ -150,6 +157,17 @@ mod tests {
         let v = x.map(Neg);
         assert_eq!(w.to_vec::<f32>().ok(), Some(vec![-1.0; 10_000]));
         assert!(!v.shares_buffer(&w));
+        // a full pool of other sizes makes room for the new size
+        let others: Vec<Tensor> = (0..super::MAX_BUFFERS)
+            .map(|i| Tensor::ones(DType::F32, &[3_000 + i]).map(Neg))
+            .collect();
+        drop(others);
+        let big = Tensor::ones(DType::F32, &[50_000]);
+        let b1 = big.map(Neg);
+        let p1 = b1.array::<f32>().map(|a| a.as_ptr()).ok();
+        drop(b1);
+        let b2 = big.map(Neg);
+        assert_eq!(b2.array::<f32>().map(|a| a.as_ptr()).ok(), p1);
         // small buffers are not pooled; f64 has its own pool
         let d = Tensor::ones(DType::F64, &[4_096]).map(Neg);
         assert_eq!(d.to_vec::<f64>().ok(), Some(vec![-1.0; 4_096]));
