@@ -4,7 +4,7 @@ use ndarray::Zip;
 use tapegrad_autodiff::Variable;
 use tapegrad_tensor::{self as tt, Element};
 
-use crate::optimizer::{assign_sub, slot_arrays};
+use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// Adagrad (`tf.keras.optimizers.Adagrad`): learning rate 0.001,
@@ -65,10 +65,12 @@ impl Adagrad {
         Zip::from(&mut *acc)
             .and(&g)
             .for_each(|a, &g| *a = *a + g * g);
-        let delta = Zip::from(&g)
-            .and(&*acc)
-            .map_collect(|&g, &a| lr * g / (a + epsilon).sqrt());
-        assign_sub(variable, delta)
+        // `variable -= lr * g / sqrt(acc + epsilon)` in place (no delta array)
+        Ok(variable.update_elements::<T>(|w| {
+            for ((w, &g), &a) in w.iter_mut().zip(g.iter()).zip(acc.iter()) {
+                *w = *w - lr * g / (a + epsilon).sqrt();
+            }
+        })?)
     }
 }
 

@@ -1,10 +1,9 @@
 //! [`Adamax`] (`tf.keras.optimizers.Adamax`).
 
-use ndarray::Zip;
 use tapegrad_autodiff::Variable;
 use tapegrad_tensor::{self as tt, Element};
 
-use crate::optimizer::{assign_sub, slot_arrays};
+use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// Adamax, Adam with the infinity norm (`tf.keras.optimizers.Adamax`): learning rate 0.001,
@@ -76,17 +75,21 @@ impl Adamax {
         let beta_2 = T::from_f64(self.beta_2);
         let epsilon = T::from_f64(self.epsilon);
         let one_minus_power = T::one() - beta_1_power;
-        let delta = Zip::from(&mut *m)
-            .and(&mut *u)
-            .and(&g)
-            .map_collect(|m, u, &g| {
+        // slots and variable advanced in one pass (no delta array)
+        Ok(variable.update_elements::<T>(|w| {
+            for (((w, m), u), &g) in w
+                .iter_mut()
+                .zip(m.iter_mut())
+                .zip(u.iter_mut())
+                .zip(g.iter())
+            {
                 *m = *m + (g - *m) * c1;
                 let decayed = beta_2 * *u;
                 let abs = g.abs();
                 *u = if decayed < abs { abs } else { decayed };
-                lr * *m / (one_minus_power * (*u + epsilon))
-            });
-        assign_sub(variable, delta)
+                *w = *w - lr * *m / (one_minus_power * (*u + epsilon));
+            }
+        })?)
     }
 }
 

@@ -1,10 +1,9 @@
 //! [`Nadam`] (`tf.keras.optimizers.Nadam`).
 
-use ndarray::Zip;
 use tapegrad_autodiff::Variable;
 use tapegrad_tensor::{self as tt, DType, Element};
 
-use crate::optimizer::{assign_sub, slot_arrays};
+use crate::optimizer::slot_arrays;
 use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// Nadam, Adam with Nesterov momentum (`tf.keras.optimizers.Nadam`): learning rate 0.001,
@@ -97,18 +96,22 @@ impl Nadam {
         let epsilon = T::from_f64(self.epsilon);
         // `beta_1` and `beta_2` are tensors here, so `1 - beta` is computed in `T`.
         let (c1, c2) = (one - beta_1, one - beta_2);
-        let delta = Zip::from(&mut *m)
-            .and(&mut *v)
-            .and(&g)
-            .map_collect(|m, v, &g| {
+        // slots and variable advanced in one pass (no delta array)
+        Ok(variable.update_elements::<T>(|w| {
+            for (((w, m), v), &g) in w
+                .iter_mut()
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
+                .zip(g.iter())
+            {
                 *m = *m + (g - *m) * c1;
                 *v = *v + (g * g - *v) * c2;
                 let m_hat =
                     u_t_1 * *m / (one - u_product_t_1) + (one - u_t) * g / (one - u_product_t);
                 let v_hat = *v / (one - beta_2_power);
-                m_hat * lr / (v_hat.sqrt() + epsilon)
-            });
-        assign_sub(variable, delta)
+                *w = *w - m_hat * lr / (v_hat.sqrt() + epsilon);
+            }
+        })?)
     }
 }
 

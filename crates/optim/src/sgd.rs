@@ -4,7 +4,7 @@ use ndarray::Zip;
 use tapegrad_autodiff::Variable;
 use tapegrad_tensor::{self as tt, Element};
 
-use crate::optimizer::{assign_add, slot_arrays};
+use crate::optimizer::slot_arrays;
 use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// Gradient descent (`tf.keras.optimizers.SGD`), learning rate 0.01 by default.
@@ -77,14 +77,13 @@ impl Sgd {
         Zip::from(&mut *m)
             .and(&g)
             .for_each(|m, &g| *m = -g * lr + *m * momentum);
-        let delta = if self.nesterov {
-            Zip::from(&g)
-                .and(&*m)
-                .map_collect(|&g, &m| -g * lr + m * momentum)
-        } else {
-            m.clone()
-        };
-        assign_add(variable, delta)
+        // `variable += m` (or the Nesterov step) in place (no delta array)
+        let nesterov = self.nesterov;
+        Ok(variable.update_elements::<T>(|w| {
+            for ((w, &g), &m) in w.iter_mut().zip(g.iter()).zip(m.iter()) {
+                *w = *w + if nesterov { -g * lr + m * momentum } else { m };
+            }
+        })?)
     }
 }
 
