@@ -4,6 +4,10 @@
 //!   experiment, compares its numbers with the documents' printed ones, writes
 //!   `target/reproduce/REPORT.md`, `report.json` and every figure, and exits non-zero unless
 //!   every number is exact, inside its distribution, or explained.
+//! - `cargo xtask bench-peers [--only WORKLOAD]... [--batch-seconds S]`: times one step of each
+//!   documented experiment in our crates, the hand-fused floor, and the Python peers
+//!   (TensorFlow, PyTorch, JAX, numpy; missing ones reported as missing), and writes
+//!   `target/bench-peers/`.
 
 mod bench_peers;
 
@@ -36,7 +40,10 @@ fn run() -> Result<ExitCode> {
         None | Some("help") | Some("--help") => {
             println!(
                 "usage: cargo xtask <task>\n\ntasks:\n  reproduce [--seeds N] [--threads N] [--only ID]...   \
-                 rerun the documents and compare with their printed numbers\n  help                                              this message"
+                 rerun the documents and compare with their printed numbers\n  \
+                 bench-peers [--only WORKLOAD]... [--batch-seconds S]  \
+                 time the documented steps here and in TensorFlow, PyTorch, JAX, numpy\n  \
+                 help                                              this message"
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -45,7 +52,7 @@ fn run() -> Result<ExitCode> {
             bench_peers::bench_peers(&workspace_root(), args.collect())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(other) => bail!("unknown xtask `{other}` (known: reproduce, help)"),
+        Some(other) => bail!("unknown xtask `{other}` (known: reproduce, bench-peers, help)"),
     }
 }
 
