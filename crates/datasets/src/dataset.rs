@@ -148,6 +148,12 @@ impl Dataset {
         &self.names
     }
 
+    /// The columns with their names, in order.
+    #[cfg_attr(not(feature = "polars"), allow(dead_code))]
+    pub(crate) fn named_columns(&self) -> impl Iterator<Item = (&str, &Array1<f64>)> {
+        self.names.iter().map(String::as_str).zip(&self.columns)
+    }
+
     fn index_of(&self, name: &str) -> Result<usize> {
         self.names
             .iter()

@@ -41,6 +41,19 @@ pub enum DatasetsError {
         /// The names the table has, comma separated.
         available: String,
     },
+    /// A table column that cannot become an `f64` column (from a polars
+    /// `DataFrame`): a non-numeric dtype, or a null where a number is
+    /// required. `row` is 0-based, as polars and pandas index rows; `None`
+    /// when the column has no rows.
+    #[error("column `{column}`{}: {message}", row.map_or_else(String::new, |r| format!(", row {r}")))]
+    Column {
+        /// The column's name.
+        column: String,
+        /// The first offending row (0-based), if any.
+        row: Option<usize>,
+        /// What was wrong.
+        message: String,
+    },
     /// A problem with a file's contents, located by line and column (1-based).
     #[error("{}:{line}:{column}: {message}", path.display())]
     Parse {

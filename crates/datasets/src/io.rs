@@ -1,4 +1,5 @@
-//! Files: CSV tables and numpy's `.npy`/`.npz` arrays.
+//! Files: CSV tables, numpy's `.npy`/`.npz` arrays and (feature `parquet`)
+//! Parquet tables.
 //!
 //! Reading errors name the file and, for CSV, the line and column (1-based).
 //! Writing is all-or-nothing: the bytes go to a temporary file beside the
@@ -630,4 +631,111 @@ impl NpzReader {
         file.read_to_end(&mut bytes).map_err(io_err(&member_path))?;
         from_npy_bytes(&bytes, &member_path)
     }
+}
+
+/// The Parquet file-level metadata key under which [`write_parquet`] stores
+/// the target columns: their 0-based column indices, comma separated
+/// (`"2,3"`; empty when there are none).
+#[cfg(feature = "parquet")]
+pub const PARQUET_TARGETS_KEY: &str = "tapegrad.targets";
+
+/// Writes a [`Dataset`] as a Parquet file (one `Float64` column per column,
+/// zstd-compressed as polars writes by default), whole or not at all: the
+/// bytes go to a temporary file beside `path`, which is renamed over it.
+/// The target columns are kept in the file's metadata under
+/// [`PARQUET_TARGETS_KEY`], so [`read_parquet`] gives the same split back.
+/// Errors name the file.
+///
+/// ```
+/// use ndarray::array;
+/// use tapegrad_datasets::{io, Dataset};
+/// let mut ds = Dataset::from_columns(vec![("x", array![1.0, 2.0]), ("y", array![0.5, -3.0])]).unwrap();
+/// ds.set_targets(&["y"]).unwrap();
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc.parquet");
+/// io::write_parquet(&path, &ds).unwrap();
+/// assert_eq!(io::read_parquet(&path).unwrap(), ds);
+/// ```
+#[cfg(feature = "parquet")]
+pub fn write_parquet(path: impl AsRef<Path>, data: &Dataset) -> Result<()> {
+    use polars::prelude::{KeyValueMetadata, ParquetWriter};
+    let path = path.as_ref();
+    let mut df = data.to_polars();
+    let names = data.names();
+    let targets = data
+        .target_names()
+        .iter()
+        .filter_map(|t| names.iter().position(|n| n == t))
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+            PARQUET_TARGETS_KEY.to_string(),
+            targets,
+        )])))
+        .finish(&mut df)
+        .map_err(|e| format_err(path, format!("cannot write Parquet: {e}")))?;
+    write_atomic(path, &bytes)
+}
+
+/// Reads a Parquet file into a [`Dataset`]: numeric columns become `f64`
+/// (see [`Dataset::from_polars`]); the target columns are those recorded by
+/// [`write_parquet`] under [`PARQUET_TARGETS_KEY`], none for a file written
+/// by another program.
+///
+/// Errors name the file: a missing file, a file that is not Parquet, a
+/// non-numeric column or a null (with the column and 0-based row), a
+/// malformed targets entry.
+///
+/// ```
+/// use tapegrad_datasets::io::read_parquet;
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc_bad.parquet");
+/// std::fs::write(&path, b"x,y\n1,2\n").unwrap();
+/// let err = read_parquet(&path).unwrap_err().to_string();
+/// assert!(err.starts_with(&path.display().to_string()), "{err}");
+/// ```
+#[cfg(feature = "parquet")]
+pub fn read_parquet(path: impl AsRef<Path>) -> Result<Dataset> {
+    use polars::prelude::{ParquetReader, SerReader};
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    let not_parquet =
+        |e: polars::prelude::PolarsError| format_err(path, format!("cannot read as Parquet: {e}"));
+    let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
+    let targets: Option<String> = reader
+        .get_metadata()
+        .map_err(not_parquet)?
+        .key_value_metadata()
+        .as_ref()
+        .and_then(|kv| kv.iter().find(|kv| kv.key == PARQUET_TARGETS_KEY))
+        .map(|kv| kv.value.clone().unwrap_or_default());
+    let df = reader.finish().map_err(not_parquet)?;
+    let mut data = Dataset::from_polars(&df).map_err(|e| format_err(path, e.to_string()))?;
+    if let Some(targets) = targets.filter(|t| !t.is_empty()) {
+        let names = data.names().to_vec();
+        let target_names = targets
+            .split(',')
+            .map(|i| {
+                i.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| names.get(i))
+                    .map(String::as_str)
+                    .ok_or_else(|| {
+                        format_err(
+                            path,
+                            format!(
+                                "metadata `{PARQUET_TARGETS_KEY}` = `{targets}`: \
+                                 `{i}` is not a column index (the file has {} columns)",
+                                names.len()
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<&str>>>()?;
+        data.set_targets(&target_names)
+            .map_err(|e| format_err(path, e.to_string()))?;
+    }
+    Ok(data)
 }

@@ -4,7 +4,7 @@
 //! `RandomState`, sample rows with pandas and build regression sets with
 //! scikit-learn. This crate reproduces those draws exactly, so a seeded run
 //! gets the same data, the same rows and therefore the same numbers. It
-//! needs no gradients and depends only on ndarray.
+//! needs no gradients and builds on ndarray; polars is optional.
 //!
 //! * [`RandomState`] — numpy's legacy `numpy.random.RandomState`, bit for bit
 //!   (MT19937, `random_sample`, `randn`, `normal`, `uniform`, `randint`,
@@ -16,7 +16,15 @@
 //!   `train_test_split`, `StandardScaler`.
 //! * [`recipes`] — the five documents' data cells.
 //! * [`Dataset`] — named columns with a pandas-like `head()`, `sample()` and batches.
-//! * [`io`] — CSV, `.npy` and `.npz` in and out.
+//! * [`io`] — CSV, `.npy` and `.npz` in and out; Parquet with the `parquet`
+//!   feature.
+//! * `polars_frame` (feature `polars`) — `Dataset::to_polars`,
+//!   `Dataset::from_polars`, `Dataset::from_polars_with_targets`.
+//!
+//! Cargo features, all off by default: `polars` (polars `DataFrame`
+//! interop; polars 0.55 without its default features) and `parquet`
+//! (implies `polars`; adds polars' Parquet reader and writer with their
+//! compression codecs).
 //!
 //! ```
 //! use tapegrad_datasets::{np_random, recipes, sklearn::MakeRegression};
@@ -42,6 +50,8 @@ pub mod error;
 pub mod io;
 pub mod np_random;
 pub mod pandas;
+#[cfg(feature = "polars")]
+pub mod polars_frame;
 pub mod random_state;
 pub mod recipes;
 pub mod sklearn;
@@ -49,6 +59,11 @@ pub mod sklearn;
 pub use dataset::{Batches, Dataset, Head};
 pub use error::{DatasetsError, Result};
 pub use random_state::{MtState, RandomState};
+
+/// The polars crate this one converts to and from (feature `polars`), so
+/// that callers use the same version.
+#[cfg(feature = "polars")]
+pub use polars;
 
 /// Runs the README's example as a doctest.
 #[cfg(doctest)]
