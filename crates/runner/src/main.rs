@@ -177,6 +177,46 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the data set as Parquet (columns x0.., then y or y0.., the targets marked).
+#[cfg(feature = "parquet")]
+fn write_parquet(
+    path: &std::path::Path,
+    data: &tapegrad_datasets::sklearn::Regression,
+) -> anyhow::Result<()> {
+    let mut columns: Vec<(String, ndarray::Array1<f64>)> = data
+        .x
+        .columns()
+        .into_iter()
+        .enumerate()
+        .map(|(j, c)| (format!("x{j}"), c.to_owned()))
+        .collect();
+    let targets: Vec<String> = if data.y.ncols() == 1 {
+        vec!["y".into()]
+    } else {
+        (0..data.y.ncols()).map(|j| format!("y{j}")).collect()
+    };
+    for (name, c) in targets.iter().zip(data.y.columns()) {
+        columns.push((name.clone(), c.to_owned()));
+    }
+    let mut ds = tapegrad_datasets::Dataset::from_columns(columns)?;
+    let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+    ds.set_targets(&refs)?;
+    tapegrad_datasets::io::write_parquet(path, &ds)?;
+    Ok(())
+}
+
+/// Without the `parquet` feature a `.parquet` output is refused with the way to get it.
+#[cfg(not(feature = "parquet"))]
+fn write_parquet(
+    path: &std::path::Path,
+    _data: &tapegrad_datasets::sklearn::Regression,
+) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "{}: writing Parquet needs the `parquet` feature (cargo run -p tapegrad-runner --features parquet -- data make-regression ...)",
+        path.display()
+    )
+}
+
 fn make_regression(a: MakeRegressionArgs) -> anyhow::Result<()> {
     use tapegrad_datasets::sklearn::MakeRegression;
     let params = MakeRegression {
@@ -193,6 +233,9 @@ fn make_regression(a: MakeRegressionArgs) -> anyhow::Result<()> {
         random_state: a.random_state,
     };
     let data = params.generate()?;
+    if a.out.extension().is_some_and(|e| e == "parquet") {
+        return write_parquet(&a.out, &data);
+    }
     let mut header: Vec<String> = (0..data.x.ncols()).map(|j| format!("x{j}")).collect();
     if data.y.ncols() == 1 {
         header.push("y".into());
