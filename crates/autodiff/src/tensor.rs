@@ -2,7 +2,6 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use tapegrad_tensor as tt;
 use tt::{DType, Element};
@@ -49,10 +48,10 @@ pub(crate) fn next_id() -> u64 {
 /// ```
 #[derive(Clone)]
 pub struct Tensor {
-    /// Behind one more `Arc` so that a tensor is two words: tapes and ops clone and move
-    /// tensors far more often than they make them, and a bare array (shape and strides inline)
-    /// is a hundred bytes to copy and two to clone.
-    value: Arc<tt::Tensor>,
+    /// A plain tensor is one `Arc` (shape, strides and data pointer behind it), so this tensor
+    /// is two words, cloning it is one reference count, and making one costs no allocation
+    /// beyond the value's own.
+    value: tt::Tensor,
     id: u64,
 }
 
@@ -60,7 +59,7 @@ impl Tensor {
     /// Wraps a plain value as a new tensor (a constant until a tape watches it).
     pub fn new(value: impl Into<tt::Tensor>) -> Self {
         Tensor {
-            value: Arc::new(value.into()),
+            value: value.into(),
             id: next_id(),
         }
     }
@@ -105,7 +104,7 @@ impl Tensor {
 
     /// The plain value, consuming the tensor.
     pub fn into_value(self) -> tt::Tensor {
-        Arc::try_unwrap(self.value).unwrap_or_else(|shared| (*shared).clone())
+        self.value
     }
 
     /// The dtype.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ndarray::{ArcArray, IxDyn};
+use ndarray::ArrayD;
 use num_traits::Float;
 
 use crate::tensor::{Repr, Tensor};
@@ -51,9 +51,9 @@ pub trait Element:
     /// The matching [`DType`].
     const DTYPE: DType;
     /// Wraps an array in a [`Tensor`].
-    fn wrap(array: ArcArray<Self, IxDyn>) -> Tensor;
+    fn wrap(array: ArrayD<Self>) -> Tensor;
     /// Borrows the array of a tensor of this dtype.
-    fn unwrap(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>>;
+    fn unwrap(tensor: &Tensor) -> Option<&ArrayD<Self>>;
     /// Converts from `f64` (rounding to nearest for `f32`).
     fn from_f64(value: f64) -> Self;
     /// Widens to `f64` (exact).
@@ -62,10 +62,10 @@ pub trait Element:
 
 impl Element for f32 {
     const DTYPE: DType = DType::F32;
-    fn wrap(array: ArcArray<Self, IxDyn>) -> Tensor {
+    fn wrap(array: ArrayD<Self>) -> Tensor {
         Tensor::from_repr(Repr::F32(array))
     }
-    fn unwrap(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>> {
+    fn unwrap(tensor: &Tensor) -> Option<&ArrayD<Self>> {
         match tensor.repr() {
             Repr::F32(a) => Some(a),
             Repr::F64(_) => None,
@@ -81,10 +81,10 @@ impl Element for f32 {
 
 impl Element for f64 {
     const DTYPE: DType = DType::F64;
-    fn wrap(array: ArcArray<Self, IxDyn>) -> Tensor {
+    fn wrap(array: ArrayD<Self>) -> Tensor {
         Tensor::from_repr(Repr::F64(array))
     }
-    fn unwrap(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>> {
+    fn unwrap(tensor: &Tensor) -> Option<&ArrayD<Self>> {
         match tensor.repr() {
             Repr::F64(a) => Some(a),
             Repr::F32(_) => None,

@@ -1,7 +1,7 @@
 //! The numeric kernels: elementwise maps, broadcasting binary ops, reductions, linear algebra
 //! and shape manipulation. Nothing here knows about gradients.
 
-use ndarray::{ArcArray, Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
+use ndarray::{Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
 
 use crate::broadcast::{broadcast_shape, reduction_axes};
 use crate::pool;
@@ -125,14 +125,14 @@ binary_fns! {
 }
 
 /// Wraps `data`, laid out row-major for `dim`, as a shared array.
-fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArcArray<T, IxDyn> {
-    ArcArray::from_shape_vec(dim, data).expect("kernels produce one value per element")
+fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
+    ArrayD::from_shape_vec(dim, data).expect("kernels produce one value per element")
 }
 
 /// The elements as one row-major slice: the layout of every array this crate builds. Views
 /// with other layouts (none are made today) take the general ndarray paths.
 #[inline]
-fn row_major<T: Element>(a: &ArcArray<T, IxDyn>) -> Option<&[T]> {
+fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
     a.as_slice()
 }
 
@@ -248,10 +248,10 @@ fn full_dot<T: Element>(xs: &[T], ys: &[T], dot: fn(&[T], &[T]) -> T) -> T {
     partials.into_iter().fold(T::zero(), |acc, s| acc + s)
 }
 
-fn unary_kernel<T: Element, F: UnaryFn>(a: &ArcArray<T, IxDyn>, f: F) -> ArcArray<T, IxDyn> {
+fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> ArrayD<T> {
     match row_major(a) {
         Some(xs) => shared(a.raw_dim(), map1(xs, move |x| f.call(x))),
-        None => a.map(|&x| f.call(x)).into_shared(),
+        None => a.map(|&x| f.call(x)),
     }
 }
 
@@ -283,11 +283,7 @@ fn is_trailing(long: &[usize], short: &[usize]) -> bool {
     short.len() < long.len() && long[long.len() - short.len()..] == *short && !short.contains(&0)
 }
 
-fn binary_kernel<T: Element, F: BinaryFn>(
-    a: &ArcArray<T, IxDyn>,
-    b: &ArcArray<T, IxDyn>,
-    f: F,
-) -> Result<ArcArray<T, IxDyn>> {
+fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) -> Result<ArrayD<T>> {
     // Fast paths on row-major slices: same shapes, a one-element operand, a trailing-shape
     // operand. Each computes exactly what the general broadcast below computes.
     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
@@ -309,18 +305,15 @@ fn binary_kernel<T: Element, F: BinaryFn>(
         }
     }
     if a.shape() == b.shape() {
-        return Ok(Zip::from(a)
-            .and(b)
-            .map_collect(|&x, &y| f.call(x, y))
-            .into_shared());
+        return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f.call(x, y)));
     }
     if b.len() == 1 && b.ndim() <= a.ndim() {
         let y = b.iter().copied().next().unwrap_or_else(T::zero);
-        return Ok(a.map(|&x| f.call(x, y)).into_shared());
+        return Ok(a.map(|&x| f.call(x, y)));
     }
     if a.len() == 1 && a.ndim() <= b.ndim() {
         let x = a.iter().copied().next().unwrap_or_else(T::zero);
-        return Ok(b.map(|&y| f.call(x, y)).into_shared());
+        return Ok(b.map(|&y| f.call(x, y)));
     }
     let shape = broadcast_shape(F::NAME, a.shape(), b.shape())?;
     let err = || TensorError::Broadcast {
@@ -330,27 +323,24 @@ fn binary_kernel<T: Element, F: BinaryFn>(
     };
     let av = a.broadcast(IxDyn(&shape)).ok_or_else(err)?;
     let bv = b.broadcast(IxDyn(&shape)).ok_or_else(err)?;
-    Ok(Zip::from(&av)
-        .and(&bv)
-        .map_collect(|&x, &y| f.call(x, y))
-        .into_shared())
+    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f.call(x, y)))
 }
 
-fn scale_kernel<T: Element>(a: &ArcArray<T, IxDyn>, factor: f64) -> ArcArray<T, IxDyn> {
+fn scale_kernel<T: Element>(a: &ArrayD<T>, factor: f64) -> ArrayD<T> {
     let k = T::from_f64(factor);
     match row_major(a) {
         Some(xs) => shared(a.raw_dim(), map1(xs, move |x| x * k)),
-        None => a.mapv(|x| x * k).into_shared(),
+        None => a.mapv(|x| x * k),
     }
 }
 
 /// Divides in place; the buffer is copied first only if it is shared.
-fn div_scalar_in_place<T: Element>(a: &mut ArcArray<T, IxDyn>, divisor: f64) {
+fn div_scalar_in_place<T: Element>(a: &mut ArrayD<T>, divisor: f64) {
     let n = T::from_f64(divisor);
     a.mapv_inplace(|x| x / n);
 }
 
-fn clip_kernel<T: Element>(a: &ArcArray<T, IxDyn>, lo: f64, hi: f64) -> ArcArray<T, IxDyn> {
+fn clip_kernel<T: Element>(a: &ArrayD<T>, lo: f64, hi: f64) -> ArrayD<T> {
     let (l, h) = (T::from_f64(lo), T::from_f64(hi));
     a.mapv(|x| {
         if x < l {
@@ -361,7 +351,6 @@ fn clip_kernel<T: Element>(a: &ArcArray<T, IxDyn>, lo: f64, hi: f64) -> ArcArray
             x
         }
     })
-    .into_shared()
 }
 
 fn normalize_axis(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -> Result<usize> {
@@ -397,12 +386,12 @@ fn normalize_axes(op: &'static str, axes: Option<&[isize]>, shape: &[usize]) -> 
 }
 
 fn reduce_kernel<T: Element>(
-    a: &ArcArray<T, IxDyn>,
+    a: &ArrayD<T>,
     axes: &[usize],
     keepdims: bool,
     full: fn(&[T]) -> T,
     fold: fn(ArrayViewD<'_, T>, Axis) -> ArrayD<T>,
-) -> ArcArray<T, IxDyn> {
+) -> ArrayD<T> {
     if axes.len() == a.ndim() && !axes.is_empty() {
         if let Some(xs) = row_major(a) {
             let dims = if keepdims { vec![1; a.ndim()] } else { vec![] };
@@ -418,7 +407,7 @@ fn reduce_kernel<T: Element>(
         out = Some(if keepdims { r.insert_axis(Axis(ax)) } else { r });
     }
     match out {
-        Some(o) => o.into_shared(),
+        Some(o) => o,
         None => a.clone(),
     }
 }
@@ -450,11 +439,11 @@ fn max_axis<T: Element>(a: ArrayViewD<'_, T>, ax: Axis) -> ArrayD<T> {
 /// the aligned axes to sum with keepdims. Row-major fast paths: to one element (the order of
 /// [`sum_slice`]) and over one leading axis (rows added first to last, as `sum_axis` does).
 fn sum_to_kernel<T: Element>(
-    a: &ArcArray<T, IxDyn>,
+    a: &ArrayD<T>,
     shape: &[usize],
     lead: usize,
     kept: &[usize],
-) -> ArcArray<T, IxDyn> {
+) -> ArrayD<T> {
     if let Some(xs) = row_major(a) {
         if shape.iter().product::<usize>() == 1 && !xs.is_empty() {
             return shared(IxDyn(shape), vec![full_sum(xs)]);
@@ -477,7 +466,7 @@ fn sum_to_kernel<T: Element>(
     for _ in 0..lead {
         out = out.sum_axis(Axis(0));
     }
-    out.into_shared()
+    out
 }
 
 impl Tensor {
@@ -668,9 +657,7 @@ impl Tensor {
                 shared(IxDyn(shape), pool::collect(n, std::iter::repeat_n(v, n)))
             }));
         }
-        Ok(
-            map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned().into_shared()),
-        )
+        Ok(map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned()))
     }
 
     /// Matrix product of two rank-2 tensors, optionally transposing either (`tf.matmul`).
@@ -723,7 +710,7 @@ impl Tensor {
             let b2 = b.view().into_dimensionality::<Ix2>().map_err(|_| shape_err("rank"))?;
             let a2 = if transpose_a { a2.reversed_axes() } else { a2 };
             let b2 = if transpose_b { b2.reversed_axes() } else { b2 };
-            Ok::<_, TensorError>(a2.dot(&b2).into_dyn().into_shared())
+            Ok::<_, TensorError>(a2.dot(&b2).into_dyn())
         })
     }
 
@@ -749,7 +736,7 @@ impl Tensor {
             });
         }
         Ok(
-            map_array!(self, a => a.view().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned().into_shared()),
+            map_array!(self, a => a.view().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned()),
         )
     }
 
@@ -812,7 +799,7 @@ impl Tensor {
             if a.is_standard_layout() {
                 a.clone().into_shape_with_order(IxDyn(dims)).map_err(|_| err())?
             } else {
-                a.as_standard_layout().into_owned().into_shape_with_order(IxDyn(dims)).map_err(|_| err())?.into_shared()
+                a.as_standard_layout().into_owned().into_shape_with_order(IxDyn(dims)).map_err(|_| err())?
             }
         }))
     }
@@ -887,10 +874,10 @@ impl Tensor {
                 });
             }
         }
-        fn join<T: Element>(ts: &[Tensor], ax: usize) -> Result<ArcArray<T, IxDyn>> {
+        fn join<T: Element>(ts: &[Tensor], ax: usize) -> Result<ArrayD<T>> {
             let views: Vec<_> = ts.iter().map(|t| t.view::<T>()).collect::<Result<_>>()?;
             ndarray::concatenate(Axis(ax), &views)
-                .map(|a| a.into_shared())
+                .map(|a| a)
                 .map_err(|e| TensorError::Invalid {
                     op: "concat",
                     message: e.to_string(),
@@ -939,7 +926,7 @@ impl Tensor {
             for (ax, &(b, e)) in ranges.iter().enumerate() {
                 v.slice_axis_inplace(Axis(ax), Slice::from(b..e));
             }
-            v.to_owned().into_shared()
+            v.to_owned()
         }))
     }
 
@@ -955,7 +942,7 @@ impl Tensor {
                 v.slice_axis_inplace(Axis(ax), Slice::from(b..e));
             }
             v.assign(a);
-            out.into_shared()
+            out
         }))
     }
 
@@ -985,7 +972,7 @@ impl Tensor {
                 shape: self.shape().to_vec(),
             });
         }
-        Ok(map_array!(self, a => a.select(Axis(0), indices).into_shared()))
+        Ok(map_array!(self, a => a.select(Axis(0), indices)))
     }
 
     /// Adds rows of this tensor into a zero tensor with `rows` rows at `indices` (the backward of
@@ -1015,7 +1002,7 @@ impl Tensor {
                 let mut row = out.index_axis_mut(Axis(0), dst);
                 row += &src;
             }
-            out.into_shared()
+            out
         }))
     }
 
@@ -1073,11 +1060,11 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn elements_mut<T: Element>(&mut self) -> Result<&mut [T]> {
-        fn slice<T: Element>(a: &mut ArcArray<T, IxDyn>) -> &mut [T] {
+        fn slice<T: Element>(a: &mut ArrayD<T>) -> &mut [T] {
             if !a.is_standard_layout() {
-                *a = a.as_standard_layout().into_owned().into_shared();
+                *a = a.as_standard_layout().into_owned();
             }
-            // `as_slice_mut` makes the buffer unique first (copy-on-write)
+            // `repr_mut` has made the array unique (copy-on-write)
             a.as_slice_mut().unwrap_or_default()
         }
         let dtype = self.dtype();
@@ -1085,7 +1072,7 @@ impl Tensor {
             Repr::F32(a) => a,
             Repr::F64(a) => a,
         };
-        match any.downcast_mut::<ArcArray<T, IxDyn>>() {
+        match any.downcast_mut::<ArrayD<T>>() {
             Some(a) => Ok(slice(a)),
             None => Err(TensorError::DType {
                 op: "elements_mut",
@@ -1097,8 +1084,8 @@ impl Tensor {
 
     fn update_with(&mut self, op: &'static str, other: &Tensor, kind: Update) -> Result<()> {
         self.check_same(op, other)?;
-        fn apply<T: Element>(a: &mut ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>, kind: Update) {
-            // `as_slice_mut` makes the buffer unique first (copy-on-write), as `Zip` would.
+        fn apply<T: Element>(a: &mut ArrayD<T>, b: &ArrayD<T>, kind: Update) {
+            // `repr_mut` has made the array unique (copy-on-write).
             if let (Some(ys), Some(xs)) = (row_major(b), a.as_slice_mut()) {
                 match kind {
                     Update::Set => xs.copy_from_slice(ys),
@@ -1201,12 +1188,12 @@ pub const PLAIN_MATMUL_MAX_WORK: usize = 2048;
 /// `op(a) · op(b)` of shape `(m, n)` where `op` transposes when asked, in plain arithmetic:
 /// `out[i, j] = ((a[i,0] b[0,j] + a[i,1] b[1,j]) + a[i,2] b[2,j]) + ...`, each product rounded.
 fn plain_matmul<T: Element>(
-    a: &ArcArray<T, IxDyn>,
-    b: &ArcArray<T, IxDyn>,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
     (m, k, n): (usize, usize, usize),
     transpose_a: bool,
     transpose_b: bool,
-) -> Result<ArcArray<T, IxDyn>> {
+) -> Result<ArrayD<T>> {
     let a_std;
     let av: &[T] = match a.as_slice() {
         Some(s) => s,
@@ -1340,10 +1327,10 @@ fn to_matrix<T: Element>(
     out: Vec<T>,
     m: usize,
     n: usize,
-    a: &ArcArray<T, IxDyn>,
-    b: &ArcArray<T, IxDyn>,
-) -> Result<ArcArray<T, IxDyn>> {
-    ArcArray::from_shape_vec(IxDyn(&[m, n]), out).map_err(|_| TensorError::Shape {
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+) -> Result<ArrayD<T>> {
+    ArrayD::from_shape_vec(IxDyn(&[m, n]), out).map_err(|_| TensorError::Shape {
         op: "matmul",
         message: "internal: output shape".into(),
         shapes: vec![a.shape().to_vec(), b.shape().to_vec()],

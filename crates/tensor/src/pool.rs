@@ -11,7 +11,7 @@
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 
-use ndarray::{ArcArray, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 
 use crate::Element;
 
@@ -26,9 +26,6 @@ pub(crate) const MAX_BYTES: usize = 128 << 20;
 struct Pool<T> {
     buffers: Vec<Vec<T>>,
     bytes: usize,
-    /// An empty array to leave in place of a buffer taken from a dropped tensor (cloning it
-    /// does not allocate).
-    empty: Option<ArcArray<T, IxDyn>>,
 }
 
 impl<T> Pool<T> {
@@ -36,7 +33,6 @@ impl<T> Pool<T> {
         Pool {
             buffers: Vec::new(),
             bytes: 0,
-            empty: None,
         }
     }
 }
@@ -103,24 +99,17 @@ pub(crate) fn collect<T: Element>(n: usize, iter: impl Iterator<Item = T>) -> Ve
     out
 }
 
-/// Gives the buffer of an array that is about to be dropped to the pool, when it is large and
-/// not shared; leaves an empty array in its place.
-pub(crate) fn recycle<T: Element>(array: &mut ArcArray<T, IxDyn>) {
-    if array.len() < MIN_ELEMENTS || !array.is_unique() {
+/// Gives the buffer of an array that is about to be dropped (and that no clone shares: the
+/// caller holds it uniquely) to the pool, when it is large; leaves an empty array in its place.
+pub(crate) fn recycle<T: Element>(array: &mut ArrayD<T>) {
+    if array.len() < MIN_ELEMENTS {
         return;
     }
-    let Some(empty) = with_pool::<T, _>(|pool| {
-        pool.empty
-            .get_or_insert_with(|| ArcArray::from_elem(IxDyn(&[0]), T::zero()))
-            .clone()
-    }) else {
-        return;
-    };
-    let taken = std::mem::replace(array, empty);
-    let Ok(owned) = taken.try_into_owned_nocopy() else {
-        return;
-    };
-    let (buffer, _) = owned.into_raw_vec_and_offset();
+    let taken = std::mem::replace(
+        array,
+        ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("an empty array"),
+    );
+    let (buffer, _) = taken.into_raw_vec_and_offset();
     let bytes = buffer.capacity() * std::mem::size_of::<T>();
     if bytes > MAX_BYTES {
         return;

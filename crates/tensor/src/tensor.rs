@@ -1,13 +1,15 @@
 //! The [`Tensor`] type: an immutable, cheaply cloned n-dimensional array of `f32` or `f64`.
 
-use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn};
+use std::sync::Arc;
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use crate::{DType, Element, Result, TensorError};
 
 #[derive(Clone)]
 pub(crate) enum Repr {
-    F32(ArcArray<f32, IxDyn>),
-    F64(ArcArray<f64, IxDyn>),
+    F32(ArrayD<f32>),
+    F64(ArrayD<f64>),
 }
 
 /// An n-dimensional array of `f32` or `f64` with numpy broadcasting.
@@ -25,7 +27,10 @@ pub(crate) enum Repr {
 /// ```
 #[derive(Clone)]
 pub struct Tensor {
-    repr: Repr,
+    /// One allocation for the array header (shape, strides, the data pointer), shared by
+    /// clones: a tensor is one word, cloning it is one reference count, and making one costs two
+    /// allocations (this and the data), where an `ArcArray` behind another `Arc` cost three.
+    repr: Arc<Repr>,
 }
 
 /// Runs `$body` with `$a` bound to the tensor's array, for whichever dtype it has, and wraps
@@ -62,15 +67,19 @@ pub(crate) use map_arrays2;
 
 impl Tensor {
     pub(crate) fn from_repr(repr: Repr) -> Self {
-        Tensor { repr }
+        Tensor {
+            repr: Arc::new(repr),
+        }
     }
 
+    #[inline]
     pub(crate) fn repr(&self) -> &Repr {
         &self.repr
     }
 
+    /// The array for writing; copied first when a clone shares it (copy-on-write).
     pub(crate) fn repr_mut(&mut self) -> &mut Repr {
-        &mut self.repr
+        Arc::make_mut(&mut self.repr)
     }
 
     /// A tensor from an ndarray array of any dimensionality.
@@ -80,7 +89,7 @@ impl Tensor {
     /// assert_eq!(t.shape(), &[1, 2]);
     /// ```
     pub fn from_array<T: Element, D: ndarray::Dimension>(array: ndarray::Array<T, D>) -> Self {
-        T::wrap(array.into_dyn().into_shared())
+        T::wrap(array.into_dyn())
     }
 
     /// A tensor from a flat vector in row-major order and a shape.
@@ -108,7 +117,7 @@ impl Tensor {
     /// assert_eq!(t.rank(), 0);
     /// ```
     pub fn scalar<T: Element>(value: T) -> Self {
-        T::wrap(ArcArray::from_elem(IxDyn(&[]), value))
+        T::wrap(ArrayD::from_elem(IxDyn(&[]), value))
     }
 
     /// A rank-0 tensor of the given dtype holding `value` (rounded for `f32`).
@@ -126,8 +135,8 @@ impl Tensor {
     /// ```
     pub fn full(dtype: DType, shape: &[usize], value: f64) -> Self {
         match dtype {
-            DType::F32 => f32::wrap(ArcArray::from_elem(IxDyn(shape), value as f32)),
-            DType::F64 => f64::wrap(ArcArray::from_elem(IxDyn(shape), value)),
+            DType::F32 => f32::wrap(ArrayD::from_elem(IxDyn(shape), value as f32)),
+            DType::F64 => f64::wrap(ArrayD::from_elem(IxDyn(shape), value)),
         }
     }
 
@@ -182,7 +191,7 @@ impl Tensor {
 
     /// The dtype.
     pub fn dtype(&self) -> DType {
-        match &self.repr {
+        match self.repr() {
             Repr::F32(_) => DType::F32,
             Repr::F64(_) => DType::F64,
         }
@@ -190,7 +199,7 @@ impl Tensor {
 
     /// The shape (empty for a scalar).
     pub fn shape(&self) -> &[usize] {
-        match &self.repr {
+        match self.repr() {
             Repr::F32(a) => a.shape(),
             Repr::F64(a) => a.shape(),
         }
@@ -218,7 +227,7 @@ impl Tensor {
     /// assert!(t.array::<f32>().is_ok());
     /// assert!(t.array::<f64>().is_err());
     /// ```
-    pub fn array<T: Element>(&self) -> Result<&ArcArray<T, IxDyn>> {
+    pub fn array<T: Element>(&self) -> Result<&ArrayD<T>> {
         T::unwrap(self).ok_or(TensorError::DType {
             op: "array",
             lhs: self.dtype(),
@@ -249,7 +258,7 @@ impl Tensor {
 
     /// The data widened to `f64`, whatever the dtype.
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        match &self.repr {
+        match self.repr() {
             Repr::F32(a) => a.iter().map(|&x| f64::from(x)).collect(),
             Repr::F64(a) => a.iter().copied().collect(),
         }
@@ -270,7 +279,7 @@ impl Tensor {
                 shapes: vec![self.shape().to_vec()],
             });
         }
-        Ok(match &self.repr {
+        Ok(match self.repr() {
             Repr::F32(a) => f64::from(a.iter().copied().next().unwrap_or_default()),
             Repr::F64(a) => a.iter().copied().next().unwrap_or_default(),
         })
@@ -285,16 +294,16 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn cast(&self, dtype: DType) -> Tensor {
-        match (&self.repr, dtype) {
+        match (self.repr(), dtype) {
             (Repr::F32(_), DType::F32) | (Repr::F64(_), DType::F64) => self.clone(),
-            (Repr::F32(a), DType::F64) => f64::wrap(a.mapv(f64::from).into_shared()),
-            (Repr::F64(a), DType::F32) => f32::wrap(a.mapv(|x| x as f32).into_shared()),
+            (Repr::F32(a), DType::F64) => f64::wrap(a.mapv(f64::from)),
+            (Repr::F64(a), DType::F32) => f32::wrap(a.mapv(|x| x as f32)),
         }
     }
 
     /// True when both tensors have the same dtype, shape and values (NaN never equals).
     pub fn equals(&self, other: &Tensor) -> bool {
-        match (&self.repr, &other.repr) {
+        match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => a == b,
             (Repr::F64(a), Repr::F64(b)) => a == b,
             _ => false,
@@ -303,7 +312,7 @@ impl Tensor {
 
     /// True when both tensors share one buffer (a clone, not a copy).
     pub fn shares_buffer(&self, other: &Tensor) -> bool {
-        match (&self.repr, &other.repr) {
+        match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => a.as_ptr() == b.as_ptr(),
             (Repr::F64(a), Repr::F64(b)) => a.as_ptr() == b.as_ptr(),
             _ => false,
@@ -315,9 +324,11 @@ impl Tensor {
 /// kernel output of about its size.
 impl Drop for Tensor {
     fn drop(&mut self) {
-        match &mut self.repr {
-            Repr::F32(a) => crate::pool::recycle(a),
-            Repr::F64(a) => crate::pool::recycle(a),
+        if let Some(repr) = Arc::get_mut(&mut self.repr) {
+            match repr {
+                Repr::F32(a) => crate::pool::recycle(a),
+                Repr::F64(a) => crate::pool::recycle(a),
+            }
         }
     }
 }
