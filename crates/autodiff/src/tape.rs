@@ -526,7 +526,7 @@ impl GradientTape {
                 }
                 g.clone()
             }
-            None => Tensor::new(target.value().ones_like()),
+            None => Tensor::new(ones_like_cached(target.value())),
         };
         // a few sources' ids on the stack
         let mut few = [0u64; 8];
@@ -542,10 +542,11 @@ impl GradientTape {
         };
         let grads =
             self.run(|records, watched| backward_pass(records, watched, target, seed, ids))?;
-        Ok(sources
-            .iter()
-            .zip(grads)
-            .map(|(s, g)| match (g, unconnected) {
+        // `grads` first: the vector is collected in place (no second allocation)
+        Ok(grads
+            .into_iter()
+            .zip(sources)
+            .map(|(g, s)| match (g, unconnected) {
                 (Some(g), _) => Some(g),
                 (None, UnconnectedGradients::Zero) => Some(Tensor::new(s.source_zeros())),
                 (None, UnconnectedGradients::None) => None,
@@ -724,6 +725,38 @@ impl Drop for RecordingPaused<'_> {
 }
 
 /// Reverse accumulation over `records` from `target` (seeded with `seed`) to `sources`.
+/// Seeds of at most this many elements are kept for the next gradient of the same shape.
+const SEED_CACHE_MAX: usize = 4096;
+
+thread_local! {
+    /// The last default seed (ones of the target's shape and dtype): a training loop asks for
+    /// the same one every step, and sharing it (tensors are immutable) saves its allocations.
+    static SEED: RefCell<Option<tt::Tensor>> = const { RefCell::new(None) };
+}
+
+/// Ones of `target`'s shape and dtype, shared with the previous call's when they match.
+fn ones_like_cached(target: &tt::Tensor) -> tt::Tensor {
+    if target.len() > SEED_CACHE_MAX {
+        return target.ones_like();
+    }
+    SEED.try_with(|cell| {
+        let mut cached = cell.try_borrow_mut().ok()?;
+        match &*cached {
+            Some(t) if t.dtype() == target.dtype() && t.shape() == target.shape() => {
+                Some(t.clone())
+            }
+            _ => {
+                let t = target.ones_like();
+                *cached = Some(t.clone());
+                Some(t)
+            }
+        }
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| target.ones_like())
+}
+
 fn backward_pass(
     records: &[Record],
     watched: &IdSet,
