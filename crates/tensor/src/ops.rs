@@ -125,8 +125,19 @@ binary_fns! {
 }
 
 /// Wraps `data`, laid out row-major for `dim`, as a shared array.
+#[inline]
 fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
-    ArrayD::from_shape_vec(dim, data).expect("kernels produce one value per element")
+    // ndarray's checked constructor re-derives the size with overflow checks and validates the
+    // strides against the buffer, a tenth of a small op's time; the one check that matters here
+    // is the length
+    assert_eq!(
+        data.len(),
+        ndarray::Dimension::size(&dim),
+        "kernels produce one value per element"
+    );
+    // SAFETY: `data` holds exactly one value per element of `dim` (checked above), in the
+    // row-major order of the default strides that `from_shape_vec_unchecked` uses.
+    unsafe { ArrayD::from_shape_vec_unchecked(dim, data) }
 }
 
 /// The elements as one row-major slice: the layout of every array this crate builds. Views

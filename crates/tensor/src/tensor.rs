@@ -324,6 +324,10 @@ impl Tensor {
 /// kernel output of about its size.
 impl Drop for Tensor {
     fn drop(&mut self) {
+        // the size first: it needs no atomic operation, and most tensors are small
+        if self.len() < crate::pool::MIN_ELEMENTS {
+            return;
+        }
         if let Some(repr) = Arc::get_mut(&mut self.repr) {
             match repr {
                 Repr::F32(a) => crate::pool::recycle(a),
