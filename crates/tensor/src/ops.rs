@@ -887,12 +887,10 @@ impl Tensor {
         }
         fn join<T: Element>(ts: &[Tensor], ax: usize) -> Result<ArrayD<T>> {
             let views: Vec<_> = ts.iter().map(|t| t.view::<T>()).collect::<Result<_>>()?;
-            ndarray::concatenate(Axis(ax), &views)
-                .map(|a| a)
-                .map_err(|e| TensorError::Invalid {
-                    op: "concat",
-                    message: e.to_string(),
-                })
+            ndarray::concatenate(Axis(ax), &views).map_err(|e| TensorError::Invalid {
+                op: "concat",
+                message: e.to_string(),
+            })
         }
         Ok(match first.dtype() {
             crate::DType::F32 => f32::wrap(join::<f32>(tensors, ax)?),
