@@ -49,14 +49,57 @@ fn data() -> (Array1<f32>, Array1<f32>) {
 }
 
 /// The RunOutput common to the five: lists, history, quantities `weight_list`, `loss_list`.
+/// How one of these loops ended.
+#[derive(Clone, Copy)]
+struct Ending {
+    stopped_by: StoppedBy,
+    diverged_at: Option<usize>,
+}
+
+impl Ending {
+    /// Still running: what a loop that runs out of steps reports.
+    const STEPS: Ending = Ending {
+        stopped_by: StoppedBy::Steps,
+        diverged_at: None,
+    };
+
+    /// The document's stopping test on the weights so far — `len(weight_list) > 1 and
+    /// |weight_list[-1] - weight_list[-2]| <= error_margin` — then divergence and our
+    /// `max_steps` safety cap. `None` while the loop goes on.
+    fn check(weight_list: &[f64], error_margin: f64, max_steps: usize) -> Option<Ending> {
+        let n = weight_list.len();
+        if n > 1 && (weight_list[n - 1] - weight_list[n - 2]).abs() <= error_margin {
+            return Some(Ending {
+                stopped_by: StoppedBy::Criterion,
+                diverged_at: None,
+            });
+        }
+        if weight_list.last().is_some_and(|w| !w.is_finite()) {
+            return Some(Ending {
+                stopped_by: StoppedBy::Diverged,
+                diverged_at: Some(n - 1),
+            });
+        }
+        (n > max_steps).then_some(Ending::STEPS)
+    }
+}
+
+/// Prints the document's `weight_list, loss_list` tuple and builds the run's output.
 fn finish(
+    ctx: &mut RunContext,
     weight_list: &[f64],
     loss_list: &[f32],
     fmt_weight: impl Fn(f64) -> String,
-    stopped_by: StoppedBy,
-    diverged_at: Option<usize>,
+    ending: Ending,
     train_seconds: f64,
 ) -> RunOutput {
+    for line in py_pair(&list(weight_list, &fmt_weight), &list(loss_list, np_f32)) {
+        ctx.println(line);
+    }
+    let Ending {
+        stopped_by,
+        diverged_at,
+    } = ending;
     let mut out = RunOutput {
         steps: weight_list.len().saturating_sub(1),
         stopped_by: Some(if diverged_at.is_some() {
@@ -140,37 +183,18 @@ impl Experiment for ManualNumpy {
         let started = Instant::now();
         let mut loss_list: Vec<f32> = Vec::new();
         let mut weight_list: Vec<f64> = Vec::new();
-        let mut stopped_by = StoppedBy::Steps;
-        let mut diverged_at = None;
+        let ending;
         loop {
             weight_list.push(w);
             loss_list.push(mean_squared_error(w));
-            let n = weight_list.len();
-            if n > 1 && (weight_list[n - 1] - weight_list[n - 2]).abs() <= error_margin {
-                stopped_by = StoppedBy::Criterion;
-                break;
-            }
-            if !w.is_finite() {
-                diverged_at = Some(n - 1);
-                break;
-            }
-            if n > max_steps {
+            if let Some(end) = Ending::check(&weight_list, error_margin, max_steps) {
+                ending = end;
                 break;
             }
             w = gradient_update(w);
         }
         let seconds = started.elapsed().as_secs_f64();
-        for line in py_pair(&list(&weight_list, py_float), &list(&loss_list, np_f32)) {
-            ctx.println(line);
-        }
-        let out = finish(
-            &weight_list,
-            &loss_list,
-            py_float,
-            stopped_by,
-            diverged_at,
-            seconds,
-        );
+        let out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds);
         Ok(out)
     }
 }
@@ -218,38 +242,19 @@ impl Experiment for ManualTf {
         let started = Instant::now();
         let mut loss_list: Vec<f32> = Vec::new();
         let mut weight_list: Vec<f64> = Vec::new();
-        let mut stopped_by = StoppedBy::Steps;
-        let mut diverged_at = None;
+        let ending;
         loop {
             weight_list.push(w.item()?);
             loss_list.push(mean_squared_error(&w)?.item()? as f32);
-            let n = weight_list.len();
-            if n > 1 && (weight_list[n - 1] - weight_list[n - 2]).abs() <= error_margin {
-                stopped_by = StoppedBy::Criterion;
-                break;
-            }
-            if !weight_list[n - 1].is_finite() {
-                diverged_at = Some(n - 1);
-                break;
-            }
-            if n > max_steps {
+            if let Some(end) = Ending::check(&weight_list, error_margin, max_steps) {
+                ending = end;
                 break;
             }
             w = gradient_update(&w)?;
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        for line in py_pair(&list(&weight_list, fmt), &list(&loss_list, np_f32)) {
-            ctx.println(line);
-        }
-        let out = finish(
-            &weight_list,
-            &loss_list,
-            fmt,
-            stopped_by,
-            diverged_at,
-            seconds,
-        );
+        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds);
         Ok(out)
     }
 }
@@ -295,20 +300,11 @@ impl Experiment for Tape {
         let mut w_tf: Tensor = w_var.read_value();
 
         let started = Instant::now();
-        let mut stopped_by = StoppedBy::Steps;
-        let mut diverged_at = None;
+        let ending;
         loop {
             weight_list.push(w_tf.item()?);
-            let n = weight_list.len();
-            if n > 1 && (weight_list[n - 1] - weight_list[n - 2]).abs() <= error_margin {
-                stopped_by = StoppedBy::Criterion;
-                break;
-            }
-            if !weight_list[n - 1].is_finite() {
-                diverged_at = Some(n - 1);
-                break;
-            }
-            if n > max_steps {
+            if let Some(end) = Ending::check(&weight_list, error_margin, max_steps) {
+                ending = end;
                 break;
             }
             let t = GradientTape::new();
@@ -321,17 +317,7 @@ impl Experiment for Tape {
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        for line in py_pair(&list(&weight_list, fmt), &list(&loss_list, np_f32)) {
-            ctx.println(line);
-        }
-        let out = finish(
-            &weight_list,
-            &loss_list,
-            fmt,
-            stopped_by,
-            diverged_at,
-            seconds,
-        );
+        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds);
         Ok(out)
     }
 }
@@ -403,38 +389,19 @@ impl Experiment for SimpleModelExperiment {
         let started = Instant::now();
         let mut weight_list = vec![simple_model.weights];
         let mut loss_list = vec![mean_squared_error(&simple_model)];
-        let mut stopped_by = StoppedBy::Steps;
-        let mut diverged_at = None;
+        let ending;
         loop {
             let w_new = gradient_update(&simple_model);
             weight_list.push(w_new);
             simple_model.weights = w_new;
-            let n = weight_list.len();
-            if (weight_list[n - 1] - weight_list[n - 2]).abs() <= error_margin {
-                stopped_by = StoppedBy::Criterion;
-                break;
-            }
-            if !w_new.is_finite() {
-                diverged_at = Some(n - 1);
-                break;
-            }
-            if n > max_steps {
+            if let Some(end) = Ending::check(&weight_list, error_margin, max_steps) {
+                ending = end;
                 break;
             }
             loss_list.push(mean_squared_error(&simple_model));
         }
         let seconds = started.elapsed().as_secs_f64();
-        for line in py_pair(&list(&weight_list, py_float), &list(&loss_list, np_f32)) {
-            ctx.println(line);
-        }
-        let mut out = finish(
-            &weight_list,
-            &loss_list,
-            py_float,
-            stopped_by,
-            diverged_at,
-            seconds,
-        );
+        let mut out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds);
         out.quantities
             .insert("demo_call_3".into(), json!(py_float(demo)));
         Ok(out)
@@ -539,20 +506,11 @@ impl Experiment for KerasModel {
         // multiple_gradient_update_with_tf(y_true, x, tensorflow_model, learning_rate = 0.1)
         let started = Instant::now();
         let (mut weight_list, mut loss_list): (Vec<f64>, Vec<f32>) = (Vec::new(), Vec::new());
-        let mut stopped_by = StoppedBy::Steps;
-        let mut diverged_at = None;
+        let ending;
         loop {
             weight_list.push(tensorflow_model.get_weights()[0].item()?);
-            let n = weight_list.len();
-            if n > 1 && (weight_list[n - 1] - weight_list[n - 2]).abs() <= error_margin {
-                stopped_by = StoppedBy::Criterion;
-                break;
-            }
-            if !weight_list[n - 1].is_finite() {
-                diverged_at = Some(n - 1);
-                break;
-            }
-            if n > max_steps {
+            if let Some(end) = Ending::check(&weight_list, error_margin, max_steps) {
+                ending = end;
                 break;
             }
             let t = GradientTape::new();
@@ -572,17 +530,7 @@ impl Experiment for KerasModel {
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        for line in py_pair(&list(&weight_list, fmt), &list(&loss_list, np_f32)) {
-            ctx.println(line);
-        }
-        let mut out = finish(
-            &weight_list,
-            &loss_list,
-            fmt,
-            stopped_by,
-            diverged_at,
-            seconds,
-        );
+        let mut out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds);
         out.quantities
             .insert("demo_call_3".into(), json!(np_f32(demo.item()? as f32)));
         out.variables
