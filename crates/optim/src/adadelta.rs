@@ -1,10 +1,9 @@
 //! [`Adadelta`] (`tf.keras.optimizers.Adadelta`).
 
-use ndarray::Zip;
 use tapegrad_autodiff::Variable;
 use tapegrad_tensor::{self as tt, Element};
 
-use crate::optimizer::{assign_add, slot_arrays};
+use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// Adadelta (`tf.keras.optimizers.Adadelta`): learning rate 0.001, `rho` 0.95, `epsilon` 1e-7
@@ -66,18 +65,21 @@ impl Adadelta {
         let rho = T::from_f64(self.rho);
         let one_minus_rho = T::from_f64(1.0 - self.rho);
         let epsilon = T::from_f64(self.epsilon);
-        let mut delta = g.to_owned();
-        Zip::from(&mut delta)
-            .and(&mut *acc_grad)
-            .and(&mut *acc_delta)
-            .for_each(|d, ag, ad| {
-                let g = *d;
+        // slots and variable advanced in one pass (no delta array): var + lr * dv, as Keras's
+        // `variable.assign_add(lr * delta_var)`
+        Ok(variable.update_elements::<T>(|w| {
+            for (((w, ag), ad), &g) in w
+                .iter_mut()
+                .zip(acc_grad.iter_mut())
+                .zip(acc_delta.iter_mut())
+                .zip(g.iter())
+            {
                 *ag = rho * *ag + one_minus_rho * g * g;
                 let dv = -(*ad + epsilon).sqrt() * g / (*ag + epsilon).sqrt();
                 *ad = rho * *ad + one_minus_rho * dv * dv;
-                *d = lr * dv;
-            });
-        assign_add(variable, delta)
+                *w = *w + lr * dv;
+            }
+        })?)
     }
 }
 
@@ -91,13 +93,7 @@ impl Default for Adadelta {
 common_options!(Adadelta, "Adadelta::new(1.0)");
 
 impl Optimizer for Adadelta {
-    fn base(&self) -> &OptimizerBase {
-        &self.base
-    }
-
-    fn base_mut(&mut self) -> &mut OptimizerBase {
-        &mut self.base
-    }
+    base_and_step!();
 
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
@@ -105,15 +101,5 @@ impl Optimizer for Adadelta {
             Slot::full("accumulated_grad", dtype, &shape, 0.0),
             Slot::full("accumulated_delta_var", dtype, &shape, 0.0),
         ]
-    }
-
-    fn update_step(
-        &self,
-        step: &StepContext,
-        gradient: &tt::Tensor,
-        variable: &Variable,
-        slots: &mut [Slot],
-    ) -> Result<()> {
-        by_dtype!(variable.dtype(), T => self.step::<T>(step, gradient, variable, slots))
     }
 }

@@ -84,13 +84,7 @@ impl Default for Adagrad {
 common_options!(Adagrad, "Adagrad::new(0.1)");
 
 impl Optimizer for Adagrad {
-    fn base(&self) -> &OptimizerBase {
-        &self.base
-    }
-
-    fn base_mut(&mut self) -> &mut OptimizerBase {
-        &mut self.base
-    }
+    base_and_step!();
 
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         vec![Slot::full(
@@ -99,15 +93,5 @@ impl Optimizer for Adagrad {
             &variable.shape(),
             self.initial_accumulator_value,
         )]
-    }
-
-    fn update_step(
-        &self,
-        step: &StepContext,
-        gradient: &tt::Tensor,
-        variable: &Variable,
-        slots: &mut [Slot],
-    ) -> Result<()> {
-        by_dtype!(variable.dtype(), T => self.step::<T>(step, gradient, variable, slots))
     }
 }

@@ -103,13 +103,7 @@ impl Default for Adamax {
 common_options!(Adamax, "Adamax::new(0.1)");
 
 impl Optimizer for Adamax {
-    fn base(&self) -> &OptimizerBase {
-        &self.base
-    }
-
-    fn base_mut(&mut self) -> &mut OptimizerBase {
-        &mut self.base
-    }
+    base_and_step!();
 
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
@@ -117,15 +111,5 @@ impl Optimizer for Adamax {
             Slot::full("m", dtype, &shape, 0.0),
             Slot::full("u", dtype, &shape, 0.0),
         ]
-    }
-
-    fn update_step(
-        &self,
-        step: &StepContext,
-        gradient: &tt::Tensor,
-        variable: &Variable,
-        slots: &mut [Slot],
-    ) -> Result<()> {
-        by_dtype!(variable.dtype(), T => self.step::<T>(step, gradient, variable, slots))
     }
 }

@@ -45,6 +45,30 @@ macro_rules! by_dtype {
     };
 }
 
+/// Inside `impl Optimizer for X`: the `base`/`base_mut` accessors of a `base` field and an
+/// `update_step` that runs `self.step::<T>` for the variable's dtype.
+macro_rules! base_and_step {
+    () => {
+        fn base(&self) -> &OptimizerBase {
+            &self.base
+        }
+
+        fn base_mut(&mut self) -> &mut OptimizerBase {
+            &mut self.base
+        }
+
+        fn update_step(
+            &self,
+            step: &StepContext,
+            gradient: &tt::Tensor,
+            variable: &Variable,
+            slots: &mut [Slot],
+        ) -> Result<()> {
+            by_dtype!(variable.dtype(), T => self.step::<T>(step, gradient, variable, slots))
+        }
+    };
+}
+
 /// Inherent builder methods every optimizer shares (Keras's base-class keyword arguments).
 macro_rules! common_options {
     ($ty:ident, $ctor:literal) => {

@@ -615,11 +615,6 @@ pub(crate) fn slot_arrays<'s, T: Element, const N: usize>(
     })
 }
 
-/// `variable += delta` from an array (Keras's `variable.assign_add(expr)`).
-pub(crate) fn assign_add<T: Element>(variable: &Variable, delta: ndarray::ArrayD<T>) -> Result<()> {
-    Ok(variable.assign_add(tt::Tensor::from_array(delta))?)
-}
-
 /// `variable -= delta` from an array (Keras's `variable.assign_sub(expr)`).
 pub(crate) fn assign_sub<T: Element>(variable: &Variable, delta: ndarray::ArrayD<T>) -> Result<()> {
     Ok(variable.assign_sub(tt::Tensor::from_array(delta))?)

@@ -126,13 +126,7 @@ impl Default for RMSprop {
 common_options!(RMSprop, "RMSprop::new(0.1)");
 
 impl Optimizer for RMSprop {
-    fn base(&self) -> &OptimizerBase {
-        &self.base
-    }
-
-    fn base_mut(&mut self) -> &mut OptimizerBase {
-        &mut self.base
-    }
+    base_and_step!();
 
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
@@ -144,15 +138,5 @@ impl Optimizer for RMSprop {
             slots.push(Slot::full("average_gradient", dtype, &shape, 0.0));
         }
         slots
-    }
-
-    fn update_step(
-        &self,
-        step: &StepContext,
-        gradient: &tt::Tensor,
-        variable: &Variable,
-        slots: &mut [Slot],
-    ) -> Result<()> {
-        by_dtype!(variable.dtype(), T => self.step::<T>(step, gradient, variable, slots))
     }
 }
