@@ -1,94 +1,138 @@
-//! A small per-thread pool of large buffers, so that a training step that makes the same
-//! large temporaries every step reuses their memory instead of returning it to the system
-//! allocator and faulting it back in (glibc trims the top of the heap, and unmaps buffers of
-//! 128 KiB and more, on every `free`).
+//! Per-thread reuse of tensor memory, so that a training step that makes the same temporaries
+//! every step stops paying the system allocator for them.
 //!
-//! A [`Tensor`](crate::Tensor) whose buffer holds at least [`MIN_ELEMENTS`] elements and is not
-//! shared gives its buffer to the pool of its thread when dropped; the kernels take their output
-//! buffers from the pool. Each thread keeps at most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`]
-//! bytes per dtype; buffers beyond that are freed as usual.
+//! - **Large buffers** (at least [`MIN_ELEMENTS`] elements): glibc trims the top of the heap and
+//!   unmaps buffers of 128 KiB and more on every `free`, so the next step faulted them back in.
+//!   A dropped tensor that owns such a buffer alone gives it to its thread's pool; kernels take
+//!   an output buffer of capacity between `n` and `2n` from it. At most [`MAX_BUFFERS`] buffers
+//!   and [`MAX_BYTES`] bytes per dtype are kept, the oldest evicted first.
+//! - **Tensor allocations** (the `Arc` holding the array header) of dropped, unshared tensors are
+//!   kept as shells ([`MAX_SHELLS`] per thread), still holding their array when it is small;
+//!   the next tensor made on the thread takes a shell and the small buffer it held goes to bins
+//!   by power-of-two capacity ([`SMALL_PER_BIN`] each), which serve the kernels' next small
+//!   outputs. A tensor of a few elements then costs no `malloc` and no `free` once a loop has run
+//!   a step. Small outputs get a power-of-two capacity so that they return to the bin they are
+//!   asked from.
 
-use std::any::{Any, TypeId};
+use std::any::Any;
 use std::cell::RefCell;
+use std::sync::Arc;
 
-use ndarray::{ArrayD, IxDyn};
-
+use crate::tensor::Repr;
 use crate::Element;
 
-/// Buffers smaller than this many elements go straight to the allocator (its per-thread caches
-/// serve small sizes well).
+/// Buffers of at least this many elements go to the large-buffer pool; smaller ones to the bins.
 pub(crate) const MIN_ELEMENTS: usize = 2048;
-/// Buffers kept per thread and dtype.
+/// Large buffers kept per thread and dtype.
 pub(crate) const MAX_BUFFERS: usize = 16;
-/// Bytes kept per thread and dtype.
+/// Bytes of large buffers kept per thread and dtype.
 pub(crate) const MAX_BYTES: usize = 128 << 20;
+/// Small buffers kept per bin (one bin per power-of-two capacity below [`MIN_ELEMENTS`]).
+pub(crate) const SMALL_PER_BIN: usize = 8;
+/// Number of small bins: capacities 1, 2, 4, …, `MIN_ELEMENTS / 2`.
+const BINS: usize = MIN_ELEMENTS.trailing_zeros() as usize;
+/// Empty tensor shells kept per thread.
+pub(crate) const MAX_SHELLS: usize = 32;
 
-struct Pool<T> {
-    buffers: Vec<Vec<T>>,
-    bytes: usize,
+struct Buffers<T> {
+    large: Vec<Vec<T>>,
+    large_bytes: usize,
+    small: [Vec<Vec<T>>; BINS],
 }
 
-impl<T> Pool<T> {
+impl<T> Buffers<T> {
     const fn new() -> Self {
-        Pool {
-            buffers: Vec::new(),
-            bytes: 0,
+        Buffers {
+            large: Vec::new(),
+            large_bytes: 0,
+            small: [const { Vec::new() }; BINS],
         }
     }
+}
+
+/// The bin of a small buffer of capacity `cap` (`1 ≤ cap < MIN_ELEMENTS`): every buffer in bin
+/// `k` has room for `2^k` elements.
+#[inline]
+fn bin_of_capacity(cap: usize) -> usize {
+    cap.ilog2() as usize
+}
+
+/// The bin a request for `n` elements (`1 ≤ n < MIN_ELEMENTS`) is served from: `2^k ≥ n`.
+#[inline]
+fn bin_of_request(n: usize) -> usize {
+    n.next_power_of_two().trailing_zeros() as usize
+}
+
+struct Pools {
+    f32: Buffers<f32>,
+    f64: Buffers<f64>,
+    /// Tensor allocations whose array is empty, ready to hold a new one.
+    shells: Vec<Arc<Repr>>,
 }
 
 thread_local! {
-    static F32: RefCell<Pool<f32>> = const { RefCell::new(Pool::new()) };
-    static F64: RefCell<Pool<f64>> = const { RefCell::new(Pool::new()) };
+    static POOLS: RefCell<Pools> = const {
+        RefCell::new(Pools {
+            f32: Buffers::new(),
+            f64: Buffers::new(),
+            shells: Vec::new(),
+        })
+    };
 }
 
-/// Runs `f` on this thread's pool for `T`; `None` when the pool is unavailable (thread
-/// teardown, or a re-entrant call).
-fn with_pool<T: Element, R>(f: impl FnOnce(&mut Pool<T>) -> R) -> Option<R> {
-    fn run<U: 'static, T: 'static, R>(
-        key: &'static std::thread::LocalKey<RefCell<Pool<U>>>,
-        f: impl FnOnce(&mut Pool<T>) -> R,
-    ) -> Option<R> {
-        key.try_with(|cell| {
-            let mut pool = cell.try_borrow_mut().ok()?;
-            let pool: &mut dyn Any = &mut *pool;
-            pool.downcast_mut::<Pool<T>>().map(f)
-        })
+/// Runs `f` on this thread's pools; `None` when they are unavailable (thread teardown, or a
+/// re-entrant call).
+#[inline]
+fn with_pools<R>(f: impl FnOnce(&mut Pools) -> R) -> Option<R> {
+    POOLS
+        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut p| f(&mut p)))
         .ok()
         .flatten()
-    }
-    if TypeId::of::<T>() == TypeId::of::<f32>() {
-        run(&F32, f)
-    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-        run(&F64, f)
-    } else {
-        None
-    }
 }
 
-/// An empty vector with room for `n` elements: a pooled buffer when one of capacity between
-/// `n` and `2n` is free, a new allocation otherwise.
+/// The buffers of dtype `T` (a type test the compiler folds away).
+#[inline]
+fn buffers<T: Element>(pools: &mut Pools) -> Option<&mut Buffers<T>> {
+    let any: &mut dyn Any = if T::DTYPE == crate::DType::F32 {
+        &mut pools.f32
+    } else {
+        &mut pools.f64
+    };
+    any.downcast_mut::<Buffers<T>>()
+}
+
+/// An empty vector with room for `n` elements: a kept buffer when one fits, else a new one
+/// (of power-of-two capacity when small, so that it returns to the bin it is asked from).
 pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
-    if n >= MIN_ELEMENTS {
-        let found = with_pool::<T, _>(|pool| {
-            let best = pool
-                .buffers
+    if n == 0 {
+        return Vec::new();
+    }
+    let found = with_pools(|pools| {
+        let b = buffers::<T>(pools)?;
+        if n < MIN_ELEMENTS {
+            b.small[bin_of_request(n)].pop()
+        } else {
+            let best = b
+                .large
                 .iter()
                 .enumerate()
-                .filter(|(_, b)| b.capacity() >= n && b.capacity() <= 2 * n)
-                .min_by_key(|(_, b)| b.capacity())
+                .filter(|(_, v)| v.capacity() >= n && v.capacity() <= 2 * n)
+                .min_by_key(|(_, v)| v.capacity())
                 .map(|(i, _)| i)?;
-            let buffer = pool.buffers.swap_remove(best);
-            pool.bytes -= buffer.capacity() * std::mem::size_of::<T>();
+            let buffer = b.large.swap_remove(best);
+            b.large_bytes -= buffer.capacity() * std::mem::size_of::<T>();
             Some(buffer)
-        })
-        .flatten();
-        if let Some(mut buffer) = found {
-            buffer.clear();
-            return buffer;
         }
+    })
+    .flatten();
+    match found {
+        Some(mut buffer) => {
+            buffer.clear();
+            buffer
+        }
+        None if n < MIN_ELEMENTS => Vec::with_capacity(n.next_power_of_two()),
+        None => Vec::with_capacity(n),
     }
-    Vec::with_capacity(n)
 }
 
 /// `n` values of `iter` in a buffer from [`take`].
@@ -99,31 +143,82 @@ pub(crate) fn collect<T: Element>(n: usize, iter: impl Iterator<Item = T>) -> Ve
     out
 }
 
-/// Gives the buffer of an array that is about to be dropped (and that no clone shares: the
-/// caller holds it uniquely) to the pool, when it is large; leaves an empty array in its place.
-pub(crate) fn recycle<T: Element>(array: &mut ArrayD<T>) {
-    if array.len() < MIN_ELEMENTS {
+/// Keeps `buffer` (emptied) for a later [`take`], or frees it when the pool is full.
+fn keep<T: Element>(pools: &mut Pools, mut buffer: Vec<T>) {
+    let cap = buffer.capacity();
+    if cap == 0 {
         return;
     }
-    let taken = std::mem::replace(
-        array,
-        ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("an empty array"),
-    );
-    let (buffer, _) = taken.into_raw_vec_and_offset();
-    let bytes = buffer.capacity() * std::mem::size_of::<T>();
+    let Some(b) = buffers::<T>(pools) else {
+        return;
+    };
+    if cap < MIN_ELEMENTS {
+        let bin = &mut b.small[bin_of_capacity(cap)];
+        if bin.len() < SMALL_PER_BIN {
+            buffer.clear();
+            bin.push(buffer);
+        }
+        return;
+    }
+    let bytes = cap * std::mem::size_of::<T>();
     if bytes > MAX_BYTES {
         return;
     }
-    with_pool::<T, _>(move |pool| {
-        // the oldest buffers make room: a loop whose sizes changed (another workload, another
-        // batch size) must not be blocked by buffers it no longer asks for
-        while pool.buffers.len() >= MAX_BUFFERS || pool.bytes + bytes > MAX_BYTES {
-            let old = pool.buffers.remove(0);
-            pool.bytes -= old.capacity() * std::mem::size_of::<T>();
+    // the oldest buffers make room: a loop whose sizes changed (another workload, another
+    // batch size) must not be blocked by buffers it no longer asks for
+    while b.large.len() >= MAX_BUFFERS || b.large_bytes + bytes > MAX_BYTES {
+        let old = b.large.remove(0);
+        b.large_bytes -= old.capacity() * std::mem::size_of::<T>();
+    }
+    b.large_bytes += bytes;
+    buffer.clear();
+    b.large.push(buffer);
+}
+
+/// Takes a tensor that is being dropped and that nothing else shares. Its allocation is kept
+/// as a shell for a later tensor; a small array stays in it until then (taking the buffer out
+/// now would cost an empty array's construction), a large buffer goes to the pool at once.
+pub(crate) fn release(mut shell: Arc<Repr>) {
+    if Arc::strong_count(&shell) != 1 {
+        return; // shared: a plain reference-count decrement
+    }
+    let _ = with_pools(move |pools| {
+        let Some(repr) = Arc::get_mut(&mut shell) else {
+            return;
+        };
+        let large = match repr {
+            Repr::F32(a) => a.len() >= MIN_ELEMENTS,
+            Repr::F64(a) => a.len() >= MIN_ELEMENTS,
+        };
+        if large {
+            match repr {
+                Repr::F32(a) => keep(pools, std::mem::take(a).into_raw_vec_and_offset().0),
+                Repr::F64(a) => keep(pools, std::mem::take(a).into_raw_vec_and_offset().0),
+            }
         }
-        pool.bytes += bytes;
-        pool.buffers.push(buffer);
+        if pools.shells.len() < MAX_SHELLS {
+            pools.shells.push(shell);
+        }
     });
+}
+
+/// A tensor allocation holding `repr`: a kept shell when there is one (the small buffer it
+/// still held goes to the bins).
+#[inline]
+pub(crate) fn shell(repr: Repr) -> Arc<Repr> {
+    let Some(mut shell) = with_pools(|pools| pools.shells.pop()).flatten() else {
+        return Arc::new(repr);
+    };
+    // a kept shell is unique: only the pool held it
+    let Some(slot) = Arc::get_mut(&mut shell) else {
+        return Arc::new(repr);
+    };
+    let old = std::mem::replace(slot, repr);
+    let _ = with_pools(move |pools| match old {
+        Repr::F32(a) => keep(pools, a.into_raw_vec_and_offset().0),
+        Repr::F64(a) => keep(pools, a.into_raw_vec_and_offset().0),
+    });
+    shell
 }
 
 #[cfg(test)]
@@ -157,8 +252,44 @@ mod tests {
         drop(b1);
         let b2 = big.map(Neg);
         assert_eq!(b2.array::<f32>().map(|a| a.as_ptr()).ok(), p1);
-        // small buffers are not pooled; f64 has its own pool
+        // f64 has its own pool
         let d = Tensor::ones(DType::F64, &[4_096]).map(Neg);
         assert_eq!(d.to_vec::<f64>().ok(), Some(vec![-1.0; 4_096]));
+    }
+
+    #[test]
+    fn small_tensors_reuse_their_buffers_once_a_loop_runs() {
+        let x = Tensor::from_vec((0..50).map(|i| i as f32).collect(), &[50]).expect("50 values");
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let y = x.map(Neg);
+            assert_eq!(
+                y.to_vec::<f32>().ok(),
+                Some((0..50).map(|i| -(i as f32)).collect())
+            );
+            seen.push(y.array::<f32>().map(|a| a.as_ptr()).ok());
+        }
+        // once the first steps have filled the shell stack and the bins, two buffers take turns
+        // (the next output's is taken before the previous output's is dropped)
+        assert_eq!(seen[2], seen[4]);
+        assert_eq!(seen[3], seen[5]);
+        // a buffer a clone still shares is never handed out
+        let kept = x.map(Neg);
+        let clone = kept.clone();
+        drop(kept);
+        for _ in 0..4 {
+            let z = x.map(Neg);
+            assert!(!z.shares_buffer(&clone));
+        }
+        assert_eq!(
+            clone.to_vec::<f32>().ok(),
+            Some((0..50).map(|i| -(i as f32)).collect())
+        );
+        // other sizes and dtypes are served correctly from the same pools
+        let s = Tensor::scalar(2.0f64).map(Neg);
+        assert_eq!(s.to_vec::<f64>().ok(), Some(vec![-2.0]));
+        let w = Tensor::ones(DType::F32, &[3, 7]).map(Neg);
+        assert_eq!(w.shape(), &[3, 7]);
+        assert_eq!(w.to_vec::<f32>().ok(), Some(vec![-1.0; 21]));
     }
 }

@@ -1,5 +1,6 @@
 //! The [`Tensor`] type: an immutable, cheaply cloned n-dimensional array of `f32` or `f64`.
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -30,7 +31,9 @@ pub struct Tensor {
     /// One allocation for the array header (shape, strides, the data pointer), shared by
     /// clones: a tensor is one word, cloning it is one reference count, and making one costs two
     /// allocations (this and the data), where an `ArcArray` behind another `Arc` cost three.
-    repr: Arc<Repr>,
+    /// Both come from, and return to, the thread's pools (`crate::pool`) when nothing else
+    /// shares them, hence `ManuallyDrop`: [`Drop`] hands the `Arc` over.
+    repr: ManuallyDrop<Arc<Repr>>,
 }
 
 /// Runs `$body` with `$a` bound to the tensor's array, for whichever dtype it has, and wraps
@@ -68,7 +71,7 @@ pub(crate) use map_arrays2;
 impl Tensor {
     pub(crate) fn from_repr(repr: Repr) -> Self {
         Tensor {
-            repr: Arc::new(repr),
+            repr: ManuallyDrop::new(crate::pool::shell(repr)),
         }
     }
 
@@ -320,20 +323,13 @@ impl Tensor {
     }
 }
 
-/// A large buffer that nothing else shares goes to the thread's buffer pool, for the next
-/// kernel output of about its size.
+/// A buffer and allocation that nothing else shares go to the thread's pools, for the next
+/// tensors.
 impl Drop for Tensor {
     fn drop(&mut self) {
-        // the size first: it needs no atomic operation, and most tensors are small
-        if self.len() < crate::pool::MIN_ELEMENTS {
-            return;
-        }
-        if let Some(repr) = Arc::get_mut(&mut self.repr) {
-            match repr {
-                Repr::F32(a) => crate::pool::recycle(a),
-                Repr::F64(a) => crate::pool::recycle(a),
-            }
-        }
+        // SAFETY: `self.repr` is taken once, here, and never used again.
+        let repr = unsafe { ManuallyDrop::take(&mut self.repr) };
+        crate::pool::release(repr);
     }
 }
 
