@@ -614,8 +614,3 @@ pub(crate) fn slot_arrays<'s, T: Element, const N: usize>(
         message: format!("{N} slots expected, found {found}"),
     })
 }
-
-/// `variable -= delta` from an array (Keras's `variable.assign_sub(expr)`).
-pub(crate) fn assign_sub<T: Element>(variable: &Variable, delta: ndarray::ArrayD<T>) -> Result<()> {
-    Ok(variable.assign_sub(tt::Tensor::from_array(delta))?)
-}

@@ -1,11 +1,10 @@
 //! [`RMSprop`] (`tf.keras.optimizers.RMSprop`).
 
-use ndarray::Zip;
 use tapegrad_autodiff::Variable;
 use tapegrad_tensor::{self as tt, Element};
 
-use crate::optimizer::{assign_sub, slot_arrays};
-use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
+use crate::optimizer::slot_arrays;
+use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// RMSprop (`tf.keras.optimizers.RMSprop`): learning rate 0.001, `rho` 0.9, no momentum,
 /// `epsilon` 1e-7, not centered, by default.
@@ -83,36 +82,59 @@ impl RMSprop {
         let rho = T::from_f64(self.rho);
         let one_minus_rho = T::from_f64(1.0 - self.rho);
         let epsilon = T::from_f64(self.epsilon);
+        let coef = T::from_f64(self.momentum);
         let (velocity, rest) = slots.split_at_mut(1);
-        let [velocity] = slot_arrays::<T, 1>(variable, velocity)?;
         let (momentum, average) = rest.split_at_mut(usize::from(self.momentum > 0.0));
-        Zip::from(&mut *velocity)
-            .and(&g)
-            .for_each(|v, &g| *v = rho * *v + one_minus_rho * (g * g));
-        // increment = lr * g * rsqrt(denominator)
-        let mut increment = if self.centered {
-            let [avg] = slot_arrays::<T, 1>(variable, average)?;
-            Zip::from(&mut *avg)
-                .and(&g)
-                .for_each(|a, &g| *a = rho * *a + one_minus_rho * g);
-            Zip::from(&g)
-                .and(&*velocity)
-                .and(&*avg)
-                .map_collect(|&g, &v, &a| lr * g * (T::one() / (v - a * a + epsilon).sqrt()))
-        } else {
-            Zip::from(&g)
-                .and(&*velocity)
-                .map_collect(|&g, &v| lr * g * (T::one() / (v + epsilon).sqrt()))
-        };
-        if self.momentum > 0.0 {
-            let [mom] = slot_arrays::<T, 1>(variable, momentum)?;
-            let coef = T::from_f64(self.momentum);
-            Zip::from(&mut *mom).and(&mut increment).for_each(|m, inc| {
-                *m = coef * *m + *inc;
-                *inc = *m;
-            });
+        let [velocity] = slot_arrays::<T, 1>(variable, velocity)?;
+        /// The elements of the one slot in `slots`, if any.
+        fn elements<'s, T: Element>(
+            variable: &Variable,
+            slots: &'s mut [Slot],
+        ) -> Result<Option<&'s mut [T]>> {
+            let Some(name) = slots.first().map(|s| s.name().to_string()) else {
+                return Ok(None);
+            };
+            let [a] = slot_arrays::<T, 1>(variable, slots)?;
+            let elements = a.as_slice_mut().ok_or_else(|| Error::Slot {
+                variable: variable.name().into(),
+                slot: name,
+                message: "is not a row-major array".into(),
+            })?;
+            Ok(Some(elements))
         }
-        assign_sub(variable, increment)
+        let mut momentum = elements::<T>(variable, momentum)?;
+        let mut average = if self.centered {
+            elements::<T>(variable, average)?
+        } else {
+            None
+        };
+        // slots and variable advanced in one pass (no increment array), each element in the
+        // order of Keras's ops: velocity, average, increment = lr * g * rsqrt(denominator),
+        // momentum, then `variable.assign_sub(increment)`
+        Ok(variable.update_elements::<T>(|w| {
+            for (i, ((w, v), &g)) in w
+                .iter_mut()
+                .zip(velocity.iter_mut())
+                .zip(g.iter())
+                .enumerate()
+            {
+                *v = rho * *v + one_minus_rho * (g * g);
+                let mut increment = match average.as_mut() {
+                    Some(avg) => {
+                        let a = &mut avg[i];
+                        *a = rho * *a + one_minus_rho * g;
+                        lr * g * (T::one() / (*v - *a * *a + epsilon).sqrt())
+                    }
+                    None => lr * g * (T::one() / (*v + epsilon).sqrt()),
+                };
+                if let Some(mom) = momentum.as_mut() {
+                    let m = &mut mom[i];
+                    *m = coef * *m + increment;
+                    increment = *m;
+                }
+                *w = *w - increment;
+            }
+        })?)
     }
 }
 
