@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tapegrad_benches::{
-    linear_data, linear_mse_floor, two_weights_data, two_weights_floor, DenseFloor, DenseNet,
-    LinearMse, TwoWeights,
+    linear_data, linear_mse_floor, scaling_is_large, two_weights_data, two_weights_floor,
+    DenseFloor, DenseNet, LinearMse, TwoWeights, SCALING_BATCHES, SCALING_FEATURES,
+    SCALING_SAMPLES, SCALING_WIDTHS,
 };
 
 fn quick<'a>(
@@ -76,45 +77,50 @@ fn issue3(c: &mut Criterion) {
 
 fn scaling(c: &mut Criterion) {
     let mut g = quick(c, "scaling/linear");
-    for n in [1usize, 1_000, 10_000, 1_000_000] {
-        g.throughput(Throughput::Elements(n as u64));
-        let model = LinearMse::new(n, 0.01, false).expect("data");
-        g.bench_with_input(BenchmarkId::new("crates", n), &n, |b, _| {
-            b.iter(|| model.step().expect("step"))
-        });
-        let (x, y) = linear_data(n);
-        let (mut w, mut bb) = (0.0f32, 0.0f32);
-        g.bench_with_input(BenchmarkId::new("floor", n), &n, |b, _| {
-            b.iter(|| linear_mse_floor(black_box(&x), black_box(&y), &mut w, &mut bb, 0.01))
-        });
-    }
-    for (n, f) in [(1_000usize, 16usize), (10_000, 16), (1_000, 256)] {
-        g.throughput(Throughput::Elements(n as u64));
-        let id = format!("{n}x{f}");
-        let mut model = DenseNet::new(n, f, 0, 0.01).expect("model");
-        g.bench_function(BenchmarkId::new("crates", &id), |b| {
-            b.iter(|| model.step().expect("step"))
-        });
-        let mut floor = DenseFloor::new(n, f, 0, 0.01);
-        g.bench_function(BenchmarkId::new("floor", &id), |b| b.iter(|| floor.step()));
+    for n in SCALING_SAMPLES {
+        for f in SCALING_FEATURES {
+            g.throughput(Throughput::Elements(n as u64));
+            g.sample_size(if scaling_is_large(n, f, 0) { 10 } else { 30 });
+            if f == 1 {
+                let model = LinearMse::new(n, 0.01, false).expect("data");
+                g.bench_with_input(BenchmarkId::new("crates", n), &n, |b, _| {
+                    b.iter(|| model.step().expect("step"))
+                });
+                let (x, y) = linear_data(n);
+                let (mut w, mut bb) = (0.0f32, 0.0f32);
+                g.bench_with_input(BenchmarkId::new("floor", n), &n, |b, _| {
+                    b.iter(|| linear_mse_floor(black_box(&x), black_box(&y), &mut w, &mut bb, 0.01))
+                });
+            } else {
+                let id = format!("{n}x{f}");
+                let mut model = DenseNet::new(n, f, 0, 0.01).expect("model");
+                g.bench_function(BenchmarkId::new("crates", &id), |b| {
+                    b.iter(|| model.step().expect("step"))
+                });
+                drop(model);
+                let mut floor = DenseFloor::new(n, f, 0, 0.01);
+                g.bench_function(BenchmarkId::new("floor", &id), |b| b.iter(|| floor.step()));
+            }
+        }
     }
     g.finish();
     let mut g = quick(c, "scaling/mlp");
-    for (width, batch) in [
-        (10usize, 1usize),
-        (10, 32),
-        (100, 32),
-        (100, 1024),
-        (1000, 1),
-    ] {
-        g.throughput(Throughput::Elements(batch as u64));
-        let id = format!("w{width}_b{batch}");
-        let mut model = DenseNet::new(batch, width, width, 0.001).expect("model");
-        g.bench_function(BenchmarkId::new("crates", &id), |b| {
-            b.iter(|| model.step().expect("step"))
-        });
-        let mut floor = DenseFloor::new(batch, width, width, 0.001);
-        g.bench_function(BenchmarkId::new("floor", &id), |b| b.iter(|| floor.step()));
+    for width in SCALING_WIDTHS {
+        for batch in SCALING_BATCHES {
+            g.throughput(Throughput::Elements(batch as u64));
+            g.sample_size(if scaling_is_large(batch, width, width) {
+                10
+            } else {
+                30
+            });
+            let id = format!("w{width}_b{batch}");
+            let mut model = DenseNet::new(batch, width, width, 0.001).expect("model");
+            g.bench_function(BenchmarkId::new("crates", &id), |b| {
+                b.iter(|| model.step().expect("step"))
+            });
+            let mut floor = DenseFloor::new(batch, width, width, 0.001);
+            g.bench_function(BenchmarkId::new("floor", &id), |b| b.iter(|| floor.step()));
+        }
     }
     g.finish();
 }

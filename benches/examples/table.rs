@@ -11,14 +11,16 @@
 use std::time::Instant;
 
 use tapegrad_benches::{
-    allocations_per_step, linear_data, linear_mse_floor, two_weights_data, two_weights_floor,
-    CountingAllocator, DenseFloor, DenseNet, LinearMse, TwoWeights,
+    allocations_per_step, linear_data, linear_mse_floor, scaling_is_large, two_weights_data,
+    two_weights_floor, CountingAllocator, DenseFloor, DenseNet, LinearMse, TwoWeights,
+    SCALING_BATCHES, SCALING_FEATURES, SCALING_SAMPLES, SCALING_WIDTHS,
 };
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Median seconds per call of `f`.
+/// Median seconds per call of `f`: of 15 batches of about 20 ms, or of 5 single calls when one
+/// call takes more than 0.2 s (the large scaling points).
 fn median_time(mut f: impl FnMut()) -> f64 {
     // calibrate to batches of ~20 ms
     let mut reps = 1usize;
@@ -32,7 +34,14 @@ fn median_time(mut f: impl FnMut()) -> f64 {
         }
         reps *= 2;
     }
-    let mut times: Vec<f64> = (0..15)
+    let t = Instant::now();
+    f();
+    let batches = if reps == 1 && t.elapsed().as_secs_f64() > 0.2 {
+        5
+    } else {
+        15
+    };
+    let mut times: Vec<f64> = (0..batches)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..reps {
@@ -110,7 +119,7 @@ fn main() {
         .filter(|(name, _, _)| wanted(name))
         .map(|(name, make, n)| (name.to_string(), make().expect("data"), *n))
         .collect();
-    for n in [1usize, 1_000, 10_000, 1_000_000] {
+    for n in SCALING_SAMPLES {
         let name = format!("scaling/linear/n{n}");
         if !only.is_empty() && wanted(&name) {
             linear_rows.push((name, LinearMse::new(n, 0.01, false).expect("data"), n));
@@ -146,17 +155,15 @@ fn main() {
         ("depth-mlp".into(), 1, 10, 10, 0.01),
     ];
     if !only.is_empty() {
-        for (n, f) in [(1_000usize, 16usize), (10_000, 16), (1_000, 256)] {
-            dense.push((format!("scaling/linear/n{n}xf{f}"), n, f, 0, 0.01));
+        for n in SCALING_SAMPLES {
+            for f in SCALING_FEATURES.into_iter().filter(|&f| f > 1) {
+                dense.push((format!("scaling/linear/n{n}xf{f}"), n, f, 0, 0.01));
+            }
         }
-        for (w, b) in [
-            (10usize, 1usize),
-            (10, 32),
-            (100, 32),
-            (100, 1024),
-            (1000, 1),
-        ] {
-            dense.push((format!("scaling/mlp/w{w}_b{b}"), b, w, w, 0.001));
+        for w in SCALING_WIDTHS {
+            for b in SCALING_BATCHES {
+                dense.push((format!("scaling/mlp/w{w}_b{b}"), b, w, w, 0.001));
+            }
         }
     }
     for (name, batch, features, hidden, lr) in dense {
@@ -164,10 +171,16 @@ fn main() {
             continue;
         }
         let mut model = DenseNet::new(batch, features, hidden, lr).expect("model");
-        let mut floor_model = DenseFloor::new(batch, features, hidden, lr as f32);
         let ours = median_time(|| model.step().expect("step"));
+        let (warm_up, steps) = if scaling_is_large(batch, features, hidden) {
+            (1, 2)
+        } else {
+            (3, 100)
+        };
+        let (allocs, bytes) = allocations_per_step(warm_up, steps, || model.step().expect("step"));
+        drop(model);
+        let mut floor_model = DenseFloor::new(batch, features, hidden, lr as f32);
         let floor = median_time(|| floor_model.step());
-        let (allocs, bytes) = allocations_per_step(3, 100, || model.step().expect("step"));
         push(Row {
             workload: name,
             samples: batch,

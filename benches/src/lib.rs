@@ -301,6 +301,23 @@ impl Initializer for Constant {
     }
 }
 
+/// Issue 6's scaling grid, samples: full-batch linear regression over
+/// `SCALING_SAMPLES × SCALING_FEATURES` (one feature: the scalar `w·x + b` of [`LinearMse`];
+/// more: a `Dense(1)` of [`DenseNet`]).
+pub const SCALING_SAMPLES: [usize; 4] = [1, 1_000, 10_000, 1_000_000];
+/// Issue 6's scaling grid, features of the linear regression.
+pub const SCALING_FEATURES: [usize; 3] = [1, 16, 256];
+/// Issue 6's scaling grid, MLP widths: `Dense(width, relu) → Dense(1)` on `width` features.
+pub const SCALING_WIDTHS: [usize; 3] = [10, 100, 1000];
+/// Issue 6's scaling grid, MLP batches.
+pub const SCALING_BATCHES: [usize; 3] = [1, 32, 1024];
+
+/// True for a grid point whose step is long (more than ten million multiply-adds in its
+/// forward pass): the benches take fewer samples of it.
+pub fn scaling_is_large(samples: usize, features: usize, hidden: usize) -> bool {
+    samples * features * hidden.max(1) > 10_000_000
+}
+
 /// The floor of a [`DenseNet`] step: hand-written forward and backward loops over plain
 /// slices, no tape, no temporaries beyond two activation buffers.
 pub struct DenseFloor {
