@@ -15,28 +15,26 @@ impl Op for MatMul {
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
         let (a, w, g) = (&b.inputs[0], &b.inputs[1], b.grad);
-        let (ga, gb) = match (self.ta, self.tb) {
-            (false, false) => (matmul_t(g, w, false, true), matmul_t(a, g, true, false)),
-            (false, true) => (matmul_t(g, w, false, false), matmul_t(g, a, true, false)),
-            (true, false) => (matmul_t(w, g, false, true), matmul_t(a, g, false, false)),
-            (true, true) => (matmul_t(w, g, true, true), matmul_t(g, a, true, true)),
+        // each product only when its input needs a gradient: for a layer's input (data, not
+        // watched) `g · wᵀ` would be a batch × features array computed for nothing
+        let ga = match (b.needs[0], self.ta, self.tb) {
+            (false, _, _) => None,
+            (true, false, false) => Some(matmul_t(g, w, false, true)?),
+            (true, false, true) => Some(matmul_t(g, w, false, false)?),
+            (true, true, false) => Some(matmul_t(w, g, false, true)?),
+            (true, true, true) => Some(matmul_t(w, g, true, true)?),
         };
-        Ok(vec![
-            if b.needs[0] { Some(ga?) } else { None },
-            if b.needs[1] { Some(gb?) } else { None },
-        ])
+        let gb = match (b.needs[1], self.ta, self.tb) {
+            (false, _, _) => None,
+            (true, false, false) => Some(matmul_t(a, g, true, false)?),
+            (true, false, true) => Some(matmul_t(g, a, true, false)?),
+            (true, true, false) => Some(matmul_t(a, g, false, false)?),
+            (true, true, true) => Some(matmul_t(g, a, true, true)?),
+        };
+        Ok(vec![ga, gb])
     }
 }
 
-/// Matrix product of two rank-2 tensors (`tf.matmul(a, b)`).
-///
-/// ```
-/// use tapegrad_autodiff::{matmul, Tensor};
-/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3])?;
-/// let w = Tensor::from_vec(vec![1.0f32, 1.0, 1.0], &[3, 1])?;
-/// assert_eq!(matmul(&x, &w)?.to_vec::<f32>()?, vec![6.0]);
-/// # Ok::<(), tapegrad_autodiff::Error>(())
-/// ```
 pub fn matmul(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
     matmul_t(a, b, false, false)
 }
