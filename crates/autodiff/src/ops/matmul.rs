@@ -35,6 +35,15 @@ impl Op for MatMul {
     }
 }
 
+/// Matrix product of two rank-2 tensors (`tf.matmul(a, b)`).
+///
+/// ```
+/// use tapegrad_autodiff::{matmul, Tensor};
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3])?;
+/// let w = Tensor::from_vec(vec![1.0f32, 1.0, 1.0], &[3, 1])?;
+/// assert_eq!(matmul(&x, &w)?.to_vec::<f32>()?, vec![6.0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
 pub fn matmul(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
     matmul_t(a, b, false, false)
 }
