@@ -394,16 +394,20 @@ impl Shared {
 struct Tapes {
     /// The tapes on this thread's stack (made, not yet finished or dropped), oldest first.
     active: Vec<Rc<Shared>>,
-    /// The last dropped tape, emptied, for the next one: a training loop that makes a tape a
-    /// step reuses its allocation and buffers instead of making new ones every step.
-    spare: Option<Rc<Shared>>,
+    /// The last dropped tapes (at most [`SPARE_TAPES`]), emptied, for the next ones: a training
+    /// loop that makes a tape a step (or nested tapes) reuses their allocations and buffers
+    /// instead of making new ones every step.
+    spare: Vec<Rc<Shared>>,
 }
+
+/// How many dropped tapes a thread keeps for reuse.
+const SPARE_TAPES: usize = 4;
 
 thread_local! {
     static TAPES: RefCell<Tapes> = const {
         RefCell::new(Tapes {
             active: Vec::new(),
-            spare: None,
+            spare: Vec::new(),
         })
     };
     /// Whether `TAPES.active` is non-empty: what every op asks first, in one load.
@@ -620,7 +624,7 @@ impl GradientTape {
             .try_with(|t| {
                 let mut t = t.try_borrow_mut().ok()?;
                 // the last dropped tape's allocation and buffers (emptied), if there is one
-                let shared = match t.spare.take() {
+                let shared = match t.spare.pop() {
                     Some(mut spare) => match Rc::get_mut(&mut spare) {
                         Some(sh) => {
                             // its state was emptied when it was dropped
@@ -978,8 +982,8 @@ impl Drop for GradientTape {
         }
         let _ = TAPES.try_with(|t| {
             if let Ok(mut t) = t.try_borrow_mut() {
-                if t.spare.is_none() {
-                    t.spare = Some(sh.clone());
+                if t.spare.len() < SPARE_TAPES {
+                    t.spare.push(sh.clone());
                 }
             }
         });
@@ -1202,6 +1206,31 @@ mod tests {
         assert!(!tape.is_persistent() && tape.is_recording() && tape.is_empty());
         assert!(tape.watched_variables().is_empty());
         assert!(tape.gradient(&y, &[&x])?[0].is_none(), "x is not watched");
+        Ok(())
+    }
+
+    #[test]
+    fn nested_tapes_in_a_loop_reuse_their_allocations() -> Result<()> {
+        let spares = || TAPES.with(|t| t.borrow().spare.len());
+        let x = Tensor::scalar(3.0f32);
+        for step in 0..3 {
+            let outer = GradientTape::new();
+            outer.watch(&x);
+            let inner = GradientTape::new();
+            inner.watch(&x);
+            assert_eq!(spares(), 0, "step {step}: both tapes came from the spares");
+            let y = ops::mul(ops::square(&x)?, &x)?;
+            let dy = inner.gradient(&y, &[&x])?.remove(0).unwrap();
+            let d2y = outer.gradient(&dy, &[&x])?.remove(0).unwrap();
+            assert_eq!((dy.item()?, d2y.item()?), (27.0, 18.0));
+            drop(inner);
+            assert_eq!(spares(), 1);
+            drop(outer);
+            assert_eq!(spares(), 2);
+        }
+        let tapes: Vec<GradientTape> = (0..SPARE_TAPES + 2).map(|_| GradientTape::new()).collect();
+        drop(tapes);
+        assert_eq!(spares(), SPARE_TAPES, "no more are kept");
         Ok(())
     }
 }
