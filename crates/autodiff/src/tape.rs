@@ -342,14 +342,19 @@ impl State {
 }
 
 impl Scratch {
-    /// Empties the buffers for another tape, freeing those grown too large.
+    /// Frees the buffers grown past [`SPARE_MAX`] (every backward pass leaves them empty).
     fn clear_for_reuse(&mut self) {
-        limit(&mut self.grads);
-        limit(&mut self.leaf_grads);
-        limit(&mut self.sources);
-        limit(&mut self.input_grads);
-        limit(&mut self.slots);
-        limit(&mut self.needs);
+        fn free_if_large<T>(v: &mut Vec<T>) {
+            if v.capacity() > SPARE_MAX {
+                *v = Vec::new();
+            }
+        }
+        free_if_large(&mut self.grads);
+        free_if_large(&mut self.leaf_grads);
+        free_if_large(&mut self.sources);
+        free_if_large(&mut self.input_grads);
+        free_if_large(&mut self.slots);
+        free_if_large(&mut self.needs);
     }
 }
 
@@ -871,11 +876,11 @@ impl GradientTape {
         };
         let out = {
             // a gradient asked for from inside a backward function of this tape gets its own
-            let mut own = Scratch::default();
+            let mut own = None;
             let mut guard = sh.scratch.try_borrow_mut();
             let scratch = match &mut guard {
                 Ok(s) => &mut **s,
-                Err(_) => &mut own,
+                Err(_) => own.insert(Scratch::default()),
             };
             f(&recorded, scratch)
         };
@@ -1030,6 +1035,15 @@ fn slot_grad<'a>(
     }
 }
 
+/// Adds `g` to the gradient in `sum` (recorded, like every op, if a tape records).
+fn add_into(sum: &mut Option<Tensor>, g: Tensor) -> Result<()> {
+    *sum = Some(match sum.take() {
+        Some(prev) => ops::add(&prev, &g)?,
+        None => g,
+    });
+    Ok(())
+}
+
 fn accumulate<S: Source>(
     recorded: &Recorded,
     scratch: &mut Scratch,
@@ -1074,6 +1088,14 @@ fn accumulate<S: Source>(
             None => None,
         };
         let Some(g) = g else { continue };
+        if let (OpRef::Read(_), Slot::Leaf(_)) = (&r.op, r.slots.get(0)) {
+            // a variable read passes its gradient on unchanged: moved to the variable, without
+            // a call of the op
+            if let Some(sum) = slot_grad(grads, leaf_grads, r.slots.get(0)) {
+                add_into(sum, g)?;
+            }
+            continue;
+        }
         let inputs = r.inputs.as_slice();
         let n = inputs.len();
         let (mut few_slots, mut few_needs) = ([Slot::Unwatched; 2], [false; 2]);
@@ -1105,13 +1127,9 @@ fn accumulate<S: Source>(
         r.op.backward_into(&b, input_grads)?;
         for (gi, &slot) in input_grads.iter_mut().zip(&*slots) {
             let Some(gi) = gi.take() else { continue };
-            let Some(sum) = slot_grad(grads, leaf_grads, slot) else {
-                continue;
-            };
-            *sum = Some(match sum.take() {
-                Some(prev) => ops::add(&prev, &gi)?,
-                None => gi,
-            });
+            if let Some(sum) = slot_grad(grads, leaf_grads, slot) {
+                add_into(sum, gi)?;
+            }
         }
         input_grads.clear();
     }
