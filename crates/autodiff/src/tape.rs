@@ -1044,6 +1044,7 @@ fn add_into(sum: &mut Option<Tensor>, g: Tensor) -> Result<()> {
     Ok(())
 }
 
+/// [`backward_pass`]'s work, which may stop at an error.
 fn accumulate<S: Source>(
     recorded: &Recorded,
     scratch: &mut Scratch,
@@ -1065,6 +1066,7 @@ fn accumulate<S: Source>(
     grads.resize_with(records.len(), || (None, false));
     leaf_grads.clear();
     leaf_grads.resize_with(recorded.leaves.len(), || None);
+    input_grads.clear();
     // the sources are found once; an intermediate one keeps its gradient to the end
     source_slots.clear();
     source_slots.extend(sources.iter().map(|s| recorded.slot(s.source_id())));
@@ -1123,7 +1125,7 @@ fn accumulate<S: Source>(
             grad: &g,
             needs,
         };
-        // `input_grads` is empty here (cleared after each op)
+        // `input_grads` is empty here (cleared before the first op and after each)
         r.op.backward_into(&b, input_grads)?;
         for (gi, &slot) in input_grads.iter_mut().zip(&*slots) {
             let Some(gi) = gi.take() else { continue };
