@@ -2,12 +2,15 @@
 //! in reverse to compute gradients.
 //!
 //! How it works, in one paragraph: every tensor and variable has an identity. A tape keeps the
-//! set of identities it watches. When an op runs while a tape records and one of the op's inputs
-//! is watched, the tape appends the op (with its inputs and output) to its list and starts
-//! watching the output. `gradient` walks that list backwards from the target, asking each op to
-//! turn its output's gradient into its inputs' gradients, and sums what reaches each source.
+//! identities it was asked to watch (its *leaves*) and a list of records. When an op runs while
+//! a tape records and one of the op's inputs is watched — a leaf, or the output of one of the
+//! tape's records — the tape appends the op with its inputs and output, noting for each input
+//! where its gradient goes: to the record that made it, to a leaf, or nowhere. `gradient` walks
+//! the list backwards from the target with one gradient per record and one per leaf, asking
+//! each op to turn its output's gradient into its inputs' gradients and summing what reaches
+//! each; the sources read theirs at the end.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
@@ -38,12 +41,47 @@ impl Hasher for IdHasher {
 type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
+/// Where the gradient of a recorded op's input goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Nowhere: the input was not watched when the op was recorded (unless the tape has
+    /// watched it since: see [`Record::leaves`]).
+    Unwatched,
+    /// To the record at this position, whose output the input is.
+    Output(u32),
+    /// To the leaf at this position.
+    Leaf(u32),
+}
+
+/// The slots of a record's inputs: inline for one or two inputs, on the heap for more.
+#[derive(Clone, Debug)]
+enum Slots {
+    Few([Slot; 2]),
+    Many(Vec<Slot>),
+}
+
+impl Slots {
+    #[inline]
+    fn get(&self, i: usize) -> Slot {
+        let slots: &[Slot] = match self {
+            Slots::Few(s) => s,
+            Slots::Many(s) => s,
+        };
+        slots.get(i).copied().unwrap_or(Slot::Unwatched)
+    }
+}
+
 /// One recorded op.
 #[derive(Clone)]
 struct Record {
     op: OpRef,
     inputs: Inputs,
+    /// Where each input's gradient goes, as found when the op was recorded.
+    slots: Slots,
     output: Tensor,
+    /// How many leaves the tape had when the op was recorded: an input that was not watched
+    /// then but is now is among the leaves after these.
+    leaves: u32,
 }
 
 /// The inputs of a record: one or two inline (nearly every op), more on the heap.
@@ -72,116 +110,260 @@ impl Inputs {
     }
 }
 
-/// Tapes are short: room for this many watched tensors before the set grows.
-const WATCHED_CAPACITY: usize = 32;
+/// Leaves are found by a scan up to this many, by an index beyond.
+const LEAF_SCAN: usize = 16;
 
-struct State {
-    watched: IdSet,
-    records: Vec<Record>,
-    variables: Vec<Variable>,
+/// The identities a tape was asked to watch (tensors, variables), in the order watched.
+#[derive(Clone, Default)]
+struct Leaves {
+    ids: Vec<u64>,
+    /// The position of each id, kept once there are more than [`LEAF_SCAN`] (empty before).
+    index: IdMap<u32>,
 }
 
-impl Default for State {
-    fn default() -> Self {
-        let (records, watched, variables) = SPARE
-            .try_with(|s| {
-                s.try_borrow_mut().ok().map(|mut s| {
-                    (
-                        std::mem::take(&mut s.records),
-                        std::mem::take(&mut s.watched),
-                        std::mem::take(&mut s.variables),
-                    )
-                })
-            })
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        State {
-            watched: if watched.capacity() > 0 {
-                watched
+impl Leaves {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The position of `id` among the leaves from position `from` on.
+    fn find(&self, id: u64, from: usize) -> Option<usize> {
+        if self.index.is_empty() {
+            let rest = self.ids.get(from..)?;
+            rest.iter().position(|&l| l == id).map(|p| from + p)
+        } else {
+            self.index
+                .get(&id)
+                .map(|&j| j as usize)
+                .filter(|&j| j >= from)
+        }
+    }
+
+    /// Adds `id`, which is not a leaf yet.
+    fn push(&mut self, id: u64) {
+        self.ids.push(id);
+        if self.ids.len() > LEAF_SCAN {
+            if self.index.is_empty() {
+                let all = self.ids.iter().enumerate().map(|(j, &id)| (id, j as u32));
+                self.index.extend(all);
             } else {
-                IdSet::with_capacity_and_hasher(WATCHED_CAPACITY, Default::default())
-            },
-            records,
-            variables,
+                self.index.insert(id, (self.ids.len() - 1) as u32);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.index.clear();
+    }
+}
+
+/// What a tape has recorded and watched: all a backward pass reads.
+#[derive(Clone, Default)]
+struct Recorded {
+    records: Vec<Record>,
+    leaves: Leaves,
+    /// Set if a record's output has an identity below the previous record's. Identities made
+    /// on one thread increase and every output is made just before it is recorded, so this
+    /// stays false and outputs are found by bisection; if it did not, they would be scanned.
+    unsorted: bool,
+}
+
+impl Recorded {
+    /// The position of the record whose output has identity `id`.
+    fn output_position(&self, id: u64) -> Option<usize> {
+        let (first, last) = (self.records.first()?, self.records.last()?);
+        if self.unsorted {
+            return self.records.iter().rposition(|r| r.output.id() == id);
+        }
+        if id < first.output.id() || id > last.output.id() {
+            None
+        } else if id == last.output.id() {
+            // most inputs are the output of the op just before
+            Some(self.records.len() - 1)
+        } else {
+            self.records
+                .binary_search_by_key(&id, |r| r.output.id())
+                .ok()
+        }
+    }
+
+    /// Where the gradient of the tensor with identity `id` goes now.
+    fn slot(&self, id: u64) -> Slot {
+        if let Some(k) = self.output_position(id) {
+            Slot::Output(k as u32)
+        } else if let Some(j) = self.leaves.find(id, 0) {
+            Slot::Leaf(j as u32)
+        } else {
+            Slot::Unwatched
+        }
+    }
+
+    /// Where the gradient of input `i` (identity `id`) of `r` goes now: as recorded, or to a
+    /// leaf watched since.
+    #[inline]
+    fn slot_now(&self, r: &Record, i: usize, id: u64) -> Slot {
+        match r.slots.get(i) {
+            Slot::Unwatched if self.leaves.len() > r.leaves as usize => self
+                .leaves
+                .find(id, r.leaves as usize)
+                .map_or(Slot::Unwatched, |j| Slot::Leaf(j as u32)),
+            slot => slot,
+        }
+    }
+
+    /// The slots of an op's inputs, if one of them is watched.
+    fn slots_of(&self, inputs: &[Tensor]) -> Option<Slots> {
+        let watched = |s: &Slot| *s != Slot::Unwatched;
+        match inputs {
+            [a] => {
+                let s = [self.slot(a.id()), Slot::Unwatched];
+                watched(&s[0]).then_some(Slots::Few(s))
+            }
+            [a, b] => {
+                let s = [self.slot(a.id()), self.slot(b.id())];
+                s.iter().any(watched).then_some(Slots::Few(s))
+            }
+            _ => {
+                if !inputs.iter().any(|t| watched(&self.slot(t.id()))) {
+                    return None;
+                }
+                Some(Slots::Many(
+                    inputs.iter().map(|t| self.slot(t.id())).collect(),
+                ))
+            }
+        }
+    }
+
+    /// Starts watching `id`; false if it was watched already (a leaf or a record's output).
+    fn watch(&mut self, id: u64) -> bool {
+        let new = self.slot(id) == Slot::Unwatched;
+        if new {
+            self.leaves.push(id);
+        }
+        new
+    }
+
+    /// Appends a record (its output is then watched).
+    fn push(&mut self, op: OpRef, inputs: Inputs, slots: Slots, output: &Tensor) {
+        if self
+            .records
+            .last()
+            .is_some_and(|r| r.output.id() >= output.id())
+        {
+            self.unsorted = true;
+        }
+        self.records.push(Record {
+            op,
+            inputs,
+            slots,
+            output: output.clone(),
+            leaves: self.leaves.len() as u32,
+        });
+    }
+
+    fn clear(&mut self) {
+        self.records.clear();
+        self.leaves.clear();
+        self.unsorted = false;
+    }
+}
+
+/// The buffers of a backward pass, kept by the tape (and handed to this thread's next tape
+/// with the rest of its state) so that a training loop allocates them once.
+#[derive(Default)]
+struct Scratch {
+    /// The gradient of each record's output, and whether it is a source's (kept to the end).
+    grads: Vec<(Option<Tensor>, bool)>,
+    /// The gradient of each leaf.
+    leaf_grads: Vec<Option<Tensor>>,
+    /// Where each source's gradient is.
+    sources: Vec<Slot>,
+    /// One op's input gradients.
+    input_grads: Vec<Option<Tensor>>,
+    /// One op's input slots and needs, for ops of more than two inputs.
+    slots: Vec<Slot>,
+    needs: Vec<bool>,
+    /// The last default seed (ones of the target's shape and dtype): a training loop asks for
+    /// the same one every step, and sharing it (tensors are immutable) saves its allocations.
+    seed: Option<tt::Tensor>,
+}
+
+impl Scratch {
+    /// Drops the gradients (not the seed), keeping the buffers.
+    fn clear(&mut self) {
+        self.grads.clear();
+        self.leaf_grads.clear();
+        self.sources.clear();
+        self.input_grads.clear();
+        self.slots.clear();
+        self.needs.clear();
+    }
+
+    /// Ones of `target`'s shape and dtype, shared with the previous call's when they match.
+    fn ones_like(&mut self, target: &tt::Tensor) -> tt::Tensor {
+        if target.len() > SEED_CACHE_MAX {
+            return target.ones_like();
+        }
+        match &self.seed {
+            Some(t) if t.dtype() == target.dtype() && t.shape() == target.shape() => t.clone(),
+            _ => {
+                let t = target.ones_like();
+                self.seed = Some(t.clone());
+                t
+            }
         }
     }
 }
 
-/// The buffers of this thread's last finished tape and backward pass, emptied, for the next
-/// ones: a training loop that makes a tape a step stops allocating them every step.
+/// Seeds of at most this many elements are kept for the next gradient of the same shape.
+const SEED_CACHE_MAX: usize = 4096;
+
 #[derive(Default)]
-struct Spare {
-    records: Vec<Record>,
-    watched: IdSet,
+struct State {
+    recorded: Recorded,
     variables: Vec<Variable>,
-    grads: IdMap<Tensor>,
-    needs: Vec<bool>,
-    input_grads: Vec<Option<Tensor>>,
 }
 
-/// Buffers larger than this many entries are freed rather than kept.
+/// Buffers larger than this many entries are freed rather than kept for the next tape.
 const SPARE_MAX: usize = 4096;
 
-thread_local! {
-    static SPARE: RefCell<Spare> = RefCell::new(Spare::default());
-}
-
-/// Empties the buffers (dropping their contents first) and keeps those the spare lacks.
-fn give_back(
-    mut records: Vec<Record>,
-    mut watched: IdSet,
-    mut variables: Vec<Variable>,
-    mut grads: IdMap<Tensor>,
-) {
-    records.clear();
-    watched.clear();
-    variables.clear();
-    grads.clear();
-    let _ = SPARE.try_with(|s| {
-        let Ok(mut s) = s.try_borrow_mut() else {
-            return;
-        };
-        if s.records.capacity() == 0 && records.capacity() <= SPARE_MAX {
-            s.records = records;
+impl State {
+    /// Empties the state for another tape, dropping what it holds now.
+    fn clear_for_reuse(&mut self) {
+        self.recorded.clear();
+        limit(&mut self.recorded.records);
+        limit(&mut self.recorded.leaves.ids);
+        if self.recorded.leaves.index.capacity() > SPARE_MAX {
+            self.recorded.leaves.index = IdMap::default();
         }
-        if s.watched.capacity() == 0 && watched.capacity() <= SPARE_MAX {
-            s.watched = watched;
-        }
-        if s.variables.capacity() == 0 && variables.capacity() <= SPARE_MAX {
-            s.variables = variables;
-        }
-        if s.grads.capacity() == 0 && grads.capacity() <= SPARE_MAX {
-            s.grads = grads;
-        }
-    });
-}
-
-/// An empty gradient map: the spare one, or a new one with room for `n` entries.
-fn take_grads(n: usize) -> IdMap<Tensor> {
-    let spare = SPARE
-        .try_with(|s| {
-            s.try_borrow_mut()
-                .map(|mut s| std::mem::take(&mut s.grads))
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    if spare.capacity() > 0 {
-        spare
-    } else {
-        IdMap::with_capacity_and_hasher(n, Default::default())
+        limit(&mut self.variables);
     }
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        let st = self.state.get_mut();
-        give_back(
-            std::mem::take(&mut st.records),
-            std::mem::take(&mut st.watched),
-            std::mem::take(&mut st.variables),
-            IdMap::default(),
-        );
+impl Scratch {
+    /// Frees the buffers grown past [`SPARE_MAX`] (every backward pass leaves them empty).
+    fn clear_for_reuse(&mut self) {
+        fn free_if_large<T>(v: &mut Vec<T>) {
+            if v.capacity() > SPARE_MAX {
+                *v = Vec::new();
+            }
+        }
+        free_if_large(&mut self.grads);
+        free_if_large(&mut self.leaf_grads);
+        free_if_large(&mut self.sources);
+        free_if_large(&mut self.input_grads);
+        free_if_large(&mut self.slots);
+        free_if_large(&mut self.needs);
+    }
+}
+
+/// Empties a buffer kept for another tape, or frees it if it grew past [`SPARE_MAX`].
+fn limit<T>(v: &mut Vec<T>) {
+    if v.capacity() > SPARE_MAX {
+        *v = Vec::new();
+    } else {
+        v.clear();
     }
 }
 
@@ -189,67 +371,123 @@ struct Shared {
     persistent: bool,
     watch_accessed_variables: bool,
     /// Recording now (not paused, not finished).
-    recording: std::cell::Cell<bool>,
+    recording: Cell<bool>,
     /// Still on this thread's stack of tapes (until finished or dropped).
-    active: std::cell::Cell<bool>,
-    used: std::cell::Cell<bool>,
+    active: Cell<bool>,
+    used: Cell<bool>,
     state: RefCell<State>,
+    /// The backward pass's buffers (apart from `state`: borrowed while the ops' backward
+    /// functions run, which must not find the state borrowed).
+    scratch: RefCell<Scratch>,
 }
 
+impl Shared {
+    fn new(options: TapeOptions, state: State) -> Self {
+        Shared {
+            persistent: options.persistent,
+            watch_accessed_variables: options.watch_accessed_variables,
+            recording: Cell::new(true),
+            active: Cell::new(true),
+            used: Cell::new(false),
+            state: RefCell::new(state),
+            scratch: RefCell::default(),
+        }
+    }
+}
+
+/// This thread's tapes.
+struct Tapes {
+    /// The tapes on this thread's stack (made, not yet finished or dropped), oldest first.
+    active: Vec<Rc<Shared>>,
+    /// The last dropped tapes (at most [`SPARE_TAPES`]), emptied, for the next ones: a training
+    /// loop that makes a tape a step (or nested tapes) reuses their allocations and buffers
+    /// instead of making new ones every step.
+    spare: Vec<Rc<Shared>>,
+}
+
+/// How many dropped tapes a thread keeps for reuse.
+const SPARE_TAPES: usize = 4;
+
 thread_local! {
-    static ACTIVE: RefCell<Vec<Rc<Shared>>> = const { RefCell::new(Vec::new()) };
+    static TAPES: RefCell<Tapes> = const {
+        RefCell::new(Tapes {
+            active: Vec::new(),
+            spare: Vec::new(),
+        })
+    };
+    /// Whether `TAPES.active` is non-empty: what every op asks first, in one load.
+    static ANY_ACTIVE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// True when some tape on this thread may record.
 #[inline]
 pub(crate) fn any_active() -> bool {
-    ACTIVE.with(|a| !a.borrow().is_empty())
+    ANY_ACTIVE.with(Cell::get)
 }
 
 /// Records `op` on each recording tape that watches one of `inputs` (moved into the last such
-/// tape's record, cloned for the others).
+/// tape's record, cloned for the others). Callers ask [`any_active`] first, so that they build
+/// `inputs` only when some tape may record.
 pub(crate) fn record_op(op: OpRef, inputs: Inputs, output: &Tensor) {
-    ACTIVE.with(|a| {
-        let tapes = a.borrow();
-        let wants = |tape: &Shared, inputs: &Inputs| {
-            tape.recording.get() && {
-                let st = tape.state.borrow();
-                inputs
-                    .as_slice()
-                    .iter()
-                    .any(|t| st.watched.contains(&t.id()))
+    let _ = TAPES.try_with(|t| {
+        let Ok(t) = t.try_borrow() else { return };
+        // the last tape that wants the op, held until the next one is found
+        let mut last: Option<(RefMut<'_, State>, Slots)> = None;
+        for tape in &t.active {
+            if !tape.recording.get() {
+                continue;
             }
-        };
-        let Some(last) = tapes.iter().rposition(|tape| wants(tape, &inputs)) else {
-            return;
-        };
-        for tape in tapes[..last].iter().filter(|tape| wants(tape, &inputs)) {
-            tape.push(op.clone(), inputs.clone(), output);
+            let Ok(st) = tape.state.try_borrow_mut() else {
+                continue;
+            };
+            let Some(slots) = st.recorded.slots_of(inputs.as_slice()) else {
+                continue;
+            };
+            if let Some((mut prev, prev_slots)) = last.replace((st, slots)) {
+                prev.recorded
+                    .push(op.clone(), inputs.clone(), prev_slots, output);
+            }
         }
-        tapes[last].push(op, inputs, output);
+        if let Some((mut st, slots)) = last {
+            st.recorded.push(op, inputs, slots, output);
+        }
     });
 }
 
 /// Called when a variable is read: tapes that watch it (or watch every trainable variable read)
 /// record the read, so that the gradient reaches the variable.
+#[inline]
 pub(crate) fn record_read(var: &Variable, value: &Tensor) {
-    ACTIVE.with(|a| {
-        for tape in a.borrow().iter() {
+    if any_active() {
+        record_read_on_tapes(var, value);
+    }
+}
+
+fn record_read_on_tapes(var: &Variable, value: &Tensor) {
+    let _ = TAPES.try_with(|t| {
+        let Ok(t) = t.try_borrow() else { return };
+        let id = var.id();
+        for tape in &t.active {
             if !tape.recording.get() {
                 continue;
             }
-            let mut st = tape.state.borrow_mut();
-            let id = var.id();
-            if tape.watch_accessed_variables && var.trainable() && st.watched.insert(id) {
+            let Ok(mut st) = tape.state.try_borrow_mut() else {
+                continue;
+            };
+            let st = &mut *st;
+            let mut leaf = st.recorded.leaves.find(id, 0);
+            if leaf.is_none() && tape.watch_accessed_variables && var.trainable() {
+                st.recorded.leaves.push(id);
                 st.variables.push(var.clone());
+                leaf = Some(st.recorded.leaves.len() - 1);
             }
-            if st.watched.contains(&id) {
-                st.watched.insert(value.id());
-                st.records.push(Record {
-                    op: OpRef::Read(ReadVariable(var.clone())),
-                    inputs: Inputs::One([value.with_id(id)]),
-                    output: value.clone(),
-                });
+            if let Some(j) = leaf {
+                st.recorded.push(
+                    OpRef::Read(ReadVariable(var.clone())),
+                    Inputs::One([value.with_id(id)]),
+                    Slots::Few([Slot::Leaf(j as u32), Slot::Unwatched]),
+                    value,
+                );
             }
         }
     });
@@ -387,15 +625,38 @@ impl GradientTape {
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     pub fn with_options(options: TapeOptions) -> Self {
-        let shared = Rc::new(Shared {
-            persistent: options.persistent,
-            watch_accessed_variables: options.watch_accessed_variables,
-            recording: std::cell::Cell::new(true),
-            active: std::cell::Cell::new(true),
-            used: std::cell::Cell::new(false),
-            state: RefCell::new(State::default()),
-        });
-        ACTIVE.with(|a| a.borrow_mut().push(shared.clone()));
+        let shared = TAPES
+            .try_with(|t| {
+                let mut t = t.try_borrow_mut().ok()?;
+                // the last dropped tape's allocation and buffers (emptied), if there is one
+                let shared = match t.spare.pop() {
+                    Some(mut spare) => match Rc::get_mut(&mut spare) {
+                        Some(sh) => {
+                            // its state was emptied when it was dropped
+                            sh.persistent = options.persistent;
+                            sh.watch_accessed_variables = options.watch_accessed_variables;
+                            sh.recording.set(true);
+                            sh.active.set(true);
+                            sh.used.set(false);
+                            spare
+                        }
+                        None => Rc::new(Shared::new(options, State::default())),
+                    },
+                    None => Rc::new(Shared::new(options, State::default())),
+                };
+                t.active.push(shared.clone());
+                ANY_ACTIVE.set(true);
+                Some(shared)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                // this thread's tapes are gone (it is exiting): a tape that records nothing
+                let sh = Shared::new(options, State::default());
+                sh.recording.set(false);
+                sh.active.set(false);
+                Rc::new(sh)
+            });
         GradientTape { shared }
     }
 
@@ -414,14 +675,14 @@ impl GradientTape {
         self.shared
             .state
             .borrow_mut()
-            .watched
-            .insert(source.source_id());
+            .recorded
+            .watch(source.source_id());
     }
 
     /// Starts watching a variable, as `tape.watch(variable)` (also for non-trainable ones).
     pub fn watch_variable(&self, var: &Variable) {
         let mut st = self.shared.state.borrow_mut();
-        if st.watched.insert(var.id()) {
+        if st.recorded.watch(var.id()) {
             st.variables.push(var.clone());
         }
     }
@@ -460,15 +721,14 @@ impl GradientTape {
     pub fn reset(&self) {
         let mut st = self.shared.state.borrow_mut();
         // Cleared in place: a tape reset in a loop keeps its buffers.
-        st.watched.clear();
-        st.records.clear();
+        st.recorded.clear();
         st.variables.clear();
         self.shared.used.set(false);
     }
 
     /// Number of ops recorded so far.
     pub fn len(&self) -> usize {
-        self.shared.state.borrow().records.len()
+        self.shared.state.borrow().recorded.records.len()
     }
 
     /// True when nothing has been recorded.
@@ -510,7 +770,7 @@ impl GradientTape {
         output_gradients: Option<&Tensor>,
         unconnected: UnconnectedGradients,
     ) -> Result<Vec<Option<Tensor>>> {
-        let seed = match output_gradients {
+        let given = match output_gradients {
             Some(g) => {
                 if g.shape() != target.shape() || g.dtype() != target.dtype() {
                     return Err(Error::Invalid {
@@ -524,24 +784,17 @@ impl GradientTape {
                         ),
                     });
                 }
-                g.clone()
+                Some(g.clone())
             }
-            None => Tensor::new(ones_like_cached(target.value())),
+            None => None,
         };
-        // a few sources' ids on the stack
-        let mut few = [0u64; 8];
-        let many: Vec<u64>;
-        let ids: &[u64] = if sources.len() <= few.len() {
-            for (slot, s) in few.iter_mut().zip(sources) {
-                *slot = s.source_id();
-            }
-            &few[..sources.len()]
-        } else {
-            many = sources.iter().map(|s| s.source_id()).collect();
-            &many
-        };
-        let grads =
-            self.run(|records, watched| backward_pass(records, watched, target, seed, ids))?;
+        let grads = self.run(|recorded, scratch| {
+            let seed = match given {
+                Some(g) => g,
+                None => Tensor::new(scratch.ones_like(target.value())),
+            };
+            backward_pass(recorded, scratch, target, seed, sources)
+        })?;
         // `grads` first: the vector is collected in place (no second allocation)
         Ok(grads
             .into_iter()
@@ -568,17 +821,17 @@ impl GradientTape {
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     pub fn jacobian<S: Source>(&self, target: &Tensor, source: &S) -> Result<Tensor> {
-        let id = source.source_id();
         let zeros = source.source_zeros();
         let n = target.len();
         let dtype = target.dtype();
-        let rows = self.run(|records, watched| {
+        let rows = self.run(|recorded, scratch| {
             (0..n)
                 .map(|i| {
                     let mut onehot = vec![0.0f64; n];
                     onehot[i] = 1.0;
                     let seed = tt::Tensor::from_vec(onehot, target.shape())?.cast(dtype);
-                    let g = backward_pass(records, watched, target, Tensor::new(seed), &[id])?;
+                    let sources = std::slice::from_ref(source);
+                    let g = backward_pass(recorded, scratch, target, Tensor::new(seed), sources)?;
                     Ok(match g.into_iter().next().flatten() {
                         Some(g) => g,
                         None => Tensor::new(zeros.clone()),
@@ -602,7 +855,7 @@ impl GradientTape {
 
     /// Runs a backward computation over the recorded ops with this tape paused; consumes a
     /// non-persistent tape.
-    fn run<R>(&self, f: impl FnOnce(&[Record], &IdSet) -> Result<R>) -> Result<R> {
+    fn run<R>(&self, f: impl FnOnce(&Recorded, &mut Scratch) -> Result<R>) -> Result<R> {
         let sh = &self.shared;
         if sh.used.get() && !sh.persistent {
             return Err(Error::TapeConsumed);
@@ -612,22 +865,35 @@ impl GradientTape {
             deactivate(sh);
             sh.used.set(true);
         }
-        let (records, watched) = {
+        // The state is not borrowed while the ops' backward functions run.
+        let mut recorded = {
             let mut st = sh.state.borrow_mut();
             if sh.persistent {
-                (st.records.clone(), st.watched.clone())
+                st.recorded.clone()
             } else {
-                (
-                    std::mem::take(&mut st.records),
-                    std::mem::take(&mut st.watched),
-                )
+                std::mem::take(&mut st.recorded)
             }
         };
-        let out = f(&records, &watched);
+        let out = {
+            // a gradient asked for from inside a backward function of this tape gets its own
+            let mut own = None;
+            let mut guard = sh.scratch.try_borrow_mut();
+            let scratch = match &mut guard {
+                Ok(s) => &mut **s,
+                Err(_) => own.insert(Scratch::default()),
+            };
+            f(&recorded, scratch)
+        };
         if sh.persistent {
+            drop(recorded);
             sh.recording.set(was && sh.active.get());
         } else {
-            give_back(records, watched, Vec::new(), IdMap::default());
+            // emptied, the buffers go back to the (now empty) tape, for the next one
+            recorded.clear();
+            let mut st = sh.state.borrow_mut();
+            if st.recorded.records.capacity() == 0 && st.recorded.leaves.ids.capacity() == 0 {
+                st.recorded = recorded;
+            }
         }
         out
     }
@@ -666,7 +932,7 @@ impl GradientTape {
                 let _ = writeln!(out, "  t{} [shape=ellipse, label=\"{label}\"];", t.id());
             }
         };
-        for (i, r) in st.records.iter().enumerate() {
+        for (i, r) in st.recorded.records.iter().enumerate() {
             for t in r.inputs.as_slice() {
                 node(&mut out, t);
             }
@@ -686,28 +952,46 @@ impl GradientTape {
     }
 }
 
-impl Shared {
-    /// Appends a record and watches its output.
-    fn push(&self, op: OpRef, inputs: Inputs, output: &Tensor) {
-        let mut st = self.state.borrow_mut();
-        st.watched.insert(output.id());
-        st.records.push(Record {
-            op,
-            inputs,
-            output: output.clone(),
-        });
-    }
-}
-
 fn deactivate(shared: &Rc<Shared>) {
     if shared.active.replace(false) {
-        ACTIVE.with(|a| a.borrow_mut().retain(|t| !Rc::ptr_eq(t, shared)));
+        shared.recording.set(false);
+        let _ = TAPES.try_with(|t| {
+            let Ok(mut t) = t.try_borrow_mut() else {
+                return;
+            };
+            // nearly always the newest tape
+            if let Some(i) = t.active.iter().rposition(|s| Rc::ptr_eq(s, shared)) {
+                // not the last handle (the caller holds one): dropping it frees nothing
+                t.active.remove(i);
+            }
+            ANY_ACTIVE.set(!t.active.is_empty());
+        });
     }
 }
 
 impl Drop for GradientTape {
     fn drop(&mut self) {
         deactivate(&self.shared);
+        // The allocation and buffers go to this thread's next tape, emptied now (the records'
+        // tensors are freed here, not when the next tape starts).
+        let sh = &self.shared;
+        if Rc::strong_count(sh) != 1 || Rc::weak_count(sh) != 0 {
+            return;
+        }
+        match (sh.state.try_borrow_mut(), sh.scratch.try_borrow_mut()) {
+            (Ok(mut st), Ok(mut scratch)) => {
+                st.clear_for_reuse();
+                scratch.clear_for_reuse();
+            }
+            _ => return,
+        }
+        let _ = TAPES.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                if t.spare.len() < SPARE_TAPES {
+                    t.spare.push(sh.clone());
+                }
+            }
+        });
     }
 }
 
@@ -724,114 +1008,249 @@ impl Drop for RecordingPaused<'_> {
     }
 }
 
-/// Reverse accumulation over `records` from `target` (seeded with `seed`) to `sources`.
-/// Seeds of at most this many elements are kept for the next gradient of the same shape.
-const SEED_CACHE_MAX: usize = 4096;
-
-thread_local! {
-    /// The last default seed (ones of the target's shape and dtype): a training loop asks for
-    /// the same one every step, and sharing it (tensors are immutable) saves its allocations.
-    static SEED: RefCell<Option<tt::Tensor>> = const { RefCell::new(None) };
-}
-
-/// Ones of `target`'s shape and dtype, shared with the previous call's when they match.
-fn ones_like_cached(target: &tt::Tensor) -> tt::Tensor {
-    if target.len() > SEED_CACHE_MAX {
-        return target.ones_like();
-    }
-    SEED.try_with(|cell| {
-        let mut cached = cell.try_borrow_mut().ok()?;
-        match &*cached {
-            Some(t) if t.dtype() == target.dtype() && t.shape() == target.shape() => {
-                Some(t.clone())
-            }
-            _ => {
-                let t = target.ones_like();
-                *cached = Some(t.clone());
-                Some(t)
-            }
-        }
-    })
-    .ok()
-    .flatten()
-    .unwrap_or_else(|| target.ones_like())
-}
-
-fn backward_pass(
-    records: &[Record],
-    watched: &IdSet,
+/// Reverse accumulation over the records from `target` (seeded with `seed`) to `sources`, in
+/// `scratch`'s buffers (left empty).
+fn backward_pass<S: Source>(
+    recorded: &Recorded,
+    scratch: &mut Scratch,
     target: &Tensor,
     seed: Tensor,
-    sources: &[u64],
+    sources: &[S],
 ) -> Result<Vec<Option<Tensor>>> {
-    // A few sources are searched in place; many go in a set.
-    let source_set: Option<IdSet> = (sources.len() > 8).then(|| sources.iter().copied().collect());
-    let is_source = |id: u64| match &source_set {
-        Some(set) => set.contains(&id),
-        None => sources.contains(&id),
-    };
-    let mut grads: IdMap<Tensor> = take_grads((records.len() + 1).min(WATCHED_CAPACITY));
-    if watched.contains(&target.id()) || is_source(target.id()) {
-        grads.insert(target.id(), seed);
+    let out = accumulate(recorded, scratch, target, seed, sources);
+    scratch.clear();
+    out
+}
+
+/// The gradient a slot holds.
+fn slot_grad<'a>(
+    grads: &'a mut [(Option<Tensor>, bool)],
+    leaf_grads: &'a mut [Option<Tensor>],
+    slot: Slot,
+) -> Option<&'a mut Option<Tensor>> {
+    match slot {
+        Slot::Output(k) => grads.get_mut(k as usize).map(|(g, _)| g),
+        Slot::Leaf(j) => leaf_grads.get_mut(j as usize),
+        Slot::Unwatched => None,
     }
-    let (mut needs, mut input_grads) = SPARE
-        .try_with(|s| {
-            s.try_borrow_mut()
-                .map(|mut s| {
-                    (
-                        std::mem::take(&mut s.needs),
-                        std::mem::take(&mut s.input_grads),
-                    )
-                })
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    for r in records.iter().rev() {
-        let oid = r.output.id();
-        let g = if is_source(oid) {
-            grads.get(&oid).cloned()
-        } else {
-            grads.remove(&oid)
+}
+
+/// Adds `g` to the gradient in `sum` (recorded, like every op, if a tape records).
+fn add_into(sum: &mut Option<Tensor>, g: Tensor) -> Result<()> {
+    *sum = Some(match sum.take() {
+        Some(prev) => ops::add(&prev, &g)?,
+        None => g,
+    });
+    Ok(())
+}
+
+/// [`backward_pass`]'s work, which may stop at an error.
+fn accumulate<S: Source>(
+    recorded: &Recorded,
+    scratch: &mut Scratch,
+    target: &Tensor,
+    seed: Tensor,
+    sources: &[S],
+) -> Result<Vec<Option<Tensor>>> {
+    let Scratch {
+        grads,
+        leaf_grads,
+        sources: source_slots,
+        input_grads,
+        slots: many_slots,
+        needs: many_needs,
+        seed: _,
+    } = scratch;
+    let records = &recorded.records;
+    grads.clear();
+    grads.resize_with(records.len(), || (None, false));
+    leaf_grads.clear();
+    leaf_grads.resize_with(recorded.leaves.len(), || None);
+    input_grads.clear();
+    // the sources are found once; an intermediate one keeps its gradient to the end
+    source_slots.clear();
+    source_slots.extend(sources.iter().map(|s| recorded.slot(s.source_id())));
+    for &slot in source_slots.iter() {
+        if let Slot::Output(k) = slot {
+            if let Some((_, keep)) = grads.get_mut(k as usize) {
+                *keep = true;
+            }
+        }
+    }
+    // An unwatched target reaches only the sources that are the target itself.
+    let mut unwatched_seed = None;
+    match slot_grad(grads, leaf_grads, recorded.slot(target.id())) {
+        Some(g) => *g = Some(seed),
+        None => unwatched_seed = Some(seed),
+    }
+    for (k, r) in records.iter().enumerate().rev() {
+        let g = match grads.get_mut(k) {
+            Some((g, true)) => g.clone(),
+            Some((g, false)) => g.take(),
+            None => None,
         };
         let Some(g) = g else { continue };
+        if let (OpRef::Read(_), Slot::Leaf(_)) = (&r.op, r.slots.get(0)) {
+            // a variable read passes its gradient on unchanged: moved to the variable, without
+            // a call of the op
+            if let Some(sum) = slot_grad(grads, leaf_grads, r.slots.get(0)) {
+                add_into(sum, g)?;
+            }
+            continue;
+        }
         let inputs = r.inputs.as_slice();
-        needs.clear();
-        needs.extend(inputs.iter().map(|t| watched.contains(&t.id())));
-        if !needs.iter().any(|&n| n) {
+        let n = inputs.len();
+        let (mut few_slots, mut few_needs) = ([Slot::Unwatched; 2], [false; 2]);
+        let (slots, needs): (&mut [Slot], &mut [bool]) = if n <= 2 {
+            (&mut few_slots[..n], &mut few_needs[..n])
+        } else {
+            many_slots.clear();
+            many_slots.resize(n, Slot::Unwatched);
+            many_needs.clear();
+            many_needs.resize(n, false);
+            (many_slots, many_needs)
+        };
+        let mut any = false;
+        for (i, ((t, slot), need)) in inputs.iter().zip(&mut *slots).zip(&mut *needs).enumerate() {
+            *slot = recorded.slot_now(r, i, t.id());
+            *need = *slot != Slot::Unwatched;
+            any |= *need;
+        }
+        if !any {
             continue;
         }
         let b = Backward {
             inputs,
             output: &r.output,
             grad: &g,
-            needs: &needs,
+            needs,
         };
+        // `input_grads` is empty here (cleared before the first op and after each)
+        r.op.backward_into(&b, input_grads)?;
+        for (gi, &slot) in input_grads.iter_mut().zip(&*slots) {
+            let Some(gi) = gi.take() else { continue };
+            if let Some(sum) = slot_grad(grads, leaf_grads, slot) {
+                add_into(sum, gi)?;
+            }
+        }
         input_grads.clear();
-        r.op.backward_into(&b, &mut input_grads)?;
-        for ((t, gi), &need) in inputs.iter().zip(input_grads.drain(..)).zip(needs.iter()) {
-            let Some(gi) = gi else { continue };
-            if !need {
-                continue;
-            }
-            match grads.remove(&t.id()) {
-                Some(prev) => {
-                    let sum = ops::add(&prev, &gi)?;
-                    grads.insert(t.id(), sum);
-                }
-                None => {
-                    grads.insert(t.id(), gi);
-                }
-            }
-        }
     }
-    let out = sources.iter().map(|id| grads.get(id).cloned()).collect();
-    give_back(Vec::new(), IdSet::default(), Vec::new(), grads);
-    input_grads.clear();
-    let _ = SPARE.try_with(|s| {
-        if let Ok(mut s) = s.try_borrow_mut() {
-            s.needs = needs;
-            s.input_grads = input_grads;
+    let target_id = target.id();
+    Ok(sources
+        .iter()
+        .zip(source_slots.iter())
+        .map(|(s, &slot)| match slot_grad(grads, leaf_grads, slot) {
+            Some(g) => g.clone(),
+            None if s.source_id() == target_id => unwatched_seed.clone(),
+            None => None,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_op() -> OpRef {
+        OpRef::Read(ReadVariable(Variable::new(0.0f32)))
+    }
+
+    /// A record of `input` -> `output` on `rec`, as a tape makes it.
+    fn push(rec: &mut Recorded, input: &Tensor, output: &Tensor) {
+        let slots = rec.slots_of(std::slice::from_ref(input)).expect("watched");
+        rec.push(read_op(), Inputs::One([input.clone()]), slots, output);
+    }
+
+    #[test]
+    fn outputs_are_found_by_position_sorted_or_not() {
+        let ts: Vec<Tensor> = (0..6).map(|i| Tensor::scalar(i as f32)).collect();
+        let mut rec = Recorded::default();
+        assert!(rec.watch(ts[0].id()));
+        assert!(!rec.watch(ts[0].id()), "watched twice");
+        for pair in ts[..5].windows(2) {
+            push(&mut rec, &pair[0], &pair[1]);
         }
-    });
-    Ok(out)
+        assert!(!rec.unsorted);
+        assert_eq!(rec.slot(ts[0].id()), Slot::Leaf(0));
+        for (k, t) in ts[1..5].iter().enumerate() {
+            assert_eq!(rec.slot(t.id()), Slot::Output(k as u32));
+        }
+        assert_eq!(rec.slot(ts[5].id()), Slot::Unwatched);
+        assert!(!rec.watch(ts[2].id()), "an output is watched already");
+        // an output older than the last one (never made by the ops, which record new tensors)
+        let older = Tensor::scalar(9.0f32);
+        let oldest = ts[0].with_id(ts[0].id() - 1);
+        push(&mut rec, &ts[4], &older);
+        push(&mut rec, &older, &oldest);
+        assert!(rec.unsorted);
+        assert_eq!(rec.slot(oldest.id()), Slot::Output(5));
+        assert_eq!(rec.slot(older.id()), Slot::Output(4));
+        assert_eq!(rec.slot(ts[3].id()), Slot::Output(2));
+        rec.clear();
+        assert!(!rec.unsorted);
+        assert_eq!(rec.slot(ts[3].id()), Slot::Unwatched);
+    }
+
+    #[test]
+    fn leaves_are_indexed_past_the_scan_and_found_from_a_position() {
+        let mut leaves = Leaves::default();
+        let ids: Vec<u64> = (0..3 * LEAF_SCAN as u64).map(|i| 1000 + 7 * i).collect();
+        for (j, &id) in ids.iter().enumerate() {
+            leaves.push(id);
+            assert_eq!(leaves.index.is_empty(), j < LEAF_SCAN);
+            for (i, &earlier) in ids[..=j].iter().enumerate() {
+                assert_eq!(leaves.find(earlier, 0), Some(i));
+                assert_eq!(leaves.find(earlier, i), Some(i));
+                assert_eq!(leaves.find(earlier, i + 1), None);
+            }
+            assert_eq!(leaves.find(999, 0), None);
+        }
+        leaves.clear();
+        assert_eq!(leaves.find(ids[0], 0), None);
+        leaves.push(ids[1]);
+        assert!(leaves.index.is_empty());
+        assert_eq!(leaves.find(ids[1], 0), Some(0));
+    }
+
+    #[test]
+    fn a_dropped_tape_is_reused_emptied() -> Result<()> {
+        let x = Tensor::scalar(2.0f32);
+        let tape = GradientTape::persistent();
+        tape.watch(&x);
+        let y = ops::square(&x)?;
+        assert_eq!(tape.gradient(&y, &[&x])?[0].as_ref().unwrap().item()?, 4.0);
+        let first = Rc::as_ptr(&tape.shared);
+        drop(tape);
+        let tape = GradientTape::new();
+        assert_eq!(Rc::as_ptr(&tape.shared), first, "the spare allocation");
+        assert!(!tape.is_persistent() && tape.is_recording() && tape.is_empty());
+        assert!(tape.watched_variables().is_empty());
+        assert!(tape.gradient(&y, &[&x])?[0].is_none(), "x is not watched");
+        Ok(())
+    }
+
+    #[test]
+    fn nested_tapes_in_a_loop_reuse_their_allocations() -> Result<()> {
+        let spares = || TAPES.with(|t| t.borrow().spare.len());
+        let x = Tensor::scalar(3.0f32);
+        for step in 0..3 {
+            let outer = GradientTape::new();
+            outer.watch(&x);
+            let inner = GradientTape::new();
+            inner.watch(&x);
+            assert_eq!(spares(), 0, "step {step}: both tapes came from the spares");
+            let y = ops::mul(ops::square(&x)?, &x)?;
+            let dy = inner.gradient(&y, &[&x])?.remove(0).unwrap();
+            let d2y = outer.gradient(&dy, &[&x])?.remove(0).unwrap();
+            assert_eq!((dy.item()?, d2y.item()?), (27.0, 18.0));
+            drop(inner);
+            assert_eq!(spares(), 1);
+            drop(outer);
+            assert_eq!(spares(), 2);
+        }
+        let tapes: Vec<GradientTape> = (0..SPARE_TAPES + 2).map(|_| GradientTape::new()).collect();
+        drop(tapes);
+        assert_eq!(spares(), SPARE_TAPES, "no more are kept");
+        Ok(())
+    }
 }

@@ -225,6 +225,7 @@ impl Operand {
 }
 
 /// Resolves two operands to tensors: a scalar takes the other's dtype (float32 if both are scalars).
+#[inline]
 pub(crate) fn resolve_pair(a: impl IntoOperand, b: impl IntoOperand) -> Result<(Tensor, Tensor)> {
     let (a, b) = (a.into_operand()?, b.into_operand()?);
     let dtype = a.dtype().or(b.dtype()).unwrap_or(DType::F32);

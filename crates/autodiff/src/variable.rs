@@ -97,9 +97,7 @@ impl Variable {
     /// (`read_value()`).
     pub fn read_value(&self) -> Tensor {
         let t = Tensor::new(self.snapshot());
-        if tape::any_active() {
-            tape::record_read(self, &t);
-        }
+        tape::record_read(self, &t);
         t
     }
 

@@ -199,3 +199,194 @@ fn graph_dump_names_ops_shapes_and_variables() -> Result<()> {
     let _ = y;
     Ok(())
 }
+
+#[test]
+fn a_variable_read_twice_sums_both_paths() -> Result<()> {
+    let a = Variable::new(3.0f32);
+    let x = Tensor::scalar(5.0f32);
+    let tape = GradientTape::new();
+    // two reads of `a`: y = a*a + a*x
+    let y = tapegrad_autodiff::add(mul(&a, &a)?, mul(&a, &x)?)?;
+    assert_eq!(tape.len(), 6, "three reads, two products, a sum");
+    assert_eq!(tape.watched_variables().len(), 1);
+    let g = tape.gradient(&y, &[&a, &a])?;
+    assert_eq!(g[0].as_ref().unwrap().item()?, 11.0);
+    assert_eq!(g[1].as_ref().unwrap().item()?, 11.0);
+    Ok(())
+}
+
+#[test]
+fn the_same_tensor_twice_in_one_op() -> Result<()> {
+    let x = Tensor::scalar(3.0f32);
+    let tape = GradientTape::new();
+    tape.watch(&x);
+    let y = mul(&x, &x)?;
+    assert_eq!(grad_of(&tape, &y, &x)?.item()?, 6.0);
+    Ok(())
+}
+
+#[test]
+fn intermediate_tensors_as_sources() -> Result<()> {
+    let x = Tensor::scalar(2.0f32);
+    let tape = GradientTape::persistent();
+    tape.watch(&x);
+    let y = square(&x)?; // 4
+    let z = mul(&y, 3.0)?; // 12
+    let w = mul(&z, &y)?; // 3 y^2
+                          // dw/dz = y, dw/dy = 6y (both paths), dw/dx = 6y * 2x: the intermediate sources keep
+                          // passing their gradient on
+    let g = tape.gradient(&w, &[&z, &y, &x])?;
+    assert_eq!(g[0].as_ref().unwrap().item()?, 4.0);
+    assert_eq!(g[1].as_ref().unwrap().item()?, 24.0);
+    assert_eq!(g[2].as_ref().unwrap().item()?, 96.0);
+    // the target itself, and a source watched after it was recorded
+    assert_eq!(grad_of(&tape, &z, &z)?.item()?, 1.0);
+    tape.watch(&y);
+    assert_eq!(grad_of(&tape, &w, &y)?.item()?, 24.0);
+    Ok(())
+}
+
+#[test]
+fn the_target_as_a_source_even_when_unwatched() -> Result<()> {
+    let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    let c = Tensor::scalar(5.0f32);
+    let tape = GradientTape::persistent();
+    assert_eq!(grad_of(&tape, &x, &x)?.to_vec::<f32>()?, vec![1.0, 1.0]);
+    let seed = Tensor::from_vec(vec![3.0f32, 4.0], &[2])?;
+    let g = tape.gradient_with(&x, &[&x, &c], Some(&seed), UnconnectedGradients::None)?;
+    assert_eq!(g[0].as_ref().unwrap().to_vec::<f32>()?, vec![3.0, 4.0]);
+    assert!(g[1].is_none());
+    // watched, and consumed by a recorded op
+    tape.watch(&x);
+    let _y = square(&x)?;
+    assert_eq!(grad_of(&tape, &x, &x)?.to_vec::<f32>()?, vec![1.0, 1.0]);
+    Ok(())
+}
+
+#[test]
+fn a_tensor_watched_after_an_op_used_it_gets_that_ops_gradient() -> Result<()> {
+    let x = Tensor::scalar(3.0f32);
+    let c = Tensor::scalar(7.0f32);
+    let tape = GradientTape::new();
+    tape.watch(&x);
+    let y = mul(&x, &c)?; // c unwatched when recorded
+    let v = Variable::new(1.0f32); // a leaf added between the record and the watch
+    let z = mul(&y, &v)?;
+    tape.watch(&c);
+    let g = tape.gradient(&z, &[&c, &x])?;
+    assert_eq!(g[0].as_ref().unwrap().item()?, 3.0);
+    assert_eq!(g[1].as_ref().unwrap().item()?, 7.0);
+    Ok(())
+}
+
+#[test]
+fn many_sources_and_many_inputs() -> Result<()> {
+    let xs: Vec<Tensor> = (0..12)
+        .map(|i| Tensor::from_vec(vec![i as f32], &[1]))
+        .collect::<Result<_>>()?;
+    let tape = GradientTape::new();
+    // every other one watched; one watched after the concat was recorded
+    for x in xs.iter().step_by(2) {
+        tape.watch(x);
+    }
+    let s = tapegrad_autodiff::concat(&xs, 0)?;
+    tape.watch(&xs[1]);
+    let weights = Tensor::from_vec((1..=12).map(|i| i as f32).collect(), &[12])?;
+    let y = reduce_sum(mul(&s, &weights)?, None, false)?;
+    let g = tape.gradient(&y, &xs)?;
+    for (i, g) in g.iter().enumerate() {
+        match g {
+            Some(g) => {
+                assert!(i % 2 == 0 || i == 1, "{i}");
+                assert_eq!(g.to_vec::<f32>()?, vec![(i + 1) as f32]);
+            }
+            None => assert!(i % 2 == 1 && i != 1, "{i}"),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn many_watched_tensors() -> Result<()> {
+    // more leaves than a short scan covers
+    let xs: Vec<Tensor> = (0..100).map(|i| Tensor::scalar(i as f32)).collect();
+    let tape = GradientTape::persistent();
+    for x in &xs {
+        tape.watch(x);
+    }
+    let mut acc = mul(&xs[0], &xs[99])?;
+    for x in &xs[1..99] {
+        acc = tapegrad_autodiff::add(acc, mul(x, x)?)?;
+    }
+    let late = Tensor::scalar(0.5f32);
+    let acc = mul(&acc, &late)?;
+    tape.watch(&late);
+    let g = tape.gradient(&acc, &[&xs[0], &xs[50], &xs[99], &late])?;
+    assert_eq!(g[0].as_ref().unwrap().item()?, 49.5);
+    assert_eq!(g[1].as_ref().unwrap().item()?, 50.0);
+    assert_eq!(g[2].as_ref().unwrap().item()?, 0.0);
+    let sum: f64 = (1..99).map(|i| f64::from(i * i)).sum();
+    assert_eq!(g[3].as_ref().unwrap().item()?, sum);
+    Ok(())
+}
+
+#[test]
+fn second_derivative_of_a_variable_and_what_the_outer_tape_records() -> Result<()> {
+    let a = Variable::new(2.0f32);
+    let x = Tensor::scalar(3.0f32);
+    let outer = GradientTape::new();
+    let inner = GradientTape::new();
+    let y = mul(mul(&a, &a)?, &x)?; // x a^2
+    let dy_da = inner.gradient(&y, &[&a])?.remove(0).unwrap();
+    assert_eq!(dy_da.item()?, 12.0);
+    // the outer tape holds the forward ops and the inner backward's ops: the same list as
+    // before the tape kept positions instead of ids (two reads, two products, then the
+    // backward's two products and their sum)
+    assert_eq!(outer.len(), 7);
+    let d2 = outer.gradient(&dy_da, &[&a, &a])?;
+    assert_eq!(d2[0].as_ref().unwrap().item()?, 6.0);
+    assert_eq!(d2[1].as_ref().unwrap().item()?, 6.0);
+    Ok(())
+}
+
+#[test]
+fn tapes_dropped_out_of_order_and_reused_after_reset() -> Result<()> {
+    let x = Tensor::scalar(2.0f32);
+    let outer = GradientTape::persistent();
+    outer.watch(&x);
+    let inner = GradientTape::new();
+    inner.watch(&x);
+    drop(outer);
+    let y = square(&x)?;
+    assert_eq!(grad_of(&inner, &y, &x)?.item()?, 4.0);
+    // a non-persistent tape after gradient holds nothing
+    assert!(inner.is_empty());
+    assert_eq!(inner.to_dot().lines().count(), 4);
+    let tape = GradientTape::persistent();
+    tape.watch(&x);
+    let y = square(&x)?;
+    assert_eq!(grad_of(&tape, &y, &x)?.item()?, 4.0);
+    tape.reset();
+    assert!(
+        tape.gradient(&y, &[&x])?[0].is_none(),
+        "nothing recorded since the reset"
+    );
+    tape.watch(&x);
+    let z = mul(&x, 5.0)?;
+    assert_eq!(grad_of(&tape, &z, &x)?.item()?, 5.0);
+    Ok(())
+}
+
+#[test]
+fn a_variable_watched_as_a_source_is_not_listed_but_gets_its_gradient() -> Result<()> {
+    let v = Variable::new(2.0f32);
+    let tape = GradientTape::with_options(TapeOptions {
+        watch_accessed_variables: false,
+        persistent: false,
+    });
+    tape.watch(&v);
+    let y = mul(&v, &v)?;
+    assert!(tape.watched_variables().is_empty());
+    assert_eq!(tape.gradient(&y, &[&v])?[0].as_ref().unwrap().item()?, 4.0);
+    Ok(())
+}
