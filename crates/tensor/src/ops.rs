@@ -3,9 +3,11 @@
 
 use ndarray::{Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
 
+use std::mem::MaybeUninit;
+
 use crate::broadcast::{broadcast_shape, reduction_axes};
-use crate::pool;
 use crate::tensor::{map_array, map_arrays2, Repr};
+use crate::{kernels, pool};
 use crate::{Element, Result, Tensor, TensorError};
 use rayon::prelude::*;
 
@@ -151,23 +153,10 @@ fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
 /// eight lanes, lane `k` adding elements `k, k + 8, k + 16, …` of the longest prefix whose
 /// length is a multiple of 8; then `((((0 + (l0 + l4)) + (l1 + l5)) + (l2 + l6)) + (l3 + l7))`;
 /// then the remaining (at most 7) elements one by one. The lanes let the compiler vectorise
-/// without reassociating; the order depends only on the length, never on threads or alignment.
+/// without reassociating (with AVX2 where the CPU has it, the same bits); the order depends
+/// only on the length, never on threads, alignment or CPU.
 pub fn sum_slice<T: Element>(xs: &[T]) -> T {
-    let mut lanes = [T::zero(); 8];
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l = *l + x;
-        }
-    }
-    let mut acc = T::zero();
-    for k in 0..4 {
-        acc = acc + (lanes[k] + lanes[k + 4]);
-    }
-    for &x in chunks.remainder() {
-        acc = acc + x;
-    }
-    acc
+    kernels::sum(xs)
 }
 
 /// Tensors of at least this many elements are split over rayon's threads in the elementwise
@@ -188,13 +177,11 @@ const PARALLEL_TASK: usize = 1 << 14;
 fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
     if xs.len() >= PARALLEL_MIN_ELEMENTS {
         par_fill(xs.len(), |start, out| {
-            let end = start + out.len();
-            for (o, &x) in out.iter_mut().zip(&xs[start..end]) {
-                o.write(f(x));
-            }
+            kernels::map1(out, &xs[start..start + out.len()], &f);
         })
     } else {
-        pool::collect(xs.len(), xs.iter().map(|&x| f(x)))
+        // SAFETY: `map1` writes one element per element of `xs`, `xs.len()` in all.
+        unsafe { kernels::written(xs.len(), |out| kernels::map1(out, xs, f)) }
     }
 }
 
@@ -202,15 +189,15 @@ fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
 /// when they are large.
 #[inline]
 fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> Vec<T> {
-    if xs.len() >= PARALLEL_MIN_ELEMENTS && ys.len() == xs.len() {
+    assert_eq!(xs.len(), ys.len(), "map2 pairs slices of one length");
+    if xs.len() >= PARALLEL_MIN_ELEMENTS {
         par_fill(xs.len(), |start, out| {
             let end = start + out.len();
-            for ((o, &x), &y) in out.iter_mut().zip(&xs[start..end]).zip(&ys[start..end]) {
-                o.write(f(x, y));
-            }
+            kernels::map2(out, &xs[start..end], &ys[start..end], &f);
         })
     } else {
-        pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)))
+        // SAFETY: `map2` writes one element per pair, `xs.len()` in all (`ys` is as long).
+        unsafe { kernels::written(xs.len(), |out| kernels::map2(out, xs, ys, f)) }
     }
 }
 
@@ -218,7 +205,7 @@ fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> 
 /// [`PARALLEL_TASK`] elements, in parallel; `fill` must write every element of its chunk.
 fn par_fill<T: Element>(
     n: usize,
-    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<T>]) + Send + Sync,
+    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Send + Sync,
 ) -> Vec<T> {
     let mut out = pool::take::<T>(n);
     out.spare_capacity_mut()[..n]
@@ -226,8 +213,8 @@ fn par_fill<T: Element>(
         .enumerate()
         .for_each(|(i, chunk)| fill(i * PARALLEL_TASK, chunk));
     // SAFETY: the chunks cover the first `n` elements of the spare capacity (`take` gives room
-    // for `n`), and every caller's `fill` writes each element of its chunk (`MaybeUninit::write`
-    // over the whole chunk, zipped with inputs of the same length).
+    // for `n`), and every caller's `fill` writes each element of its chunk (a kernel of
+    // `kernels` over the whole chunk and inputs of the same length).
     unsafe { out.set_len(n) };
     out
 }
@@ -246,15 +233,17 @@ pub fn full_sum<T: Element>(xs: &[T]) -> T {
     partials.into_iter().fold(T::zero(), |acc, s| acc + s)
 }
 
-/// `dot(xs, ys)` for short slices; fixed chunks in parallel, added left to right, for long ones.
-fn full_dot<T: Element>(xs: &[T], ys: &[T], dot: fn(&[T], &[T]) -> T) -> T {
+/// The sum of the products `xs[i] · ys[i]` (slices of one length) in [`full_sum`]'s order:
+/// [`sum_slice`]'s order for short slices; fixed chunks in parallel, added left to right, for
+/// long ones.
+fn full_dot<T: Element>(xs: &[T], ys: &[T]) -> T {
     if xs.len() < PARALLEL_MIN_ELEMENTS {
-        return dot(xs, ys);
+        return kernels::dot(xs, ys);
     }
     let mut partials = Vec::new();
     xs.par_chunks(REDUCTION_CHUNK)
         .zip(ys.par_chunks(REDUCTION_CHUNK))
-        .map(|(x, y)| dot(x, y))
+        .map(|(x, y)| kernels::dot(x, y))
         .collect_into_vec(&mut partials);
     partials.into_iter().fold(T::zero(), |acc, s| acc + s)
 }
@@ -262,7 +251,11 @@ fn full_dot<T: Element>(xs: &[T], ys: &[T], dot: fn(&[T], &[T]) -> T) -> T {
 fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> ArrayD<T> {
     match row_major(a) {
         Some(xs) => shared(a.raw_dim(), map1(xs, move |x| f.call(x))),
-        None => a.map(|&x| f.call(x)),
+        // other layouts: the elements in logical (row-major) order, into a pooled buffer
+        None => shared(
+            a.raw_dim(),
+            pool::collect(a.len(), a.iter().map(|&x| f.call(x))),
+        ),
     }
 }
 
@@ -278,15 +271,21 @@ fn with_scalar<T: Element, F: BinaryFn>(xs: &[T], y: T, f: F, scalar_on_right: b
 /// `f` between every row of `xs` (length a multiple of `ys.len()`) and `ys`: the broadcast of
 /// a trailing-shape operand, such as a bias over a batch.
 fn with_rows<T: Element, F: BinaryFn>(xs: &[T], ys: &[T], f: F, rows_on_left: bool) -> Vec<T> {
-    let mut out = pool::take(xs.len());
-    for row in xs.chunks_exact(ys.len()) {
-        if rows_on_left {
-            out.extend(row.iter().zip(ys).map(|(&x, &y)| f.call(x, y)));
-        } else {
-            out.extend(row.iter().zip(ys).map(|(&x, &y)| f.call(y, x)));
-        }
+    assert!(
+        !ys.is_empty() && xs.len().is_multiple_of(ys.len()),
+        "whole rows"
+    );
+    // SAFETY: `rows` writes one element per element of `xs`, whose length is a whole number
+    // of rows of `ys.len()` elements (checked above).
+    unsafe {
+        kernels::written(xs.len(), |out| {
+            if rows_on_left {
+                kernels::rows(out, xs, ys, move |x, y| f.call(x, y));
+            } else {
+                kernels::rows(out, xs, ys, move |x, y| f.call(y, x));
+            }
+        })
     }
-    out
 }
 
 /// True when `short`'s shape is the trailing part of `long`'s (so it broadcasts row by row).
@@ -341,7 +340,10 @@ fn scale_kernel<T: Element>(a: &ArrayD<T>, factor: f64) -> ArrayD<T> {
     let k = T::from_f64(factor);
     match row_major(a) {
         Some(xs) => shared(a.raw_dim(), map1(xs, move |x| x * k)),
-        None => a.mapv(|x| x * k),
+        None => shared(
+            a.raw_dim(),
+            pool::collect(a.len(), a.iter().map(|&x| x * k)),
+        ),
     }
 }
 
@@ -462,11 +464,7 @@ fn sum_to_kernel<T: Element>(
         if lead == 1 && kept.is_empty() && !shape.contains(&0) {
             let width: usize = shape.iter().product();
             let mut acc = vec![T::zero(); width];
-            for row in xs.chunks_exact(width) {
-                for (s, &x) in acc.iter_mut().zip(row) {
-                    *s = *s + x;
-                }
-            }
+            kernels::add_rows(&mut acc, xs);
             return shared(IxDyn(shape), acc);
         }
     }
@@ -603,24 +601,6 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn mul_sum_to_shape(&self, other: &Tensor, shape: &[usize]) -> Result<Tensor> {
-        fn dot<T: Element>(xs: &[T], ys: &[T]) -> T {
-            let mut lanes = [T::zero(); 8];
-            let (xc, yc) = (xs.chunks_exact(8), ys.chunks_exact(8));
-            let (xr, yr) = (xc.remainder(), yc.remainder());
-            for (x8, y8) in xc.zip(yc) {
-                for ((l, &x), &y) in lanes.iter_mut().zip(x8).zip(y8) {
-                    *l = *l + x * y;
-                }
-            }
-            let mut acc = T::zero();
-            for k in 0..4 {
-                acc = acc + (lanes[k] + lanes[k + 4]);
-            }
-            for (&x, &y) in xr.iter().zip(yr) {
-                acc = acc + x * y;
-            }
-            acc
-        }
         let fused = self.shape() == other.shape()
             && shape.iter().product::<usize>() == 1
             && !self.is_empty()
@@ -629,12 +609,12 @@ impl Tensor {
             match (self.repr(), other.repr()) {
                 (Repr::F32(a), Repr::F32(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f32::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys, dot)])));
+                        return Ok(f32::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys)])));
                     }
                 }
                 (Repr::F64(a), Repr::F64(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f64::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys, dot)])));
+                        return Ok(f64::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys)])));
                     }
                 }
                 _ => {}
@@ -665,7 +645,8 @@ impl Tensor {
             let n = shape.iter().product();
             return Ok(map_array!(self, a => {
                 let v = a.iter().copied().next().unwrap_or_else(num_traits::Zero::zero);
-                shared(IxDyn(shape), pool::collect(n, std::iter::repeat_n(v, n)))
+                // SAFETY: `fill` writes every element of its slice.
+                shared(IxDyn(shape), unsafe { kernels::written(n, |out| kernels::fill(out, v)) })
             }));
         }
         Ok(map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned()))
@@ -1386,6 +1367,82 @@ mod tests {
         let plain: Vec<f32> = xs.iter().zip(&ys).map(|(x, y)| x * y).collect();
         assert_eq!(one.2, plain);
         assert_eq!(two.2, plain);
+        Ok(())
+    }
+
+    #[test]
+    fn large_kernels_equal_the_portable_loops_on_one_thread() -> Result<()> {
+        use crate::kernels::portable;
+        // every NaN as one value (which of two NaN operands comes out is left open; see the
+        // kernels' tests)
+        let bits = |v: &[f32]| {
+            v.iter()
+                .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+                .collect::<Vec<_>>()
+        };
+        for r in 0..8 {
+            let n = PARALLEL_MIN_ELEMENTS * 2 + REDUCTION_CHUNK / 3 + r;
+            let mut xs = values(n);
+            let mut ys: Vec<f32> = values(n + 5)[5..].to_vec();
+            for (i, s) in [f32::NAN, -0.0, 0.0, f32::INFINITY, f32::NEG_INFINITY]
+                .into_iter()
+                .enumerate()
+            {
+                xs[n - 1 - 3 * i] = s;
+                ys[n - 2 - 5 * i] = s;
+            }
+            let (x, y) = (
+                Tensor::from_vec(xs.clone(), &[n])?,
+                Tensor::from_vec(ys.clone(), &[n])?,
+            );
+            let plain = |f: &dyn Fn(f32, f32) -> f32| -> Vec<f32> {
+                let mut out = Vec::with_capacity(n);
+                // SAFETY: `map2` writes one element per pair, `n` in all.
+                unsafe {
+                    portable::map2(&mut out.spare_capacity_mut()[..n], &xs, &ys, f);
+                    out.set_len(n);
+                }
+                out
+            };
+            assert_eq!(
+                bits(&x.sub(&y)?.to_vec::<f32>()?),
+                bits(&plain(&|a, b| a - b))
+            );
+            assert_eq!(
+                bits(&x.zip(&y, MulTwice)?.to_vec::<f32>()?),
+                bits(&plain(&|a, b| a * (b * 2.0)))
+            );
+            let ys0 = Tensor::scalar(ys[0]);
+            assert_eq!(
+                bits(&ys0.mul(&x)?.to_vec::<f32>()?),
+                bits(&plain(&|a, _| ys[0] * a))
+            );
+            // the sums: chunks in the portable order, added left to right on this thread
+            let chunked = |v: &[f32]| {
+                v.chunks(REDUCTION_CHUNK)
+                    .map(portable::sum)
+                    .fold(0.0f32, |acc, s| acc + s)
+            };
+            let finite: Vec<f32> = values(n);
+            let t = Tensor::from_vec(finite.clone(), &[n])?;
+            assert_eq!(
+                t.sum(None, false)?.item()?.to_bits(),
+                f64::from(chunked(&finite)).to_bits()
+            );
+            assert_eq!(
+                bits(&x.sum(None, false)?.to_vec::<f32>()?),
+                bits(&[chunked(&xs)])
+            );
+            let dots = xs
+                .chunks(REDUCTION_CHUNK)
+                .zip(ys.chunks(REDUCTION_CHUNK))
+                .map(|(a, b)| portable::dot(a, b))
+                .fold(0.0f32, |acc, s| acc + s);
+            assert_eq!(
+                bits(&x.mul_sum_to_shape(&y, &[])?.to_vec::<f32>()?),
+                bits(&[dots])
+            );
+        }
         Ok(())
     }
 
