@@ -62,12 +62,17 @@ pub(crate) fn has_avx2() -> bool {
     false
 }
 
-/// Calls `avx2::$name` when the CPU has AVX2, `portable::$name` otherwise.
+/// Slices shorter than this run the portable loop inline: they fill no AVX2 register, and
+/// the call would cost more than it saves.
+const AVX2_MIN_LEN: usize = 32;
+
+/// Calls `avx2::$name` when the CPU has AVX2 and the slices (of length `$len`) fill at least one
+/// register, `portable::$name` otherwise.
 macro_rules! dispatch {
-    ($name:ident($($arg:expr),*)) => {{
+    ($len:expr, $name:ident($($arg:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
         {
-            if has_avx2() {
+            if $len >= AVX2_MIN_LEN && has_avx2() {
                 // SAFETY: the AVX2 copy runs only on a CPU that has AVX2 (checked just above).
                 return unsafe { avx2::$name($($arg),*) };
             }
@@ -79,7 +84,7 @@ macro_rules! dispatch {
 /// `out[i] = f(xs[i])`.
 #[inline]
 pub(crate) fn map1<T: Element, F: Fn(T) -> T>(out: &mut [MaybeUninit<T>], xs: &[T], f: F) {
-    dispatch!(map1(out, xs, f))
+    dispatch!(xs.len(), map1(out, xs, f))
 }
 
 /// `out[i] = f(xs[i], ys[i])`.
@@ -90,7 +95,7 @@ pub(crate) fn map2<T: Element, F: Fn(T, T) -> T>(
     ys: &[T],
     f: F,
 ) {
-    dispatch!(map2(out, xs, ys, f))
+    dispatch!(xs.len(), map2(out, xs, ys, f))
 }
 
 /// `f(x, y)` between every row of `xs` (rows of `ys.len()` elements; `ys` not empty) and `ys`,
@@ -102,20 +107,26 @@ pub(crate) fn rows<T: Element, F: Fn(T, T) -> T>(
     ys: &[T],
     f: F,
 ) {
-    dispatch!(rows(out, xs, ys, f))
+    dispatch!(xs.len(), rows(out, xs, ys, f))
 }
 
 /// `out[i] = v`.
 #[inline]
 pub(crate) fn fill<T: Element>(out: &mut [MaybeUninit<T>], v: T) {
-    dispatch!(fill(out, v))
+    dispatch!(out.len(), fill(out, v))
 }
 
 /// `acc[j] = acc[j] + xs[r · w + j]` for every row `r` of `xs` in turn (`w = acc.len()`, not
 /// zero): a batch of rows summed into one, first row to last.
 #[inline]
 pub(crate) fn add_rows<T: Element>(acc: &mut [T], xs: &[T]) {
-    dispatch!(add_rows(acc, xs))
+    dispatch!(xs.len(), add_rows(acc, xs))
+}
+
+/// `xs[i] = f(xs[i], ys[i])` in place.
+#[inline]
+pub(crate) fn update<T: Element, F: Fn(T, T) -> T>(xs: &mut [T], ys: &[T], f: F) {
+    dispatch!(xs.len(), update(xs, ys, f))
 }
 
 /// The sum of `xs` in a fixed order, the one `ndarray`'s `sum` uses on a contiguous slice:
@@ -124,13 +135,13 @@ pub(crate) fn add_rows<T: Element>(acc: &mut [T], xs: &[T]) {
 /// then the remaining (at most 7) elements one by one.
 #[inline]
 pub(crate) fn sum<T: Element>(xs: &[T]) -> T {
-    dispatch!(sum(xs))
+    dispatch!(xs.len(), sum(xs))
 }
 
 /// `sum` of the products `xs[i] · ys[i]` (each rounded) in [`sum`]'s order.
 #[inline]
 pub(crate) fn dot<T: Element>(xs: &[T], ys: &[T]) -> T {
-    dispatch!(dot(xs, ys))
+    dispatch!(xs.len(), dot(xs, ys))
 }
 
 /// The loops, for whatever target features the function they are inlined into has.
@@ -171,6 +182,14 @@ pub(crate) mod portable {
         }
         for (o, x) in out.chunks_mut(ys.len()).zip(xs.chunks(ys.len())) {
             map2(o, x, ys, &f);
+        }
+    }
+
+    /// See [`super::update`].
+    #[inline(always)]
+    pub(crate) fn update<T: Element, F: Fn(T, T) -> T>(xs: &mut [T], ys: &[T], f: F) {
+        for (x, &y) in xs.iter_mut().zip(ys) {
+            *x = f(*x, y);
         }
     }
 
@@ -228,6 +247,10 @@ pub(crate) mod portable {
     #[inline(always)]
     pub(crate) fn sum<T: Element>(xs: &[T]) -> T {
         let (chunks, rest) = xs.as_chunks::<8>();
+        if chunks.is_empty() {
+            // the lanes are all +0 and so is their fold: only the remaining elements count
+            return rest.iter().fold(T::zero(), |acc, &x| acc + x);
+        }
         let mut lanes = [T::zero(); 8];
         for c in chunks {
             for (l, &x) in lanes.iter_mut().zip(c) {
@@ -243,6 +266,13 @@ pub(crate) mod portable {
         let n = xs.len().min(ys.len());
         let (xc, xr) = xs[..n].as_chunks::<8>();
         let (yc, yr) = ys[..n].as_chunks::<8>();
+        if xc.is_empty() {
+            // as in `sum`: no whole chunk, so the fold of the lanes is +0
+            return xr
+                .iter()
+                .zip(yr)
+                .fold(T::zero(), |acc, (&x, &y)| acc + x * y);
+        }
         let mut lanes = [T::zero(); 8];
         for (x8, y8) in xc.iter().zip(yc) {
             for ((l, &x), &y) in lanes.iter_mut().zip(x8).zip(y8) {
@@ -281,6 +311,11 @@ mod avx2 {
         f: F,
     ) {
         portable::rows(out, xs, ys, f)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn update<T: Element, F: Fn(T, T) -> T>(xs: &mut [T], ys: &[T], f: F) {
+        portable::update(xs, ys, f)
     }
 
     #[target_feature(enable = "avx2")]
@@ -391,7 +426,7 @@ mod tests {
     /// tensors is checked in `ops`' tests).
     fn lengths() -> Vec<usize> {
         let mut n: Vec<usize> = (0..=40).collect();
-        n.extend([63, 64, 65, 1000, 1001, 8007]);
+        n.extend([47, 63, 64, 65, 71, 95, 127, 1000, 1001, 8007]);
         n.push((1 << 17) + 5);
         n
     }
@@ -545,6 +580,11 @@ mod tests {
                         .collect();
                     assert_eq!(any_nan(&fast), any_nan(&by_hand), "rows n = {n}");
                 }
+                let (mut fast, mut plain) = (xs.clone(), xs.clone());
+                let k = T::from_f64(0.1);
+                update(&mut fast, &ys, |x, y| x - y * k);
+                portable::update(&mut plain, &ys, |x, y| x - y * k);
+                assert_eq!(any_nan(&fast), any_nan(&plain), "update n = {n}");
                 let x0 = xs.first().copied().unwrap_or_else(T::nan);
                 // SAFETY: `fill` writes every element.
                 let filled = unsafe { written(n, |o| fill(o, x0)) };

@@ -201,6 +201,16 @@ fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> 
     }
 }
 
+/// `n` copies of `v` in a pooled buffer; over rayon's threads when `n` is large.
+fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
+    if n >= PARALLEL_MIN_ELEMENTS {
+        par_fill(n, |_, out| kernels::fill(out, v))
+    } else {
+        // SAFETY: `fill` writes every element of its slice.
+        unsafe { kernels::written(n, |out| kernels::fill(out, v)) }
+    }
+}
+
 /// A pooled buffer of `n` elements written by `fill(start, chunk)` for consecutive chunks of
 /// [`PARALLEL_TASK`] elements, in parallel; `fill` must write every element of its chunk.
 fn par_fill<T: Element>(
@@ -355,7 +365,7 @@ fn div_scalar_in_place<T: Element>(a: &mut ArrayD<T>, divisor: f64) {
 
 fn clip_kernel<T: Element>(a: &ArrayD<T>, lo: f64, hi: f64) -> ArrayD<T> {
     let (l, h) = (T::from_f64(lo), T::from_f64(hi));
-    a.mapv(|x| {
+    let clip = move |x: T| {
         if x < l {
             l
         } else if x > h {
@@ -363,7 +373,11 @@ fn clip_kernel<T: Element>(a: &ArrayD<T>, lo: f64, hi: f64) -> ArrayD<T> {
         } else {
             x
         }
-    })
+    };
+    match row_major(a) {
+        Some(xs) => shared(a.raw_dim(), map1(xs, clip)),
+        None => a.mapv(clip),
+    }
 }
 
 fn normalize_axis(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -> Result<usize> {
@@ -645,8 +659,7 @@ impl Tensor {
             let n = shape.iter().product();
             return Ok(map_array!(self, a => {
                 let v = a.iter().copied().next().unwrap_or_else(num_traits::Zero::zero);
-                // SAFETY: `fill` writes every element of its slice.
-                shared(IxDyn(shape), unsafe { kernels::written(n, |out| kernels::fill(out, v)) })
+                shared(IxDyn(shape), filled(n, v))
             }));
         }
         Ok(map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned()))
@@ -1079,11 +1092,11 @@ impl Tensor {
             if let (Some(ys), Some(xs)) = (row_major(b), a.as_slice_mut()) {
                 match kind {
                     Update::Set => xs.copy_from_slice(ys),
-                    Update::Add => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x + y),
-                    Update::Sub => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x - y),
+                    Update::Add => kernels::update(xs, ys, |x, y| x + y),
+                    Update::Sub => kernels::update(xs, ys, |x, y| x - y),
                     Update::SubScaled(alpha) => {
                         let k = T::from_f64(alpha);
-                        xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x - y * k)
+                        kernels::update(xs, ys, move |x, y| x - y * k)
                     }
                 }
                 return;
@@ -1218,40 +1231,7 @@ fn plain_matmul<T: Element>(
         n,
         out: &mut out,
     };
-    let rows = |k_: &mut Kernel<'_, T>, j0: usize, cols: usize| {
-        // columns j0.. j0 + cols of every row, `cols` being 8 (contiguous) or 1
-        let mut i = 0;
-        if cols == 8 {
-            while i + 4 <= m {
-                k_.tile::<4, 8, true>(i, j0);
-                i += 4;
-            }
-            while i < m {
-                k_.tile::<1, 8, true>(i, j0);
-                i += 1;
-            }
-        } else {
-            while i + 8 <= m {
-                k_.tile::<8, 1, false>(i, j0);
-                i += 8;
-            }
-            while i < m {
-                k_.tile::<1, 1, false>(i, j0);
-                i += 1;
-            }
-        }
-    };
-    let mut j = 0;
-    if bj == 1 {
-        while j + 8 <= n {
-            rows(&mut k_, j, 8);
-            j += 8;
-        }
-    }
-    while j < n {
-        rows(&mut k_, j, 1);
-        j += 1;
-    }
+    k_.run_dispatched(m);
     to_matrix(out, m, n, a, b)
 }
 
@@ -1267,6 +1247,67 @@ struct Kernel<'a, T> {
 }
 
 impl<T: Element> Kernel<'_, T> {
+    /// Every output element, `m` rows: [`Kernel::run`] compiled with AVX2 (no FMA: the same
+    /// bits) where the CPU has it and the product is big enough to fill its registers.
+    fn run_dispatched(&mut self, m: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            /// [`Kernel::run`] with AVX2.
+            #[target_feature(enable = "avx2")]
+            fn run_avx2<T: Element>(kernel: &mut Kernel<'_, T>, m: usize) {
+                kernel.run(m)
+            }
+            if self.n >= 8 && self.b_strides.1 == 1 && crate::kernels::has_avx2() {
+                // SAFETY: the AVX2 copy runs only on a CPU that has AVX2 (checked just above).
+                return unsafe { run_avx2(self, m) };
+            }
+        }
+        self.run(m)
+    }
+
+    /// Every output element, `m` rows, in tiles: blocks of 8 contiguous columns (4 rows at a
+    /// time), then the remaining columns one at a time (8 rows at a time).
+    #[inline(always)]
+    fn run(&mut self, m: usize) {
+        let (n, bj) = (self.n, self.b_strides.1);
+        let mut j = 0;
+        if bj == 1 {
+            while j + 8 <= n {
+                self.columns::<8>(m, j);
+                j += 8;
+            }
+        }
+        while j < n {
+            self.columns::<1>(m, j);
+            j += 1;
+        }
+    }
+
+    /// Columns `j0..j0 + C` of every row, `C` being 8 (contiguous) or 1.
+    #[inline(always)]
+    fn columns<const C: usize>(&mut self, m: usize, j0: usize) {
+        let mut i = 0;
+        if C == 8 {
+            while i + 4 <= m {
+                self.tile::<4, 8, true>(i, j0);
+                i += 4;
+            }
+            while i < m {
+                self.tile::<1, 8, true>(i, j0);
+                i += 1;
+            }
+        } else {
+            while i + 8 <= m {
+                self.tile::<8, 1, false>(i, j0);
+                i += 8;
+            }
+            while i < m {
+                self.tile::<1, 1, false>(i, j0);
+                i += 1;
+            }
+        }
+    }
+
     /// Rows `i0..i0 + R` and columns `j0..j0 + C` of the output; `CONTIGUOUS` when op(b) has
     /// column stride 1 (so the compiler can vectorise over the columns).
     #[inline(always)]
@@ -1414,6 +1455,12 @@ mod tests {
             );
             let ys0 = Tensor::scalar(ys[0]);
             assert_eq!(
+                bits(&ys0.broadcast_to(&[n])?.to_vec::<f32>()?),
+                bits(&vec![ys[0]; n])
+            );
+            let clipped: Vec<f32> = xs.iter().map(|&x| x.clamp(-0.25, 0.5)).collect();
+            assert_eq!(bits(&x.clip(-0.25, 0.5).to_vec::<f32>()?), bits(&clipped));
+            assert_eq!(
                 bits(&ys0.mul(&x)?.to_vec::<f32>()?),
                 bits(&plain(&|a, _| ys[0] * a))
             );
@@ -1476,7 +1523,22 @@ mod tests {
 
     #[test]
     fn small_matmul_sums_left_to_right_for_every_transpose() -> Result<()> {
-        let (m, k, n) = (5, 7, 3);
+        // every tile shape: 8-column blocks (AVX2 where the CPU has it) with 4-row and single
+        // rows, single columns with 8-row and single rows
+        for (m, k, n) in [(5, 7, 3), (1, 10, 10), (10, 1, 10), (9, 4, 17), (13, 3, 16)] {
+            matmul_left_to_right(m, k, n)?;
+        }
+        // a large product goes through gemm and agrees to rounding
+        let big = Tensor::ones(crate::DType::F32, &[64, 64]);
+        const { assert!(64 * 64 * 64 > PLAIN_MATMUL_MAX_WORK) };
+        assert_eq!(
+            big.matmul(&big, false, false)?.to_vec::<f32>()?,
+            vec![64.0; 64 * 64]
+        );
+        Ok(())
+    }
+
+    fn matmul_left_to_right(m: usize, k: usize, n: usize) -> Result<()> {
         let av = values(m * k);
         let bv: Vec<f32> = values(k * n + 11)[11..].to_vec();
         let expect: Vec<f32> = (0..m * n)
@@ -1506,13 +1568,6 @@ mod tests {
                 "transpose_a={ta} transpose_b={tb}"
             );
         }
-        // a large product goes through gemm and agrees to rounding
-        let big = Tensor::ones(crate::DType::F32, &[64, 64]);
-        const { assert!(64 * 64 * 64 > PLAIN_MATMUL_MAX_WORK) };
-        assert_eq!(
-            big.matmul(&big, false, false)?.to_vec::<f32>()?,
-            vec![64.0; 64 * 64]
-        );
         Ok(())
     }
 
