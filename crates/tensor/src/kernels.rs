@@ -69,7 +69,7 @@ pub(crate) fn has_avx2() -> bool {
 /// the AVX2 loop cost more than the wider registers save (measured on the mlp workload, whose
 /// tensors have 1 to 100 elements: 72 more instructions per step with a threshold of 8 than
 /// with 32).
-const AVX2_MIN_LEN: usize = 32;
+pub(crate) const AVX2_MIN_LEN: usize = 32;
 
 /// Calls `avx2::$name` when the CPU has AVX2 and the slices (of length `$len`) are long enough
 /// ([`AVX2_MIN_LEN`]), `portable::$name` otherwise.

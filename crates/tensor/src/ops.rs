@@ -175,7 +175,10 @@ const PARALLEL_TASK: usize = 1 << 14;
 /// `f` over `xs` into a pooled buffer; over rayon's threads when `xs` is large.
 #[inline]
 fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
-    if xs.len() >= PARALLEL_MIN_ELEMENTS {
+    if xs.len() < kernels::AVX2_MIN_LEN {
+        // short: the plain loop, without the kernels' dispatch
+        pool::collect(xs.len(), xs.iter().map(|&x| f(x)))
+    } else if xs.len() >= PARALLEL_MIN_ELEMENTS {
         par_fill(xs.len(), |start, out| {
             kernels::map1(out, &xs[start..start + out.len()], &f);
         })
@@ -189,6 +192,10 @@ fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
 /// when they are large.
 #[inline]
 fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> Vec<T> {
+    if xs.len() < kernels::AVX2_MIN_LEN {
+        // short: the plain loop, without the kernels' dispatch
+        return pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+    }
     assert_eq!(xs.len(), ys.len(), "map2 pairs slices of one length");
     if xs.len() >= PARALLEL_MIN_ELEMENTS {
         par_fill(xs.len(), |start, out| {
@@ -261,11 +268,7 @@ fn full_dot<T: Element>(xs: &[T], ys: &[T]) -> T {
 fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> ArrayD<T> {
     match row_major(a) {
         Some(xs) => shared(a.raw_dim(), map1(xs, move |x| f.call(x))),
-        // other layouts: the elements in logical (row-major) order, into a pooled buffer
-        None => shared(
-            a.raw_dim(),
-            pool::collect(a.len(), a.iter().map(|&x| f.call(x))),
-        ),
+        None => a.map(|&x| f.call(x)),
     }
 }
 
@@ -350,10 +353,7 @@ fn scale_kernel<T: Element>(a: &ArrayD<T>, factor: f64) -> ArrayD<T> {
     let k = T::from_f64(factor);
     match row_major(a) {
         Some(xs) => shared(a.raw_dim(), map1(xs, move |x| x * k)),
-        None => shared(
-            a.raw_dim(),
-            pool::collect(a.len(), a.iter().map(|&x| x * k)),
-        ),
+        None => a.mapv(|x| x * k),
     }
 }
 
