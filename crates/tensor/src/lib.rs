@@ -19,6 +19,7 @@ mod broadcast;
 mod display;
 mod dtype;
 mod error;
+mod kernels;
 pub mod ops;
 mod pool;
 mod tensor;

@@ -3,9 +3,11 @@
 
 use ndarray::{Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
 
+use std::mem::MaybeUninit;
+
 use crate::broadcast::{broadcast_shape, reduction_axes};
-use crate::pool;
 use crate::tensor::{map_array, map_arrays2, Repr};
+use crate::{kernels, pool};
 use crate::{Element, Result, Tensor, TensorError};
 use rayon::prelude::*;
 
@@ -151,23 +153,10 @@ fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
 /// eight lanes, lane `k` adding elements `k, k + 8, k + 16, …` of the longest prefix whose
 /// length is a multiple of 8; then `((((0 + (l0 + l4)) + (l1 + l5)) + (l2 + l6)) + (l3 + l7))`;
 /// then the remaining (at most 7) elements one by one. The lanes let the compiler vectorise
-/// without reassociating; the order depends only on the length, never on threads or alignment.
+/// without reassociating (with AVX2 where the CPU has it, the same bits); the order depends
+/// only on the length, never on threads, alignment or CPU.
 pub fn sum_slice<T: Element>(xs: &[T]) -> T {
-    let mut lanes = [T::zero(); 8];
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l = *l + x;
-        }
-    }
-    let mut acc = T::zero();
-    for k in 0..4 {
-        acc = acc + (lanes[k] + lanes[k + 4]);
-    }
-    for &x in chunks.remainder() {
-        acc = acc + x;
-    }
-    acc
+    kernels::sum(xs)
 }
 
 /// Tensors of at least this many elements are split over rayon's threads in the elementwise
@@ -186,15 +175,16 @@ const PARALLEL_TASK: usize = 1 << 14;
 /// `f` over `xs` into a pooled buffer; over rayon's threads when `xs` is large.
 #[inline]
 fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
-    if xs.len() >= PARALLEL_MIN_ELEMENTS {
+    if xs.len() < kernels::AVX2_MIN_LEN {
+        // short: the plain loop, without the kernels' dispatch
+        pool::collect(xs.len(), xs.iter().map(|&x| f(x)))
+    } else if xs.len() >= PARALLEL_MIN_ELEMENTS {
         par_fill(xs.len(), |start, out| {
-            let end = start + out.len();
-            for (o, &x) in out.iter_mut().zip(&xs[start..end]) {
-                o.write(f(x));
-            }
+            kernels::map1(out, &xs[start..start + out.len()], &f);
         })
     } else {
-        pool::collect(xs.len(), xs.iter().map(|&x| f(x)))
+        // SAFETY: `map1` writes one element per element of `xs`, `xs.len()` in all.
+        unsafe { kernels::written(xs.len(), |out| kernels::map1(out, xs, f)) }
     }
 }
 
@@ -202,15 +192,29 @@ fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
 /// when they are large.
 #[inline]
 fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> Vec<T> {
-    if xs.len() >= PARALLEL_MIN_ELEMENTS && ys.len() == xs.len() {
+    if xs.len() < kernels::AVX2_MIN_LEN {
+        // short: the plain loop, without the kernels' dispatch
+        return pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+    }
+    assert_eq!(xs.len(), ys.len(), "map2 pairs slices of one length");
+    if xs.len() >= PARALLEL_MIN_ELEMENTS {
         par_fill(xs.len(), |start, out| {
             let end = start + out.len();
-            for ((o, &x), &y) in out.iter_mut().zip(&xs[start..end]).zip(&ys[start..end]) {
-                o.write(f(x, y));
-            }
+            kernels::map2(out, &xs[start..end], &ys[start..end], &f);
         })
     } else {
-        pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)))
+        // SAFETY: `map2` writes one element per pair, `xs.len()` in all (`ys` is as long).
+        unsafe { kernels::written(xs.len(), |out| kernels::map2(out, xs, ys, f)) }
+    }
+}
+
+/// `n` copies of `v` in a pooled buffer; over rayon's threads when `n` is large.
+fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
+    if n >= PARALLEL_MIN_ELEMENTS {
+        par_fill(n, |_, out| kernels::fill(out, v))
+    } else {
+        // SAFETY: `fill` writes every element of its slice.
+        unsafe { kernels::written(n, |out| kernels::fill(out, v)) }
     }
 }
 
@@ -218,7 +222,7 @@ fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> 
 /// [`PARALLEL_TASK`] elements, in parallel; `fill` must write every element of its chunk.
 fn par_fill<T: Element>(
     n: usize,
-    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<T>]) + Send + Sync,
+    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Send + Sync,
 ) -> Vec<T> {
     let mut out = pool::take::<T>(n);
     out.spare_capacity_mut()[..n]
@@ -226,8 +230,8 @@ fn par_fill<T: Element>(
         .enumerate()
         .for_each(|(i, chunk)| fill(i * PARALLEL_TASK, chunk));
     // SAFETY: the chunks cover the first `n` elements of the spare capacity (`take` gives room
-    // for `n`), and every caller's `fill` writes each element of its chunk (`MaybeUninit::write`
-    // over the whole chunk, zipped with inputs of the same length).
+    // for `n`), and every caller's `fill` writes each element of its chunk (a kernel of
+    // `kernels` over the whole chunk and inputs of the same length).
     unsafe { out.set_len(n) };
     out
 }
@@ -246,15 +250,17 @@ pub fn full_sum<T: Element>(xs: &[T]) -> T {
     partials.into_iter().fold(T::zero(), |acc, s| acc + s)
 }
 
-/// `dot(xs, ys)` for short slices; fixed chunks in parallel, added left to right, for long ones.
-fn full_dot<T: Element>(xs: &[T], ys: &[T], dot: fn(&[T], &[T]) -> T) -> T {
+/// The sum of the products `xs[i] · ys[i]` (slices of one length) in [`full_sum`]'s order:
+/// [`sum_slice`]'s order for short slices; fixed chunks in parallel, added left to right, for
+/// long ones.
+fn full_dot<T: Element>(xs: &[T], ys: &[T]) -> T {
     if xs.len() < PARALLEL_MIN_ELEMENTS {
-        return dot(xs, ys);
+        return kernels::dot(xs, ys);
     }
     let mut partials = Vec::new();
     xs.par_chunks(REDUCTION_CHUNK)
         .zip(ys.par_chunks(REDUCTION_CHUNK))
-        .map(|(x, y)| dot(x, y))
+        .map(|(x, y)| kernels::dot(x, y))
         .collect_into_vec(&mut partials);
     partials.into_iter().fold(T::zero(), |acc, s| acc + s)
 }
@@ -278,15 +284,21 @@ fn with_scalar<T: Element, F: BinaryFn>(xs: &[T], y: T, f: F, scalar_on_right: b
 /// `f` between every row of `xs` (length a multiple of `ys.len()`) and `ys`: the broadcast of
 /// a trailing-shape operand, such as a bias over a batch.
 fn with_rows<T: Element, F: BinaryFn>(xs: &[T], ys: &[T], f: F, rows_on_left: bool) -> Vec<T> {
-    let mut out = pool::take(xs.len());
-    for row in xs.chunks_exact(ys.len()) {
-        if rows_on_left {
-            out.extend(row.iter().zip(ys).map(|(&x, &y)| f.call(x, y)));
-        } else {
-            out.extend(row.iter().zip(ys).map(|(&x, &y)| f.call(y, x)));
-        }
+    assert!(
+        !ys.is_empty() && xs.len().is_multiple_of(ys.len()),
+        "whole rows"
+    );
+    // SAFETY: `rows` writes one element per element of `xs`, whose length is a whole number
+    // of rows of `ys.len()` elements (checked above).
+    unsafe {
+        kernels::written(xs.len(), |out| {
+            if rows_on_left {
+                kernels::rows(out, xs, ys, move |x, y| f.call(x, y));
+            } else {
+                kernels::rows(out, xs, ys, move |x, y| f.call(y, x));
+            }
+        })
     }
-    out
 }
 
 /// True when `short`'s shape is the trailing part of `long`'s (so it broadcasts row by row).
@@ -353,7 +365,7 @@ fn div_scalar_in_place<T: Element>(a: &mut ArrayD<T>, divisor: f64) {
 
 fn clip_kernel<T: Element>(a: &ArrayD<T>, lo: f64, hi: f64) -> ArrayD<T> {
     let (l, h) = (T::from_f64(lo), T::from_f64(hi));
-    a.mapv(|x| {
+    let clip = move |x: T| {
         if x < l {
             l
         } else if x > h {
@@ -361,7 +373,11 @@ fn clip_kernel<T: Element>(a: &ArrayD<T>, lo: f64, hi: f64) -> ArrayD<T> {
         } else {
             x
         }
-    })
+    };
+    match row_major(a) {
+        Some(xs) => shared(a.raw_dim(), map1(xs, clip)),
+        None => a.mapv(clip),
+    }
 }
 
 fn normalize_axis(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -> Result<usize> {
@@ -462,11 +478,7 @@ fn sum_to_kernel<T: Element>(
         if lead == 1 && kept.is_empty() && !shape.contains(&0) {
             let width: usize = shape.iter().product();
             let mut acc = vec![T::zero(); width];
-            for row in xs.chunks_exact(width) {
-                for (s, &x) in acc.iter_mut().zip(row) {
-                    *s = *s + x;
-                }
-            }
+            kernels::add_rows(&mut acc, xs);
             return shared(IxDyn(shape), acc);
         }
     }
@@ -603,24 +615,6 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn mul_sum_to_shape(&self, other: &Tensor, shape: &[usize]) -> Result<Tensor> {
-        fn dot<T: Element>(xs: &[T], ys: &[T]) -> T {
-            let mut lanes = [T::zero(); 8];
-            let (xc, yc) = (xs.chunks_exact(8), ys.chunks_exact(8));
-            let (xr, yr) = (xc.remainder(), yc.remainder());
-            for (x8, y8) in xc.zip(yc) {
-                for ((l, &x), &y) in lanes.iter_mut().zip(x8).zip(y8) {
-                    *l = *l + x * y;
-                }
-            }
-            let mut acc = T::zero();
-            for k in 0..4 {
-                acc = acc + (lanes[k] + lanes[k + 4]);
-            }
-            for (&x, &y) in xr.iter().zip(yr) {
-                acc = acc + x * y;
-            }
-            acc
-        }
         let fused = self.shape() == other.shape()
             && shape.iter().product::<usize>() == 1
             && !self.is_empty()
@@ -629,12 +623,12 @@ impl Tensor {
             match (self.repr(), other.repr()) {
                 (Repr::F32(a), Repr::F32(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f32::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys, dot)])));
+                        return Ok(f32::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys)])));
                     }
                 }
                 (Repr::F64(a), Repr::F64(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f64::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys, dot)])));
+                        return Ok(f64::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys)])));
                     }
                 }
                 _ => {}
@@ -665,7 +659,7 @@ impl Tensor {
             let n = shape.iter().product();
             return Ok(map_array!(self, a => {
                 let v = a.iter().copied().next().unwrap_or_else(num_traits::Zero::zero);
-                shared(IxDyn(shape), pool::collect(n, std::iter::repeat_n(v, n)))
+                shared(IxDyn(shape), filled(n, v))
             }));
         }
         Ok(map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned()))
@@ -1098,11 +1092,11 @@ impl Tensor {
             if let (Some(ys), Some(xs)) = (row_major(b), a.as_slice_mut()) {
                 match kind {
                     Update::Set => xs.copy_from_slice(ys),
-                    Update::Add => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x + y),
-                    Update::Sub => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x - y),
+                    Update::Add => kernels::update(xs, ys, |x, y| x + y),
+                    Update::Sub => kernels::update(xs, ys, |x, y| x - y),
                     Update::SubScaled(alpha) => {
                         let k = T::from_f64(alpha);
-                        xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = *x - y * k)
+                        kernels::update(xs, ys, move |x, y| x - y * k)
                     }
                 }
                 return;
@@ -1237,40 +1231,7 @@ fn plain_matmul<T: Element>(
         n,
         out: &mut out,
     };
-    let rows = |k_: &mut Kernel<'_, T>, j0: usize, cols: usize| {
-        // columns j0.. j0 + cols of every row, `cols` being 8 (contiguous) or 1
-        let mut i = 0;
-        if cols == 8 {
-            while i + 4 <= m {
-                k_.tile::<4, 8, true>(i, j0);
-                i += 4;
-            }
-            while i < m {
-                k_.tile::<1, 8, true>(i, j0);
-                i += 1;
-            }
-        } else {
-            while i + 8 <= m {
-                k_.tile::<8, 1, false>(i, j0);
-                i += 8;
-            }
-            while i < m {
-                k_.tile::<1, 1, false>(i, j0);
-                i += 1;
-            }
-        }
-    };
-    let mut j = 0;
-    if bj == 1 {
-        while j + 8 <= n {
-            rows(&mut k_, j, 8);
-            j += 8;
-        }
-    }
-    while j < n {
-        rows(&mut k_, j, 1);
-        j += 1;
-    }
+    k_.run_dispatched(m);
     to_matrix(out, m, n, a, b)
 }
 
@@ -1286,6 +1247,67 @@ struct Kernel<'a, T> {
 }
 
 impl<T: Element> Kernel<'_, T> {
+    /// Every output element, `m` rows: [`Kernel::run`] compiled with AVX2 (no FMA: the same
+    /// bits) where the CPU has it and the product is big enough to fill its registers.
+    fn run_dispatched(&mut self, m: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            /// [`Kernel::run`] with AVX2.
+            #[target_feature(enable = "avx2")]
+            fn run_avx2<T: Element>(kernel: &mut Kernel<'_, T>, m: usize) {
+                kernel.run(m)
+            }
+            if self.n >= 8 && self.b_strides.1 == 1 && crate::kernels::has_avx2() {
+                // SAFETY: the AVX2 copy runs only on a CPU that has AVX2 (checked just above).
+                return unsafe { run_avx2(self, m) };
+            }
+        }
+        self.run(m)
+    }
+
+    /// Every output element, `m` rows, in tiles: blocks of 8 contiguous columns (4 rows at a
+    /// time), then the remaining columns one at a time (8 rows at a time).
+    #[inline(always)]
+    fn run(&mut self, m: usize) {
+        let (n, bj) = (self.n, self.b_strides.1);
+        let mut j = 0;
+        if bj == 1 {
+            while j + 8 <= n {
+                self.columns::<8>(m, j);
+                j += 8;
+            }
+        }
+        while j < n {
+            self.columns::<1>(m, j);
+            j += 1;
+        }
+    }
+
+    /// Columns `j0..j0 + C` of every row, `C` being 8 (contiguous) or 1.
+    #[inline(always)]
+    fn columns<const C: usize>(&mut self, m: usize, j0: usize) {
+        let mut i = 0;
+        if C == 8 {
+            while i + 4 <= m {
+                self.tile::<4, 8, true>(i, j0);
+                i += 4;
+            }
+            while i < m {
+                self.tile::<1, 8, true>(i, j0);
+                i += 1;
+            }
+        } else {
+            while i + 8 <= m {
+                self.tile::<8, 1, false>(i, j0);
+                i += 8;
+            }
+            while i < m {
+                self.tile::<1, 1, false>(i, j0);
+                i += 1;
+            }
+        }
+    }
+
     /// Rows `i0..i0 + R` and columns `j0..j0 + C` of the output; `CONTIGUOUS` when op(b) has
     /// column stride 1 (so the compiler can vectorise over the columns).
     #[inline(always)]
@@ -1390,6 +1412,88 @@ mod tests {
     }
 
     #[test]
+    fn large_kernels_equal_the_portable_loops_on_one_thread() -> Result<()> {
+        use crate::kernels::portable;
+        // every NaN as one value (which of two NaN operands comes out is left open; see the
+        // kernels' tests)
+        let bits = |v: &[f32]| {
+            v.iter()
+                .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+                .collect::<Vec<_>>()
+        };
+        for r in 0..8 {
+            let n = PARALLEL_MIN_ELEMENTS * 2 + REDUCTION_CHUNK / 3 + r;
+            let mut xs = values(n);
+            let mut ys: Vec<f32> = values(n + 5)[5..].to_vec();
+            for (i, s) in [f32::NAN, -0.0, 0.0, f32::INFINITY, f32::NEG_INFINITY]
+                .into_iter()
+                .enumerate()
+            {
+                xs[n - 1 - 3 * i] = s;
+                ys[n - 2 - 5 * i] = s;
+            }
+            let (x, y) = (
+                Tensor::from_vec(xs.clone(), &[n])?,
+                Tensor::from_vec(ys.clone(), &[n])?,
+            );
+            let plain = |f: &dyn Fn(f32, f32) -> f32| -> Vec<f32> {
+                let mut out = Vec::with_capacity(n);
+                // SAFETY: `map2` writes one element per pair, `n` in all.
+                unsafe {
+                    portable::map2(&mut out.spare_capacity_mut()[..n], &xs, &ys, f);
+                    out.set_len(n);
+                }
+                out
+            };
+            assert_eq!(
+                bits(&x.sub(&y)?.to_vec::<f32>()?),
+                bits(&plain(&|a, b| a - b))
+            );
+            assert_eq!(
+                bits(&x.zip(&y, MulTwice)?.to_vec::<f32>()?),
+                bits(&plain(&|a, b| a * (b * 2.0)))
+            );
+            let ys0 = Tensor::scalar(ys[0]);
+            assert_eq!(
+                bits(&ys0.broadcast_to(&[n])?.to_vec::<f32>()?),
+                bits(&vec![ys[0]; n])
+            );
+            let clipped: Vec<f32> = xs.iter().map(|&x| x.clamp(-0.25, 0.5)).collect();
+            assert_eq!(bits(&x.clip(-0.25, 0.5).to_vec::<f32>()?), bits(&clipped));
+            assert_eq!(
+                bits(&ys0.mul(&x)?.to_vec::<f32>()?),
+                bits(&plain(&|a, _| ys[0] * a))
+            );
+            // the sums: chunks in the portable order, added left to right on this thread
+            let chunked = |v: &[f32]| {
+                v.chunks(REDUCTION_CHUNK)
+                    .map(portable::sum)
+                    .fold(0.0f32, |acc, s| acc + s)
+            };
+            let finite: Vec<f32> = values(n);
+            let t = Tensor::from_vec(finite.clone(), &[n])?;
+            assert_eq!(
+                t.sum(None, false)?.item()?.to_bits(),
+                f64::from(chunked(&finite)).to_bits()
+            );
+            assert_eq!(
+                bits(&x.sum(None, false)?.to_vec::<f32>()?),
+                bits(&[chunked(&xs)])
+            );
+            let dots = xs
+                .chunks(REDUCTION_CHUNK)
+                .zip(ys.chunks(REDUCTION_CHUNK))
+                .map(|(a, b)| portable::dot(a, b))
+                .fold(0.0f32, |acc, s| acc + s);
+            assert_eq!(
+                bits(&x.mul_sum_to_shape(&y, &[])?.to_vec::<f32>()?),
+                bits(&[dots])
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
     fn small_matmul_rounds_each_product_without_fma() -> Result<()> {
         // (1 + 2^-12)^2 - 1: plain float32 gives 2^-11, a fused multiply-add 2^-11 + 2^-24
         let e = 1.0f32 + 2f32.powi(-12);
@@ -1419,7 +1523,22 @@ mod tests {
 
     #[test]
     fn small_matmul_sums_left_to_right_for_every_transpose() -> Result<()> {
-        let (m, k, n) = (5, 7, 3);
+        // every tile shape: 8-column blocks (AVX2 where the CPU has it) with 4-row and single
+        // rows, single columns with 8-row and single rows
+        for (m, k, n) in [(5, 7, 3), (1, 10, 10), (10, 1, 10), (9, 4, 17), (13, 3, 16)] {
+            matmul_left_to_right(m, k, n)?;
+        }
+        // a large product goes through gemm and agrees to rounding
+        let big = Tensor::ones(crate::DType::F32, &[64, 64]);
+        const { assert!(64 * 64 * 64 > PLAIN_MATMUL_MAX_WORK) };
+        assert_eq!(
+            big.matmul(&big, false, false)?.to_vec::<f32>()?,
+            vec![64.0; 64 * 64]
+        );
+        Ok(())
+    }
+
+    fn matmul_left_to_right(m: usize, k: usize, n: usize) -> Result<()> {
         let av = values(m * k);
         let bv: Vec<f32> = values(k * n + 11)[11..].to_vec();
         let expect: Vec<f32> = (0..m * n)
@@ -1449,13 +1568,6 @@ mod tests {
                 "transpose_a={ta} transpose_b={tb}"
             );
         }
-        // a large product goes through gemm and agrees to rounding
-        let big = Tensor::ones(crate::DType::F32, &[64, 64]);
-        const { assert!(64 * 64 * 64 > PLAIN_MATMUL_MAX_WORK) };
-        assert_eq!(
-            big.matmul(&big, false, false)?.to_vec::<f32>()?,
-            vec![64.0; 64 * 64]
-        );
         Ok(())
     }
 
