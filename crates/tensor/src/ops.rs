@@ -265,10 +265,46 @@ fn full_dot<T: Element>(xs: &[T], ys: &[T]) -> T {
     partials.into_iter().fold(T::zero(), |acc, s| acc + s)
 }
 
-fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> ArrayD<T> {
+fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> Tensor {
     match row_major(a) {
-        Some(xs) => shared(a.raw_dim(), map1(xs, move |x| f.call(x))),
-        None => a.map(|&x| f.call(x)),
+        Some(xs) if xs.len() < pool::MIN_ELEMENTS => {
+            pool::build_small(a.shape(), |out| map1_into(out, xs, move |x| f.call(x)))
+        }
+        Some(xs) => T::wrap(shared(a.raw_dim(), map1(xs, move |x| f.call(x)))),
+        None => T::wrap(a.map(|&x| f.call(x))),
+    }
+}
+
+/// The elements of `out` (initialised: the stale values of a reused tensor) as the
+/// uninitialised slots the kernels write.
+#[inline]
+fn as_slots<T: Element>(out: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the kernels write only values of `T`
+    // through it (never an uninitialised one), so `out` stays initialised.
+    unsafe { &mut *(out as *mut [T] as *mut [MaybeUninit<T>]) }
+}
+
+/// [`map1`] into `out` (as long as `xs`): the small outputs that reuse a dropped tensor.
+#[inline]
+fn map1_into<T: Element>(out: &mut [T], xs: &[T], f: impl Fn(T) -> T) {
+    if xs.len() < kernels::AVX2_MIN_LEN {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = f(x);
+        }
+    } else {
+        kernels::map1(as_slots(out), xs, f);
+    }
+}
+
+/// [`map2`] into `out` (as long as `xs` and `ys`).
+#[inline]
+fn map2_into<T: Element>(out: &mut [T], xs: &[T], ys: &[T], f: impl Fn(T, T) -> T) {
+    if xs.len() < kernels::AVX2_MIN_LEN {
+        for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
+            *o = f(x, y);
+        }
+    } else {
+        kernels::map2(as_slots(out), xs, ys, f);
     }
 }
 
@@ -306,27 +342,79 @@ fn is_trailing(long: &[usize], short: &[usize]) -> bool {
     short.len() < long.len() && long[long.len() - short.len()..] == *short && !short.contains(&0)
 }
 
-fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) -> Result<ArrayD<T>> {
+fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) -> Result<Tensor> {
     // Fast paths on row-major slices: same shapes, a one-element operand, a trailing-shape
-    // operand. Each computes exactly what the general broadcast below computes.
+    // operand. Each computes exactly what the general broadcast below computes. Small outputs
+    // reuse a dropped tensor of their shape when the pools hold one.
     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-        if a.shape() == b.shape() {
-            let data = map2(xs, ys, move |x, y| f.call(x, y));
-            return Ok(shared(a.raw_dim(), data));
+        let small = xs.len().max(ys.len()) < pool::MIN_ELEMENTS;
+        if small && a.shape() == b.shape() {
+            return Ok(pool::build_small(a.shape(), |out| {
+                map2_into(out, xs, ys, move |x, y| f.call(x, y))
+            }));
         }
-        if ys.len() == 1 && b.ndim() <= a.ndim() {
-            return Ok(shared(a.raw_dim(), with_scalar(xs, ys[0], f, true)));
+        if small && ys.len() == 1 && b.ndim() <= a.ndim() {
+            let y = ys[0];
+            return Ok(pool::build_small(a.shape(), |out| {
+                map1_into(out, xs, move |x| f.call(x, y))
+            }));
         }
-        if xs.len() == 1 && a.ndim() <= b.ndim() {
-            return Ok(shared(b.raw_dim(), with_scalar(ys, xs[0], f, false)));
+        if small && xs.len() == 1 && a.ndim() <= b.ndim() {
+            let x = xs[0];
+            return Ok(pool::build_small(b.shape(), |out| {
+                map1_into(out, ys, move |y| f.call(x, y))
+            }));
         }
-        if is_trailing(a.shape(), b.shape()) {
-            return Ok(shared(a.raw_dim(), with_rows(xs, ys, f, true)));
+        if small && is_trailing(a.shape(), b.shape()) {
+            return Ok(pool::build_small(a.shape(), |out| {
+                kernels::rows(as_slots(out), xs, ys, move |x, y| f.call(x, y))
+            }));
         }
-        if is_trailing(b.shape(), a.shape()) {
-            return Ok(shared(b.raw_dim(), with_rows(ys, xs, f, false)));
+        if small && is_trailing(b.shape(), a.shape()) {
+            return Ok(pool::build_small(b.shape(), |out| {
+                kernels::rows(as_slots(out), ys, xs, move |y, x| f.call(x, y))
+            }));
+        }
+        if let Some(out) = binary_fast_path(a, b, xs, ys, f) {
+            return Ok(T::wrap(out));
         }
     }
+    binary_general(a, b, f).map(T::wrap)
+}
+
+/// The row-major fast paths of [`binary_kernel`] into a new array, if one applies.
+fn binary_fast_path<T: Element, F: BinaryFn>(
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    xs: &[T],
+    ys: &[T],
+    f: F,
+) -> Option<ArrayD<T>> {
+    if a.shape() == b.shape() {
+        let data = map2(xs, ys, move |x, y| f.call(x, y));
+        return Some(shared(a.raw_dim(), data));
+    }
+    if ys.len() == 1 && b.ndim() <= a.ndim() {
+        return Some(shared(a.raw_dim(), with_scalar(xs, ys[0], f, true)));
+    }
+    if xs.len() == 1 && a.ndim() <= b.ndim() {
+        return Some(shared(b.raw_dim(), with_scalar(ys, xs[0], f, false)));
+    }
+    if is_trailing(a.shape(), b.shape()) {
+        return Some(shared(a.raw_dim(), with_rows(xs, ys, f, true)));
+    }
+    if is_trailing(b.shape(), a.shape()) {
+        return Some(shared(b.raw_dim(), with_rows(ys, xs, f, false)));
+    }
+    None
+}
+
+/// The ndarray paths of [`binary_kernel`]: any layout, numpy broadcasting.
+fn binary_general<T: Element, F: BinaryFn>(
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    f: F,
+) -> Result<ArrayD<T>> {
     if a.shape() == b.shape() {
         return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f.call(x, y)));
     }
@@ -418,11 +506,15 @@ fn reduce_kernel<T: Element>(
     keepdims: bool,
     full: fn(&[T]) -> T,
     fold: fn(ArrayViewD<'_, T>, Axis) -> ArrayD<T>,
-) -> ArrayD<T> {
+) -> Tensor {
     if axes.len() == a.ndim() && !axes.is_empty() {
         if let Some(xs) = row_major(a) {
-            let dims = if keepdims { vec![1; a.ndim()] } else { vec![] };
-            return shared(IxDyn(&dims), vec![full(xs)]);
+            let v = full(xs);
+            return if keepdims {
+                one_value(&vec![1; a.ndim()], v)
+            } else {
+                one_value(&[], v)
+            };
         }
     }
     let mut out: Option<ArrayD<T>> = None;
@@ -433,10 +525,14 @@ fn reduce_kernel<T: Element>(
         };
         out = Some(if keepdims { r.insert_axis(Axis(ax)) } else { r });
     }
-    match out {
-        Some(o) => o,
-        None => a.clone(),
-    }
+    T::wrap(out.unwrap_or_else(|| a.clone()))
+}
+
+/// A tensor of `shape` (one element) holding `v`, reusing a dropped one of its shape when the
+/// pools hold one.
+#[inline]
+fn one_value<T: Element>(shape: &[usize], v: T) -> Tensor {
+    pool::build_small(shape, |out| out.fill(v))
 }
 
 fn max_slice<T: Element>(xs: &[T]) -> T {
@@ -470,16 +566,22 @@ fn sum_to_kernel<T: Element>(
     shape: &[usize],
     lead: usize,
     kept: &[usize],
-) -> ArrayD<T> {
+) -> Tensor {
     if let Some(xs) = row_major(a) {
         if shape.iter().product::<usize>() == 1 && !xs.is_empty() {
-            return shared(IxDyn(shape), vec![full_sum(xs)]);
+            return one_value(shape, full_sum(xs));
         }
         if lead == 1 && kept.is_empty() && !shape.contains(&0) {
             let width: usize = shape.iter().product();
+            if width < pool::MIN_ELEMENTS {
+                return pool::build_small(shape, |acc| {
+                    acc.fill(T::zero());
+                    kernels::add_rows(acc, xs);
+                });
+            }
             let mut acc = vec![T::zero(); width];
             kernels::add_rows(&mut acc, xs);
-            return shared(IxDyn(shape), acc);
+            return T::wrap(shared(IxDyn(shape), acc));
         }
     }
     let mut out: ArrayD<T> = a.to_owned();
@@ -489,7 +591,7 @@ fn sum_to_kernel<T: Element>(
     for _ in 0..lead {
         out = out.sum_axis(Axis(0));
     }
-    out
+    T::wrap(out)
 }
 
 impl Tensor {
@@ -502,7 +604,10 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn map<F: UnaryFn>(&self, f: F) -> Tensor {
-        map_array!(self, a => unary_kernel(a, f))
+        match self.repr() {
+            Repr::F32(a) => unary_kernel(a, f),
+            Repr::F64(a) => unary_kernel(a, f),
+        }
     }
 
     /// Applies a [`BinaryFn`] with numpy broadcasting. Dtypes must match.
@@ -515,7 +620,15 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn zip<F: BinaryFn>(&self, other: &Tensor, f: F) -> Result<Tensor> {
-        map_arrays2!(F::NAME, self, other, (a, b) => binary_kernel(a, b, f))
+        match (self.repr(), other.repr()) {
+            (Repr::F32(a), Repr::F32(b)) => binary_kernel(a, b, f),
+            (Repr::F64(a), Repr::F64(b)) => binary_kernel(a, b, f),
+            _ => Err(TensorError::DType {
+                op: F::NAME,
+                lhs: self.dtype(),
+                rhs: other.dtype(),
+            }),
+        }
     }
 
     /// `self + other`, broadcasting.
@@ -560,7 +673,10 @@ impl Tensor {
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
-        Ok(map_array!(self, a => reduce_kernel(a, &axes, keepdims, full_sum, sum_axis)))
+        Ok(match self.repr() {
+            Repr::F32(a) => reduce_kernel(a, &axes, keepdims, full_sum, sum_axis),
+            Repr::F64(a) => reduce_kernel(a, &axes, keepdims, full_sum, sum_axis),
+        })
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
@@ -578,7 +694,10 @@ impl Tensor {
     /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_max", axes, self.shape())?;
-        Ok(map_array!(self, a => reduce_kernel(a, &axes, keepdims, max_slice, max_axis)))
+        Ok(match self.repr() {
+            Repr::F32(a) => reduce_kernel(a, &axes, keepdims, max_slice, max_axis),
+            Repr::F64(a) => reduce_kernel(a, &axes, keepdims, max_slice, max_axis),
+        })
     }
 
     /// Sums a broadcast result back down to `shape` (the backward of broadcasting).
@@ -600,7 +719,10 @@ impl Tensor {
                 message: "the target shape does not broadcast to the source shape".into(),
                 shapes: vec![self.shape().to_vec(), shape.to_vec()],
             })?;
-        Ok(map_array!(self, a => sum_to_kernel(a, shape, lead, &kept)))
+        Ok(match self.repr() {
+            Repr::F32(a) => sum_to_kernel(a, shape, lead, &kept),
+            Repr::F64(a) => sum_to_kernel(a, shape, lead, &kept),
+        })
     }
 
     /// `(self * other).sum_to_shape(shape)`, bitwise; when the operands have one shape and
@@ -623,12 +745,12 @@ impl Tensor {
             match (self.repr(), other.repr()) {
                 (Repr::F32(a), Repr::F32(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f32::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys)])));
+                        return Ok(one_value(shape, full_dot(xs, ys)));
                     }
                 }
                 (Repr::F64(a), Repr::F64(b)) => {
                     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-                        return Ok(f64::wrap(shared(IxDyn(shape), vec![full_dot(xs, ys)])));
+                        return Ok(one_value(shape, full_dot(xs, ys)));
                     }
                 }
                 _ => {}

@@ -18,8 +18,10 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use ndarray::{ArrayD, IxDyn};
+
 use crate::tensor::Repr;
-use crate::Element;
+use crate::{Element, Tensor};
 
 /// Buffers of at least this many elements go to the large-buffer pool; smaller ones to the bins.
 pub(crate) const MIN_ELEMENTS: usize = 2048;
@@ -221,6 +223,61 @@ pub(crate) fn shell(repr: Repr) -> Arc<Repr> {
     shell
 }
 
+/// Kept shells searched, from the most recently kept, for one whose array has the shape asked.
+const SHELL_SEARCH: usize = 4;
+
+/// The array of `repr` when its dtype is `T`.
+#[inline]
+fn array_mut<T: Element>(repr: &mut Repr) -> Option<&mut ArrayD<T>> {
+    let any: &mut dyn Any = match repr {
+        Repr::F32(a) => a,
+        Repr::F64(a) => a,
+    };
+    any.downcast_mut::<ArrayD<T>>()
+}
+
+/// True when `repr` holds an array of dtype `T` and of `shape`.
+#[inline]
+fn holds<T: Element>(repr: &Repr, shape: &[usize]) -> bool {
+    match repr {
+        Repr::F32(a) => T::DTYPE == crate::DType::F32 && a.shape() == shape,
+        Repr::F64(a) => T::DTYPE == crate::DType::F64 && a.shape() == shape,
+    }
+}
+
+/// A tensor of `shape` (fewer than [`MIN_ELEMENTS`] elements) whose elements `fill` writes: it
+/// gets them all, holding stale values, and must write every one. When one of the last kept
+/// shells holds an array of this dtype and shape (a loop making the same tensors every step),
+/// that tensor is reused whole: no allocation, no array construction, no buffer moved.
+pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T])) -> Tensor {
+    let found = with_pools(|pools| {
+        let end = pools.shells.len();
+        let start = end.saturating_sub(SHELL_SEARCH);
+        let i = (start..end)
+            .rev()
+            .find(|&i| holds::<T>(&pools.shells[i], shape))?;
+        Some(pools.shells.swap_remove(i))
+    })
+    .flatten();
+    if let Some(mut shell) = found {
+        // a kept shell is unique, and its array row-major (every array this crate builds is)
+        if let Some(xs) = Arc::get_mut(&mut shell)
+            .and_then(array_mut::<T>)
+            .and_then(|a| a.as_slice_mut())
+        {
+            fill(xs);
+            return Tensor::from_shell(shell);
+        }
+    }
+    let n = shape.iter().product();
+    let mut data = take::<T>(n);
+    data.resize(n, T::zero());
+    fill(&mut data);
+    // SAFETY: `data` holds `n` = the product of `shape` values, in the row-major order of the
+    // default strides.
+    T::wrap(unsafe { ArrayD::from_shape_vec_unchecked(IxDyn(shape), data) })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::ops::Neg;
@@ -273,6 +330,16 @@ mod tests {
         // (the next output's is taken before the previous output's is dropped)
         assert_eq!(seen[2], seen[4]);
         assert_eq!(seen[3], seen[5]);
+        // a small output of the shape of a tensor just dropped is that tensor, rewritten
+        let y = x.map(Neg);
+        let ptr = y.array::<f32>().map(|a| a.as_ptr()).ok();
+        drop(y);
+        let doubled = x.zip(&x, crate::ops::Add).expect("one shape");
+        assert_eq!(doubled.array::<f32>().map(|a| a.as_ptr()).ok(), ptr);
+        assert_eq!(
+            doubled.to_vec::<f32>().ok(),
+            Some((0..50).map(|i| 2.0 * i as f32).collect())
+        );
         // a buffer a clone still shares is never handed out
         let kept = x.map(Neg);
         let clone = kept.clone();

@@ -70,8 +70,14 @@ pub(crate) use map_arrays2;
 
 impl Tensor {
     pub(crate) fn from_repr(repr: Repr) -> Self {
+        Self::from_shell(crate::pool::shell(repr))
+    }
+
+    /// The tensor of an allocation built (or reused) by the pools.
+    #[inline]
+    pub(crate) fn from_shell(shell: Arc<Repr>) -> Self {
         Tensor {
-            repr: ManuallyDrop::new(crate::pool::shell(repr)),
+            repr: ManuallyDrop::new(shell),
         }
     }
 
