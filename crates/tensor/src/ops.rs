@@ -218,6 +218,57 @@ fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
     }
 }
 
+/// Fills of at least [`pool::MIN_ELEMENTS`] and at most this many elements are remembered, the
+/// last one per thread: the backward of a mean fills one value (`1/n` times the seed) over one
+/// shape every step of a training loop, and the remembered tensor (immutable; copy-on-write)
+/// is shared instead of written again.
+pub const FILL_CACHE_MAX: usize = 1 << 21;
+
+thread_local! {
+    static LAST_FILL: std::cell::RefCell<Option<Tensor>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A tensor of `shape` filled with `v`: small ones through the pools, large ones shared with
+/// the thread's last fill when it had this dtype, shape and value (bit for bit).
+fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
+    let n: usize = shape.iter().product();
+    if n < pool::MIN_ELEMENTS {
+        return pool::build_small(shape, |out| out.fill(v));
+    }
+    if n > FILL_CACHE_MAX {
+        return T::wrap(shared(IxDyn(shape), filled(n, v)));
+    }
+    let same = |t: &Tensor| {
+        t.dtype() == T::DTYPE
+            && t.shape() == shape
+            && t.array::<T>()
+                .ok()
+                .and_then(|a| a.iter().next().copied())
+                .is_some_and(|first| first.to_f64().to_bits() == v.to_f64().to_bits())
+    };
+    let hit = LAST_FILL
+        .try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            last.as_ref().filter(|t| same(t)).cloned()
+        })
+        .ok()
+        .flatten();
+    if let Some(t) = hit {
+        return t;
+    }
+    let t = T::wrap(shared(IxDyn(shape), filled(n, v)));
+    let previous = LAST_FILL
+        .try_with(|last| {
+            last.try_borrow_mut()
+                .ok()
+                .and_then(|mut last| last.replace(t.clone()))
+        })
+        .ok()
+        .flatten();
+    drop(previous);
+    t
+}
+
 /// A pooled buffer of `n` elements written by `fill(start, chunk)` for consecutive chunks of
 /// [`PARALLEL_TASK`] elements, in parallel; `fill` must write every element of its chunk.
 fn par_fill<T: Element>(
@@ -778,11 +829,10 @@ impl Tensor {
             rhs: shape.to_vec(),
         };
         if self.len() == 1 && self.rank() <= shape.len() {
-            let n = shape.iter().product();
-            return Ok(map_array!(self, a => {
-                let v = a.iter().copied().next().unwrap_or_else(num_traits::Zero::zero);
-                shared(IxDyn(shape), filled(n, v))
-            }));
+            return Ok(match self.repr() {
+                Repr::F32(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
+                Repr::F64(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
+            });
         }
         Ok(map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned()))
     }
@@ -1777,6 +1827,37 @@ mod tests {
         assert!(m
             .mul_sum_to_shape(&r, &[3])?
             .equals(&m.mul(&r)?.sum_to_shape(&[3])?));
+        Ok(())
+    }
+
+    #[test]
+    fn large_fills_of_one_value_share_the_last_one_and_stay_intact() -> Result<()> {
+        let shape = [3, 1000];
+        let quarter = Tensor::scalar(0.25f32);
+        let a = quarter.broadcast_to(&shape)?;
+        let b = quarter.broadcast_to(&shape)?;
+        assert!(a.shares_buffer(&b), "the second fill is the first, shared");
+        assert_eq!(b.to_vec::<f32>()?, vec![0.25; 3000]);
+        // another value, shape or dtype is a new fill
+        let c = Tensor::scalar(0.5f32).broadcast_to(&shape)?;
+        assert!(!c.shares_buffer(&a));
+        assert_eq!(c.to_vec::<f32>()?, vec![0.5; 3000]);
+        let d = Tensor::scalar(0.5f32).broadcast_to(&[3000])?;
+        assert!(!d.shares_buffer(&c));
+        let e = Tensor::scalar(0.5f64).broadcast_to(&[3000])?;
+        assert_eq!(e.to_vec::<f64>()?, vec![0.5; 3000]);
+        let negative_zero = Tensor::scalar(-0.0f64).broadcast_to(&[3000])?;
+        let zero = Tensor::scalar(0.0f64).broadcast_to(&[3000])?;
+        assert!(!zero.shares_buffer(&negative_zero));
+        assert!(zero.to_vec::<f64>()?.iter().all(|z| z.to_bits() == 0));
+        // writing into a remembered fill copies it first: the next fill is still all 0.5
+        let ones = Tensor::scalar(1.0f32).broadcast_to(&[3000])?;
+        let mut f = Tensor::scalar(0.5f32).broadcast_to(&[3000])?;
+        f.assign_add(&ones)?;
+        assert_eq!(f.to_vec::<f32>()?, vec![1.5; 3000]);
+        let g = Tensor::scalar(0.5f32).broadcast_to(&[3000])?;
+        assert!(!g.shares_buffer(&f));
+        assert_eq!(g.to_vec::<f32>()?, vec![0.5; 3000]);
         Ok(())
     }
 
