@@ -126,7 +126,7 @@ impl Tensor {
     /// assert_eq!(t.rank(), 0);
     /// ```
     pub fn scalar<T: Element>(value: T) -> Self {
-        T::wrap(ArrayD::from_elem(IxDyn(&[]), value))
+        crate::pool::build_small(&[], |out| out.fill(value))
     }
 
     /// A rank-0 tensor of the given dtype holding `value` (rounded for `f32`).
@@ -143,7 +143,13 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn full(dtype: DType, shape: &[usize], value: f64) -> Self {
+        let small = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_some_and(|n| n < crate::pool::MIN_ELEMENTS);
         match dtype {
+            DType::F32 if small => crate::pool::build_small(shape, |out| out.fill(value as f32)),
+            DType::F64 if small => crate::pool::build_small(shape, |out| out.fill(value)),
             DType::F32 => f32::wrap(ArrayD::from_elem(IxDyn(shape), value as f32)),
             DType::F64 => f64::wrap(ArrayD::from_elem(IxDyn(shape), value)),
         }
