@@ -878,9 +878,19 @@ impl Tensor {
             if transpose_b { sb[0] } else { sb[1] },
         );
         if m.saturating_mul(k_a).saturating_mul(n) <= PLAIN_MATMUL_MAX_WORK {
-            return map_arrays2!("matmul", self, other, (a, b) => {
-                plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b)
-            });
+            return match (self.repr(), other.repr()) {
+                (Repr::F32(a), Repr::F32(b)) => {
+                    Ok(plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b))
+                }
+                (Repr::F64(a), Repr::F64(b)) => {
+                    Ok(plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b))
+                }
+                _ => Err(TensorError::DType {
+                    op: "matmul",
+                    lhs: self.dtype(),
+                    rhs: other.dtype(),
+                }),
+            };
         }
         map_arrays2!("matmul", self, other, (a, b) => {
             let a2 = a.view().into_dimensionality::<Ix2>().map_err(|_| shape_err("rank"))?;
@@ -1368,7 +1378,7 @@ fn plain_matmul<T: Element>(
     (m, k, n): (usize, usize, usize),
     transpose_a: bool,
     transpose_b: bool,
-) -> Result<ArrayD<T>> {
+) -> Tensor {
     let a_std;
     let av: &[T] = match a.as_slice() {
         Some(s) => s,
@@ -1388,23 +1398,24 @@ fn plain_matmul<T: Element>(
     // element (i, p) of op(a) and (p, j) of op(b), as (row stride, column stride)
     let (ai, ap) = if transpose_a { (1, m) } else { (k, 1) };
     let (bp, bj) = if transpose_b { (1, k) } else { (n, 1) };
-    let mut out = vec![T::zero(); m * n];
     if k == 0 {
-        return to_matrix(out, m, n, a, b);
+        return Tensor::zeros(T::DTYPE, &[m, n]);
     }
     // Each out[i, j] is one chain `s = a[i,0] b[0,j]; s = s + a[i,p] b[p,j]` for p = 1, 2, ...;
-    // the tiles below only run several independent chains side by side (registers, SIMD lanes).
-    let mut k_ = Kernel {
-        av,
-        bv,
-        a_strides: (ai, ap),
-        b_strides: (bp, bj),
-        k,
-        n,
-        out: &mut out,
-    };
-    k_.run_dispatched(m);
-    to_matrix(out, m, n, a, b)
+    // the tiles below only run several independent chains side by side (registers, SIMD lanes)
+    // and write every element once (the output may be a reused tensor holding stale values).
+    pool::build_small(&[m, n], |out| {
+        Kernel {
+            av,
+            bv,
+            a_strides: (ai, ap),
+            b_strides: (bp, bj),
+            k,
+            n,
+            out,
+        }
+        .run_dispatched(m)
+    })
 }
 
 /// The operands of [`plain_matmul`] and its output.
@@ -1524,20 +1535,6 @@ impl<T: Element> Kernel<'_, T> {
             self.out[row..row + C].copy_from_slice(acc);
         }
     }
-}
-
-fn to_matrix<T: Element>(
-    out: Vec<T>,
-    m: usize,
-    n: usize,
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
-) -> Result<ArrayD<T>> {
-    ArrayD::from_shape_vec(IxDyn(&[m, n]), out).map_err(|_| TensorError::Shape {
-        op: "matmul",
-        message: "internal: output shape".into(),
-        shapes: vec![a.shape().to_vec(), b.shape().to_vec()],
-    })
 }
 
 #[cfg(test)]
