@@ -977,6 +977,24 @@ impl Tensor {
                 shapes: vec![self.shape().to_vec()],
             });
         }
+        if dims == self.shape() {
+            return Ok(self.clone());
+        }
+        if self.len() < pool::MIN_ELEMENTS {
+            // small: copied into a pooled (or reused same-shape) tensor
+            match self.repr() {
+                Repr::F32(a) => {
+                    if let Some(xs) = row_major(a) {
+                        return Ok(pool::build_small(dims, |out| out.copy_from_slice(xs)));
+                    }
+                }
+                Repr::F64(a) => {
+                    if let Some(xs) = row_major(a) {
+                        return Ok(pool::build_small(dims, |out| out.copy_from_slice(xs)));
+                    }
+                }
+            }
+        }
         let err = || TensorError::Shape {
             op: "reshape",
             message: format!("cannot reshape to {dims:?}"),
