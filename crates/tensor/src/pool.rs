@@ -59,7 +59,12 @@ fn bin_of_capacity(cap: usize) -> usize {
     cap.ilog2() as usize
 }
 
-/// The bin a request for `n` elements (`1 ≤ n < MIN_ELEMENTS`) is served from: `2^k ≥ n`.
+/// The largest request served from the bins (the last bin's buffers have room for this many);
+/// larger ones, up to [`MIN_ELEMENTS`], get a buffer of the large pool's smallest size.
+const LARGEST_BINNED_REQUEST: usize = 1 << (BINS - 1);
+
+/// The bin a request for `n` elements (`1 ≤ n ≤ LARGEST_BINNED_REQUEST`) is served from:
+/// `2^k ≥ n`.
 #[inline]
 fn bin_of_request(n: usize) -> usize {
     n.next_power_of_two().trailing_zeros() as usize
@@ -111,7 +116,7 @@ pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
     }
     let found = with_pools(|pools| {
         let b = buffers::<T>(pools)?;
-        if n < MIN_ELEMENTS {
+        if n <= LARGEST_BINNED_REQUEST {
             b.small[bin_of_request(n)].pop()
         } else {
             let best = b
@@ -132,8 +137,9 @@ pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
             buffer.clear();
             buffer
         }
-        None if n < MIN_ELEMENTS => Vec::with_capacity(n.next_power_of_two()),
-        None => Vec::with_capacity(n),
+        None if n <= LARGEST_BINNED_REQUEST => Vec::with_capacity(n.next_power_of_two()),
+        // rounded up to the large pool's smallest buffer, where it returns
+        None => Vec::with_capacity(n.max(MIN_ELEMENTS)),
     }
 }
 
@@ -312,6 +318,26 @@ mod tests {
         // f64 has its own pool
         let d = Tensor::ones(DType::F64, &[4_096]).map(Neg);
         assert_eq!(d.to_vec::<f64>().ok(), Some(vec![-1.0; 4_096]));
+    }
+
+    #[test]
+    fn every_size_is_served_whatever_the_pools_hold() {
+        // each size twice: the first allocates, the second is served from what the first left
+        for n in (1..=4100).chain([8191, 8192, 8193]) {
+            for _ in 0..2 {
+                let x = Tensor::ones(DType::F32, &[n]);
+                let y = x.map(Neg);
+                assert_eq!(y.len(), n);
+                assert!(
+                    y.to_vec::<f32>()
+                        .is_ok_and(|v| v.iter().all(|&e| e == -1.0)),
+                    "{n}"
+                );
+                let mut v = super::take::<f64>(n);
+                assert!(v.capacity() >= n, "{n}");
+                v.resize(n, 0.0);
+            }
+        }
     }
 
     #[test]
