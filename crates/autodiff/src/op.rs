@@ -80,20 +80,29 @@ impl std::ops::Deref for OpRef {
     }
 }
 
-/// [`record`] for an op of two inputs the caller owns: they move into the record.
-pub(crate) fn record2(op: OpRef, a: Tensor, b: Tensor, value: tt::Tensor) -> Tensor {
+/// [`record`] for an op of two inputs the caller owns: they move into the record. The op is
+/// built (`op()`, an allocation for an op with state) only when some tape may record it.
+#[inline]
+pub(crate) fn record2(
+    op: impl FnOnce() -> OpRef,
+    a: Tensor,
+    b: Tensor,
+    value: tt::Tensor,
+) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(op, tape::Inputs::Two([a, b]), &out);
+        tape::record_op(op(), tape::Inputs::Two([a, b]), &out);
     }
     out
 }
 
-/// [`record`] for an op of one input the caller owns: it moves into the record.
-pub(crate) fn record1(op: OpRef, x: Tensor, value: tt::Tensor) -> Tensor {
+/// [`record`] for an op of one input the caller owns: it moves into the record. The op is
+/// built only when some tape may record it.
+#[inline]
+pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Tensor) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(op, tape::Inputs::One([x]), &out);
+        tape::record_op(op(), tape::Inputs::One([x]), &out);
     }
     out
 }

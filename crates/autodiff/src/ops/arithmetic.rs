@@ -94,7 +94,7 @@ fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor
         Kind::Mul => a.value().mul(b.value()),
         Kind::Div => a.value().div(b.value()),
     }?;
-    Ok(record2(OpRef::Static(Binary::of(kind)), a, b, value))
+    Ok(record2(|| OpRef::Static(Binary::of(kind)), a, b, value))
 }
 
 /// `a + b` with broadcasting (`tf.add`). Operands: tensors, variables, results, scalars.
@@ -139,7 +139,7 @@ impl Op for Neg {
 pub fn neg(x: impl IntoOperand) -> Result<Tensor> {
     let x = crate::tensor::resolve(x)?;
     let value = x.value().map(tt::ops::Neg);
-    Ok(record1(OpRef::Static(&Neg), x, value))
+    Ok(record1(|| OpRef::Static(&Neg), x, value))
 }
 
 macro_rules! impl_operators {

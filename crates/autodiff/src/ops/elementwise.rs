@@ -46,7 +46,7 @@ impl Op for Pow {
 pub fn pow(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Pow)?;
-    Ok(record2(OpRef::Static(&Pow), x, y, value))
+    Ok(record2(|| OpRef::Static(&Pow), x, y, value))
 }
 
 struct Extremum {
@@ -79,7 +79,12 @@ impl Op for Extremum {
 pub fn maximum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Maximum)?;
-    Ok(record2(OpRef::Static(&Extremum { max: true }), x, y, value))
+    Ok(record2(
+        || OpRef::Static(&Extremum { max: true }),
+        x,
+        y,
+        value,
+    ))
 }
 
 /// The smaller of two tensors, elementwise with broadcasting (`tf.minimum`).
@@ -87,7 +92,7 @@ pub fn minimum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Minimum)?;
     Ok(record2(
-        OpRef::Static(&Extremum { max: false }),
+        || OpRef::Static(&Extremum { max: false }),
         x,
         y,
         value,
@@ -130,7 +135,7 @@ pub fn clip_by_value(x: impl IntoOperand, lo: f64, hi: f64) -> Result<Tensor> {
     }
     let x = resolve(x)?;
     let value = x.value().clip(lo, hi);
-    Ok(record1(OpRef::new(Clip { lo, hi }), x, value))
+    Ok(record1(|| OpRef::new(Clip { lo, hi }), x, value))
 }
 
 #[cfg(test)]
