@@ -107,11 +107,22 @@ pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Tensor) 
     out
 }
 
-/// Sums a broadcast gradient back to an input's shape, recording the reduction.
-pub(crate) fn unbroadcast(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
+/// Sums a broadcast gradient back to an input's shape, recording the reduction (the gradient
+/// itself when it has the shape already).
+pub(crate) fn unbroadcast(grad: Tensor, shape: &[usize]) -> Result<Tensor> {
     if grad.shape() == shape {
-        Ok(grad.clone())
+        Ok(grad)
     } else {
+        sum_to_shape(&grad, shape)
+    }
+}
+
+/// `sum_to_shape` inside a backward function: the kernel alone when nothing records it.
+fn sum_to_shape(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if tape::any_active() {
         crate::ops::sum_to_shape(grad, shape)
+    } else {
+        // nothing records it: the kernel alone
+        Ok(Tensor::new(grad.value().sum_to_shape(shape)?))
     }
 }

@@ -431,6 +431,19 @@ pub(crate) fn any_active() -> bool {
 pub(crate) fn record_op(op: OpRef, inputs: Inputs, output: &Tensor) {
     let _ = TAPES.try_with(|t| {
         let Ok(t) = t.try_borrow() else { return };
+        if let [tape] = t.active.as_slice() {
+            // one tape (the usual case): no record to hold back for a later tape
+            if !tape.recording.get() {
+                return;
+            }
+            let Ok(mut st) = tape.state.try_borrow_mut() else {
+                return;
+            };
+            if let Some(slots) = st.recorded.slots_of(inputs.as_slice()) {
+                st.recorded.push(op, inputs, slots, output);
+            }
+            return;
+        }
         // the last tape that wants the op, held until the next one is found
         let mut last: Option<(RefMut<'_, State>, Slots)> = None;
         for tape in &t.active {
@@ -1036,11 +1049,21 @@ fn slot_grad<'a>(
 }
 
 /// Adds `g` to the gradient in `sum` (recorded, like every op, if a tape records).
+#[inline]
 fn add_into(sum: &mut Option<Tensor>, g: Tensor) -> Result<()> {
-    *sum = Some(match sum.take() {
-        Some(prev) => ops::add(&prev, &g)?,
-        None => g,
-    });
+    match sum {
+        None => {
+            *sum = Some(g);
+            Ok(())
+        }
+        Some(prev) => add_to(prev, g),
+    }
+}
+
+/// `*prev += g`, kept out of line: most gradients reach their slot once.
+#[inline(never)]
+fn add_to(prev: &mut Tensor, g: Tensor) -> Result<()> {
+    *prev = ops::add(&*prev, &g)?;
     Ok(())
 }
 

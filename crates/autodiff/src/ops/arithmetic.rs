@@ -54,7 +54,7 @@ impl Op for Binary {
             Kind::Add => (b.needs[0].then(|| g.clone()), b.needs[1].then(|| g.clone())),
             Kind::Sub => (
                 b.needs[0].then(|| g.clone()),
-                b.needs[1].then(|| neg(g)).transpose()?,
+                b.needs[1].then(|| negate(g)).transpose()?,
             ),
             // Nothing records this backward (the usual case): product and reduction in one
             // kernel, bitwise the same as `mul` then `unbroadcast` (returned directly).
@@ -79,10 +79,20 @@ impl Op for Binary {
                     .transpose()?,
             ),
         };
-        let gx = gx.map(|g| unbroadcast(&g, x.shape())).transpose()?;
-        let gy = gy.map(|g| unbroadcast(&g, y.shape())).transpose()?;
+        // both raw gradients first, then the reductions (the order a recording tape sees)
+        let gx = gx.map(|g| unbroadcast(g, x.shape())).transpose()?;
+        let gy = gy.map(|g| unbroadcast(g, y.shape())).transpose()?;
         out.extend([gx, gy]);
         Ok(())
+    }
+}
+
+/// `-g` inside a backward function: the kernel alone when nothing records it.
+fn negate(g: &Tensor) -> Result<Tensor> {
+    if crate::tape::any_active() {
+        neg(g)
+    } else {
+        Ok(Tensor::new(g.value().map(tt::ops::Neg)))
     }
 }
 
@@ -131,7 +141,11 @@ impl Op for Neg {
         "Neg".into()
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(neg(b.grad)?)])
+        Ok(vec![Some(negate(b.grad)?)])
+    }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(negate(b.grad)?));
+        Ok(())
     }
 }
 

@@ -19,7 +19,7 @@ impl Op for Pow {
         let gx = if b.needs[0] {
             // g · y · x^(y−1)
             let d = crate::mul(y, pow(x, crate::sub(y, 1.0)?)?)?;
-            Some(unbroadcast(&crate::mul(g, d)?, x.shape())?)
+            Some(unbroadcast(crate::mul(g, d)?, x.shape())?)
         } else {
             None
         };
@@ -28,7 +28,7 @@ impl Op for Pow {
             let positive = Tensor::new(x.value().map(k::PositiveMask));
             let safe_x = crate::add(crate::mul(x, &positive)?, crate::sub(1.0, &positive)?)?;
             let d = crate::mul(crate::mul(z, crate::log(safe_x)?)?, &positive)?;
-            Some(unbroadcast(&crate::mul(g, d)?, y.shape())?)
+            Some(unbroadcast(crate::mul(g, d)?, y.shape())?)
         } else {
             None
         };
@@ -69,8 +69,8 @@ impl Op for Extremum {
         let gx = crate::mul(g, &mask)?;
         let gy = crate::sub(g, &gx)?;
         Ok(vec![
-            Some(unbroadcast(&gx, x.shape())?),
-            Some(unbroadcast(&gy, y.shape())?),
+            Some(unbroadcast(gx, x.shape())?),
+            Some(unbroadcast(gy, y.shape())?),
         ])
     }
 }
