@@ -109,6 +109,7 @@ pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Tensor) 
 
 /// Sums a broadcast gradient back to an input's shape, recording the reduction (the gradient
 /// itself when it has the shape already).
+#[inline]
 pub(crate) fn unbroadcast(grad: Tensor, shape: &[usize]) -> Result<Tensor> {
     if grad.shape() == shape {
         Ok(grad)
@@ -118,6 +119,7 @@ pub(crate) fn unbroadcast(grad: Tensor, shape: &[usize]) -> Result<Tensor> {
 }
 
 /// `sum_to_shape` inside a backward function: the kernel alone when nothing records it.
+#[inline(never)]
 fn sum_to_shape(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
     if tape::any_active() {
         crate::ops::sum_to_shape(grad, shape)
