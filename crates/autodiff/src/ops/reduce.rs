@@ -96,6 +96,19 @@ impl Op for Reduce {
     }
     fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let x = &b.inputs[0];
+        if self.kind != Kind::Max && x.len() == b.output.len() {
+            // Every reduced axis has length 1 (a loss of one output per row, a mean of one
+            // element): each input element is one output element, and its gradient is the
+            // output's, reshaped (a mean's division by a count of 1 changes no value).
+            let g = if b.grad.shape() == x.shape() {
+                b.grad.clone()
+            } else {
+                let shape: Vec<isize> = x.shape().iter().map(|&d| d as isize).collect();
+                crate::reshape(b.grad, &shape)?
+            };
+            out.push(Some(g));
+            return Ok(());
+        }
         let kept = self.kept_shape(x.shape());
         let g = crate::reshape(b.grad, &kept)?;
         let grad = match self.kind {
@@ -172,6 +185,23 @@ mod tests {
             check(&[&[2, 3]], |v| reduce_mean(&v[0], Some(&[0]), keep))?;
             check(&[&[2, 3]], |v| reduce_max(&v[0], Some(&[1]), keep))?;
         }
+        Ok(())
+    }
+
+    #[test]
+    fn reductions_over_axes_of_length_one_pass_the_gradient_through() -> Result<()> {
+        for keep in [false, true] {
+            check(&[&[3, 1]], |v| reduce_mean(&v[0], Some(&[-1]), keep))?;
+            check(&[&[1]], |v| reduce_mean(&v[0], None, keep))?;
+            check(&[&[1, 2, 1]], |v| reduce_sum(&v[0], Some(&[0, 2]), keep))?;
+        }
+        let x = Tensor::from_vec(vec![1.0f32, -2.0], &[2, 1])?;
+        let tape = crate::GradientTape::new();
+        tape.watch(&x);
+        let y = crate::mul(reduce_mean(crate::square(&x)?, Some(&[-1]), false)?, 3.0)?;
+        let g = tape.gradient(&y, &[&x])?[0].clone().unwrap();
+        assert_eq!(g.shape(), &[2, 1]);
+        assert_eq!(g.to_vec::<f32>()?, vec![6.0, -12.0]);
         Ok(())
     }
 
