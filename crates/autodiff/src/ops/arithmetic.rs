@@ -96,6 +96,7 @@ fn negate(g: &Tensor) -> Result<Tensor> {
     }
 }
 
+#[inline]
 fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
     let (a, b) = resolve_pair(a, b)?;
     let value = match kind {
