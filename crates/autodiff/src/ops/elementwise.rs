@@ -15,6 +15,11 @@ impl Op for Pow {
         "Pow".into()
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut out = Vec::with_capacity(2);
+        self.backward_into(b, &mut out)?;
+        Ok(out)
+    }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, z, g) = (&b.inputs[0], &b.inputs[1], b.output, b.grad);
         let gx = if b.needs[0] {
             // g · y · x^(y−1)
@@ -32,7 +37,8 @@ impl Op for Pow {
         } else {
             None
         };
-        Ok(vec![gx, gy])
+        out.extend([gx, gy]);
+        Ok(())
     }
 }
 
