@@ -80,29 +80,51 @@ impl std::ops::Deref for OpRef {
     }
 }
 
-/// [`record`] for an op of two inputs the caller owns: they move into the record.
-pub(crate) fn record2(op: OpRef, a: Tensor, b: Tensor, value: tt::Tensor) -> Tensor {
+/// [`record`] for an op of two inputs the caller owns: they move into the record. The op is
+/// built (`op()`, an allocation for an op with state) only when some tape may record it.
+#[inline]
+pub(crate) fn record2(
+    op: impl FnOnce() -> OpRef,
+    a: Tensor,
+    b: Tensor,
+    value: tt::Tensor,
+) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(op, tape::Inputs::Two([a, b]), &out);
+        tape::record_op(op(), tape::Inputs::Two([a, b]), &out);
     }
     out
 }
 
-/// [`record`] for an op of one input the caller owns: it moves into the record.
-pub(crate) fn record1(op: OpRef, x: Tensor, value: tt::Tensor) -> Tensor {
+/// [`record`] for an op of one input the caller owns: it moves into the record. The op is
+/// built only when some tape may record it.
+#[inline]
+pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Tensor) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
-        tape::record_op(op, tape::Inputs::One([x]), &out);
+        tape::record_op(op(), tape::Inputs::One([x]), &out);
     }
     out
 }
 
-/// Sums a broadcast gradient back to an input's shape, recording the reduction.
-pub(crate) fn unbroadcast(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
+/// Sums a broadcast gradient back to an input's shape, recording the reduction (the gradient
+/// itself when it has the shape already).
+#[inline]
+pub(crate) fn unbroadcast(grad: Tensor, shape: &[usize]) -> Result<Tensor> {
     if grad.shape() == shape {
-        Ok(grad.clone())
+        Ok(grad)
     } else {
+        sum_to_shape(&grad, shape)
+    }
+}
+
+/// `sum_to_shape` inside a backward function: the kernel alone when nothing records it.
+#[inline(never)]
+fn sum_to_shape(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if tape::any_active() {
         crate::ops::sum_to_shape(grad, shape)
+    } else {
+        // nothing records it: the kernel alone
+        Ok(Tensor::new(grad.value().sum_to_shape(shape)?))
     }
 }

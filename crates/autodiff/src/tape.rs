@@ -87,6 +87,9 @@ struct Record {
 /// The inputs of a record: one or two inline (nearly every op), more on the heap.
 #[derive(Clone)]
 pub(crate) enum Inputs {
+    /// A variable read's: its input is the variable, which its op holds (the gradient goes
+    /// to the leaf in the record's first slot).
+    Read,
     One([Tensor; 1]),
     Two([Tensor; 2]),
     Many(Vec<Tensor>),
@@ -103,6 +106,7 @@ impl Inputs {
 
     fn as_slice(&self) -> &[Tensor] {
         match self {
+            Inputs::Read => &[],
             Inputs::One(t) => t,
             Inputs::Two(t) => t,
             Inputs::Many(t) => t,
@@ -431,6 +435,19 @@ pub(crate) fn any_active() -> bool {
 pub(crate) fn record_op(op: OpRef, inputs: Inputs, output: &Tensor) {
     let _ = TAPES.try_with(|t| {
         let Ok(t) = t.try_borrow() else { return };
+        if let [tape] = t.active.as_slice() {
+            // one tape (the usual case): no record to hold back for a later tape
+            if !tape.recording.get() {
+                return;
+            }
+            let Ok(mut st) = tape.state.try_borrow_mut() else {
+                return;
+            };
+            if let Some(slots) = st.recorded.slots_of(inputs.as_slice()) {
+                st.recorded.push(op, inputs, slots, output);
+            }
+            return;
+        }
         // the last tape that wants the op, held until the next one is found
         let mut last: Option<(RefMut<'_, State>, Slots)> = None;
         for tape in &t.active {
@@ -484,7 +501,7 @@ fn record_read_on_tapes(var: &Variable, value: &Tensor) {
             if let Some(j) = leaf {
                 st.recorded.push(
                     OpRef::Read(ReadVariable(var.clone())),
-                    Inputs::One([value.with_id(id)]),
+                    Inputs::Read,
                     Slots::Few([Slot::Leaf(j as u32), Slot::Unwatched]),
                     value,
                 );
@@ -933,7 +950,16 @@ impl GradientTape {
             }
         };
         for (i, r) in st.recorded.records.iter().enumerate() {
-            for t in r.inputs.as_slice() {
+            // a variable read's input: the variable, with the value read
+            let read;
+            let inputs = match (&r.op, &r.inputs) {
+                (OpRef::Read(ReadVariable(v)), Inputs::Read) => {
+                    read = [r.output.with_id(v.id())];
+                    &read[..]
+                }
+                (_, inputs) => inputs.as_slice(),
+            };
+            for t in inputs {
                 node(&mut out, t);
             }
             node(&mut out, &r.output);
@@ -942,7 +968,7 @@ impl GradientTape {
                 "  op{i} [shape=box, label=\"{}\"];",
                 r.op.name().replace('"', "'")
             );
-            for t in r.inputs.as_slice() {
+            for t in inputs {
                 let _ = writeln!(out, "  t{} -> op{i};", t.id());
             }
             let _ = writeln!(out, "  op{i} -> t{};", r.output.id());
@@ -1036,11 +1062,21 @@ fn slot_grad<'a>(
 }
 
 /// Adds `g` to the gradient in `sum` (recorded, like every op, if a tape records).
+#[inline]
 fn add_into(sum: &mut Option<Tensor>, g: Tensor) -> Result<()> {
-    *sum = Some(match sum.take() {
-        Some(prev) => ops::add(&prev, &g)?,
-        None => g,
-    });
+    match sum {
+        None => {
+            *sum = Some(g);
+            Ok(())
+        }
+        Some(prev) => add_to(prev, g),
+    }
+}
+
+/// `*prev += g`, kept out of line: most gradients reach their slot once.
+#[inline(never)]
+fn add_to(prev: &mut Tensor, g: Tensor) -> Result<()> {
+    *prev = ops::add(&*prev, &g)?;
     Ok(())
 }
 
@@ -1210,6 +1246,19 @@ mod tests {
         leaves.push(ids[1]);
         assert!(leaves.index.is_empty());
         assert_eq!(leaves.find(ids[1], 0), Some(0));
+    }
+
+    #[test]
+    fn a_variable_read_is_drawn_from_the_variable() -> Result<()> {
+        let a = Variable::new(2.0f32).with_name("a");
+        let tape = GradientTape::new();
+        let y = ops::square(&a)?;
+        let dot = tape.to_dot();
+        let read = format!("t{} -> op0;", a.id());
+        assert!(dot.contains("label=\"variable a\\n[] float32\""), "{dot}");
+        assert!(dot.contains(&read), "{dot}");
+        assert_eq!(tape.gradient(&y, &[&a])?[0].as_ref().unwrap().item()?, 4.0);
+        Ok(())
     }
 
     #[test]

@@ -227,9 +227,15 @@ impl Operand {
 /// Resolves two operands to tensors: a scalar takes the other's dtype (float32 if both are scalars).
 #[inline]
 pub(crate) fn resolve_pair(a: impl IntoOperand, b: impl IntoOperand) -> Result<(Tensor, Tensor)> {
-    let (a, b) = (a.into_operand()?, b.into_operand()?);
-    let dtype = a.dtype().or(b.dtype()).unwrap_or(DType::F32);
-    Ok((a.into_tensor(dtype), b.into_tensor(dtype)))
+    let a = a.into_operand()?;
+    let b = b.into_operand()?;
+    Ok(match (a, b) {
+        (Operand::Tensor(a), Operand::Tensor(b)) => (a, b),
+        (a, b) => {
+            let dtype = a.dtype().or(b.dtype()).unwrap_or(DType::F32);
+            (a.into_tensor(dtype), b.into_tensor(dtype))
+        }
+    })
 }
 
 /// Resolves one operand to a tensor (a bare scalar becomes float32, as in TensorFlow).

@@ -54,7 +54,7 @@ impl Op for Binary {
             Kind::Add => (b.needs[0].then(|| g.clone()), b.needs[1].then(|| g.clone())),
             Kind::Sub => (
                 b.needs[0].then(|| g.clone()),
-                b.needs[1].then(|| neg(g)).transpose()?,
+                b.needs[1].then(|| negate(g)).transpose()?,
             ),
             // Nothing records this backward (the usual case): product and reduction in one
             // kernel, bitwise the same as `mul` then `unbroadcast` (returned directly).
@@ -79,13 +79,24 @@ impl Op for Binary {
                     .transpose()?,
             ),
         };
-        let gx = gx.map(|g| unbroadcast(&g, x.shape())).transpose()?;
-        let gy = gy.map(|g| unbroadcast(&g, y.shape())).transpose()?;
+        // both raw gradients first, then the reductions (the order a recording tape sees)
+        let gx = gx.map(|g| unbroadcast(g, x.shape())).transpose()?;
+        let gy = gy.map(|g| unbroadcast(g, y.shape())).transpose()?;
         out.extend([gx, gy]);
         Ok(())
     }
 }
 
+/// `-g` inside a backward function: the kernel alone when nothing records it.
+fn negate(g: &Tensor) -> Result<Tensor> {
+    if crate::tape::any_active() {
+        neg(g)
+    } else {
+        Ok(Tensor::new(g.value().map(tt::ops::Neg)))
+    }
+}
+
+#[inline]
 fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
     let (a, b) = resolve_pair(a, b)?;
     let value = match kind {
@@ -94,7 +105,7 @@ fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor
         Kind::Mul => a.value().mul(b.value()),
         Kind::Div => a.value().div(b.value()),
     }?;
-    Ok(record2(OpRef::Static(Binary::of(kind)), a, b, value))
+    Ok(record2(|| OpRef::Static(Binary::of(kind)), a, b, value))
 }
 
 /// `a + b` with broadcasting (`tf.add`). Operands: tensors, variables, results, scalars.
@@ -131,7 +142,11 @@ impl Op for Neg {
         "Neg".into()
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(neg(b.grad)?)])
+        Ok(vec![Some(negate(b.grad)?)])
+    }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(negate(b.grad)?));
+        Ok(())
     }
 }
 
@@ -139,7 +154,7 @@ impl Op for Neg {
 pub fn neg(x: impl IntoOperand) -> Result<Tensor> {
     let x = crate::tensor::resolve(x)?;
     let value = x.value().map(tt::ops::Neg);
-    Ok(record1(OpRef::Static(&Neg), x, value))
+    Ok(record1(|| OpRef::Static(&Neg), x, value))
 }
 
 macro_rules! impl_operators {

@@ -35,14 +35,8 @@ pub fn cast(x: impl IntoOperand, dtype: DType) -> Result<Tensor> {
         return Ok(x);
     }
     let value = x.value().cast(dtype);
-    Ok(record1(
-        OpRef::new(Cast {
-            from: x.dtype(),
-            to: dtype,
-        }),
-        x,
-        value,
-    ))
+    let from = x.dtype();
+    Ok(record1(|| OpRef::new(Cast { from, to: dtype }), x, value))
 }
 
 /// `tf.stop_gradient(x)`: the same value, and no tape sees through it.

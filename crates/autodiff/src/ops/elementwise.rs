@@ -15,11 +15,16 @@ impl Op for Pow {
         "Pow".into()
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut out = Vec::with_capacity(2);
+        self.backward_into(b, &mut out)?;
+        Ok(out)
+    }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, z, g) = (&b.inputs[0], &b.inputs[1], b.output, b.grad);
         let gx = if b.needs[0] {
             // g · y · x^(y−1)
             let d = crate::mul(y, pow(x, crate::sub(y, 1.0)?)?)?;
-            Some(unbroadcast(&crate::mul(g, d)?, x.shape())?)
+            Some(unbroadcast(crate::mul(g, d)?, x.shape())?)
         } else {
             None
         };
@@ -28,11 +33,12 @@ impl Op for Pow {
             let positive = Tensor::new(x.value().map(k::PositiveMask));
             let safe_x = crate::add(crate::mul(x, &positive)?, crate::sub(1.0, &positive)?)?;
             let d = crate::mul(crate::mul(z, crate::log(safe_x)?)?, &positive)?;
-            Some(unbroadcast(&crate::mul(g, d)?, y.shape())?)
+            Some(unbroadcast(crate::mul(g, d)?, y.shape())?)
         } else {
             None
         };
-        Ok(vec![gx, gy])
+        out.extend([gx, gy]);
+        Ok(())
     }
 }
 
@@ -46,7 +52,7 @@ impl Op for Pow {
 pub fn pow(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Pow)?;
-    Ok(record2(OpRef::Static(&Pow), x, y, value))
+    Ok(record2(|| OpRef::Static(&Pow), x, y, value))
 }
 
 struct Extremum {
@@ -69,8 +75,8 @@ impl Op for Extremum {
         let gx = crate::mul(g, &mask)?;
         let gy = crate::sub(g, &gx)?;
         Ok(vec![
-            Some(unbroadcast(&gx, x.shape())?),
-            Some(unbroadcast(&gy, y.shape())?),
+            Some(unbroadcast(gx, x.shape())?),
+            Some(unbroadcast(gy, y.shape())?),
         ])
     }
 }
@@ -79,7 +85,12 @@ impl Op for Extremum {
 pub fn maximum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Maximum)?;
-    Ok(record2(OpRef::Static(&Extremum { max: true }), x, y, value))
+    Ok(record2(
+        || OpRef::Static(&Extremum { max: true }),
+        x,
+        y,
+        value,
+    ))
 }
 
 /// The smaller of two tensors, elementwise with broadcasting (`tf.minimum`).
@@ -87,7 +98,7 @@ pub fn minimum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
     let (x, y) = resolve_pair(x, y)?;
     let value = x.value().zip(y.value(), k::Minimum)?;
     Ok(record2(
-        OpRef::Static(&Extremum { max: false }),
+        || OpRef::Static(&Extremum { max: false }),
         x,
         y,
         value,
@@ -130,7 +141,7 @@ pub fn clip_by_value(x: impl IntoOperand, lo: f64, hi: f64) -> Result<Tensor> {
     }
     let x = resolve(x)?;
     let value = x.value().clip(lo, hi);
-    Ok(record1(OpRef::new(Clip { lo, hi }), x, value))
+    Ok(record1(|| OpRef::new(Clip { lo, hi }), x, value))
 }
 
 #[cfg(test)]

@@ -9,11 +9,37 @@ struct MatMul {
     tb: bool,
 }
 
+impl MatMul {
+    /// The op as a `'static` constant (recording it allocates nothing).
+    fn of(ta: bool, tb: bool) -> &'static MatMul {
+        match (ta, tb) {
+            (false, false) => &MatMul {
+                ta: false,
+                tb: false,
+            },
+            (false, true) => &MatMul {
+                ta: false,
+                tb: true,
+            },
+            (true, false) => &MatMul {
+                ta: true,
+                tb: false,
+            },
+            (true, true) => &MatMul { ta: true, tb: true },
+        }
+    }
+}
+
 impl Op for MatMul {
     fn name(&self) -> String {
         format!("MatMul(transpose_a={}, transpose_b={})", self.ta, self.tb)
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut out = Vec::with_capacity(2);
+        self.backward_into(b, &mut out)?;
+        Ok(out)
+    }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (a, w, g) = (&b.inputs[0], &b.inputs[1], b.grad);
         // each product only when its input needs a gradient: for a layer's input (data, not
         // watched) `g · wᵀ` would be a batch × features array computed for nothing
@@ -31,7 +57,8 @@ impl Op for MatMul {
             (true, true, false) => Some(matmul_t(a, g, false, false)?),
             (true, true, true) => Some(matmul_t(g, a, true, true)?),
         };
-        Ok(vec![ga, gb])
+        out.extend([ga, gb]);
+        Ok(())
     }
 }
 
@@ -57,15 +84,8 @@ pub fn matmul_t(
 ) -> Result<Tensor> {
     let (a, b) = resolve_pair(a, b)?;
     let value = a.value().matmul(b.value(), transpose_a, transpose_b)?;
-    Ok(record2(
-        OpRef::new(MatMul {
-            ta: transpose_a,
-            tb: transpose_b,
-        }),
-        a,
-        b,
-        value,
-    ))
+    let op = || OpRef::Static(MatMul::of(transpose_a, transpose_b));
+    Ok(record2(op, a, b, value))
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ impl Op for Softmax {
 pub fn softmax(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().softmax(axis)?;
-    Ok(record1(OpRef::new(Softmax { axis }), x, value))
+    Ok(record1(|| OpRef::new(Softmax { axis }), x, value))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Reductions: `reduce_sum`, `reduce_mean`, `reduce_max`, over chosen axes with or without
 //! `keepdims`.
 
+use std::borrow::Cow;
+
 use tapegrad_tensor as tt;
 
 use crate::op::{record1, Backward, Op, OpRef};
@@ -16,25 +18,64 @@ enum Kind {
 
 struct Reduce {
     kind: Kind,
-    axes: Option<Vec<isize>>,
+    axes: Option<Cow<'static, [isize]>>,
     keepdims: bool,
 }
 
+/// A [`Reduce`] constant over every axis or over the last one (no allocation to record it).
+macro_rules! reduce_const {
+    ($kind:ident, $axes:expr, $keep:literal) => {
+        &Reduce {
+            kind: Kind::$kind,
+            axes: $axes,
+            keepdims: $keep,
+        }
+    };
+}
+
 impl Reduce {
+    /// The op as a `'static` constant for the common axes (all, or the last: Keras's losses),
+    /// else built with its axes (one allocation).
+    fn op(kind: Kind, axes: Option<&[isize]>, keepdims: bool) -> OpRef {
+        const LAST: Option<Cow<'static, [isize]>> = Some(Cow::Borrowed(&[-1]));
+        let constant: Option<&'static Reduce> = match (kind, axes, keepdims) {
+            (Kind::Sum, None, false) => Some(reduce_const!(Sum, None, false)),
+            (Kind::Sum, None, true) => Some(reduce_const!(Sum, None, true)),
+            (Kind::Mean, None, false) => Some(reduce_const!(Mean, None, false)),
+            (Kind::Mean, None, true) => Some(reduce_const!(Mean, None, true)),
+            (Kind::Max, None, false) => Some(reduce_const!(Max, None, false)),
+            (Kind::Max, None, true) => Some(reduce_const!(Max, None, true)),
+            (Kind::Sum, Some([-1]), false) => Some(reduce_const!(Sum, LAST, false)),
+            (Kind::Sum, Some([-1]), true) => Some(reduce_const!(Sum, LAST, true)),
+            (Kind::Mean, Some([-1]), false) => Some(reduce_const!(Mean, LAST, false)),
+            (Kind::Mean, Some([-1]), true) => Some(reduce_const!(Mean, LAST, true)),
+            (Kind::Max, Some([-1]), false) => Some(reduce_const!(Max, LAST, false)),
+            (Kind::Max, Some([-1]), true) => Some(reduce_const!(Max, LAST, true)),
+            _ => None,
+        };
+        match constant {
+            Some(op) => OpRef::Static(op),
+            None => OpRef::new(Reduce {
+                kind,
+                axes: axes.map(|a| Cow::Owned(a.to_vec())),
+                keepdims,
+            }),
+        }
+    }
+
     /// The output's shape with the reduced axes kept as length 1.
     fn kept_shape(&self, input: &[usize]) -> Vec<isize> {
         let rank = input.len() as isize;
-        let reduced: Vec<usize> = match &self.axes {
-            None => (0..input.len()).collect(),
+        let reduced = |i: usize| match &self.axes {
+            None => true,
             Some(a) => a
                 .iter()
-                .map(|&x| if x < 0 { x + rank } else { x } as usize)
-                .collect(),
+                .any(|&x| (if x < 0 { x + rank } else { x }) == i as isize),
         };
         input
             .iter()
             .enumerate()
-            .map(|(i, &d)| if reduced.contains(&i) { 1 } else { d as isize })
+            .map(|(i, &d)| if reduced(i) { 1 } else { d as isize })
             .collect()
     }
 }
@@ -49,7 +90,25 @@ impl Op for Reduce {
         format!("{n}(axes={:?}, keepdims={})", self.axes, self.keepdims)
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut out = Vec::with_capacity(1);
+        self.backward_into(b, &mut out)?;
+        Ok(out)
+    }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let x = &b.inputs[0];
+        if self.kind != Kind::Max && x.len() == b.output.len() {
+            // Every reduced axis has length 1 (a loss of one output per row, a mean of one
+            // element): each input element is one output element, and its gradient is the
+            // output's, reshaped (a mean's division by a count of 1 changes no value).
+            let g = if b.grad.shape() == x.shape() {
+                b.grad.clone()
+            } else {
+                let shape: Vec<isize> = x.shape().iter().map(|&d| d as isize).collect();
+                crate::reshape(b.grad, &shape)?
+            };
+            out.push(Some(g));
+            return Ok(());
+        }
         let kept = self.kept_shape(x.shape());
         let g = crate::reshape(b.grad, &kept)?;
         let grad = match self.kind {
@@ -69,7 +128,8 @@ impl Op for Reduce {
                 crate::mul(crate::broadcast_to(&g, x.shape())?, share)?
             }
         };
-        Ok(vec![Some(grad)])
+        out.push(Some(grad));
+        Ok(())
     }
 }
 
@@ -85,12 +145,7 @@ fn reduce(
         Kind::Mean => x.value().mean(axes, keepdims),
         Kind::Max => x.value().max(axes, keepdims),
     }?;
-    let op = Reduce {
-        kind,
-        axes: axes.map(<[isize]>::to_vec),
-        keepdims,
-    };
-    Ok(record1(OpRef::new(op), x, value))
+    Ok(record1(|| Reduce::op(kind, axes, keepdims), x, value))
 }
 
 /// `tf.reduce_sum(x, axis, keepdims)`; `None` sums every axis.
@@ -130,6 +185,23 @@ mod tests {
             check(&[&[2, 3]], |v| reduce_mean(&v[0], Some(&[0]), keep))?;
             check(&[&[2, 3]], |v| reduce_max(&v[0], Some(&[1]), keep))?;
         }
+        Ok(())
+    }
+
+    #[test]
+    fn reductions_over_axes_of_length_one_pass_the_gradient_through() -> Result<()> {
+        for keep in [false, true] {
+            check(&[&[3, 1]], |v| reduce_mean(&v[0], Some(&[-1]), keep))?;
+            check(&[&[1]], |v| reduce_mean(&v[0], None, keep))?;
+            check(&[&[1, 2, 1]], |v| reduce_sum(&v[0], Some(&[0, 2]), keep))?;
+        }
+        let x = Tensor::from_vec(vec![1.0f32, -2.0], &[2, 1])?;
+        let tape = crate::GradientTape::new();
+        tape.watch(&x);
+        let y = crate::mul(reduce_mean(crate::square(&x)?, Some(&[-1]), false)?, 3.0)?;
+        let g = tape.gradient(&y, &[&x])?[0].clone().unwrap();
+        assert_eq!(g.shape(), &[2, 1]);
+        assert_eq!(g.to_vec::<f32>()?, vec![6.0, -12.0]);
         Ok(())
     }
 

@@ -31,21 +31,21 @@ impl Op for Reshape {
 pub fn reshape(x: impl IntoOperand, shape: &[isize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().reshape(shape)?;
-    Ok(record1(OpRef::Static(&Reshape), x, value))
+    Ok(record1(|| OpRef::Static(&Reshape), x, value))
 }
 
 /// `tf.expand_dims`: a new axis of length 1.
 pub fn expand_dims(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().expand_dims(axis)?;
-    Ok(record1(OpRef::Static(&Reshape), x, value))
+    Ok(record1(|| OpRef::Static(&Reshape), x, value))
 }
 
 /// `tf.squeeze`: drops the given axes of length 1 (all of them when `None`).
 pub fn squeeze(x: impl IntoOperand, axes: Option<&[isize]>) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().squeeze(axes)?;
-    Ok(record1(OpRef::Static(&Reshape), x, value))
+    Ok(record1(|| OpRef::Static(&Reshape), x, value))
 }
 
 struct Transpose {
@@ -68,11 +68,13 @@ impl Op for Transpose {
 /// `tf.transpose`: permutes axes (reverses them when `perm` is `None`).
 pub fn transpose(x: impl IntoOperand, perm: Option<&[usize]>) -> Result<Tensor> {
     let x = resolve(x)?;
-    let perm: Vec<usize> = perm
-        .map(<[usize]>::to_vec)
-        .unwrap_or_else(|| (0..x.rank()).rev().collect());
-    let value = x.value().transpose(Some(&perm))?;
-    Ok(record1(OpRef::new(Transpose { perm }), x, value))
+    let value = x.value().transpose(perm)?;
+    let rank = x.rank();
+    let op = || {
+        let perm = perm.map_or_else(|| (0..rank).rev().collect(), <[usize]>::to_vec);
+        OpRef::new(Transpose { perm })
+    };
+    Ok(record1(op, x, value))
 }
 
 struct BroadcastTo;
@@ -90,7 +92,7 @@ impl Op for BroadcastTo {
 pub fn broadcast_to(x: impl IntoOperand, shape: &[usize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().broadcast_to(shape)?;
-    Ok(record1(OpRef::Static(&BroadcastTo), x, value))
+    Ok(record1(|| OpRef::Static(&BroadcastTo), x, value))
 }
 
 struct SumToShape;
@@ -109,7 +111,7 @@ impl Op for SumToShape {
 pub fn sum_to_shape(x: impl IntoOperand, shape: &[usize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().sum_to_shape(shape)?;
-    Ok(record1(OpRef::Static(&SumToShape), x, value))
+    Ok(record1(|| OpRef::Static(&SumToShape), x, value))
 }
 
 struct Slice {
@@ -134,9 +136,11 @@ pub fn slice(x: impl IntoOperand, begin: &[usize], size: &[isize]) -> Result<Ten
     let x = resolve(x)?;
     let value = x.value().slice(begin, size)?;
     Ok(record1(
-        OpRef::new(Slice {
-            begin: begin.to_vec(),
-        }),
+        || {
+            OpRef::new(Slice {
+                begin: begin.to_vec(),
+            })
+        },
         x,
         value,
     ))
@@ -161,9 +165,11 @@ pub fn pad_into(x: impl IntoOperand, shape: &[usize], begin: &[usize]) -> Result
     let x = resolve(x)?;
     let value = x.value().pad_into(shape, begin)?;
     Ok(record1(
-        OpRef::new(PadInto {
-            begin: begin.to_vec(),
-        }),
+        || {
+            OpRef::new(PadInto {
+                begin: begin.to_vec(),
+            })
+        },
         x,
         value,
     ))
@@ -259,9 +265,11 @@ pub fn gather(x: impl IntoOperand, indices: &[usize]) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().gather(indices)?;
     Ok(record1(
-        OpRef::new(Gather {
-            indices: indices.to_vec(),
-        }),
+        || {
+            OpRef::new(Gather {
+                indices: indices.to_vec(),
+            })
+        },
         x,
         value,
     ))
@@ -285,9 +293,11 @@ pub fn scatter_add_rows(x: impl IntoOperand, indices: &[usize], rows: usize) -> 
     let x = resolve(x)?;
     let value = x.value().scatter_add_rows(indices, rows)?;
     Ok(record1(
-        OpRef::new(ScatterAddRows {
-            indices: indices.to_vec(),
-        }),
+        || {
+            OpRef::new(ScatterAddRows {
+                indices: indices.to_vec(),
+            })
+        },
         x,
         value,
     ))

@@ -38,7 +38,7 @@ macro_rules! unary_op {
         pub fn $fn_name(x: impl IntoOperand) -> Result<Tensor> {
             let x = resolve(x)?;
             let value = x.value().map($kernel);
-            Ok(record1(OpRef::Static(&$op), x, value))
+            Ok(record1(|| OpRef::Static(&$op), x, value))
         }
     };
 }
