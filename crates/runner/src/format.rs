@@ -24,60 +24,9 @@ pub fn np_f32(x: f32) -> String {
 /// assert_eq!(tapegrad_runner::format::py_float(45.64582824707031), "45.64582824707031");
 /// ```
 pub fn py_float(x: f64) -> String {
-    // Python's repr: the shortest digits that round-trip, and among those the closest to x.
-    let short = format!("{x:e}");
-    let n = short
-        .split('e')
-        .next()
-        .map_or(1, |m| m.chars().filter(char::is_ascii_digit).count());
-    let exact = format!("{:.*e}", n.saturating_sub(1), x);
-    let sci = if exact.parse::<f64>().is_ok_and(|y| y == x) {
-        exact
-    } else {
-        short
-    };
-    py_float_from(x, &sci)
-}
-
-fn py_float_from(x: f64, sci: &str) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let (m, e) = sci.split_once('e').unwrap_or((sci, "0"));
-    let e: i32 = e.parse().unwrap_or(0);
-    let a = x.abs();
-    if a != 0.0 && !(1e-4..1e16).contains(&a) {
-        let m = if m.contains('.') {
-            m.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            m
-        };
-        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
-    }
-    // positional: move the point of the mantissa digits by the exponent
-    let neg = m.starts_with('-');
-    let digits: String = m.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0" } else { digits };
-    let k = digits.len() as i32;
-    let body = if digits == "0" {
-        "0.0".to_string()
-    } else if e >= k - 1 {
-        format!("{digits}{}.0", "0".repeat((e - (k - 1)) as usize))
-    } else if e >= 0 {
-        let (a, b) = digits.split_at((e + 1) as usize);
-        format!("{a}.{b}")
-    } else {
-        format!("0.{}{digits}", "0".repeat((-e - 1) as usize))
-    };
-    if neg {
-        format!("-{body}")
-    } else {
-        body
-    }
+    // Python's repr and numpy's float64 `str` are one rule: the shortest digits that round-trip
+    // (the closest among them), positional for 1e-4 <= |x| < 1e16, scientific otherwise
+    format_scalar(x)
 }
 
 /// Python's `'%.{digits}f' % x`.
