@@ -65,3 +65,10 @@ pub(crate) fn reduction_axes(from: &[usize], to: &[usize]) -> Option<(usize, Vec
     }
     Some((lead, kept))
 }
+
+/// `a == b` for shapes, compared axis by axis: a slice `==` of `usize` calls `memcmp`, whose
+/// call costs more than the few axes of a shape (this runs on every small op).
+#[inline]
+pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}

@@ -5,7 +5,7 @@ use ndarray::{Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
 
 use std::mem::MaybeUninit;
 
-use crate::broadcast::{broadcast_shape, reduction_axes};
+use crate::broadcast::{broadcast_shape, reduction_axes, same_shape};
 use crate::tensor::{map_array, map_arrays2, Repr};
 use crate::{kernels, pool};
 use crate::{Element, Result, Tensor, TensorError};
@@ -396,68 +396,79 @@ fn is_trailing(long: &[usize], short: &[usize]) -> bool {
 fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) -> Result<Tensor> {
     // Fast paths on row-major slices: same shapes, a one-element operand, a trailing-shape
     // operand. Each computes exactly what the general broadcast below computes. Small outputs
-    // reuse a dropped tensor of their shape when the pools hold one.
+    // reuse a dropped tensor of their shape when the pools hold one; large ones go to a pooled
+    // buffer (over rayon's threads when very large).
     if let (Some(xs), Some(ys)) = (row_major(a), row_major(b)) {
-        let small = xs.len().max(ys.len()) < pool::MIN_ELEMENTS;
-        if small && a.shape() == b.shape() {
-            return Ok(pool::build_small(a.shape(), |out| {
-                map2_into(out, xs, ys, move |x, y| f.call(x, y))
-            }));
-        }
-        if small && ys.len() == 1 && b.ndim() <= a.ndim() {
-            let y = ys[0];
-            return Ok(pool::build_small(a.shape(), |out| {
-                map1_into(out, xs, move |x| f.call(x, y))
-            }));
-        }
-        if small && xs.len() == 1 && a.ndim() <= b.ndim() {
-            let x = xs[0];
-            return Ok(pool::build_small(b.shape(), |out| {
-                map1_into(out, ys, move |y| f.call(x, y))
-            }));
-        }
-        if small && is_trailing(a.shape(), b.shape()) {
-            return Ok(pool::build_small(a.shape(), |out| {
-                kernels::rows(as_slots(out), xs, ys, move |x, y| f.call(x, y))
-            }));
-        }
-        if small && is_trailing(b.shape(), a.shape()) {
-            return Ok(pool::build_small(b.shape(), |out| {
-                kernels::rows(as_slots(out), ys, xs, move |y, x| f.call(x, y))
-            }));
-        }
-        if let Some(out) = binary_fast_path(a, b, xs, ys, f) {
-            return Ok(T::wrap(out));
+        if let Some(layout) = Layout::of(a.shape(), b.shape(), xs.len(), ys.len()) {
+            let (long, dim) = match layout {
+                Layout::Same | Layout::ScalarRight | Layout::RowsRight => (xs, a),
+                Layout::ScalarLeft | Layout::RowsLeft => (ys, b),
+            };
+            if long.len() < pool::MIN_ELEMENTS {
+                return Ok(pool::build_small(dim.shape(), |out| match layout {
+                    Layout::Same => map2_into(out, xs, ys, move |x, y| f.call(x, y)),
+                    Layout::ScalarRight => {
+                        let y = ys[0];
+                        map1_into(out, xs, move |x| f.call(x, y))
+                    }
+                    Layout::ScalarLeft => {
+                        let x = xs[0];
+                        map1_into(out, ys, move |y| f.call(x, y))
+                    }
+                    Layout::RowsRight => {
+                        kernels::rows(as_slots(out), xs, ys, move |x, y| f.call(x, y))
+                    }
+                    Layout::RowsLeft => {
+                        kernels::rows(as_slots(out), ys, xs, move |y, x| f.call(x, y))
+                    }
+                }));
+            }
+            let data = match layout {
+                Layout::Same => map2(xs, ys, move |x, y| f.call(x, y)),
+                Layout::ScalarRight => with_scalar(xs, ys[0], f, true),
+                Layout::ScalarLeft => with_scalar(ys, xs[0], f, false),
+                Layout::RowsRight => with_rows(xs, ys, f, true),
+                Layout::RowsLeft => with_rows(ys, xs, f, false),
+            };
+            return Ok(T::wrap(shared(dim.raw_dim(), data)));
         }
     }
     binary_general(a, b, f).map(T::wrap)
 }
 
-/// The row-major fast paths of [`binary_kernel`] into a new array, if one applies.
-fn binary_fast_path<T: Element, F: BinaryFn>(
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
-    xs: &[T],
-    ys: &[T],
-    f: F,
-) -> Option<ArrayD<T>> {
-    if a.shape() == b.shape() {
-        let data = map2(xs, ys, move |x, y| f.call(x, y));
-        return Some(shared(a.raw_dim(), data));
+/// How two row-major operands of a binary op line up, when a fast path applies.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// One shape.
+    Same,
+    /// `b` has one element (and no more axes than `a`).
+    ScalarRight,
+    /// `a` has one element (and no more axes than `b`).
+    ScalarLeft,
+    /// `b`'s shape is the trailing part of `a`'s: a row broadcast (a bias over a batch).
+    RowsRight,
+    /// `a`'s shape is the trailing part of `b`'s.
+    RowsLeft,
+}
+
+impl Layout {
+    /// The layout of operands of shapes `a` and `b` holding `na` and `nb` elements.
+    #[inline]
+    fn of(a: &[usize], b: &[usize], na: usize, nb: usize) -> Option<Layout> {
+        if same_shape(a, b) {
+            Some(Layout::Same)
+        } else if nb == 1 && b.len() <= a.len() {
+            Some(Layout::ScalarRight)
+        } else if na == 1 && a.len() <= b.len() {
+            Some(Layout::ScalarLeft)
+        } else if is_trailing(a, b) {
+            Some(Layout::RowsRight)
+        } else if is_trailing(b, a) {
+            Some(Layout::RowsLeft)
+        } else {
+            None
+        }
     }
-    if ys.len() == 1 && b.ndim() <= a.ndim() {
-        return Some(shared(a.raw_dim(), with_scalar(xs, ys[0], f, true)));
-    }
-    if xs.len() == 1 && a.ndim() <= b.ndim() {
-        return Some(shared(b.raw_dim(), with_scalar(ys, xs[0], f, false)));
-    }
-    if is_trailing(a.shape(), b.shape()) {
-        return Some(shared(a.raw_dim(), with_rows(xs, ys, f, true)));
-    }
-    if is_trailing(b.shape(), a.shape()) {
-        return Some(shared(b.raw_dim(), with_rows(ys, xs, f, false)));
-    }
-    None
 }
 
 /// The ndarray paths of [`binary_kernel`]: any layout, numpy broadcasting.

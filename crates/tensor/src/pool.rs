@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::broadcast::same_shape;
 use crate::tensor::Repr;
 use crate::{Element, Tensor};
 
@@ -245,14 +246,9 @@ fn array_mut<T: Element>(repr: &mut Repr) -> Option<&mut ArrayD<T>> {
 /// True when `repr` holds an array of dtype `T` and of `shape`.
 #[inline]
 fn holds<T: Element>(repr: &Repr, shape: &[usize]) -> bool {
-    // compared element by element: a slice `==` of `usize` calls `memcmp`, whose call costs
-    // more than the few axes of a shape
-    fn same(a: &[usize], b: &[usize]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
-    }
     match repr {
-        Repr::F32(a) => T::DTYPE == crate::DType::F32 && same(a.shape(), shape),
-        Repr::F64(a) => T::DTYPE == crate::DType::F64 && same(a.shape(), shape),
+        Repr::F32(a) => T::DTYPE == crate::DType::F32 && same_shape(a.shape(), shape),
+        Repr::F64(a) => T::DTYPE == crate::DType::F64 && same_shape(a.shape(), shape),
     }
 }
 
