@@ -195,15 +195,14 @@ pub(crate) fn release(mut shell: Arc<Repr>) {
         let Some(repr) = Arc::get_mut(&mut shell) else {
             return;
         };
-        let large = match repr {
-            Repr::F32(a) => a.len() >= MIN_ELEMENTS,
-            Repr::F64(a) => a.len() >= MIN_ELEMENTS,
-        };
-        if large {
-            match repr {
-                Repr::F32(a) => keep(pools, std::mem::take(a).into_raw_vec_and_offset().0),
-                Repr::F64(a) => keep(pools, std::mem::take(a).into_raw_vec_and_offset().0),
+        match repr {
+            Repr::F32(a) if a.len() >= MIN_ELEMENTS => {
+                keep(pools, std::mem::take(a).into_raw_vec_and_offset().0)
             }
+            Repr::F64(a) if a.len() >= MIN_ELEMENTS => {
+                keep(pools, std::mem::take(a).into_raw_vec_and_offset().0)
+            }
+            _ => {}
         }
         if pools.shells.len() < MAX_SHELLS {
             pools.shells.push(shell);
