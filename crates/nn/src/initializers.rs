@@ -299,11 +299,7 @@ pub struct RandomNormal {
 impl RandomNormal {
     /// Keras's defaults: mean 0, stddev 0.05.
     pub fn new() -> Self {
-        RandomNormal {
-            mean: 0.0,
-            stddev: 0.05,
-            seed: None,
-        }
+        Self::with(0.0, 0.05)
     }
     /// Mean and stddev.
     pub fn with(mean: f64, stddev: f64) -> Self {
@@ -352,11 +348,7 @@ pub struct TruncatedNormal {
 impl TruncatedNormal {
     /// Keras's defaults: mean 0, stddev 0.05.
     pub fn new() -> Self {
-        TruncatedNormal {
-            mean: 0.0,
-            stddev: 0.05,
-            seed: None,
-        }
+        Self::with(0.0, 0.05)
     }
     /// Mean and stddev.
     pub fn with(mean: f64, stddev: f64) -> Self {
@@ -404,11 +396,7 @@ pub struct RandomUniform {
 impl RandomUniform {
     /// Keras's defaults: −0.05 to 0.05.
     pub fn new() -> Self {
-        RandomUniform {
-            minval: -0.05,
-            maxval: 0.05,
-            seed: None,
-        }
+        Self::with(-0.05, 0.05)
     }
     /// The bounds.
     pub fn with(minval: f64, maxval: f64) -> Self {
