@@ -851,8 +851,8 @@ impl Tensor {
     /// Matrix product of two rank-2 tensors, optionally transposing either (`tf.matmul`).
     ///
     /// **Rounding.** A product whose work `m · k · n` is at most [`PLAIN_MATMUL_MAX_WORK`]
-    /// (every product of the documented experiments) is computed in plain arithmetic of the
-    /// dtype: each product `a[i,p] · b[p,j]` is rounded, and each dot product is summed left to
+    /// (every product of the documented experiments), one row by an untransposed `b` and an
+    /// outer product (`k = 1`) of any size, is computed in plain arithmetic of the dtype: each product `a[i,p] · b[p,j]` is rounded, and each dot product is summed left to
     /// right over `p` starting from the first product (no fused multiply-add, no reassociation),
     /// so its result is the same on every CPU and equals what numpy/TensorFlow print when they do
     /// not fuse. Larger products go through ndarray's `dot` (matrixmultiply's blocked gemm), which
@@ -888,7 +888,12 @@ impl Tensor {
             if transpose_a { sa[1] } else { sa[0] },
             if transpose_b { sb[0] } else { sb[1] },
         );
-        if m.saturating_mul(k_a).saturating_mul(n) <= PLAIN_MATMUL_MAX_WORK {
+        // One row of `a` against a row-major `op(b)` (a single sample through a layer) and an
+        // outer product (`k = 1`: a layer's weight gradient for a single sample) run the plain
+        // kernel at any size: it streams `b` once where gemm would pack all of `b` first, and
+        // an outer product has no sum to order.
+        let plain = (m == 1 && !transpose_b) || k_a == 1;
+        if plain || m.saturating_mul(k_a).saturating_mul(n) <= PLAIN_MATMUL_MAX_WORK {
             return match (self.repr(), other.repr()) {
                 (Repr::F32(a), Repr::F32(b)) => {
                     Ok(plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b))
@@ -1469,12 +1474,32 @@ impl<T: Element> Kernel<'_, T> {
             fn run_avx2<T: Element>(kernel: &mut Kernel<'_, T>, m: usize) {
                 kernel.run(m)
             }
+            if m == 1 && self.b_strides.1 == 1 && self.k * self.n > PLAIN_MATMUL_MAX_WORK {
+                // its loops dispatch to AVX2 themselves
+                return self.one_row();
+            }
             if self.n >= 8 && self.b_strides.1 == 1 && crate::kernels::has_avx2() {
                 // SAFETY: the AVX2 copy runs only on a CPU that has AVX2 (checked just above).
                 return unsafe { run_avx2(self, m) };
             }
         }
         self.run(m)
+    }
+
+    /// The single output row of a product larger than [`PLAIN_MATMUL_MAX_WORK`] whose `op(b)`
+    /// is row-major: `out = a[0] · b[0, :]`, then `out = out + a[p] · b[p, :]` for p = 1, 2, …
+    /// Each element is the chain [`Kernel::tile`] computes, in the same order; only the loops
+    /// are turned around, so that `b` is read once, front to back, and the output row (kept in
+    /// the L1 cache) takes the additions in vector registers.
+    fn one_row(&mut self) {
+        let (n, ap, bp) = (self.n, self.a_strides.1, self.b_strides.0);
+        let (av, bv) = (self.av, self.bv);
+        let first = av[0];
+        crate::kernels::update(self.out, &bv[..n], |_, y| first * y);
+        for p in 1..self.k {
+            let x = av[p * ap];
+            crate::kernels::update(self.out, &bv[p * bp..p * bp + n], |s, y| s + x * y);
+        }
     }
 
     /// Every output element, `m` rows, in tiles: blocks of 8 contiguous columns (4 rows at a
@@ -1733,6 +1758,54 @@ mod tests {
             big.matmul(&big, false, false)?.to_vec::<f32>()?,
             vec![64.0; 64 * 64]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn one_row_matmul_of_any_size_sums_left_to_right() -> Result<()> {
+        // beyond PLAIN_MATMUL_MAX_WORK, one row by a row-major op(b) is still plain; a
+        // transposed b still goes through gemm (checked to rounding only)
+        for (k, n) in [(300, 40), (64, 1000), (1000, 33), (2049, 1)] {
+            const { assert!(64 * 40 > PLAIN_MATMUL_MAX_WORK) };
+            let av = values(k);
+            let bv: Vec<f32> = values(k * n + 5)[5..].to_vec();
+            let expect: Vec<f32> = (0..n)
+                .map(|j| (1..k).fold(av[0] * bv[j], |s, p| s + av[p] * bv[p * n + j]))
+                .collect();
+            let b = Tensor::from_vec(bv, &[k, n])?;
+            let a = Tensor::from_vec(av.clone(), &[1, k])?;
+            let at = Tensor::from_vec(av, &[k, 1])?;
+            assert_eq!(
+                a.matmul(&b, false, false)?.to_vec::<f32>()?,
+                expect,
+                "{k}x{n}"
+            );
+            assert_eq!(
+                at.matmul(&b, true, false)?.to_vec::<f32>()?,
+                expect,
+                "{k}x{n}"
+            );
+            let gemm = a
+                .matmul(&b.transpose(None)?, false, true)?
+                .to_vec::<f32>()?;
+            // an outer product of any size: each element one product, every transpose
+            let x = Tensor::from_vec(values(k), &[k, 1])?;
+            let outer: Vec<f32> = values(k)
+                .iter()
+                .flat_map(|&p| (0..n).map(move |j| p * (j as f32 - 0.5)))
+                .collect();
+            let y = Tensor::from_vec((0..n).map(|j| j as f32 - 0.5).collect(), &[1, n])?;
+            assert_eq!(x.matmul(&y, false, false)?.to_vec::<f32>()?, outer);
+            assert_eq!(
+                x.transpose(None)?
+                    .matmul(&y.transpose(None)?, true, true)?
+                    .to_vec::<f32>()?,
+                outer
+            );
+            for (g, e) in gemm.iter().zip(&expect) {
+                assert!((g - e).abs() <= 1e-3 * e.abs().max(1.0), "{g} vs {e}");
+            }
+        }
         Ok(())
     }
 
