@@ -176,8 +176,9 @@ impl Layer for Dense {
             .kernel
             .clone()
             .ok_or_else(|| self.error("not built".into()))?;
-        let input_dim = kernel.shape()[0];
-        let shape = inputs.shape().to_vec();
+        // borrowed, not copied: a call allocates no shape vector
+        let input_dim = kernel.snapshot().shape()[0];
+        let shape = inputs.shape();
         if shape.len() < 2 {
             return Err(self.error(format!(
                 "input 0 is incompatible with the layer: expected min_ndim=2, found ndim={}; full shape received: {shape:?}",

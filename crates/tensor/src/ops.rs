@@ -1,7 +1,7 @@
 //! The numeric kernels: elementwise maps, broadcasting binary ops, reductions, linear algebra
 //! and shape manipulation. Nothing here knows about gradients.
 
-use ndarray::{Array, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, Slice, Zip};
+use ndarray::{Array, ArrayD, ArrayViewD, Axis, Dimension, Ix2, IxDyn, RemoveAxis, Slice, Zip};
 
 use std::mem::MaybeUninit;
 
@@ -547,19 +547,33 @@ fn normalize_axis(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -
     })
 }
 
-/// Sorted, deduplicated, non-negative axes; `None` means every axis.
-fn normalize_axes(op: &'static str, axes: Option<&[isize]>, shape: &[usize]) -> Result<Vec<usize>> {
+/// Sorted, deduplicated, non-negative axes; `None` means every axis. An `IxDyn` holds up to
+/// four of them inline: a reduction allocates nothing for its axes.
+fn normalize_axes(op: &'static str, axes: Option<&[isize]>, shape: &[usize]) -> Result<IxDyn> {
     let rank = shape.len();
-    let mut out = match axes {
-        None => (0..rank).collect(),
-        Some(list) => list
-            .iter()
-            .map(|&a| normalize_axis(op, a, rank, shape))
-            .collect::<Result<Vec<_>>>()?,
-    };
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+    let mut out = IxDyn::zeros(axes.map_or(rank, <[isize]>::len));
+    let list = out.slice_mut();
+    match axes {
+        None => list.iter_mut().enumerate().for_each(|(i, a)| *a = i),
+        Some(given) => {
+            for (a, &g) in list.iter_mut().zip(given) {
+                *a = normalize_axis(op, g, rank, shape)?;
+            }
+        }
+    }
+    list.sort_unstable();
+    let mut kept = 0;
+    for i in 0..list.len() {
+        if kept == 0 || list[i] != list[kept - 1] {
+            list[kept] = list[i];
+            kept += 1;
+        }
+    }
+    Ok(if kept == list.len() {
+        out
+    } else {
+        IxDyn(&out.slice()[..kept])
+    })
 }
 
 fn reduce_kernel<T: Element>(
@@ -572,11 +586,30 @@ fn reduce_kernel<T: Element>(
     if axes.len() == a.ndim() && !axes.is_empty() {
         if let Some(xs) = row_major(a) {
             let v = full(xs);
-            return if keepdims {
-                one_value(&vec![1; a.ndim()], v)
+            let mut shape = IxDyn::zeros(if keepdims { a.ndim() } else { 0 });
+            shape.slice_mut().fill(1);
+            return one_value(shape.slice(), v);
+        }
+    }
+    // The last axis of a row-major array (a Keras loss's mean over axis -1): each output
+    // element reduces one contiguous row, in the order ndarray's `sum_axis`/`fold_axis` take
+    // along the axis of smallest stride (`full` of the row, below the parallel size).
+    let last = a.ndim().wrapping_sub(1);
+    if let (&[ax], Some(xs)) = (axes, row_major(a)) {
+        let width = a.shape()[ax];
+        if ax == last && width > 0 && width < PARALLEL_MIN_ELEMENTS && !xs.is_empty() {
+            let mut shape = a.raw_dim();
+            let shape = if keepdims {
+                shape[last] = 1;
+                shape
             } else {
-                one_value(&[], v)
+                shape.remove_axis(Axis(last))
             };
+            return pool::build_small(shape.slice(), |out| {
+                for (o, row) in out.iter_mut().zip(xs.chunks_exact(width)) {
+                    *o = full(row);
+                }
+            });
         }
     }
     let mut out: Option<ArrayD<T>> = None;
@@ -736,15 +769,15 @@ impl Tensor {
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
         Ok(match self.repr() {
-            Repr::F32(a) => reduce_kernel(a, &axes, keepdims, full_sum, sum_axis),
-            Repr::F64(a) => reduce_kernel(a, &axes, keepdims, full_sum, sum_axis),
+            Repr::F32(a) => reduce_kernel(a, axes.slice(), keepdims, full_sum, sum_axis),
+            Repr::F64(a) => reduce_kernel(a, axes.slice(), keepdims, full_sum, sum_axis),
         })
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes_n = normalize_axes("reduce_mean", axes, self.shape())?;
-        let count: usize = axes_n.iter().map(|&a| self.shape()[a]).product();
+        let count: usize = axes_n.slice().iter().map(|&a| self.shape()[a]).product();
         let mut s = self.sum(axes, keepdims)?;
         match s.repr_mut() {
             Repr::F32(a) => div_scalar_in_place(a, count as f64),
@@ -757,8 +790,8 @@ impl Tensor {
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_max", axes, self.shape())?;
         Ok(match self.repr() {
-            Repr::F32(a) => reduce_kernel(a, &axes, keepdims, max_slice, max_axis),
-            Repr::F64(a) => reduce_kernel(a, &axes, keepdims, max_slice, max_axis),
+            Repr::F32(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis),
+            Repr::F64(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis),
         })
     }
 
@@ -1042,7 +1075,9 @@ impl Tensor {
                 .filter(|&i| shape[i] == 1)
                 .collect::<Vec<_>>(),
             Some(list) => {
-                let axes = normalize_axes("squeeze", Some(list), shape)?;
+                let axes = normalize_axes("squeeze", Some(list), shape)?
+                    .slice()
+                    .to_vec();
                 if let Some(&bad) = axes.iter().find(|&&a| shape[a] != 1) {
                     return Err(TensorError::Shape {
                         op: "squeeze",
@@ -1860,6 +1895,45 @@ mod tests {
             assert_eq!(t.sum_to_shape(&[])?.to_vec::<f32>()?, vec![expected]);
             if n > 0 {
                 assert_eq!(t.sum_to_shape(&[1])?.to_vec::<f32>()?, vec![expected]);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn last_axis_reductions_equal_ndarrays() -> Result<()> {
+        for shape in [&[3usize, 50][..], &[2, 3, 9], &[4, 1], &[7], &[2, 0, 3]] {
+            let n = shape.iter().product();
+            let mut xs = values(n);
+            if n > 2 {
+                xs[1] = -0.0;
+                xs[2] = f32::NAN;
+            }
+            let a = ndarray::ArrayD::from_shape_vec(IxDyn(shape), xs.clone()).expect("shape");
+            let t = Tensor::from_vec(xs, shape)?;
+            let last = Axis(shape.len() - 1);
+            let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            for keepdims in [false, true] {
+                let sum = t.sum(Some(&[-1]), keepdims)?;
+                let max = t.max(Some(&[-1]), keepdims)?;
+                let (mut want_sum, mut want_max) = (
+                    a.sum_axis(last),
+                    a.fold_axis(last, f32::NEG_INFINITY, |&m, &x| max_step(m, x)),
+                );
+                if keepdims {
+                    want_sum = want_sum.insert_axis(last);
+                    want_max = want_max.insert_axis(last);
+                }
+                assert_eq!(sum.shape(), want_sum.shape(), "{shape:?}");
+                assert_eq!(
+                    bits(sum.to_vec()?),
+                    bits(want_sum.iter().copied().collect())
+                );
+                assert_eq!(max.shape(), want_max.shape(), "{shape:?}");
+                assert_eq!(
+                    bits(max.to_vec()?),
+                    bits(want_max.iter().copied().collect())
+                );
             }
         }
         Ok(())

@@ -5,7 +5,10 @@ use std::borrow::Cow;
 
 use tapegrad_tensor as tt;
 
+use tt::ndarray::{Dimension, IxDyn};
+
 use crate::op::{record1, Backward, Op, OpRef};
+use crate::ops::shape::reshape_to;
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 
@@ -63,8 +66,8 @@ impl Reduce {
         }
     }
 
-    /// The output's shape with the reduced axes kept as length 1.
-    fn kept_shape(&self, input: &[usize]) -> Vec<isize> {
+    /// The output's shape with the reduced axes kept as length 1 (inline up to rank 4).
+    fn kept_shape(&self, input: &[usize]) -> IxDyn {
         let rank = input.len() as isize;
         let reduced = |i: usize| match &self.axes {
             None => true,
@@ -72,11 +75,13 @@ impl Reduce {
                 .iter()
                 .any(|&x| (if x < 0 { x + rank } else { x }) == i as isize),
         };
-        input
-            .iter()
-            .enumerate()
-            .map(|(i, &d)| if reduced(i) { 1 } else { d as isize })
-            .collect()
+        let mut kept = IxDyn(input);
+        for (i, d) in kept.slice_mut().iter_mut().enumerate() {
+            if reduced(i) {
+                *d = 1;
+            }
+        }
+        kept
     }
 }
 
@@ -103,14 +108,13 @@ impl Op for Reduce {
             let g = if b.grad.shape() == x.shape() {
                 b.grad.clone()
             } else {
-                let shape: Vec<isize> = x.shape().iter().map(|&d| d as isize).collect();
-                crate::reshape(b.grad, &shape)?
+                reshape_to(b.grad, x.shape())?
             };
             out.push(Some(g));
             return Ok(());
         }
         let kept = self.kept_shape(x.shape());
-        let g = crate::reshape(b.grad, &kept)?;
+        let g = reshape_to(b.grad, kept.slice())?;
         let grad = match self.kind {
             Kind::Sum => crate::broadcast_to(&g, x.shape())?,
             Kind::Mean => {
@@ -121,7 +125,7 @@ impl Op for Reduce {
             }
             Kind::Max => {
                 // Ties share the gradient equally, as TensorFlow's _MaxGrad does.
-                let y = b.output.value().reshape(&kept)?;
+                let y = b.output.value().reshape_exact(kept.slice())?;
                 let mask = x.value().zip(&y, tt::ops::Equal)?;
                 let count = mask.sum(self.axes.as_deref(), true)?;
                 let share = Tensor::new(mask.div(&count)?);

@@ -17,8 +17,19 @@ impl Op for Reshape {
         "Reshape".into()
     }
     fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(reshape(b.grad, &dims(b.inputs[0].shape()))?)])
+        Ok(vec![Some(reshape_to(b.grad, b.inputs[0].shape())?)])
     }
+    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(reshape_to(b.grad, b.inputs[0].shape())?));
+        Ok(())
+    }
+}
+
+/// [`reshape`] to a fully known shape (no `-1`), for the backward functions: recorded as a
+/// reshape, and no shape vector is built.
+pub(crate) fn reshape_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    let value = x.value().reshape_exact(shape)?;
+    Ok(record1(|| OpRef::Static(&Reshape), x.clone(), value))
 }
 
 /// `tf.reshape`; one entry of `shape` may be `-1`.
