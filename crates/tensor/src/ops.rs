@@ -269,6 +269,21 @@ fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
     t
 }
 
+/// Whether `xs` is the whole buffer of the thread's last large fill ([`fill_tensor`]): every
+/// element then holds the same value. That tensor is never written in place (the cache holds a
+/// reference, so a write copies it first), and no other live array owns its buffer.
+fn is_last_fill<T: Element>(xs: &[T]) -> bool {
+    LAST_FILL
+        .try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            let a = last.as_ref()?.array::<T>().ok()?;
+            Some(a.as_ptr() == xs.as_ptr() && a.len() == xs.len())
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 /// A pooled buffer of `n` elements written by `fill(start, chunk)` for consecutive chunks of
 /// [`PARALLEL_TASK`] elements, in parallel; `fill` must write every element of its chunk.
 fn par_fill<T: Element>(
@@ -423,6 +438,13 @@ fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) ->
                     }
                 }));
             }
+            // An operand that is the thread's last large fill (a mean's gradient) holds one
+            // value throughout: read as a scalar, one input stream fewer, the same results.
+            let layout = match layout {
+                Layout::Same if is_last_fill(ys) => Layout::ScalarRight,
+                Layout::Same if is_last_fill(xs) => Layout::ScalarLeft,
+                other => other,
+            };
             let data = match layout {
                 Layout::Same => map2(xs, ys, move |x, y| f.call(x, y)),
                 Layout::ScalarRight => with_scalar(xs, ys[0], f, true),
@@ -594,10 +616,20 @@ fn reduce_kernel<T: Element>(
     // The last axis of a row-major array (a Keras loss's mean over axis -1): each output
     // element reduces one contiguous row, in the order ndarray's `sum_axis`/`fold_axis` take
     // along the axis of smallest stride (`full` of the row, below the parallel size).
+    // ndarray takes that path only when the axis has the smallest stride (the last one wins
+    // ties): a row-major array may carry any stride, 0 included, on an axis of length 1 (a
+    // slice, a broadcast), and then ndarray adds whole columns instead.
     let last = a.ndim().wrapping_sub(1);
     if let (&[ax], Some(xs)) = (axes, row_major(a)) {
         let width = a.shape()[ax];
-        if ax == last && width > 0 && width < PARALLEL_MIN_ELEMENTS && !xs.is_empty() {
+        let stride = a.strides()[ax].unsigned_abs();
+        let smallest_stride = a.strides().iter().all(|s| s.unsigned_abs() >= stride);
+        if ax == last
+            && smallest_stride
+            && width > 0
+            && width < PARALLEL_MIN_ELEMENTS
+            && !xs.is_empty()
+        {
             let mut shape = a.raw_dim();
             let shape = if keepdims {
                 shape[last] = 1;
@@ -883,14 +915,15 @@ impl Tensor {
 
     /// Matrix product of two rank-2 tensors, optionally transposing either (`tf.matmul`).
     ///
-    /// **Rounding.** A product whose work `m · k · n` is at most [`PLAIN_MATMUL_MAX_WORK`]
-    /// (every product of the documented experiments), one row by an untransposed `b` and an
-    /// outer product (`k = 1`) of any size, is computed in plain arithmetic of the dtype: each product `a[i,p] · b[p,j]` is rounded, and each dot product is summed left to
-    /// right over `p` starting from the first product (no fused multiply-add, no reassociation),
-    /// so its result is the same on every CPU and equals what numpy/TensorFlow print when they do
-    /// not fuse. Larger products go through ndarray's `dot` (matrixmultiply's blocked gemm), which
-    /// is much faster there but uses FMA where the CPU has it and sums in blocks, so their last
-    /// bits may differ between CPUs.
+    /// **Rounding.** These products are computed in plain arithmetic of the dtype: those whose
+    /// work `m · k · n` is at most [`PLAIN_MATMUL_MAX_WORK`] (every product of the documented
+    /// experiments), and at any size a single row (`m = 1`) against an untransposed `b` and an
+    /// outer product (`k = 1`). Each product `a[i,p] · b[p,j]` is rounded and each dot product
+    /// is summed left to right over `p` starting from the first product (no fused multiply-add,
+    /// no reassociation), so the result is the same on every CPU and equals what
+    /// numpy/TensorFlow print when they do not fuse. Every other product goes through ndarray's
+    /// `dot` (matrixmultiply's blocked gemm), much faster for batches of rows, but it uses FMA
+    /// where the CPU has it and sums in blocks, so its last bits may differ between CPUs.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -1433,10 +1466,12 @@ fn slice_ranges(shape: &[usize], begin: &[usize], size: &[isize]) -> Result<Vec<
 }
 
 /// The largest `m · k · n` for which [`Tensor::matmul`] uses the plain, deterministic kernel
-/// (each product rounded, each dot product summed left to right). Measured on the development
-/// machine (docs/PERFORMANCE.md): the plain kernel is faster than matrixmultiply's gemm for
-/// every shape up to this much work (1.4x at 100x3x1, 1.6x at 1x10x10) and slower beyond it for
-/// batches of rows (0.65x at 32x10x10).
+/// (each product rounded, each dot product summed left to right) whatever the shape; beyond it,
+/// only single rows against an untransposed `b` and outer products (`k = 1`) stay plain.
+/// Measured on the development machine (docs/PERFORMANCE.md): the plain kernel is faster than
+/// matrixmultiply's gemm for every shape up to this much work (1.4x at 100x3x1, 1.6x at
+/// 1x10x10) and slower beyond it for batches of rows (0.65x at 32x10x10); for a single row it
+/// stays faster at any size (gemm packs all of `b` first).
 pub const PLAIN_MATMUL_MAX_WORK: usize = 2048;
 
 /// `op(a) · op(b)` of shape `(m, n)` where `op` transposes when asked, in plain arithmetic:
@@ -1470,6 +1505,20 @@ fn plain_matmul<T: Element>(
     if k == 0 {
         return Tensor::zeros(T::DTYPE, &[m, n]);
     }
+    if k == 1 && m * n >= pool::MIN_ELEMENTS {
+        // a large outer product: each element one product `a[i,0] · b[0,j]`, written once
+        // into a pooled buffer, row by row
+        // SAFETY: each of the `m` rows of `n` elements is written by `map1` in full.
+        let data = unsafe {
+            kernels::written(m * n, |out| {
+                for (i, row) in out.chunks_exact_mut(n).enumerate() {
+                    let x = av[i * ai];
+                    kernels::map1(row, bv, |y| x * y);
+                }
+            })
+        };
+        return T::wrap(shared(IxDyn(&[m, n]), data));
+    }
     // Each out[i, j] is one chain `s = a[i,0] b[0,j]; s = s + a[i,p] b[p,j]` for p = 1, 2, ...;
     // the tiles below only run several independent chains side by side (registers, SIMD lanes)
     // and write every element once (the output may be a reused tensor holding stale values).
@@ -1502,16 +1551,16 @@ impl<T: Element> Kernel<'_, T> {
     /// Every output element, `m` rows: [`Kernel::run`] compiled with AVX2 (no FMA: the same
     /// bits) where the CPU has it and the product is big enough to fill its registers.
     fn run_dispatched(&mut self, m: usize) {
+        if m == 1 && self.b_strides.1 == 1 && self.k * self.n > PLAIN_MATMUL_MAX_WORK {
+            // its loops dispatch to AVX2 themselves
+            return self.one_row();
+        }
         #[cfg(target_arch = "x86_64")]
         {
             /// [`Kernel::run`] with AVX2.
             #[target_feature(enable = "avx2")]
             fn run_avx2<T: Element>(kernel: &mut Kernel<'_, T>, m: usize) {
                 kernel.run(m)
-            }
-            if m == 1 && self.b_strides.1 == 1 && self.k * self.n > PLAIN_MATMUL_MAX_WORK {
-                // its loops dispatch to AVX2 themselves
-                return self.one_row();
             }
             if self.n >= 8 && self.b_strides.1 == 1 && crate::kernels::has_avx2() {
                 // SAFETY: the AVX2 copy runs only on a CPU that has AVX2 (checked just above).
@@ -1801,7 +1850,7 @@ mod tests {
         // beyond PLAIN_MATMUL_MAX_WORK, one row by a row-major op(b) is still plain; a
         // transposed b still goes through gemm (checked to rounding only)
         for (k, n) in [(300, 40), (64, 1000), (1000, 33), (2049, 1)] {
-            const { assert!(64 * 40 > PLAIN_MATMUL_MAX_WORK) };
+            assert!(k * n > PLAIN_MATMUL_MAX_WORK);
             let av = values(k);
             let bv: Vec<f32> = values(k * n + 5)[5..].to_vec();
             let expect: Vec<f32> = (0..n)
@@ -1901,8 +1950,42 @@ mod tests {
     }
 
     #[test]
+    fn an_operand_that_is_the_last_fill_is_read_as_a_scalar() -> Result<()> {
+        let n = 5_000;
+        let fill = Tensor::scalar(0.3f32).broadcast_to(&[n])?;
+        let same_values = Tensor::from_vec(vec![0.3f32; n], &[n])?;
+        let slice = |t: &Tensor| t.array::<f32>().map(|a| a.as_slice().map(<[f32]>::to_vec));
+        assert!(is_last_fill(
+            fill.array::<f32>()?.as_slice().expect("row-major")
+        ));
+        assert!(!is_last_fill(
+            same_values.array::<f32>()?.as_slice().expect("row-major")
+        ));
+        let x = Tensor::from_vec(values(n), &[n])?;
+        let bits = |t: Tensor| -> Result<Vec<u32>> {
+            Ok(t.to_vec::<f32>()?.iter().map(|v| v.to_bits()).collect())
+        };
+        assert_eq!(
+            bits(x.zip(&fill, MulTwice)?)?,
+            bits(x.zip(&same_values, MulTwice)?)?
+        );
+        assert_eq!(
+            bits(fill.zip(&x, MulTwice)?)?,
+            bits(same_values.zip(&x, MulTwice)?)?
+        );
+        assert_eq!(bits(fill.sub(&x)?)?, bits(same_values.sub(&x)?)?);
+        // the fill itself is never written: a write to a clone copies it first
+        let mut clone = fill.clone();
+        clone.elements_mut::<f32>()?[0] = 1.0;
+        assert_eq!(slice(&fill)?, Some(vec![0.3f32; n]));
+        Ok(())
+    }
+
+    #[test]
     fn last_axis_reductions_equal_ndarrays() -> Result<()> {
-        for shape in [&[3usize, 50][..], &[2, 3, 9], &[4, 1], &[7], &[2, 0, 3]] {
+        let wide = [2, PARALLEL_MIN_ELEMENTS + 5];
+        let (row, column) = ([1usize, 64], [64usize, 1]);
+        for shape in [&[3usize, 50][..], &[2, 3, 9], &[4, 1], &wide, &row, &column] {
             let n = shape.iter().product();
             let mut xs = values(n);
             if n > 2 {
@@ -1911,30 +1994,50 @@ mod tests {
             }
             let a = ndarray::ArrayD::from_shape_vec(IxDyn(shape), xs.clone()).expect("shape");
             let t = Tensor::from_vec(xs, shape)?;
-            let last = Axis(shape.len() - 1);
-            let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            for keepdims in [false, true] {
-                let sum = t.sum(Some(&[-1]), keepdims)?;
-                let max = t.max(Some(&[-1]), keepdims)?;
-                let (mut want_sum, mut want_max) = (
-                    a.sum_axis(last),
-                    a.fold_axis(last, f32::NEG_INFINITY, |&m, &x| max_step(m, x)),
-                );
-                if keepdims {
-                    want_sum = want_sum.insert_axis(last);
-                    want_max = want_max.insert_axis(last);
-                }
-                assert_eq!(sum.shape(), want_sum.shape(), "{shape:?}");
-                assert_eq!(
-                    bits(sum.to_vec()?),
-                    bits(want_sum.iter().copied().collect())
-                );
-                assert_eq!(max.shape(), want_max.shape(), "{shape:?}");
-                assert_eq!(
-                    bits(max.to_vec()?),
-                    bits(want_max.iter().copied().collect())
-                );
+            check_last_axis(&t, &a)?;
+        }
+        // one row sliced out of a matrix, one broadcast to a row: row-major arrays whose axis of
+        // length 1 may carry any stride (0 included), where ndarray sums column by column
+        let matrix = Tensor::from_vec(values(3 * 64), &[3, 64])?;
+        let vector = Tensor::from_vec(values(64), &[64])?;
+        for t in [
+            matrix.slice(&[1, 0], &[1, -1])?,
+            vector.broadcast_to(&[1, 64])?,
+        ] {
+            let a = t.array::<f32>()?.clone();
+            check_last_axis(&t, &a)?;
+        }
+        Ok(())
+    }
+
+    /// Sums and maxima over the last axis of `t`, against ndarray's on `a` (the same array).
+    fn check_last_axis(t: &Tensor, a: &ndarray::ArrayD<f32>) -> Result<()> {
+        let shape = a.shape();
+        let last = Axis(shape.len() - 1);
+        let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for keepdims in [false, true] {
+            let sum = t.sum(Some(&[-1]), keepdims)?;
+            let max = t.max(Some(&[-1]), keepdims)?;
+            let (mut want_sum, mut want_max) = (
+                a.sum_axis(last),
+                a.fold_axis(last, f32::NEG_INFINITY, |&m, &x| max_step(m, x)),
+            );
+            if keepdims {
+                want_sum = want_sum.insert_axis(last);
+                want_max = want_max.insert_axis(last);
             }
+            assert_eq!(sum.shape(), want_sum.shape(), "{shape:?}");
+            assert_eq!(
+                bits(sum.to_vec()?),
+                bits(want_sum.iter().copied().collect()),
+                "{shape:?} {:?}",
+                a.strides()
+            );
+            assert_eq!(max.shape(), want_max.shape(), "{shape:?}");
+            assert_eq!(
+                bits(max.to_vec()?),
+                bits(want_max.iter().copied().collect())
+            );
         }
         Ok(())
     }

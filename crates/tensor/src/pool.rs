@@ -251,10 +251,13 @@ fn holds<T: Element>(repr: &Repr, shape: &[usize]) -> bool {
     }
 }
 
-/// A tensor of `shape` (fewer than [`MIN_ELEMENTS`] elements) whose elements `fill` writes: it
-/// gets them all, holding stale values, and must write every one. When one of the last kept
-/// shells holds an array of this dtype and shape (a loop making the same tensors every step),
-/// that tensor is reused whole: no allocation, no array construction, no buffer moved.
+/// A tensor of `shape` whose elements `fill` writes: it gets them all, holding stale values,
+/// and must write every one. When one of the last kept shells holds an array of this dtype and
+/// shape (a loop making the same tensors every step), that tensor is reused whole: no
+/// allocation, no array construction, no buffer moved. Meant for tensors of fewer than
+/// [`MIN_ELEMENTS`] elements; a larger one is served too, from a pooled buffer zero-filled
+/// first (a pass that [`crate::kernels::written`] avoids for kernels that write uninitialised
+/// memory).
 pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T])) -> Tensor {
     let found = with_pools(|pools| {
         let end = pools.shells.len();
