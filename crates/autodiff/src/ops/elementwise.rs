@@ -21,7 +21,13 @@ impl Op for Pow {
     }
     fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, z, g) = (&b.inputs[0], &b.inputs[1], b.output, b.grad);
-        let gx = if b.needs[0] {
+        let one_exponent = y.len() == 1 && y.rank() <= x.rank() && g.shape() == x.shape();
+        let gx = if b.needs[0] && one_exponent && !crate::tape::any_active() {
+            // Nothing records this backward and the exponent is one number (`pow(e, 2.0)`):
+            // the four ops below in one kernel, bitwise the same.
+            let y = PowGradX(y.value().item()?);
+            Some(Tensor::new(g.value().zip(x.value(), y)?))
+        } else if b.needs[0] {
             // g · y · x^(y−1)
             let d = crate::mul(y, pow(x, crate::sub(y, 1.0)?)?)?;
             Some(unbroadcast(crate::mul(g, d)?, x.shape())?)
@@ -39,6 +45,21 @@ impl Op for Pow {
         };
         out.extend([gx, gy]);
         Ok(())
+    }
+}
+
+/// `g · (y · x^(y − 1))` for one exponent `y` (held as `f64`, exact for either dtype): the
+/// gradient of `pow` with respect to `x`, each step rounded in the dtype as the separate ops
+/// `sub`, `pow`, `mul`, `mul` round it.
+#[derive(Clone, Copy)]
+struct PowGradX(f64);
+
+impl tt::ops::BinaryFn for PowGradX {
+    const NAME: &'static str = "pow_grad";
+    #[inline(always)]
+    fn call<T: tt::Element>(self, g: T, x: T) -> T {
+        let y = T::from_f64(self.0);
+        g * (y * x.powf(y - T::from_f64(1.0)))
     }
 }
 
@@ -158,6 +179,27 @@ mod tests {
         check_at(&[x.clone(), y], |v| minimum(&v[0], &v[1]))?;
         check_at(&[x], |v| clip_by_value(&v[0], 0.7, 1.5))?;
         check(&[&[2, 3], &[3]], |v| maximum(&v[0], &v[1]))?;
+        Ok(())
+    }
+
+    #[test]
+    fn pow_gradient_in_one_kernel_equals_the_separate_ops() -> Result<()> {
+        // with a second tape active the backward runs as recorded ops, without it as one kernel
+        let xs: Vec<f32> = (0..50).map(|i| (i as f32 - 20.0) * 0.37).collect();
+        let ws: Vec<f32> = (0..50).map(|i| 1.0 + i as f32 * 0.013).collect();
+        for exponent in [2.0, 3.0, 0.5, -1.5, 1.0, 0.0, 2.7] {
+            let gradient = |separate_ops: bool| -> Result<Vec<u32>> {
+                let _outer = separate_ops.then(crate::GradientTape::new);
+                let x = Tensor::from_vec(xs.clone(), &[50])?;
+                let w = Tensor::from_vec(ws.clone(), &[50])?;
+                let tape = crate::GradientTape::new();
+                tape.watch(&x);
+                let loss = crate::reduce_sum(crate::mul(pow(&x, exponent)?, &w)?, None, false)?;
+                let g = tape.gradient(&loss, &[&x])?[0].clone().expect("connected");
+                Ok(g.to_vec::<f32>()?.iter().map(|v| v.to_bits()).collect())
+            };
+            assert_eq!(gradient(false)?, gradient(true)?, "exponent {exponent}");
+        }
         Ok(())
     }
 
