@@ -27,19 +27,40 @@ pub struct Backward<'a> {
 /// `backward` is written with this crate's differentiable ops, so that a tape recording while
 /// another tape computes its gradient records the gradient computation too: nested tapes give
 /// gradients of gradients. When no tape records, those ops run as plain kernels.
+///
+/// ```
+/// use tapegrad_autodiff::{mul, record, Backward, GradientTape, Op, Result, Tensor};
+///
+/// /// `2x`, as a custom op.
+/// struct Double;
+///
+/// impl Op for Double {
+///     fn name(&self) -> String {
+///         "Double".into()
+///     }
+///     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+///         out.push(Some(mul(b.grad, 2.0)?));
+///         Ok(())
+///     }
+/// }
+///
+/// let x = Tensor::from_vec(vec![1.0f32, 3.0], &[2])?;
+/// let tape = GradientTape::new();
+/// tape.watch(&x);
+/// let two_x = x.value().mul(&tapegrad_tensor::Tensor::scalar(2.0f32))?;
+/// let y = record(Double, &[&x], two_x);
+/// assert_eq!(y.to_vec::<f32>()?, vec![2.0, 6.0]);
+/// let g = tape.gradient(&y, &[&x])?;
+/// assert_eq!(g[0].as_ref().map(|g| g.to_vec::<f32>()).transpose()?, Some(vec![2.0, 2.0]));
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
 pub trait Op: 'static {
     /// The op's name, as the graph dump shows it.
     fn name(&self) -> String;
-    /// Gradients of the inputs, one per input (`None` where none flows or none is needed).
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>>;
-
-    /// [`backward`](Op::backward) into `out` (empty on entry), so that a backward pass reuses
-    /// one buffer for every op instead of allocating a vector per op. The default calls
-    /// `backward`; the built-in ops implement it directly.
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
-        out.extend(self.backward(b)?);
-        Ok(())
-    }
+    /// Pushes onto `out` (empty on entry) the gradient of each input, one per input in order
+    /// (`None` where none flows or `b.needs` says none is wanted). The backward pass hands
+    /// every op the same buffer: no vector is allocated per op.
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()>;
 }
 
 /// Wraps the forward result of an op as a tensor, and records the op on every recording tape

@@ -518,10 +518,7 @@ impl Op for ReadVariable {
     fn name(&self) -> String {
         format!("ReadVariable({})", self.0.name())
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(b.grad.clone())])
-    }
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         out.push(Some(b.grad.clone()));
         Ok(())
     }
@@ -1162,7 +1159,7 @@ fn accumulate<S: Source>(
             needs,
         };
         // `input_grads` is empty here (cleared before the first op and after each)
-        r.op.backward_into(&b, input_grads)?;
+        r.op.backward(&b, input_grads)?;
         for (gi, &slot) in input_grads.iter_mut().zip(&*slots) {
             let Some(gi) = gi.take() else { continue };
             if let Some(sum) = slot_grad(grads, leaf_grads, slot) {

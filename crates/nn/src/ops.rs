@@ -15,7 +15,7 @@ impl Op for Select {
     fn name(&self) -> String {
         "Select".into()
     }
-    fn backward(&self, b: &Backward<'_>) -> ad::Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> ad::Result<()> {
         let on = Tensor::new(self.mask.clone());
         let off = Tensor::new(tt::Tensor::ones_like(&self.mask).sub(&self.mask)?);
         let ga = if b.needs[0] {
@@ -28,7 +28,8 @@ impl Op for Select {
         } else {
             None
         };
-        Ok(vec![ga, gb])
+        out.extend([ga, gb]);
+        Ok(())
     }
 }
 

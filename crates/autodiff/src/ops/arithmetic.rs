@@ -42,13 +42,7 @@ impl Op for Binary {
         .into()
     }
 
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        let mut out = Vec::with_capacity(2);
-        self.backward_into(b, &mut out)?;
-        Ok(out)
-    }
-
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
         let (gx, gy) = match self.0 {
             Kind::Add => (b.needs[0].then(|| g.clone()), b.needs[1].then(|| g.clone())),
@@ -141,10 +135,7 @@ impl Op for Neg {
     fn name(&self) -> String {
         "Neg".into()
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(negate(b.grad)?)])
-    }
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         out.push(Some(negate(b.grad)?));
         Ok(())
     }

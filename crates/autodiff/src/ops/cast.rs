@@ -15,8 +15,9 @@ impl Op for Cast {
     fn name(&self) -> String {
         format!("Cast({} -> {})", self.from, self.to)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(cast(b.grad, self.from)?)])
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(cast(b.grad, self.from)?));
+        Ok(())
     }
 }
 

@@ -14,12 +14,7 @@ impl Op for Pow {
     fn name(&self) -> String {
         "Pow".into()
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        let mut out = Vec::with_capacity(2);
-        self.backward_into(b, &mut out)?;
-        Ok(out)
-    }
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, z, g) = (&b.inputs[0], &b.inputs[1], b.output, b.grad);
         let one_exponent = y.len() == 1 && y.rank() <= x.rank() && g.shape() == x.shape();
         let gx = if b.needs[0] && one_exponent && !crate::tape::any_active() {
@@ -84,7 +79,7 @@ impl Op for Extremum {
     fn name(&self) -> String {
         if self.max { "Maximum" } else { "Minimum" }.into()
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
         // TensorFlow: x gets the gradient where x >= y (maximum) or x <= y (minimum).
         let mask = if self.max {
@@ -95,10 +90,11 @@ impl Op for Extremum {
         let mask = Tensor::new(mask);
         let gx = crate::mul(g, &mask)?;
         let gy = crate::sub(g, &gx)?;
-        Ok(vec![
+        out.extend([
             Some(unbroadcast(gx, x.shape())?),
             Some(unbroadcast(gy, y.shape())?),
-        ])
+        ]);
+        Ok(())
     }
 }
 
@@ -135,12 +131,13 @@ impl Op for Clip {
     fn name(&self) -> String {
         format!("ClipByValue({}, {})", self.lo, self.hi)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let x = b.inputs[0].value();
         let inside = x
             .zip(&tt::Tensor::scalar_of(x.dtype(), self.lo), k::GreaterEqual)?
             .mul(&x.zip(&tt::Tensor::scalar_of(x.dtype(), self.hi), k::LessEqual)?)?;
-        Ok(vec![Some(crate::mul(b.grad, Tensor::new(inside))?)])
+        out.push(Some(crate::mul(b.grad, Tensor::new(inside))?));
+        Ok(())
     }
 }
 

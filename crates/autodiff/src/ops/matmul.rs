@@ -34,12 +34,7 @@ impl Op for MatMul {
     fn name(&self) -> String {
         format!("MatMul(transpose_a={}, transpose_b={})", self.ta, self.tb)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        let mut out = Vec::with_capacity(2);
-        self.backward_into(b, &mut out)?;
-        Ok(out)
-    }
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (a, w, g) = (&b.inputs[0], &b.inputs[1], b.grad);
         // each product only when its input needs a gradient: for a layer's input (data, not
         // watched) `g · wᵀ` would be a batch × features array computed for nothing

@@ -12,10 +12,11 @@ impl Op for Softmax {
     fn name(&self) -> String {
         format!("Softmax(axis={})", self.axis)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (y, g) = (b.output, b.grad);
         let dot = crate::reduce_sum(crate::mul(g, y)?, Some(&[self.axis]), true)?;
-        Ok(vec![Some(crate::mul(crate::sub(g, dot)?, y)?)])
+        out.push(Some(crate::mul(crate::sub(g, dot)?, y)?));
+        Ok(())
     }
 }
 

@@ -94,12 +94,7 @@ impl Op for Reduce {
         };
         format!("{n}(axes={:?}, keepdims={})", self.axes, self.keepdims)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        let mut out = Vec::with_capacity(1);
-        self.backward_into(b, &mut out)?;
-        Ok(out)
-    }
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let x = &b.inputs[0];
         if self.kind != Kind::Max && x.len() == b.output.len() {
             // Every reduced axis has length 1 (a loss of one output per row, a mean of one

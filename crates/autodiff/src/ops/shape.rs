@@ -16,10 +16,7 @@ impl Op for Reshape {
     fn name(&self) -> String {
         "Reshape".into()
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(reshape_to(b.grad, b.inputs[0].shape())?)])
-    }
-    fn backward_into(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         out.push(Some(reshape_to(b.grad, b.inputs[0].shape())?));
         Ok(())
     }
@@ -67,12 +64,13 @@ impl Op for Transpose {
     fn name(&self) -> String {
         format!("Transpose({:?})", self.perm)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let mut inverse = vec![0; self.perm.len()];
         for (i, &p) in self.perm.iter().enumerate() {
             inverse[p] = i;
         }
-        Ok(vec![Some(transpose(b.grad, Some(&inverse))?)])
+        out.push(Some(transpose(b.grad, Some(&inverse))?));
+        Ok(())
     }
 }
 
@@ -94,8 +92,9 @@ impl Op for BroadcastTo {
     fn name(&self) -> String {
         "BroadcastTo".into()
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(sum_to_shape(b.grad, b.inputs[0].shape())?)])
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(sum_to_shape(b.grad, b.inputs[0].shape())?));
+        Ok(())
     }
 }
 
@@ -112,8 +111,9 @@ impl Op for SumToShape {
     fn name(&self) -> String {
         "SumToShape".into()
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(broadcast_to(b.grad, b.inputs[0].shape())?)])
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(broadcast_to(b.grad, b.inputs[0].shape())?));
+        Ok(())
     }
 }
 
@@ -133,12 +133,9 @@ impl Op for Slice {
     fn name(&self) -> String {
         format!("Slice(begin={:?})", self.begin)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(pad_into(
-            b.grad,
-            b.inputs[0].shape(),
-            &self.begin,
-        )?)])
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(pad_into(b.grad, b.inputs[0].shape(), &self.begin)?));
+        Ok(())
     }
 }
 
@@ -165,9 +162,10 @@ impl Op for PadInto {
     fn name(&self) -> String {
         format!("Pad(begin={:?})", self.begin)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let size = dims(b.inputs[0].shape());
-        Ok(vec![Some(slice(b.grad, &self.begin, &size)?)])
+        out.push(Some(slice(b.grad, &self.begin, &size)?));
+        Ok(())
     }
 }
 
@@ -194,23 +192,19 @@ impl Op for Concat {
     fn name(&self) -> String {
         format!("ConcatV2(axis={})", self.axis)
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let mut offset = 0;
-        let rank = b.grad.rank();
-        b.inputs
-            .iter()
-            .zip(b.needs)
-            .map(|(x, &need)| {
-                let len = x.shape()[self.axis];
-                let mut begin = vec![0; rank];
-                begin[self.axis] = offset;
-                offset += len;
-                if !need {
-                    return Ok(None);
-                }
-                slice(b.grad, &begin, &dims(x.shape())).map(Some)
-            })
-            .collect()
+        let mut begin = vec![0; b.grad.rank()];
+        for (x, &need) in b.inputs.iter().zip(b.needs) {
+            begin[self.axis] = offset;
+            offset += x.shape()[self.axis];
+            out.push(if need {
+                Some(slice(b.grad, &begin, &dims(x.shape()))?)
+            } else {
+                None
+            });
+        }
+        Ok(())
     }
 }
 
@@ -258,9 +252,10 @@ impl Op for Gather {
     fn name(&self) -> String {
         format!("GatherV2({} rows)", self.indices.len())
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let rows = b.inputs[0].shape()[0];
-        Ok(vec![Some(scatter_add_rows(b.grad, &self.indices, rows)?)])
+        out.push(Some(scatter_add_rows(b.grad, &self.indices, rows)?));
+        Ok(())
     }
 }
 
@@ -294,8 +289,9 @@ impl Op for ScatterAddRows {
     fn name(&self) -> String {
         "UnsortedSegmentSum".into()
     }
-    fn backward(&self, b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(gather(b.grad, &self.indices)?)])
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        out.push(Some(gather(b.grad, &self.indices)?));
+        Ok(())
     }
 }
 

@@ -21,12 +21,7 @@ macro_rules! unary_op {
             fn name(&self) -> String {
                 stringify!($op).into()
             }
-            fn backward(&self, $b: &Backward<'_>) -> Result<Vec<Option<Tensor>>> {
-                let mut out = Vec::with_capacity(1);
-                self.backward_into($b, &mut out)?;
-                Ok(out)
-            }
-            fn backward_into(&self, $b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+            fn backward(&self, $b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
                 let ($x, $y, $g) = (&$b.inputs[0], $b.output, $b.grad);
                 let _ = ($x, $y);
                 out.push(Some($grad?));
