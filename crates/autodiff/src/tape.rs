@@ -1160,6 +1160,19 @@ fn accumulate<S: Source>(
         };
         // `input_grads` is empty here (cleared before the first op and after each)
         r.op.backward(&b, input_grads)?;
+        if input_grads.len() != inputs.len() {
+            let message = format!(
+                "op {} gave {} gradients for its {} inputs (Op::backward pushes one per input)",
+                r.op.name(),
+                input_grads.len(),
+                inputs.len()
+            );
+            input_grads.clear();
+            return Err(Error::Invalid {
+                op: "gradient",
+                message,
+            });
+        }
         for (gi, &slot) in input_grads.iter_mut().zip(&*slots) {
             let Some(gi) = gi.take() else { continue };
             if let Some(sum) = slot_grad(grads, leaf_grads, slot) {
@@ -1255,6 +1268,30 @@ mod tests {
         assert!(dot.contains("label=\"variable a\\n[] float32\""), "{dot}");
         assert!(dot.contains(&read), "{dot}");
         assert_eq!(tape.gradient(&y, &[&a])?[0].as_ref().unwrap().item()?, 4.0);
+        Ok(())
+    }
+
+    #[test]
+    fn an_op_that_gives_the_wrong_number_of_gradients_is_an_error() -> Result<()> {
+        struct Careless;
+        impl Op for Careless {
+            fn name(&self) -> String {
+                "Careless".into()
+            }
+            fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+                out.extend([Some(b.grad.clone()), None]);
+                Ok(())
+            }
+        }
+        let x = Tensor::scalar(1.0f32);
+        let tape = GradientTape::new();
+        tape.watch(&x);
+        let y = crate::record(Careless, &[&x], x.value().clone());
+        let e = tape.gradient(&y, &[&x]).unwrap_err().to_string();
+        assert!(
+            e.contains("Careless") && e.contains("2 gradients") && e.contains("1 inputs"),
+            "{e}"
+        );
         Ok(())
     }
 

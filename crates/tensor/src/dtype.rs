@@ -58,6 +58,9 @@ pub trait Element:
     fn from_f64(value: f64) -> Self;
     /// Widens to `f64` (exact).
     fn to_f64(self) -> f64;
+    /// The value's bits, widened to `u64` (no conversion through `f64`, which would quiet a
+    /// signalling NaN): two values have the same bits exactly when these are equal.
+    fn bits(self) -> u64;
 }
 
 impl Element for f32 {
@@ -77,6 +80,9 @@ impl Element for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    fn bits(self) -> u64 {
+        u64::from(self.to_bits())
+    }
 }
 
 impl Element for f64 {
@@ -95,5 +101,8 @@ impl Element for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+    fn bits(self) -> u64 {
+        self.to_bits()
     }
 }

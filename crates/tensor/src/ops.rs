@@ -244,7 +244,7 @@ fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
             && t.array::<T>()
                 .ok()
                 .and_then(|a| a.iter().next().copied())
-                .is_some_and(|first| first.to_f64().to_bits() == v.to_f64().to_bits())
+                .is_some_and(|first| first.bits() == v.bits())
     };
     let hit = LAST_FILL
         .try_with(|last| {
@@ -1505,10 +1505,11 @@ fn plain_matmul<T: Element>(
     if k == 0 {
         return Tensor::zeros(T::DTYPE, &[m, n]);
     }
-    if k == 1 && m * n >= pool::MIN_ELEMENTS {
+    if k == 1 && m.saturating_mul(n) >= pool::MIN_ELEMENTS {
         // a large outer product: each element one product `a[i,0] · b[0,j]`, written once
         // into a pooled buffer, row by row
-        // SAFETY: each of the `m` rows of `n` elements is written by `map1` in full.
+        // SAFETY: `bv` holds the `k · n = n` elements of `b`, so `map1` writes each of the `n`
+        // elements of every one of the `m` rows (it writes as many as the shorter slice has).
         let data = unsafe {
             kernels::written(m * n, |out| {
                 for (i, row) in out.chunks_exact_mut(n).enumerate() {
@@ -1945,6 +1946,23 @@ mod tests {
             if n > 0 {
                 assert_eq!(t.sum_to_shape(&[1])?.to_vec::<f32>()?, vec![expected]);
             }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_fill_cache_compares_bits_not_widened_values() -> Result<()> {
+        // a quiet NaN and a signalling one widen to the same f64; the cache must tell them apart
+        let (quiet, signalling) = (f32::from_bits(0x7fe0_0000), f32::from_bits(0x7fa0_0000));
+        for (first, second) in [(quiet, signalling), (signalling, quiet)] {
+            let a = Tensor::scalar(first).broadcast_to(&[3_000])?;
+            let b = Tensor::scalar(second).broadcast_to(&[3_000])?;
+            let bits = |t: &Tensor| {
+                t.array::<f32>()
+                    .map(|a| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+            };
+            assert!(bits(&a)?.iter().all(|&v| v == first.to_bits()));
+            assert!(bits(&b)?.iter().all(|&v| v == second.to_bits()));
         }
         Ok(())
     }
