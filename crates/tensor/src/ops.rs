@@ -137,9 +137,8 @@ fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
         ndarray::Dimension::size(&dim),
         "kernels produce one value per element"
     );
-    // SAFETY: `data` holds exactly one value per element of `dim` (checked above), in the
-    // row-major order of the default strides that `from_shape_vec_unchecked` uses.
-    unsafe { ArrayD::from_shape_vec_unchecked(dim, data) }
+    // SAFETY: `data` holds exactly one value per element of `dim` (checked above).
+    unsafe { pool::row_major_array(dim.slice(), data) }
 }
 
 /// The elements as one row-major slice: the layout of every array this crate builds. Views

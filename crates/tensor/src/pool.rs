@@ -196,18 +196,49 @@ pub(crate) fn release(mut shell: Arc<Repr>) {
             return;
         };
         match repr {
-            Repr::F32(a) if a.len() >= MIN_ELEMENTS => {
-                keep(pools, std::mem::take(a).into_raw_vec_and_offset().0)
-            }
-            Repr::F64(a) if a.len() >= MIN_ELEMENTS => {
-                keep(pools, std::mem::take(a).into_raw_vec_and_offset().0)
-            }
+            Repr::F32(a) if a.len() >= MIN_ELEMENTS => keep(
+                pools,
+                std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
+            ),
+            Repr::F64(a) if a.len() >= MIN_ELEMENTS => keep(
+                pools,
+                std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
+            ),
             _ => {}
         }
         if pools.shells.len() < MAX_SHELLS {
             pools.shells.push(shell);
         }
     });
+}
+
+/// `data` as an array of `shape`, row-major. Ranks 1 and 2 are built through ndarray's fixed
+/// dimensions and converted, which costs a third of the instructions of building the `IxDyn`
+/// shape and strides directly (cachegrind: ~190 → ~60 per array).
+///
+/// # Safety
+///
+/// `data.len()` must be the product of `shape`.
+#[inline]
+pub(crate) unsafe fn row_major_array<T: Element>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
+    // SAFETY (all three): `data` holds one value per element of `shape` (the caller's promise),
+    // in the row-major order of the default strides the constructors use.
+    match *shape {
+        [_] => ndarray::Array1::from_vec(data).into_dyn(),
+        [rows, columns] => unsafe {
+            ndarray::Array2::from_shape_vec_unchecked((rows, columns), data).into_dyn()
+        },
+        _ => unsafe { ArrayD::from_shape_vec_unchecked(IxDyn(shape), data) },
+    }
+}
+
+/// An array of no elements (shape `[0]`) that allocates nothing: what a shell holds once its
+/// large buffer has gone to the pool. (`ArrayD::default()` has rank 0, hence one element, and
+/// allocates it.)
+#[inline]
+fn empty<T: Element>() -> ArrayD<T> {
+    // built as a one-dimensional array: a third of the instructions of an `IxDyn` construction
+    ndarray::Array1::from_vec(Vec::new()).into_dyn()
 }
 
 /// A tensor allocation holding `repr`: a kept shell when there is one (the small buffer it
@@ -288,7 +319,7 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
     fill(&mut data);
     // SAFETY: `data` holds `n` = the product of `shape` values, in the row-major order of the
     // default strides.
-    T::wrap(unsafe { ArrayD::from_shape_vec_unchecked(IxDyn(shape), data) })
+    T::wrap(unsafe { row_major_array(shape, data) })
 }
 
 #[cfg(test)]
