@@ -268,19 +268,25 @@ fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
     t
 }
 
-/// Whether `xs` is the whole buffer of the thread's last large fill ([`fill_tensor`]): every
-/// element then holds the same value. That tensor is never written in place (the cache holds a
-/// reference, so a write copies it first), and no other live array owns its buffer.
-fn is_last_fill<T: Element>(xs: &[T]) -> bool {
+/// The buffer (start, length) of the thread's last large fill ([`fill_tensor`]) when it has
+/// dtype `T`: a slice with this start and length holds one value throughout. That tensor is
+/// never written in place (the cache holds a reference, so a write copies it first), and no
+/// other live array owns its buffer.
+fn last_fill<T: Element>() -> Option<(*const T, usize)> {
     LAST_FILL
         .try_with(|last| {
             let last = last.try_borrow().ok()?;
             let a = last.as_ref()?.array::<T>().ok()?;
-            Some(a.as_ptr() == xs.as_ptr() && a.len() == xs.len())
+            Some((a.as_ptr(), a.len()))
         })
         .ok()
         .flatten()
-        .unwrap_or(false)
+}
+
+/// Whether `xs` is the whole buffer `fill` (from [`last_fill`]).
+#[inline]
+fn is_fill<T>(xs: &[T], fill: Option<(*const T, usize)>) -> bool {
+    fill == Some((xs.as_ptr(), xs.len()))
 }
 
 /// A pooled buffer of `n` elements written by `fill(start, chunk)` for consecutive chunks of
@@ -439,10 +445,10 @@ fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) ->
             }
             // An operand that is the thread's last large fill (a mean's gradient) holds one
             // value throughout: read as a scalar, one input stream fewer, the same results.
-            let layout = match layout {
-                Layout::Same if is_last_fill(ys) => Layout::ScalarRight,
-                Layout::Same if is_last_fill(xs) => Layout::ScalarLeft,
-                other => other,
+            let layout = match (layout, last_fill::<T>()) {
+                (Layout::Same, fill) if is_fill(ys, fill) => Layout::ScalarRight,
+                (Layout::Same, fill) if is_fill(xs, fill) => Layout::ScalarLeft,
+                (other, _) => other,
             };
             let data = match layout {
                 Layout::Same => map2(xs, ys, move |x, y| f.call(x, y)),
@@ -613,11 +619,11 @@ fn reduce_kernel<T: Element>(
         }
     }
     // The last axis of a row-major array (a Keras loss's mean over axis -1): each output
-    // element reduces one contiguous row, in the order ndarray's `sum_axis`/`fold_axis` take
-    // along the axis of smallest stride (`full` of the row, below the parallel size).
-    // ndarray takes that path only when the axis has the smallest stride (the last one wins
-    // ties): a row-major array may carry any stride, 0 included, on an axis of length 1 (a
-    // slice, a broadcast), and then ndarray adds whole columns instead.
+    // element reduces one contiguous row with `full` (below the parallel size), the order
+    // ndarray's `sum_axis`/`fold_axis` take along the axis of smallest stride. ndarray does so
+    // only when the last axis has the smallest stride (it wins ties): a row-major array may
+    // carry any stride, 0 included, on an axis of length 1 (a slice, a broadcast), and then
+    // ndarray adds whole columns instead.
     let last = a.ndim().wrapping_sub(1);
     if let (&[ax], Some(xs)) = (axes, row_major(a)) {
         let width = a.shape()[ax];
@@ -799,17 +805,22 @@ impl Tensor {
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
-        Ok(match self.repr() {
-            Repr::F32(a) => reduce_kernel(a, axes.slice(), keepdims, full_sum, sum_axis),
-            Repr::F64(a) => reduce_kernel(a, axes.slice(), keepdims, full_sum, sum_axis),
-        })
+        Ok(self.sum_over(axes.slice(), keepdims))
+    }
+
+    /// [`Tensor::sum`] over axes already normalized (sorted, distinct, in range).
+    fn sum_over(&self, axes: &[usize], keepdims: bool) -> Tensor {
+        match self.repr() {
+            Repr::F32(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis),
+            Repr::F64(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis),
+        }
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        let axes_n = normalize_axes("reduce_mean", axes, self.shape())?;
-        let count: usize = axes_n.slice().iter().map(|&a| self.shape()[a]).product();
-        let mut s = self.sum(axes, keepdims)?;
+        let axes = normalize_axes("reduce_mean", axes, self.shape())?;
+        let count: usize = axes.slice().iter().map(|&a| self.shape()[a]).product();
+        let mut s = self.sum_over(axes.slice(), keepdims);
         match s.repr_mut() {
             Repr::F32(a) => div_scalar_in_place(a, count as f64),
             Repr::F64(a) => div_scalar_in_place(a, count as f64),
@@ -1579,10 +1590,10 @@ impl<T: Element> Kernel<'_, T> {
         let (n, ap, bp) = (self.n, self.a_strides.1, self.b_strides.0);
         let (av, bv) = (self.av, self.bv);
         let first = av[0];
-        crate::kernels::update(self.out, &bv[..n], |_, y| first * y);
+        kernels::update(self.out, &bv[..n], |_, y| first * y);
         for p in 1..self.k {
             let x = av[p * ap];
-            crate::kernels::update(self.out, &bv[p * bp..p * bp + n], |s, y| s + x * y);
+            kernels::update(self.out, &bv[p * bp..p * bp + n], |s, y| s + x * y);
         }
     }
 
@@ -1872,6 +1883,9 @@ mod tests {
             let gemm = a
                 .matmul(&b.transpose(None)?, false, true)?
                 .to_vec::<f32>()?;
+            for (g, e) in gemm.iter().zip(&expect) {
+                assert!((g - e).abs() <= 1e-3 * e.abs().max(1.0), "{g} vs {e}");
+            }
             // an outer product of any size: each element one product, every transpose
             let x = Tensor::from_vec(values(k), &[k, 1])?;
             let outer: Vec<f32> = values(k)
@@ -1886,9 +1900,6 @@ mod tests {
                     .to_vec::<f32>()?,
                 outer
             );
-            for (g, e) in gemm.iter().zip(&expect) {
-                assert!((g - e).abs() <= 1e-3 * e.abs().max(1.0), "{g} vs {e}");
-            }
         }
         Ok(())
     }
@@ -1972,11 +1983,14 @@ mod tests {
         let fill = Tensor::scalar(0.3f32).broadcast_to(&[n])?;
         let same_values = Tensor::from_vec(vec![0.3f32; n], &[n])?;
         let slice = |t: &Tensor| t.array::<f32>().map(|a| a.as_slice().map(<[f32]>::to_vec));
-        assert!(is_last_fill(
-            fill.array::<f32>()?.as_slice().expect("row-major")
+        let cached = last_fill::<f32>();
+        assert!(is_fill(
+            fill.array::<f32>()?.as_slice().expect("row-major"),
+            cached
         ));
-        assert!(!is_last_fill(
-            same_values.array::<f32>()?.as_slice().expect("row-major")
+        assert!(!is_fill(
+            same_values.array::<f32>()?.as_slice().expect("row-major"),
+            cached
         ));
         let x = Tensor::from_vec(values(n), &[n])?;
         let bits = |t: Tensor| -> Result<Vec<u32>> {
