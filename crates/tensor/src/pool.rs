@@ -7,8 +7,10 @@
 //!   an output buffer of capacity between `n` and `2n` from it. At most [`MAX_BUFFERS`] buffers
 //!   and [`MAX_BYTES`] bytes per dtype are kept, the oldest evicted first.
 //! - **Tensor allocations** (the `Arc` holding the array header) of dropped, unshared tensors are
-//!   kept as shells ([`MAX_SHELLS`] per thread), still holding their array when it is small;
-//!   the next tensor made on the thread takes a shell and the small buffer it held goes to bins
+//!   kept as shells ([`MAX_SHELLS`] per thread), still holding their array when it is small.
+//!   A small tensor of the shape of one of the newest shells takes that shell whole (array and
+//!   buffer), and one that finds none makes a new allocation, so that the shells grow to what
+//!   a step asks; other tensors take the oldest shell, and the small buffer it held goes to bins
 //!   by power-of-two capacity ([`SMALL_PER_BIN`] each), which serve the kernels' next small
 //!   outputs. A tensor of a few elements then costs no `malloc` and no `free` once a loop has run
 //!   a step. Small outputs get a power-of-two capacity so that they return to the bin they are
@@ -34,8 +36,10 @@ pub(crate) const MAX_BYTES: usize = 128 << 20;
 pub(crate) const SMALL_PER_BIN: usize = 8;
 /// Number of small bins: capacities 1, 2, 4, …, `MIN_ELEMENTS / 2`.
 const BINS: usize = MIN_ELEMENTS.trailing_zeros() as usize;
-/// Empty tensor shells kept per thread.
-pub(crate) const MAX_SHELLS: usize = 32;
+/// Tensor shells kept per thread. A Dense step makes ~25 small tensors; with 32, the shells a
+/// step makes new when it misses (see [`build_small`]) were freed again at its end, and
+/// depth-mlp allocated 15 times a step instead of 3.
+pub(crate) const MAX_SHELLS: usize = 64;
 
 struct Buffers<T> {
     large: Vec<Vec<T>>,
@@ -74,7 +78,8 @@ fn bin_of_request(n: usize) -> usize {
 struct Pools {
     f32: Buffers<f32>,
     f64: Buffers<f64>,
-    /// Tensor allocations whose array is empty, ready to hold a new one.
+    /// Unshared tensor allocations, oldest first, ready to hold a new array: [`build_small`]
+    /// reuses the newest ones of the shape it asks (whole), [`shell`] the oldest (emptied).
     shells: Vec<Arc<Repr>>,
 }
 
@@ -241,11 +246,16 @@ fn empty<T: Element>() -> ArrayD<T> {
     ndarray::Array1::from_vec(Vec::new()).into_dyn()
 }
 
-/// A tensor allocation holding `repr`: a kept shell when there is one (the small buffer it
-/// still held goes to the bins).
+/// A tensor allocation holding `repr`: the oldest kept shell when there is one (the small
+/// buffer it still held goes to the bins). The oldest, because the newest are the likeliest to
+/// be asked for whole by [`build_small`] (a training step makes its tensors of each shape in
+/// the order it released them the step before).
 #[inline]
 pub(crate) fn shell(repr: Repr) -> Arc<Repr> {
-    let Some(mut shell) = with_pools(|pools| pools.shells.pop()).flatten() else {
+    // (at most `MAX_SHELLS` pointers move: cheaper than a ring buffer's index arithmetic on
+    // every search and push)
+    let oldest = with_pools(|pools| (!pools.shells.is_empty()).then(|| pools.shells.remove(0)));
+    let Some(mut shell) = oldest.flatten() else {
         return Arc::new(repr);
     };
     // a kept shell is unique: only the pool held it
@@ -313,19 +323,82 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
             return Tensor::from_shell(shell);
         }
     }
+    #[cfg(test)]
+    tests::MISSES.with(|m| m.set(m.get() + 1));
     let n = shape.iter().product();
     let mut data = take::<T>(n);
     data.resize(n, T::zero());
     fill(&mut data);
     // SAFETY: `data` holds `n` = the product of `shape` values, in the row-major order of the
     // default strides.
-    T::wrap(unsafe { row_major_array(shape, data) })
+    let array = unsafe { row_major_array(shape, data) };
+    // A new allocation, not a kept shell of another shape: shells are only ever recycled, so
+    // taking one here would leave a loop that makes one more tensor of this shape than it
+    // released the step before missing by one, every step, for good. With a new one the
+    // shells grow (up to `MAX_SHELLS`) until each step finds all of its shapes.
+    match repr_of(array) {
+        Ok(repr) => Tensor::from_shell(Arc::new(repr)),
+        Err(array) => T::wrap(array),
+    }
+}
+
+/// `array` as a [`Repr`] when `T` is `f32` or `f64` (a type test the compiler folds away);
+/// the array back otherwise.
+#[inline]
+fn repr_of<T: Element>(array: ArrayD<T>) -> std::result::Result<Repr, ArrayD<T>> {
+    let mut slot = Some(array);
+    let any: &mut dyn Any = &mut slot;
+    if let Some(a) = any
+        .downcast_mut::<Option<ArrayD<f32>>>()
+        .and_then(Option::take)
+    {
+        return Ok(Repr::F32(a));
+    }
+    if let Some(a) = any
+        .downcast_mut::<Option<ArrayD<f64>>>()
+        .and_then(Option::take)
+    {
+        return Ok(Repr::F64(a));
+    }
+    match slot {
+        Some(array) => Err(array),
+        // not reached: neither test above took the array
+        None => Ok(Repr::F32(empty())),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use crate::ops::Neg;
     use crate::{DType, Tensor};
+
+    thread_local! {
+        /// Tensors `build_small` could not find a kept shell for, on this thread.
+        pub(super) static MISSES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    #[test]
+    fn a_step_needing_one_more_tensor_of_a_shape_than_it_released_stops_missing() {
+        // two-weights' pattern: six tensors of one shape (one of them dropped mid-step), then
+        // two of another. The shells kept from the step before are one short of the first
+        // shape; taking a shell of the other shape for it left every step one short of both.
+        let step = || {
+            let mut live: Vec<Tensor> = (0..6).map(|_| Tensor::zeros(DType::F32, &[50])).collect();
+            drop(live.remove(0));
+            live.extend((0..2).map(|_| Tensor::zeros(DType::F32, &[])));
+            live
+        };
+        for _ in 0..4 {
+            drop(step());
+        }
+        let before = MISSES.with(Cell::get);
+        for _ in 0..10 {
+            drop(step());
+        }
+        assert_eq!(MISSES.with(Cell::get) - before, 0);
+    }
 
     #[test]
     fn a_dropped_large_buffer_serves_the_next_output_of_its_size() {
