@@ -145,7 +145,36 @@ fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
 /// with other layouts (none are made today) take the general ndarray paths.
 #[inline]
 fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
-    a.as_slice()
+    let n = row_major_len(a)?;
+    // SAFETY: `row_major_len` found the `n` elements of `a` in row-major order, one after
+    // another from its pointer (what `as_slice` checks before making the same slice).
+    Some(unsafe { std::slice::from_raw_parts(a.as_ptr(), n) })
+}
+
+/// [`row_major`] for writing.
+#[inline]
+pub(crate) fn row_major_mut<T: Element>(a: &mut ArrayD<T>) -> Option<&mut [T]> {
+    let n = row_major_len(a)?;
+    // SAFETY: as in `row_major`; the array owns its elements and is borrowed mutably.
+    Some(unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr(), n) })
+}
+
+/// The number of elements of `a` when they lie in row-major order one after another from its
+/// pointer (ndarray's standard layout, what `as_slice` asks), else `None`. Ranks 0 to 2 are
+/// tested here from the shape and strides; ndarray's general test, which the others take,
+/// costs ~50 instructions on an `IxDyn` array, and it ran several times in every small op.
+#[inline]
+fn row_major_len<T>(a: &ArrayD<T>) -> Option<usize> {
+    match (a.shape(), a.strides()) {
+        ([], []) => Some(1),
+        (&[n], &[s]) => (n <= 1 || s == 1).then_some(n),
+        (&[r, c], &[s0, s1]) => {
+            let standard =
+                r == 0 || c == 0 || ((c == 1 || s1 == 1) && (r == 1 || s0 == c as isize));
+            standard.then_some(r * c)
+        }
+        _ => a.is_standard_layout().then(|| a.len()),
+    }
 }
 
 /// The sum of `xs` in a fixed order, the one `ndarray`'s `sum` uses on a contiguous slice:
@@ -1383,7 +1412,7 @@ impl Tensor {
         self.check_same(op, other)?;
         fn apply<T: Element>(a: &mut ArrayD<T>, b: &ArrayD<T>, kind: Update) {
             // `repr_mut` has made the array unique (copy-on-write).
-            if let (Some(ys), Some(xs)) = (row_major(b), a.as_slice_mut()) {
+            if let (Some(ys), Some(xs)) = (row_major(b), row_major_mut(a)) {
                 match kind {
                     Update::Set => xs.copy_from_slice(ys),
                     Update::Add => kernels::update(xs, ys, |x, y| x + y),
@@ -1494,7 +1523,7 @@ fn plain_matmul<T: Element>(
     transpose_b: bool,
 ) -> Tensor {
     let a_std;
-    let av: &[T] = match a.as_slice() {
+    let av: &[T] = match row_major(a) {
         Some(s) => s,
         None => {
             a_std = a.iter().copied().collect::<Vec<T>>();
@@ -1502,7 +1531,7 @@ fn plain_matmul<T: Element>(
         }
     };
     let b_std;
-    let bv: &[T] = match b.as_slice() {
+    let bv: &[T] = match row_major(b) {
         Some(s) => s,
         None => {
             b_std = b.iter().copied().collect::<Vec<T>>();
@@ -1689,6 +1718,63 @@ impl<T: Element> Kernel<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_row_major_test_agrees_with_ndarray_on_every_layout() {
+        use ndarray::{s, Array, ShapeBuilder};
+        let mut arrays: Vec<ArrayD<f32>> = Vec::new();
+        for shape in [
+            vec![],
+            vec![0],
+            vec![1],
+            vec![5],
+            vec![0, 3],
+            vec![3, 0],
+            vec![1, 1],
+        ] {
+            let n = shape.iter().product();
+            arrays.push(ArrayD::from_shape_vec(IxDyn(&shape), vec![1.0; n]).expect("fits"));
+        }
+        for (r, c) in [(1, 4), (4, 1), (3, 4), (2, 2), (1, 1)] {
+            let values: Vec<f32> = (0..r * c).map(|i| i as f32).collect();
+            let c_order = Array::from_shape_vec((r, c), values.clone()).expect("fits");
+            let f_order = Array::from_shape_vec((r, c).f(), values).expect("fits");
+            let mut reversed = c_order.clone();
+            reversed.invert_axis(ndarray::Axis(0));
+            let mut columns_reversed = c_order.clone();
+            columns_reversed.invert_axis(ndarray::Axis(1));
+            let mut stepped = c_order.clone();
+            stepped.slice_collapse(s![.., ..;2]);
+            for a in [
+                c_order.clone(),
+                f_order,
+                reversed,
+                columns_reversed,
+                stepped,
+            ] {
+                arrays.push(a.clone().into_dyn());
+                arrays.push(a.reversed_axes().into_dyn());
+            }
+            let mut v = Array::from_iter((0..r * c).map(|i| i as f32));
+            v.invert_axis(ndarray::Axis(0));
+            arrays.push(v.into_dyn());
+            let mut v = Array::from_iter((0..r * c).map(|i| i as f32));
+            v.slice_collapse(s![..;3]);
+            arrays.push(v.into_dyn());
+            let three = Array::from_shape_vec((r, 1, c).f(), vec![0.0; r * c]).expect("fits");
+            arrays.push(three.into_dyn());
+        }
+        for mut a in arrays {
+            let expected = a.as_slice().map(<[f32]>::to_vec);
+            assert_eq!(
+                row_major(&a).map(<[f32]>::to_vec),
+                expected,
+                "{:?}",
+                a.strides()
+            );
+            assert_eq!(row_major_mut(&mut a).map(|s| s.to_vec()), expected);
+        }
+    }
 
     #[test]
     fn large_reductions_sum_fixed_chunks_whatever_the_thread_count() -> Result<()> {

@@ -317,7 +317,7 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
         // a kept shell is unique, and its array row-major (every array this crate builds is)
         if let Some(xs) = Arc::get_mut(&mut shell)
             .and_then(array_mut::<T>)
-            .and_then(|a| a.as_slice_mut())
+            .and_then(crate::ops::row_major_mut)
         {
             fill(xs);
             return Tensor::from_shell(shell);
