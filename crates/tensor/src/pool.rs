@@ -192,10 +192,18 @@ fn keep<T: Element>(pools: &mut Pools, mut buffer: Vec<T>) {
 /// Takes a tensor that is being dropped and that nothing else shares. Its allocation is kept
 /// as a shell for a later tensor; a small array stays in it until then (taking the buffer out
 /// now would cost an empty array's construction), a large buffer goes to the pool at once.
-pub(crate) fn release(mut shell: Arc<Repr>) {
+#[inline]
+pub(crate) fn release(shell: Arc<Repr>) {
     if Arc::strong_count(&shell) != 1 {
         return; // shared: a plain reference-count decrement
     }
+    keep_shell(shell);
+}
+
+/// [`release`] of a tensor nothing else shares: out of line, so that dropping a shared one (a
+/// step drops about as many clones as tensors) is only the test and the decrement.
+#[inline(never)]
+fn keep_shell(mut shell: Arc<Repr>) {
     let _ = with_pools(move |pools| {
         let Some(repr) = Arc::get_mut(&mut shell) else {
             return;
