@@ -41,6 +41,28 @@ fn main() {
                 model.step().expect("step");
             }
         }
+        "scratch_regression" | "custom_training" => {
+            let model = if which == "scratch_regression" {
+                LinearMse::scratch_regression()
+            } else {
+                LinearMse::custom_training()
+            }
+            .expect("data");
+            for _ in 0..n {
+                model.step().expect("step");
+            }
+        }
+        "dense_sgd" | "dense_minibatch" => {
+            let mut model = if which == "dense_sgd" {
+                DenseNet::dense_sgd()
+            } else {
+                DenseNet::dense_minibatch()
+            }
+            .expect("model");
+            for _ in 0..n {
+                model.step().expect("step");
+            }
+        }
         "mlp" => {
             let mut model = DenseNet::mlp().expect("model");
             for _ in 0..n {

@@ -206,33 +206,42 @@ fn map1<T: Element>(xs: &[T], f: impl Fn(T) -> T + Send + Sync) -> Vec<T> {
     if xs.len() < kernels::AVX2_MIN_LEN {
         // short: the plain loop, without the kernels' dispatch
         pool::collect(xs.len(), xs.iter().map(|&x| f(x)))
-    } else if xs.len() >= PARALLEL_MIN_ELEMENTS {
-        par_fill(xs.len(), |start, out| {
-            kernels::map1(out, &xs[start..start + out.len()], &f);
-        })
     } else {
-        // SAFETY: `map1` writes one element per element of `xs`, `xs.len()` in all.
-        unsafe { kernels::written(xs.len(), |out| kernels::map1(out, xs, f)) }
+        // SAFETY: `map1_slots` writes one element per element of `xs`, `xs.len()` in all.
+        unsafe { kernels::written(xs.len(), |out| map1_slots(out, xs, f)) }
     }
 }
 
-/// `f` over pairs of `xs` and `ys` (same length) into a pooled buffer; over rayon's threads
-/// when they are large.
+/// `f` over `xs` into `out` (as long; every element written); over rayon's threads when `xs`
+/// is large.
 #[inline]
-fn map2<T: Element>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T + Send + Sync) -> Vec<T> {
-    if xs.len() < kernels::AVX2_MIN_LEN {
-        // short: the plain loop, without the kernels' dispatch
-        return pool::collect(xs.len(), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+fn map1_slots<T: Element>(out: &mut [MaybeUninit<T>], xs: &[T], f: impl Fn(T) -> T + Send + Sync) {
+    if xs.len() >= PARALLEL_MIN_ELEMENTS {
+        par_write(out, |start, chunk| {
+            kernels::map1(chunk, &xs[start..start + chunk.len()], &f);
+        });
+    } else {
+        kernels::map1(out, xs, f);
     }
+}
+
+/// `f` over pairs of `xs` and `ys` into `out` (all three as long; every element written);
+/// over rayon's threads when they are large.
+#[inline]
+fn map2_slots<T: Element>(
+    out: &mut [MaybeUninit<T>],
+    xs: &[T],
+    ys: &[T],
+    f: impl Fn(T, T) -> T + Send + Sync,
+) {
     assert_eq!(xs.len(), ys.len(), "map2 pairs slices of one length");
     if xs.len() >= PARALLEL_MIN_ELEMENTS {
-        par_fill(xs.len(), |start, out| {
-            let end = start + out.len();
-            kernels::map2(out, &xs[start..end], &ys[start..end], &f);
-        })
+        par_write(out, |start, chunk| {
+            let end = start + chunk.len();
+            kernels::map2(chunk, &xs[start..end], &ys[start..end], &f);
+        });
     } else {
-        // SAFETY: `map2` writes one element per pair, `xs.len()` in all (`ys` is as long).
-        unsafe { kernels::written(xs.len(), |out| kernels::map2(out, xs, ys, f)) }
+        kernels::map2(out, xs, ys, f);
     }
 }
 
@@ -324,16 +333,20 @@ fn par_fill<T: Element>(
     n: usize,
     fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Send + Sync,
 ) -> Vec<T> {
-    let mut out = pool::take::<T>(n);
-    out.spare_capacity_mut()[..n]
-        .par_chunks_mut(PARALLEL_TASK)
+    // SAFETY: `par_write` hands every element of the slice to `fill`, and every caller's
+    // `fill` writes each element of its chunk (a kernel of `kernels` over the whole chunk).
+    unsafe { kernels::written(n, |out| par_write(out, fill)) }
+}
+
+/// `fill(start, chunk)` for consecutive chunks of `out` of [`PARALLEL_TASK`] elements, in
+/// parallel.
+fn par_write<T: Element>(
+    out: &mut [MaybeUninit<T>],
+    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Send + Sync,
+) {
+    out.par_chunks_mut(PARALLEL_TASK)
         .enumerate()
         .for_each(|(i, chunk)| fill(i * PARALLEL_TASK, chunk));
-    // SAFETY: the chunks cover the first `n` elements of the spare capacity (`take` gives room
-    // for `n`), and every caller's `fill` writes each element of its chunk (a kernel of
-    // `kernels` over the whole chunk and inputs of the same length).
-    unsafe { out.set_len(n) };
-    out
 }
 
 /// The sum of every element: [`sum_slice`] below [`PARALLEL_MIN_ELEMENTS`] elements; above,
@@ -370,7 +383,9 @@ fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> Tensor {
         Some(xs) if xs.len() < pool::MIN_ELEMENTS => {
             pool::build_small(a.shape(), |out| map1_into(out, xs, move |x| f.call(x)))
         }
-        Some(xs) => T::wrap(shared(a.raw_dim(), map1(xs, move |x| f.call(x)))),
+        Some(xs) => pool::build_large(a.shape(), xs.len(), |out| {
+            map1_slots(out, xs, move |x| f.call(x));
+        }),
         None => T::wrap(a.map(|&x| f.call(x))),
     }
 }
@@ -408,33 +423,14 @@ fn map2_into<T: Element>(out: &mut [T], xs: &[T], ys: &[T], f: impl Fn(T, T) -> 
     }
 }
 
-/// `f` over `xs` with `y` fixed on one side.
-fn with_scalar<T: Element, F: BinaryFn>(xs: &[T], y: T, f: F, scalar_on_right: bool) -> Vec<T> {
-    if scalar_on_right {
-        map1(xs, move |x| f.call(x, y))
-    } else {
-        map1(xs, move |x| f.call(y, x))
-    }
-}
-
-/// `f` between every row of `xs` (length a multiple of `ys.len()`) and `ys`: the broadcast of
-/// a trailing-shape operand, such as a bias over a batch.
-fn with_rows<T: Element, F: BinaryFn>(xs: &[T], ys: &[T], f: F, rows_on_left: bool) -> Vec<T> {
+/// `f(x, y)` between every row of `xs` (length a multiple of `ys.len()`) and `ys`, into `out`
+/// (as long as `xs`): the broadcast of a trailing-shape operand, such as a bias over a batch.
+fn rows_slots<T: Element>(out: &mut [MaybeUninit<T>], xs: &[T], ys: &[T], f: impl Fn(T, T) -> T) {
     assert!(
-        !ys.is_empty() && xs.len().is_multiple_of(ys.len()),
+        !ys.is_empty() && xs.len().is_multiple_of(ys.len()) && out.len() == xs.len(),
         "whole rows"
     );
-    // SAFETY: `rows` writes one element per element of `xs`, whose length is a whole number
-    // of rows of `ys.len()` elements (checked above).
-    unsafe {
-        kernels::written(xs.len(), |out| {
-            if rows_on_left {
-                kernels::rows(out, xs, ys, move |x, y| f.call(x, y));
-            } else {
-                kernels::rows(out, xs, ys, move |x, y| f.call(y, x));
-            }
-        })
-    }
+    kernels::rows(out, xs, ys, f);
 }
 
 /// True when `short`'s shape is the trailing part of `long`'s (so it broadcasts row by row).
@@ -479,14 +475,23 @@ fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) ->
                 (Layout::Same, fill) if is_fill(xs, fill) => Layout::ScalarLeft,
                 (other, _) => other,
             };
-            let data = match layout {
-                Layout::Same => map2(xs, ys, move |x, y| f.call(x, y)),
-                Layout::ScalarRight => with_scalar(xs, ys[0], f, true),
-                Layout::ScalarLeft => with_scalar(ys, xs[0], f, false),
-                Layout::RowsRight => with_rows(xs, ys, f, true),
-                Layout::RowsLeft => with_rows(ys, xs, f, false),
-            };
-            return Ok(T::wrap(shared(dim.raw_dim(), data)));
+            return Ok(pool::build_large(
+                dim.shape(),
+                long.len(),
+                |out| match layout {
+                    Layout::Same => map2_slots(out, xs, ys, move |x, y| f.call(x, y)),
+                    Layout::ScalarRight => {
+                        let y = ys[0];
+                        map1_slots(out, xs, move |x| f.call(x, y));
+                    }
+                    Layout::ScalarLeft => {
+                        let x = xs[0];
+                        map1_slots(out, ys, move |y| f.call(x, y));
+                    }
+                    Layout::RowsRight => rows_slots(out, xs, ys, move |x, y| f.call(x, y)),
+                    Layout::RowsLeft => rows_slots(out, ys, xs, move |y, x| f.call(x, y)),
+                },
+            ));
         }
     }
     binary_general(a, b, f).map(T::wrap)

@@ -18,6 +18,7 @@
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
@@ -81,6 +82,12 @@ struct Pools {
     /// Unshared tensor allocations, oldest first, ready to hold a new array: [`build_small`]
     /// reuses the newest ones of the shape it asks (whole), [`shell`] the oldest (emptied).
     shells: Vec<Arc<Repr>>,
+    /// Unshared tensors of at least [`MIN_ELEMENTS`] elements, whole (array and buffer),
+    /// oldest first: [`build_large`] reuses one of the shape it asks, [`take`] empties one of
+    /// a fitting size when the buffers hold none. At most [`MAX_BUFFERS`] and [`MAX_BYTES`].
+    large_shells: Vec<Arc<Repr>>,
+    /// Bytes of the arrays in `large_shells`.
+    large_shell_bytes: usize,
 }
 
 thread_local! {
@@ -89,6 +96,8 @@ thread_local! {
             f32: Buffers::new(),
             f64: Buffers::new(),
             shells: Vec::new(),
+            large_shells: Vec::new(),
+            large_shell_bytes: 0,
         })
     };
 }
@@ -138,6 +147,12 @@ pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
         }
     })
     .flatten();
+    let found = found.or_else(|| {
+        if n <= LARGEST_BINNED_REQUEST {
+            return None;
+        }
+        with_pools(|pools| take_from_large_shell::<T>(pools, n)).flatten()
+    });
     match found {
         Some(mut buffer) => {
             buffer.clear();
@@ -203,26 +218,121 @@ pub(crate) fn release(shell: Arc<Repr>) {
 /// [`release`] of a tensor nothing else shares: out of line, so that dropping a shared one (a
 /// step drops about as many clones as tensors) is only the test and the decrement.
 #[inline(never)]
-fn keep_shell(mut shell: Arc<Repr>) {
+fn keep_shell(shell: Arc<Repr>) {
     let _ = with_pools(move |pools| {
-        let Some(repr) = Arc::get_mut(&mut shell) else {
+        let bytes = large_bytes(&shell);
+        if bytes == 0 {
+            // small: kept with its array, for the next tensor of its shape
+            if pools.shells.len() < MAX_SHELLS {
+                pools.shells.push(shell);
+            }
             return;
-        };
-        match repr {
-            Repr::F32(a) if a.len() >= MIN_ELEMENTS => keep(
-                pools,
-                std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
-            ),
-            Repr::F64(a) if a.len() >= MIN_ELEMENTS => keep(
-                pools,
-                std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
-            ),
-            _ => {}
         }
-        if pools.shells.len() < MAX_SHELLS {
-            pools.shells.push(shell);
+        if bytes <= MAX_BYTES {
+            // kept whole, for the next output of its shape
+            pools.large_shell_bytes += bytes;
+            pools.large_shells.push(shell);
+            while pools.large_shells.len() > MAX_BUFFERS || pools.large_shell_bytes > MAX_BYTES {
+                let oldest = pools.large_shells.remove(0);
+                pools.large_shell_bytes -= large_bytes(&oldest);
+                strip(pools, oldest);
+            }
+            return;
         }
+        strip(pools, shell);
     });
+}
+
+/// The bytes of `shell`'s array when it has at least [`MIN_ELEMENTS`] elements, else 0.
+#[inline]
+fn large_bytes(shell: &Repr) -> usize {
+    match shell {
+        Repr::F32(a) if a.len() >= MIN_ELEMENTS => a.len() * std::mem::size_of::<f32>(),
+        Repr::F64(a) if a.len() >= MIN_ELEMENTS => a.len() * std::mem::size_of::<f64>(),
+        _ => 0,
+    }
+}
+
+/// Keeps an unshared tensor's allocation as a shell: a large buffer goes to the buffers, a
+/// small array stays in it until the shell is reused (taking it out now would cost an empty
+/// array's construction).
+fn strip(pools: &mut Pools, mut shell: Arc<Repr>) {
+    let Some(repr) = Arc::get_mut(&mut shell) else {
+        return;
+    };
+    match repr {
+        Repr::F32(a) if a.len() >= MIN_ELEMENTS => keep(
+            pools,
+            std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
+        ),
+        Repr::F64(a) if a.len() >= MIN_ELEMENTS => keep(
+            pools,
+            std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
+        ),
+        _ => {}
+    }
+    if pools.shells.len() < MAX_SHELLS {
+        pools.shells.push(shell);
+    }
+}
+
+/// The buffer of a kept large tensor of dtype `T` with room for `n` elements and at most `2n`
+/// (the newest such), its allocation going to the shells; `None` when none fits.
+fn take_from_large_shell<T: Element>(pools: &mut Pools, n: usize) -> Option<Vec<T>> {
+    let i = pools
+        .large_shells
+        .iter()
+        .rposition(|shell| match shell.as_ref() {
+            Repr::F32(a) => T::DTYPE == crate::DType::F32 && a.len() >= n && a.len() <= 2 * n,
+            Repr::F64(a) => T::DTYPE == crate::DType::F64 && a.len() >= n && a.len() <= 2 * n,
+        })?;
+    let mut shell = pools.large_shells.remove(i);
+    pools.large_shell_bytes -= large_bytes(&shell);
+    let buffer = Arc::get_mut(&mut shell)
+        .and_then(array_mut::<T>)
+        .map(|a| std::mem::replace(a, empty()).into_raw_vec_and_offset().0);
+    if pools.shells.len() < MAX_SHELLS {
+        pools.shells.push(shell);
+    }
+    buffer
+}
+
+/// A tensor of `shape` (`n` elements, at least [`MIN_ELEMENTS`]) whose elements `write` writes:
+/// it must write every one. A kept large tensor of this dtype and shape is reused whole (a
+/// training step makes the same large temporaries every step): no array is built, no buffer
+/// or allocation moves. Otherwise the buffer comes from [`take`].
+pub(crate) fn build_large<T: Element>(
+    shape: &[usize],
+    n: usize,
+    write: impl FnOnce(&mut [MaybeUninit<T>]),
+) -> Tensor {
+    let found = with_pools(|pools| {
+        let i = pools
+            .large_shells
+            .iter()
+            .rposition(|shell| holds::<T>(shell, shape))?;
+        let shell = pools.large_shells.remove(i);
+        pools.large_shell_bytes -= large_bytes(&shell);
+        Some(shell)
+    })
+    .flatten();
+    if let Some(mut shell) = found {
+        // a kept tensor is unique, and its array row-major (every array this crate builds is)
+        if let Some(xs) = Arc::get_mut(&mut shell)
+            .and_then(array_mut::<T>)
+            .and_then(crate::ops::row_major_mut)
+        {
+            // SAFETY: `MaybeUninit<T>` has `T`'s layout, and `write` writes only values of `T`
+            // (every element, the caller's promise), so the array stays initialised.
+            write(unsafe { &mut *(xs as *mut [T] as *mut [MaybeUninit<T>]) });
+            return Tensor::from_shell(shell);
+        }
+    }
+    // SAFETY: `write` writes every one of the `n` elements (the caller's promise).
+    let data = unsafe { crate::kernels::written(n, write) };
+    // SAFETY: `data` holds `n` = the product of `shape` values (the caller's promise), in the
+    // row-major order of the default strides.
+    T::wrap(unsafe { row_major_array(shape, data) })
 }
 
 /// `data` as an array of `shape`, row-major. Ranks 1 and 2 are built through ndarray's fixed
@@ -385,6 +495,32 @@ mod tests {
     thread_local! {
         /// Tensors `build_small` could not find a kept shell for, on this thread.
         pub(super) static MISSES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    #[test]
+    fn a_dropped_large_tensor_is_reused_whole_by_its_shape_and_its_buffer_by_another() {
+        let x = Tensor::ones(DType::F32, &[40, 100]);
+        let y = x.map(Neg);
+        let ptr = y.array::<f32>().map(|a| a.as_ptr()).ok();
+        drop(y);
+        // the same shape: the tensor whole
+        let z = x.zip(&x, crate::ops::Add).expect("one shape");
+        assert_eq!(z.array::<f32>().map(|a| a.as_ptr()).ok(), ptr);
+        assert_eq!(z.to_vec::<f32>().ok(), Some(vec![2.0; 4000]));
+        drop(z);
+        // another shape of a size the buffer fits: its buffer, in a new array
+        let flat = Tensor::ones(DType::F32, &[3000]);
+        let w = flat.map(Neg);
+        assert_eq!(w.array::<f32>().map(|a| a.as_ptr()).ok(), ptr);
+        assert_eq!(w.shape(), &[3000]);
+        assert_eq!(w.to_vec::<f32>().ok(), Some(vec![-1.0; 3000]));
+        // a shared large tensor is never handed out
+        let kept = x.map(Neg);
+        let clone = kept.clone();
+        drop(kept);
+        let v = x.map(Neg);
+        assert!(!v.shares_buffer(&clone));
+        assert_eq!(clone.to_vec::<f32>().ok(), Some(vec![-1.0; 4000]));
     }
 
     #[test]
