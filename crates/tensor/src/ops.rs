@@ -92,6 +92,27 @@ macro_rules! binary_fns {
     )*};
 }
 
+/// `x ^ y` as the platform's `powf`/`pow` computes it, with one shortcut: `x¹` is `x` (for
+/// every non-NaN `x`), which skips the library call of a square's gradient `2·x¹`. That is
+/// what glibc's `powf` returns for each of the 2³² `f32` values (checked exhaustively on the
+/// machine of docs/PERFORMANCE.md; the tests check a sample on every run), and what any `pow`
+/// within one ulp must return. (`x²` has no such shortcut: glibc's `powf(x, 2)` differs from
+/// `x · x` on 6 061 values per binade, where `x²` lies halfway between two floats.)
+///
+/// ```
+/// use tapegrad_tensor::ops::pow;
+/// assert_eq!(pow(1.5f32, 1.0), 1.5);
+/// assert_eq!(pow(2.0f64, 10.0), 1024.0);
+/// ```
+#[inline(always)]
+pub fn pow<T: Element>(x: T, y: T) -> T {
+    if y == T::one() && !x.is_nan() {
+        x
+    } else {
+        x.powf(y)
+    }
+}
+
 binary_fns! {
     /// `x + y`.
     Add = "add", |x, y| x + y;
@@ -101,8 +122,8 @@ binary_fns! {
     Mul = "mul", |x, y| x * y;
     /// `x / y`.
     Div = "div", |x, y| x / y;
-    /// `x ^ y`.
-    Pow = "pow", |x, y| x.powf(y);
+    /// `x ^ y` ([`pow`]).
+    Pow = "pow", |x, y| pow(x, y);
     /// The larger (NaN propagates, as in TensorFlow).
     Maximum = "maximum", |x, y| if x.is_nan() || y.is_nan() { T::nan() } else if x >= y { x } else { y };
     /// The smaller (NaN propagates).
@@ -1723,6 +1744,29 @@ impl<T: Element> Kernel<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pow_with_exponent_one_is_what_powf_returns() {
+        // a sample of every binade, signs, zeros, subnormals and infinities (the whole range
+        // was checked once, see `pow`)
+        let mut checked = 0;
+        for bits in (0..=u32::MAX)
+            .step_by(4_099)
+            .chain([0, 1, 0x8000_0000, 0x7f80_0000])
+        {
+            let x = f32::from_bits(bits);
+            if !x.is_nan() {
+                assert_eq!(pow(x, 1.0).to_bits(), x.powf(1.0).to_bits(), "{x:e}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1_000_000);
+        for x in [0.1f64, -3.5, 1e-310, -0.0, f64::INFINITY, 1e300] {
+            assert_eq!(pow(x, 1.0).to_bits(), x.powf(1.0).to_bits(), "{x:e}");
+        }
+        assert!(pow(f32::NAN, 1.0).is_nan());
+        assert_eq!(pow(3.0f32, 2.0), 9.0);
+    }
 
     #[test]
     fn the_row_major_test_agrees_with_ndarray_on_every_layout() {

@@ -54,7 +54,7 @@ impl tt::ops::BinaryFn for PowGradX {
     #[inline(always)]
     fn call<T: tt::Element>(self, g: T, x: T) -> T {
         let y = T::from_f64(self.0);
-        g * (y * x.powf(y - T::from_f64(1.0)))
+        g * (y * k::pow(x, y - T::from_f64(1.0)))
     }
 }
 
