@@ -132,7 +132,7 @@ pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Tensor) 
 /// itself when it has the shape already).
 #[inline]
 pub(crate) fn unbroadcast(grad: Tensor, shape: &[usize]) -> Result<Tensor> {
-    if grad.shape() == shape {
+    if grad.value().has_shape(shape) {
         Ok(grad)
     } else {
         sum_to_shape(&grad, shape)

@@ -310,7 +310,7 @@ impl Scratch {
             return target.ones_like();
         }
         match &self.seed {
-            Some(t) if t.dtype() == target.dtype() && t.shape() == target.shape() => t.clone(),
+            Some(t) if t.dtype() == target.dtype() && t.has_shape(target.shape()) => t.clone(),
             _ => {
                 let t = target.ones_like();
                 self.seed = Some(t.clone());

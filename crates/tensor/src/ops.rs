@@ -298,7 +298,7 @@ fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
     }
     let same = |t: &Tensor| {
         t.dtype() == T::DTYPE
-            && t.shape() == shape
+            && t.has_shape(shape)
             && t.array::<T>()
                 .ok()
                 .and_then(|a| a.iter().next().copied())
@@ -559,7 +559,7 @@ fn binary_general<T: Element, F: BinaryFn>(
     b: &ArrayD<T>,
     f: F,
 ) -> Result<ArrayD<T>> {
-    if a.shape() == b.shape() {
+    if same_shape(a.shape(), b.shape()) {
         return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f.call(x, y)));
     }
     if b.len() == 1 && b.ndim() <= a.ndim() {
@@ -907,7 +907,7 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn sum_to_shape(&self, shape: &[usize]) -> Result<Tensor> {
-        if self.shape() == shape {
+        if self.has_shape(shape) {
             return Ok(self.clone());
         }
         let (lead, kept) =
@@ -934,7 +934,7 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn mul_sum_to_shape(&self, other: &Tensor, shape: &[usize]) -> Result<Tensor> {
-        let fused = self.shape() == other.shape()
+        let fused = self.has_shape(other.shape())
             && shape.iter().product::<usize>() == 1
             && !self.is_empty()
             && reduction_axes(self.shape(), shape).is_some();
@@ -966,7 +966,7 @@ impl Tensor {
                 rhs: shape.to_vec(),
             });
         }
-        if self.shape() == shape {
+        if self.has_shape(shape) {
             return Ok(self.clone());
         }
         let err = || TensorError::Broadcast {
@@ -1482,7 +1482,7 @@ impl Tensor {
                 rhs: other.dtype(),
             });
         }
-        if self.shape() != other.shape() {
+        if !self.has_shape(other.shape()) {
             return Err(TensorError::Shape {
                 op,
                 message: "shapes must be equal".into(),

@@ -220,6 +220,19 @@ impl Tensor {
         }
     }
 
+    /// True when the shape is `shape` (compared axis by axis: cheaper than `==` on the slices,
+    /// which calls `memcmp`, on the few axes of a shape).
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
+    /// assert!(t.has_shape(&[2, 3]));
+    /// assert!(!t.has_shape(&[3, 2]) && !t.has_shape(&[6]));
+    /// ```
+    #[inline]
+    pub fn has_shape(&self, shape: &[usize]) -> bool {
+        crate::broadcast::same_shape(self.shape(), shape)
+    }
+
     /// Number of axes.
     pub fn rank(&self) -> usize {
         self.shape().len()

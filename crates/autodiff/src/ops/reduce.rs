@@ -100,7 +100,7 @@ impl Op for Reduce {
             // Every reduced axis has length 1 (a loss of one output per row, a mean of one
             // element): each input element is one output element, and its gradient is the
             // output's, reshaped (a mean's division by a count of 1 changes no value).
-            let g = if b.grad.shape() == x.shape() {
+            let g = if b.grad.value().has_shape(x.shape()) {
                 b.grad.clone()
             } else {
                 reshape_to(b.grad, x.shape())?
