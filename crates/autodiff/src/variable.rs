@@ -88,6 +88,19 @@ impl Variable {
         self.inner.value.borrow().shape().to_vec()
     }
 
+    /// True when the shape is `shape` (no copy of the shape, as [`Variable::shape`] makes).
+    ///
+    /// ```
+    /// let v = tapegrad_autodiff::Variable::new(tapegrad_tensor::Tensor::zeros(
+    ///     tapegrad_tensor::DType::F32,
+    ///     &[2, 3],
+    /// ));
+    /// assert!(v.has_shape(&[2, 3]) && !v.has_shape(&[6]));
+    /// ```
+    pub fn has_shape(&self, shape: &[usize]) -> bool {
+        self.inner.value.borrow().has_shape(shape)
+    }
+
     /// True when both handles name the same variable.
     pub fn same_as(&self, other: &Variable) -> bool {
         Rc::ptr_eq(&self.inner, &other.inner)

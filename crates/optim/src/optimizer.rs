@@ -41,6 +41,10 @@ pub struct OptimizerBase {
     exclude_names: Vec<String>,
     index: HashMap<u64, usize>,
     states: Vec<VarState>,
+    /// The last list's variables (id, index into `states`), in its order: a training loop
+    /// passes the same variables in the same order every step, and then finds their states by
+    /// position instead of hashing each id.
+    order: Vec<(u64, usize)>,
     warnings: Vec<String>,
 }
 
@@ -62,6 +66,7 @@ impl OptimizerBase {
             exclude_names: Vec::new(),
             index: HashMap::new(),
             states: Vec::new(),
+            order: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -386,16 +391,35 @@ pub trait Optimizer {
         if grads_and_vars.is_empty() {
             return Ok(self.iterations());
         }
-        for (_, v) in &grads_and_vars {
-            if !self.base().index.contains_key(&v.id()) {
-                let slots = self.build_slots(v);
-                let base = self.base_mut();
-                base.index.insert(v.id(), base.states.len());
-                base.states.push(VarState {
-                    name: v.name().to_string(),
-                    slots,
-                });
+        let same_order = {
+            let order = &self.base().order;
+            order.len() == grads_and_vars.len()
+                && order
+                    .iter()
+                    .zip(&grads_and_vars)
+                    .all(|(&(id, _), (_, v))| id == v.id())
+        };
+        if !same_order {
+            for (_, v) in &grads_and_vars {
+                if !self.base().index.contains_key(&v.id()) {
+                    let slots = self.build_slots(v);
+                    let base = self.base_mut();
+                    base.index.insert(v.id(), base.states.len());
+                    base.states.push(VarState {
+                        name: v.name().to_string(),
+                        slots,
+                    });
+                }
             }
+            let base = self.base_mut();
+            let mut order = std::mem::take(&mut base.order);
+            order.clear();
+            order.extend(
+                grads_and_vars
+                    .iter()
+                    .map(|(_, v)| (v.id(), base.index[&v.id()])),
+            );
+            base.order = order;
         }
         let missing: Vec<String> = grads_and_vars
             .iter()
@@ -414,19 +438,19 @@ pub trait Optimizer {
         let iterations = self.iterations();
         for (g, v) in &grads_and_vars {
             let Some(g) = g else { continue };
-            let (g, value) = (g.value(), v.snapshot());
-            if g.dtype() != value.dtype() {
+            let g = g.value();
+            if g.dtype() != v.dtype() {
                 return Err(Error::GradientDType {
                     variable: v.name().into(),
                     gradient: g.dtype(),
-                    expected: value.dtype(),
+                    expected: v.dtype(),
                 });
             }
-            if g.shape() != value.shape() {
+            if !v.has_shape(g.shape()) {
                 return Err(Error::GradientShape {
                     variable: v.name().into(),
                     gradient: g.shape().to_vec(),
-                    expected: value.shape().to_vec(),
+                    expected: v.shape(),
                 });
             }
             if !lr.is_finite() {
@@ -463,15 +487,31 @@ pub trait Optimizer {
         }
         let mut states = std::mem::take(&mut self.base_mut().states);
         let mut result = Ok(());
-        for (k, (g, v)) in pairs().enumerate() {
+        // `order` lists this list's variables (found or rebuilt above); `k` counts the pairs
+        // with a gradient, the order of `clipped`
+        let order = std::mem::take(&mut self.base_mut().order);
+        let with_gradient = grads_and_vars
+            .iter()
+            .zip(&order)
+            .filter_map(|((g, v), &(_, i))| g.as_ref().map(|g| (g.value(), *v, i)));
+        for (k, (g, v, i)) in with_gradient.enumerate() {
             let g = clipped.as_ref().map_or(g, |c| &c[k]);
-            let i = self.base().index[&v.id()];
-            result = self.update_step(&step, g, v, &mut states[i].slots);
+            let Some(state) = states.get_mut(i) else {
+                // only when an update rule applies gradients again from inside this update
+                result = Err(Error::Config {
+                    owner: self.base().name.clone(),
+                    parameter: "apply_gradients",
+                    message: "was called again from inside an update step".into(),
+                });
+                break;
+            };
+            result = self.update_step(&step, g, v, &mut state.slots);
             if result.is_err() {
                 break;
             }
         }
         self.base_mut().states = states;
+        self.base_mut().order = order;
         result?;
         self.base_mut().iterations += 1;
         Ok(self.iterations())

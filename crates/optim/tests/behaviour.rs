@@ -306,3 +306,27 @@ fn adagrad_adadelta_adamax_rmsprop_first_steps_by_hand() -> Result<()> {
     assert_eq!(w.item()? as f32, 1.0 + delta);
     Ok(())
 }
+
+/// Each variable keeps its own slots whatever the order and length of the lists: the states
+/// found by position (the same list as the last step) and by id (any other list) agree.
+#[test]
+fn slots_follow_their_variables_when_the_list_changes_order_or_length() -> Result<()> {
+    let (a1, b1) = (vec_var(&[1.0, 2.0], "a"), vec_var(&[-3.0], "b"));
+    let (a2, b2) = (vec_var(&[1.0, 2.0], "a"), vec_var(&[-3.0], "b"));
+    let (mut one, mut two) = (Adam::new(0.1), Adam::new(0.1));
+    let (ga, gb) = (|| grad(&[0.5, -1.0]), || grad(&[2.0]));
+    for _ in 0..2 {
+        one.apply_gradients([(ga(), &a1), (gb(), &b1)])?;
+    }
+    one.apply_gradients([(ga(), &a1)])?;
+    one.apply_gradients([(ga(), &a1), (gb(), &b1)])?;
+    // the same updates, listed in another order, and with a `None` gradient
+    two.apply_gradients([(ga(), &a2), (gb(), &b2)])?;
+    two.apply_gradients([(gb(), &b2), (ga(), &a2)])?;
+    two.apply_gradients([(None, &b2), (ga(), &a2)])?;
+    two.apply_gradients([(ga(), &a2), (gb(), &b2)])?;
+    assert_eq!(f32s(&a1), f32s(&a2));
+    assert_eq!(f32s(&b1), f32s(&b2));
+    assert_ne!(f32s(&a1), vec![1.0, 2.0]);
+    Ok(())
+}
