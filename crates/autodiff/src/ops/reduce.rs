@@ -85,6 +85,33 @@ impl Reduce {
     }
 }
 
+impl Reduce {
+    /// The gradient of a sum or mean of `x` (with `outputs` elements) for the output gradient
+    /// `g`, with the tensor kernels the recorded backward runs, in the same order: `g`
+    /// reshaped with the reduced axes kept, divided by the count (a mean), broadcast to `x`'s
+    /// shape.
+    fn plain_gradient(&self, x: &tt::Tensor, outputs: usize, g: &tt::Tensor) -> Result<tt::Tensor> {
+        if x.len() == outputs {
+            // each input element is one output element (see `backward`)
+            return Ok(g.reshape_exact(x.shape())?);
+        }
+        // one element broadcasts without the reshape (to the same values)
+        let g = if g.len() == 1 {
+            Cow::Borrowed(g)
+        } else {
+            Cow::Owned(g.reshape_exact(self.kept_shape(x.shape()).slice())?)
+        };
+        let g = match self.kind {
+            Kind::Mean => {
+                let n = x.len() / outputs.max(1);
+                Cow::Owned(g.div(&tt::Tensor::scalar_of(g.dtype(), n as f64))?)
+            }
+            _ => g,
+        };
+        Ok(g.broadcast_to(x.shape())?)
+    }
+}
+
 impl Op for Reduce {
     fn name(&self) -> String {
         let n = match self.kind {
@@ -96,6 +123,13 @@ impl Op for Reduce {
     }
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let x = &b.inputs[0];
+        if self.kind != Kind::Max && !crate::tape::any_active() {
+            // Nothing records this backward (the usual case): the kernels of the recorded
+            // path below, called directly.
+            let grad = self.plain_gradient(x.value(), b.output.len(), b.grad.value())?;
+            out.push(Some(Tensor::new(grad)));
+            return Ok(());
+        }
         if self.kind != Kind::Max && x.len() == b.output.len() {
             // Every reduced axis has length 1 (a loss of one output per row, a mean of one
             // element): each input element is one output element, and its gradient is the
@@ -174,6 +208,46 @@ pub fn reduce_max(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -
 mod tests {
     use super::*;
     use crate::testing::{check, check_at};
+
+    #[test]
+    fn the_unrecorded_backward_equals_the_recorded_one_bit_for_bit() -> Result<()> {
+        use crate::GradientTape;
+        let values: Vec<f32> = (0..24).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        let x = Tensor::from_vec(values, &[2, 3, 4])?;
+        let axes: [Option<&[isize]>; 5] = [None, Some(&[1]), Some(&[-1]), Some(&[0, 2]), Some(&[])];
+        for keep in [false, true] {
+            for axes in axes {
+                for mean in [false, true] {
+                    let gradient = |outer: bool| -> Result<Vec<u32>> {
+                        // a recording outer tape makes the backward run the recorded ops
+                        let outer = outer.then(GradientTape::new);
+                        if let Some(t) = &outer {
+                            t.watch(&x);
+                        }
+                        let tape = GradientTape::new();
+                        tape.watch(&x);
+                        let r = if mean {
+                            reduce_mean(&x, axes, keep)?
+                        } else {
+                            reduce_sum(&x, axes, keep)?
+                        };
+                        // a non-uniform output gradient, so that the layout shows
+                        let w = Tensor::new(tt::Tensor::from_vec(
+                            (0..r.len())
+                                .map(|i| 1.0 + i as f32 / 7.0)
+                                .collect::<Vec<_>>(),
+                            r.shape(),
+                        )?);
+                        let y = crate::mul(&r, &w)?;
+                        let g = tape.gradient(&y, &[&x])?.remove(0).expect("connected");
+                        Ok(g.to_vec::<f32>()?.iter().map(|v| v.to_bits()).collect())
+                    };
+                    assert_eq!(gradient(false)?, gradient(true)?, "{axes:?} {keep} {mean}");
+                }
+            }
+        }
+        Ok(())
+    }
 
     #[test]
     fn gradients_pass_the_checker() -> Result<()> {
