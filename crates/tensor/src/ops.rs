@@ -590,10 +590,10 @@ fn scale_kernel<T: Element>(a: &ArrayD<T>, factor: f64) -> ArrayD<T> {
 }
 
 /// Divides in place; the buffer is copied first only if it is shared.
-fn div_scalar_in_place<T: Element>(a: &mut ArrayD<T>, divisor: f64) {
-    let n = T::from_f64(divisor);
+/// `a /= n` elementwise.
+fn div_in_place<T: Element>(a: &mut ArrayD<T>, n: T) {
     // a plain loop over the row-major slice: ndarray's `mapv_inplace` on an `IxDyn` array
-    // costs ~450 instructions even for one element (a mean runs this on every call)
+    // costs ~450 instructions even for one element
     match row_major_mut(a) {
         Some(xs) => xs.iter_mut().for_each(|x| *x = *x / n),
         None => a.mapv_inplace(|x| x / n),
@@ -669,10 +669,14 @@ fn reduce_kernel<T: Element>(
     keepdims: bool,
     full: fn(&[T]) -> T,
     fold: fn(ArrayViewD<'_, T>, Axis) -> ArrayD<T>,
+    divisor: Option<T>,
 ) -> Tensor {
+    // a mean: each reduced value divided by the count, in the dtype (as the separate division
+    // would round it)
+    let finish = |v: T| divisor.map_or(v, |n| v / n);
     if axes.len() == a.ndim() && !axes.is_empty() {
         if let Some(xs) = row_major(a) {
-            let v = full(xs);
+            let v = finish(full(xs));
             let mut shape = IxDyn::zeros(if keepdims { a.ndim() } else { 0 });
             shape.slice_mut().fill(1);
             return one_value(shape.slice(), v);
@@ -704,7 +708,7 @@ fn reduce_kernel<T: Element>(
             };
             return pool::build_small(shape.slice(), |out| {
                 for (o, row) in out.iter_mut().zip(xs.chunks_exact(width)) {
-                    *o = full(row);
+                    *o = finish(full(row));
                 }
             });
         }
@@ -717,7 +721,11 @@ fn reduce_kernel<T: Element>(
         };
         out = Some(if keepdims { r.insert_axis(Axis(ax)) } else { r });
     }
-    T::wrap(out.unwrap_or_else(|| a.clone()))
+    let mut out = out.unwrap_or_else(|| a.clone());
+    if let Some(n) = divisor {
+        div_in_place(&mut out, n);
+    }
+    T::wrap(out)
 }
 
 /// A tensor of `shape` (one element) holding `v`, reusing a dropped one of its shape when the
@@ -871,29 +879,32 @@ impl Tensor {
     /// [`Tensor::sum`] over axes already normalized (sorted, distinct, in range).
     fn sum_over(&self, axes: &[usize], keepdims: bool) -> Tensor {
         match self.repr() {
-            Repr::F32(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis),
-            Repr::F64(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis),
+            Repr::F32(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis, None),
+            Repr::F64(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis, None),
         }
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_mean", axes, self.shape())?;
-        let count: usize = axes.slice().iter().map(|&a| self.shape()[a]).product();
-        let mut s = self.sum_over(axes.slice(), keepdims);
-        match s.repr_mut() {
-            Repr::F32(a) => div_scalar_in_place(a, count as f64),
-            Repr::F64(a) => div_scalar_in_place(a, count as f64),
-        }
-        Ok(s)
+        let count = axes
+            .slice()
+            .iter()
+            .map(|&a| self.shape()[a])
+            .product::<usize>() as f64;
+        let (axes, keep) = (axes.slice(), keepdims);
+        Ok(match self.repr() {
+            Repr::F32(a) => reduce_kernel(a, axes, keep, full_sum, sum_axis, Some(count as f32)),
+            Repr::F64(a) => reduce_kernel(a, axes, keep, full_sum, sum_axis, Some(count)),
+        })
     }
 
     /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_max", axes, self.shape())?;
         Ok(match self.repr() {
-            Repr::F32(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis),
-            Repr::F64(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis),
+            Repr::F32(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis, None),
+            Repr::F64(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis, None),
         })
     }
 
