@@ -96,8 +96,9 @@ macro_rules! binary_fns {
 /// every non-NaN `x`), which skips the library call of a square's gradient `2·x¹`. That is
 /// what glibc's `powf` returns for each of the 2³² `f32` values (checked exhaustively on the
 /// machine of docs/PERFORMANCE.md; the tests check a sample on every run), and what any `pow`
-/// within one ulp must return. (`x²` has no such shortcut: glibc's `powf(x, 2)` differs from
-/// `x · x` on 6 061 values per binade, where `x²` lies halfway between two floats.)
+/// with an error below one ulp must return. (`x²` has no such shortcut: glibc's `powf(x, 2)`
+/// differs from the correctly rounded `x · x` on 6 061 values per binade, checked the same
+/// way.)
 ///
 /// ```
 /// use tapegrad_tensor::ops::pow;
@@ -163,7 +164,8 @@ fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
 }
 
 /// The elements as one row-major slice: the layout of every array this crate builds. Views
-/// with other layouts (none are made today) take the general ndarray paths.
+/// with other layouts (a user's array given to `Tensor::from_array`) take the general ndarray
+/// paths.
 #[inline]
 fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
     let n = row_major_len(a)?;
@@ -185,7 +187,7 @@ pub(crate) fn row_major_mut<T: Element>(a: &mut ArrayD<T>) -> Option<&mut [T]> {
 /// tested here from the shape and strides; ndarray's general test, which the others take,
 /// costs ~50 instructions on an `IxDyn` array, and it ran several times in every small op.
 #[inline]
-fn row_major_len<T>(a: &ArrayD<T>) -> Option<usize> {
+pub(crate) fn row_major_len<T>(a: &ArrayD<T>) -> Option<usize> {
     match (a.shape(), a.strides()) {
         ([], []) => Some(1),
         (&[n], &[s]) => (n <= 1 || s == 1).then_some(n),
@@ -589,7 +591,6 @@ fn scale_kernel<T: Element>(a: &ArrayD<T>, factor: f64) -> ArrayD<T> {
     }
 }
 
-/// Divides in place; the buffer is copied first only if it is shared.
 /// `a /= n` elementwise.
 fn div_in_place<T: Element>(a: &mut ArrayD<T>, n: T) {
     // a plain loop over the row-major slice: ndarray's `mapv_inplace` on an `IxDyn` array

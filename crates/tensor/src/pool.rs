@@ -3,9 +3,13 @@
 //!
 //! - **Large buffers** (at least [`MIN_ELEMENTS`] elements): glibc trims the top of the heap and
 //!   unmaps buffers of 128 KiB and more on every `free`, so the next step faulted them back in.
-//!   A dropped tensor that owns such a buffer alone gives it to its thread's pool; kernels take
-//!   an output buffer of capacity between `n` and `2n` from it. At most [`MAX_BUFFERS`] buffers
-//!   and [`MAX_BYTES`] bytes per dtype are kept, the oldest evicted first.
+//!   A dropped tensor that owns such a buffer alone is kept whole by its thread (array and
+//!   buffer, when the buffer is row-major and at most twice its elements' size), and the next
+//!   large output of its dtype and shape reuses it as it is; other outputs take a buffer of
+//!   capacity between `n` and `2n`, from the kept buffers or, failing that, out of a kept
+//!   tensor. At most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes (of capacity) per dtype
+//!   are kept, and as many whole tensors and bytes per thread, the oldest evicted first (a kept
+//!   tensor evicted gives its buffer to the buffers).
 //! - **Tensor allocations** (the `Arc` holding the array header) of dropped, unshared tensors are
 //!   kept as shells ([`MAX_SHELLS`] per thread), still holding their array when it is small.
 //!   A small tensor of the shape of one of the newest shells takes that shell whole (array and
@@ -79,14 +83,16 @@ fn bin_of_request(n: usize) -> usize {
 struct Pools {
     f32: Buffers<f32>,
     f64: Buffers<f64>,
-    /// Unshared tensor allocations, oldest first, ready to hold a new array: [`build_small`]
+    /// Unshared tensor allocations, roughly oldest first (a reuse moves the newest into its
+    /// place), ready to hold a new array: [`build_small`]
     /// reuses the newest ones of the shape it asks (whole), [`shell`] the oldest (emptied).
     shells: Vec<Arc<Repr>>,
     /// Unshared tensors of at least [`MIN_ELEMENTS`] elements, whole (array and buffer),
     /// oldest first: [`build_large`] reuses one of the shape it asks, [`take`] empties one of
-    /// a fitting size when the buffers hold none. At most [`MAX_BUFFERS`] and [`MAX_BYTES`].
-    large_shells: Vec<Arc<Repr>>,
-    /// Bytes of the arrays in `large_shells`.
+    /// a fitting size when the buffers hold none; each with its buffer's capacity in bytes (see
+    /// [`keep_large`]). At most [`MAX_BUFFERS`] tensors and [`MAX_BYTES`] bytes per thread.
+    large_shells: Vec<(usize, Arc<Repr>)>,
+    /// Bytes of the buffers (their capacity) in `large_shells`.
     large_shell_bytes: usize,
 }
 
@@ -123,8 +129,9 @@ fn buffers<T: Element>(pools: &mut Pools) -> Option<&mut Buffers<T>> {
     any.downcast_mut::<Buffers<T>>()
 }
 
-/// An empty vector with room for `n` elements: a kept buffer when one fits, else a new one
-/// (of power-of-two capacity when small, so that it returns to the bin it is asked from).
+/// An empty vector with room for `n` elements: a kept buffer when one fits (for a large `n`,
+/// from a kept whole tensor when no buffer fits), else a new one (of power-of-two capacity
+/// when small, so that it returns to the bin it is asked from).
 pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
     if n == 0 {
         return Vec::new();
@@ -206,7 +213,8 @@ fn keep<T: Element>(pools: &mut Pools, mut buffer: Vec<T>) {
 
 /// Takes a tensor that is being dropped and that nothing else shares. Its allocation is kept
 /// as a shell for a later tensor; a small array stays in it until then (taking the buffer out
-/// now would cost an empty array's construction), a large buffer goes to the pool at once.
+/// now would cost an empty array's construction), a large one too when [`keep_large`] allows,
+/// else its buffer goes to the buffers at once.
 #[inline]
 pub(crate) fn release(shell: Arc<Repr>) {
     if Arc::strong_count(&shell) != 1 {
@@ -218,39 +226,66 @@ pub(crate) fn release(shell: Arc<Repr>) {
 /// [`release`] of a tensor nothing else shares: out of line, so that dropping a shared one (a
 /// step drops about as many clones as tensors) is only the test and the decrement.
 #[inline(never)]
-fn keep_shell(shell: Arc<Repr>) {
+fn keep_shell(mut shell: Arc<Repr>) {
     let _ = with_pools(move |pools| {
-        let bytes = large_bytes(&shell);
-        if bytes == 0 {
+        let large = match shell.as_ref() {
+            Repr::F32(a) => a.len() >= MIN_ELEMENTS,
+            Repr::F64(a) => a.len() >= MIN_ELEMENTS,
+        };
+        if !large {
             // small: kept with its array, for the next tensor of its shape
             if pools.shells.len() < MAX_SHELLS {
                 pools.shells.push(shell);
             }
             return;
         }
-        if bytes <= MAX_BYTES {
-            // kept whole, for the next output of its shape
-            pools.large_shell_bytes += bytes;
-            pools.large_shells.push(shell);
-            while pools.large_shells.len() > MAX_BUFFERS || pools.large_shell_bytes > MAX_BYTES {
-                let oldest = pools.large_shells.remove(0);
-                pools.large_shell_bytes -= large_bytes(&oldest);
-                strip(pools, oldest);
+        let whole = match Arc::get_mut(&mut shell) {
+            Some(Repr::F32(a)) => keep_large(pools, a),
+            Some(Repr::F64(a)) => keep_large(pools, a),
+            None => None,
+        };
+        let Some(bytes) = whole else {
+            // its buffer went to the buffers: an empty shell
+            if pools.shells.len() < MAX_SHELLS {
+                pools.shells.push(shell);
             }
             return;
+        };
+        // kept whole, for the next output of its shape
+        pools.large_shell_bytes += bytes;
+        pools.large_shells.push((bytes, shell));
+        while pools.large_shells.len() > MAX_BUFFERS || pools.large_shell_bytes > MAX_BYTES {
+            let (bytes, oldest) = pools.large_shells.remove(0);
+            pools.large_shell_bytes -= bytes;
+            strip(pools, oldest);
         }
-        strip(pools, shell);
     });
 }
 
-/// The bytes of `shell`'s array when it has at least [`MIN_ELEMENTS`] elements, else 0.
-#[inline]
-fn large_bytes(shell: &Repr) -> usize {
-    match shell {
-        Repr::F32(a) if a.len() >= MIN_ELEMENTS => a.len() * std::mem::size_of::<f32>(),
-        Repr::F64(a) if a.len() >= MIN_ELEMENTS => a.len() * std::mem::size_of::<f64>(),
-        _ => 0,
+/// Decides how a large array that nothing else shares is kept. When its elements fill its
+/// buffer from the start in row-major order and the buffer is at most twice their size (and
+/// within [`MAX_BYTES`]), the array stays whole and its buffer's size in bytes is returned:
+/// the size is known only here, where the buffer is taken out to read its capacity and put
+/// back (a user's array may sit in a much larger buffer, which must not be kept whole).
+/// Otherwise its buffer goes to the buffers (which check their own limits) and the array is
+/// left empty.
+fn keep_large<T: Element>(pools: &mut Pools, a: &mut ArrayD<T>) -> Option<usize> {
+    let n = crate::ops::row_major_len(a);
+    let dim = a.raw_dim();
+    let (data, offset) = std::mem::replace(a, empty()).into_raw_vec_and_offset();
+    let bytes = data.capacity() * std::mem::size_of::<T>();
+    let whole = n == Some(data.len())
+        && offset == Some(0)
+        && data.capacity() <= 2 * data.len()
+        && bytes <= MAX_BYTES;
+    if !whole {
+        keep(pools, data);
+        return None;
     }
+    // SAFETY: `data` holds the array's `n` elements from its start, in the row-major order of
+    // its shape (`row_major_len` found that layout, and the offset of the first is 0).
+    *a = unsafe { row_major_array(ndarray::Dimension::slice(&dim), data) };
+    Some(bytes)
 }
 
 /// Keeps an unshared tensor's allocation as a shell: a large buffer goes to the buffers, a
@@ -279,15 +314,16 @@ fn strip(pools: &mut Pools, mut shell: Arc<Repr>) {
 /// The buffer of a kept large tensor of dtype `T` with room for `n` elements and at most `2n`
 /// (the newest such), its allocation going to the shells; `None` when none fits.
 fn take_from_large_shell<T: Element>(pools: &mut Pools, n: usize) -> Option<Vec<T>> {
-    let i = pools
-        .large_shells
-        .iter()
-        .rposition(|shell| match shell.as_ref() {
-            Repr::F32(a) => T::DTYPE == crate::DType::F32 && a.len() >= n && a.len() <= 2 * n,
-            Repr::F64(a) => T::DTYPE == crate::DType::F64 && a.len() >= n && a.len() <= 2 * n,
-        })?;
-    let mut shell = pools.large_shells.remove(i);
-    pools.large_shell_bytes -= large_bytes(&shell);
+    let size = std::mem::size_of::<T>();
+    let i = pools.large_shells.iter().rposition(|(bytes, shell)| {
+        let dtype = match shell.as_ref() {
+            Repr::F32(_) => crate::DType::F32,
+            Repr::F64(_) => crate::DType::F64,
+        };
+        dtype == T::DTYPE && *bytes >= n * size && *bytes <= 2 * n * size
+    })?;
+    let (bytes, mut shell) = pools.large_shells.remove(i);
+    pools.large_shell_bytes -= bytes;
     let buffer = Arc::get_mut(&mut shell)
         .and_then(array_mut::<T>)
         .map(|a| std::mem::replace(a, empty()).into_raw_vec_and_offset().0);
@@ -306,13 +342,14 @@ pub(crate) fn build_large<T: Element>(
     n: usize,
     write: impl FnOnce(&mut [MaybeUninit<T>]),
 ) -> Tensor {
+    debug_assert_eq!(n, shape.iter().product::<usize>(), "one element per index");
     let found = with_pools(|pools| {
         let i = pools
             .large_shells
             .iter()
-            .rposition(|shell| holds::<T>(shell, shape))?;
-        let shell = pools.large_shells.remove(i);
-        pools.large_shell_bytes -= large_bytes(&shell);
+            .rposition(|(_, shell)| holds::<T>(shell, shape))?;
+        let (bytes, shell) = pools.large_shells.remove(i);
+        pools.large_shell_bytes -= bytes;
         Some(shell)
     })
     .flatten();
@@ -521,6 +558,28 @@ mod tests {
         let v = x.map(Neg);
         assert!(!v.shares_buffer(&clone));
         assert_eq!(clone.to_vec::<f32>().ok(), Some(vec![-1.0; 4000]));
+    }
+
+    #[test]
+    fn a_large_tensor_in_a_much_larger_buffer_is_not_kept_whole() {
+        // a user's vector truncated to 4096 values keeps its room for 1M: the tensor must not
+        // be kept whole (counted by its length, it would hold 4 MB as 16 KB)
+        let kept_whole = || super::with_pools(|p| p.large_shells.len()).unwrap_or(0);
+        let before = kept_whole();
+        for _ in 0..4 {
+            let mut v: Vec<f32> = Vec::with_capacity(1 << 20);
+            v.extend((0..4096).map(|i| i as f32));
+            let t = Tensor::from_vec(v, &[4096]).expect("fits");
+            drop(t);
+            assert_eq!(kept_whole(), before);
+        }
+        // the buffers count what they hold by capacity, within their limit
+        let held = super::with_pools(|p| p.f32.large_bytes).unwrap_or(0);
+        assert!(held <= super::MAX_BYTES);
+        // a tensor of the crate's own making is kept whole
+        let ones = Tensor::ones(DType::F32, &[4096]);
+        drop(ones.map(Neg));
+        assert_eq!(kept_whole(), before + 1);
     }
 
     #[test]
