@@ -263,12 +263,14 @@ fn keep_shell(mut shell: Arc<Repr>) {
 }
 
 /// Decides how a large array that nothing else shares is kept. When its elements fill its
-/// buffer from the start in row-major order and the buffer is at most twice their size (and
-/// within [`MAX_BYTES`]), the array stays whole and its buffer's size in bytes is returned:
-/// the size is known only here, where the buffer is taken out to read its capacity and put
-/// back (a user's array may sit in a much larger buffer, which must not be kept whole).
-/// Otherwise its buffer goes to the buffers (which check their own limits) and the array is
-/// left empty.
+/// buffer from the start in row-major order, the buffer is at most twice their size, and they
+/// are fewer than [`crate::ops::PARALLEL_MIN_ELEMENTS`], the array stays whole and its
+/// buffer's size in bytes is returned. (Above that size the bookkeeping saved is nothing next
+/// to a pass over the data, and keeping them whole measured slower: a Dense step on 10⁶ × 16
+/// inputs went from 22 to 26 ms.) The buffer's size is known only here, where the buffer is
+/// taken out to read its capacity and put back: a user's array may sit in a much larger
+/// buffer, which must not be kept whole. Otherwise the buffer goes to the buffers (which check
+/// their own limits) and the array is left empty.
 fn keep_large<T: Element>(pools: &mut Pools, a: &mut ArrayD<T>) -> Option<usize> {
     let n = crate::ops::row_major_len(a);
     let dim = a.raw_dim();
@@ -277,7 +279,7 @@ fn keep_large<T: Element>(pools: &mut Pools, a: &mut ArrayD<T>) -> Option<usize>
     let whole = n == Some(data.len())
         && offset == Some(0)
         && data.capacity() <= 2 * data.len()
-        && bytes <= MAX_BYTES;
+        && data.len() < crate::ops::PARALLEL_MIN_ELEMENTS;
     if !whole {
         keep(pools, data);
         return None;
@@ -333,6 +335,20 @@ fn take_from_large_shell<T: Element>(pools: &mut Pools, n: usize) -> Option<Vec<
     buffer
 }
 
+/// The newest large tensor kept whole of dtype `T` and `shape`, out of the pool.
+fn kept_whole<T: Element>(shape: &[usize]) -> Option<Arc<Repr>> {
+    with_pools(|pools| {
+        let i = pools
+            .large_shells
+            .iter()
+            .rposition(|(_, shell)| holds::<T>(shell, shape))?;
+        let (bytes, shell) = pools.large_shells.remove(i);
+        pools.large_shell_bytes -= bytes;
+        Some(shell)
+    })
+    .flatten()
+}
+
 /// A tensor of `shape` (`n` elements, at least [`MIN_ELEMENTS`]) whose elements `write` writes:
 /// it must write every one. A kept large tensor of this dtype and shape is reused whole (a
 /// training step makes the same large temporaries every step): no array is built, no buffer
@@ -343,17 +359,7 @@ pub(crate) fn build_large<T: Element>(
     write: impl FnOnce(&mut [MaybeUninit<T>]),
 ) -> Tensor {
     debug_assert_eq!(n, shape.iter().product::<usize>(), "one element per index");
-    let found = with_pools(|pools| {
-        let i = pools
-            .large_shells
-            .iter()
-            .rposition(|(_, shell)| holds::<T>(shell, shape))?;
-        let (bytes, shell) = pools.large_shells.remove(i);
-        pools.large_shell_bytes -= bytes;
-        Some(shell)
-    })
-    .flatten();
-    if let Some(mut shell) = found {
+    if let Some(mut shell) = kept_whole::<T>(shape) {
         // a kept tensor is unique, and its array row-major (every array this crate builds is)
         if let Some(xs) = Arc::get_mut(&mut shell)
             .and_then(array_mut::<T>)
@@ -455,9 +461,9 @@ fn holds<T: Element>(repr: &Repr, shape: &[usize]) -> bool {
 /// and must write every one. When one of the last kept shells holds an array of this dtype and
 /// shape (a loop making the same tensors every step), that tensor is reused whole: no
 /// allocation, no array construction, no buffer moved. Meant for tensors of fewer than
-/// [`MIN_ELEMENTS`] elements; a larger one is served too, from a pooled buffer zero-filled
-/// first (a pass that [`crate::kernels::written`] avoids for kernels that write uninitialised
-/// memory).
+/// [`MIN_ELEMENTS`] elements; a larger one is served too: a large tensor of its shape kept
+/// whole, else a pooled buffer zero-filled first (a pass that [`crate::kernels::written`]
+/// avoids for kernels that write uninitialised memory).
 pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T])) -> Tensor {
     let found = with_pools(|pools| {
         let end = pools.shells.len();
@@ -468,6 +474,11 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
         Some(pools.shells.swap_remove(i))
     })
     .flatten();
+    // a large one (a reduction's output) from the tensors kept whole
+    let found = found.or_else(|| {
+        let large = shape.iter().product::<usize>() >= MIN_ELEMENTS;
+        large.then(|| kept_whole::<T>(shape)).flatten()
+    });
     if let Some(mut shell) = found {
         // a kept shell is unique, and its array row-major (every array this crate builds is)
         if let Some(xs) = Arc::get_mut(&mut shell)
