@@ -278,10 +278,10 @@ fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
     }
 }
 
-/// Fills of at least [`pool::MIN_ELEMENTS`] and at most this many elements are remembered, the
-/// last one per thread: the backward of a mean fills one value (`1/n` times the seed) over one
-/// shape every step of a training loop, and the remembered tensor (immutable; copy-on-write)
-/// is shared instead of written again.
+/// Fills of at least 2 048 elements (the pools' large size) and at most this many are
+/// remembered, the last one per thread: the backward of a mean fills one value (`1/n` times the
+/// seed) over one shape every step of a training loop, and the remembered tensor (immutable;
+/// copy-on-write) is shared instead of written again.
 pub const FILL_CACHE_MAX: usize = 1 << 21;
 
 thread_local! {
