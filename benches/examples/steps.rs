@@ -9,6 +9,13 @@ use std::hint::black_box;
 use tapegrad_autodiff::{add, GradientTape, Tensor};
 use tapegrad_benches::{DenseNet, LinearMse, TwoWeights};
 
+/// Runs `step` `n` times.
+fn repeat(n: usize, mut step: impl FnMut()) {
+    for _ in 0..n {
+        step();
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "two_weights".into());
@@ -17,15 +24,11 @@ fn main() {
     match which.as_str() {
         "two_weights" => {
             let model = TwoWeights::new().expect("data");
-            for _ in 0..n {
-                model.step().expect("step");
-            }
+            repeat(n, || model.step().expect("step"));
         }
-        "add_not_recorded" => {
-            for _ in 0..n {
-                black_box(add(black_box(&x), black_box(&y)).expect("add"));
-            }
-        }
+        "add_not_recorded" => repeat(n, || {
+            black_box(add(black_box(&x), black_box(&y)).expect("add"));
+        }),
         "add_recorded" => {
             let tape = GradientTape::new();
             tape.watch(&x);
@@ -37,39 +40,23 @@ fn main() {
                 black_box(add(black_box(&x), black_box(&y)).expect("add"));
             }
         }
-        "tape_regression" => {
-            let model = LinearMse::tape_regression().expect("data");
-            for _ in 0..n {
-                model.step().expect("step");
-            }
-        }
-        "scratch_regression" | "custom_training" => {
-            let model = if which == "scratch_regression" {
-                LinearMse::scratch_regression()
-            } else {
-                LinearMse::custom_training()
+        "scratch_regression" | "tape_regression" | "custom_training" => {
+            let model = match which.as_str() {
+                "scratch_regression" => LinearMse::scratch_regression(),
+                "tape_regression" => LinearMse::tape_regression(),
+                _ => LinearMse::custom_training(),
             }
             .expect("data");
-            for _ in 0..n {
-                model.step().expect("step");
-            }
+            repeat(n, || model.step().expect("step"));
         }
-        "dense_sgd" | "dense_minibatch" => {
-            let mut model = if which == "dense_sgd" {
-                DenseNet::dense_sgd()
-            } else {
-                DenseNet::dense_minibatch()
+        "dense_sgd" | "dense_minibatch" | "mlp" => {
+            let mut model = match which.as_str() {
+                "dense_sgd" => DenseNet::dense_sgd(),
+                "dense_minibatch" => DenseNet::dense_minibatch(),
+                _ => DenseNet::mlp(),
             }
             .expect("model");
-            for _ in 0..n {
-                model.step().expect("step");
-            }
-        }
-        "mlp" => {
-            let mut model = DenseNet::mlp().expect("model");
-            for _ in 0..n {
-                model.step().expect("step");
-            }
+            repeat(n, || model.step().expect("step"));
         }
         other => panic!("unknown workload {other}"),
     }

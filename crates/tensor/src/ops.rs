@@ -874,30 +874,26 @@ impl Tensor {
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
-        Ok(self.sum_over(axes.slice(), keepdims))
+        Ok(self.sum_over(axes.slice(), keepdims, None))
     }
 
-    /// [`Tensor::sum`] over axes already normalized (sorted, distinct, in range).
-    fn sum_over(&self, axes: &[usize], keepdims: bool) -> Tensor {
+    /// [`Tensor::sum`] over axes already normalized (sorted, distinct, in range), each sum
+    /// divided by `divisor` when given (a mean).
+    fn sum_over(&self, axes: &[usize], keepdims: bool, divisor: Option<f64>) -> Tensor {
         match self.repr() {
-            Repr::F32(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis, None),
-            Repr::F64(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis, None),
+            Repr::F32(a) => {
+                let divisor = divisor.map(|n| n as f32);
+                reduce_kernel(a, axes, keepdims, full_sum, sum_axis, divisor)
+            }
+            Repr::F64(a) => reduce_kernel(a, axes, keepdims, full_sum, sum_axis, divisor),
         }
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("reduce_mean", axes, self.shape())?;
-        let count = axes
-            .slice()
-            .iter()
-            .map(|&a| self.shape()[a])
-            .product::<usize>() as f64;
-        let (axes, keep) = (axes.slice(), keepdims);
-        Ok(match self.repr() {
-            Repr::F32(a) => reduce_kernel(a, axes, keep, full_sum, sum_axis, Some(count as f32)),
-            Repr::F64(a) => reduce_kernel(a, axes, keep, full_sum, sum_axis, Some(count)),
-        })
+        let count: usize = axes.slice().iter().map(|&a| self.shape()[a]).product();
+        Ok(self.sum_over(axes.slice(), keepdims, Some(count as f64)))
     }
 
     /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
@@ -1590,17 +1586,14 @@ fn plain_matmul<T: Element>(
     if k == 1 && m.saturating_mul(n) >= pool::MIN_ELEMENTS {
         // a large outer product: each element one product `a[i,0] · b[0,j]`, written once
         // into a pooled buffer, row by row
-        // SAFETY: `bv` holds the `k · n = n` elements of `b`, so `map1` writes each of the `n`
-        // elements of every one of the `m` rows (it writes as many as the shorter slice has).
-        let data = unsafe {
-            kernels::written(m * n, |out| {
-                for (i, row) in out.chunks_exact_mut(n).enumerate() {
-                    let x = av[i * ai];
-                    kernels::map1(row, bv, |y| x * y);
-                }
-            })
-        };
-        return T::wrap(shared(IxDyn(&[m, n]), data));
+        // (`bv` holds the `k · n = n` elements of `b`, so `map1` writes each of the `n`
+        // elements of every one of the `m` rows: every element, as `build_large` asks)
+        return pool::build_large(&[m, n], m * n, |out| {
+            for (i, row) in out.chunks_exact_mut(n).enumerate() {
+                let x = av[i * ai];
+                kernels::map1(row, bv, |y| x * y);
+            }
+        });
     }
     // Each out[i, j] is one chain `s = a[i,0] b[0,j]; s = s + a[i,p] b[p,j]` for p = 1, 2, ...;
     // the tiles below only run several independent chains side by side (registers, SIMD lanes)

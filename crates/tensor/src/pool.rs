@@ -228,11 +228,7 @@ pub(crate) fn release(shell: Arc<Repr>) {
 #[inline(never)]
 fn keep_shell(mut shell: Arc<Repr>) {
     let _ = with_pools(move |pools| {
-        let large = match shell.as_ref() {
-            Repr::F32(a) => a.len() >= MIN_ELEMENTS,
-            Repr::F64(a) => a.len() >= MIN_ELEMENTS,
-        };
-        if !large {
+        if !is_large(&shell) {
             // small: kept with its array, for the next tensor of its shape
             push_shell(pools, shell);
             return;
@@ -287,14 +283,15 @@ fn drop_oldest_shell(pools: &mut Pools) {
 /// buffer, which must not be kept whole. Otherwise the buffer goes to the buffers (which check
 /// their own limits) and the array is left empty.
 fn keep_large<T: Element>(pools: &mut Pools, a: &mut ArrayD<T>) -> Option<usize> {
-    let n = crate::ops::row_major_len(a);
+    let n = crate::ops::row_major_len(a).filter(|&n| n < crate::ops::PARALLEL_MIN_ELEMENTS);
+    if n.is_none() {
+        keep(pools, take_buffer(a));
+        return None;
+    }
     let dim = a.raw_dim();
     let (data, offset) = std::mem::replace(a, empty()).into_raw_vec_and_offset();
     let bytes = data.capacity() * std::mem::size_of::<T>();
-    let whole = n == Some(data.len())
-        && offset == Some(0)
-        && data.capacity() <= 2 * data.len()
-        && data.len() < crate::ops::PARALLEL_MIN_ELEMENTS;
+    let whole = n == Some(data.len()) && offset == Some(0) && data.capacity() <= 2 * data.len();
     if !whole {
         keep(pools, data);
         return None;
@@ -309,21 +306,38 @@ fn keep_large<T: Element>(pools: &mut Pools, a: &mut ArrayD<T>) -> Option<usize>
 /// small array stays in it until the shell is reused (taking it out now would cost an empty
 /// array's construction).
 fn strip(pools: &mut Pools, mut shell: Arc<Repr>) {
-    let Some(repr) = Arc::get_mut(&mut shell) else {
-        return;
-    };
-    match repr {
-        Repr::F32(a) if a.len() >= MIN_ELEMENTS => keep(
-            pools,
-            std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
-        ),
-        Repr::F64(a) if a.len() >= MIN_ELEMENTS => keep(
-            pools,
-            std::mem::replace(a, empty()).into_raw_vec_and_offset().0,
-        ),
-        _ => {}
+    if is_large(&shell) {
+        match Arc::get_mut(&mut shell) {
+            Some(Repr::F32(a)) => keep(pools, take_buffer(a)),
+            Some(Repr::F64(a)) => keep(pools, take_buffer(a)),
+            None => return,
+        }
     }
     push_shell(pools, shell);
+}
+
+/// True when `repr` holds at least [`MIN_ELEMENTS`] elements.
+#[inline(always)]
+fn is_large(repr: &Repr) -> bool {
+    match repr {
+        Repr::F32(a) => a.len() >= MIN_ELEMENTS,
+        Repr::F64(a) => a.len() >= MIN_ELEMENTS,
+    }
+}
+
+/// The buffer of `a`, which is left empty.
+#[inline(always)]
+fn take_buffer<T: Element>(a: &mut ArrayD<T>) -> Vec<T> {
+    std::mem::replace(a, empty()).into_raw_vec_and_offset().0
+}
+
+/// The elements of a kept tensor of dtype `T`, row-major, for writing (a kept tensor is
+/// unique, and its array row-major: every array this crate builds is).
+#[inline(always)]
+fn elements_of<T: Element>(shell: &mut Arc<Repr>) -> Option<&mut [T]> {
+    Arc::get_mut(shell)
+        .and_then(array_mut::<T>)
+        .and_then(crate::ops::row_major_mut)
 }
 
 /// The buffer of a kept large tensor of dtype `T` with room for `n` elements and at most `2n`
@@ -331,17 +345,13 @@ fn strip(pools: &mut Pools, mut shell: Arc<Repr>) {
 fn take_from_large_shell<T: Element>(pools: &mut Pools, n: usize) -> Option<Vec<T>> {
     let size = std::mem::size_of::<T>();
     let i = pools.large_shells.iter().rposition(|(bytes, shell)| {
-        let dtype = match shell.as_ref() {
-            Repr::F32(_) => crate::DType::F32,
-            Repr::F64(_) => crate::DType::F64,
-        };
-        dtype == T::DTYPE && *bytes >= n * size && *bytes <= 2 * n * size
+        shell.dtype() == T::DTYPE && *bytes >= n * size && *bytes <= 2 * n * size
     })?;
     let (bytes, mut shell) = pools.large_shells.remove(i);
     pools.large_shell_bytes -= bytes;
     let buffer = Arc::get_mut(&mut shell)
         .and_then(array_mut::<T>)
-        .map(|a| std::mem::replace(a, empty()).into_raw_vec_and_offset().0);
+        .map(take_buffer);
     push_shell(pools, shell);
     buffer
 }
@@ -371,11 +381,7 @@ pub(crate) fn build_large<T: Element>(
 ) -> Tensor {
     debug_assert_eq!(n, shape.iter().product::<usize>(), "one element per index");
     if let Some(mut shell) = kept_whole::<T>(shape) {
-        // a kept tensor is unique, and its array row-major (every array this crate builds is)
-        if let Some(xs) = Arc::get_mut(&mut shell)
-            .and_then(array_mut::<T>)
-            .and_then(crate::ops::row_major_mut)
-        {
+        if let Some(xs) = elements_of::<T>(&mut shell) {
             // SAFETY: `MaybeUninit<T>` has `T`'s layout, and `write` writes only values of `T`
             // (every element, the caller's promise), so the array stays initialised.
             write(unsafe { &mut *(xs as *mut [T] as *mut [MaybeUninit<T>]) });
@@ -491,11 +497,7 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
         large.then(|| kept_whole::<T>(shape)).flatten()
     });
     if let Some(mut shell) = found {
-        // a kept shell is unique, and its array row-major (every array this crate builds is)
-        if let Some(xs) = Arc::get_mut(&mut shell)
-            .and_then(array_mut::<T>)
-            .and_then(crate::ops::row_major_mut)
-        {
+        if let Some(xs) = elements_of::<T>(&mut shell) {
             fill(xs);
             return Tensor::from_shell(shell);
         }

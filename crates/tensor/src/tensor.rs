@@ -68,6 +68,17 @@ macro_rules! map_arrays2 {
 }
 pub(crate) use map_arrays2;
 
+impl Repr {
+    /// The dtype of the array held.
+    #[inline]
+    pub(crate) fn dtype(&self) -> DType {
+        match self {
+            Repr::F32(_) => DType::F32,
+            Repr::F64(_) => DType::F64,
+        }
+    }
+}
+
 impl Tensor {
     pub(crate) fn from_repr(repr: Repr) -> Self {
         Self::from_shell(crate::pool::shell(repr))
@@ -206,10 +217,7 @@ impl Tensor {
 
     /// The dtype.
     pub fn dtype(&self) -> DType {
-        match self.repr() {
-            Repr::F32(_) => DType::F32,
-            Repr::F64(_) => DType::F64,
-        }
+        self.repr().dtype()
     }
 
     /// The shape (empty for a scalar).

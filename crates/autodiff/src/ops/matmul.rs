@@ -36,30 +36,21 @@ impl Op for MatMul {
     }
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (a, w, g) = (&b.inputs[0], &b.inputs[1], b.grad);
-        // nothing records this backward (the usual case): the tensor products alone
-        let recorded = crate::tape::any_active();
-        let product = |x: &Tensor, y: &Tensor, tx: bool, ty: bool| -> Result<Tensor> {
-            if recorded {
-                matmul_t(x, y, tx, ty)
-            } else {
-                Ok(Tensor::new(x.value().matmul(y.value(), tx, ty)?))
-            }
-        };
         // each product only when its input needs a gradient: for a layer's input (data, not
         // watched) `g · wᵀ` would be a batch × features array computed for nothing
         let ga = match (b.needs[0], self.ta, self.tb) {
             (false, _, _) => None,
-            (true, false, false) => Some(product(g, w, false, true)?),
-            (true, false, true) => Some(product(g, w, false, false)?),
-            (true, true, false) => Some(product(w, g, false, true)?),
-            (true, true, true) => Some(product(w, g, true, true)?),
+            (true, false, false) => Some(matmul_t(g, w, false, true)?),
+            (true, false, true) => Some(matmul_t(g, w, false, false)?),
+            (true, true, false) => Some(matmul_t(w, g, false, true)?),
+            (true, true, true) => Some(matmul_t(w, g, true, true)?),
         };
         let gb = match (b.needs[1], self.ta, self.tb) {
             (false, _, _) => None,
-            (true, false, false) => Some(product(a, g, true, false)?),
-            (true, false, true) => Some(product(g, a, true, false)?),
-            (true, true, false) => Some(product(a, g, false, false)?),
-            (true, true, true) => Some(product(g, a, true, true)?),
+            (true, false, false) => Some(matmul_t(a, g, true, false)?),
+            (true, false, true) => Some(matmul_t(g, a, true, false)?),
+            (true, true, false) => Some(matmul_t(a, g, false, false)?),
+            (true, true, true) => Some(matmul_t(g, a, true, true)?),
         };
         out.extend([ga, gb]);
         Ok(())

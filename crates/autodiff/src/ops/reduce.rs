@@ -83,9 +83,7 @@ impl Reduce {
         }
         kept
     }
-}
 
-impl Reduce {
     /// The gradient of a sum or mean of `x` (with `outputs` elements) for the output gradient
     /// `g`, with the tensor kernels the recorded backward runs, in the same order: `g`
     /// reshaped with the reduced axes kept, divided by the count (a mean), broadcast to `x`'s
