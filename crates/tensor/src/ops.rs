@@ -290,7 +290,7 @@ thread_local! {
 
 /// A tensor of `shape` filled with `v`: small ones through the pools, large ones shared with
 /// the thread's last fill when it had this dtype, shape and value (bit for bit).
-fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
+pub(crate) fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
     let n: usize = shape.iter().product();
     if n < pool::MIN_ELEMENTS {
         return pool::build_small(shape, |out| out.fill(v));
@@ -966,6 +966,16 @@ impl Tensor {
 
     /// Broadcasts to `shape` (`tf.broadcast_to`), materialising the result.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        if self.has_shape(shape) {
+            return Ok(self.clone());
+        }
+        if self.len() == 1 && self.rank() <= shape.len() {
+            // one element (of rank at most the target's) broadcasts to every shape
+            return Ok(match self.repr() {
+                Repr::F32(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
+                Repr::F64(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
+            });
+        }
         let target = broadcast_shape("broadcast_to", self.shape(), shape)?;
         if target != shape {
             return Err(TensorError::Broadcast {
@@ -974,20 +984,11 @@ impl Tensor {
                 rhs: shape.to_vec(),
             });
         }
-        if self.has_shape(shape) {
-            return Ok(self.clone());
-        }
         let err = || TensorError::Broadcast {
             op: "broadcast_to",
             lhs: self.shape().to_vec(),
             rhs: shape.to_vec(),
         };
-        if self.len() == 1 && self.rank() <= shape.len() {
-            return Ok(match self.repr() {
-                Repr::F32(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
-                Repr::F64(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
-            });
-        }
         Ok(map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned()))
     }
 

@@ -570,7 +570,8 @@ mod tests {
         assert_eq!(z.to_vec::<f32>().ok(), Some(vec![2.0; 4000]));
         drop(z);
         // another shape of a size the buffer fits: its buffer, in a new array
-        let flat = Tensor::ones(DType::F32, &[3000]);
+        // (an input from a vector: a fill would take a pooled buffer itself)
+        let flat = Tensor::from_vec(vec![1.0f32; 3000], &[3000]).expect("fits");
         let w = flat.map(Neg);
         assert_eq!(w.array::<f32>().map(|a| a.as_ptr()).ok(), ptr);
         assert_eq!(w.shape(), &[3000]);

@@ -145,7 +145,9 @@ impl Tensor {
         Self::full(dtype, &[], value)
     }
 
-    /// A tensor of `shape` filled with `value` (rounded to the dtype).
+    /// A tensor of `shape` filled with `value` (rounded to the dtype). A large one may share
+    /// its data with the thread's previous fill of the same dtype, shape and value (see
+    /// [`crate::ops::FILL_CACHE_MAX`]; tensors are copy-on-write).
     ///
     /// ```
     /// use tapegrad_tensor::{DType, Tensor};
@@ -154,13 +156,14 @@ impl Tensor {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn full(dtype: DType, shape: &[usize], value: f64) -> Self {
-        let small = shape
+        let fits = shape
             .iter()
             .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .is_some_and(|n| n < crate::pool::MIN_ELEMENTS);
+            .is_some();
         match dtype {
-            DType::F32 if small => crate::pool::build_small(shape, |out| out.fill(value as f32)),
-            DType::F64 if small => crate::pool::build_small(shape, |out| out.fill(value)),
+            DType::F32 if fits => crate::ops::fill_tensor(shape, value as f32),
+            DType::F64 if fits => crate::ops::fill_tensor(shape, value),
+            // more elements than memory has: ndarray's own error
             DType::F32 => f32::wrap(ArrayD::from_elem(IxDyn(shape), value as f32)),
             DType::F64 => f64::wrap(ArrayD::from_elem(IxDyn(shape), value)),
         }

@@ -84,28 +84,39 @@ impl Reduce {
         kept
     }
 
+    /// The value of the one-element gradient `g` of a sum, or divided by the count `n` in
+    /// `g`'s dtype (as `g / n` rounds) for a mean, widened to `f64` (exactly).
+    fn scaled_item(&self, g: &tt::Tensor, n: usize) -> Result<f64> {
+        let v = g.item()?;
+        Ok(match (self.kind, g.dtype()) {
+            (Kind::Mean, tt::DType::F32) => f64::from(v as f32 / n as f64 as f32),
+            (Kind::Mean, tt::DType::F64) => v / n as f64,
+            _ => v,
+        })
+    }
+
     /// The gradient of a sum or mean of `x` (with `outputs` elements) for the output gradient
     /// `g`, with the tensor kernels the recorded backward runs, in the same order: `g`
     /// reshaped with the reduced axes kept, divided by the count (a mean), broadcast to `x`'s
-    /// shape.
+    /// shape (one element of `g`: the same division on its value, filled in).
     fn plain_gradient(&self, x: &tt::Tensor, outputs: usize, g: &tt::Tensor) -> Result<tt::Tensor> {
         if x.len() == outputs {
             // each input element is one output element (see `backward`)
             return Ok(g.reshape_exact(x.shape())?);
         }
-        // one element broadcasts without the reshape (to the same values)
-        let g = if g.len() == 1 {
-            Cow::Borrowed(g)
-        } else {
-            Cow::Owned(g.reshape_exact(self.kept_shape(x.shape()).slice())?)
-        };
-        let g = match self.kind {
-            Kind::Mean => {
-                let n = x.len() / outputs.max(1);
-                Cow::Owned(g.div(&tt::Tensor::scalar_of(g.dtype(), n as f64))?)
-            }
-            _ => g,
-        };
+        if g.len() == 1 {
+            // one element (a loss's): its value, divided in the dtype for a mean, filled in
+            return Ok(tt::Tensor::full(
+                g.dtype(),
+                x.shape(),
+                self.scaled_item(g, x.len() / outputs.max(1))?,
+            ));
+        }
+        let mut g = g.reshape_exact(self.kept_shape(x.shape()).slice())?;
+        if self.kind == Kind::Mean {
+            let n = x.len() / outputs.max(1);
+            g = g.div(&tt::Tensor::scalar_of(g.dtype(), n as f64))?;
+        }
         Ok(g.broadcast_to(x.shape())?)
     }
 }
@@ -209,14 +220,23 @@ mod tests {
 
     #[test]
     fn the_unrecorded_backward_equals_the_recorded_one_bit_for_bit() -> Result<()> {
-        use crate::GradientTape;
         let values: Vec<f32> = (0..24).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
-        let x = Tensor::from_vec(values, &[2, 3, 4])?;
+        let x32 = Tensor::from_vec(values, &[2, 3, 4])?;
+        // a count of 3 (axis 1), 4, 6 and 24 divides inexactly in both dtypes
+        for x in [x32.clone(), Tensor::new(x32.value().cast(tt::DType::F64))] {
+            unrecorded_equals_recorded(&x)?;
+        }
+        Ok(())
+    }
+
+    fn unrecorded_equals_recorded(x: &Tensor) -> Result<()> {
+        use crate::GradientTape;
+        let x = x.clone();
         let axes: [Option<&[isize]>; 5] = [None, Some(&[1]), Some(&[-1]), Some(&[0, 2]), Some(&[])];
         for keep in [false, true] {
             for axes in axes {
                 for mean in [false, true] {
-                    let gradient = |outer: bool| -> Result<Vec<u32>> {
+                    let gradient = |outer: bool| -> Result<Vec<u64>> {
                         // a recording outer tape makes the backward run the recorded ops
                         let outer = outer.then(GradientTape::new);
                         if let Some(t) = &outer {
@@ -230,15 +250,19 @@ mod tests {
                             reduce_sum(&x, axes, keep)?
                         };
                         // a non-uniform output gradient, so that the layout shows
-                        let w = Tensor::new(tt::Tensor::from_vec(
-                            (0..r.len())
-                                .map(|i| 1.0 + i as f32 / 7.0)
-                                .collect::<Vec<_>>(),
-                            r.shape(),
-                        )?);
+                        let w = Tensor::new(
+                            tt::Tensor::from_vec(
+                                (0..r.len())
+                                    .map(|i| 0.3 + i as f64 / 7.0)
+                                    .collect::<Vec<_>>(),
+                                r.shape(),
+                            )?
+                            .cast(x.dtype()),
+                        );
                         let y = crate::mul(&r, &w)?;
                         let g = tape.gradient(&y, &[&x])?.remove(0).expect("connected");
-                        Ok(g.to_vec::<f32>()?.iter().map(|v| v.to_bits()).collect())
+                        let g = g.value().cast(tt::DType::F64).to_vec::<f64>()?;
+                        Ok(g.iter().map(|v| v.to_bits()).collect())
                     };
                     assert_eq!(gradient(false)?, gradient(true)?, "{axes:?} {keep} {mean}");
                 }
