@@ -117,6 +117,21 @@ pub(crate) fn record2(
     out
 }
 
+/// [`record`] for an op of three inputs the caller owns: they move into the record. The op is
+/// built only when some tape may record it.
+#[inline]
+pub(crate) fn record3(
+    op: impl FnOnce() -> OpRef,
+    inputs: [Tensor; 3],
+    value: tt::Tensor,
+) -> Tensor {
+    let out = Tensor::new(value);
+    if tape::any_active() {
+        tape::record_op(op(), tape::Inputs::Three(inputs), &out);
+    }
+    out
+}
+
 /// [`record`] for an op of one input the caller owns: it moves into the record. The op is
 /// built only when some tape may record it.
 #[inline]

@@ -53,10 +53,11 @@ enum Slot {
     Leaf(u32),
 }
 
-/// The slots of a record's inputs: inline for one or two inputs, on the heap for more.
+/// The slots of a record's inputs: inline for up to three inputs (the rest `Unwatched`), on
+/// the heap for more.
 #[derive(Clone, Debug)]
 enum Slots {
-    Few([Slot; 2]),
+    Few([Slot; 3]),
     Many(Vec<Slot>),
 }
 
@@ -84,7 +85,7 @@ struct Record {
     leaves: u32,
 }
 
-/// The inputs of a record: one or two inline (nearly every op), more on the heap.
+/// The inputs of a record: up to three inline (nearly every op), more on the heap.
 #[derive(Clone)]
 pub(crate) enum Inputs {
     /// A variable read's: its input is the variable, which its op holds (the gradient goes
@@ -92,6 +93,7 @@ pub(crate) enum Inputs {
     Read,
     One([Tensor; 1]),
     Two([Tensor; 2]),
+    Three([Tensor; 3]),
     Many(Vec<Tensor>),
 }
 
@@ -100,6 +102,7 @@ impl Inputs {
         match inputs {
             [a] => Inputs::One([(*a).clone()]),
             [a, b] => Inputs::Two([(*a).clone(), (*b).clone()]),
+            [a, b, c] => Inputs::Three([(*a).clone(), (*b).clone(), (*c).clone()]),
             _ => Inputs::Many(inputs.iter().map(|&t| t.clone()).collect()),
         }
     }
@@ -109,6 +112,7 @@ impl Inputs {
             Inputs::Read => &[],
             Inputs::One(t) => t,
             Inputs::Two(t) => t,
+            Inputs::Three(t) => t,
             Inputs::Many(t) => t,
         }
     }
@@ -221,11 +225,15 @@ impl Recorded {
         let watched = |s: &Slot| *s != Slot::Unwatched;
         match inputs {
             [a] => {
-                let s = [self.slot(a.id()), Slot::Unwatched];
+                let s = [self.slot(a.id()), Slot::Unwatched, Slot::Unwatched];
                 watched(&s[0]).then_some(Slots::Few(s))
             }
             [a, b] => {
-                let s = [self.slot(a.id()), self.slot(b.id())];
+                let s = [self.slot(a.id()), self.slot(b.id()), Slot::Unwatched];
+                s.iter().any(watched).then_some(Slots::Few(s))
+            }
+            [a, b, c] => {
+                let s = [self.slot(a.id()), self.slot(b.id()), self.slot(c.id())];
                 s.iter().any(watched).then_some(Slots::Few(s))
             }
             _ => {
@@ -285,7 +293,7 @@ struct Scratch {
     sources: Vec<Slot>,
     /// One op's input gradients.
     input_grads: Vec<Option<Tensor>>,
-    /// One op's input slots and needs, for ops of more than two inputs.
+    /// One op's input slots and needs, for ops of more than three inputs.
     slots: Vec<Slot>,
     needs: Vec<bool>,
     /// The last default seed (ones of the target's shape and dtype): a training loop asks for
@@ -502,7 +510,7 @@ fn record_read_on_tapes(var: &Variable, value: &Tensor) {
                 st.recorded.push(
                     OpRef::Read(ReadVariable(var.clone())),
                     Inputs::Read,
-                    Slots::Few([Slot::Leaf(j as u32), Slot::Unwatched]),
+                    Slots::Few([Slot::Leaf(j as u32), Slot::Unwatched, Slot::Unwatched]),
                     value,
                 );
             }
@@ -1133,8 +1141,8 @@ fn accumulate<S: Source>(
         }
         let inputs = r.inputs.as_slice();
         let n = inputs.len();
-        let (mut few_slots, mut few_needs) = ([Slot::Unwatched; 2], [false; 2]);
-        let (slots, needs): (&mut [Slot], &mut [bool]) = if n <= 2 {
+        let (mut few_slots, mut few_needs) = ([Slot::Unwatched; 3], [false; 3]);
+        let (slots, needs): (&mut [Slot], &mut [bool]) = if n <= 3 {
             (&mut few_slots[..n], &mut few_needs[..n])
         } else {
             many_slots.clear();

@@ -196,6 +196,12 @@ impl Layer for Dense {
             ad::cast(inputs, self.dtype)?
         };
         let mut y = if shape.len() == 2 {
+            if let Some(bias) = &self.bias {
+                // the product and the bias as one op (the same values and gradients)
+                return self
+                    .activation
+                    .apply(&ad::matmul_bias_add(&x, &kernel, bias)?);
+            }
             ad::matmul(&x, &kernel)?
         } else {
             let flat = ad::reshape(&x, &[-1, input_dim as isize])?;

@@ -1405,6 +1405,57 @@ impl Tensor {
         self.update_with("assign", other, Update::Set)
     }
 
+    /// Adds `bias` to every row in place: `self[.., j] += bias[j]` (`tf.nn.bias_add` written
+    /// into `self`; copy-on-write). `bias` has rank 1, `self`'s dtype, and the length of
+    /// `self`'s last axis. Each element is `x + bias[j]` rounded once, as [`Tensor::add`]
+    /// computes it.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let mut y = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// y.bias_add_assign(&Tensor::from_vec(vec![10.0f32, 20.0], &[2])?)?;
+    /// assert_eq!(y.to_vec::<f32>()?, vec![11.0, 22.0, 13.0, 24.0]);
+    /// assert!(y.bias_add_assign(&Tensor::from_vec(vec![1.0f32; 3], &[3])?).is_err());
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn bias_add_assign(&mut self, bias: &Tensor) -> Result<()> {
+        if self.dtype() != bias.dtype() {
+            return Err(TensorError::DType {
+                op: "bias_add",
+                lhs: self.dtype(),
+                rhs: bias.dtype(),
+            });
+        }
+        if bias.rank() != 1 || self.shape().last() != Some(&bias.len()) {
+            return Err(TensorError::Shape {
+                op: "bias_add",
+                message: "the bias must have rank 1 and the length of the value's last axis".into(),
+                shapes: vec![self.shape().to_vec(), bias.shape().to_vec()],
+            });
+        }
+        fn apply<T: Element>(a: &mut ArrayD<T>, b: &ArrayD<T>) {
+            // `repr_mut` has made the array unique (copy-on-write).
+            if let (Some(bs), Some(xs)) = (row_major(b), row_major_mut(a)) {
+                if !bs.is_empty() {
+                    for row in xs.chunks_exact_mut(bs.len()) {
+                        for (x, &y) in row.iter_mut().zip(bs) {
+                            *x = *x + y;
+                        }
+                    }
+                }
+                return;
+            }
+            Zip::from(a).and_broadcast(b).for_each(|x, &y| *x = *x + y);
+        }
+        match (self.repr_mut(), bias.repr()) {
+            (Repr::F32(a), Repr::F32(b)) => apply(a, b),
+            (Repr::F64(a), Repr::F64(b)) => apply(a, b),
+            // the dtypes were checked above
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// `self -= alpha * other` in place (the SGD update), shapes and dtypes equal.
     pub fn assign_sub_scaled(&mut self, alpha: f64, other: &Tensor) -> Result<()> {
         self.update_with("assign_sub", other, Update::SubScaled(alpha))
@@ -1755,6 +1806,52 @@ impl<T: Element> Kernel<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bias_add_assign_is_add_in_place_for_every_layout_and_leaves_clones_alone() -> Result<()> {
+        use crate::DType;
+        use ndarray::ShapeBuilder;
+        let values: Vec<f64> = (0..12)
+            .map(|i| (i as f64 * 0.77).sin() * 1e3 + 0.1)
+            .collect();
+        let bias: Vec<f64> = (0..4).map(|j| (j as f64 * 1.3).cos() / 3.0).collect();
+        // row-major, and column-major (the general path)
+        let c = Tensor::from_vec(values.clone(), &[3, 4])?;
+        let f = Tensor::from_array(
+            ndarray::Array2::from_shape_vec((3, 4).f(), values.clone()).expect("12 values"),
+        );
+        for dtype in [DType::F32, DType::F64] {
+            let b = Tensor::from_vec(bias.clone(), &[4])?.cast(dtype);
+            for x in [&c, &f] {
+                let x = x.cast(dtype);
+                let expected = x.add(&b)?;
+                let mut y = x.clone();
+                y.bias_add_assign(&b)?;
+                let bits = |t: &Tensor| -> Result<Vec<u64>> {
+                    Ok(t.cast(DType::F64)
+                        .to_vec::<f64>()?
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect())
+                };
+                assert_eq!(bits(&y)?, bits(&expected)?);
+                // the clone it was made from is unchanged (copy-on-write)
+                assert_ne!(bits(&x)?, bits(&y)?);
+            }
+        }
+        let mut y = c.clone();
+        let wrong = [
+            Tensor::from_vec(vec![1.0f64; 3], &[3])?,
+            Tensor::from_vec(vec![1.0f64; 4], &[1, 4])?,
+            Tensor::from_vec(vec![1.0f32; 4], &[4])?,
+        ];
+        for b in &wrong {
+            let e = y.bias_add_assign(b).unwrap_err().to_string();
+            assert!(e.contains("bias_add"), "{e}");
+        }
+        assert_eq!(y.to_vec::<f64>()?, values);
+        Ok(())
+    }
 
     #[test]
     fn pow_with_exponent_one_is_what_powf_returns() {

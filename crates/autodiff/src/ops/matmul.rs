@@ -1,7 +1,8 @@
-//! `matmul` of rank-2 tensors with optional transposes; TensorFlow's `_MatMulGrad`.
+//! `matmul` of rank-2 tensors with optional transposes; TensorFlow's `_MatMulGrad`. And
+//! `matmul_bias_add`, a product and a bias added as one op (a Dense layer's).
 
-use crate::op::{record2, Backward, Op, OpRef};
-use crate::tensor::resolve_pair;
+use crate::op::{record2, record3, unbroadcast, Backward, Op, OpRef};
+use crate::tensor::{resolve, resolve_pair};
 use crate::{IntoOperand, Result, Tensor};
 
 struct MatMul {
@@ -83,6 +84,73 @@ pub fn matmul_t(
     Ok(record2(op, a, b, value))
 }
 
+/// `matmul(a, b) + bias` as one op.
+struct MatMulBiasAdd;
+
+impl Op for MatMulBiasAdd {
+    fn name(&self) -> String {
+        "MatMulBiasAdd".into()
+    }
+    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        let (a, w, bias, g) = (&b.inputs[0], &b.inputs[1], &b.inputs[2], b.grad);
+        // the gradients of the two ops: `MatMul`'s (without transposes) of the sum's gradient,
+        // which passes unchanged, and `Add`'s of the bias: `g` summed over the rows
+        let ga = if b.needs[0] {
+            Some(matmul_t(g, w, false, true)?)
+        } else {
+            None
+        };
+        let gw = if b.needs[1] {
+            Some(matmul_t(a, g, true, false)?)
+        } else {
+            None
+        };
+        let gbias = if b.needs[2] {
+            Some(unbroadcast(g.clone(), bias.shape())?)
+        } else {
+            None
+        };
+        out.extend([ga, gw, gbias]);
+        Ok(())
+    }
+}
+
+/// `tf.nn.bias_add(tf.matmul(a, b), bias)`, what a Dense layer computes, as one recorded op:
+/// the same values and gradients, bit for bit, as [`matmul`] then [`crate::add`], with one
+/// tensor, one record and one backward call fewer (TensorFlow's graph optimizer fuses the two
+/// into `_FusedMatMul`; PyTorch's `Linear` calls `addmm`). `a` and `b` have rank 2, `bias`
+/// rank 1 and `b`'s number of columns.
+///
+/// ```
+/// use tapegrad_autodiff::{matmul_bias_add, GradientTape, Tensor, Variable};
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
+/// let w = Variable::new(tapegrad_tensor::Tensor::from_vec(vec![3.0f32, 4.0], &[2, 1])?);
+/// let b = Variable::new(tapegrad_tensor::Tensor::from_vec(vec![0.5f32], &[1])?);
+/// let tape = GradientTape::new();
+/// let y = matmul_bias_add(&x, &w, &b)?;
+/// assert_eq!(y.to_vec::<f32>()?, vec![11.5]);
+/// let g = tape.gradient(&y, &[&w, &b])?;
+/// assert_eq!(g[0].as_ref().unwrap().to_vec::<f32>()?, vec![1.0, 2.0]);
+/// assert_eq!(g[1].as_ref().unwrap().to_vec::<f32>()?, vec![1.0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn matmul_bias_add(
+    a: impl IntoOperand,
+    b: impl IntoOperand,
+    bias: impl IntoOperand,
+) -> Result<Tensor> {
+    let (a, b) = resolve_pair(a, b)?;
+    let bias = resolve(bias)?;
+    let mut value = a.value().matmul(b.value(), false, false)?;
+    // the product is new and unshared: the bias is added in place, rounded as `add` rounds
+    value.bias_add_assign(bias.value())?;
+    Ok(record3(
+        || OpRef::Static(&MatMulBiasAdd),
+        [a, b, bias],
+        value,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +165,85 @@ mod tests {
         check(&[&[2, 3], &[4, 3]], |v| matmul_t(&v[0], &v[1], false, true))?;
         check(&[&[3, 2], &[4, 3]], |v| matmul_t(&v[0], &v[1], true, true))?;
         Ok(())
+    }
+
+    #[test]
+    fn matmul_bias_add_passes_the_checker() -> Result<()> {
+        check(&[&[2, 3], &[3, 4], &[4]], |v| {
+            matmul_bias_add(&v[0], &v[1], &v[2])
+        })
+    }
+
+    #[test]
+    fn matmul_bias_add_equals_matmul_then_add_bit_for_bit() -> Result<()> {
+        use crate::{add, mul, reduce_sum, square, GradientTape};
+        use tapegrad_tensor as tt;
+        let ramp = |shape: &[usize], k: f64| -> Result<Tensor> {
+            let n = shape.iter().product::<usize>();
+            let v: Vec<f64> = (0..n)
+                .map(|i| ((i as f64 + k) * 0.731).sin() * 1.7)
+                .collect();
+            Tensor::from_vec(v, shape)
+        };
+        for dtype in [tt::DType::F32, tt::DType::F64] {
+            let cast = |t: Tensor| Tensor::new(t.value().cast(dtype));
+            let (x, w, b) = (
+                cast(ramp(&[5, 3], 0.0)?),
+                cast(ramp(&[3, 4], 1.0)?),
+                cast(ramp(&[4], 2.0)?),
+            );
+            // values, first gradients (an outer tape recording the backward or not), and the
+            // gradients of a first gradient (the backward's recorded ops)
+            let run = |fused: bool, outer: bool| -> Result<Vec<Vec<u64>>> {
+                let outer = outer.then(GradientTape::persistent);
+                if let Some(t) = &outer {
+                    for v in [&x, &w, &b] {
+                        t.watch(v);
+                    }
+                }
+                let tape = GradientTape::new();
+                for v in [&x, &w, &b] {
+                    tape.watch(v);
+                }
+                let y = if fused {
+                    matmul_bias_add(&x, &w, &b)?
+                } else {
+                    add(matmul(&x, &w)?, &b)?
+                };
+                let loss = reduce_sum(mul(square(&y)?, 0.5)?, None, false)?;
+                let mut out = vec![y.clone()];
+                let grads = tape.gradient(&loss, &[&x, &w, &b])?;
+                out.extend(grads.iter().map(|g| g.clone().expect("connected")));
+                if let Some(t) = &outer {
+                    let gw = reduce_sum(square(out[2].clone())?, None, false)?;
+                    let second = t.gradient(&gw, &[&x, &w, &b])?;
+                    out.extend(second.into_iter().flatten());
+                }
+                out.iter()
+                    .map(|t| {
+                        let v = t.value().cast(tt::DType::F64).to_vec::<f64>()?;
+                        Ok(v.iter().map(|v| v.to_bits()).collect())
+                    })
+                    .collect()
+            };
+            for outer in [false, true] {
+                let fused = run(true, outer)?;
+                assert_eq!(fused.len(), if outer { 7 } else { 4 });
+                assert_eq!(fused, run(false, outer)?, "{dtype} outer={outer}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn matmul_bias_add_rejects_a_bias_of_another_length_or_rank() {
+        let a = Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
+        let w = Tensor::zeros(tapegrad_tensor::DType::F32, &[3, 4]);
+        for shape in [&[3][..], &[1, 4], &[]] {
+            let bias = Tensor::zeros(tapegrad_tensor::DType::F32, shape);
+            let e = matmul_bias_add(&a, &w, &bias).unwrap_err().to_string();
+            assert!(e.contains("bias_add") && e.contains("[2, 4]"), "{e}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod unary;
 pub use arithmetic::{add, div, mul, neg, sub};
 pub use cast::{cast, stop_gradient};
 pub use elementwise::{clip_by_value, maximum, minimum, pow};
-pub use matmul::{matmul, matmul_t};
+pub use matmul::{matmul, matmul_bias_add, matmul_t};
 pub use nn::softmax;
 pub use reduce::{reduce_max, reduce_mean, reduce_sum};
 pub use shape::{
