@@ -106,3 +106,17 @@ impl Element for f64 {
         self.to_bits()
     }
 }
+
+/// `x` as a `U` when `T` is `U`, else `None`: `<dyn Any>::downcast_mut` without its call of
+/// `type_id` through the vtable (which the compiler left in the hot paths of the pools); the
+/// two `TypeId`s are constants, so the test folds away.
+#[inline(always)]
+pub(crate) fn same_mut<T: 'static, U: 'static>(x: &mut T) -> Option<&mut U> {
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>() {
+        // SAFETY: `T` and `U` are the same type, so the pointer is to a valid, unique `U`
+        // for as long as the borrow of `x`.
+        Some(unsafe { &mut *(x as *mut T).cast::<U>() })
+    } else {
+        None
+    }
+}

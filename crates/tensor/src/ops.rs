@@ -1485,11 +1485,11 @@ impl Tensor {
             a.as_slice_mut().unwrap_or_default()
         }
         let dtype = self.dtype();
-        let any: &mut dyn std::any::Any = match self.repr_mut() {
-            Repr::F32(a) => a,
-            Repr::F64(a) => a,
+        let array = match self.repr_mut() {
+            Repr::F32(a) => crate::dtype::same_mut::<_, ArrayD<T>>(a),
+            Repr::F64(a) => crate::dtype::same_mut::<_, ArrayD<T>>(a),
         };
-        match any.downcast_mut::<ArrayD<T>>() {
+        match array {
             Some(a) => Ok(slice(a)),
             None => Err(TensorError::DType {
                 op: "elements_mut",

@@ -20,7 +20,6 @@
 //!   a step. Small outputs get a power-of-two capacity so that they return to the bin they are
 //!   asked from.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -28,6 +27,7 @@ use std::sync::Arc;
 use ndarray::{ArrayD, IxDyn};
 
 use crate::broadcast::same_shape;
+use crate::dtype::same_mut;
 use crate::tensor::Repr;
 use crate::{Element, Tensor};
 
@@ -121,12 +121,7 @@ fn with_pools<R>(f: impl FnOnce(&mut Pools) -> R) -> Option<R> {
 /// The buffers of dtype `T` (a type test the compiler folds away).
 #[inline]
 fn buffers<T: Element>(pools: &mut Pools) -> Option<&mut Buffers<T>> {
-    let any: &mut dyn Any = if T::DTYPE == crate::DType::F32 {
-        &mut pools.f32
-    } else {
-        &mut pools.f64
-    };
-    any.downcast_mut::<Buffers<T>>()
+    same_mut(&mut pools.f32).or_else(|| same_mut(&mut pools.f64))
 }
 
 /// An empty vector with room for `n` elements: a kept buffer when one fits (for a large `n`,
@@ -458,11 +453,10 @@ const SHELL_SEARCH: usize = 16;
 /// The array of `repr` when its dtype is `T`.
 #[inline]
 fn array_mut<T: Element>(repr: &mut Repr) -> Option<&mut ArrayD<T>> {
-    let any: &mut dyn Any = match repr {
-        Repr::F32(a) => a,
-        Repr::F64(a) => a,
-    };
-    any.downcast_mut::<ArrayD<T>>()
+    match repr {
+        Repr::F32(a) => same_mut(a),
+        Repr::F64(a) => same_mut(a),
+    }
 }
 
 /// True when `repr` holds an array of dtype `T` and of `shape`.
@@ -526,17 +520,10 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
 #[inline]
 fn repr_of<T: Element>(array: ArrayD<T>) -> std::result::Result<Repr, ArrayD<T>> {
     let mut slot = Some(array);
-    let any: &mut dyn Any = &mut slot;
-    if let Some(a) = any
-        .downcast_mut::<Option<ArrayD<f32>>>()
-        .and_then(Option::take)
-    {
+    if let Some(a) = same_mut::<_, Option<ArrayD<f32>>>(&mut slot).and_then(Option::take) {
         return Ok(Repr::F32(a));
     }
-    if let Some(a) = any
-        .downcast_mut::<Option<ArrayD<f64>>>()
-        .and_then(Option::take)
-    {
+    if let Some(a) = same_mut::<_, Option<ArrayD<f64>>>(&mut slot).and_then(Option::take) {
         return Ok(Repr::F64(a));
     }
     match slot {
