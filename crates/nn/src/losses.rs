@@ -42,7 +42,7 @@ fn pair(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<(Tensor, T
 }
 
 fn mean_last(x: Tensor) -> Result<Tensor> {
-    Ok(ad::reduce_mean(&x, Some(&[-1]), false)?)
+    Ok(ad::reduce_mean(x, Some(&[-1]), false)?)
 }
 
 /// `mean((y_pred − y_true)², axis=-1)` after broadcasting (`tf.keras.losses.mean_squared_error`,

@@ -639,15 +639,24 @@ fn normalize_axis(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -
 /// four of them inline: a reduction allocates nothing for its axes.
 fn normalize_axes(op: &'static str, axes: Option<&[isize]>, shape: &[usize]) -> Result<IxDyn> {
     let rank = shape.len();
-    let mut out = IxDyn::zeros(axes.map_or(rank, <[isize]>::len));
-    let list = out.slice_mut();
-    match axes {
-        None => list.iter_mut().enumerate().for_each(|(i, a)| *a = i),
-        Some(given) => {
-            for (a, &g) in list.iter_mut().zip(given) {
-                *a = normalize_axis(op, g, rank, shape)?;
-            }
+    let given = match axes {
+        // one axis (a Keras loss's -1): nothing to sort
+        Some(&[axis]) => return Ok(IxDyn(&[normalize_axis(op, axis, rank, shape)?])),
+        // every axis, in order
+        None => {
+            let mut all = IxDyn::zeros(rank);
+            all.slice_mut()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, a)| *a = i);
+            return Ok(all);
         }
+        Some(given) => given,
+    };
+    let mut out = IxDyn::zeros(given.len());
+    let list = out.slice_mut();
+    for (a, &g) in list.iter_mut().zip(given) {
+        *a = normalize_axis(op, g, rank, shape)?;
     }
     list.sort_unstable();
     let mut kept = 0;
