@@ -1,6 +1,7 @@
 //! The [`Optimizer`] trait and [`OptimizerBase`], what every optimizer shares with Keras's
 //! `Optimizer` base class: learning rate, `iterations`, clipping, weight decay and slots.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use tapegrad_autodiff::{GradientTape, Tensor, Variable};
@@ -45,6 +46,9 @@ pub struct OptimizerBase {
     /// passes the same variables in the same order every step, and then finds their states by
     /// position instead of hashing each id.
     order: Vec<(u64, usize)>,
+    /// The buffer `apply_gradients` collects its pairs into, kept empty between steps (a step
+    /// then allocates no list).
+    pairs: Vec<(Option<Tensor>, Variable)>,
     warnings: Vec<String>,
 }
 
@@ -67,6 +71,7 @@ impl OptimizerBase {
             index: HashMap::new(),
             states: Vec::new(),
             order: Vec::new(),
+            pairs: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -382,139 +387,7 @@ pub trait Optimizer {
         &mut self,
         grads_and_vars: Vec<(Option<Tensor>, &Variable)>,
     ) -> Result<u64> {
-        self.validate()?;
-        self.base().validate()?;
-        {
-            let base = self.base_mut();
-            base.current_learning_rate = base.learning_rate.at(base.iterations);
-        }
-        if grads_and_vars.is_empty() {
-            return Ok(self.iterations());
-        }
-        let same_order = {
-            let order = &self.base().order;
-            order.len() == grads_and_vars.len()
-                && order
-                    .iter()
-                    .zip(&grads_and_vars)
-                    .all(|(&(id, _), (_, v))| id == v.id())
-        };
-        if !same_order {
-            for (_, v) in &grads_and_vars {
-                if !self.base().index.contains_key(&v.id()) {
-                    let slots = self.build_slots(v);
-                    let base = self.base_mut();
-                    base.index.insert(v.id(), base.states.len());
-                    base.states.push(VarState {
-                        name: v.name().to_string(),
-                        slots,
-                    });
-                }
-            }
-            let base = self.base_mut();
-            let mut order = std::mem::take(&mut base.order);
-            order.clear();
-            order.extend(
-                grads_and_vars
-                    .iter()
-                    .map(|(_, v)| (v.id(), base.index[&v.id()])),
-            );
-            base.order = order;
-        }
-        let missing: Vec<String> = grads_and_vars
-            .iter()
-            .filter(|(g, _)| g.is_none())
-            .map(|(_, v)| v.name().to_string())
-            .collect();
-        if missing.len() == grads_and_vars.len() {
-            return Err(Error::NoGradients { variables: missing });
-        }
-        if !missing.is_empty() {
-            self.base_mut().warn(format!(
-                "Gradients do not exist for variables {missing:?} when minimizing the loss."
-            ));
-        }
-        let lr = self.base().current_learning_rate;
-        let iterations = self.iterations();
-        for (g, v) in &grads_and_vars {
-            let Some(g) = g else { continue };
-            let g = g.value();
-            if g.dtype() != v.dtype() {
-                return Err(Error::GradientDType {
-                    variable: v.name().into(),
-                    gradient: g.dtype(),
-                    expected: v.dtype(),
-                });
-            }
-            if !v.has_shape(g.shape()) {
-                return Err(Error::GradientShape {
-                    variable: v.name().into(),
-                    gradient: g.shape().to_vec(),
-                    expected: v.shape(),
-                });
-            }
-            if !lr.is_finite() {
-                return Err(Error::LearningRate {
-                    variable: v.name().into(),
-                    value: f64::from(lr),
-                    iteration: iterations,
-                });
-            }
-        }
-        // The pairs that have a gradient; nothing below allocates unless clipping or weight
-        // decay is configured (plain SGD only walks this iterator).
-        let pairs = || {
-            grads_and_vars
-                .iter()
-                .filter_map(|(g, v)| g.as_ref().map(|g| (g.value(), *v)))
-        };
-        let clipped = if self.base().clips() {
-            let grads: Vec<&tt::Tensor> = pairs().map(|(g, _)| g).collect();
-            self.base().clip(&grads)?
-        } else {
-            None
-        };
-        if self.base().weight_decay.is_some() {
-            let vars: Vec<&Variable> = pairs().map(|(_, v)| v).collect();
-            self.base().apply_weight_decay(&vars)?;
-        }
-        let step = StepContext {
-            learning_rate: lr,
-            iterations,
-        };
-        if let Some((g, _)) = pairs().next() {
-            self.begin_step(&step, g.dtype())?;
-        }
-        let mut states = std::mem::take(&mut self.base_mut().states);
-        let mut result = Ok(());
-        // `order` lists this list's variables (found or rebuilt above); `k` counts the pairs
-        // with a gradient, the order of `clipped`
-        let order = std::mem::take(&mut self.base_mut().order);
-        let with_gradient = grads_and_vars
-            .iter()
-            .zip(&order)
-            .filter_map(|((g, v), &(_, i))| g.as_ref().map(|g| (g.value(), *v, i)));
-        for (k, (g, v, i)) in with_gradient.enumerate() {
-            let g = clipped.as_ref().map_or(g, |c| &c[k]);
-            let Some(state) = states.get_mut(i) else {
-                // only when an update rule applies gradients again from inside this update
-                result = Err(Error::Config {
-                    owner: self.base().name.clone(),
-                    parameter: "apply_gradients",
-                    message: "was called again from inside an update step".into(),
-                });
-                break;
-            };
-            result = self.update_step(&step, g, v, &mut state.slots);
-            if result.is_err() {
-                break;
-            }
-        }
-        self.base_mut().states = states;
-        self.base_mut().order = order;
-        result?;
-        self.base_mut().iterations += 1;
-        Ok(self.iterations())
+        apply_pairs(self, &grads_and_vars)
     }
 
     /// Applies `(gradient, variable)` pairs, as `optimizer.apply_gradients(zip(grads, vars))`:
@@ -543,7 +416,13 @@ pub trait Optimizer {
         I: IntoIterator<Item = (Option<Tensor>, &'v Variable)>,
         Self: Sized,
     {
-        self.apply_gradient_list(grads_and_vars.into_iter().collect())
+        // collected into the kept buffer (the variables held: a reference count each)
+        let mut pairs = std::mem::take(&mut self.base_mut().pairs);
+        pairs.extend(grads_and_vars.into_iter().map(|(g, v)| (g, v.clone())));
+        let result = apply_pairs(self, &pairs);
+        pairs.clear();
+        self.base_mut().pairs = pairs;
+        result
     }
 
     /// Computes the gradients of `loss()` with respect to `var_list` on a new tape (which
@@ -653,4 +532,145 @@ pub(crate) fn slot_arrays<'s, T: Element, const N: usize>(
         slot: String::new(),
         message: format!("{N} slots expected, found {found}"),
     })
+}
+
+/// The work of [`Optimizer::apply_gradients`] and [`Optimizer::apply_gradient_list`]: their pairs,
+/// each variable borrowed or held. Returns `iterations` after the step.
+fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
+    this: &mut O,
+    grads_and_vars: &[(Option<Tensor>, V)],
+) -> Result<u64> {
+    this.validate()?;
+    this.base().validate()?;
+    {
+        let base = this.base_mut();
+        base.current_learning_rate = base.learning_rate.at(base.iterations);
+    }
+    if grads_and_vars.is_empty() {
+        return Ok(this.iterations());
+    }
+    let same_order = {
+        let order = &this.base().order;
+        order.len() == grads_and_vars.len()
+            && order
+                .iter()
+                .zip(grads_and_vars)
+                .all(|(&(id, _), (_, v))| id == v.borrow().id())
+    };
+    if !same_order {
+        for (_, v) in grads_and_vars {
+            if !this.base().index.contains_key(&v.borrow().id()) {
+                let slots = this.build_slots(v.borrow());
+                let base = this.base_mut();
+                base.index.insert(v.borrow().id(), base.states.len());
+                base.states.push(VarState {
+                    name: v.borrow().name().to_string(),
+                    slots,
+                });
+            }
+        }
+        let base = this.base_mut();
+        let mut order = std::mem::take(&mut base.order);
+        order.clear();
+        order.extend(
+            grads_and_vars
+                .iter()
+                .map(|(_, v)| (v.borrow().id(), base.index[&v.borrow().id()])),
+        );
+        base.order = order;
+    }
+    let missing: Vec<String> = grads_and_vars
+        .iter()
+        .filter(|(g, _)| g.is_none())
+        .map(|(_, v)| v.borrow().name().to_string())
+        .collect();
+    if missing.len() == grads_and_vars.len() {
+        return Err(Error::NoGradients { variables: missing });
+    }
+    if !missing.is_empty() {
+        this.base_mut().warn(format!(
+            "Gradients do not exist for variables {missing:?} when minimizing the loss."
+        ));
+    }
+    let lr = this.base().current_learning_rate;
+    let iterations = this.iterations();
+    for (g, v) in grads_and_vars {
+        let Some(g) = g else { continue };
+        let g = g.value();
+        if g.dtype() != v.borrow().dtype() {
+            return Err(Error::GradientDType {
+                variable: v.borrow().name().into(),
+                gradient: g.dtype(),
+                expected: v.borrow().dtype(),
+            });
+        }
+        if !v.borrow().has_shape(g.shape()) {
+            return Err(Error::GradientShape {
+                variable: v.borrow().name().into(),
+                gradient: g.shape().to_vec(),
+                expected: v.borrow().shape(),
+            });
+        }
+        if !lr.is_finite() {
+            return Err(Error::LearningRate {
+                variable: v.borrow().name().into(),
+                value: f64::from(lr),
+                iteration: iterations,
+            });
+        }
+    }
+    // The pairs that have a gradient; nothing below allocates unless clipping or weight
+    // decay is configured (plain SGD only walks this iterator).
+    let pairs = || {
+        grads_and_vars
+            .iter()
+            .filter_map(|(g, v)| g.as_ref().map(|g| (g.value(), v.borrow())))
+    };
+    let clipped = if this.base().clips() {
+        let grads: Vec<&tt::Tensor> = pairs().map(|(g, _)| g).collect();
+        this.base().clip(&grads)?
+    } else {
+        None
+    };
+    if this.base().weight_decay.is_some() {
+        let vars: Vec<&Variable> = pairs().map(|(_, v)| v).collect();
+        this.base().apply_weight_decay(&vars)?;
+    }
+    let step = StepContext {
+        learning_rate: lr,
+        iterations,
+    };
+    if let Some((g, _)) = pairs().next() {
+        this.begin_step(&step, g.dtype())?;
+    }
+    let mut states = std::mem::take(&mut this.base_mut().states);
+    let mut result = Ok(());
+    // `order` lists this list's variables (found or rebuilt above); `k` counts the pairs
+    // with a gradient, the order of `clipped`
+    let order = std::mem::take(&mut this.base_mut().order);
+    let with_gradient = grads_and_vars
+        .iter()
+        .zip(&order)
+        .filter_map(|((g, v), &(_, i))| g.as_ref().map(|g| (g.value(), v.borrow(), i)));
+    for (k, (g, v, i)) in with_gradient.enumerate() {
+        let g = clipped.as_ref().map_or(g, |c| &c[k]);
+        let Some(state) = states.get_mut(i) else {
+            // only when an update rule applies gradients again from inside this update
+            result = Err(Error::Config {
+                owner: this.base().name.clone(),
+                parameter: "apply_gradients",
+                message: "was called again from inside an update step".into(),
+            });
+            break;
+        };
+        result = this.update_step(&step, g, v, &mut state.slots);
+        if result.is_err() {
+            break;
+        }
+    }
+    this.base_mut().states = states;
+    this.base_mut().order = order;
+    result?;
+    this.base_mut().iterations += 1;
+    Ok(this.iterations())
 }

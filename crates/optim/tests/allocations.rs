@@ -48,8 +48,16 @@ fn plain_sgd_step_does_not_allocate() -> Result<()> {
         let pairs = vec![(Some(gw.clone()), &w), (Some(gb.clone()), &b)];
         assert_eq!(allocations_during(|| opt.apply_gradient_list(pairs))?, 0);
     }
-    assert_eq!(opt.iterations(), 4);
-    let want = (0..4).fold(1.0f32, |w, _| w - 0.25 * 0.1f32);
+    // `apply_gradients` (an iterator of pairs) collects them into a buffer it keeps (made by
+    // its first call)
+    opt.apply_gradients([(Some(gw.clone()), &w), (Some(gb.clone()), &b)])?;
+    for _ in 0..3 {
+        let grads = [Some(gw.clone()), Some(gb.clone())];
+        let step = || opt.apply_gradients(grads.into_iter().zip([&w, &b]));
+        assert_eq!(allocations_during(step)?, 0);
+    }
+    assert_eq!(opt.iterations(), 8);
+    let want = (0..8).fold(1.0f32, |w, _| w - 0.25 * 0.1f32);
     assert_eq!(w.snapshot().to_vec::<f32>()?[0], want);
     Ok(())
 }
