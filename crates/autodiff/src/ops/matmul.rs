@@ -95,21 +95,15 @@ impl Op for MatMulBiasAdd {
         let (a, w, bias, g) = (&b.inputs[0], &b.inputs[1], &b.inputs[2], b.grad);
         // the gradients of the two ops: `MatMul`'s (without transposes) of the sum's gradient,
         // which passes unchanged, and `Add`'s of the bias: `g` summed over the rows
-        let ga = if b.needs[0] {
-            Some(matmul_t(g, w, false, true)?)
-        } else {
-            None
-        };
-        let gw = if b.needs[1] {
-            Some(matmul_t(a, g, true, false)?)
-        } else {
-            None
-        };
-        let gbias = if b.needs[2] {
-            Some(unbroadcast(g.clone(), bias.shape())?)
-        } else {
-            None
-        };
+        let ga = b.needs[0]
+            .then(|| matmul_t(g, w, false, true))
+            .transpose()?;
+        let gw = b.needs[1]
+            .then(|| matmul_t(a, g, true, false))
+            .transpose()?;
+        let gbias = b.needs[2]
+            .then(|| unbroadcast(g.clone(), bias.shape()))
+            .transpose()?;
         out.extend([ga, gw, gbias]);
         Ok(())
     }

@@ -104,17 +104,15 @@ impl Reduce {
             // each input element is one output element (see `backward`)
             return Ok(g.reshape_exact(x.shape())?);
         }
+        // the count each output element reduces
+        let n = x.len() / outputs.max(1);
         if g.len() == 1 {
             // one element (a loss's): its value, divided in the dtype for a mean, filled in
-            return Ok(tt::Tensor::full(
-                g.dtype(),
-                x.shape(),
-                self.scaled_item(g, x.len() / outputs.max(1))?,
-            ));
+            let value = self.scaled_item(g, n)?;
+            return Ok(tt::Tensor::full(g.dtype(), x.shape(), value));
         }
         let mut g = g.reshape_exact(self.kept_shape(x.shape()).slice())?;
         if self.kind == Kind::Mean {
-            let n = x.len() / outputs.max(1);
             g = g.div(&tt::Tensor::scalar_of(g.dtype(), n as f64))?;
         }
         Ok(g.broadcast_to(x.shape())?)
@@ -223,15 +221,15 @@ mod tests {
         let values: Vec<f32> = (0..24).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
         let x32 = Tensor::from_vec(values, &[2, 3, 4])?;
         // a count of 3 (axis 1), 4, 6 and 24 divides inexactly in both dtypes
-        for x in [x32.clone(), Tensor::new(x32.value().cast(tt::DType::F64))] {
-            unrecorded_equals_recorded(&x)?;
+        let x64 = Tensor::new(x32.value().cast(tt::DType::F64));
+        for x in [x32, x64] {
+            unrecorded_equals_recorded(x)?;
         }
         Ok(())
     }
 
-    fn unrecorded_equals_recorded(x: &Tensor) -> Result<()> {
+    fn unrecorded_equals_recorded(x: Tensor) -> Result<()> {
         use crate::GradientTape;
-        let x = x.clone();
         let axes: [Option<&[isize]>; 5] = [None, Some(&[1]), Some(&[-1]), Some(&[0, 2]), Some(&[])];
         for keep in [false, true] {
             for axes in axes {
