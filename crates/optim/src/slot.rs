@@ -1,15 +1,7 @@
 //! [`Slot`]: per-variable optimizer state (Keras's slot variables `m`, `v`, ...).
 
-use std::any::Any;
-
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 use tapegrad_tensor::{self as tt, DType, Element};
-
-#[derive(Debug, Clone)]
-enum Data {
-    F32(ArrayD<f32>),
-    F64(ArrayD<f64>),
-}
 
 /// One piece of optimizer state for one variable, with the variable's shape and dtype (Keras's
 /// `add_variable_from_reference`). It is owned by the optimizer and updated in place.
@@ -19,24 +11,28 @@ enum Data {
 /// use tapegrad_tensor::DType;
 /// let mut s = Slot::full("accumulator", DType::F32, &[2], 0.1);
 /// s.array_mut::<f32>().unwrap()[[1]] += 1.0;
-/// assert_eq!(s.to_tensor().to_vec::<f32>()?, vec![0.1, 1.1]);
+/// let before = s.to_tensor();
+/// assert_eq!(before.to_vec::<f32>()?, vec![0.1, 1.1]);
+/// s.array_mut::<f32>().unwrap()[[0]] = 7.0;
+/// // a tensor taken before keeps its values
+/// assert_eq!(before.to_vec::<f32>()?, vec![0.1, 1.1]);
+/// assert_eq!(s.to_tensor().to_vec::<f32>()?, vec![7.0, 1.1]);
 /// assert!(s.array_mut::<f64>().is_none());
 /// # Ok::<(), tapegrad_tensor::TensorError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Slot {
     name: &'static str,
-    data: Data,
+    value: tt::Tensor,
 }
 
 impl Slot {
     /// A slot of `dtype` and `shape` filled with `value` (rounded to the dtype).
     pub fn full(name: &'static str, dtype: DType, shape: &[usize], value: f64) -> Self {
-        let data = match dtype {
-            DType::F32 => Data::F32(ArrayD::from_elem(IxDyn(shape), value as f32)),
-            DType::F64 => Data::F64(ArrayD::from_elem(IxDyn(shape), value)),
-        };
-        Slot { name, data }
+        Slot {
+            name,
+            value: tt::Tensor::full(dtype, shape, value),
+        }
     }
 
     /// The slot's name (`m`, `v`, `velocity`, ...).
@@ -46,25 +42,17 @@ impl Slot {
 
     /// The dtype.
     pub fn dtype(&self) -> DType {
-        match self.data {
-            Data::F32(_) => DType::F32,
-            Data::F64(_) => DType::F64,
-        }
+        self.value.dtype()
     }
 
-    /// The values, mutably, when the dtype is `T`.
+    /// The values, mutably, when the dtype is `T` (copied first when a tensor from
+    /// [`Slot::to_tensor`] still shares them).
     pub fn array_mut<T: Element>(&mut self) -> Option<&mut ArrayD<T>> {
-        match &mut self.data {
-            Data::F32(a) => (a as &mut dyn Any).downcast_mut(),
-            Data::F64(a) => (a as &mut dyn Any).downcast_mut(),
-        }
+        self.value.array_mut().ok()
     }
 
-    /// A copy of the values as a tensor.
+    /// The values as a tensor (shared until one of the two is written: copy-on-write).
     pub fn to_tensor(&self) -> tt::Tensor {
-        match &self.data {
-            Data::F32(a) => tt::Tensor::from_array(a.clone()),
-            Data::F64(a) => tt::Tensor::from_array(a.clone()),
-        }
+        self.value.clone()
     }
 }

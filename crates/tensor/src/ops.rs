@@ -1493,19 +1493,7 @@ impl Tensor {
             // `repr_mut` has made the array unique (copy-on-write)
             a.as_slice_mut().unwrap_or_default()
         }
-        let dtype = self.dtype();
-        let array = match self.repr_mut() {
-            Repr::F32(a) => crate::dtype::same_mut::<_, ArrayD<T>>(a),
-            Repr::F64(a) => crate::dtype::same_mut::<_, ArrayD<T>>(a),
-        };
-        match array {
-            Some(a) => Ok(slice(a)),
-            None => Err(TensorError::DType {
-                op: "elements_mut",
-                lhs: dtype,
-                rhs: T::DTYPE,
-            }),
-        }
+        self.array_mut_in("elements_mut").map(slice)
     }
 
     fn update_with(&mut self, op: &'static str, other: &Tensor, kind: Update) -> Result<()> {

@@ -274,6 +274,40 @@ impl Tensor {
         })
     }
 
+    /// The array for writing when the dtype is `T`; copied first when a clone shares it
+    /// (copy-on-write).
+    ///
+    /// ```
+    /// let mut t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// let shared = t.clone();
+    /// t.array_mut::<f32>()?[[0]] = 5.0;
+    /// assert_eq!((t.to_vec::<f32>()?, shared.to_vec::<f32>()?), (vec![5.0, 2.0], vec![1.0, 2.0]));
+    /// assert!(t.array_mut::<f64>().is_err());
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn array_mut<T: Element>(&mut self) -> Result<&mut ArrayD<T>> {
+        self.array_mut_in("array_mut")
+    }
+
+    /// [`Tensor::array_mut`] for `op` (named by its error); a tensor of another dtype is
+    /// neither copied nor changed.
+    pub(crate) fn array_mut_in<T: Element>(&mut self, op: &'static str) -> Result<&mut ArrayD<T>> {
+        let dtype = self.dtype();
+        let err = || TensorError::DType {
+            op,
+            lhs: dtype,
+            rhs: T::DTYPE,
+        };
+        if dtype != T::DTYPE {
+            return Err(err());
+        }
+        match self.repr_mut() {
+            Repr::F32(a) => crate::dtype::same_mut(a),
+            Repr::F64(a) => crate::dtype::same_mut(a),
+        }
+        .ok_or_else(err)
+    }
+
     /// A view of the data when the dtype is `T`.
     pub fn view<T: Element>(&self) -> Result<ArrayViewD<'_, T>> {
         self.array::<T>().map(|a| a.view())
