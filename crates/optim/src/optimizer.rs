@@ -451,7 +451,7 @@ pub trait Optimizer {
         let loss = loss()?;
         let grads = tape.gradient(&loss, var_list)?;
         drop(tape);
-        self.apply_gradient_list(grads.into_iter().zip(var_list.iter().copied()).collect())?;
+        self.apply_gradients(grads.into_iter().zip(var_list.iter().copied()))?;
         Ok(loss)
     }
 }

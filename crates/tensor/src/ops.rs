@@ -1447,9 +1447,7 @@ impl Tensor {
             if let (Some(bs), Some(xs)) = (row_major(b), row_major_mut(a)) {
                 if !bs.is_empty() {
                     for row in xs.chunks_exact_mut(bs.len()) {
-                        for (x, &y) in row.iter_mut().zip(bs) {
-                            *x = *x + y;
-                        }
+                        kernels::update(row, bs, |x, y| x + y);
                     }
                 }
                 return;

@@ -242,8 +242,7 @@ fn keep_shell(mut shell: Arc<Repr>) {
         pools.large_shell_bytes += bytes;
         pools.large_shells.push((bytes, shell));
         while pools.large_shells.len() > MAX_BUFFERS || pools.large_shell_bytes > MAX_BYTES {
-            let (bytes, oldest) = pools.large_shells.remove(0);
-            pools.large_shell_bytes -= bytes;
+            let oldest = remove_large_shell(pools, 0);
             strip(pools, oldest);
         }
     });
@@ -331,7 +330,7 @@ fn take_buffer<T: Element>(a: &mut ArrayD<T>) -> Vec<T> {
 #[inline(always)]
 fn elements_of<T: Element>(shell: &mut Arc<Repr>) -> Option<&mut [T]> {
     Arc::get_mut(shell)
-        .and_then(array_mut::<T>)
+        .and_then(Repr::array_mut::<T>)
         .and_then(crate::ops::row_major_mut)
 }
 
@@ -342,13 +341,19 @@ fn take_from_large_shell<T: Element>(pools: &mut Pools, n: usize) -> Option<Vec<
     let i = pools.large_shells.iter().rposition(|(bytes, shell)| {
         shell.dtype() == T::DTYPE && *bytes >= n * size && *bytes <= 2 * n * size
     })?;
-    let (bytes, mut shell) = pools.large_shells.remove(i);
-    pools.large_shell_bytes -= bytes;
+    let mut shell = remove_large_shell(pools, i);
     let buffer = Arc::get_mut(&mut shell)
-        .and_then(array_mut::<T>)
+        .and_then(Repr::array_mut::<T>)
         .map(take_buffer);
     push_shell(pools, shell);
     buffer
+}
+
+/// The large tensor kept whole at position `i`, out of the pool (its bytes no longer counted).
+fn remove_large_shell(pools: &mut Pools, i: usize) -> Arc<Repr> {
+    let (bytes, shell) = pools.large_shells.remove(i);
+    pools.large_shell_bytes -= bytes;
+    shell
 }
 
 /// The newest large tensor kept whole of dtype `T` and `shape`, out of the pool.
@@ -358,9 +363,7 @@ fn kept_whole<T: Element>(shape: &[usize]) -> Option<Arc<Repr>> {
             .large_shells
             .iter()
             .rposition(|(_, shell)| holds::<T>(shell, shape))?;
-        let (bytes, shell) = pools.large_shells.remove(i);
-        pools.large_shell_bytes -= bytes;
-        Some(shell)
+        Some(remove_large_shell(pools, i))
     })
     .flatten()
 }
@@ -449,15 +452,6 @@ pub(crate) fn shell(repr: Repr) -> Arc<Repr> {
 /// (33 400); 32 gained nothing more; the one-shape steps (two-weights, tape-regression) did not
 /// move.
 const SHELL_SEARCH: usize = 16;
-
-/// The array of `repr` when its dtype is `T`.
-#[inline]
-fn array_mut<T: Element>(repr: &mut Repr) -> Option<&mut ArrayD<T>> {
-    match repr {
-        Repr::F32(a) => same_mut(a),
-        Repr::F64(a) => same_mut(a),
-    }
-}
 
 /// True when `repr` holds an array of dtype `T` and of `shape`.
 #[inline]

@@ -77,6 +77,15 @@ impl Repr {
             Repr::F64(_) => DType::F64,
         }
     }
+
+    /// The array held, for writing, when its dtype is `T`.
+    #[inline]
+    pub(crate) fn array_mut<T: Element>(&mut self) -> Option<&mut ArrayD<T>> {
+        match self {
+            Repr::F32(a) => crate::dtype::same_mut(a),
+            Repr::F64(a) => crate::dtype::same_mut(a),
+        }
+    }
 }
 
 impl Tensor {
@@ -301,11 +310,7 @@ impl Tensor {
         if dtype != T::DTYPE {
             return Err(err());
         }
-        match self.repr_mut() {
-            Repr::F32(a) => crate::dtype::same_mut(a),
-            Repr::F64(a) => crate::dtype::same_mut(a),
-        }
-        .ok_or_else(err)
+        self.repr_mut().array_mut().ok_or_else(err)
     }
 
     /// A view of the data when the dtype is `T`.

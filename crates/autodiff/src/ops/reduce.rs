@@ -100,12 +100,13 @@ impl Reduce {
     /// reshaped with the reduced axes kept, divided by the count (a mean), broadcast to `x`'s
     /// shape (one element of `g`: the same division on its value, filled in).
     fn plain_gradient(&self, x: &tt::Tensor, outputs: usize, g: &tt::Tensor) -> Result<tt::Tensor> {
-        if x.len() == outputs {
+        let len = x.len();
+        if len == outputs {
             // each input element is one output element (see `backward`)
             return Ok(g.reshape_exact(x.shape())?);
         }
         // the count each output element reduces
-        let n = x.len() / outputs.max(1);
+        let n = len / outputs.max(1);
         if g.len() == 1 {
             // one element (a loss's): its value, divided in the dtype for a mean, filled in
             let value = self.scaled_item(g, n)?;
