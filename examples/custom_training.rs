@@ -50,8 +50,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     np_random::seed(0);
     let (xs, ys) = recipes::doc003_synthesize(1000, 3.0, 2.0)?;
     let (inputs, outputs) = (
-        Tensor::new(tapegrad_tensor::Tensor::from_array(xs)),
-        Tensor::new(tapegrad_tensor::Tensor::from_array(ys)),
+        Tensor::new(tapegrad_tensor::Array::from_array(xs)),
+        Tensor::new(tapegrad_tensor::Array::from_array(ys)),
     );
     let model = Model::new();
     println!(

@@ -49,8 +49,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     np_random::seed(0);
     // X, Y = linear_like_data_generator(100, 3, 4)   (numpy float64; TensorFlow converts to float32)
     let (x, y) = recipes::doc001_linear_like_data(100, 3.0, 4.0)?;
-    let x = Tensor::new(tapegrad_tensor::Tensor::from_array(x).cast(DType::F32));
-    let y = Tensor::new(tapegrad_tensor::Tensor::from_array(y).cast(DType::F32));
+    let x = Tensor::new(tapegrad_tensor::Array::from_array(x).cast(DType::F32));
+    let y = Tensor::new(tapegrad_tensor::Array::from_array(y).cast(DType::F32));
 
     let steps = 1000;
     let learning_rate = 0.02;

@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Training samples: {}", d.x_train.len());
     println!("Test samples: {}", d.x_test.len());
     let f32_tensor = |a: &ndarray::Array1<f64>| {
-        Tensor::new(tapegrad_tensor::Tensor::from_array(a.clone()).cast(DType::F32))
+        Tensor::new(tapegrad_tensor::Array::from_array(a.clone()).cast(DType::F32))
     };
     let (x_train, y_train) = (f32_tensor(&d.x_train), f32_tensor(&d.y_train));
     let (x_test, y_test) = (f32_tensor(&d.x_test), f32_tensor(&d.y_test));

@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // X_train = np.arange(stop=100, step=2, dtype=np.float32)
     // Y_train = X_train * actual_gradient + actual_offset
-    let x_train = Tensor::new(tapegrad_tensor::Tensor::arange(
+    let x_train = Tensor::new(tapegrad_tensor::Array::arange(
         0.0,
         100.0,
         2.0,

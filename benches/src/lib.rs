@@ -239,7 +239,7 @@ impl DenseNet {
         let mut layers = Vec::new();
         let mut fan_in = features;
         if hidden > 0 {
-            let k = tapegrad_tensor::Tensor::from_vec(
+            let k = tapegrad_tensor::Array::from_vec(
                 dense_init(features, hidden, 4),
                 &[features, hidden],
             )?;
@@ -250,7 +250,7 @@ impl DenseNet {
             );
             fan_in = hidden;
         }
-        let k = tapegrad_tensor::Tensor::from_vec(dense_init(fan_in, 1, 5), &[fan_in, 1])?;
+        let k = tapegrad_tensor::Array::from_vec(dense_init(fan_in, 1, 5), &[fan_in, 1])?;
         layers.push(Dense::new(1).kernel_initializer(Constant(k)));
         let mut shape = vec![batch, features];
         for layer in &mut layers {
@@ -293,10 +293,10 @@ impl DenseNet {
 
 /// A kernel initializer returning a fixed tensor.
 #[derive(Debug, Clone)]
-struct Constant(tapegrad_tensor::Tensor);
+struct Constant(tapegrad_tensor::Array);
 
 impl Initializer for Constant {
-    fn init(&self, _shape: &[usize], dtype: DType) -> tapegrad_nn::Result<tapegrad_tensor::Tensor> {
+    fn init(&self, _shape: &[usize], dtype: DType) -> tapegrad_nn::Result<tapegrad_tensor::Array> {
         Ok(self.0.cast(dtype))
     }
 }

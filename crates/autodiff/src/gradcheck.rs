@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use tapegrad_autodiff::gradcheck::{check_gradients, CheckOptions};
-//! use tapegrad_tensor::Tensor;
+//! use tapegrad_tensor::Array;
 //! let x = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3])?;
 //! let report = check_gradients(
 //!     |v| tapegrad_autodiff::mul(tapegrad_autodiff::square(&v[0])?, &v[0]),
@@ -56,11 +56,11 @@ pub struct CheckReport {
 /// differences in `f64`.
 pub fn numeric_gradient(
     f: &impl Fn(&[Tensor]) -> Result<Tensor>,
-    inputs: &[tt::Tensor],
+    inputs: &[tt::Array],
     which: usize,
     eps: f64,
 ) -> Result<Vec<f64>> {
-    let base: Vec<tt::Tensor> = inputs.iter().map(|t| t.cast(DType::F64)).collect();
+    let base: Vec<tt::Array> = inputs.iter().map(|t| t.cast(DType::F64)).collect();
     let x = base.get(which).ok_or(Error::Invalid {
         op: "numeric_gradient",
         message: format!("input {which} does not exist ({} inputs)", inputs.len()),
@@ -69,7 +69,7 @@ pub fn numeric_gradient(
     let shape = x.shape().to_vec();
     let eval = |data: Vec<f64>| -> Result<f64> {
         let mut args: Vec<Tensor> = base.iter().cloned().map(Tensor::new).collect();
-        args[which] = Tensor::new(tt::Tensor::from_vec(data, &shape)?);
+        args[which] = Tensor::new(tt::Array::from_vec(data, &shape)?);
         let y = f(&args)?;
         Ok(y.value().cast(DType::F64).to_vec::<f64>()?.iter().sum())
     };
@@ -87,9 +87,9 @@ pub fn numeric_gradient(
 /// The numeric Jacobian of `f` at `x`: shape `f(x).shape + x.shape`, by central differences.
 pub fn numeric_jacobian(
     f: &impl Fn(&Tensor) -> Result<Tensor>,
-    x: &tt::Tensor,
+    x: &tt::Array,
     eps: f64,
-) -> Result<tt::Tensor> {
+) -> Result<tt::Array> {
     let x = x.cast(DType::F64);
     let data = x.to_vec::<f64>()?;
     let y0 = f(&Tensor::new(x.clone()))?;
@@ -99,7 +99,7 @@ pub fn numeric_jacobian(
         let at = |d: f64| -> Result<Vec<f64>> {
             let mut v = data.clone();
             v[j] += d;
-            let y = f(&Tensor::new(tt::Tensor::from_vec(v, x.shape())?))?;
+            let y = f(&Tensor::new(tt::Array::from_vec(v, x.shape())?))?;
             Ok(y.value().cast(DType::F64).to_vec::<f64>()?)
         };
         let (p, q) = (at(eps)?, at(-eps)?);
@@ -109,14 +109,14 @@ pub fn numeric_jacobian(
     }
     let mut shape = y0.shape().to_vec();
     shape.extend_from_slice(x.shape());
-    Ok(tt::Tensor::from_vec(jac, &shape)?)
+    Ok(tt::Array::from_vec(jac, &shape)?)
 }
 
 /// Compares the tape's gradients of `sum(f(inputs))` with central differences, in `f64`.
 /// Also fails when a gradient is missing or has a shape other than its input's.
 pub fn check_gradients(
     f: impl Fn(&[Tensor]) -> Result<Tensor>,
-    inputs: &[tt::Tensor],
+    inputs: &[tt::Array],
     options: CheckOptions,
 ) -> Result<CheckReport> {
     let args: Vec<Tensor> = inputs
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn a_wrong_gradient_fails() -> Result<()> {
         // floor-like function whose tape gradient (sign, 0) differs from the numeric slope (1).
-        let x = [tt::Tensor::from_vec(vec![0.5, 1.5], &[2])?];
+        let x = [tt::Array::from_vec(vec![0.5, 1.5], &[2])?];
         let r = check_gradients(
             |v| crate::add(crate::sign(&v[0])?, &crate::stop_gradient(&v[0])?),
             &x,

@@ -47,7 +47,7 @@ pub struct Backward<'a> {
 /// let x = Tensor::from_vec(vec![1.0f32, 3.0], &[2])?;
 /// let tape = GradientTape::new();
 /// tape.watch(&x);
-/// let two_x = x.value().mul(&tapegrad_tensor::Tensor::scalar(2.0f32))?;
+/// let two_x = x.value().mul(&tapegrad_tensor::Array::scalar(2.0f32))?;
 /// let y = record(Double, &[&x], two_x);
 /// assert_eq!(y.to_vec::<f32>()?, vec![2.0, 6.0]);
 /// let g = tape.gradient(&y, &[&x])?;
@@ -65,7 +65,7 @@ pub trait Op: 'static {
 
 /// Wraps the forward result of an op as a tensor, and records the op on every recording tape
 /// that watches one of its inputs. With no tape active this is a counter increment.
-pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Tensor) -> Tensor {
+pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Array) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
         tape::record_op(OpRef::new(op), tape::Inputs::from_refs(inputs), &out);
@@ -108,7 +108,7 @@ pub(crate) fn record2(
     op: impl FnOnce() -> OpRef,
     a: Tensor,
     b: Tensor,
-    value: tt::Tensor,
+    value: tt::Array,
 ) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
@@ -123,7 +123,7 @@ pub(crate) fn record2(
 pub(crate) fn record3(
     op: impl FnOnce() -> OpRef,
     inputs: [Tensor; 3],
-    value: tt::Tensor,
+    value: tt::Array,
 ) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
@@ -135,7 +135,7 @@ pub(crate) fn record3(
 /// [`record`] for an op of one input the caller owns: it moves into the record. The op is
 /// built only when some tape may record it.
 #[inline]
-pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Tensor) -> Tensor {
+pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Array) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
         tape::record_op(op(), tape::Inputs::One([x]), &out);

@@ -299,7 +299,7 @@ struct Scratch {
     needs: Vec<bool>,
     /// The last default seed (ones of the target's shape and dtype): a training loop asks for
     /// the same one every step, and sharing it (tensors are immutable) saves its allocations.
-    seed: Option<tt::Tensor>,
+    seed: Option<tt::Array>,
 }
 
 impl Scratch {
@@ -314,7 +314,7 @@ impl Scratch {
     }
 
     /// Ones of `target`'s shape and dtype, shared with the previous call's when they match.
-    fn ones_like(&mut self, target: &tt::Tensor) -> tt::Tensor {
+    fn ones_like(&mut self, target: &tt::Array) -> tt::Array {
         if target.len() > SEED_CACHE_MAX {
             return target.ones_like();
         }
@@ -550,14 +550,14 @@ pub trait Source {
     /// The identity the tape knows the source by.
     fn source_id(&self) -> u64;
     /// Zeros of the source's shape and dtype.
-    fn source_zeros(&self) -> tt::Tensor;
+    fn source_zeros(&self) -> tt::Array;
 }
 
 impl Source for Tensor {
     fn source_id(&self) -> u64 {
         self.id()
     }
-    fn source_zeros(&self) -> tt::Tensor {
+    fn source_zeros(&self) -> tt::Array {
         self.value().zeros_like()
     }
 }
@@ -566,7 +566,7 @@ impl Source for Variable {
     fn source_id(&self) -> u64 {
         self.id()
     }
-    fn source_zeros(&self) -> tt::Tensor {
+    fn source_zeros(&self) -> tt::Array {
         self.snapshot().zeros_like()
     }
 }
@@ -575,7 +575,7 @@ impl<S: Source + ?Sized> Source for &S {
     fn source_id(&self) -> u64 {
         (**self).source_id()
     }
-    fn source_zeros(&self) -> tt::Tensor {
+    fn source_zeros(&self) -> tt::Array {
         (**self).source_zeros()
     }
 }
@@ -852,7 +852,7 @@ impl GradientTape {
                 .map(|i| {
                     let mut onehot = vec![0.0f64; n];
                     onehot[i] = 1.0;
-                    let seed = tt::Tensor::from_vec(onehot, target.shape())?.cast(dtype);
+                    let seed = tt::Array::from_vec(onehot, target.shape())?.cast(dtype);
                     let sources = std::slice::from_ref(source);
                     let g = backward_pass(recorded, scratch, target, Tensor::new(seed), sources)?;
                     Ok(match g.into_iter().next().flatten() {
@@ -865,7 +865,7 @@ impl GradientTape {
         let mut shape = target.shape().to_vec();
         shape.extend_from_slice(zeros.shape());
         if rows.is_empty() {
-            return Ok(Tensor::new(tt::Tensor::zeros(zeros.dtype(), &shape)));
+            return Ok(Tensor::new(tt::Array::zeros(zeros.dtype(), &shape)));
         }
         let flat: Vec<Tensor> = rows
             .iter()

@@ -51,13 +51,13 @@ pub struct Tensor {
     /// A plain tensor is one `Arc` (shape, strides and data pointer behind it), so this tensor
     /// is two words, cloning it is one reference count, and making one costs no allocation
     /// beyond the value's own.
-    value: tt::Tensor,
+    value: tt::Array,
     id: u64,
 }
 
 impl Tensor {
     /// Wraps a plain value as a new tensor (a constant until a tape watches it).
-    pub fn new(value: impl Into<tt::Tensor>) -> Self {
+    pub fn new(value: impl Into<tt::Array>) -> Self {
         Tensor {
             value: value.into(),
             id: next_id(),
@@ -74,22 +74,22 @@ impl Tensor {
 
     /// `tf.constant(data, shape)`: a tensor from row-major data.
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Self> {
-        Ok(Self::new(tt::Tensor::from_vec(data, shape)?))
+        Ok(Self::new(tt::Array::from_vec(data, shape)?))
     }
 
     /// A rank-0 tensor.
     pub fn scalar<T: Element>(value: T) -> Self {
-        Self::new(tt::Tensor::scalar(value))
+        Self::new(tt::Array::scalar(value))
     }
 
     /// Zeros of a dtype and shape.
     pub fn zeros(dtype: DType, shape: &[usize]) -> Self {
-        Self::new(tt::Tensor::zeros(dtype, shape))
+        Self::new(tt::Array::zeros(dtype, shape))
     }
 
     /// Ones of a dtype and shape.
     pub fn ones(dtype: DType, shape: &[usize]) -> Self {
-        Self::new(tt::Tensor::ones(dtype, shape))
+        Self::new(tt::Array::ones(dtype, shape))
     }
 
     /// The identity tapes know this tensor by.
@@ -98,12 +98,12 @@ impl Tensor {
     }
 
     /// The plain value.
-    pub fn value(&self) -> &tt::Tensor {
+    pub fn value(&self) -> &tt::Array {
         &self.value
     }
 
     /// The plain value, consuming the tensor.
-    pub fn into_value(self) -> tt::Tensor {
+    pub fn into_value(self) -> tt::Array {
         self.value
     }
 
@@ -178,13 +178,13 @@ impl std::fmt::Debug for Tensor {
     }
 }
 
-impl From<tt::Tensor> for Tensor {
-    fn from(value: tt::Tensor) -> Self {
+impl From<tt::Array> for Tensor {
+    fn from(value: tt::Array) -> Self {
         Tensor::new(value)
     }
 }
 
-impl From<Tensor> for tt::Tensor {
+impl From<Tensor> for tt::Array {
     fn from(t: Tensor) -> Self {
         t.into_value()
     }
@@ -212,7 +212,7 @@ impl Operand {
     pub(crate) fn into_tensor(self, dtype: DType) -> Tensor {
         match self {
             Operand::Tensor(t) => t,
-            Operand::Scalar(v) => Tensor::new(tt::Tensor::scalar_of(dtype, v)),
+            Operand::Scalar(v) => Tensor::new(tt::Array::scalar_of(dtype, v)),
         }
     }
 
@@ -278,12 +278,12 @@ impl IntoOperand for f64 {
         Ok(Operand::Scalar(self))
     }
 }
-impl IntoOperand for tt::Tensor {
+impl IntoOperand for tt::Array {
     fn into_operand(self) -> Result<Operand> {
         Ok(Operand::Tensor(Tensor::new(self)))
     }
 }
-impl IntoOperand for &tt::Tensor {
+impl IntoOperand for &tt::Array {
     fn into_operand(self) -> Result<Operand> {
         Ok(Operand::Tensor(Tensor::new(self.clone())))
     }

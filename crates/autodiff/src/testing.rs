@@ -6,7 +6,7 @@ use crate::gradcheck::{check_gradients, CheckOptions};
 use crate::{Error, Result, Tensor};
 
 /// Deterministic inputs in about [-1.5, 1.5], different per input and element.
-pub(crate) fn inputs(shapes: &[&[usize]]) -> Vec<tt::Tensor> {
+pub(crate) fn inputs(shapes: &[&[usize]]) -> Vec<tt::Array> {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     shapes
         .iter()
@@ -20,7 +20,7 @@ pub(crate) fn inputs(shapes: &[&[usize]]) -> Vec<tt::Tensor> {
                     ((state >> 11) as f64 / (1u64 << 53) as f64) * 3.0 - 1.5
                 })
                 .collect();
-            tt::Tensor::from_vec(data, shape).expect("shape matches data")
+            tt::Array::from_vec(data, shape).expect("shape matches data")
         })
         .collect()
 }
@@ -30,7 +30,7 @@ pub(crate) fn check(shapes: &[&[usize]], f: impl Fn(&[Tensor]) -> Result<Tensor>
 }
 
 pub(crate) fn check_at(
-    values: &[tt::Tensor],
+    values: &[tt::Array],
     f: impl Fn(&[Tensor]) -> Result<Tensor>,
 ) -> Result<()> {
     let report = check_gradients(f, values, CheckOptions::default())?;

@@ -13,7 +13,7 @@ struct Inner {
     id: u64,
     name: String,
     trainable: bool,
-    value: RefCell<tt::Tensor>,
+    value: RefCell<tt::Array>,
 }
 
 /// A shared, mutable tensor (`tf.Variable`). Clones are handles to the same variable.
@@ -38,16 +38,16 @@ pub struct Variable {
 impl Variable {
     /// A trainable variable named `Variable` holding `initial_value` (an `f32` or `f64`
     /// scalar, an ndarray array, or a tensor).
-    pub fn new(initial_value: impl Into<tt::Tensor>) -> Self {
+    pub fn new(initial_value: impl Into<tt::Array>) -> Self {
         Self::build(initial_value.into(), "Variable".into(), true)
     }
 
     /// A variable with a name and a `trainable` flag (`tf.Variable(v, name=..., trainable=...)`).
-    pub fn with_options(initial_value: impl Into<tt::Tensor>, name: &str, trainable: bool) -> Self {
+    pub fn with_options(initial_value: impl Into<tt::Array>, name: &str, trainable: bool) -> Self {
         Self::build(initial_value.into(), name.into(), trainable)
     }
 
-    fn build(value: tt::Tensor, name: String, trainable: bool) -> Self {
+    fn build(value: tt::Array, name: String, trainable: bool) -> Self {
         Variable {
             inner: Rc::new(Inner {
                 id: next_id(),
@@ -91,7 +91,7 @@ impl Variable {
     /// True when the shape is `shape` (no copy of the shape, as [`Variable::shape`] makes).
     ///
     /// ```
-    /// let v = tapegrad_autodiff::Variable::new(tapegrad_tensor::Tensor::zeros(
+    /// let v = tapegrad_autodiff::Variable::new(tapegrad_tensor::Array::zeros(
     ///     tapegrad_tensor::DType::F32,
     ///     &[2, 3],
     /// ));
@@ -120,7 +120,7 @@ impl Variable {
     }
 
     /// The current plain value, without any tape seeing the read.
-    pub fn snapshot(&self) -> tt::Tensor {
+    pub fn snapshot(&self) -> tt::Array {
         self.inner.value.borrow().clone()
     }
 
@@ -165,7 +165,7 @@ impl Variable {
     /// `self -= alpha * grad` in place, the plain SGD step (`alpha` rounded to the dtype first,
     /// the product rounded, then the difference: the same arithmetic as TensorFlow's
     /// `ResourceApplyGradientDescent`).
-    pub fn assign_sub_scaled(&self, alpha: f64, grad: &tt::Tensor) -> Result<()> {
+    pub fn assign_sub_scaled(&self, alpha: f64, grad: &tt::Array) -> Result<()> {
         self.update("assign_sub", |cur| cur.assign_sub_scaled(alpha, grad))
     }
 
@@ -175,7 +175,7 @@ impl Variable {
     ///
     /// ```
     /// use tapegrad_autodiff::Variable;
-    /// let v = Variable::new(tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?);
+    /// let v = Variable::new(tapegrad_tensor::Array::from_vec(vec![1.0f32, 2.0], &[2])?);
     /// v.update_elements::<f32>(|w| w.iter_mut().for_each(|w| *w *= 2.0))?;
     /// assert_eq!(v.numpy::<f32>()?.iter().copied().collect::<Vec<_>>(), vec![2.0, 4.0]);
     /// assert!(v.update_elements::<f64>(|_| {}).is_err());
@@ -188,13 +188,13 @@ impl Variable {
         })
     }
 
-    fn operand(&self, op: &'static str, value: impl IntoOperand) -> Result<tt::Tensor> {
+    fn operand(&self, op: &'static str, value: impl IntoOperand) -> Result<tt::Array> {
         let (dtype, shape) = {
             let cur = self.inner.value.borrow();
             (cur.dtype(), cur.shape().to_vec())
         };
         let t = match value.into_operand()? {
-            crate::Operand::Scalar(x) => return Ok(tt::Tensor::full(dtype, &shape, x)),
+            crate::Operand::Scalar(x) => return Ok(tt::Array::full(dtype, &shape, x)),
             crate::Operand::Tensor(t) => t.into_value(),
         };
         if t.dtype() != dtype {
@@ -215,7 +215,7 @@ impl Variable {
     fn update(
         &self,
         op: &'static str,
-        f: impl FnOnce(&mut tt::Tensor) -> tt::Result<()>,
+        f: impl FnOnce(&mut tt::Array) -> tt::Result<()>,
     ) -> Result<()> {
         let mut cur = self.inner.value.borrow_mut();
         f(&mut cur).map_err(|e| self.error(op, e.to_string()))

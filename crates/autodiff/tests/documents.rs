@@ -7,7 +7,7 @@ use tapegrad_autodiff::{abs, reduce_mean, square, DType, GradientTape, Result, T
 /// b = 2.9951642; the gradients are sums of small integers, so every bit must agree.
 #[test]
 fn document_000_two_weights_fit_matches_tensorflow_bit_for_bit() -> Result<()> {
-    let x_train = Tensor::new(tapegrad_tensor::Tensor::arange(
+    let x_train = Tensor::new(tapegrad_tensor::Array::arange(
         0.0,
         100.0,
         2.0,

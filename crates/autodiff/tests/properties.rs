@@ -81,7 +81,7 @@ proptest! {
     fn broadcasting_results_equal_ndarray((sa, sb) in broadcastable(), seed in any::<u64>()) {
         let (a, b) = (values(&sa, seed), values(&sb, seed.rotate_left(17)));
         for (op, f) in OPS {
-            let ours = op(Tensor::new(tapegrad_tensor::Tensor::from_array(a.clone())), Tensor::new(tapegrad_tensor::Tensor::from_array(b.clone())))
+            let ours = op(Tensor::new(tapegrad_tensor::Array::from_array(a.clone())), Tensor::new(tapegrad_tensor::Array::from_array(b.clone())))
                 .expect("broadcastable shapes");
             let expected = ndarray_broadcast(&a, &b, f).expect("broadcastable shapes");
             prop_assert_eq!(ours.numpy::<f64>().unwrap(), expected);
@@ -91,8 +91,8 @@ proptest! {
     #[test]
     fn gradients_have_the_source_shape_and_pass_the_checker((sa, sb) in broadcastable(), seed in any::<u64>()) {
         let inputs = [
-            tapegrad_tensor::Tensor::from_array(values(&sa, seed)),
-            tapegrad_tensor::Tensor::from_array(values(&sb, seed ^ 0x5555)),
+            tapegrad_tensor::Array::from_array(values(&sa, seed)),
+            tapegrad_tensor::Array::from_array(values(&sb, seed ^ 0x5555)),
         ];
         for (op, _) in OPS {
             let x = Tensor::new(inputs[0].clone());
@@ -112,8 +112,8 @@ proptest! {
 
     #[test]
     fn mismatched_shapes_are_errors_not_panics(sa in shape(), sb in shape()) {
-        let a = Tensor::new(tapegrad_tensor::Tensor::from_array(values(&sa, 1)));
-        let b = Tensor::new(tapegrad_tensor::Tensor::from_array(values(&sb, 2)));
+        let a = Tensor::new(tapegrad_tensor::Array::from_array(values(&sa, 1)));
+        let b = Tensor::new(tapegrad_tensor::Array::from_array(values(&sb, 2)));
         let compatible = tapegrad_tensor::broadcast_shape("t", &sa, &sb).is_ok();
         for (op, _) in OPS {
             let r = op(a.clone(), b.clone());

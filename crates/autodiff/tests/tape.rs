@@ -71,7 +71,7 @@ fn jacobian_equals_the_numeric_one() -> Result<()> {
             tapegrad_autodiff::reshape(square(x)?, &[3, 1])?,
         )?)
     };
-    let x0 = tapegrad_tensor::Tensor::from_vec(vec![0.3, -0.8, 0.6], &[3])?;
+    let x0 = tapegrad_tensor::Array::from_vec(vec![0.3, -0.8, 0.6], &[3])?;
     let x = Tensor::new(x0.clone());
     let tape = GradientTape::new();
     tape.watch(&x);

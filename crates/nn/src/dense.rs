@@ -234,9 +234,9 @@ mod tests {
     use tapegrad_autodiff::GradientTape;
     use tapegrad_tensor as tt;
 
-    fn ramp(shape: &[usize], scale: f32) -> tt::Tensor {
+    fn ramp(shape: &[usize], scale: f32) -> tt::Array {
         let n = shape.iter().product::<usize>();
-        tt::Tensor::from_vec((0..n).map(|i| i as f32 * scale - 0.5).collect(), shape).unwrap()
+        tt::Array::from_vec((0..n).map(|i| i as f32 * scale - 0.5).collect(), shape).unwrap()
     }
 
     #[test]
@@ -285,8 +285,8 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("min_ndim=2"));
         let e = d.set_weights(&[
-            tt::Tensor::zeros(DType::F32, &[4, 2]),
-            tt::Tensor::zeros(DType::F32, &[3]),
+            tt::Array::zeros(DType::F32, &[4, 2]),
+            tt::Array::zeros(DType::F32, &[3]),
         ]);
         match e {
             Err(Error::WeightShape {
@@ -302,7 +302,7 @@ mod tests {
             other => panic!("expected WeightShape, got {other:?}"),
         }
         assert!(matches!(
-            d.set_weights(&[tt::Tensor::zeros(DType::F32, &[4, 3])]),
+            d.set_weights(&[tt::Array::zeros(DType::F32, &[4, 3])]),
             Err(Error::WeightCount {
                 expected: 2,
                 received: 1,

@@ -147,14 +147,14 @@ pub trait Layer {
 
     /// The current values of [`variables`](Layer::variables), as plain tensors (`get_weights()`;
     /// `.to_ndarray::<f32>()` gives the numpy-like array).
-    fn get_weights(&self) -> Vec<tt::Tensor> {
+    fn get_weights(&self) -> Vec<tt::Array> {
         self.variables().iter().map(|v| v.snapshot()).collect()
     }
 
     /// Assigns every weight at once (`set_weights`), checking the count and each shape first;
     /// values are cast to the weight's dtype, as Keras does with numpy arrays. Nothing is
     /// assigned when any check fails.
-    fn set_weights(&self, weights: &[tt::Tensor]) -> Result<()> {
+    fn set_weights(&self, weights: &[tt::Array]) -> Result<()> {
         let vars = self.variables();
         if vars.len() != weights.len() {
             return Err(Error::WeightCount {

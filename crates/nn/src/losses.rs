@@ -81,7 +81,7 @@ pub fn huber(y_true: impl IntoOperand, y_pred: impl IntoOperand, delta: f64) -> 
     let error = ad::sub(&p, &t)?;
     let abs_error = ad::abs(&error)?;
     // Keras rounds delta to the dtype before comparing and computing
-    let delta = tt::Tensor::scalar_of(p.dtype(), delta).item()?;
+    let delta = tt::Array::scalar_of(p.dtype(), delta).item()?;
     let inside = mask(&abs_error, |e| e <= delta);
     let quadratic = ad::mul(ad::square(&error)?, 0.5)?;
     let linear = ad::sub(ad::mul(&abs_error, delta)?, 0.5 * delta * delta)?;
@@ -146,8 +146,8 @@ pub fn binary_crossentropy(
             ad::softplus(neg_abs)?,
         )?
     } else {
-        let eps = tt::Tensor::scalar_of(p.dtype(), EPSILON);
-        let hi = tt::Tensor::scalar_of(p.dtype(), 1.0).sub(&eps)?.item()?;
+        let eps = tt::Array::scalar_of(p.dtype(), EPSILON);
+        let hi = tt::Array::scalar_of(p.dtype(), 1.0).sub(&eps)?.item()?;
         let out = ad::clip_by_value(&p, eps.item()?, hi)?;
         let pos = ad::mul(&t, ad::log(ad::add(&out, EPSILON)?)?)?;
         let neg = ad::mul(

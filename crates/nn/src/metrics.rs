@@ -21,16 +21,16 @@ use tt::ops as k;
 
 use crate::{losses, Error, Result};
 
-fn f32t(t: &Tensor) -> tt::Tensor {
+fn f32t(t: &Tensor) -> tt::Array {
     t.value().cast(DType::F32)
 }
 
-fn scalar(v: f32) -> tt::Tensor {
-    tt::Tensor::scalar(v)
+fn scalar(v: f32) -> tt::Array {
+    tt::Array::scalar(v)
 }
 
 /// `tf.math.divide_no_nan` on scalars.
-fn div_no_nan(a: &tt::Tensor, b: &tt::Tensor) -> Result<tt::Tensor> {
+fn div_no_nan(a: &tt::Array, b: &tt::Array) -> Result<tt::Array> {
     if b.item()? == 0.0 {
         Ok(scalar(0.0))
     } else {
@@ -41,7 +41,7 @@ fn div_no_nan(a: &tt::Tensor, b: &tt::Tensor) -> Result<tt::Tensor> {
 /// Matches a sample weight to `values` (Keras's `squeeze_or_expand_dimensions` and
 /// `broadcast_weights`); when the weight cannot broadcast, `values` is averaged over its
 /// trailing axes down to the weight's rank, as Keras's `Reduce` metric does.
-fn weigh(values: tt::Tensor, weight: &Tensor) -> Result<(tt::Tensor, tt::Tensor)> {
+fn weigh(values: tt::Array, weight: &Tensor) -> Result<(tt::Array, tt::Array)> {
     let mut w = f32t(weight);
     let (vr, wr) = (values.rank() as isize, w.rank() as isize);
     if wr != 0 {
@@ -83,8 +83,8 @@ fn weigh(values: tt::Tensor, weight: &Tensor) -> Result<(tt::Tensor, tt::Tensor)
 /// ```
 #[derive(Debug, Clone)]
 pub struct Mean {
-    total: tt::Tensor,
-    count: tt::Tensor,
+    total: tt::Array,
+    count: tt::Array,
 }
 
 impl Default for Mean {
@@ -113,7 +113,7 @@ impl Mean {
         self.add(f32t(values), Some(sample_weight))
     }
 
-    fn add(&mut self, values: tt::Tensor, weight: Option<&Tensor>) -> Result<()> {
+    fn add(&mut self, values: tt::Array, weight: Option<&Tensor>) -> Result<()> {
         let (values, num) = match weight {
             None => {
                 let n = scalar(values.len() as f32);
@@ -141,7 +141,7 @@ impl Mean {
     }
 
     /// The state variables, as Keras names them: `total`, `count`.
-    pub fn state(&self) -> Vec<(&'static str, tt::Tensor)> {
+    pub fn state(&self) -> Vec<(&'static str, tt::Array)> {
         vec![("total", self.total.clone()), ("count", self.count.clone())]
     }
 }
@@ -164,7 +164,7 @@ pub trait Metric {
     /// Forgets every batch.
     fn reset_state(&mut self);
     /// The state variables by their Keras names.
-    fn state(&self) -> Vec<(&'static str, tt::Tensor)>;
+    fn state(&self) -> Vec<(&'static str, tt::Array)>;
 }
 
 /// `(y_true, y_pred)` in float32 with Keras's squeeze of a trailing 1.
@@ -188,7 +188,7 @@ macro_rules! mean_wrapper {
                 Self::default()
             }
 
-            fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<tt::Tensor> {
+            fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<tt::Array> {
                 let ($t, $p) = prepared(y_true, y_pred)?;
                 let v: Result<Tensor> = $per_sample;
                 Ok(v?.into_value())
@@ -218,7 +218,7 @@ macro_rules! mean_wrapper {
             fn reset_state(&mut self) {
                 self.mean.reset_state();
             }
-            fn state(&self) -> Vec<(&'static str, tt::Tensor)> {
+            fn state(&self) -> Vec<(&'static str, tt::Array)> {
                 self.mean.state()
             }
         }
@@ -294,10 +294,10 @@ pub struct R2Score {
 
 #[derive(Debug, Clone)]
 struct R2Sums {
-    squared_sum: tt::Tensor,
-    sum: tt::Tensor,
-    residual: tt::Tensor,
-    count: tt::Tensor,
+    squared_sum: tt::Array,
+    sum: tt::Array,
+    residual: tt::Array,
+    count: tt::Array,
 }
 
 impl R2Score {
@@ -328,7 +328,7 @@ impl R2Score {
             });
         }
         let outputs = p.shape()[1];
-        let zeros = || tt::Tensor::zeros(DType::F32, &[outputs]);
+        let zeros = || tt::Array::zeros(DType::F32, &[outputs]);
         let sums = self.sums.get_or_insert_with(|| R2Sums {
             squared_sum: zeros(),
             sum: zeros(),
@@ -355,7 +355,7 @@ impl R2Score {
         }
         let w = w.broadcast_to(t.shape())?;
         let wt = t.mul(&w)?;
-        let col = |x: &tt::Tensor| x.sum(Some(&[0]), false);
+        let col = |x: &tt::Array| x.sum(Some(&[0]), false);
         sums.sum = sums.sum.add(&col(&wt)?)?;
         sums.squared_sum = sums.squared_sum.add(&col(&t.mul(&wt)?)?)?;
         let d = t.sub(&p)?;
@@ -397,7 +397,7 @@ impl Metric for R2Score {
             .into_iter()
             .map(|v| if v.is_infinite() { 0.0 } else { v })
             .collect();
-        let raw = tt::Tensor::from_vec(raw, &[s.sum.len()])?;
+        let raw = tt::Array::from_vec(raw, &[s.sum.len()])?;
         let r2 = match self.class_aggregation {
             ClassAggregation::UniformAverage => raw.mean(None, false)?,
             ClassAggregation::VarianceWeightedAverage => total
@@ -431,8 +431,8 @@ impl Metric for R2Score {
         }
     }
 
-    fn state(&self) -> Vec<(&'static str, tt::Tensor)> {
-        let mut out = vec![("num_samples", tt::Tensor::scalar(self.num_samples as f64))];
+    fn state(&self) -> Vec<(&'static str, tt::Array)> {
+        let mut out = vec![("num_samples", tt::Array::scalar(self.num_samples as f64))];
         if let Some(s) = &self.sums {
             out.push(("squared_sum", s.squared_sum.clone()));
             out.push(("sum", s.sum.clone()));

@@ -8,7 +8,7 @@ use tapegrad_tensor as tt;
 use crate::Result;
 
 struct Select {
-    mask: tt::Tensor,
+    mask: tt::Array,
 }
 
 impl Op for Select {
@@ -17,7 +17,7 @@ impl Op for Select {
     }
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> ad::Result<()> {
         let on = Tensor::new(self.mask.clone());
-        let off = Tensor::new(tt::Tensor::ones_like(&self.mask).sub(&self.mask)?);
+        let off = Tensor::new(tt::Array::ones_like(&self.mask).sub(&self.mask)?);
         let ga = if b.needs[0] {
             Some(ad::mul(b.grad, on)?)
         } else {
@@ -48,7 +48,7 @@ impl Op for Select {
 /// assert_eq!(y.to_vec::<f32>()?, vec![0.0, 2.0]);
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
-pub fn select(mask: &tt::Tensor, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+pub fn select(mask: &tt::Array, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
     let dtype = mask.dtype();
     let a = operand(a, dtype)?;
     let b = operand(b, dtype)?;
@@ -61,28 +61,28 @@ pub fn select(mask: &tt::Tensor, a: impl IntoOperand, b: impl IntoOperand) -> Re
         .zip(av.iter().zip(&bv))
         .map(|(&m, (&x, &y))| if m != 0.0 { x } else { y })
         .collect();
-    let value = tt::Tensor::from_vec(out, mask.shape())?.cast(dtype);
+    let value = tt::Array::from_vec(out, mask.shape())?.cast(dtype);
     Ok(record(Select { mask: mask.clone() }, &[&a, &b], value))
 }
 
 /// A 0/1 tensor of `x`'s dtype and shape: 1 where `f(x)` holds (a condition for [`select`]).
-pub fn mask(x: &Tensor, f: impl Fn(f64) -> bool) -> tt::Tensor {
+pub fn mask(x: &Tensor, f: impl Fn(f64) -> bool) -> tt::Array {
     let v: Vec<f64> = x
         .value()
         .to_f64_vec()
         .into_iter()
         .map(|v| if f(v) { 1.0 } else { 0.0 })
         .collect();
-    tt::Tensor::from_vec(v, x.shape())
+    tt::Array::from_vec(v, x.shape())
         .map(|t| t.cast(x.dtype()))
-        .unwrap_or_else(|_| tt::Tensor::zeros(x.dtype(), x.shape()))
+        .unwrap_or_else(|_| tt::Array::zeros(x.dtype(), x.shape()))
 }
 
 /// Resolves an operand to a tensor; a bare number takes `dtype`.
 pub(crate) fn operand(x: impl IntoOperand, dtype: ad::DType) -> Result<Tensor> {
     Ok(match x.into_operand()? {
         ad::Operand::Tensor(t) => t,
-        ad::Operand::Scalar(v) => Tensor::new(tt::Tensor::scalar_of(dtype, v)),
+        ad::Operand::Scalar(v) => Tensor::new(tt::Array::scalar_of(dtype, v)),
     })
 }
 

@@ -30,10 +30,10 @@ fn y_of(r: [f64; 3]) -> f64 {
 fn custom_dense() -> Result<Dense> {
     let mut custom_dense = Dense::new(1).activation("linear")?;
     custom_dense.build(&[3])?;
-    let initial = tt::Tensor::from_vec(vec![0.8773805f32, 0.3983569, -0.34608656], &[3, 1])?;
+    let initial = tt::Array::from_vec(vec![0.8773805f32, 0.3983569, -0.34608656], &[3, 1])?;
     custom_dense.set_weights(&[
         initial,
-        tt::Tensor::zeros(tapegrad_autodiff::DType::F32, &[1]),
+        tt::Array::zeros(tapegrad_autodiff::DType::F32, &[1]),
     ])?;
     Ok(custom_dense)
 }

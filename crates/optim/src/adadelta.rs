@@ -55,7 +55,7 @@ impl Adadelta {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {

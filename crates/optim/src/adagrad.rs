@@ -54,7 +54,7 @@ impl Adagrad {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {

@@ -46,7 +46,7 @@ impl AdamRule {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
@@ -145,7 +145,7 @@ macro_rules! adam_like {
             fn update_step(
                 &self,
                 step: &StepContext,
-                gradient: &tt::Tensor,
+                gradient: &tt::Array,
                 variable: &Variable,
                 slots: &mut [Slot],
             ) -> Result<()> {

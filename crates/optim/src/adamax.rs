@@ -62,7 +62,7 @@ impl Adamax {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {

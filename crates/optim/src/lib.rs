@@ -60,7 +60,7 @@ macro_rules! base_and_step {
         fn update_step(
             &self,
             step: &StepContext,
-            gradient: &tt::Tensor,
+            gradient: &tt::Array,
             variable: &Variable,
             slots: &mut [Slot],
         ) -> Result<()> {

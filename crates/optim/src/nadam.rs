@@ -78,7 +78,7 @@ impl Nadam {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
@@ -156,7 +156,7 @@ impl Optimizer for Nadam {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {

@@ -170,7 +170,7 @@ impl OptimizerBase {
 
     /// Keras's `_clip_gradients`: `clipnorm` if set and positive, else `global_clipnorm`, else
     /// `clipvalue`. `None` when no clipping applies.
-    fn clip(&self, grads: &[&tt::Tensor]) -> Result<Option<Vec<tt::Tensor>>> {
+    fn clip(&self, grads: &[&tt::Array]) -> Result<Option<Vec<tt::Array>>> {
         if let Some(c) = self.clipnorm.filter(|&c| c > 0.0) {
             return grads
                 .iter()
@@ -207,7 +207,7 @@ impl OptimizerBase {
             let decay = by_dtype!(v.dtype(), T => {
                 let value = v.snapshot();
                 let (wd, lr) = (T::from_f64(wd), T::from_f64(lr));
-                value.view::<T>().map(|a| tt::Tensor::from_array(a.mapv(|x| x * wd * lr)))
+                value.view::<T>().map(|a| tt::Array::from_array(a.mapv(|x| x * wd * lr)))
             })?;
             v.assign_sub(decay)?;
         }
@@ -216,7 +216,7 @@ impl OptimizerBase {
 }
 
 /// `tf.clip_by_norm(g, c)`: `g * c / max(||g||, c)`, computed in the gradient's dtype.
-fn clip_by_norm<T: Element>(g: &tt::Tensor, clip: f64) -> Result<tt::Tensor> {
+fn clip_by_norm<T: Element>(g: &tt::Array, clip: f64) -> Result<tt::Array> {
     let a = g.view::<T>()?;
     let c = T::from_f64(clip);
     let l2sum = a.iter().fold(T::zero(), |s, &x| s + x * x);
@@ -226,12 +226,12 @@ fn clip_by_norm<T: Element>(g: &tt::Tensor, clip: f64) -> Result<tt::Tensor> {
         l2sum
     };
     let denom = if l2norm < c { c } else { l2norm };
-    Ok(tt::Tensor::from_array(a.mapv(|x| x * c / denom)))
+    Ok(tt::Array::from_array(a.mapv(|x| x * c / denom)))
 }
 
 /// `tf.clip_by_global_norm(grads, c)[0]`: every gradient times
 /// `c * min(1 / global_norm, 1 / c)`, where `global_norm = sqrt(2 * sum(l2_loss(g)))`.
-fn clip_by_global_norm<T: Element>(grads: &[&tt::Tensor], clip: f64) -> Result<Vec<tt::Tensor>> {
+fn clip_by_global_norm<T: Element>(grads: &[&tt::Array], clip: f64) -> Result<Vec<tt::Array>> {
     let half = T::from_f64(0.5);
     let mut total = T::zero();
     for g in grads {
@@ -252,7 +252,7 @@ fn clip_by_global_norm<T: Element>(grads: &[&tt::Tensor], clip: f64) -> Result<V
     let scale = c * (if inv_norm < inv_c { inv_norm } else { inv_c }) + poison;
     grads
         .iter()
-        .map(|g| Ok(tt::Tensor::from_array(g.view::<T>()?.mapv(|x| x * scale))))
+        .map(|g| Ok(tt::Array::from_array(g.view::<T>()?.mapv(|x| x * scale))))
         .collect()
 }
 
@@ -294,7 +294,7 @@ pub trait Optimizer {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()>;
@@ -352,7 +352,7 @@ pub trait Optimizer {
 
     /// A copy of the slot `name` of a variable (`None` before the optimizer has seen the
     /// variable, or when it has no such slot).
-    fn slot(&self, variable: &Variable, name: &str) -> Option<tt::Tensor> {
+    fn slot(&self, variable: &Variable, name: &str) -> Option<tt::Array> {
         let base = self.base();
         let i = *base.index.get(&variable.id())?;
         base.states[i]
@@ -364,7 +364,7 @@ pub trait Optimizer {
 
     /// Every slot, named `slot/variable` as Keras names them (`m/w`, `v/w`, ...), in the order
     /// the variables were first seen.
-    fn slot_variables(&self) -> Vec<(String, tt::Tensor)> {
+    fn slot_variables(&self) -> Vec<(String, tt::Array)> {
         self.base()
             .states
             .iter()
@@ -483,7 +483,7 @@ impl Optimizer for Box<dyn Optimizer> {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
@@ -627,7 +627,7 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
             .filter_map(|(g, v)| g.as_ref().map(|g| (g.value(), v.borrow())))
     };
     let clipped = if this.base().clips() {
-        let grads: Vec<&tt::Tensor> = pairs().map(|(g, _)| g).collect();
+        let grads: Vec<&tt::Array> = pairs().map(|(g, _)| g).collect();
         this.base().clip(&grads)?
     } else {
         None

@@ -66,7 +66,7 @@ impl Sgd {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
@@ -127,7 +127,7 @@ impl Optimizer for Sgd {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Tensor,
+        gradient: &tt::Array,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {

@@ -23,7 +23,7 @@ use tapegrad_tensor::{self as tt, DType, Element};
 #[derive(Debug, Clone)]
 pub struct Slot {
     name: &'static str,
-    value: tt::Tensor,
+    value: tt::Array,
 }
 
 impl Slot {
@@ -31,7 +31,7 @@ impl Slot {
     pub fn full(name: &'static str, dtype: DType, shape: &[usize], value: f64) -> Self {
         Slot {
             name,
-            value: tt::Tensor::full(dtype, shape, value),
+            value: tt::Array::full(dtype, shape, value),
         }
     }
 
@@ -52,7 +52,7 @@ impl Slot {
     }
 
     /// The values as a tensor (shared until one of the two is written: copy-on-write).
-    pub fn to_tensor(&self) -> tt::Tensor {
+    pub fn to_tensor(&self) -> tt::Array {
         self.value.clone()
     }
 }

@@ -34,7 +34,7 @@ fn allocations_during(f: impl FnOnce() -> Result<u64>) -> Result<usize> {
 
 #[test]
 fn plain_sgd_step_does_not_allocate() -> Result<()> {
-    let w = Variable::new(tapegrad_tensor::Tensor::from_vec(
+    let w = Variable::new(tapegrad_tensor::Array::from_vec(
         vec![1.0f32; 1000],
         &[1000],
     )?);

@@ -9,7 +9,7 @@ use tapegrad_optim::{
 
 fn vec_var(values: &[f32], name: &str) -> Variable {
     Variable::with_options(
-        tapegrad_tensor::Tensor::from_vec(values.to_vec(), &[values.len()]).unwrap(),
+        tapegrad_tensor::Array::from_vec(values.to_vec(), &[values.len()]).unwrap(),
         name,
         true,
     )

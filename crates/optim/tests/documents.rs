@@ -5,7 +5,7 @@ use tapegrad_autodiff::{abs, reduce_mean, square, DType, GradientTape, Tensor, V
 use tapegrad_optim::{Adam, Optimizer, Result, Sgd};
 
 fn document_000_data() -> Result<(Tensor, Tensor)> {
-    let x = Tensor::new(tapegrad_tensor::Tensor::arange(
+    let x = Tensor::new(tapegrad_tensor::Array::arange(
         0.0,
         100.0,
         2.0,

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::tensor::Repr;
-use crate::{Element, Tensor};
+use crate::{Element, Array};
 
 /// Formats one value as numpy prints a scalar of its dtype (`str(np.float32(x))`): the shortest
 /// digits that round-trip, positional for `1e-4 <= |x| < 1e16`, scientific otherwise.
@@ -209,14 +209,14 @@ fn write_nested(
     out.push(']');
 }
 
-impl fmt::Display for Tensor {
+impl fmt::Display for Array {
     /// numpy's `str(array)`.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let t = Tensor::from_vec(vec![0.8773805f32, 0.3983569, -0.34608656], &[3, 1])?;
+    /// use tapegrad_tensor::Array;
+    /// let t = Array::from_vec(vec![0.8773805f32, 0.3983569, -0.34608656], &[3, 1])?;
     /// assert_eq!(t.to_string(), "[[ 0.8773805 ]\n [ 0.3983569 ]\n [-0.34608656]]");
-    /// let t = Tensor::from_vec(vec![1.0f32, 2.5], &[2])?;
+    /// let t = Array::from_vec(vec![1.0f32, 2.5], &[2])?;
     /// assert_eq!(t.to_string(), "[1.  2.5]");
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```

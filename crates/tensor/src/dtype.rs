@@ -5,9 +5,9 @@ use std::fmt;
 use ndarray::ArrayD;
 use num_traits::Float;
 
-use crate::tensor::{Repr, Tensor};
+use crate::tensor::{Repr, Array};
 
-/// The dtype of a [`Tensor`].
+/// The dtype of a [`Array`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DType {
     /// 32-bit IEEE float, TensorFlow's default.
@@ -33,7 +33,7 @@ impl fmt::Display for DType {
     }
 }
 
-/// A float type a [`Tensor`] can hold. Implemented for `f32` and `f64` only.
+/// A float type a [`Array`] can hold. Implemented for `f32` and `f64` only.
 pub trait Element:
     Float
     + ndarray::LinalgScalar
@@ -50,10 +50,10 @@ pub trait Element:
 {
     /// The matching [`DType`].
     const DTYPE: DType;
-    /// Wraps an array in a [`Tensor`].
-    fn wrap(array: ArrayD<Self>) -> Tensor;
+    /// Wraps an array in a [`Array`].
+    fn wrap(array: ArrayD<Self>) -> Array;
     /// Borrows the array of a tensor of this dtype.
-    fn unwrap(tensor: &Tensor) -> Option<&ArrayD<Self>>;
+    fn unwrap(tensor: &Array) -> Option<&ArrayD<Self>>;
     /// Converts from `f64` (rounding to nearest for `f32`).
     fn from_f64(value: f64) -> Self;
     /// Widens to `f64` (exact).
@@ -65,10 +65,10 @@ pub trait Element:
 
 impl Element for f32 {
     const DTYPE: DType = DType::F32;
-    fn wrap(array: ArrayD<Self>) -> Tensor {
-        Tensor::from_repr(Repr::F32(array))
+    fn wrap(array: ArrayD<Self>) -> Array {
+        Array::from_repr(Repr::F32(array))
     }
-    fn unwrap(tensor: &Tensor) -> Option<&ArrayD<Self>> {
+    fn unwrap(tensor: &Array) -> Option<&ArrayD<Self>> {
         match tensor.repr() {
             Repr::F32(a) => Some(a),
             Repr::F64(_) => None,
@@ -87,10 +87,10 @@ impl Element for f32 {
 
 impl Element for f64 {
     const DTYPE: DType = DType::F64;
-    fn wrap(array: ArrayD<Self>) -> Tensor {
-        Tensor::from_repr(Repr::F64(array))
+    fn wrap(array: ArrayD<Self>) -> Array {
+        Array::from_repr(Repr::F64(array))
     }
-    fn unwrap(tensor: &Tensor) -> Option<&ArrayD<Self>> {
+    fn unwrap(tensor: &Array) -> Option<&ArrayD<Self>> {
         match tensor.repr() {
             Repr::F64(a) => Some(a),
             Repr::F32(_) => None,

@@ -5,12 +5,12 @@
 //! gradients: `tapegrad-autodiff` builds the tape on top of it.
 //!
 //! ```
-//! use tapegrad_tensor::{DType, Tensor};
-//! let x = Tensor::arange(0.0, 100.0, 2.0, DType::F32)?;          // np.arange(stop=100, step=2)
-//! let y = x.mul(&Tensor::scalar(5.0f32))?.add(&Tensor::scalar(3.0f32))?;
+//! use tapegrad_tensor::{DType, Array};
+//! let x = Array::arange(0.0, 100.0, 2.0, DType::F32)?;          // np.arange(stop=100, step=2)
+//! let y = x.mul(&Array::scalar(5.0f32))?.add(&Array::scalar(3.0f32))?;
 //! assert_eq!(y.to_vec::<f32>()?[..3], [3.0, 13.0, 23.0]);
 //! // Mixed dtypes are an error, as in TensorFlow:
-//! assert!(x.add(&Tensor::scalar(1.0f64)).is_err());
+//! assert!(x.add(&Array::scalar(1.0f64)).is_err());
 //! # Ok::<(), tapegrad_tensor::TensorError>(())
 //! ```
 #![warn(missing_docs)]
@@ -28,7 +28,7 @@ pub use broadcast::broadcast_shape;
 pub use display::format_scalar;
 pub use dtype::{DType, Element};
 pub use error::{Result, TensorError};
-pub use tensor::Tensor;
+pub use tensor::Array;
 
 pub use ndarray;
 

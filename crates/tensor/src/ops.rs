@@ -1,14 +1,14 @@
 //! The numeric kernels: elementwise maps, broadcasting binary ops, reductions, linear algebra
 //! and shape manipulation. Nothing here knows about gradients.
 
-use ndarray::{Array, ArrayD, ArrayViewD, Axis, Dimension, Ix2, IxDyn, RemoveAxis, Slice, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, Ix2, IxDyn, RemoveAxis, Slice, Zip};
 
 use std::mem::MaybeUninit;
 
 use crate::broadcast::{broadcast_shape, reduction_axes, same_shape};
 use crate::tensor::{map_array, map_arrays2, Repr};
 use crate::{kernels, pool};
-use crate::{Element, Result, Tensor, TensorError};
+use crate::{Element, Result, Array, TensorError};
 use rayon::prelude::*;
 
 /// A scalar function applied elementwise, generic over the element type.
@@ -164,7 +164,7 @@ fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
 }
 
 /// The elements as one row-major slice: the layout of every array this crate builds. Views
-/// with other layouts (a user's array given to `Tensor::from_array`) take the general ndarray
+/// with other layouts (a user's array given to `Array::from_array`) take the general ndarray
 /// paths.
 #[inline]
 fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
@@ -285,12 +285,12 @@ fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
 pub const FILL_CACHE_MAX: usize = 1 << 21;
 
 thread_local! {
-    static LAST_FILL: std::cell::RefCell<Option<Tensor>> = const { std::cell::RefCell::new(None) };
+    static LAST_FILL: std::cell::RefCell<Option<Array>> = const { std::cell::RefCell::new(None) };
 }
 
 /// A tensor of `shape` filled with `v`: small ones through the pools, large ones shared with
 /// the thread's last fill when it had this dtype, shape and value (bit for bit).
-pub(crate) fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
+pub(crate) fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Array {
     let n: usize = shape.iter().product();
     if n < pool::MIN_ELEMENTS {
         return pool::build_small(shape, |out| out.fill(v));
@@ -298,7 +298,7 @@ pub(crate) fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Tensor {
     if n > FILL_CACHE_MAX {
         return T::wrap(shared(IxDyn(shape), filled(n, v)));
     }
-    let same = |t: &Tensor| {
+    let same = |t: &Array| {
         t.dtype() == T::DTYPE
             && t.has_shape(shape)
             && t.array::<T>()
@@ -401,7 +401,7 @@ fn full_dot<T: Element>(xs: &[T], ys: &[T]) -> T {
     partials.into_iter().fold(T::zero(), |acc, s| acc + s)
 }
 
-fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> Tensor {
+fn unary_kernel<T: Element, F: UnaryFn>(a: &ArrayD<T>, f: F) -> Array {
     match row_major(a) {
         Some(xs) if xs.len() < pool::MIN_ELEMENTS => {
             pool::build_small(a.shape(), |out| map1_into(out, xs, move |x| f.call(x)))
@@ -461,7 +461,7 @@ fn is_trailing(long: &[usize], short: &[usize]) -> bool {
     short.len() < long.len() && long[long.len() - short.len()..] == *short && !short.contains(&0)
 }
 
-fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) -> Result<Tensor> {
+fn binary_kernel<T: Element, F: BinaryFn>(a: &ArrayD<T>, b: &ArrayD<T>, f: F) -> Result<Array> {
     // Fast paths on row-major slices: same shapes, a one-element operand, a trailing-shape
     // operand. Each computes exactly what the general broadcast below computes. Small outputs
     // reuse a dropped tensor of their shape when the pools hold one; large ones go to a pooled
@@ -680,7 +680,7 @@ fn reduce_kernel<T: Element>(
     full: fn(&[T]) -> T,
     fold: fn(ArrayViewD<'_, T>, Axis) -> ArrayD<T>,
     divisor: Option<T>,
-) -> Tensor {
+) -> Array {
     // a mean: each reduced value divided by the count, in the dtype (as the separate division
     // would round it)
     let finish = |v: T| divisor.map_or(v, |n| v / n);
@@ -741,7 +741,7 @@ fn reduce_kernel<T: Element>(
 /// A tensor of `shape` (one element) holding `v`, reusing a dropped one of its shape when the
 /// pools hold one.
 #[inline]
-fn one_value<T: Element>(shape: &[usize], v: T) -> Tensor {
+fn one_value<T: Element>(shape: &[usize], v: T) -> Array {
     pool::build_small(shape, |out| out.fill(v))
 }
 
@@ -776,7 +776,7 @@ fn sum_to_kernel<T: Element>(
     shape: &[usize],
     lead: usize,
     kept: &[usize],
-) -> Tensor {
+) -> Array {
     if let Some(xs) = row_major(a) {
         if shape.iter().product::<usize>() == 1 && !xs.is_empty() {
             return one_value(shape, full_sum(xs));
@@ -804,16 +804,16 @@ fn sum_to_kernel<T: Element>(
     T::wrap(out)
 }
 
-impl Tensor {
+impl Array {
     /// Applies a [`UnaryFn`] elementwise.
     ///
     /// ```
-    /// use tapegrad_tensor::{ops::Abs, Tensor};
-    /// let t = Tensor::from_vec(vec![-1.0f32, 2.0], &[2])?.map(Abs);
+    /// use tapegrad_tensor::{ops::Abs, Array};
+    /// let t = Array::from_vec(vec![-1.0f32, 2.0], &[2])?.map(Abs);
     /// assert_eq!(t.to_vec::<f32>()?, vec![1.0, 2.0]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn map<F: UnaryFn>(&self, f: F) -> Tensor {
+    pub fn map<F: UnaryFn>(&self, f: F) -> Array {
         match self.repr() {
             Repr::F32(a) => unary_kernel(a, f),
             Repr::F64(a) => unary_kernel(a, f),
@@ -823,13 +823,13 @@ impl Tensor {
     /// Applies a [`BinaryFn`] with numpy broadcasting. Dtypes must match.
     ///
     /// ```
-    /// use tapegrad_tensor::{ops::Add, Tensor};
-    /// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3, 1])?;
-    /// let b = Tensor::from_vec(vec![10.0f32, 20.0, 30.0], &[3])?;
+    /// use tapegrad_tensor::{ops::Add, Array};
+    /// let a = Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3, 1])?;
+    /// let b = Array::from_vec(vec![10.0f32, 20.0, 30.0], &[3])?;
     /// assert_eq!(a.zip(&b, Add)?.shape(), &[3, 3]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn zip<F: BinaryFn>(&self, other: &Tensor, f: F) -> Result<Tensor> {
+    pub fn zip<F: BinaryFn>(&self, other: &Array, f: F) -> Result<Array> {
         match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => binary_kernel(a, b, f),
             (Repr::F64(a), Repr::F64(b)) => binary_kernel(a, b, f),
@@ -842,53 +842,53 @@ impl Tensor {
     }
 
     /// `self + other`, broadcasting.
-    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+    pub fn add(&self, other: &Array) -> Result<Array> {
         self.zip(other, Add)
     }
     /// `self - other`, broadcasting.
-    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+    pub fn sub(&self, other: &Array) -> Result<Array> {
         self.zip(other, Sub)
     }
     /// `self * other`, broadcasting.
-    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+    pub fn mul(&self, other: &Array) -> Result<Array> {
         self.zip(other, Mul)
     }
     /// `self / other`, broadcasting.
-    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+    pub fn div(&self, other: &Array) -> Result<Array> {
         self.zip(other, Div)
     }
     /// `-self`.
-    pub fn neg(&self) -> Tensor {
+    pub fn neg(&self) -> Array {
         self.map(Neg)
     }
 
     /// Multiplies every element by a scalar given in `f64` (rounded to the dtype first).
-    pub fn scale(&self, factor: f64) -> Tensor {
+    pub fn scale(&self, factor: f64) -> Array {
         map_array!(self, a => scale_kernel(a, factor))
     }
 
     /// Clips to `[lo, hi]` (`tf.clip_by_value`).
-    pub fn clip(&self, lo: f64, hi: f64) -> Tensor {
+    pub fn clip(&self, lo: f64, hi: f64) -> Array {
         map_array!(self, a => clip_kernel(a, lo, hi))
     }
 
     /// Sum over `axes` (all when `None`), as `tf.reduce_sum`.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// use tapegrad_tensor::Array;
+    /// let t = Array::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
     /// assert_eq!(t.sum(Some(&[0]), false)?.to_vec::<f32>()?, vec![4.0, 6.0]);
     /// assert_eq!(t.sum(None, false)?.item()?, 10.0);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
         Ok(self.sum_over(axes.slice(), keepdims, None))
     }
 
-    /// [`Tensor::sum`] over axes already normalized (sorted, distinct, in range), each sum
+    /// [`Array::sum`] over axes already normalized (sorted, distinct, in range), each sum
     /// divided by `divisor` when given (a mean).
-    fn sum_over(&self, axes: &[usize], keepdims: bool, divisor: Option<f64>) -> Tensor {
+    fn sum_over(&self, axes: &[usize], keepdims: bool, divisor: Option<f64>) -> Array {
         match self.repr() {
             Repr::F32(a) => {
                 let divisor = divisor.map(|n| n as f32);
@@ -899,14 +899,14 @@ impl Tensor {
     }
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
-    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         let axes = normalize_axes("reduce_mean", axes, self.shape())?;
         let count: usize = axes.slice().iter().map(|&a| self.shape()[a]).product();
         Ok(self.sum_over(axes.slice(), keepdims, Some(count as f64)))
     }
 
     /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
-    pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         let axes = normalize_axes("reduce_max", axes, self.shape())?;
         Ok(match self.repr() {
             Repr::F32(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis, None),
@@ -917,13 +917,13 @@ impl Tensor {
     /// Sums a broadcast result back down to `shape` (the backward of broadcasting).
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let g = Tensor::ones(tapegrad_tensor::DType::F32, &[3, 2]);
+    /// use tapegrad_tensor::Array;
+    /// let g = Array::ones(tapegrad_tensor::DType::F32, &[3, 2]);
     /// assert_eq!(g.sum_to_shape(&[2])?.to_vec::<f32>()?, vec![3.0, 3.0]);
     /// assert_eq!(g.sum_to_shape(&[])?.item()?, 6.0);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn sum_to_shape(&self, shape: &[usize]) -> Result<Tensor> {
+    pub fn sum_to_shape(&self, shape: &[usize]) -> Result<Array> {
         if self.has_shape(shape) {
             return Ok(self.clone());
         }
@@ -944,13 +944,13 @@ impl Tensor {
     /// materialises the product (the products are summed in [`sum_slice`]'s order).
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
-    /// let g = Tensor::from_vec(vec![1.0f32, -1.0, 1.0], &[3])?;
+    /// use tapegrad_tensor::Array;
+    /// let x = Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
+    /// let g = Array::from_vec(vec![1.0f32, -1.0, 1.0], &[3])?;
     /// assert_eq!(x.mul_sum_to_shape(&g, &[])?.item()?, 2.0);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn mul_sum_to_shape(&self, other: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    pub fn mul_sum_to_shape(&self, other: &Array, shape: &[usize]) -> Result<Array> {
         let fused = self.has_shape(other.shape())
             && shape.iter().product::<usize>() == 1
             && !self.is_empty()
@@ -974,7 +974,7 @@ impl Tensor {
     }
 
     /// Broadcasts to `shape` (`tf.broadcast_to`), materialising the result.
-    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array> {
         if self.has_shape(shape) {
             return Ok(self.clone());
         }
@@ -1014,14 +1014,14 @@ impl Tensor {
     /// where the CPU has it and sums in blocks, so its last bits may differ between CPUs.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
-    /// let b = Tensor::from_vec(vec![1.0f32, 0.0], &[2, 1])?;
+    /// use tapegrad_tensor::Array;
+    /// let a = Array::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let b = Array::from_vec(vec![1.0f32, 0.0], &[2, 1])?;
     /// assert_eq!(a.matmul(&b, false, false)?.to_vec::<f32>()?, vec![1.0, 3.0]);
     /// assert_eq!(a.matmul(&b, true, false)?.to_vec::<f32>()?, vec![1.0, 2.0]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn matmul(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
+    pub fn matmul(&self, other: &Array, transpose_a: bool, transpose_b: bool) -> Result<Array> {
         let shape_err = |message: &str| TensorError::Shape {
             op: "matmul",
             message: message.to_string(),
@@ -1072,7 +1072,7 @@ impl Tensor {
     }
 
     /// Permutes axes (`tf.transpose`); `None` reverses them.
-    pub fn transpose(&self, perm: Option<&[usize]>) -> Result<Tensor> {
+    pub fn transpose(&self, perm: Option<&[usize]>) -> Result<Array> {
         let rank = self.rank();
         let perm: Vec<usize> = match perm {
             None => (0..rank).rev().collect(),
@@ -1100,12 +1100,12 @@ impl Tensor {
     /// Reshapes (`tf.reshape`); one entry may be `-1` and is inferred.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let t = Tensor::from_vec(vec![1.0f32; 6], &[2, 3])?.reshape(&[-1, 2])?;
+    /// use tapegrad_tensor::Array;
+    /// let t = Array::from_vec(vec![1.0f32; 6], &[2, 3])?.reshape(&[-1, 2])?;
     /// assert_eq!(t.shape(), &[3, 2]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
+    pub fn reshape(&self, shape: &[isize]) -> Result<Array> {
         let n = self.len();
         let bad = |message: String| TensorError::Shape {
             op: "reshape",
@@ -1139,7 +1139,7 @@ impl Tensor {
     }
 
     /// Reshapes to a fully known shape with the same number of elements.
-    pub fn reshape_exact(&self, dims: &[usize]) -> Result<Tensor> {
+    pub fn reshape_exact(&self, dims: &[usize]) -> Result<Array> {
         if dims.iter().product::<usize>() != self.len() {
             return Err(TensorError::Shape {
                 op: "reshape",
@@ -1180,7 +1180,7 @@ impl Tensor {
     }
 
     /// Inserts an axis of length 1 at `axis` (`tf.expand_dims`; negative counts from the end).
-    pub fn expand_dims(&self, axis: isize) -> Result<Tensor> {
+    pub fn expand_dims(&self, axis: isize) -> Result<Array> {
         let rank = self.rank();
         let ax = normalize_axis("expand_dims", axis, rank + 1, self.shape())?;
         let mut dims = self.shape().to_vec();
@@ -1189,7 +1189,7 @@ impl Tensor {
     }
 
     /// Removes axes of length 1 (`tf.squeeze`): the given ones, or all when `None`.
-    pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Tensor> {
+    pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Array> {
         let shape = self.shape();
         let axes = match axes {
             None => (0..shape.len())
@@ -1217,7 +1217,7 @@ impl Tensor {
     }
 
     /// Joins tensors along an existing axis (`tf.concat`).
-    pub fn concat(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
+    pub fn concat(tensors: &[Array], axis: isize) -> Result<Array> {
         let first = tensors.first().ok_or(TensorError::Invalid {
             op: "concat",
             message: "needs at least one tensor".into(),
@@ -1251,7 +1251,7 @@ impl Tensor {
                 });
             }
         }
-        fn join<T: Element>(ts: &[Tensor], ax: usize) -> Result<ArrayD<T>> {
+        fn join<T: Element>(ts: &[Array], ax: usize) -> Result<ArrayD<T>> {
             let views: Vec<_> = ts.iter().map(|t| t.view::<T>()).collect::<Result<_>>()?;
             ndarray::concatenate(Axis(ax), &views).map_err(|e| TensorError::Invalid {
                 op: "concat",
@@ -1265,7 +1265,7 @@ impl Tensor {
     }
 
     /// Stacks tensors of one shape along a new axis (`tf.stack`).
-    pub fn stack(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
+    pub fn stack(tensors: &[Array], axis: isize) -> Result<Array> {
         let first = tensors.first().ok_or(TensorError::Invalid {
             op: "stack",
             message: "needs at least one tensor".into(),
@@ -1282,18 +1282,18 @@ impl Tensor {
             .iter()
             .map(|t| t.expand_dims(ax as isize))
             .collect::<Result<Vec<_>>>()?;
-        Tensor::concat(&expanded, ax as isize)
+        Array::concat(&expanded, ax as isize)
     }
 
     /// A block of the tensor (`tf.slice`): `begin` per axis and `size` per axis (`-1` = to the end).
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let t = Tensor::from_vec(vec![0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0], &[3, 2])?;
+    /// use tapegrad_tensor::Array;
+    /// let t = Array::from_vec(vec![0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0], &[3, 2])?;
     /// assert_eq!(t.slice(&[1, 0], &[-1, 1])?.to_vec::<f32>()?, vec![2.0, 4.0]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn slice(&self, begin: &[usize], size: &[isize]) -> Result<Tensor> {
+    pub fn slice(&self, begin: &[usize], size: &[isize]) -> Result<Array> {
         let shape = self.shape();
         let ranges = slice_ranges(shape, begin, size)?;
         Ok(map_array!(self, a => {
@@ -1306,12 +1306,12 @@ impl Tensor {
     }
 
     /// Places this tensor as the block at `begin` of a zero tensor of `shape` (the backward of
-    /// [`Tensor::slice`]).
-    pub fn pad_into(&self, shape: &[usize], begin: &[usize]) -> Result<Tensor> {
+    /// [`Array::slice`]).
+    pub fn pad_into(&self, shape: &[usize], begin: &[usize]) -> Result<Array> {
         let size: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
         let ranges = slice_ranges(shape, begin, &size)?;
         Ok(map_array!(self, a => {
-            let mut out = Array::zeros(IxDyn(shape));
+            let mut out = ndarray::Array::zeros(IxDyn(shape));
             let mut v = out.view_mut();
             for (ax, &(b, e)) in ranges.iter().enumerate() {
                 v.slice_axis_inplace(Axis(ax), Slice::from(b..e));
@@ -1324,13 +1324,13 @@ impl Tensor {
     /// Rows (entries of axis 0) by index (`tf.gather` on axis 0); negative indices are errors.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let t = Tensor::from_vec(vec![0.0f32, 1.0, 2.0, 3.0], &[2, 2])?;
+    /// use tapegrad_tensor::Array;
+    /// let t = Array::from_vec(vec![0.0f32, 1.0, 2.0, 3.0], &[2, 2])?;
     /// assert_eq!(t.gather(&[1, 1, 0])?.shape(), &[3, 2]);
     /// assert!(t.gather(&[2]).is_err());
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn gather(&self, indices: &[usize]) -> Result<Tensor> {
+    pub fn gather(&self, indices: &[usize]) -> Result<Array> {
         if self.rank() == 0 {
             return Err(TensorError::Shape {
                 op: "gather",
@@ -1351,8 +1351,8 @@ impl Tensor {
     }
 
     /// Adds rows of this tensor into a zero tensor with `rows` rows at `indices` (the backward of
-    /// [`Tensor::gather`], TensorFlow's `unsorted_segment_sum`).
-    pub fn scatter_add_rows(&self, indices: &[usize], rows: usize) -> Result<Tensor> {
+    /// [`Array::gather`], TensorFlow's `unsorted_segment_sum`).
+    pub fn scatter_add_rows(&self, indices: &[usize], rows: usize) -> Result<Array> {
         let shape = self.shape();
         if shape.first() != Some(&indices.len()) {
             return Err(TensorError::Shape {
@@ -1372,7 +1372,7 @@ impl Tensor {
         let mut out_shape = shape.to_vec();
         out_shape[0] = rows;
         Ok(map_array!(self, a => {
-            let mut out = Array::zeros(IxDyn(&out_shape));
+            let mut out = ndarray::Array::zeros(IxDyn(&out_shape));
             for (src, &dst) in a.outer_iter().zip(indices) {
                 let mut row = out.index_axis_mut(Axis(0), dst);
                 row += &src;
@@ -1382,7 +1382,7 @@ impl Tensor {
     }
 
     /// `exp(x - max) / sum(exp(x - max))` along `axis` (`tf.nn.softmax`).
-    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+    pub fn softmax(&self, axis: isize) -> Result<Array> {
         let ax = normalize_axis("softmax", axis, self.rank(), self.shape())? as isize;
         let m = self.max(Some(&[ax]), true)?;
         let e = self.sub(&m)?.map(Exp);
@@ -1394,40 +1394,40 @@ impl Tensor {
     /// Copies the buffer first only if it is shared.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let mut v = Tensor::scalar(1.0f32);
-    /// v.assign_sub(&Tensor::scalar(0.25f32))?;
+    /// use tapegrad_tensor::Array;
+    /// let mut v = Array::scalar(1.0f32);
+    /// v.assign_sub(&Array::scalar(0.25f32))?;
     /// assert_eq!(v.item()?, 0.75);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn assign_sub(&mut self, other: &Tensor) -> Result<()> {
+    pub fn assign_sub(&mut self, other: &Array) -> Result<()> {
         self.update_with("assign_sub", other, Update::Sub)
     }
 
     /// `self += other` in place; shapes and dtypes must be equal.
-    pub fn assign_add(&mut self, other: &Tensor) -> Result<()> {
+    pub fn assign_add(&mut self, other: &Array) -> Result<()> {
         self.update_with("assign_add", other, Update::Add)
     }
 
     /// `self = other` in place; shapes and dtypes must be equal.
-    pub fn assign(&mut self, other: &Tensor) -> Result<()> {
+    pub fn assign(&mut self, other: &Array) -> Result<()> {
         self.update_with("assign", other, Update::Set)
     }
 
     /// Adds `bias` to every row in place: `self[.., j] += bias[j]` (`tf.nn.bias_add` written
     /// into `self`; copy-on-write). `bias` has rank 1, `self`'s dtype, and the length of
-    /// `self`'s last axis. Each element is `x + bias[j]` rounded once, as [`Tensor::add`]
+    /// `self`'s last axis. Each element is `x + bias[j]` rounded once, as [`Array::add`]
     /// computes it.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let mut y = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
-    /// y.bias_add_assign(&Tensor::from_vec(vec![10.0f32, 20.0], &[2])?)?;
+    /// use tapegrad_tensor::Array;
+    /// let mut y = Array::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// y.bias_add_assign(&Array::from_vec(vec![10.0f32, 20.0], &[2])?)?;
     /// assert_eq!(y.to_vec::<f32>()?, vec![11.0, 22.0, 13.0, 24.0]);
-    /// assert!(y.bias_add_assign(&Tensor::from_vec(vec![1.0f32; 3], &[3])?).is_err());
+    /// assert!(y.bias_add_assign(&Array::from_vec(vec![1.0f32; 3], &[3])?).is_err());
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn bias_add_assign(&mut self, bias: &Tensor) -> Result<()> {
+    pub fn bias_add_assign(&mut self, bias: &Array) -> Result<()> {
         if self.dtype() != bias.dtype() {
             return Err(TensorError::DType {
                 op: "bias_add",
@@ -1464,7 +1464,7 @@ impl Tensor {
     }
 
     /// `self -= alpha * other` in place (the SGD update), shapes and dtypes equal.
-    pub fn assign_sub_scaled(&mut self, alpha: f64, other: &Tensor) -> Result<()> {
+    pub fn assign_sub_scaled(&mut self, alpha: f64, other: &Array) -> Result<()> {
         self.update_with("assign_sub", other, Update::SubScaled(alpha))
     }
 
@@ -1473,8 +1473,8 @@ impl Tensor {
     /// temporary). The buffer is copied first only when another tensor shares it.
     ///
     /// ```
-    /// use tapegrad_tensor::Tensor;
-    /// let mut w = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// use tapegrad_tensor::Array;
+    /// let mut w = Array::from_vec(vec![1.0f32, 2.0], &[2])?;
     /// let g = [0.5f32, 0.25];
     /// for (w, g) in w.elements_mut::<f32>()?.iter_mut().zip(g) {
     ///     *w -= 0.1 * g;
@@ -1494,7 +1494,7 @@ impl Tensor {
         self.array_mut_in("elements_mut").map(slice)
     }
 
-    fn update_with(&mut self, op: &'static str, other: &Tensor, kind: Update) -> Result<()> {
+    fn update_with(&mut self, op: &'static str, other: &Array, kind: Update) -> Result<()> {
         self.check_same(op, other)?;
         fn apply<T: Element>(a: &mut ArrayD<T>, b: &ArrayD<T>, kind: Update) {
             // `repr_mut` has made the array unique (copy-on-write).
@@ -1529,7 +1529,7 @@ impl Tensor {
         Ok(())
     }
 
-    fn check_same(&self, op: &'static str, other: &Tensor) -> Result<()> {
+    fn check_same(&self, op: &'static str, other: &Array) -> Result<()> {
         if self.dtype() != other.dtype() {
             return Err(TensorError::DType {
                 op,
@@ -1590,7 +1590,7 @@ fn slice_ranges(shape: &[usize], begin: &[usize], size: &[isize]) -> Result<Vec<
         .collect()
 }
 
-/// The largest `m · k · n` for which [`Tensor::matmul`] uses the plain, deterministic kernel
+/// The largest `m · k · n` for which [`Array::matmul`] uses the plain, deterministic kernel
 /// (each product rounded, each dot product summed left to right) whatever the shape; beyond it,
 /// only single rows against an untransposed `b` and outer products (`k = 1`) stay plain.
 /// Measured on the development machine (docs/PERFORMANCE.md): the plain kernel is faster than
@@ -1607,7 +1607,7 @@ fn plain_matmul<T: Element>(
     (m, k, n): (usize, usize, usize),
     transpose_a: bool,
     transpose_b: bool,
-) -> Tensor {
+) -> Array {
     let a_std;
     let av: &[T] = match row_major(a) {
         Some(s) => s,
@@ -1628,7 +1628,7 @@ fn plain_matmul<T: Element>(
     let (ai, ap) = if transpose_a { (1, m) } else { (k, 1) };
     let (bp, bj) = if transpose_b { (1, k) } else { (n, 1) };
     if k == 0 {
-        return Tensor::zeros(T::DTYPE, &[m, n]);
+        return Array::zeros(T::DTYPE, &[m, n]);
     }
     if k == 1 && m.saturating_mul(n) >= pool::MIN_ELEMENTS {
         // a large outer product: each element one product `a[i,0] · b[0,j]`, written once
@@ -1811,18 +1811,18 @@ mod tests {
             .collect();
         let bias: Vec<f64> = (0..4).map(|j| (j as f64 * 1.3).cos() / 3.0).collect();
         // row-major, and column-major (the general path)
-        let c = Tensor::from_vec(values.clone(), &[3, 4])?;
-        let f = Tensor::from_array(
+        let c = Array::from_vec(values.clone(), &[3, 4])?;
+        let f = Array::from_array(
             ndarray::Array2::from_shape_vec((3, 4).f(), values.clone()).expect("12 values"),
         );
         for dtype in [DType::F32, DType::F64] {
-            let b = Tensor::from_vec(bias.clone(), &[4])?.cast(dtype);
+            let b = Array::from_vec(bias.clone(), &[4])?.cast(dtype);
             for x in [&c, &f] {
                 let x = x.cast(dtype);
                 let expected = x.add(&b)?;
                 let mut y = x.clone();
                 y.bias_add_assign(&b)?;
-                let bits = |t: &Tensor| -> Result<Vec<u64>> {
+                let bits = |t: &Array| -> Result<Vec<u64>> {
                     Ok(t.cast(DType::F64)
                         .to_vec::<f64>()?
                         .iter()
@@ -1836,9 +1836,9 @@ mod tests {
         }
         let mut y = c.clone();
         let wrong = [
-            Tensor::from_vec(vec![1.0f64; 3], &[3])?,
-            Tensor::from_vec(vec![1.0f64; 4], &[1, 4])?,
-            Tensor::from_vec(vec![1.0f32; 4], &[4])?,
+            Array::from_vec(vec![1.0f64; 3], &[3])?,
+            Array::from_vec(vec![1.0f64; 4], &[1, 4])?,
+            Array::from_vec(vec![1.0f32; 4], &[4])?,
         ];
         for b in &wrong {
             let e = y.bias_add_assign(b).unwrap_err().to_string();
@@ -1873,7 +1873,7 @@ mod tests {
 
     #[test]
     fn the_row_major_test_agrees_with_ndarray_on_every_layout() {
-        use ndarray::{s, Array, ShapeBuilder};
+        use ndarray::{s, ShapeBuilder};
         let mut arrays: Vec<ArrayD<f32>> = Vec::new();
         for shape in [
             vec![],
@@ -1889,8 +1889,8 @@ mod tests {
         }
         for (r, c) in [(1, 4), (4, 1), (3, 4), (2, 2), (1, 1)] {
             let values: Vec<f32> = (0..r * c).map(|i| i as f32).collect();
-            let c_order = Array::from_shape_vec((r, c), values.clone()).expect("fits");
-            let f_order = Array::from_shape_vec((r, c).f(), values).expect("fits");
+            let c_order = ndarray::Array::from_shape_vec((r, c), values.clone()).expect("fits");
+            let f_order = ndarray::Array::from_shape_vec((r, c).f(), values).expect("fits");
             let mut reversed = c_order.clone();
             reversed.invert_axis(ndarray::Axis(0));
             let mut columns_reversed = c_order.clone();
@@ -1907,13 +1907,13 @@ mod tests {
                 arrays.push(a.clone().into_dyn());
                 arrays.push(a.reversed_axes().into_dyn());
             }
-            let mut v = Array::from_iter((0..r * c).map(|i| i as f32));
+            let mut v = ndarray::Array::from_iter((0..r * c).map(|i| i as f32));
             v.invert_axis(ndarray::Axis(0));
             arrays.push(v.into_dyn());
-            let mut v = Array::from_iter((0..r * c).map(|i| i as f32));
+            let mut v = ndarray::Array::from_iter((0..r * c).map(|i| i as f32));
             v.slice_collapse(s![..;3]);
             arrays.push(v.into_dyn());
-            let three = Array::from_shape_vec((r, 1, c).f(), vec![0.0; r * c]).expect("fits");
+            let three = ndarray::Array::from_shape_vec((r, 1, c).f(), vec![0.0; r * c]).expect("fits");
             arrays.push(three.into_dyn());
         }
         for mut a in arrays {
@@ -1947,8 +1947,8 @@ mod tests {
                     message: e.to_string(),
                 })?;
             pool.install(|| {
-                let x = Tensor::from_vec(xs.clone(), &[n])?;
-                let y = Tensor::from_vec(ys.clone(), &[n])?;
+                let x = Array::from_vec(xs.clone(), &[n])?;
+                let y = Array::from_vec(ys.clone(), &[n])?;
                 let total = x.sum(None, false)?.to_vec::<f32>()?[0];
                 let dot = x.mul_sum_to_shape(&y, &[])?.to_vec::<f32>()?[0];
                 let product = x.mul(&y)?.to_vec::<f32>()?;
@@ -1989,8 +1989,8 @@ mod tests {
                 ys[n - 2 - 5 * i] = s;
             }
             let (x, y) = (
-                Tensor::from_vec(xs.clone(), &[n])?,
-                Tensor::from_vec(ys.clone(), &[n])?,
+                Array::from_vec(xs.clone(), &[n])?,
+                Array::from_vec(ys.clone(), &[n])?,
             );
             let plain = |f: &dyn Fn(f32, f32) -> f32| -> Vec<f32> {
                 let mut out = Vec::with_capacity(n);
@@ -2009,7 +2009,7 @@ mod tests {
                 bits(&x.zip(&y, MulTwice)?.to_vec::<f32>()?),
                 bits(&plain(&|a, b| a * (b * 2.0)))
             );
-            let ys0 = Tensor::scalar(ys[0]);
+            let ys0 = Array::scalar(ys[0]);
             assert_eq!(
                 bits(&ys0.broadcast_to(&[n])?.to_vec::<f32>()?),
                 bits(&vec![ys[0]; n])
@@ -2027,7 +2027,7 @@ mod tests {
                     .fold(0.0f32, |acc, s| acc + s)
             };
             let finite: Vec<f32> = values(n);
-            let t = Tensor::from_vec(finite.clone(), &[n])?;
+            let t = Array::from_vec(finite.clone(), &[n])?;
             assert_eq!(
                 t.sum(None, false)?.item()?.to_bits(),
                 f64::from(chunked(&finite)).to_bits()
@@ -2053,15 +2053,15 @@ mod tests {
     fn small_matmul_rounds_each_product_without_fma() -> Result<()> {
         // (1 + 2^-12)^2 - 1: plain float32 gives 2^-11, a fused multiply-add 2^-11 + 2^-24
         let e = 1.0f32 + 2f32.powi(-12);
-        let a = Tensor::from_vec(vec![-1.0f32, e], &[1, 2])?;
-        let b = Tensor::from_vec(vec![1.0f32, e], &[2, 1])?;
+        let a = Array::from_vec(vec![-1.0f32, e], &[1, 2])?;
+        let b = Array::from_vec(vec![1.0f32, e], &[2, 1])?;
         assert_eq!(
             a.matmul(&b, false, false)?.to_vec::<f32>()?,
             vec![2f32.powi(-11)]
         );
         // the same product through every transpose
-        let at = Tensor::from_vec(vec![-1.0f32, e], &[2, 1])?;
-        let bt = Tensor::from_vec(vec![1.0f32, e], &[1, 2])?;
+        let at = Array::from_vec(vec![-1.0f32, e], &[2, 1])?;
+        let bt = Array::from_vec(vec![1.0f32, e], &[1, 2])?;
         assert_eq!(
             at.matmul(&b, true, false)?.to_vec::<f32>()?,
             vec![2f32.powi(-11)]
@@ -2085,7 +2085,7 @@ mod tests {
             matmul_left_to_right(m, k, n)?;
         }
         // a large product goes through gemm and agrees to rounding
-        let big = Tensor::ones(crate::DType::F32, &[64, 64]);
+        let big = Array::ones(crate::DType::F32, &[64, 64]);
         const { assert!(64 * 64 * 64 > PLAIN_MATMUL_MAX_WORK) };
         assert_eq!(
             big.matmul(&big, false, false)?.to_vec::<f32>()?,
@@ -2105,9 +2105,9 @@ mod tests {
             let expect: Vec<f32> = (0..n)
                 .map(|j| (1..k).fold(av[0] * bv[j], |s, p| s + av[p] * bv[p * n + j]))
                 .collect();
-            let b = Tensor::from_vec(bv, &[k, n])?;
-            let a = Tensor::from_vec(av.clone(), &[1, k])?;
-            let at = Tensor::from_vec(av, &[k, 1])?;
+            let b = Array::from_vec(bv, &[k, n])?;
+            let a = Array::from_vec(av.clone(), &[1, k])?;
+            let at = Array::from_vec(av, &[k, 1])?;
             assert_eq!(
                 a.matmul(&b, false, false)?.to_vec::<f32>()?,
                 expect,
@@ -2125,12 +2125,12 @@ mod tests {
                 assert!((g - e).abs() <= 1e-3 * e.abs().max(1.0), "{g} vs {e}");
             }
             // an outer product of any size: each element one product, every transpose
-            let x = Tensor::from_vec(values(k), &[k, 1])?;
+            let x = Array::from_vec(values(k), &[k, 1])?;
             let outer: Vec<f32> = values(k)
                 .iter()
                 .flat_map(|&p| (0..n).map(move |j| p * (j as f32 - 0.5)))
                 .collect();
-            let y = Tensor::from_vec((0..n).map(|j| j as f32 - 0.5).collect(), &[1, n])?;
+            let y = Array::from_vec((0..n).map(|j| j as f32 - 0.5).collect(), &[1, n])?;
             assert_eq!(x.matmul(&y, false, false)?.to_vec::<f32>()?, outer);
             assert_eq!(
                 x.transpose(None)?
@@ -2155,8 +2155,8 @@ mod tests {
                 s
             })
             .collect();
-        let a = Tensor::from_vec(av, &[m, k])?;
-        let b = Tensor::from_vec(bv, &[k, n])?;
+        let a = Array::from_vec(av, &[m, k])?;
+        let b = Array::from_vec(bv, &[k, n])?;
         let (at, bt) = (a.transpose(None)?, b.transpose(None)?);
         for (x, y, ta, tb) in [
             (&a, &b, false, false),
@@ -2187,7 +2187,7 @@ mod tests {
         for n in [0, 1, 7, 8, 9, 50, 63, 64, 1001] {
             let xs = values(n);
             let expected = ndarray::Array1::from(xs.clone()).sum();
-            let t = Tensor::from_vec(xs.clone(), &[n])?;
+            let t = Array::from_vec(xs.clone(), &[n])?;
             assert_eq!(sum_slice(&xs).to_bits(), expected.to_bits(), "n = {n}");
             assert_eq!(t.sum(None, false)?.to_vec::<f32>()?, vec![expected]);
             assert_eq!(t.sum_to_shape(&[])?.to_vec::<f32>()?, vec![expected]);
@@ -2203,9 +2203,9 @@ mod tests {
         // a quiet NaN and a signalling one widen to the same f64; the cache must tell them apart
         let (quiet, signalling) = (f32::from_bits(0x7fe0_0000), f32::from_bits(0x7fa0_0000));
         for (first, second) in [(quiet, signalling), (signalling, quiet)] {
-            let a = Tensor::scalar(first).broadcast_to(&[3_000])?;
-            let b = Tensor::scalar(second).broadcast_to(&[3_000])?;
-            let bits = |t: &Tensor| {
+            let a = Array::scalar(first).broadcast_to(&[3_000])?;
+            let b = Array::scalar(second).broadcast_to(&[3_000])?;
+            let bits = |t: &Array| {
                 t.array::<f32>()
                     .map(|a| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
             };
@@ -2218,9 +2218,9 @@ mod tests {
     #[test]
     fn an_operand_that_is_the_last_fill_is_read_as_a_scalar() -> Result<()> {
         let n = 5_000;
-        let fill = Tensor::scalar(0.3f32).broadcast_to(&[n])?;
-        let same_values = Tensor::from_vec(vec![0.3f32; n], &[n])?;
-        let slice = |t: &Tensor| t.array::<f32>().map(|a| a.as_slice().map(<[f32]>::to_vec));
+        let fill = Array::scalar(0.3f32).broadcast_to(&[n])?;
+        let same_values = Array::from_vec(vec![0.3f32; n], &[n])?;
+        let slice = |t: &Array| t.array::<f32>().map(|a| a.as_slice().map(<[f32]>::to_vec));
         let cached = last_fill::<f32>();
         assert!(is_fill(
             fill.array::<f32>()?.as_slice().expect("row-major"),
@@ -2230,8 +2230,8 @@ mod tests {
             same_values.array::<f32>()?.as_slice().expect("row-major"),
             cached
         ));
-        let x = Tensor::from_vec(values(n), &[n])?;
-        let bits = |t: Tensor| -> Result<Vec<u32>> {
+        let x = Array::from_vec(values(n), &[n])?;
+        let bits = |t: Array| -> Result<Vec<u32>> {
             Ok(t.to_vec::<f32>()?.iter().map(|v| v.to_bits()).collect())
         };
         assert_eq!(
@@ -2262,13 +2262,13 @@ mod tests {
                 xs[2] = f32::NAN;
             }
             let a = ndarray::ArrayD::from_shape_vec(IxDyn(shape), xs.clone()).expect("shape");
-            let t = Tensor::from_vec(xs, shape)?;
+            let t = Array::from_vec(xs, shape)?;
             check_last_axis(&t, &a)?;
         }
         // one row sliced out of a matrix, one broadcast to a row: row-major arrays whose axis of
         // length 1 may carry any stride (0 included), where ndarray sums column by column
-        let matrix = Tensor::from_vec(values(3 * 64), &[3, 64])?;
-        let vector = Tensor::from_vec(values(64), &[64])?;
+        let matrix = Array::from_vec(values(3 * 64), &[3, 64])?;
+        let vector = Array::from_vec(values(64), &[64])?;
         for t in [
             matrix.slice(&[1, 0], &[1, -1])?,
             vector.broadcast_to(&[1, 64])?,
@@ -2280,7 +2280,7 @@ mod tests {
     }
 
     /// Sums and maxima over the last axis of `t`, against ndarray's on `a` (the same array).
-    fn check_last_axis(t: &Tensor, a: &ndarray::ArrayD<f32>) -> Result<()> {
+    fn check_last_axis(t: &Array, a: &ndarray::ArrayD<f32>) -> Result<()> {
         let shape = a.shape();
         let last = Axis(shape.len() - 1);
         let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -2313,10 +2313,10 @@ mod tests {
 
     #[test]
     fn fast_paths_equal_the_general_broadcast() -> Result<()> {
-        let a = Tensor::from_vec(values(12), &[4, 3])?;
-        let row = Tensor::from_vec(values(3), &[3])?;
-        let one = Tensor::from_vec(vec![0.75f32], &[1, 1])?;
-        let general = |x: &Tensor, y: &Tensor| -> Result<Vec<f32>> {
+        let a = Array::from_vec(values(12), &[4, 3])?;
+        let row = Array::from_vec(values(3), &[3])?;
+        let one = Array::from_vec(vec![0.75f32], &[1, 1])?;
+        let general = |x: &Array, y: &Array| -> Result<Vec<f32>> {
             let shape = broadcast_shape("test", x.shape(), y.shape())?;
             let xv = x.view::<f32>()?;
             let yv = y.view::<f32>()?;
@@ -2338,7 +2338,7 @@ mod tests {
         let expected = a.view::<f32>()?.sum_axis(Axis(0));
         assert_eq!(a.sum_to_shape(&[3])?.view::<f32>()?, expected);
         assert_eq!(
-            Tensor::zeros(crate::DType::F32, &[0, 3])
+            Array::zeros(crate::DType::F32, &[0, 3])
                 .sum_to_shape(&[3])?
                 .to_vec::<f32>()?,
             vec![0.0; 3]
@@ -2349,26 +2349,26 @@ mod tests {
     #[test]
     fn fused_kernels_equal_the_two_steps() -> Result<()> {
         for n in [1, 7, 8, 50, 1001] {
-            let x = Tensor::from_vec(values(n), &[n])?;
-            let g = Tensor::from_vec(values(n + 3)[3..].to_vec(), &[n])?;
+            let x = Array::from_vec(values(n), &[n])?;
+            let g = Array::from_vec(values(n + 3)[3..].to_vec(), &[n])?;
             let two_steps = x.mul(&g)?.sum_to_shape(&[])?;
             assert!(x.mul_sum_to_shape(&g, &[])?.equals(&two_steps), "n = {n}");
             let sign = x.map(Sign);
             assert!(g.zip(&x, MulSign)?.equals(&g.mul(&sign)?));
-            let two = Tensor::scalar(2.0f32);
+            let two = Array::scalar(2.0f32);
             assert!(g.zip(&x, MulTwice)?.equals(&g.mul(&x.mul(&two)?)?));
             let mask = x.map(PositiveMask);
             assert!(g.zip(&x, MulPositiveMask)?.equals(&g.mul(&mask)?));
         }
         // -0 and NaN where the mask is 0, as the two steps give them
-        let g = Tensor::from_vec(vec![-1.0f32, f32::INFINITY, f32::NAN, 2.0], &[4])?;
-        let y = Tensor::from_vec(vec![-1.0f32, -1.0, -1.0, 0.0], &[4])?;
+        let g = Array::from_vec(vec![-1.0f32, f32::INFINITY, f32::NAN, 2.0], &[4])?;
+        let y = Array::from_vec(vec![-1.0f32, -1.0, -1.0, 0.0], &[4])?;
         let fused = g.zip(&y, MulPositiveMask)?.to_vec::<f32>()?;
         let two_steps = g.mul(&y.map(PositiveMask))?.to_vec::<f32>()?;
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&fused), bits(&two_steps));
-        let m = Tensor::from_vec(values(6), &[2, 3])?;
-        let r = Tensor::from_vec(values(3), &[3])?;
+        let m = Array::from_vec(values(6), &[2, 3])?;
+        let r = Array::from_vec(values(3), &[3])?;
         assert!(m
             .mul_sum_to_shape(&r, &[3])?
             .equals(&m.mul(&r)?.sum_to_shape(&[3])?));
@@ -2378,29 +2378,29 @@ mod tests {
     #[test]
     fn large_fills_of_one_value_share_the_last_one_and_stay_intact() -> Result<()> {
         let shape = [3, 1000];
-        let quarter = Tensor::scalar(0.25f32);
+        let quarter = Array::scalar(0.25f32);
         let a = quarter.broadcast_to(&shape)?;
         let b = quarter.broadcast_to(&shape)?;
         assert!(a.shares_buffer(&b), "the second fill is the first, shared");
         assert_eq!(b.to_vec::<f32>()?, vec![0.25; 3000]);
         // another value, shape or dtype is a new fill
-        let c = Tensor::scalar(0.5f32).broadcast_to(&shape)?;
+        let c = Array::scalar(0.5f32).broadcast_to(&shape)?;
         assert!(!c.shares_buffer(&a));
         assert_eq!(c.to_vec::<f32>()?, vec![0.5; 3000]);
-        let d = Tensor::scalar(0.5f32).broadcast_to(&[3000])?;
+        let d = Array::scalar(0.5f32).broadcast_to(&[3000])?;
         assert!(!d.shares_buffer(&c));
-        let e = Tensor::scalar(0.5f64).broadcast_to(&[3000])?;
+        let e = Array::scalar(0.5f64).broadcast_to(&[3000])?;
         assert_eq!(e.to_vec::<f64>()?, vec![0.5; 3000]);
-        let negative_zero = Tensor::scalar(-0.0f64).broadcast_to(&[3000])?;
-        let zero = Tensor::scalar(0.0f64).broadcast_to(&[3000])?;
+        let negative_zero = Array::scalar(-0.0f64).broadcast_to(&[3000])?;
+        let zero = Array::scalar(0.0f64).broadcast_to(&[3000])?;
         assert!(!zero.shares_buffer(&negative_zero));
         assert!(zero.to_vec::<f64>()?.iter().all(|z| z.to_bits() == 0));
         // writing into a remembered fill copies it first: the next fill is still all 0.5
-        let ones = Tensor::scalar(1.0f32).broadcast_to(&[3000])?;
-        let mut f = Tensor::scalar(0.5f32).broadcast_to(&[3000])?;
+        let ones = Array::scalar(1.0f32).broadcast_to(&[3000])?;
+        let mut f = Array::scalar(0.5f32).broadcast_to(&[3000])?;
         f.assign_add(&ones)?;
         assert_eq!(f.to_vec::<f32>()?, vec![1.5; 3000]);
-        let g = Tensor::scalar(0.5f32).broadcast_to(&[3000])?;
+        let g = Array::scalar(0.5f32).broadcast_to(&[3000])?;
         assert!(!g.shares_buffer(&f));
         assert_eq!(g.to_vec::<f32>()?, vec![0.5; 3000]);
         Ok(())
@@ -2408,12 +2408,12 @@ mod tests {
 
     #[test]
     fn in_place_updates_copy_a_shared_buffer() -> Result<()> {
-        let mut v = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+        let mut v = Array::from_vec(vec![1.0f32, 2.0], &[2])?;
         let before = v.clone();
         v.assign_sub_scaled(0.5, &before)?;
         assert_eq!(v.to_vec::<f32>()?, vec![0.5, 1.0]);
         assert_eq!(before.to_vec::<f32>()?, vec![1.0, 2.0]);
-        let mean = Tensor::from_vec(vec![1.0f64, 2.0, 4.0], &[3])?.mean(None, true)?;
+        let mean = Array::from_vec(vec![1.0f64, 2.0, 4.0], &[3])?.mean(None, true)?;
         assert_eq!((mean.shape(), mean.item()?), (&[1usize][..], 7.0 / 3.0));
         Ok(())
     }

@@ -10,7 +10,7 @@
 //!   tensor. At most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes (of capacity) per dtype
 //!   are kept, and as many whole tensors and bytes per thread, the oldest evicted first (a kept
 //!   tensor evicted gives its buffer to the buffers).
-//! - **Tensor allocations** (the `Arc` holding the array header) of dropped, unshared tensors are
+//! - **Array allocations** (the `Arc` holding the array header) of dropped, unshared tensors are
 //!   kept as shells ([`MAX_SHELLS`] per thread), still holding their array when it is small.
 //!   A small tensor of the shape of one of the newest shells takes that shell whole (array and
 //!   buffer), and one that finds none makes a new allocation, so that the shells grow to what
@@ -29,7 +29,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::broadcast::same_shape;
 use crate::dtype::same_mut;
 use crate::tensor::Repr;
-use crate::{Element, Tensor};
+use crate::{Element, Array};
 
 /// Buffers of at least this many elements go to the large-buffer pool; smaller ones to the bins.
 pub(crate) const MIN_ELEMENTS: usize = 2048;
@@ -41,7 +41,7 @@ pub(crate) const MAX_BYTES: usize = 128 << 20;
 pub(crate) const SMALL_PER_BIN: usize = 8;
 /// Number of small bins: capacities 1, 2, 4, …, `MIN_ELEMENTS / 2`.
 const BINS: usize = MIN_ELEMENTS.trailing_zeros() as usize;
-/// Tensor shells kept per thread. A Dense step makes ~25 small tensors; with 32, the shells a
+/// Array shells kept per thread. A Dense step makes ~25 small tensors; with 32, the shells a
 /// step makes new when it misses (see [`build_small`]) were freed again at its end, and
 /// depth-mlp allocated 15 times a step instead of 3.
 pub(crate) const MAX_SHELLS: usize = 64;
@@ -376,14 +376,14 @@ pub(crate) fn build_large<T: Element>(
     shape: &[usize],
     n: usize,
     write: impl FnOnce(&mut [MaybeUninit<T>]),
-) -> Tensor {
+) -> Array {
     debug_assert_eq!(n, shape.iter().product::<usize>(), "one element per index");
     if let Some(mut shell) = kept_whole::<T>(shape) {
         if let Some(xs) = elements_of::<T>(&mut shell) {
             // SAFETY: `MaybeUninit<T>` has `T`'s layout, and `write` writes only values of `T`
             // (every element, the caller's promise), so the array stays initialised.
             write(unsafe { &mut *(xs as *mut [T] as *mut [MaybeUninit<T>]) });
-            return Tensor::from_shell(shell);
+            return Array::from_shell(shell);
         }
     }
     // SAFETY: `write` writes every one of the `n` elements (the caller's promise).
@@ -469,7 +469,7 @@ fn holds<T: Element>(repr: &Repr, shape: &[usize]) -> bool {
 /// [`MIN_ELEMENTS`] elements; a larger one is served too: a large tensor of its shape kept
 /// whole, else a pooled buffer zero-filled first (a pass that [`crate::kernels::written`]
 /// avoids for kernels that write uninitialised memory).
-pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T])) -> Tensor {
+pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T])) -> Array {
     let found = with_pools(|pools| {
         let end = pools.shells.len();
         let start = end.saturating_sub(SHELL_SEARCH);
@@ -487,7 +487,7 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
     if let Some(mut shell) = found {
         if let Some(xs) = elements_of::<T>(&mut shell) {
             fill(xs);
-            return Tensor::from_shell(shell);
+            return Array::from_shell(shell);
         }
     }
     #[cfg(test)]
@@ -504,7 +504,7 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
     // released the step before missing by one, every step, for good. With a new one the
     // shells grow (up to `MAX_SHELLS`) until each step finds all of its shapes.
     match repr_of(array) {
-        Ok(repr) => Tensor::from_shell(Arc::new(repr)),
+        Ok(repr) => Array::from_shell(Arc::new(repr)),
         Err(array) => T::wrap(array),
     }
 }
@@ -532,7 +532,7 @@ mod tests {
     use std::cell::Cell;
 
     use crate::ops::Neg;
-    use crate::{DType, Tensor};
+    use crate::{DType, Array};
 
     thread_local! {
         /// Tensors `build_small` could not find a kept shell for, on this thread.
@@ -541,7 +541,7 @@ mod tests {
 
     #[test]
     fn a_dropped_large_tensor_is_reused_whole_by_its_shape_and_its_buffer_by_another() {
-        let x = Tensor::ones(DType::F32, &[40, 100]);
+        let x = Array::ones(DType::F32, &[40, 100]);
         let y = x.map(Neg);
         let ptr = y.array::<f32>().map(|a| a.as_ptr()).ok();
         drop(y);
@@ -552,7 +552,7 @@ mod tests {
         drop(z);
         // another shape of a size the buffer fits: its buffer, in a new array
         // (an input from a vector: a fill would take a pooled buffer itself)
-        let flat = Tensor::from_vec(vec![1.0f32; 3000], &[3000]).expect("fits");
+        let flat = Array::from_vec(vec![1.0f32; 3000], &[3000]).expect("fits");
         let w = flat.map(Neg);
         assert_eq!(w.array::<f32>().map(|a| a.as_ptr()).ok(), ptr);
         assert_eq!(w.shape(), &[3000]);
@@ -575,7 +575,7 @@ mod tests {
         for _ in 0..4 {
             let mut v: Vec<f32> = Vec::with_capacity(1 << 20);
             v.extend((0..4096).map(|i| i as f32));
-            let t = Tensor::from_vec(v, &[4096]).expect("fits");
+            let t = Array::from_vec(v, &[4096]).expect("fits");
             drop(t);
             assert_eq!(kept_whole(), before);
         }
@@ -583,7 +583,7 @@ mod tests {
         let held = super::with_pools(|p| p.f32.large_bytes).unwrap_or(0);
         assert!(held <= super::MAX_BYTES);
         // a tensor of the crate's own making is kept whole
-        let ones = Tensor::ones(DType::F32, &[4096]);
+        let ones = Array::ones(DType::F32, &[4096]);
         drop(ones.map(Neg));
         assert_eq!(kept_whole(), before + 1);
     }
@@ -594,9 +594,9 @@ mod tests {
         // two of another. The shells kept from the step before are one short of the first
         // shape; taking a shell of the other shape for it left every step one short of both.
         let step = || {
-            let mut live: Vec<Tensor> = (0..6).map(|_| Tensor::zeros(DType::F32, &[50])).collect();
+            let mut live: Vec<Array> = (0..6).map(|_| Array::zeros(DType::F32, &[50])).collect();
             drop(live.remove(0));
-            live.extend((0..2).map(|_| Tensor::zeros(DType::F32, &[])));
+            live.extend((0..2).map(|_| Array::zeros(DType::F32, &[])));
             live
         };
         // the misses of 10 steps after 4 to settle
@@ -614,8 +614,8 @@ mod tests {
 
         // after another loop has filled the pool with shells of its own shape, the shells
         // of this loop replace them within a few steps
-        let other: Vec<Tensor> = (0..2 * super::MAX_SHELLS)
-            .map(|_| Tensor::zeros(DType::F32, &[7]))
+        let other: Vec<Array> = (0..2 * super::MAX_SHELLS)
+            .map(|_| Array::zeros(DType::F32, &[7]))
             .collect();
         drop(other);
         assert_eq!(misses_once_settled(), 0);
@@ -623,7 +623,7 @@ mod tests {
 
     #[test]
     fn a_dropped_large_buffer_serves_the_next_output_of_its_size() {
-        let x = Tensor::ones(DType::F32, &[10_000]);
+        let x = Array::ones(DType::F32, &[10_000]);
         let y = x.map(Neg);
         let ptr = y.array::<f32>().map(|a| a.as_ptr()).ok();
         drop(y);
@@ -637,18 +637,18 @@ mod tests {
         assert_eq!(w.to_vec::<f32>().ok(), Some(vec![-1.0; 10_000]));
         assert!(!v.shares_buffer(&w));
         // a full pool of other sizes makes room for the new size
-        let others: Vec<Tensor> = (0..super::MAX_BUFFERS)
-            .map(|i| Tensor::ones(DType::F32, &[3_000 + i]).map(Neg))
+        let others: Vec<Array> = (0..super::MAX_BUFFERS)
+            .map(|i| Array::ones(DType::F32, &[3_000 + i]).map(Neg))
             .collect();
         drop(others);
-        let big = Tensor::ones(DType::F32, &[50_000]);
+        let big = Array::ones(DType::F32, &[50_000]);
         let b1 = big.map(Neg);
         let p1 = b1.array::<f32>().map(|a| a.as_ptr()).ok();
         drop(b1);
         let b2 = big.map(Neg);
         assert_eq!(b2.array::<f32>().map(|a| a.as_ptr()).ok(), p1);
         // f64 has its own pool
-        let d = Tensor::ones(DType::F64, &[4_096]).map(Neg);
+        let d = Array::ones(DType::F64, &[4_096]).map(Neg);
         assert_eq!(d.to_vec::<f64>().ok(), Some(vec![-1.0; 4_096]));
     }
 
@@ -657,7 +657,7 @@ mod tests {
         // each size twice: the first allocates, the second is served from what the first left
         for n in (1..=4100).chain([8191, 8192, 8193]) {
             for _ in 0..2 {
-                let x = Tensor::ones(DType::F32, &[n]);
+                let x = Array::ones(DType::F32, &[n]);
                 let y = x.map(Neg);
                 assert_eq!(y.len(), n);
                 assert!(
@@ -674,7 +674,7 @@ mod tests {
 
     #[test]
     fn small_tensors_reuse_their_buffers_once_a_loop_runs() {
-        let x = Tensor::from_vec((0..50).map(|i| i as f32).collect(), &[50]).expect("50 values");
+        let x = Array::from_vec((0..50).map(|i| i as f32).collect(), &[50]).expect("50 values");
         let mut seen = Vec::new();
         for _ in 0..6 {
             let y = x.map(Neg);
@@ -711,9 +711,9 @@ mod tests {
             Some((0..50).map(|i| -(i as f32)).collect())
         );
         // other sizes and dtypes are served correctly from the same pools
-        let s = Tensor::scalar(2.0f64).map(Neg);
+        let s = Array::scalar(2.0f64).map(Neg);
         assert_eq!(s.to_vec::<f64>().ok(), Some(vec![-2.0]));
-        let w = Tensor::ones(DType::F32, &[3, 7]).map(Neg);
+        let w = Array::ones(DType::F32, &[3, 7]).map(Neg);
         assert_eq!(w.shape(), &[3, 7]);
         assert_eq!(w.to_vec::<f32>().ok(), Some(vec![-1.0; 21]));
     }

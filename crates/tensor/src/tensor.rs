@@ -1,4 +1,4 @@
-//! The [`Tensor`] type: an immutable, cheaply cloned n-dimensional array of `f32` or `f64`.
+//! The [`Array`] type: an immutable, cheaply cloned n-dimensional array of `f32` or `f64`.
 
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
@@ -20,14 +20,14 @@ pub(crate) enum Repr {
 /// buffer is shared.
 ///
 /// ```
-/// use tapegrad_tensor::Tensor;
-/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
-/// let y = x.mul(&Tensor::scalar(2.0f32))?;
+/// use tapegrad_tensor::Array;
+/// let x = Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
+/// let y = x.mul(&Array::scalar(2.0f32))?;
 /// assert_eq!(y.to_vec::<f32>()?, vec![2.0, 4.0, 6.0]);
 /// # Ok::<(), tapegrad_tensor::TensorError>(())
 /// ```
 #[derive(Clone)]
-pub struct Tensor {
+pub struct Array {
     /// One allocation for the array header (shape, strides, the data pointer), shared by
     /// clones: a tensor is one word, cloning it is one reference count, and making one costs two
     /// allocations (this and the data), where an `ArcArray` behind another `Arc` cost three.
@@ -88,7 +88,7 @@ impl Repr {
     }
 }
 
-impl Tensor {
+impl Array {
     pub(crate) fn from_repr(repr: Repr) -> Self {
         Self::from_shell(crate::pool::shell(repr))
     }
@@ -96,7 +96,7 @@ impl Tensor {
     /// The tensor of an allocation built (or reused) by the pools.
     #[inline]
     pub(crate) fn from_shell(shell: Arc<Repr>) -> Self {
-        Tensor {
+        Array {
             repr: ManuallyDrop::new(shell),
         }
     }
@@ -114,7 +114,7 @@ impl Tensor {
     /// A tensor from an ndarray array of any dimensionality.
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::from_array(ndarray::array![[1.0f64, 2.0]]);
+    /// let t = tapegrad_tensor::Array::from_array(ndarray::array![[1.0f64, 2.0]]);
     /// assert_eq!(t.shape(), &[1, 2]);
     /// ```
     pub fn from_array<T: Element, D: ndarray::Dimension>(array: ndarray::Array<T, D>) -> Self {
@@ -124,7 +124,7 @@ impl Tensor {
     /// A tensor from a flat vector in row-major order and a shape.
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let t = tapegrad_tensor::Array::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
     /// assert_eq!(t.len(), 4);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
@@ -142,7 +142,7 @@ impl Tensor {
     /// A rank-0 tensor.
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::scalar(2.5f32);
+    /// let t = tapegrad_tensor::Array::scalar(2.5f32);
     /// assert_eq!(t.rank(), 0);
     /// ```
     pub fn scalar<T: Element>(value: T) -> Self {
@@ -159,8 +159,8 @@ impl Tensor {
     /// [`crate::ops::FILL_CACHE_MAX`]; tensors are copy-on-write).
     ///
     /// ```
-    /// use tapegrad_tensor::{DType, Tensor};
-    /// let t = Tensor::full(DType::F64, &[2], 0.5);
+    /// use tapegrad_tensor::{DType, Array};
+    /// let t = Array::full(DType::F64, &[2], 0.5);
     /// assert_eq!(t.to_vec::<f64>()?, vec![0.5, 0.5]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
@@ -203,8 +203,8 @@ impl Tensor {
     /// Values are computed as numpy does: `start + i * step` in the target dtype.
     ///
     /// ```
-    /// use tapegrad_tensor::{DType, Tensor};
-    /// let x = Tensor::arange(0.0, 100.0, 2.0, DType::F32)?;
+    /// use tapegrad_tensor::{DType, Array};
+    /// let x = Array::arange(0.0, 100.0, 2.0, DType::F32)?;
     /// assert_eq!(x.len(), 50);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
@@ -244,7 +244,7 @@ impl Tensor {
     /// which calls `memcmp`, on the few axes of a shape).
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
+    /// let t = tapegrad_tensor::Array::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
     /// assert!(t.has_shape(&[2, 3]));
     /// assert!(!t.has_shape(&[3, 2]) && !t.has_shape(&[6]));
     /// ```
@@ -271,7 +271,7 @@ impl Tensor {
     /// Borrows the array when the dtype is `T`; an error names both dtypes otherwise.
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::scalar(1.0f32);
+    /// let t = tapegrad_tensor::Array::scalar(1.0f32);
     /// assert!(t.array::<f32>().is_ok());
     /// assert!(t.array::<f64>().is_err());
     /// ```
@@ -287,7 +287,7 @@ impl Tensor {
     /// (copy-on-write).
     ///
     /// ```
-    /// let mut t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// let mut t = tapegrad_tensor::Array::from_vec(vec![1.0f32, 2.0], &[2])?;
     /// let shared = t.clone();
     /// t.array_mut::<f32>()?[[0]] = 5.0;
     /// assert_eq!((t.to_vec::<f32>()?, shared.to_vec::<f32>()?), (vec![5.0, 2.0], vec![1.0, 2.0]));
@@ -298,7 +298,7 @@ impl Tensor {
         self.array_mut_in("array_mut")
     }
 
-    /// [`Tensor::array_mut`] for `op` (named by its error); a tensor of another dtype is
+    /// [`Array::array_mut`] for `op` (named by its error); a tensor of another dtype is
     /// neither copied nor changed.
     pub(crate) fn array_mut_in<T: Element>(&mut self, op: &'static str) -> Result<&mut ArrayD<T>> {
         let dtype = self.dtype();
@@ -321,7 +321,7 @@ impl Tensor {
     /// The data as an owned ndarray array (numpy's `.numpy()`), when the dtype is `T`.
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// let t = tapegrad_tensor::Array::from_vec(vec![1.0f32, 2.0], &[2])?;
     /// assert_eq!(t.to_ndarray::<f32>()?, ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
@@ -345,7 +345,7 @@ impl Tensor {
     /// The single value of a one-element tensor, widened to `f64`.
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::scalar(0.5f32);
+    /// let t = tapegrad_tensor::Array::scalar(0.5f32);
     /// assert_eq!(t.item()?, 0.5);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
@@ -366,12 +366,12 @@ impl Tensor {
     /// Converts to another dtype (`tf.cast`); a copy only when the dtype changes.
     ///
     /// ```
-    /// use tapegrad_tensor::{DType, Tensor};
-    /// let t = Tensor::scalar(0.1f64).cast(DType::F32);
+    /// use tapegrad_tensor::{DType, Array};
+    /// let t = Array::scalar(0.1f64).cast(DType::F32);
     /// assert_eq!(t.to_vec::<f32>()?, vec![0.1f32]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn cast(&self, dtype: DType) -> Tensor {
+    pub fn cast(&self, dtype: DType) -> Array {
         match (self.repr(), dtype) {
             (Repr::F32(_), DType::F32) | (Repr::F64(_), DType::F64) => self.clone(),
             (Repr::F32(a), DType::F64) => f64::wrap(a.mapv(f64::from)),
@@ -380,7 +380,7 @@ impl Tensor {
     }
 
     /// True when both tensors have the same dtype, shape and values (NaN never equals).
-    pub fn equals(&self, other: &Tensor) -> bool {
+    pub fn equals(&self, other: &Array) -> bool {
         match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => a == b,
             (Repr::F64(a), Repr::F64(b)) => a == b,
@@ -389,7 +389,7 @@ impl Tensor {
     }
 
     /// True when both tensors share one buffer (a clone, not a copy).
-    pub fn shares_buffer(&self, other: &Tensor) -> bool {
+    pub fn shares_buffer(&self, other: &Array) -> bool {
         match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => a.as_ptr() == b.as_ptr(),
             (Repr::F64(a), Repr::F64(b)) => a.as_ptr() == b.as_ptr(),
@@ -400,7 +400,7 @@ impl Tensor {
 
 /// A buffer and allocation that nothing else shares go to the thread's pools, for the next
 /// tensors.
-impl Drop for Tensor {
+impl Drop for Array {
     fn drop(&mut self) {
         // SAFETY: `self.repr` is taken once, here, and never used again.
         let repr = unsafe { ManuallyDrop::take(&mut self.repr) };
@@ -408,29 +408,29 @@ impl Drop for Tensor {
     }
 }
 
-impl<T: Element, D: ndarray::Dimension> From<ndarray::Array<T, D>> for Tensor {
+impl<T: Element, D: ndarray::Dimension> From<ndarray::Array<T, D>> for Array {
     fn from(array: ndarray::Array<T, D>) -> Self {
-        Tensor::from_array(array)
+        Array::from_array(array)
     }
 }
 
-impl From<f32> for Tensor {
+impl From<f32> for Array {
     fn from(value: f32) -> Self {
-        Tensor::scalar(value)
+        Array::scalar(value)
     }
 }
 
-impl From<f64> for Tensor {
+impl From<f64> for Array {
     fn from(value: f64) -> Self {
-        Tensor::scalar(value)
+        Array::scalar(value)
     }
 }
 
-impl std::fmt::Debug for Tensor {
+impl std::fmt::Debug for Array {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Tensor({}, shape={:?}, dtype={})",
+            "Array({}, shape={:?}, dtype={})",
             self,
             self.shape(),
             self.dtype()

@@ -118,8 +118,8 @@ impl Op for MatMulBiasAdd {
 /// ```
 /// use tapegrad_autodiff::{matmul_bias_add, GradientTape, Tensor, Variable};
 /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
-/// let w = Variable::new(tapegrad_tensor::Tensor::from_vec(vec![3.0f32, 4.0], &[2, 1])?);
-/// let b = Variable::new(tapegrad_tensor::Tensor::from_vec(vec![0.5f32], &[1])?);
+/// let w = Variable::new(tapegrad_tensor::Array::from_vec(vec![3.0f32, 4.0], &[2, 1])?);
+/// let b = Variable::new(tapegrad_tensor::Array::from_vec(vec![0.5f32], &[1])?);
 /// let tape = GradientTape::new();
 /// let y = matmul_bias_add(&x, &w, &b)?;
 /// assert_eq!(y.to_vec::<f32>()?, vec![11.5]);

@@ -43,7 +43,7 @@ mod tests {
     fn gradients_pass_the_checker() -> Result<()> {
         let w = |n: usize| {
             Tensor::new(
-                tapegrad_tensor::Tensor::from_vec(
+                tapegrad_tensor::Array::from_vec(
                     (0..n).map(|i| 0.3 * i as f64 - 0.5).collect(),
                     &[n],
                 )

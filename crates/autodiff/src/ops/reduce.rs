@@ -86,7 +86,7 @@ impl Reduce {
 
     /// The value of the one-element gradient `g` of a sum, or divided by the count `n` in
     /// `g`'s dtype (as `g / n` rounds) for a mean, widened to `f64` (exactly).
-    fn scaled_item(&self, g: &tt::Tensor, n: usize) -> Result<f64> {
+    fn scaled_item(&self, g: &tt::Array, n: usize) -> Result<f64> {
         let v = g.item()?;
         Ok(match (self.kind, g.dtype()) {
             (Kind::Mean, tt::DType::F32) => f64::from(v as f32 / n as f64 as f32),
@@ -99,7 +99,7 @@ impl Reduce {
     /// `g`, with the tensor kernels the recorded backward runs, in the same order: `g`
     /// reshaped with the reduced axes kept, divided by the count (a mean), broadcast to `x`'s
     /// shape (one element of `g`: the same division on its value, filled in).
-    fn plain_gradient(&self, x: &tt::Tensor, outputs: usize, g: &tt::Tensor) -> Result<tt::Tensor> {
+    fn plain_gradient(&self, x: &tt::Array, outputs: usize, g: &tt::Array) -> Result<tt::Array> {
         let len = x.len();
         if len == outputs {
             // each input element is one output element (see `backward`)
@@ -110,11 +110,11 @@ impl Reduce {
         if g.len() == 1 {
             // one element (a loss's): its value, divided in the dtype for a mean, filled in
             let value = self.scaled_item(g, n)?;
-            return Ok(tt::Tensor::full(g.dtype(), x.shape(), value));
+            return Ok(tt::Array::full(g.dtype(), x.shape(), value));
         }
         let mut g = g.reshape_exact(self.kept_shape(x.shape()).slice())?;
         if self.kind == Kind::Mean {
-            g = g.div(&tt::Tensor::scalar_of(g.dtype(), n as f64))?;
+            g = g.div(&tt::Array::scalar_of(g.dtype(), n as f64))?;
         }
         Ok(g.broadcast_to(x.shape())?)
     }
@@ -250,7 +250,7 @@ mod tests {
                         };
                         // a non-uniform output gradient, so that the layout shows
                         let w = Tensor::new(
-                            tt::Tensor::from_vec(
+                            tt::Array::from_vec(
                                 (0..r.len())
                                     .map(|i| 0.3 + i as f64 / 7.0)
                                     .collect::<Vec<_>>(),
@@ -307,7 +307,7 @@ mod tests {
         let m = reduce_max(&x, None, false)?;
         let g = tape.gradient(&m, &[&x])?[0].clone().unwrap();
         assert_eq!(g.to_vec::<f64>()?, vec![0.0, 0.5, 0.5]);
-        let distinct = [tt::Tensor::from_vec(vec![0.3, -1.0, 2.0, 0.1], &[2, 2])?];
+        let distinct = [tt::Array::from_vec(vec![0.3, -1.0, 2.0, 0.1], &[2, 2])?];
         check_at(&distinct, |v| reduce_max(&v[0], None, false))?;
         Ok(())
     }

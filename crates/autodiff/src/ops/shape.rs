@@ -218,7 +218,7 @@ impl Op for Concat {
 /// ```
 pub fn concat(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
     let values: Vec<_> = tensors.iter().map(|t| t.value().clone()).collect();
-    let value = tapegrad_tensor::Tensor::concat(&values, axis)?;
+    let value = tapegrad_tensor::Array::concat(&values, axis)?;
     let rank = tensors.first().map_or(0, Tensor::rank) as isize;
     let axis = if axis < 0 { axis + rank } else { axis } as usize;
     let refs: Vec<&Tensor> = tensors.iter().collect();

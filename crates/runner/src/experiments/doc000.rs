@@ -73,7 +73,7 @@ impl Experiment for TwoWeights {
         let steps = cfg.usize("steps");
         let mse = cfg.word("loss") == "mse";
 
-        let x_train = Tensor::new(tapegrad_tensor::Tensor::arange(
+        let x_train = Tensor::new(tapegrad_tensor::Array::arange(
             0.0,
             100.0,
             2.0,

@@ -106,7 +106,7 @@ fn run_dense(
         None => CustomDense::new(
             1,
             "linear",
-            Recorded(tt::Tensor::from_vec(PRINTED_KERNEL.to_vec(), &[3, 1])?),
+            Recorded(tt::Array::from_vec(PRINTED_KERNEL.to_vec(), &[3, 1])?),
         )?,
         Some(n) => CustomDense::new(1, "linear", GlorotUniform::seeded(n))?,
     };
@@ -114,9 +114,9 @@ fn run_dense(
     let initial_weights = custom_dense.get_weights()[0].clone();
     let initial_bias = custom_dense.trainable_variables()[1].snapshot();
 
-    let mut weight_list: Vec<tt::Tensor> = Vec::new();
+    let mut weight_list: Vec<tt::Array> = Vec::new();
     let mut loss_list: Vec<Tensor> = Vec::new();
-    let mut bias_list: Vec<tt::Tensor> = Vec::new();
+    let mut bias_list: Vec<tt::Array> = Vec::new();
     let mut history = History::new(&["step", "loss", "w1", "w2", "w3", "b"]);
     let mut stopped_by = StoppedBy::Steps;
     let mut diverged_at = None;
@@ -475,7 +475,7 @@ impl Experiment for Mlp {
         for i in 0..cfg.usize("samples") {
             let sample = dataset.sample_with(&mut np_random, 1)?;
             let sample_x = tensor_of(&sample.slice(s![.., ..ncols - 1]).to_owned())?;
-            let sample_y = tt::Tensor::from_vec(vec![sample[[0, ncols - 1]]], &[1])?;
+            let sample_y = tt::Array::from_vec(vec![sample[[0, ncols - 1]]], &[1])?;
             let prediction = custom_dense2.apply(&custom_dense1.apply(&sample_x)?)?;
             ctx.println(format!("\nPrediction: {}", prediction.value()));
             ctx.println(format!("Real value: {sample_y}"));

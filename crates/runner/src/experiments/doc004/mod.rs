@@ -66,7 +66,7 @@ pub(crate) fn tf_row_indices(key: &str) -> anyhow::Result<Vec<usize>> {
 }
 
 /// One of the MLP's recorded initial kernels (`custom_dense1_kernel`, `custom_dense2_kernel`).
-pub(crate) fn mlp_initial_kernel(key: &str) -> anyhow::Result<tt::Tensor> {
+pub(crate) fn mlp_initial_kernel(key: &str) -> anyhow::Result<tt::Array> {
     let json: serde_json::Value = serde_json::from_str(MLP_INITIAL_KERNELS)
         .context("parsing data/reference/doc004_mlp_initial_kernels.json")?;
     let entry = &json[key];
@@ -84,7 +84,7 @@ pub(crate) fn mlp_initial_kernel(key: &str) -> anyhow::Result<tt::Tensor> {
         .map(|v| v.as_f64().map(|x| x as f32))
         .collect::<Option<_>>()
         .with_context(|| format!("doc004_mlp_initial_kernels.json: `{key}` holds a non-number"))?;
-    tt::Tensor::from_vec(values, &shape)
+    tt::Array::from_vec(values, &shape)
         .with_context(|| format!("doc004_mlp_initial_kernels.json: `{key}` shape {shape:?}"))
 }
 
@@ -136,10 +136,10 @@ pub(crate) fn py_pair(a: &str, b: &str) -> Vec<String> {
 /// The initial value TensorFlow drew for a kernel, replayed (`GlorotUniform()` in the document,
 /// whose draw we cannot redo: recorded from TF 2.21 or printed by the document).
 #[derive(Debug, Clone)]
-pub(crate) struct Recorded(pub tt::Tensor);
+pub(crate) struct Recorded(pub tt::Array);
 
 impl Initializer for Recorded {
-    fn init(&self, shape: &[usize], dtype: DType) -> tapegrad_nn::Result<tt::Tensor> {
+    fn init(&self, shape: &[usize], dtype: DType) -> tapegrad_nn::Result<tt::Array> {
         if self.0.shape() != shape {
             return Err(tapegrad_nn::Error::Layer {
                 layer: "CustomDense".into(),
