@@ -3,7 +3,7 @@
 //! `cargo run --example two_weights`
 
 use tapegrad_autodiff::{abs, GradientTape, Tensor, Variable};
-use tapegrad_optim::{Optimizer, Sgd};
+use tapegrad_optim::{OptimizerExt, Sgd};
 use tapegrad_tensor::DType;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,12 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // X_train = np.arange(stop=100, step=2, dtype=np.float32)
     // Y_train = X_train * actual_gradient + actual_offset
-    let x_train = Tensor::new(tapegrad_tensor::Array::arange(
-        0.0,
-        100.0,
-        2.0,
-        DType::F32,
-    )?);
+    let x_train = Tensor::new(tapegrad_tensor::Array::arange(0.0, 100.0, 2.0, DType::F32)?);
     let y_train = ((&x_train * actual_gradient)? + actual_offset)?;
 
     // a = tf.Variable(0., trainable=True)

@@ -32,6 +32,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod error;
+
+pub use error::{Error, Result};
 pub use tapegrad_autodiff as autodiff;
 pub use tapegrad_datasets as datasets;
 pub use tapegrad_nn as nn;
@@ -50,7 +53,7 @@ pub mod prelude {
     pub use tapegrad_datasets::{np_random, RandomState};
     pub use tapegrad_nn::losses::{mean_absolute_error, mean_squared_error};
     pub use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
-    pub use tapegrad_optim::{Adam, Optimizer, Sgd};
+    pub use tapegrad_optim::{Adam, Optimizer, OptimizerExt, Sgd};
 }
 
 #[doc = include_str!("../README.md")]

@@ -4,7 +4,7 @@
 
 use tapegrad_autodiff::{abs, pow, reduce_mean, square, GradientTape, Result, Tensor, Variable};
 use tapegrad_nn::{losses::mean_squared_error, Dense, Initializer, Layer};
-use tapegrad_optim::{Optimizer, Sgd};
+use tapegrad_optim::{OptimizerExt, Sgd};
 use tapegrad_tensor::DType;
 
 /// Document 000's data: x = 0, 2, ..., 98 and y = 5x + 3 in float32.
@@ -44,7 +44,7 @@ impl TwoWeights {
         let grads = tape.gradient(&loss, &[&self.a, &self.b])?;
         for (v, g) in [&self.a, &self.b].into_iter().zip(grads) {
             if let Some(g) = g {
-                v.assign_sub_scaled(1e-4, g.value())?;
+                v.assign_sub_scaled(1e-4, &g)?;
             }
         }
         Ok(())
@@ -296,8 +296,12 @@ impl DenseNet {
 struct Constant(tapegrad_tensor::Array);
 
 impl Initializer for Constant {
-    fn init(&self, _shape: &[usize], dtype: DType) -> tapegrad_nn::Result<tapegrad_tensor::Array> {
-        Ok(self.0.cast(dtype))
+    fn init(
+        &self,
+        _shape: &[usize],
+        dtype: DType,
+    ) -> tapegrad_nn::Result<tapegrad_autodiff::Tensor> {
+        Ok(self.0.cast(dtype).into())
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use tapegrad_autodiff::gradcheck::{check_gradients, CheckOptions};
-//! use tapegrad_tensor::Array;
+//! use tapegrad_autodiff::Tensor;
 //! let x = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3])?;
 //! let report = check_gradients(
 //!     |v| tapegrad_autodiff::mul(tapegrad_autodiff::square(&v[0])?, &v[0]),
@@ -56,11 +56,11 @@ pub struct CheckReport {
 /// differences in `f64`.
 pub fn numeric_gradient(
     f: &impl Fn(&[Tensor]) -> Result<Tensor>,
-    inputs: &[tt::Array],
+    inputs: &[Tensor],
     which: usize,
     eps: f64,
 ) -> Result<Vec<f64>> {
-    let base: Vec<tt::Array> = inputs.iter().map(|t| t.cast(DType::F64)).collect();
+    let base: Vec<tt::Array> = inputs.iter().map(|t| t.value().cast(DType::F64)).collect();
     let x = base.get(which).ok_or(Error::Invalid {
         op: "numeric_gradient",
         message: format!("input {which} does not exist ({} inputs)", inputs.len()),
@@ -116,12 +116,12 @@ pub fn numeric_jacobian(
 /// Also fails when a gradient is missing or has a shape other than its input's.
 pub fn check_gradients(
     f: impl Fn(&[Tensor]) -> Result<Tensor>,
-    inputs: &[tt::Array],
+    inputs: &[Tensor],
     options: CheckOptions,
 ) -> Result<CheckReport> {
     let args: Vec<Tensor> = inputs
         .iter()
-        .map(|t| Tensor::new(t.cast(DType::F64)))
+        .map(|t| Tensor::new(t.value().cast(DType::F64)))
         .collect();
     let tape = GradientTape::new();
     for a in &args {
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn a_wrong_gradient_fails() -> Result<()> {
         // floor-like function whose tape gradient (sign, 0) differs from the numeric slope (1).
-        let x = [tt::Array::from_vec(vec![0.5, 1.5], &[2])?];
+        let x = [Tensor::from_vec(vec![0.5, 1.5], &[2])?];
         let r = check_gradients(
             |v| crate::add(crate::sign(&v[0])?, &crate::stop_gradient(&v[0])?),
             &x,

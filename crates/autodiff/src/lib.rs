@@ -27,6 +27,7 @@
 
 mod error;
 pub mod gradcheck;
+mod gradients;
 mod op;
 mod ops;
 mod tape;
@@ -36,10 +37,11 @@ mod testing;
 mod variable;
 
 pub use error::{Error, Result};
+pub use gradients::Gradients;
 pub use op::{record, Backward, Op};
 pub use ops::*;
 pub use tape::{GradientTape, RecordingPaused, Source, TapeOptions, UnconnectedGradients};
-pub use tensor::{IntoOperand, Operand, Tensor};
+pub use tensor::{IntoOperand, IntoTensor, Operand, Tensor};
 pub use variable::Variable;
 
 pub use tapegrad_tensor::{DType, Element};

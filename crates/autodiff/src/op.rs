@@ -120,11 +120,7 @@ pub(crate) fn record2(
 /// [`record`] for an op of three inputs the caller owns: they move into the record. The op is
 /// built only when some tape may record it.
 #[inline]
-pub(crate) fn record3(
-    op: impl FnOnce() -> OpRef,
-    inputs: [Tensor; 3],
-    value: tt::Array,
-) -> Tensor {
+pub(crate) fn record3(op: impl FnOnce() -> OpRef, inputs: [Tensor; 3], value: tt::Array) -> Tensor {
     let out = Tensor::new(value);
     if tape::any_active() {
         tape::record_op(op(), tape::Inputs::Three(inputs), &out);

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use tapegrad_tensor as tt;
 
 use crate::op::{Backward, Op, OpRef};
-use crate::{ops, Error, Result, Tensor, Variable};
+use crate::{ops, Error, Gradients, Result, Tensor, Variable};
 
 /// A hasher for the tapes' `u64` identities (already unique; a multiply spreads them).
 #[derive(Default)]
@@ -567,7 +567,7 @@ impl Source for Variable {
         self.id()
     }
     fn source_zeros(&self) -> tt::Array {
-        self.snapshot().zeros_like()
+        tt::Array::zeros(self.dtype(), &self.shape())
     }
 }
 
@@ -757,6 +757,26 @@ impl GradientTape {
     /// True when nothing has been recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Gradients of `target` (of its sum, if it is not a scalar) with respect to each variable,
+    /// looked up by variable ([`Gradients::get`]) and accepted as they are by every optimizer's
+    /// `apply_gradients`. The same computation as [`GradientTape::gradient`].
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{GradientTape, Variable};
+    /// let w = Variable::new(2.0);
+    /// let tape = GradientTape::new();
+    /// let loss = (&w * &w)?;
+    /// let grads = tape.gradients(&loss, &[&w])?;
+    /// assert_eq!(grads.get(&w).unwrap().item()?, 4.0);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn gradients(&self, target: &Tensor, variables: &[&Variable]) -> Result<Gradients> {
+        let grads = self.gradient(target, variables)?;
+        Ok(Gradients::new(
+            variables.iter().map(|&v| v.clone()).zip(grads).collect(),
+        ))
     }
 
     /// Gradients of `target` (of its sum, if it is not a scalar) with respect to each source:

@@ -92,6 +92,77 @@ impl Tensor {
         Self::new(tt::Array::ones(dtype, shape))
     }
 
+    /// `value` everywhere (`tf.fill(shape, value)`), rounded to `dtype`.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// assert_eq!(Tensor::full(DType::F32, &[2], 0.5).to_vec::<f32>()?, vec![0.5, 0.5]);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn full(dtype: DType, shape: &[usize], value: f64) -> Self {
+        Self::new(tt::Array::full(dtype, shape, value))
+    }
+
+    /// A tensor holding an ndarray array (its dtype and shape).
+    ///
+    /// ```
+    /// let t = tapegrad_autodiff::Tensor::from_array(ndarray::array![[1.0f32, 2.0]]);
+    /// assert_eq!(t.shape(), &[1, 2]);
+    /// ```
+    pub fn from_array<T: Element, D: tt::ndarray::Dimension>(
+        array: tt::ndarray::Array<T, D>,
+    ) -> Self {
+        Self::new(tt::Array::from_array(array))
+    }
+
+    /// `np.arange(start, stop, step)` in `dtype` (`tf.range`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// let x = Tensor::arange(0.0, 100.0, 2.0, DType::F32)?;  // np.arange(stop=100, step=2)
+    /// assert_eq!((x.len(), x.to_vec::<f32>()?[49]), (50, 98.0));
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn arange(start: f64, stop: f64, step: f64, dtype: DType) -> Result<Self> {
+        Ok(Self::new(tt::Array::arange(start, stop, step, dtype)?))
+    }
+
+    /// `num` evenly spaced values from `start` to `stop`, both included (`np.linspace`,
+    /// `tf.linspace`): `start + i * (stop - start) / (num - 1)` in float64, then rounded to
+    /// `dtype`; the last value is `stop` exactly.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// let x = Tensor::linspace(0.0, 1.0, 5, DType::F64);
+    /// assert_eq!(x.to_vec::<f64>()?, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn linspace(start: f64, stop: f64, num: usize, dtype: DType) -> Self {
+        let values: Vec<f64> = match num {
+            0 => Vec::new(),
+            1 => vec![start],
+            _ => {
+                let step = (stop - start) / (num - 1) as f64;
+                let mut v: Vec<f64> = (0..num).map(|i| start + i as f64 * step).collect();
+                v[num - 1] = stop;
+                v
+            }
+        };
+        Self::new(tt::Array::from_array(tt::ndarray::Array1::from(values)).cast(dtype))
+    }
+
+    /// The `n × n` identity matrix (`tf.eye`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// assert_eq!(Tensor::eye(2, DType::F32).to_vec::<f32>()?, vec![1.0, 0.0, 0.0, 1.0]);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn eye(n: usize, dtype: DType) -> Self {
+        let a = tt::ndarray::Array2::<f64>::eye(n);
+        Self::new(tt::Array::from_array(a).cast(dtype))
+    }
+
     /// The identity tapes know this tensor by.
     pub fn id(&self) -> u64 {
         self.id
@@ -152,6 +223,23 @@ impl Tensor {
     pub fn item(&self) -> Result<f64> {
         Ok(self.value.item()?)
     }
+
+    /// The data in row-major order, widened to `f64` whatever the dtype.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        self.value.to_f64_vec()
+    }
+
+    /// True when both have the same dtype, shape and values (`==` on every element: NaN is
+    /// never equal), whatever their identities.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// assert!(Tensor::scalar(1.0f32).equals(&Tensor::scalar(1.0f32)));
+    /// assert!(!Tensor::scalar(1.0f32).equals(&Tensor::scalar(1.0f64)));
+    /// ```
+    pub fn equals(&self, other: &Tensor) -> bool {
+        self.value.equals(&other.value)
+    }
 }
 
 impl std::fmt::Display for Tensor {
@@ -172,9 +260,57 @@ impl std::fmt::Display for Tensor {
     }
 }
 
+/// The same as `Display` (no identity: two tensors of the same value print alike).
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self} #{}", self.id)
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// What becomes a tensor when a value is made from it (a [`Variable`]'s initial value,
+/// `tf.convert_to_tensor` with no other tensor to follow): tensors and ndarray arrays keep
+/// their dtype; a Rust float becomes float32, as a Python float does in TensorFlow (ask for
+/// float64 with an `f64` tensor or a dtype argument).
+///
+/// ```
+/// use tapegrad_autodiff::{DType, IntoTensor, Tensor};
+/// assert_eq!(0.5.into_tensor().dtype(), DType::F32);
+/// assert_eq!(Tensor::scalar(0.5f64).into_tensor().dtype(), DType::F64);
+/// assert_eq!(ndarray::array![1.0f64].into_tensor().dtype(), DType::F64);
+/// ```
+pub trait IntoTensor {
+    /// The tensor.
+    fn into_tensor(self) -> Tensor;
+}
+
+impl IntoTensor for Tensor {
+    fn into_tensor(self) -> Tensor {
+        self
+    }
+}
+impl IntoTensor for &Tensor {
+    fn into_tensor(self) -> Tensor {
+        self.clone()
+    }
+}
+impl IntoTensor for tt::Array {
+    fn into_tensor(self) -> Tensor {
+        Tensor::new(self)
+    }
+}
+impl IntoTensor for f32 {
+    fn into_tensor(self) -> Tensor {
+        Tensor::scalar(self)
+    }
+}
+impl IntoTensor for f64 {
+    fn into_tensor(self) -> Tensor {
+        Tensor::new(tt::Array::scalar_of(DType::F32, self))
+    }
+}
+impl<T: Element, D: tt::ndarray::Dimension> IntoTensor for tt::ndarray::Array<T, D> {
+    fn into_tensor(self) -> Tensor {
+        Tensor::from_array(self)
     }
 }
 
@@ -205,21 +341,25 @@ pub enum Operand {
     Tensor(Tensor),
     /// A number that takes the dtype of the other operand.
     Scalar(f64),
+    /// Data that is not yet a tensor (an ndarray array): it takes the dtype of the other
+    /// operand, as `tf.convert_to_tensor` does.
+    Value(tt::Array),
 }
 
 impl Operand {
-    /// The tensor, making a scalar of `dtype` if needed.
-    pub(crate) fn into_tensor(self, dtype: DType) -> Tensor {
+    /// The tensor; a scalar or an array that is not yet a tensor becomes one of `dtype`.
+    pub fn into_tensor(self, dtype: DType) -> Tensor {
         match self {
             Operand::Tensor(t) => t,
             Operand::Scalar(v) => Tensor::new(tt::Array::scalar_of(dtype, v)),
+            Operand::Value(v) => Tensor::new(v.cast(dtype)),
         }
     }
 
     fn dtype(&self) -> Option<DType> {
         match self {
             Operand::Tensor(t) => Some(t.dtype()),
-            Operand::Scalar(_) => None,
+            Operand::Scalar(_) | Operand::Value(_) => None,
         }
     }
 }
@@ -276,6 +416,29 @@ impl IntoOperand for f32 {
 impl IntoOperand for f64 {
     fn into_operand(self) -> Result<Operand> {
         Ok(Operand::Scalar(self))
+    }
+}
+macro_rules! integer_operands {
+    ($($t:ty),*) => {$(
+        /// An integer takes the other operand's dtype, as a Python int does (`x * 3`).
+        impl IntoOperand for $t {
+            fn into_operand(self) -> Result<Operand> {
+                Ok(Operand::Scalar(self as f64))
+            }
+        }
+    )*};
+}
+integer_operands!(i32, i64, u32, usize);
+/// An ndarray array is a value that is not yet a tensor: it takes the dtype of the tensor it
+/// meets (`tf.convert_to_tensor(np_array, dtype_hint)`), float32 when it meets none.
+impl<T: Element, D: tt::ndarray::Dimension> IntoOperand for tt::ndarray::Array<T, D> {
+    fn into_operand(self) -> Result<Operand> {
+        Ok(Operand::Value(tt::Array::from_array(self)))
+    }
+}
+impl<T: Element, D: tt::ndarray::Dimension> IntoOperand for &tt::ndarray::Array<T, D> {
+    fn into_operand(self) -> Result<Operand> {
+        Ok(Operand::Value(tt::Array::from_array(self.clone())))
     }
 }
 impl IntoOperand for tt::Array {

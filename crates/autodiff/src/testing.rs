@@ -6,7 +6,7 @@ use crate::gradcheck::{check_gradients, CheckOptions};
 use crate::{Error, Result, Tensor};
 
 /// Deterministic inputs in about [-1.5, 1.5], different per input and element.
-pub(crate) fn inputs(shapes: &[&[usize]]) -> Vec<tt::Array> {
+pub(crate) fn inputs(shapes: &[&[usize]]) -> Vec<Tensor> {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     shapes
         .iter()
@@ -20,7 +20,7 @@ pub(crate) fn inputs(shapes: &[&[usize]]) -> Vec<tt::Array> {
                     ((state >> 11) as f64 / (1u64 << 53) as f64) * 3.0 - 1.5
                 })
                 .collect();
-            tt::Array::from_vec(data, shape).expect("shape matches data")
+            Tensor::new(tt::Array::from_vec(data, shape).expect("shape matches data"))
         })
         .collect()
 }
@@ -29,10 +29,7 @@ pub(crate) fn check(shapes: &[&[usize]], f: impl Fn(&[Tensor]) -> Result<Tensor>
     check_at(&inputs(shapes), f)
 }
 
-pub(crate) fn check_at(
-    values: &[tt::Array],
-    f: impl Fn(&[Tensor]) -> Result<Tensor>,
-) -> Result<()> {
+pub(crate) fn check_at(values: &[Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor>) -> Result<()> {
     let report = check_gradients(f, values, CheckOptions::default())?;
     if report.passed {
         Ok(())

@@ -1,22 +1,30 @@
 //! [`Variable`]: mutable, shared state that tapes watch (`tf.Variable`).
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tapegrad_tensor as tt;
 use tt::{DType, Element};
 
 use crate::tensor::next_id;
-use crate::{tape, Error, IntoOperand, Result, Tensor};
+use crate::{tape, Error, IntoOperand, IntoTensor, Result, Tensor};
 
 struct Inner {
     id: u64,
     name: String,
     trainable: bool,
-    value: RefCell<tt::Array>,
+    /// The value's dtype and shape, which no assignment changes: read without the lock.
+    dtype: DType,
+    shape: Box<[usize]>,
+    /// A lock, not a `RefCell`, so that a variable (and the model holding it) can move to
+    /// another thread and be read from several.
+    value: Mutex<tt::Array>,
 }
 
-/// A shared, mutable tensor (`tf.Variable`). Clones are handles to the same variable.
+/// A shared, mutable tensor (`tf.Variable`). Clones are handles to the same variable; it is
+/// `Send` and `Sync`, so a model's variables can move to another thread and train there.
+///
+/// A Rust float becomes float32, as a Python float does in `tf.Variable(0.0)`; ask for float64
+/// with [`Variable::with_dtype`] or an `f64` tensor.
 ///
 /// Reading it ([`Variable::read_value`], or using it as an operand) while a tape records makes
 /// the tape watch it when it is trainable. Its value changes only through `assign*`.
@@ -32,35 +40,68 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct Variable {
-    inner: Rc<Inner>,
+    inner: Arc<Inner>,
 }
 
 impl Variable {
-    /// A trainable variable named `Variable` holding `initial_value` (an `f32` or `f64`
-    /// scalar, an ndarray array, or a tensor).
-    pub fn new(initial_value: impl Into<tt::Array>) -> Self {
-        Self::build(initial_value.into(), "Variable".into(), true)
+    /// A trainable variable named `Variable` holding `initial_value`: a scalar (float32 for a
+    /// Rust float, as for a Python float), an ndarray array (its dtype), or a tensor.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor, Variable};
+    /// assert_eq!(Variable::new(0.0).dtype(), DType::F32);          // tf.Variable(0.0)
+    /// assert_eq!(Variable::new(Tensor::scalar(0.0f64)).dtype(), DType::F64);
+    /// assert_eq!(Variable::with_dtype(0.0, DType::F64).dtype(), DType::F64);
+    /// ```
+    pub fn new(initial_value: impl IntoTensor) -> Self {
+        Self::build(
+            initial_value.into_tensor().into_value(),
+            "Variable".into(),
+            true,
+        )
+    }
+
+    /// A variable of `dtype` (`tf.Variable(v, dtype=...)`): the value is cast to it.
+    pub fn with_dtype(initial_value: impl IntoTensor, dtype: DType) -> Self {
+        let value = initial_value.into_tensor().into_value().cast(dtype);
+        Self::build(value, "Variable".into(), true)
     }
 
     /// A variable with a name and a `trainable` flag (`tf.Variable(v, name=..., trainable=...)`).
-    pub fn with_options(initial_value: impl Into<tt::Array>, name: &str, trainable: bool) -> Self {
-        Self::build(initial_value.into(), name.into(), trainable)
+    pub fn with_options(initial_value: impl IntoTensor, name: &str, trainable: bool) -> Self {
+        Self::build(
+            initial_value.into_tensor().into_value(),
+            name.into(),
+            trainable,
+        )
     }
 
     fn build(value: tt::Array, name: String, trainable: bool) -> Self {
         Variable {
-            inner: Rc::new(Inner {
+            inner: Arc::new(Inner {
                 id: next_id(),
                 name,
                 trainable,
-                value: RefCell::new(value),
+                dtype: value.dtype(),
+                shape: value.shape().into(),
+                value: Mutex::new(value),
             }),
         }
     }
 
+    /// The value, locked. A panic inside a user's [`Variable::update_elements`] closure does not
+    /// make the variable unusable (the lock's poisoning is ignored, as a `RefCell` would be).
+    #[inline]
+    fn lock(&self) -> MutexGuard<'_, tt::Array> {
+        self.inner
+            .value
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The same value under a new name (a new variable: use it when creating one).
     pub fn with_name(self, name: &str) -> Self {
-        Self::build(self.snapshot(), name.into(), self.trainable())
+        Self::build(self.value_array(), name.into(), self.trainable())
     }
 
     /// The identity tapes know the variable by.
@@ -80,36 +121,34 @@ impl Variable {
 
     /// The dtype.
     pub fn dtype(&self) -> DType {
-        self.inner.value.borrow().dtype()
+        self.inner.dtype
     }
 
     /// The shape.
     pub fn shape(&self) -> Vec<usize> {
-        self.inner.value.borrow().shape().to_vec()
+        self.inner.shape.to_vec()
     }
 
     /// True when the shape is `shape` (no copy of the shape, as [`Variable::shape`] makes).
     ///
     /// ```
-    /// let v = tapegrad_autodiff::Variable::new(tapegrad_tensor::Array::zeros(
-    ///     tapegrad_tensor::DType::F32,
-    ///     &[2, 3],
-    /// ));
+    /// use tapegrad_autodiff::{DType, Tensor, Variable};
+    /// let v = Variable::new(Tensor::zeros(DType::F32, &[2, 3]));
     /// assert!(v.has_shape(&[2, 3]) && !v.has_shape(&[6]));
     /// ```
     pub fn has_shape(&self, shape: &[usize]) -> bool {
-        self.inner.value.borrow().has_shape(shape)
+        *self.inner.shape == *shape
     }
 
     /// True when both handles name the same variable.
     pub fn same_as(&self, other: &Variable) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The current value as a tensor, recorded on tapes that watch the variable
     /// (`read_value()`).
     pub fn read_value(&self) -> Tensor {
-        let t = Tensor::new(self.snapshot());
+        let t = Tensor::new(self.value_array());
         tape::record_read(self, &t);
         t
     }
@@ -119,19 +158,33 @@ impl Variable {
         self.read_value()
     }
 
-    /// The current plain value, without any tape seeing the read.
-    pub fn snapshot(&self) -> tt::Array {
-        self.inner.value.borrow().clone()
+    /// The current value as a tensor no tape sees (a constant: `tf.constant(v.numpy())`). The
+    /// values are shared until the variable next changes.
+    ///
+    /// ```
+    /// let v = tapegrad_autodiff::Variable::new(1.0);
+    /// let before = v.snapshot();
+    /// v.assign_add(1.0)?;
+    /// assert_eq!((before.item()?, v.item()?), (1.0, 2.0));
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn snapshot(&self) -> Tensor {
+        Tensor::new(self.value_array())
+    }
+
+    /// The current plain value (shared until the variable changes).
+    pub(crate) fn value_array(&self) -> tt::Array {
+        self.lock().clone()
     }
 
     /// The value as an ndarray array (`.numpy()`); the dtype must be `T`.
     pub fn numpy<T: Element>(&self) -> Result<tt::ndarray::ArrayD<T>> {
-        Ok(self.inner.value.borrow().to_ndarray()?)
+        Ok(self.lock().to_ndarray()?)
     }
 
     /// The value of a one-element variable, widened to `f64`.
     pub fn item(&self) -> Result<f64> {
-        Ok(self.inner.value.borrow().item()?)
+        Ok(self.lock().item()?)
     }
 
     /// Replaces the value (`assign`); shape and dtype must stay the same. Scalars take the
@@ -151,7 +204,7 @@ impl Variable {
     ///
     /// ```
     /// use tapegrad_autodiff::{Tensor, Variable};
-    /// let w = Variable::new(Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.into_value());
+    /// let w = Variable::new(Tensor::from_vec(vec![1.0f32, 2.0], &[2])?);
     /// w.assign_sub(&Tensor::from_vec(vec![0.5f32, 0.5], &[2])?)?;
     /// assert_eq!(w.snapshot().to_vec::<f32>()?, vec![0.5, 1.5]);
     /// assert!(w.assign_sub(&Tensor::from_vec(vec![1.0f32; 3], &[3])?).is_err());
@@ -165,8 +218,10 @@ impl Variable {
     /// `self -= alpha * grad` in place, the plain SGD step (`alpha` rounded to the dtype first,
     /// the product rounded, then the difference: the same arithmetic as TensorFlow's
     /// `ResourceApplyGradientDescent`).
-    pub fn assign_sub_scaled(&self, alpha: f64, grad: &tt::Array) -> Result<()> {
-        self.update("assign_sub", |cur| cur.assign_sub_scaled(alpha, grad))
+    pub fn assign_sub_scaled(&self, alpha: f64, grad: &Tensor) -> Result<()> {
+        self.update("assign_sub", |cur| {
+            cur.assign_sub_scaled(alpha, grad.value())
+        })
     }
 
     /// Updates the value's elements in place, in row-major order, when the dtype is `T` (an
@@ -175,7 +230,7 @@ impl Variable {
     ///
     /// ```
     /// use tapegrad_autodiff::Variable;
-    /// let v = Variable::new(tapegrad_tensor::Array::from_vec(vec![1.0f32, 2.0], &[2])?);
+    /// let v = Variable::new(tapegrad_autodiff::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?);
     /// v.update_elements::<f32>(|w| w.iter_mut().for_each(|w| *w *= 2.0))?;
     /// assert_eq!(v.numpy::<f32>()?.iter().copied().collect::<Vec<_>>(), vec![2.0, 4.0]);
     /// assert!(v.update_elements::<f64>(|_| {}).is_err());
@@ -189,13 +244,10 @@ impl Variable {
     }
 
     fn operand(&self, op: &'static str, value: impl IntoOperand) -> Result<tt::Array> {
-        let (dtype, shape) = {
-            let cur = self.inner.value.borrow();
-            (cur.dtype(), cur.shape().to_vec())
-        };
+        let (dtype, shape) = (self.inner.dtype, &*self.inner.shape);
         let t = match value.into_operand()? {
-            crate::Operand::Scalar(x) => return Ok(tt::Array::full(dtype, &shape, x)),
-            crate::Operand::Tensor(t) => t.into_value(),
+            crate::Operand::Scalar(x) => return Ok(tt::Array::full(dtype, shape, x)),
+            other => other.into_tensor(dtype).into_value(),
         };
         if t.dtype() != dtype {
             return Err(self.error(
@@ -203,7 +255,7 @@ impl Variable {
                 format!("value has dtype {}, the variable {}", t.dtype(), dtype),
             ));
         }
-        if t.shape() != shape.as_slice() {
+        if t.shape() != shape {
             return Err(self.error(
                 op,
                 format!("value has shape {:?}, the variable {:?}", t.shape(), shape),
@@ -217,7 +269,7 @@ impl Variable {
         op: &'static str,
         f: impl FnOnce(&mut tt::Array) -> tt::Result<()>,
     ) -> Result<()> {
-        let mut cur = self.inner.value.borrow_mut();
+        let mut cur = self.lock();
         f(&mut cur).map_err(|e| self.error(op, e.to_string()))
     }
 
@@ -232,7 +284,7 @@ impl Variable {
 impl std::fmt::Display for Variable {
     /// TensorFlow's `<tf.Variable 'name:0' shape=() dtype=float32, numpy=...>`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.snapshot();
+        let v = self.value_array();
         let dims: Vec<String> = v.shape().iter().map(|d| d.to_string()).collect();
         let shape = if dims.len() == 1 {
             format!("({},)", dims[0])

@@ -7,12 +7,7 @@ use tapegrad_autodiff::{abs, reduce_mean, square, DType, GradientTape, Result, T
 /// b = 2.9951642; the gradients are sums of small integers, so every bit must agree.
 #[test]
 fn document_000_two_weights_fit_matches_tensorflow_bit_for_bit() -> Result<()> {
-    let x_train = Tensor::new(tapegrad_tensor::Array::arange(
-        0.0,
-        100.0,
-        2.0,
-        DType::F32,
-    )?);
+    let x_train = Tensor::new(tapegrad_tensor::Array::arange(0.0, 100.0, 2.0, DType::F32)?);
     let y_train = ((&x_train * 5.0)? + 3.0)?;
     let a = Variable::new(0.0f32);
     let b = Variable::new(0.0f32);
@@ -23,7 +18,7 @@ fn document_000_two_weights_fit_matches_tensorflow_bit_for_bit() -> Result<()> {
         let grads = tape.gradient(&loss, &[&a, &b])?;
         for (v, g) in [&a, &b].into_iter().zip(grads) {
             let g = g.expect("a and b are connected to the loss");
-            v.assign_sub_scaled(1e-4, g.value())?;
+            v.assign_sub_scaled(1e-4, &g)?;
         }
     }
     // TensorFlow's values, parsed to the nearest float32 and compared bit for bit.

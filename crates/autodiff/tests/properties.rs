@@ -105,6 +105,7 @@ proptest! {
             prop_assert_eq!(g[0].as_ref().unwrap().shape(), x.shape());
             prop_assert_eq!(g[1].as_ref().unwrap().shape(), y.shape());
             let opts = CheckOptions { eps: 1e-6, atol: 1e-5, rtol: 1e-4 };
+            let inputs = [x.clone(), y.clone()];
             let report = check_gradients(|v| op(v[0].clone(), v[1].clone()), &inputs, opts).unwrap();
             prop_assert!(report.passed, "{:?}", report);
         }

@@ -113,10 +113,7 @@ impl Activation {
 
     /// Applies the activation (differentiably).
     pub fn apply(self, x: impl IntoOperand) -> Result<Tensor> {
-        let x = match x.into_operand()? {
-            ad::Operand::Tensor(t) => t,
-            ad::Operand::Scalar(v) => Tensor::scalar(v as f32),
-        };
+        let x = x.into_operand()?.into_tensor(ad::DType::F32);
         match self {
             Activation::Linear => Ok(x),
             Activation::Relu => Ok(ad::relu(&x)?),

@@ -285,8 +285,8 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("min_ndim=2"));
         let e = d.set_weights(&[
-            tt::Array::zeros(DType::F32, &[4, 2]),
-            tt::Array::zeros(DType::F32, &[3]),
+            Tensor::zeros(DType::F32, &[4, 2]),
+            Tensor::zeros(DType::F32, &[3]),
         ]);
         match e {
             Err(Error::WeightShape {
@@ -302,7 +302,7 @@ mod tests {
             other => panic!("expected WeightShape, got {other:?}"),
         }
         assert!(matches!(
-            d.set_weights(&[tt::Array::zeros(DType::F32, &[4, 3])]),
+            d.set_weights(&[Tensor::zeros(DType::F32, &[4, 3])]),
             Err(Error::WeightCount {
                 expected: 2,
                 received: 1,

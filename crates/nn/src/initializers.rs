@@ -25,7 +25,7 @@ use std::fmt;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
 use ndarray_rand::rand_distr::{Distribution as _, StandardNormal};
-use tapegrad_autodiff::DType;
+use tapegrad_autodiff::{DType, Tensor};
 use tapegrad_tensor as tt;
 
 use crate::error::unknown;
@@ -90,8 +90,8 @@ fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
     lo + (hi - lo) * rng.random::<f64>()
 }
 
-fn tensor(values: Vec<f64>, shape: &[usize], dtype: DType) -> Result<tt::Array> {
-    Ok(tt::Array::from_vec(values, shape)?.cast(dtype))
+fn tensor(values: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    Ok(Tensor::new(tt::Array::from_vec(values, shape)?.cast(dtype)))
 }
 
 /// Keras's `_compute_fans`: `(fan_in, fan_out)` of a weight shape. Rank 0: (1, 1); rank 1:
@@ -114,9 +114,9 @@ pub fn compute_fans(shape: &[usize]) -> (f64, f64) {
 }
 
 /// Makes the initial value of a weight (`initializer(shape, dtype)`).
-pub trait Initializer: fmt::Debug {
+pub trait Initializer: fmt::Debug + Send + Sync {
     /// A tensor of `shape` and `dtype`.
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array>;
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor>;
 }
 
 /// Which fan [`VarianceScaling`] divides its scale by.
@@ -207,7 +207,7 @@ impl VarianceScaling {
 }
 
 impl Initializer for VarianceScaling {
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let n = shape.iter().product();
         let spread = self.spread(shape);
         let v = match self.distribution {
@@ -252,7 +252,7 @@ macro_rules! scaling {
         }
 
         impl Initializer for $name {
-            fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
+            fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
                 self.0.init(shape, dtype)
             }
         }
@@ -323,7 +323,7 @@ impl Default for RandomNormal {
 }
 
 impl Initializer for RandomNormal {
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let (m, s) = (self.mean, self.stddev);
         tensor(
             draw(self.seed, shape.iter().product(), |r| normal(r, m, s)),
@@ -372,7 +372,7 @@ impl Default for TruncatedNormal {
 }
 
 impl Initializer for TruncatedNormal {
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let (m, s) = (self.mean, self.stddev);
         tensor(
             draw(self.seed, shape.iter().product(), |r| truncated(r, m, s)),
@@ -420,7 +420,7 @@ impl Default for RandomUniform {
 }
 
 impl Initializer for RandomUniform {
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let (lo, hi) = (self.minval, self.maxval);
         if lo > hi || lo.is_nan() || hi.is_nan() {
             return Err(Error::Invalid {
@@ -441,8 +441,8 @@ impl Initializer for RandomUniform {
 pub struct Zeros;
 
 impl Initializer for Zeros {
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
-        Ok(tt::Array::zeros(dtype, shape))
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Ok(Tensor::zeros(dtype, shape))
     }
 }
 
@@ -451,8 +451,8 @@ impl Initializer for Zeros {
 pub struct Ones;
 
 impl Initializer for Ones {
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
-        Ok(tt::Array::ones(dtype, shape))
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Ok(Tensor::ones(dtype, shape))
     }
 }
 
@@ -468,8 +468,8 @@ impl Initializer for Ones {
 pub struct Constant(pub f64);
 
 impl Initializer for Constant {
-    fn init(&self, shape: &[usize], dtype: DType) -> Result<tt::Array> {
-        Ok(tt::Array::full(dtype, shape, self.0))
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Ok(Tensor::full(dtype, shape, self.0))
     }
 }
 
@@ -518,7 +518,7 @@ pub fn get(name: &str) -> Result<Box<dyn Initializer>> {
 mod tests {
     use super::*;
 
-    fn stats(t: &tt::Array) -> (f64, f64, f64) {
+    fn stats(t: &Tensor) -> (f64, f64, f64) {
         let v = t.to_f64_vec();
         let n = v.len() as f64;
         let mean = v.iter().sum::<f64>() / n;

@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tapegrad_autodiff::{Tensor, Variable};
-use tapegrad_tensor as tt;
 
 use crate::{Error, Result};
 
@@ -93,13 +92,13 @@ pub fn collect_variables(layers: &[&dyn Layer]) -> Vec<Variable> {
 /// let pred = model.apply(&x)?;
 /// let loss = tapegrad_autodiff::reduce_mean(tapegrad_autodiff::square((&y_true - &pred)?)?, None, false)?;
 /// let gradient = t.gradient(&loss, &model.trainable_variables())?;
-/// let new_weight = model.get_weights()[0].sub(&gradient[0].clone().unwrap().value().scale(0.1))?;
+/// let new_weight = (&model.get_weights()[0] - 0.1 * gradient[0].clone().unwrap())?;
 /// model.set_weights(&[new_weight])?;
 /// assert_eq!(model.get_weights()[0].item()?, 1.5);
 /// # let _ = model.units;
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
-pub trait Layer {
+pub trait Layer: Send + Sync {
     /// The layer's name (`dense`, `dense_1`, ...).
     fn name(&self) -> &str;
 
@@ -145,16 +144,16 @@ pub trait Layer {
             .collect()
     }
 
-    /// The current values of [`variables`](Layer::variables), as plain tensors (`get_weights()`;
-    /// `.to_ndarray::<f32>()` gives the numpy-like array).
-    fn get_weights(&self) -> Vec<tt::Array> {
+    /// The current values of [`variables`](Layer::variables), as tensors no tape sees
+    /// (`get_weights()`; `.numpy::<f32>()` gives the numpy-like array).
+    fn get_weights(&self) -> Vec<Tensor> {
         self.variables().iter().map(|v| v.snapshot()).collect()
     }
 
     /// Assigns every weight at once (`set_weights`), checking the count and each shape first;
     /// values are cast to the weight's dtype, as Keras does with numpy arrays. Nothing is
     /// assigned when any check fails.
-    fn set_weights(&self, weights: &[tt::Array]) -> Result<()> {
+    fn set_weights(&self, weights: &[Tensor]) -> Result<()> {
         let vars = self.variables();
         if vars.len() != weights.len() {
             return Err(Error::WeightCount {
@@ -175,7 +174,7 @@ pub trait Layer {
             }
         }
         for (v, w) in vars.iter().zip(weights) {
-            v.assign(w.cast(v.dtype()))?;
+            v.assign(w.value().cast(v.dtype()))?;
         }
         Ok(())
     }

@@ -18,7 +18,7 @@
 //! let current_loss = mean_squared_error(&random_y, custom_dense.apply(&random_x)?)?;
 //! let gradient = t.gradient(&current_loss, &custom_dense.trainable_variables())?;
 //! for (v, g) in custom_dense.trainable_variables().iter().zip(&gradient) {
-//!     v.assign_sub_scaled(0.1, g.as_ref().unwrap().value())?;
+//!     v.assign_sub_scaled(0.1, g.as_ref().unwrap())?;
 //! }
 //! assert_eq!(current_loss.to_vec::<f32>()?, vec![4.0]);            // (3 − 5)²
 //! assert_eq!(custom_dense.get_weights()[1].to_vec::<f32>()?, vec![0.4]); // 0 − 0.1 · 2 · (3 − 5)

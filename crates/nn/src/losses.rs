@@ -252,7 +252,7 @@ fn match_weight_rank(losses: &Tensor, weight: &Tensor) -> Result<Tensor> {
 }
 
 /// A loss object (`tf.keras.losses.Loss`): a per-sample loss function plus a [`Reduction`].
-pub trait Loss {
+pub trait Loss: Send + Sync {
     /// The per-sample losses (`fn(y_true, y_pred)` after Keras's squeeze of a trailing 1).
     fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor>;
 

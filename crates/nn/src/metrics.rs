@@ -147,7 +147,7 @@ impl Mean {
 }
 
 /// A metric fed `(y_true, y_pred)` batches.
-pub trait Metric {
+pub trait Metric: Send {
     /// The metric's Keras name (`mean_squared_error`, ...).
     fn name(&self) -> &str;
     /// Adds a batch.

@@ -80,10 +80,7 @@ pub fn mask(x: &Tensor, f: impl Fn(f64) -> bool) -> tt::Array {
 
 /// Resolves an operand to a tensor; a bare number takes `dtype`.
 pub(crate) fn operand(x: impl IntoOperand, dtype: ad::DType) -> Result<Tensor> {
-    Ok(match x.into_operand()? {
-        ad::Operand::Tensor(t) => t,
-        ad::Operand::Scalar(v) => Tensor::new(tt::Array::scalar_of(dtype, v)),
-    })
+    Ok(x.into_operand()?.into_tensor(dtype))
 }
 
 #[cfg(test)]

@@ -30,11 +30,8 @@ fn y_of(r: [f64; 3]) -> f64 {
 fn custom_dense() -> Result<Dense> {
     let mut custom_dense = Dense::new(1).activation("linear")?;
     custom_dense.build(&[3])?;
-    let initial = tt::Array::from_vec(vec![0.8773805f32, 0.3983569, -0.34608656], &[3, 1])?;
-    custom_dense.set_weights(&[
-        initial,
-        tt::Array::zeros(tapegrad_autodiff::DType::F32, &[1]),
-    ])?;
+    let initial = Tensor::from_vec(vec![0.8773805f32, 0.3983569, -0.34608656], &[3, 1])?;
+    custom_dense.set_weights(&[initial, Tensor::zeros(tapegrad_autodiff::DType::F32, &[1])])?;
     Ok(custom_dense)
 }
 
@@ -60,8 +57,8 @@ fn document_004_custom_dense_first_sgd_step() -> Result<()> {
     let current_loss = mean_squared_error(&random_y, &y_pred)?;
     let gradient = t.gradient(&current_loss, &custom_dense.trainable_variables())?;
     let vars = custom_dense.trainable_variables();
-    vars[0].assign_sub_scaled(learning_rate, gradient[0].as_ref().unwrap().value())?;
-    vars[1].assign_sub_scaled(learning_rate, gradient[1].as_ref().unwrap().value())?;
+    vars[0].assign_sub_scaled(learning_rate, gradient[0].as_ref().unwrap())?;
+    vars[1].assign_sub_scaled(learning_rate, gradient[1].as_ref().unwrap())?;
 
     // "Initial Loss: [[114.21528]]"
     assert_eq!(current_loss.shape(), &[1, 1]);
@@ -176,7 +173,7 @@ fn document_004_simple_model_get_and_set_weights_loop() -> Result<()> {
         loss_list.push(current_loss.item()?);
         let gradient = t.gradient(&current_loss, &tensorflow_model.trainable_variables())?;
         let step = gradient[0].as_ref().unwrap().value().scale(learning_rate);
-        let new_weight = tensorflow_model.get_weights()[0].sub(&step)?;
+        let new_weight = Tensor::new(tensorflow_model.get_weights()[0].value().sub(&step)?);
         tensorflow_model.set_weights(&[new_weight])?;
     }
     assert_eq!(weight_list, vec![2.0, 1.5, 1.25, 1.125, 1.0625]);

@@ -1,7 +1,7 @@
 //! [`Adadelta`] (`tf.keras.optimizers.Adadelta`).
 
-use tapegrad_autodiff::Variable;
-use tapegrad_tensor::{self as tt, Element};
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor::Element;
 
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
@@ -15,7 +15,7 @@ use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 ///
 /// ```
 /// use tapegrad_autodiff::{Tensor, Variable};
-/// use tapegrad_optim::{Adadelta, Optimizer};
+/// use tapegrad_optim::{Adadelta, Optimizer, OptimizerExt};
 /// let w = Variable::new(1.0f32);
 /// let mut opt = Adadelta::new(1.0);
 /// opt.apply_gradients([(Some(Tensor::scalar(1.0f32)), &w)])?;
@@ -55,12 +55,12 @@ impl Adadelta {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
         let [acc_grad, acc_delta] = slot_arrays::<T, 2>(variable, slots)?;
-        let g = gradient.view::<T>()?;
+        let g = gradient.value().view::<T>()?;
         let lr = T::from_f64(f64::from(step.learning_rate));
         let rho = T::from_f64(self.rho);
         let one_minus_rho = T::from_f64(1.0 - self.rho);

@@ -1,8 +1,8 @@
 //! [`Adagrad`] (`tf.keras.optimizers.Adagrad`).
 
 use ndarray::Zip;
-use tapegrad_autodiff::Variable;
-use tapegrad_tensor::{self as tt, Element};
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor::Element;
 
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
@@ -14,7 +14,7 @@ use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 ///
 /// ```
 /// use tapegrad_autodiff::{Tensor, Variable};
-/// use tapegrad_optim::{Adagrad, Optimizer};
+/// use tapegrad_optim::{Adagrad, Optimizer, OptimizerExt};
 /// let w = Variable::new(1.0f32);
 /// let mut opt = Adagrad::new(0.1).initial_accumulator_value(0.0).epsilon(0.0);
 /// opt.apply_gradients([(Some(Tensor::scalar(2.0f32)), &w)])?;
@@ -54,12 +54,12 @@ impl Adagrad {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
         let [acc] = slot_arrays::<T, 1>(variable, slots)?;
-        let g = gradient.view::<T>()?;
+        let g = gradient.value().view::<T>()?;
         let lr = T::from_f64(f64::from(step.learning_rate));
         let epsilon = T::from_f64(self.epsilon);
         Zip::from(&mut *acc)

@@ -1,8 +1,8 @@
 //! [`Adam`] (with AMSGrad) and [`AdamW`] (`tf.keras.optimizers.Adam`, `AdamW`).
 
 use ndarray::Zip;
-use tapegrad_autodiff::Variable;
-use tapegrad_tensor::{self as tt, Element};
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor::Element;
 
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
@@ -46,11 +46,11 @@ impl AdamRule {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
-        let g = gradient.view::<T>()?;
+        let g = gradient.value().view::<T>()?;
         let lr = T::from_f64(f64::from(step.learning_rate));
         let local_step = T::from_f64((step.iterations + 1) as f64);
         let beta_1_power = T::from_f64(self.beta_1).powf(local_step);
@@ -145,7 +145,7 @@ macro_rules! adam_like {
             fn update_step(
                 &self,
                 step: &StepContext,
-                gradient: &tt::Array,
+                gradient: &Tensor,
                 variable: &Variable,
                 slots: &mut [Slot],
             ) -> Result<()> {
@@ -160,7 +160,7 @@ macro_rules! adam_like {
 ///
 /// ```
 /// use tapegrad_autodiff::{Tensor, Variable};
-/// use tapegrad_optim::{Adam, Optimizer};
+/// use tapegrad_optim::{Adam, Optimizer, OptimizerExt};
 /// let w = Variable::new(1.0f32);
 /// let mut opt = Adam::default();
 /// opt.apply_gradients([(Some(Tensor::scalar(0.5f32)), &w)])?;
@@ -200,7 +200,7 @@ adam_like!(Adam, "Adam::new(0.1)");
 ///
 /// ```
 /// use tapegrad_autodiff::{Tensor, Variable};
-/// use tapegrad_optim::{AdamW, Optimizer};
+/// use tapegrad_optim::{AdamW, Optimizer, OptimizerExt};
 /// let w = Variable::new(1.0f32);
 /// let mut opt = AdamW::new(0.1).weight_decay(0.5);
 /// opt.apply_gradients([(Some(Tensor::scalar(0.0f32)), &w)])?;

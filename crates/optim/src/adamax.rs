@@ -1,7 +1,7 @@
 //! [`Adamax`] (`tf.keras.optimizers.Adamax`).
 
-use tapegrad_autodiff::Variable;
-use tapegrad_tensor::{self as tt, Element};
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor::Element;
 
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
@@ -14,7 +14,7 @@ use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 ///
 /// ```
 /// use tapegrad_autodiff::{Tensor, Variable};
-/// use tapegrad_optim::{Adamax, Optimizer};
+/// use tapegrad_optim::{Adamax, Optimizer, OptimizerExt};
 /// let w = Variable::new(1.0f32);
 /// let mut opt = Adamax::default();
 /// opt.apply_gradients([(Some(Tensor::scalar(-2.0f32)), &w)])?;
@@ -62,12 +62,12 @@ impl Adamax {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
         let [m, u] = slot_arrays::<T, 2>(variable, slots)?;
-        let g = gradient.view::<T>()?;
+        let g = gradient.value().view::<T>()?;
         let lr = T::from_f64(f64::from(step.learning_rate));
         let local_step = T::from_f64((step.iterations + 1) as f64);
         let beta_1_power = T::from_f64(self.beta_1).powf(local_step);

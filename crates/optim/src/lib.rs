@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use tapegrad_autodiff::{abs, GradientTape, Tensor, Variable};
-//! use tapegrad_optim::{Optimizer, Sgd};
+//! use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
 //! let x = Tensor::from_vec((0..50).map(|i| 2.0 * i as f32).collect(), &[50])?;
 //! let y = ((&x * 5.0)? + 3.0)?;
 //! let (a, b) = (Variable::new(0.0f32), Variable::new(0.0f32));
@@ -60,7 +60,7 @@ macro_rules! base_and_step {
         fn update_step(
             &self,
             step: &StepContext,
-            gradient: &tt::Array,
+            gradient: &Tensor,
             variable: &Variable,
             slots: &mut [Slot],
         ) -> Result<()> {
@@ -104,7 +104,7 @@ macro_rules! common_options {
 
             #[doc = concat!("Decoupled weight decay: before each update, `var -= var * weight_decay * lr`.\n\n```\n",
                 "use tapegrad_autodiff::{Tensor, Variable};\n",
-                "use tapegrad_optim::{Optimizer, ", stringify!($ty), "};\n",
+                "use tapegrad_optim::{Optimizer, OptimizerExt, ", stringify!($ty), "};\n",
                 "let v = Variable::new(2.0f32);\n",
                 "let mut opt = ", $ctor, ".weight_decay(0.5);\n",
                 "opt.apply_gradients([(Some(Tensor::scalar(0.0f32)), &v)])?;\n",
@@ -118,7 +118,7 @@ macro_rules! common_options {
             #[doc = concat!("Exempts variables from weight decay: those in `var_list`, and those whose name ",
                 "contains one of `var_names` (a substring test where Keras uses `re.search`).\n\n```\n",
                 "use tapegrad_autodiff::{Tensor, Variable};\n",
-                "use tapegrad_optim::{Optimizer, ", stringify!($ty), "};\n",
+                "use tapegrad_optim::{Optimizer, OptimizerExt, ", stringify!($ty), "};\n",
                 "let (w, bias) = (Variable::new(2.0f32).with_name(\"w\"), Variable::new(2.0f32).with_name(\"bias\"));\n",
                 "let mut opt = ", $ctor, ".weight_decay(0.5).exclude_from_weight_decay(&[], &[\"bias\"]);\n",
                 "let zero = || Some(Tensor::scalar(0.0f32));\n",
@@ -156,7 +156,7 @@ pub use adam::{Adam, AdamW};
 pub use adamax::Adamax;
 pub use error::{Error, Result};
 pub use nadam::Nadam;
-pub use optimizer::{Optimizer, OptimizerBase, StepContext};
+pub use optimizer::{Optimizer, OptimizerBase, OptimizerExt, StepContext};
 pub use rmsprop::RMSprop;
 pub use schedule::{
     CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRate,

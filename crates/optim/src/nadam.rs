@@ -1,7 +1,7 @@
 //! [`Nadam`] (`tf.keras.optimizers.Nadam`).
 
-use tapegrad_autodiff::Variable;
-use tapegrad_tensor::{self as tt, DType, Element};
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor::{DType, Element};
 
 use crate::optimizer::slot_arrays;
 use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
@@ -17,7 +17,7 @@ use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepCon
 ///
 /// ```
 /// use tapegrad_autodiff::{Tensor, Variable};
-/// use tapegrad_optim::{Nadam, Optimizer};
+/// use tapegrad_optim::{Nadam, Optimizer, OptimizerExt};
 /// let w = Variable::new(1.0f32);
 /// let mut opt = Nadam::default();
 /// opt.apply_gradients([(Some(Tensor::scalar(0.5f32)), &w)])?;
@@ -78,12 +78,12 @@ impl Nadam {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
         let [m, v] = slot_arrays::<T, 2>(variable, slots)?;
-        let g = gradient.view::<T>()?;
+        let g = gradient.value().view::<T>()?;
         let one = T::one();
         let lr = T::from_f64(f64::from(step.learning_rate));
         let beta_1 = T::from_f64(self.beta_1);
@@ -156,7 +156,7 @@ impl Optimizer for Nadam {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {

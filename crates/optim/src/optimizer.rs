@@ -4,7 +4,7 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 
-use tapegrad_autodiff::{GradientTape, Tensor, Variable};
+use tapegrad_autodiff::{GradientTape, Gradients, Tensor, Variable};
 use tapegrad_tensor::{self as tt, DType, Element};
 
 use crate::{Error, LearningRate, Result, Slot};
@@ -170,7 +170,13 @@ impl OptimizerBase {
 
     /// Keras's `_clip_gradients`: `clipnorm` if set and positive, else `global_clipnorm`, else
     /// `clipvalue`. `None` when no clipping applies.
-    fn clip(&self, grads: &[&tt::Array]) -> Result<Option<Vec<tt::Array>>> {
+    fn clip(&self, grads: &[&tt::Array]) -> Result<Option<Vec<Tensor>>> {
+        Ok(self
+            .clip_arrays(grads)?
+            .map(|c| c.into_iter().map(Tensor::new).collect()))
+    }
+
+    fn clip_arrays(&self, grads: &[&tt::Array]) -> Result<Option<Vec<tt::Array>>> {
         if let Some(c) = self.clipnorm.filter(|&c| c > 0.0) {
             return grads
                 .iter()
@@ -207,7 +213,7 @@ impl OptimizerBase {
             let decay = by_dtype!(v.dtype(), T => {
                 let value = v.snapshot();
                 let (wd, lr) = (T::from_f64(wd), T::from_f64(lr));
-                value.view::<T>().map(|a| tt::Array::from_array(a.mapv(|x| x * wd * lr)))
+                value.value().view::<T>().map(|a| tt::Array::from_array(a.mapv(|x| x * wd * lr)))
             })?;
             v.assign_sub(decay)?;
         }
@@ -267,7 +273,7 @@ fn clip_by_global_norm<T: Element>(grads: &[&tt::Array], clip: f64) -> Result<Ve
 ///
 /// ```
 /// use tapegrad_autodiff::{GradientTape, Variable};
-/// use tapegrad_optim::{Optimizer, Sgd};
+/// use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
 /// let var = Variable::new(1.0f32);
 /// let mut opt = Sgd::new(0.1);
 /// let tape = GradientTape::new();
@@ -278,7 +284,7 @@ fn clip_by_global_norm<T: Element>(grads: &[&tt::Array], clip: f64) -> Result<Ve
 /// assert_eq!(opt.iterations(), 1);
 /// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
-pub trait Optimizer {
+pub trait Optimizer: Send {
     /// The shared state.
     fn base(&self) -> &OptimizerBase;
 
@@ -294,7 +300,7 @@ pub trait Optimizer {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()>;
@@ -330,7 +336,7 @@ pub trait Optimizer {
     /// optimizer was built with a schedule, as in Keras.
     ///
     /// ```
-    /// use tapegrad_optim::{ExponentialDecay, Optimizer, Sgd};
+    /// use tapegrad_optim::{ExponentialDecay, Optimizer, OptimizerExt, Sgd};
     /// let mut opt = Sgd::new(0.1);
     /// opt.set_learning_rate(0.5)?;
     /// assert_eq!(opt.learning_rate(), 0.5);
@@ -352,7 +358,7 @@ pub trait Optimizer {
 
     /// A copy of the slot `name` of a variable (`None` before the optimizer has seen the
     /// variable, or when it has no such slot).
-    fn slot(&self, variable: &Variable, name: &str) -> Option<tt::Array> {
+    fn slot(&self, variable: &Variable, name: &str) -> Option<Tensor> {
         let base = self.base();
         let i = *base.index.get(&variable.id())?;
         base.states[i]
@@ -364,7 +370,7 @@ pub trait Optimizer {
 
     /// Every slot, named `slot/variable` as Keras names them (`m/w`, `v/w`, ...), in the order
     /// the variables were first seen.
-    fn slot_variables(&self) -> Vec<(String, tt::Array)> {
+    fn slot_variables(&self) -> Vec<(String, Tensor)> {
         self.base()
             .states
             .iter()
@@ -389,7 +395,26 @@ pub trait Optimizer {
     ) -> Result<u64> {
         apply_pairs(self, &grads_and_vars)
     }
+}
 
+/// What every optimizer can do with gradients, for concrete optimizers and `dyn Optimizer`
+/// alike: [`apply_gradients`](OptimizerExt::apply_gradients) and
+/// [`minimize`](OptimizerExt::minimize). Implemented for every [`Optimizer`]; import it beside
+/// it (the crate's and the facade's preludes do).
+///
+/// ```
+/// use tapegrad_autodiff::{GradientTape, Variable};
+/// use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
+/// let w = Variable::new(1.0);
+/// let mut sgd = Sgd::new(0.5);
+/// let opt: &mut dyn Optimizer = &mut sgd;
+/// let tape = GradientTape::new();
+/// let loss = (&w * 3.0)?;
+/// opt.apply_gradients(&tape.gradients(&loss, &[&w])?)?;
+/// assert_eq!(w.item()?, -0.5);
+/// # Ok::<(), tapegrad_optim::Error>(())
+/// ```
+pub trait OptimizerExt: Optimizer {
     /// Applies `(gradient, variable)` pairs, as `optimizer.apply_gradients(zip(grads, vars))`:
     /// computes this step's learning rate, skips `None` gradients with a warning (all `None` is
     /// an error), clips, applies weight decay, updates every variable, and increments
@@ -400,7 +425,7 @@ pub trait Optimizer {
     ///
     /// ```
     /// use tapegrad_autodiff::{Tensor, Variable};
-    /// use tapegrad_optim::{Error, Optimizer, Sgd};
+    /// use tapegrad_optim::{Error, Optimizer, OptimizerExt, Sgd};
     /// let (a, b) = (Variable::new(1.0f32).with_name("a"), Variable::new(1.0f32).with_name("b"));
     /// let mut opt = Sgd::new(0.5);
     /// opt.apply_gradients([(Some(Tensor::scalar(1.0f32)), &a), (None, &b)])?;
@@ -414,7 +439,6 @@ pub trait Optimizer {
     fn apply_gradients<'v, I>(&mut self, grads_and_vars: I) -> Result<u64>
     where
         I: IntoIterator<Item = (Option<Tensor>, &'v Variable)>,
-        Self: Sized,
     {
         // collected into the kept buffer (the variables held: a reference count each)
         let mut pairs = std::mem::take(&mut self.base_mut().pairs);
@@ -431,7 +455,7 @@ pub trait Optimizer {
     ///
     /// ```
     /// use tapegrad_autodiff::Variable;
-    /// use tapegrad_optim::{Optimizer, Sgd};
+    /// use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
     /// let var = Variable::new(1.0f32);
     /// let mut opt = Sgd::new(0.1).momentum(0.9);
     /// opt.minimize(|| (&var * &var)? / 2.0, &[&var])?;
@@ -442,18 +466,27 @@ pub trait Optimizer {
     fn minimize<F>(&mut self, loss: F, var_list: &[&Variable]) -> Result<Tensor>
     where
         F: FnOnce() -> tapegrad_autodiff::Result<Tensor>,
-        Self: Sized,
     {
-        let tape = GradientTape::new();
-        for v in var_list {
-            tape.watch_variable(v);
-        }
-        let loss = loss()?;
-        let grads = tape.gradient(&loss, var_list)?;
-        drop(tape);
-        self.apply_gradients(grads.into_iter().zip(var_list.iter().copied()))?;
+        let (loss, grads) = loss_and_gradients(loss, var_list)?;
+        self.apply_gradients(&grads)?;
         Ok(loss)
     }
+}
+
+impl<O: Optimizer + ?Sized> OptimizerExt for O {}
+
+/// `loss()` on a new tape watching `var_list`, and its gradients.
+fn loss_and_gradients<F>(loss: F, var_list: &[&Variable]) -> Result<(Tensor, Gradients)>
+where
+    F: FnOnce() -> tapegrad_autodiff::Result<Tensor>,
+{
+    let tape = GradientTape::new();
+    for v in var_list {
+        tape.watch_variable(v);
+    }
+    let loss = loss()?;
+    let grads = tape.gradients(&loss, var_list)?;
+    Ok((loss, grads))
 }
 
 /// A boxed optimizer is an optimizer, so `Box<dyn Optimizer>` has `apply_gradients` and
@@ -461,7 +494,7 @@ pub trait Optimizer {
 ///
 /// ```
 /// use tapegrad_autodiff::{Tensor, Variable};
-/// use tapegrad_optim::{Adam, Optimizer, Sgd};
+/// use tapegrad_optim::{Adam, Optimizer, OptimizerExt, Sgd};
 /// let v = Variable::new(1.0f32);
 /// let mut opts: Vec<Box<dyn Optimizer>> = vec![Box::new(Sgd::default()), Box::new(Adam::default())];
 /// for opt in &mut opts {
@@ -483,7 +516,7 @@ impl Optimizer for Box<dyn Optimizer> {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
@@ -596,7 +629,6 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     let iterations = this.iterations();
     for (g, v) in grads_and_vars {
         let Some(g) = g else { continue };
-        let g = g.value();
         if g.dtype() != v.borrow().dtype() {
             return Err(Error::GradientDType {
                 variable: v.borrow().name().into(),
@@ -624,10 +656,10 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     let pairs = || {
         grads_and_vars
             .iter()
-            .filter_map(|(g, v)| g.as_ref().map(|g| (g.value(), v.borrow())))
+            .filter_map(|(g, v)| g.as_ref().map(|g| (g, v.borrow())))
     };
     let clipped = if this.base().clips() {
-        let grads: Vec<&tt::Array> = pairs().map(|(g, _)| g).collect();
+        let grads: Vec<&tt::Array> = pairs().map(|(g, _)| g.value()).collect();
         this.base().clip(&grads)?
     } else {
         None
@@ -651,7 +683,7 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     let with_gradient = grads_and_vars
         .iter()
         .zip(&order)
-        .filter_map(|((g, v), &(_, i))| g.as_ref().map(|g| (g.value(), v.borrow(), i)));
+        .filter_map(|((g, v), &(_, i))| g.as_ref().map(|g| (g, v.borrow(), i)));
     for (k, (g, v, i)) in with_gradient.enumerate() {
         let g = clipped.as_ref().map_or(g, |c| &c[k]);
         let Some(state) = states.get_mut(i) else {

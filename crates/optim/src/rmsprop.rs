@@ -1,7 +1,7 @@
 //! [`RMSprop`] (`tf.keras.optimizers.RMSprop`).
 
-use tapegrad_autodiff::Variable;
-use tapegrad_tensor::{self as tt, Element};
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor::Element;
 
 use crate::optimizer::slot_arrays;
 use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
@@ -17,7 +17,7 @@ use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepCon
 ///
 /// ```
 /// use tapegrad_autodiff::Variable;
-/// use tapegrad_optim::{Optimizer, RMSprop};
+/// use tapegrad_optim::{Optimizer, OptimizerExt, RMSprop};
 /// let var = Variable::new(10.0f32);
 /// let mut opt = RMSprop::new(0.1);
 /// opt.minimize(|| (&var * &var)? / 2.0, &[&var])?;
@@ -73,11 +73,11 @@ impl RMSprop {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
-        let g = gradient.view::<T>()?;
+        let g = gradient.value().view::<T>()?;
         let lr = T::from_f64(f64::from(step.learning_rate));
         let rho = T::from_f64(self.rho);
         let one_minus_rho = T::from_f64(1.0 - self.rho);

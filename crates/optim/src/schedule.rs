@@ -7,7 +7,7 @@
 
 use std::f32::consts::PI;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::{Error, Result};
 
@@ -17,7 +17,7 @@ use crate::{Error, Result};
 /// `apply_gradients` and round the value to float32, as Keras's `current_learning_rate` variable.
 ///
 /// ```
-/// use tapegrad_optim::{LearningRateSchedule, Optimizer, Sgd};
+/// use tapegrad_optim::{LearningRateSchedule, Optimizer, OptimizerExt, Sgd};
 /// #[derive(Debug)]
 /// struct Halving;
 /// impl LearningRateSchedule for Halving {
@@ -28,7 +28,7 @@ use crate::{Error, Result};
 /// let opt = Sgd::new(Halving);
 /// assert_eq!(opt.learning_rate(), 1.0);
 /// ```
-pub trait LearningRateSchedule: fmt::Debug {
+pub trait LearningRateSchedule: fmt::Debug + Send + Sync {
     /// The learning rate at `step` (the number of updates applied before this one).
     fn at(&self, step: u64) -> f64;
 }
@@ -50,7 +50,7 @@ pub enum LearningRate {
     /// The same rate at every step (rounded to float32).
     Constant(f32),
     /// A rate evaluated at the optimizer's step.
-    Schedule(Rc<dyn LearningRateSchedule>),
+    Schedule(Arc<dyn LearningRateSchedule>),
 }
 
 impl LearningRate {
@@ -75,8 +75,8 @@ impl From<f64> for LearningRate {
     }
 }
 
-impl From<Rc<dyn LearningRateSchedule>> for LearningRate {
-    fn from(s: Rc<dyn LearningRateSchedule>) -> Self {
+impl From<Arc<dyn LearningRateSchedule>> for LearningRate {
+    fn from(s: Arc<dyn LearningRateSchedule>) -> Self {
         LearningRate::Schedule(s)
     }
 }
@@ -84,7 +84,7 @@ impl From<Rc<dyn LearningRateSchedule>> for LearningRate {
 /// Any schedule, built-in or user-defined, converts into a learning rate.
 impl<S: LearningRateSchedule + 'static> From<S> for LearningRate {
     fn from(s: S) -> Self {
-        LearningRate::Schedule(Rc::new(s))
+        LearningRate::Schedule(Arc::new(s))
     }
 }
 

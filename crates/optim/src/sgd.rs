@@ -1,8 +1,8 @@
 //! [`Sgd`]: gradient descent with optional (Nesterov) momentum (`tf.keras.optimizers.SGD`).
 
 use ndarray::Zip;
-use tapegrad_autodiff::Variable;
-use tapegrad_tensor::{self as tt, Element};
+use tapegrad_autodiff::{Tensor, Variable};
+use tapegrad_tensor::Element;
 
 use crate::optimizer::slot_arrays;
 use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
@@ -15,7 +15,7 @@ use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepCon
 ///
 /// ```
 /// use tapegrad_autodiff::Variable;
-/// use tapegrad_optim::{Optimizer, Sgd};
+/// use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
 /// let var = Variable::new(1.0f32);
 /// let mut opt = Sgd::new(0.1);
 /// opt.minimize(|| (&var * &var)? / 2.0, &[&var])?; // gradient = var
@@ -66,12 +66,12 @@ impl Sgd {
     fn step<T: Element>(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {
         let [m] = slot_arrays::<T, 1>(variable, slots)?;
-        let g = gradient.view::<T>()?;
+        let g = gradient.value().view::<T>()?;
         let lr = T::from_f64(f64::from(step.learning_rate));
         let momentum = T::from_f64(self.momentum);
         Zip::from(&mut *m)
@@ -127,7 +127,7 @@ impl Optimizer for Sgd {
     fn update_step(
         &self,
         step: &StepContext,
-        gradient: &tt::Array,
+        gradient: &Tensor,
         variable: &Variable,
         slots: &mut [Slot],
     ) -> Result<()> {

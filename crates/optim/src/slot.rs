@@ -1,6 +1,7 @@
 //! [`Slot`]: per-variable optimizer state (Keras's slot variables `m`, `v`, ...).
 
 use ndarray::ArrayD;
+use tapegrad_autodiff::Tensor;
 use tapegrad_tensor::{self as tt, DType, Element};
 
 /// One piece of optimizer state for one variable, with the variable's shape and dtype (Keras's
@@ -18,7 +19,7 @@ use tapegrad_tensor::{self as tt, DType, Element};
 /// assert_eq!(before.to_vec::<f32>()?, vec![0.1, 1.1]);
 /// assert_eq!(s.to_tensor().to_vec::<f32>()?, vec![7.0, 1.1]);
 /// assert!(s.array_mut::<f64>().is_none());
-/// # Ok::<(), tapegrad_tensor::TensorError>(())
+/// # Ok::<(), tapegrad_autodiff::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Slot {
@@ -52,7 +53,7 @@ impl Slot {
     }
 
     /// The values as a tensor (shared until one of the two is written: copy-on-write).
-    pub fn to_tensor(&self) -> tt::Array {
-        self.value.clone()
+    pub fn to_tensor(&self) -> Tensor {
+        Tensor::new(self.value.clone())
     }
 }

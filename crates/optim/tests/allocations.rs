@@ -5,7 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use tapegrad_autodiff::{Tensor, Variable};
-use tapegrad_optim::{Optimizer, Result, Sgd};
+use tapegrad_optim::{Optimizer, OptimizerExt, Result, Sgd};
 
 struct Counting;
 

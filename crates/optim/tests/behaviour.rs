@@ -3,8 +3,8 @@
 
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_optim::{
-    Adadelta, Adagrad, Adam, AdamW, Adamax, Error, ExponentialDecay, Nadam, Optimizer, RMSprop,
-    Result, Sgd,
+    Adadelta, Adagrad, Adam, AdamW, Adamax, Error, ExponentialDecay, Nadam, Optimizer,
+    OptimizerExt, RMSprop, Result, Sgd,
 };
 
 fn vec_var(values: &[f32], name: &str) -> Variable {
@@ -217,7 +217,7 @@ fn float64_variables_are_updated_in_float64() -> Result<()> {
         Box::new(Adamax::new(0.1)),
     ];
     for opt in &mut opts {
-        let w = Variable::new(1.0f64);
+        let w = Variable::new(Tensor::scalar(1.0f64));
         for _ in 0..3 {
             opt.minimize(|| (&w * &w)? * 0.5, &[&w])?;
         }
@@ -229,7 +229,7 @@ fn float64_variables_are_updated_in_float64() -> Result<()> {
             .all(|(_, t)| t.dtype() == w.dtype()));
     }
     // SGD in float64: w = (1 - lr)^3 with lr = f64(f32(0.1)).
-    let w = Variable::new(1.0f64);
+    let w = Variable::new(Tensor::scalar(1.0f64));
     let mut sgd = Sgd::new(0.1);
     for _ in 0..3 {
         sgd.minimize(|| (&w * &w)? * 0.5, &[&w])?;
@@ -243,7 +243,7 @@ fn float64_variables_are_updated_in_float64() -> Result<()> {
 fn nadam_refuses_variables_of_two_dtypes_like_keras() -> Result<()> {
     let (a, b) = (
         Variable::new(1.0f32).with_name("a"),
-        Variable::new(1.0f64).with_name("b"),
+        Variable::new(Tensor::scalar(1.0f64)).with_name("b"),
     );
     let mut opt = Nadam::default();
     let err = opt

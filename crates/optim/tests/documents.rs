@@ -2,15 +2,10 @@
 //! `apply_gradients` bit for bit.
 
 use tapegrad_autodiff::{abs, reduce_mean, square, DType, GradientTape, Tensor, Variable};
-use tapegrad_optim::{Adam, Optimizer, Result, Sgd};
+use tapegrad_optim::{Adam, Optimizer, OptimizerExt, Result, Sgd};
 
 fn document_000_data() -> Result<(Tensor, Tensor)> {
-    let x = Tensor::new(tapegrad_tensor::Array::arange(
-        0.0,
-        100.0,
-        2.0,
-        DType::F32,
-    )?);
+    let x = Tensor::new(tapegrad_tensor::Array::arange(0.0, 100.0, 2.0, DType::F32)?);
     let y = ((&x * 5.0)? + 3.0)?;
     Ok((x, y))
 }

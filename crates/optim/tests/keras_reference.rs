@@ -10,8 +10,8 @@ use serde_json::Value;
 use tapegrad_autodiff::{matmul, reduce_mean, square, GradientTape, Tensor, Variable};
 use tapegrad_optim::{
     Adadelta, Adagrad, Adam, AdamW, Adamax, CosineDecay, CosineDecayRestarts, ExponentialDecay,
-    InverseTimeDecay, LearningRate, Nadam, Optimizer, PiecewiseConstantDecay, PolynomialDecay,
-    RMSprop, Sgd,
+    InverseTimeDecay, LearningRate, Nadam, Optimizer, OptimizerExt, PiecewiseConstantDecay,
+    PolynomialDecay, RMSprop, Sgd,
 };
 
 const JSON: &str = include_str!(concat!(

@@ -178,7 +178,7 @@ pub fn nums(xs: &[f64]) -> Value {
 }
 
 /// JSON for a tensor's values as nested lists of its shape.
-pub fn tensor_json(t: &tapegrad_tensor::Array) -> Value {
+pub fn tensor_json(t: &tapegrad_autodiff::Tensor) -> Value {
     fn nest(data: &[f64], shape: &[usize]) -> Value {
         match shape.split_first() {
             None => num(data.first().copied().unwrap_or(f64::NAN)),

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::tensor::Repr;
-use crate::{Element, Array};
+use crate::{Array, Element};
 
 /// Formats one value as numpy prints a scalar of its dtype (`str(np.float32(x))`): the shortest
 /// digits that round-trip, positional for `1e-4 <= |x| < 1e16`, scientific otherwise.

@@ -5,7 +5,7 @@ use std::fmt;
 use ndarray::ArrayD;
 use num_traits::Float;
 
-use crate::tensor::{Repr, Array};
+use crate::tensor::{Array, Repr};
 
 /// The dtype of a [`Array`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

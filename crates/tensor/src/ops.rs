@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use crate::broadcast::{broadcast_shape, reduction_axes, same_shape};
 use crate::tensor::{map_array, map_arrays2, Repr};
 use crate::{kernels, pool};
-use crate::{Element, Result, Array, TensorError};
+use crate::{Array, Element, Result, TensorError};
 use rayon::prelude::*;
 
 /// A scalar function applied elementwise, generic over the element type.
@@ -771,12 +771,7 @@ fn max_axis<T: Element>(a: ArrayViewD<'_, T>, ax: Axis) -> ArrayD<T> {
 /// The backward of broadcasting: sums `a` down to `shape`, given the leading axes to drop and
 /// the aligned axes to sum with keepdims. Row-major fast paths: to one element (the order of
 /// [`sum_slice`]) and over one leading axis (rows added first to last, as `sum_axis` does).
-fn sum_to_kernel<T: Element>(
-    a: &ArrayD<T>,
-    shape: &[usize],
-    lead: usize,
-    kept: &[usize],
-) -> Array {
+fn sum_to_kernel<T: Element>(a: &ArrayD<T>, shape: &[usize], lead: usize, kept: &[usize]) -> Array {
     if let Some(xs) = row_major(a) {
         if shape.iter().product::<usize>() == 1 && !xs.is_empty() {
             return one_value(shape, full_sum(xs));
@@ -1913,7 +1908,8 @@ mod tests {
             let mut v = ndarray::Array::from_iter((0..r * c).map(|i| i as f32));
             v.slice_collapse(s![..;3]);
             arrays.push(v.into_dyn());
-            let three = ndarray::Array::from_shape_vec((r, 1, c).f(), vec![0.0; r * c]).expect("fits");
+            let three =
+                ndarray::Array::from_shape_vec((r, 1, c).f(), vec![0.0; r * c]).expect("fits");
             arrays.push(three.into_dyn());
         }
         for mut a in arrays {

@@ -29,7 +29,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::broadcast::same_shape;
 use crate::dtype::same_mut;
 use crate::tensor::Repr;
-use crate::{Element, Array};
+use crate::{Array, Element};
 
 /// Buffers of at least this many elements go to the large-buffer pool; smaller ones to the bins.
 pub(crate) const MIN_ELEMENTS: usize = 2048;
@@ -532,7 +532,7 @@ mod tests {
     use std::cell::Cell;
 
     use crate::ops::Neg;
-    use crate::{DType, Array};
+    use crate::{Array, DType};
 
     thread_local! {
         /// Tensors `build_small` could not find a kept shell for, on this thread.

@@ -64,10 +64,7 @@ mod tests {
     #[test]
     fn cast_round_trip_gradient() -> Result<()> {
         // The float32 leg rounds, so the numeric slope needs a wide step.
-        let x = [tapegrad_tensor::Array::from_vec(
-            vec![0.3, -1.7, 2.2],
-            &[3],
-        )?];
+        let x = [crate::Tensor::from_vec(vec![0.3, -1.7, 2.2], &[3])?];
         let opts = CheckOptions {
             eps: 1e-2,
             atol: 1e-5,

@@ -169,8 +169,8 @@ mod tests {
 
     #[test]
     fn gradients_pass_the_checker() -> Result<()> {
-        let x = tt::Array::from_vec(vec![0.5, 1.3, 2.0, 0.9], &[4])?;
-        let y = tt::Array::from_vec(vec![1.5, -0.7, 2.5, 3.0], &[4])?;
+        let x = Tensor::from_vec(vec![0.5, 1.3, 2.0, 0.9], &[4])?;
+        let y = Tensor::from_vec(vec![1.5, -0.7, 2.5, 3.0], &[4])?;
         check_at(&[x.clone(), y.clone()], |v| pow(&v[0], &v[1]))?;
         check_at(&[x.clone(), y.clone()], |v| maximum(&v[0], &v[1]))?;
         check_at(&[x.clone(), y], |v| minimum(&v[0], &v[1]))?;

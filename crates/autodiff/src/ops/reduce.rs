@@ -307,7 +307,7 @@ mod tests {
         let m = reduce_max(&x, None, false)?;
         let g = tape.gradient(&m, &[&x])?[0].clone().unwrap();
         assert_eq!(g.to_vec::<f64>()?, vec![0.0, 0.5, 0.5]);
-        let distinct = [tt::Array::from_vec(vec![0.3, -1.0, 2.0, 0.1], &[2, 2])?];
+        let distinct = [Tensor::from_vec(vec![0.3, -1.0, 2.0, 0.1], &[2, 2])?];
         check_at(&distinct, |v| reduce_max(&v[0], None, false))?;
         Ok(())
     }

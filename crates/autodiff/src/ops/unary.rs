@@ -150,7 +150,7 @@ mod tests {
             })?;
         }
         // away from the kinks
-        let away = [tt::Array::from_vec(vec![-1.3, 0.7, 2.1, -0.4], &[4])?];
+        let away = [Tensor::from_vec(vec![-1.3, 0.7, 2.1, -0.4], &[4])?];
         check_at(&away, |v| abs(&v[0]))?;
         check_at(&away, |v| relu(&v[0]))?;
         check_at(&away, |v| sign(&v[0]))?;

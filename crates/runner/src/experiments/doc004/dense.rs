@@ -114,9 +114,9 @@ fn run_dense(
     let initial_weights = custom_dense.get_weights()[0].clone();
     let initial_bias = custom_dense.trainable_variables()[1].snapshot();
 
-    let mut weight_list: Vec<tt::Array> = Vec::new();
+    let mut weight_list: Vec<Tensor> = Vec::new();
     let mut loss_list: Vec<Tensor> = Vec::new();
-    let mut bias_list: Vec<tt::Array> = Vec::new();
+    let mut bias_list: Vec<Tensor> = Vec::new();
     let mut history = History::new(&["step", "loss", "w1", "w2", "w3", "b"]);
     let mut stopped_by = StoppedBy::Steps;
     let mut diverged_at = None;
@@ -207,11 +207,11 @@ fn run_dense(
     };
     ctx.println("Results");
     ctx.println("--------------\n");
-    ctx.println(format!("Initial Weights: {initial_weights}"));
-    ctx.println(format!("Final Weights: {final_weights}"));
+    ctx.println(format!("Initial Weights: {}", initial_weights.value()));
+    ctx.println(format!("Final Weights: {}", final_weights.value()));
     ctx.println("");
-    ctx.println(format!("Initial Bias: {initial_bias}"));
-    ctx.println(format!("Final Bias: {final_bias}"));
+    ctx.println(format!("Initial Bias: {}", initial_bias.value()));
+    ctx.println(format!("Final Bias: {}", final_bias.value()));
     ctx.println("");
     ctx.println(format!("Initial Loss: {}", loss_text(first_loss)?));
     ctx.println("");
@@ -237,17 +237,21 @@ fn run_dense(
         history,
         ..Default::default()
     };
-    out.quantities
-        .insert("initial_weights".into(), json!(initial_weights.to_string()));
-    out.quantities
-        .insert("initial_bias".into(), json!(initial_bias.to_string()));
+    out.quantities.insert(
+        "initial_weights".into(),
+        json!(initial_weights.value().to_string()),
+    );
+    out.quantities.insert(
+        "initial_bias".into(),
+        json!(initial_bias.value().to_string()),
+    );
     out.quantities
         .insert("final_weights".into(), tensor_json(final_weights));
     out.quantities
         .insert("final_bias".into(), tensor_json(final_bias));
     let loss_quantity = |l: &Tensor| -> anyhow::Result<serde_json::Value> {
         Ok(match batch_size {
-            None => tensor_json(l.value()),
+            None => tensor_json(l),
             Some(_) => num(l.item()?),
         })
     };
@@ -480,7 +484,7 @@ impl Experiment for Mlp {
             ctx.println(format!("\nPrediction: {}", prediction.value()));
             ctx.println(format!("Real value: {sample_y}"));
             out.quantities
-                .insert(format!("prediction[{i}]"), tensor_json(prediction.value()));
+                .insert(format!("prediction[{i}]"), tensor_json(&prediction));
             out.quantities
                 .insert(format!("real_value[{i}]"), json!(sample_y.to_string()));
         }

@@ -526,7 +526,7 @@ impl Experiment for KerasModel {
                 .context("no gradient reached the model's weight")?;
             let new_weight =
                 (Tensor::new(tensorflow_model.get_weights()[0].clone()) - learning_rate * g)?;
-            tensorflow_model.set_weights(&[new_weight.into_value()])?;
+            tensorflow_model.set_weights(&[new_weight])?;
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);

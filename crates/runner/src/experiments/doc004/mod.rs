@@ -139,7 +139,11 @@ pub(crate) fn py_pair(a: &str, b: &str) -> Vec<String> {
 pub(crate) struct Recorded(pub tt::Array);
 
 impl Initializer for Recorded {
-    fn init(&self, shape: &[usize], dtype: DType) -> tapegrad_nn::Result<tt::Array> {
+    fn init(
+        &self,
+        shape: &[usize],
+        dtype: DType,
+    ) -> tapegrad_nn::Result<tapegrad_autodiff::Tensor> {
         if self.0.shape() != shape {
             return Err(tapegrad_nn::Error::Layer {
                 layer: "CustomDense".into(),
@@ -149,7 +153,7 @@ impl Initializer for Recorded {
                 ),
             });
         }
-        Ok(self.0.cast(dtype))
+        Ok(self.0.cast(dtype).into())
     }
 }
 
