@@ -11,6 +11,18 @@ pub enum Error {
     /// `gradient` or `jacobian` called a second time on a non-persistent tape.
     #[error("A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians); create it with GradientTape::persistent() to call gradient more than once")]
     TapeConsumed,
+    /// An op's two operands have different dtypes (TensorFlow does not promote).
+    #[error("{op}: the operands have different dtypes, {lhs} and {rhs}; {fix}")]
+    DType {
+        /// The op that was called.
+        op: &'static str,
+        /// The left operand: what it is (a variable's name where one is) and its dtype.
+        lhs: String,
+        /// The right operand, described the same way.
+        rhs: String,
+        /// How to make them agree.
+        fix: String,
+    },
     /// A value whose shape or dtype does not fit a variable.
     #[error("variable `{name}`: {message}")]
     Variable {

@@ -34,6 +34,7 @@ mod tape;
 mod tensor;
 #[cfg(test)]
 mod testing;
+mod value_cell;
 mod variable;
 
 pub use error::{Error, Result};

@@ -342,6 +342,25 @@ struct State {
 const SPARE_MAX: usize = 4096;
 
 impl State {
+    /// The name of a variable this tape watches.
+    fn variable_name(&self, id: u64) -> Option<&str> {
+        self.variables
+            .iter()
+            .find(|v| v.id() == id)
+            .map(|v| v.name())
+    }
+
+    /// An op's name as the graph dump shows it (a read names its variable).
+    fn op_name(&self, op: &OpRef) -> String {
+        match op {
+            OpRef::Read(read) => match self.variable_name(read.0) {
+                Some(name) => format!("ReadVariable({name})"),
+                None => format!("ReadVariable(#{})", read.0),
+            },
+            op => op.name(),
+        }
+    }
+
     /// Empties the state for another tape, dropping what it holds now.
     fn clear_for_reuse(&mut self) {
         self.recorded.clear();
@@ -509,7 +528,7 @@ fn record_read_on_tapes(var: &Variable, value: &Tensor) {
             }
             if let Some(j) = leaf {
                 st.recorded.push(
-                    OpRef::Read(ReadVariable(var.clone())),
+                    OpRef::Read(ReadVariable(id)),
                     Inputs::Read,
                     Slots::Few([Slot::Leaf(j as u32), Slot::Unwatched, Slot::Unwatched]),
                     value,
@@ -519,13 +538,34 @@ fn record_read_on_tapes(var: &Variable, value: &Tensor) {
     });
 }
 
-/// The read of a variable: the gradient passes through unchanged.
-#[derive(Clone)]
-pub(crate) struct ReadVariable(Variable);
+/// The name of the variable whose read made the tensor with identity `id`, if a tape of this
+/// thread recorded that read (for error messages: nothing else keeps the link).
+pub(crate) fn variable_read_by(id: u64) -> Option<String> {
+    TAPES
+        .try_with(|t| {
+            let t = t.try_borrow().ok()?;
+            t.active.iter().find_map(|tape| {
+                let st = tape.state.try_borrow().ok()?;
+                let i = st.recorded.output_position(id)?;
+                match &st.recorded.records[i].op {
+                    OpRef::Read(read) => st.variable_name(read.0).map(str::to_string),
+                    _ => None,
+                }
+            })
+        })
+        .ok()
+        .flatten()
+}
+
+/// The read of the variable with this identity: the gradient passes through unchanged. (The
+/// identity, not the variable: the tape that records the read watches the variable and keeps
+/// it, and a record holding one more handle cost two atomic counts a read.)
+#[derive(Clone, Copy)]
+pub(crate) struct ReadVariable(pub(crate) u64);
 
 impl Op for ReadVariable {
     fn name(&self) -> String {
-        format!("ReadVariable({})", self.0.name())
+        "ReadVariable".into()
     }
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         out.push(Some(b.grad.clone()));
@@ -551,6 +591,10 @@ pub trait Source {
     fn source_id(&self) -> u64;
     /// Zeros of the source's shape and dtype.
     fn source_zeros(&self) -> tt::Array;
+    /// The variable, when the source is one (a tape keeps the variables it watches).
+    fn as_variable(&self) -> Option<&Variable> {
+        None
+    }
 }
 
 impl Source for Tensor {
@@ -569,6 +613,9 @@ impl Source for Variable {
     fn source_zeros(&self) -> tt::Array {
         tt::Array::zeros(self.dtype(), &self.shape())
     }
+    fn as_variable(&self) -> Option<&Variable> {
+        Some(self)
+    }
 }
 
 impl<S: Source + ?Sized> Source for &S {
@@ -577,6 +624,9 @@ impl<S: Source + ?Sized> Source for &S {
     }
     fn source_zeros(&self) -> tt::Array {
         (**self).source_zeros()
+    }
+    fn as_variable(&self) -> Option<&Variable> {
+        (**self).as_variable()
     }
 }
 
@@ -695,11 +745,16 @@ impl GradientTape {
 
     /// Starts watching a tensor or a variable (`tape.watch`).
     pub fn watch(&self, source: &impl Source) {
-        self.shared
-            .state
-            .borrow_mut()
-            .recorded
-            .watch(source.source_id());
+        match source.as_variable() {
+            Some(var) => self.watch_variable(var),
+            None => {
+                self.shared
+                    .state
+                    .borrow_mut()
+                    .recorded
+                    .watch(source.source_id());
+            }
+        }
     }
 
     /// Starts watching a variable, as `tape.watch(variable)` (also for non-trainable ones).
@@ -979,8 +1034,8 @@ impl GradientTape {
             // a variable read's input: the variable, with the value read
             let read;
             let inputs = match (&r.op, &r.inputs) {
-                (OpRef::Read(ReadVariable(v)), Inputs::Read) => {
-                    read = [r.output.with_id(v.id())];
+                (OpRef::Read(ReadVariable(id)), Inputs::Read) => {
+                    read = [r.output.with_id(*id)];
                     &read[..]
                 }
                 (_, inputs) => inputs.as_slice(),
@@ -992,7 +1047,7 @@ impl GradientTape {
             let _ = writeln!(
                 out,
                 "  op{i} [shape=box, label=\"{}\"];",
-                r.op.name().replace('"', "'")
+                st.op_name(&r.op).replace('"', "'")
             );
             for t in inputs {
                 let _ = writeln!(out, "  t{} -> op{i};", t.id());
@@ -1233,7 +1288,7 @@ mod tests {
     }
 
     fn read_op() -> OpRef {
-        OpRef::Read(ReadVariable(Variable::new(0.0f32)))
+        OpRef::Read(ReadVariable(Variable::new(0.0f32).id()))
     }
 
     /// A record of `input` -> `output` on `rec`, as a tape makes it.

@@ -364,18 +364,56 @@ impl Operand {
     }
 }
 
-/// Resolves two operands to tensors: a scalar takes the other's dtype (float32 if both are scalars).
+/// Resolves the two operands of `op` to tensors: a scalar takes the other's dtype (float32 if
+/// both are scalars); two tensors of different dtypes are an error naming both.
 #[inline]
-pub(crate) fn resolve_pair(a: impl IntoOperand, b: impl IntoOperand) -> Result<(Tensor, Tensor)> {
+pub(crate) fn resolve_pair(
+    op: &'static str,
+    a: impl IntoOperand,
+    b: impl IntoOperand,
+) -> Result<(Tensor, Tensor)> {
     let a = a.into_operand()?;
     let b = b.into_operand()?;
-    Ok(match (a, b) {
-        (Operand::Tensor(a), Operand::Tensor(b)) => (a, b),
+    match (a, b) {
+        (Operand::Tensor(a), Operand::Tensor(b)) => {
+            if a.dtype() != b.dtype() {
+                return Err(dtype_error(op, &a, &b));
+            }
+            Ok((a, b))
+        }
         (a, b) => {
             let dtype = a.dtype().or(b.dtype()).unwrap_or(DType::F32);
-            (a.into_tensor(dtype), b.into_tensor(dtype))
+            Ok((a.into_tensor(dtype), b.into_tensor(dtype)))
         }
-    })
+    }
+}
+
+/// The error for operands of two dtypes: each described (a variable by its name, when a tape
+/// recorded its read), and the fix.
+#[cold]
+fn dtype_error(op: &'static str, a: &Tensor, b: &Tensor) -> crate::Error {
+    let describe = |t: &Tensor| {
+        let what = match crate::tape::variable_read_by(t.id()) {
+            Some(name) => format!("the variable `{name}`"),
+            None if t.rank() == 0 => "a scalar tensor".to_string(),
+            None => format!("a tensor of shape {:?}", t.shape()),
+        };
+        format!("{what} ({})", t.dtype())
+    };
+    let (to, other) = if a.dtype() == DType::F32 {
+        (DType::F32, DType::F64)
+    } else {
+        (b.dtype(), a.dtype())
+    };
+    crate::Error::DType {
+        op,
+        lhs: describe(a),
+        rhs: describe(b),
+        fix: format!(
+            "TensorFlow does not convert between them: cast the {other} one with `.cast(DType::{})` (or build it as {to}; a Rust float scalar already takes the other operand's dtype)",
+            if to == DType::F32 { "F32" } else { "F64" }
+        ),
+    }
 }
 
 /// Resolves one operand to a tensor (a bare scalar becomes float32, as in TensorFlow).

@@ -1,11 +1,12 @@
 //! [`Variable`]: mutable, shared state that tapes watch (`tf.Variable`).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use tapegrad_tensor as tt;
 use tt::{DType, Element};
 
 use crate::tensor::next_id;
+use crate::value_cell::{ValueCell, ValueGuard};
 use crate::{tape, Error, IntoOperand, IntoTensor, Result, Tensor};
 
 struct Inner {
@@ -17,7 +18,7 @@ struct Inner {
     shape: Box<[usize]>,
     /// A lock, not a `RefCell`, so that a variable (and the model holding it) can move to
     /// another thread and be read from several.
-    value: Mutex<tt::Array>,
+    value: ValueCell<tt::Array>,
 }
 
 /// A shared, mutable tensor (`tf.Variable`). Clones are handles to the same variable; it is
@@ -84,19 +85,16 @@ impl Variable {
                 trainable,
                 dtype: value.dtype(),
                 shape: value.shape().into(),
-                value: Mutex::new(value),
+                value: ValueCell::new(value),
             }),
         }
     }
 
-    /// The value, locked. A panic inside a user's [`Variable::update_elements`] closure does not
-    /// make the variable unusable (the lock's poisoning is ignored, as a `RefCell` would be).
+    /// The value, locked (held for a clone or one update: never across a user's code but the
+    /// closure of [`Variable::update_elements`]).
     #[inline]
-    fn lock(&self) -> MutexGuard<'_, tt::Array> {
-        self.inner
-            .value
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> ValueGuard<'_, tt::Array> {
+        self.inner.value.lock()
     }
 
     /// The same value under a new name (a new variable: use it when creating one).
@@ -226,7 +224,8 @@ impl Variable {
 
     /// Updates the value's elements in place, in row-major order, when the dtype is `T` (an
     /// error otherwise): the optimizers' update without a temporary delta. The buffer is copied
-    /// first only if a tensor read earlier still shares it. No tape records this.
+    /// first only if a tensor read earlier still shares it. No tape records this. `f` must not
+    /// use this variable (its value is locked while `f` runs: a read would wait forever).
     ///
     /// ```
     /// use tapegrad_autodiff::Variable;

@@ -378,7 +378,8 @@ fn tapes_dropped_out_of_order_and_reused_after_reset() -> Result<()> {
 }
 
 #[test]
-fn a_variable_watched_as_a_source_is_not_listed_but_gets_its_gradient() -> Result<()> {
+fn a_variable_watched_with_watch_is_listed_and_gets_its_gradient() -> Result<()> {
+    // as TensorFlow's `tape.watch(v)`: `watched_variables()` lists it
     let v = Variable::new(2.0f32);
     let tape = GradientTape::with_options(TapeOptions {
         watch_accessed_variables: false,
@@ -386,7 +387,9 @@ fn a_variable_watched_as_a_source_is_not_listed_but_gets_its_gradient() -> Resul
     });
     tape.watch(&v);
     let y = mul(&v, &v)?;
-    assert!(tape.watched_variables().is_empty());
+    let watched = tape.watched_variables();
+    assert!(watched.len() == 1 && watched[0].same_as(&v));
+    assert!(tape.to_dot().contains("ReadVariable(Variable)"));
     assert_eq!(tape.gradient(&y, &[&v])?[0].as_ref().unwrap().item()?, 4.0);
     Ok(())
 }

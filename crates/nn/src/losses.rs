@@ -251,6 +251,24 @@ fn match_weight_rank(losses: &Tensor, weight: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// The loss objects' guard: after Keras's squeeze, a target and prediction whose broadcast has
+/// more elements than either compare every target with every prediction.
+fn refuse_cross_broadcast(t: &Tensor, p: &Tensor) -> Result<()> {
+    let shape = tt::broadcast_shape("loss", t.shape(), p.shape())?;
+    let n: usize = shape.iter().product();
+    if n > t.len() && n > p.len() {
+        return Err(Error::Invalid {
+            what: "loss",
+            message: format!(
+                "y_true has shape {:?} and y_pred shape {:?}, which broadcast to {shape:?}: every target would be compared with every prediction; reshape one to the other's shape (e.g. `y_true.reshape(&[-1, 1])`)",
+                t.shape(),
+                p.shape()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A loss object (`tf.keras.losses.Loss`): a per-sample loss function plus a [`Reduction`].
 pub trait Loss: Send + Sync {
     /// The per-sample losses (`fn(y_true, y_pred)` after Keras's squeeze of a trailing 1).
@@ -260,8 +278,24 @@ pub trait Loss: Send + Sync {
     fn reduction(&self) -> Reduction;
 
     /// `loss(y_true, y_pred)`: squeeze, per-sample losses, reduction.
+    ///
+    /// Unlike Keras, a target and prediction whose broadcast is larger than both (a `(1, n)`
+    /// target against an `(n, 1)` prediction: `n × n` comparisons) are refused, with the two
+    /// shapes and the fix: that loss trains a model that learns nothing. The loss functions
+    /// keep Keras's broadcasting.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::losses::{Loss, MeanSquaredError};
+    /// let y = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3])?;
+    /// let pred = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3, 1])?;
+    /// let err = MeanSquaredError::new().call(&y, &pred).unwrap_err().to_string();
+    /// assert!(err.contains("[1, 3]") && err.contains("[3, 1]") && err.contains("reshape"), "{err}");
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = squeeze_or_expand(y_true, y_pred)?;
+        refuse_cross_broadcast(&t, &p)?;
         let losses = self.per_sample(&t, &p)?;
         self.reduction().apply(&losses)
     }
@@ -275,6 +309,7 @@ pub trait Loss: Send + Sync {
         sample_weight: &Tensor,
     ) -> Result<Tensor> {
         let (t, p) = squeeze_or_expand(y_true, y_pred)?;
+        refuse_cross_broadcast(&t, &p)?;
         let losses = self.per_sample(&t, &p)?;
         compute_weighted_loss(&losses, Some(sample_weight), self.reduction())
     }

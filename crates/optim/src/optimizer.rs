@@ -4,6 +4,8 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 
+use smallvec::SmallVec;
+
 use tapegrad_autodiff::{GradientTape, Gradients, Tensor, Variable};
 use tapegrad_tensor::{self as tt, DType, Element};
 
@@ -46,9 +48,6 @@ pub struct OptimizerBase {
     /// passes the same variables in the same order every step, and then finds their states by
     /// position instead of hashing each id.
     order: Vec<(u64, usize)>,
-    /// The buffer `apply_gradients` collects its pairs into, kept empty between steps (a step
-    /// then allocates no list).
-    pairs: Vec<(Option<Tensor>, Variable)>,
     warnings: Vec<String>,
 }
 
@@ -71,7 +70,6 @@ impl OptimizerBase {
             index: HashMap::new(),
             states: Vec::new(),
             order: Vec::new(),
-            pairs: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -441,12 +439,10 @@ pub trait OptimizerExt: Optimizer {
         I: IntoIterator<Item = (Option<Tensor>, &'v Variable)>,
     {
         // collected into the kept buffer (the variables held: a reference count each)
-        let mut pairs = std::mem::take(&mut self.base_mut().pairs);
-        pairs.extend(grads_and_vars.into_iter().map(|(g, v)| (g, v.clone())));
-        let result = apply_pairs(self, &pairs);
-        pairs.clear();
-        self.base_mut().pairs = pairs;
-        result
+        // on the stack for up to 16 variables: no allocation and no reference count a step
+        let pairs: SmallVec<[(Option<Tensor>, &Variable); 16]> =
+            grads_and_vars.into_iter().collect();
+        apply_pairs(self, &pairs)
     }
 
     /// Computes the gradients of `loss()` with respect to `var_list` on a new tape (which

@@ -17,6 +17,17 @@ enum Kind {
     Div,
 }
 
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Add => "add",
+            Kind::Sub => "sub",
+            Kind::Mul => "mul",
+            Kind::Div => "div",
+        }
+    }
+}
+
 struct Binary(Kind);
 
 impl Binary {
@@ -92,7 +103,7 @@ fn negate(g: &Tensor) -> Result<Tensor> {
 
 #[inline]
 fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
-    let (a, b) = resolve_pair(a, b)?;
+    let (a, b) = resolve_pair(kind.name(), a, b)?;
     let value = match kind {
         Kind::Add => a.value().add(b.value()),
         Kind::Sub => a.value().sub(b.value()),
@@ -127,6 +138,30 @@ pub fn mul(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
 /// `a / b` with broadcasting (`tf.divide`).
 pub fn div(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
     binary(Kind::Div, a, b)
+}
+
+/// The arithmetic ops as methods, for chains (`x.mul(&w)?.add(1.0)?`) beside the operators.
+impl Tensor {
+    /// [`add`] as a method.
+    pub fn add(&self, other: impl IntoOperand) -> Result<Tensor> {
+        add(self, other)
+    }
+    /// [`sub`] as a method.
+    pub fn sub(&self, other: impl IntoOperand) -> Result<Tensor> {
+        sub(self, other)
+    }
+    /// [`mul`] as a method.
+    pub fn mul(&self, other: impl IntoOperand) -> Result<Tensor> {
+        mul(self, other)
+    }
+    /// [`div`] as a method.
+    pub fn div(&self, other: impl IntoOperand) -> Result<Tensor> {
+        div(self, other)
+    }
+    /// [`neg`] as a method.
+    pub fn neg(&self) -> Result<Tensor> {
+        neg(self)
+    }
 }
 
 struct Neg;
@@ -196,10 +231,14 @@ macro_rules! impl_foreign_lhs {
     )*};
 }
 // `Result<Tensor> + Result<Tensor>` or `Result<Tensor> + f32` would break the orphan rule: use
-// the functions (`add(a, b)`) there. A number on the left is an `f64` (an `f32` impl too would
-// leave `0.1 * &t` ambiguous); it still takes the tensor's dtype.
+// the functions (`add(a, b)`) there, or put the `?` before the number. A number on the left is
+// an `f64` or an `i32` (an unsuffixed `0.1` and `2`), and takes the tensor's dtype as on the
+// right. A second float or integer type on the left would make `(0.1 * &t)?` ambiguous to
+// Rust's inference (the `?` needs the type before the literal's fallback), so `f32`, `i64`, ...
+// go on the right (`&t * 0.1f32`), where every number type is accepted.
 impl_foreign_lhs!(Result<Tensor> => Tensor, &Tensor, Variable, &Variable);
 impl_foreign_lhs!(f64 => Tensor, &Tensor, Variable, &Variable);
+impl_foreign_lhs!(i32 => Tensor, &Tensor, Variable, &Variable);
 
 #[cfg(test)]
 mod tests {
@@ -216,6 +255,30 @@ mod tests {
         let h = (0.5 * &x)?;
         assert_eq!(h.dtype(), tt::DType::F64);
         assert_eq!(div(2.0 - &x, 2.0)?.to_vec::<f64>()?, vec![0.5, 0.0, -0.5]);
+        Ok(())
+    }
+
+    #[test]
+    fn numbers_of_every_kind_on_either_side_take_the_tensor_dtype() -> Result<()> {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+        let v = Variable::new(2.0);
+        let forms = [
+            (2.0 * &x)?,
+            (2 * &x)?,
+            (&x * 2i64)?,
+            (&x * 2)?,
+            (&x * 2usize)?,
+            (&x * 2.0f32)?,
+            (((&x * 5.0)? + 1.0)? - 1.0)?.div(2.5)?,
+            (&x * &v)?,
+            ((2 * &v * &x)? / 2)?,
+        ];
+        for y in &forms {
+            assert_eq!(y.dtype(), tt::DType::F32);
+            assert_eq!(y.to_vec::<f32>()?, vec![2.0, 4.0]);
+        }
+        assert_eq!((1 - &x)?.to_vec::<f32>()?, vec![0.0, -1.0]);
+        assert_eq!((4.0 / &x)?.to_vec::<f32>()?, vec![4.0, 2.0]);
         Ok(())
     }
 

@@ -56,6 +56,23 @@ pub fn stop_gradient(x: impl IntoOperand) -> Result<Tensor> {
     Ok(Tensor::new(x.value().clone()))
 }
 
+impl Tensor {
+    /// [`cast`] as a method (`x.cast(DType::F64)?`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// assert_eq!(Tensor::scalar(1.5f32).cast(DType::F64)?.dtype(), DType::F64);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn cast(&self, dtype: DType) -> Result<Tensor> {
+        cast(self, dtype)
+    }
+    /// [`stop_gradient`] as a method.
+    pub fn stop_gradient(&self) -> Result<Tensor> {
+        stop_gradient(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

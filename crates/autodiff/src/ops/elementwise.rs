@@ -66,7 +66,7 @@ impl tt::ops::BinaryFn for PowGradX {
 /// # Ok::<(), tapegrad_autodiff::Error>(())
 /// ```
 pub fn pow(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
-    let (x, y) = resolve_pair(x, y)?;
+    let (x, y) = resolve_pair("pow", x, y)?;
     let value = x.value().zip(y.value(), k::Pow)?;
     Ok(record2(|| OpRef::Static(&Pow), x, y, value))
 }
@@ -100,7 +100,7 @@ impl Op for Extremum {
 
 /// The larger of two tensors, elementwise with broadcasting (`tf.maximum`).
 pub fn maximum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
-    let (x, y) = resolve_pair(x, y)?;
+    let (x, y) = resolve_pair("maximum", x, y)?;
     let value = x.value().zip(y.value(), k::Maximum)?;
     Ok(record2(
         || OpRef::Static(&Extremum { max: true }),
@@ -112,7 +112,7 @@ pub fn maximum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
 
 /// The smaller of two tensors, elementwise with broadcasting (`tf.minimum`).
 pub fn minimum(x: impl IntoOperand, y: impl IntoOperand) -> Result<Tensor> {
-    let (x, y) = resolve_pair(x, y)?;
+    let (x, y) = resolve_pair("minimum", x, y)?;
     let value = x.value().zip(y.value(), k::Minimum)?;
     Ok(record2(
         || OpRef::Static(&Extremum { max: false }),
@@ -160,6 +160,25 @@ pub fn clip_by_value(x: impl IntoOperand, lo: f64, hi: f64) -> Result<Tensor> {
     let x = resolve(x)?;
     let value = x.value().clip(lo, hi);
     Ok(record1(|| OpRef::new(Clip { lo, hi }), x, value))
+}
+
+impl Tensor {
+    /// [`pow`] as a method.
+    pub fn pow(&self, y: impl IntoOperand) -> Result<Tensor> {
+        pow(self, y)
+    }
+    /// [`maximum`] as a method.
+    pub fn maximum(&self, y: impl IntoOperand) -> Result<Tensor> {
+        maximum(self, y)
+    }
+    /// [`minimum`] as a method.
+    pub fn minimum(&self, y: impl IntoOperand) -> Result<Tensor> {
+        minimum(self, y)
+    }
+    /// [`clip_by_value`] as a method.
+    pub fn clip_by_value(&self, lo: f64, hi: f64) -> Result<Tensor> {
+        clip_by_value(self, lo, hi)
+    }
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ pub fn matmul_t(
     transpose_a: bool,
     transpose_b: bool,
 ) -> Result<Tensor> {
-    let (a, b) = resolve_pair(a, b)?;
+    let (a, b) = resolve_pair("matmul", a, b)?;
     let value = a.value().matmul(b.value(), transpose_a, transpose_b)?;
     let op = || OpRef::Static(MatMul::of(transpose_a, transpose_b));
     Ok(record2(op, a, b, value))
@@ -133,7 +133,7 @@ pub fn matmul_bias_add(
     b: impl IntoOperand,
     bias: impl IntoOperand,
 ) -> Result<Tensor> {
-    let (a, b) = resolve_pair(a, b)?;
+    let (a, b) = resolve_pair("matmul_bias_add", a, b)?;
     let bias = resolve(bias)?;
     let mut value = a.value().matmul(b.value(), false, false)?;
     // the product is new and unshared: the bias is added in place, rounded as `add` rounds
@@ -143,6 +143,21 @@ pub fn matmul_bias_add(
         [a, b, bias],
         value,
     ))
+}
+
+impl Tensor {
+    /// [`matmul`] as a method (`x.matmul(&w)?`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
+    /// let w = Tensor::from_vec(vec![3.0f32, 4.0], &[2, 1])?;
+    /// assert_eq!(x.matmul(&w)?.to_vec::<f32>()?, vec![11.0]);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn matmul(&self, b: impl IntoOperand) -> Result<Tensor> {
+        matmul(self, b)
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,13 @@ pub fn softmax(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
     Ok(record1(|| OpRef::new(Softmax { axis }), x, value))
 }
 
+impl Tensor {
+    /// [`softmax`] as a method.
+    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+        softmax(self, axis)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

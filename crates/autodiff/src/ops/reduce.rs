@@ -212,6 +212,44 @@ pub fn reduce_max(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -
     reduce(Kind::Max, x, axes, keepdims)
 }
 
+/// The reductions as methods: over the axes given (`x.reduce_mean(&[0])?`), or over every axis
+/// (`x.sum()?`, `x.mean()?`, `x.max()?`, numpy's `x.sum()`), without kept dimensions.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 6.0], &[2, 2])?;
+/// assert_eq!(x.reduce_mean(&[0])?.to_vec::<f32>()?, vec![2.0, 4.0]);
+/// assert_eq!(x.reduce_sum(&[-1])?.to_vec::<f32>()?, vec![3.0, 9.0]);
+/// assert_eq!((x.sum()?.item()?, x.mean()?.item()?, x.max()?.item()?), (12.0, 3.0, 6.0));
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+impl Tensor {
+    /// [`reduce_sum`] over `axes`.
+    pub fn reduce_sum(&self, axes: &[isize]) -> Result<Tensor> {
+        reduce_sum(self, Some(axes), false)
+    }
+    /// [`reduce_mean`] over `axes`.
+    pub fn reduce_mean(&self, axes: &[isize]) -> Result<Tensor> {
+        reduce_mean(self, Some(axes), false)
+    }
+    /// [`reduce_max`] over `axes`.
+    pub fn reduce_max(&self, axes: &[isize]) -> Result<Tensor> {
+        reduce_max(self, Some(axes), false)
+    }
+    /// The sum of every element.
+    pub fn sum(&self) -> Result<Tensor> {
+        reduce_sum(self, None, false)
+    }
+    /// The mean of every element.
+    pub fn mean(&self) -> Result<Tensor> {
+        reduce_mean(self, None, false)
+    }
+    /// The largest element.
+    pub fn max(&self) -> Result<Tensor> {
+        reduce_max(self, None, false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -310,6 +310,38 @@ pub fn scatter_add_rows(x: impl IntoOperand, indices: &[usize], rows: usize) -> 
     ))
 }
 
+/// The shape ops as methods.
+impl Tensor {
+    /// [`reshape`] as a method (one `-1` is inferred).
+    pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
+        reshape(self, shape)
+    }
+    /// [`expand_dims`] as a method.
+    pub fn expand_dims(&self, axis: isize) -> Result<Tensor> {
+        expand_dims(self, axis)
+    }
+    /// [`squeeze`] as a method (every axis of length 1 with `None`).
+    pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Tensor> {
+        squeeze(self, axes)
+    }
+    /// [`transpose`] as a method (the axes reversed with `None`).
+    pub fn transpose(&self, perm: Option<&[usize]>) -> Result<Tensor> {
+        transpose(self, perm)
+    }
+    /// [`broadcast_to`] as a method.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        broadcast_to(self, shape)
+    }
+    /// [`slice`] as a method.
+    pub fn slice(&self, begin: &[usize], size: &[isize]) -> Result<Tensor> {
+        slice(self, begin, size)
+    }
+    /// [`gather`] as a method (rows of the first axis).
+    pub fn gather(&self, indices: &[usize]) -> Result<Tensor> {
+        gather(self, indices)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,13 @@ macro_rules! unary_op {
             let value = x.value().map($kernel);
             Ok(record1(|| OpRef::Static(&$op), x, value))
         }
+
+        impl Tensor {
+            #[doc = concat!("[`", stringify!($fn_name), "`](crate::", stringify!($fn_name), ") of this tensor, as a method.")]
+            pub fn $fn_name(&self) -> Result<Tensor> {
+                $fn_name(self)
+            }
+        }
     };
 }
 
