@@ -35,6 +35,35 @@
 mod error;
 
 pub use error::{Error, Result};
+
+/// Seeds every generator tapegrad draws from without a seed of its own, as Keras's
+/// `keras.utils.set_random_seed`: the numpy-style global generator
+/// ([`datasets::np_random`], `np.random.seed`) and the unseeded initializers
+/// ([`nn::initializers::set_seed`], `tf.random.set_seed`), on every thread. A model built in a
+/// worker thread after it is the same as one built in `main`.
+///
+/// ```
+/// use tapegrad::prelude::*;
+/// tapegrad::set_random_seed(42);
+/// let mut a = Dense::new(3);
+/// a.build(&[1, 2])?;
+/// let x = np_random::randn(2)?;
+/// tapegrad::set_random_seed(42);
+/// let (b, y) = std::thread::spawn(|| -> tapegrad::Result<_> {
+///     let mut b = Dense::new(3);
+///     b.build(&[1, 2])?;
+///     Ok((b, np_random::randn(2)?))
+/// })
+/// .join()
+/// .unwrap()?;
+/// assert!(a.get_weights()[0].equals(&b.get_weights()[0]));
+/// assert_eq!(x, y);
+/// # Ok::<(), tapegrad::Error>(())
+/// ```
+pub fn set_random_seed(seed: u32) {
+    datasets::np_random::seed(seed);
+    nn::initializers::set_seed(u64::from(seed));
+}
 pub use tapegrad_autodiff as autodiff;
 pub use tapegrad_datasets as datasets;
 pub use tapegrad_nn as nn;
@@ -46,12 +75,17 @@ pub mod prelude {
     pub use tapegrad_autodiff::{
         abs, add, broadcast_to, cast, clip_by_value, concat, div, exp, expand_dims, gather, log,
         matmul, maximum, minimum, mul, neg, pow, reduce_max, reduce_mean, reduce_sum, relu,
-        reshape, sigmoid, sign, slice, softmax, sqrt, square, squeeze, stack, stop_gradient, sub,
-        tanh, transpose, DType, GradientTape, Tensor, UnconnectedGradients, Variable,
+        reshape, sigmoid, sign, slice, softmax, softplus, sqrt, square, squeeze, stack,
+        stop_gradient, sub, tanh, transpose, DType, GradientTape, Gradients, IntoTensor, Tensor,
+        UnconnectedGradients, Variable,
     };
     pub use tapegrad_datasets::sklearn::MakeRegression;
     pub use tapegrad_datasets::{np_random, RandomState};
-    pub use tapegrad_nn::losses::{mean_absolute_error, mean_squared_error};
+    // The loss objects, not the functions: `mean_squared_error(y, pred)` broadcasts a `(n,)`
+    // target against an `(n, 1)` prediction to `n × n` as Keras's does; the objects squeeze
+    // first and refuse such a pair. The functions stay in `tapegrad::nn::losses`.
+    pub use crate::{Error, Result};
+    pub use tapegrad_nn::losses::{Loss, MeanAbsoluteError, MeanSquaredError};
     pub use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
     pub use tapegrad_optim::{Adam, Optimizer, OptimizerExt, Sgd};
 }

@@ -21,6 +21,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
@@ -36,13 +37,18 @@ use crate::{Error, Result};
 /// standard deviation of a standard normal truncated to (−2, 2).
 pub const TRUNCATED_NORMAL_STDDEV_FACTOR: f64 = 0.879_625_661_034_239_8;
 
+/// The seed [`set_seed`] set last, and how many times it was set (0: never).
+static GLOBAL_SEED: Mutex<(u64, u64)> = Mutex::new((0, 0));
+
 thread_local! {
-    static GLOBAL_RNG: RefCell<StdRng> = RefCell::new(StdRng::from_os_rng());
+    /// This thread's generator, and the setting of [`GLOBAL_SEED`] it was seeded from.
+    static GLOBAL_RNG: RefCell<(u64, StdRng)> = RefCell::new((0, StdRng::from_os_rng()));
 }
 
-/// Reseeds this thread's generator, which unseeded initializers draw from
-/// (`tf.random.set_seed`): after `set_seed(s)` the same sequence of unseeded initializations
-/// gives the same values.
+/// Seeds the generator unseeded initializers draw from (`tf.random.set_seed`), on every thread:
+/// after `set_seed(s)`, each thread's next unseeded initializations start from `s`, so the same
+/// sequence of them gives the same values in `main` and in a worker thread. Before any
+/// `set_seed`, each thread draws from an OS-seeded generator.
 ///
 /// ```
 /// use tapegrad_autodiff::DType;
@@ -51,10 +57,14 @@ thread_local! {
 /// let a = GlorotUniform::new().init(&[3, 2], DType::F32)?;
 /// set_seed(7);
 /// assert!(a.equals(&GlorotUniform::new().init(&[3, 2], DType::F32)?));
+/// set_seed(7);
+/// let b = std::thread::spawn(|| GlorotUniform::new().init(&[3, 2], DType::F32)).join().unwrap()?;
+/// assert!(a.equals(&b));
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
 pub fn set_seed(seed: u64) {
-    GLOBAL_RNG.with(|r| *r.borrow_mut() = StdRng::seed_from_u64(seed));
+    let mut g = GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
+    *g = (g.0 + 1, seed);
 }
 
 /// Fills `n` values from a seeded generator, or from this thread's generator.
@@ -64,10 +74,16 @@ fn draw(seed: Option<u64>, n: usize, mut f: impl FnMut(&mut StdRng) -> f64) -> V
             let mut rng = StdRng::seed_from_u64(s);
             (0..n).map(|_| f(&mut rng)).collect()
         }
-        None => GLOBAL_RNG.with(|r| {
-            let mut rng = r.borrow_mut();
-            (0..n).map(|_| f(&mut rng)).collect()
-        }),
+        None => {
+            let (setting, seed) = *GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
+            GLOBAL_RNG.with(|r| {
+                let mut r = r.borrow_mut();
+                if r.0 != setting {
+                    *r = (setting, StdRng::seed_from_u64(seed));
+                }
+                (0..n).map(|_| f(&mut r.1)).collect()
+            })
+        }
     }
 }
 
