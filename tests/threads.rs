@@ -62,7 +62,7 @@ fn train(seed: u64, steps: usize) -> tapegrad::Result<(Sequential, Adam, Vec<f32
     );
     model.add(Dense::new(1).kernel_initializer(GlorotUniform::seeded(seed + 1)));
     model.build(&[64, 4])?;
-    let mut opt = Adam::new(ExponentialDecay::new(0.01, 10, 0.9));
+    let mut opt = Adam::new(ExponentialDecay::new(0.01, 10, 0.9)?);
     let loss_fn = MeanSquaredError::new();
     let mut losses = Vec::new();
     for _ in 0..steps {

@@ -40,6 +40,14 @@ pub enum Error {
         /// The optimizer's iteration counter.
         iteration: u64,
     },
+    /// A gradient holds a NaN or an infinity (see [`NonFinite`](crate::NonFinite)).
+    #[error("variable `{variable}`: its gradient at iteration {iteration} holds a NaN or an infinity; nothing was updated (lower the learning rate, clip the gradients, or choose NonFinite::Skip or NonFinite::Apply)")]
+    NonFiniteGradient {
+        /// The variable whose gradient is not finite.
+        variable: String,
+        /// The optimizer's iteration counter.
+        iteration: u64,
+    },
     /// `apply_gradients` got pairs whose gradients are all `None` (Keras raises a `ValueError`).
     #[error("No gradients provided for any variable: {variables:?}")]
     NoGradients {

@@ -102,6 +102,16 @@ macro_rules! common_options {
                 self
             }
 
+            #[doc = concat!("What a NaN or infinite gradient does: refused (the default), the step ",
+                "skipped, or applied as Keras does.\n\n```\n",
+                "use tapegrad_optim::{NonFinite, ", stringify!($ty), "};\n",
+                "let opt = ", $ctor, ".non_finite(NonFinite::Skip);\n",
+                "```")]
+            pub fn non_finite(mut self, non_finite: crate::NonFinite) -> Self {
+                self.base.set_non_finite(non_finite);
+                self
+            }
+
             #[doc = concat!("Decoupled weight decay: before each update, `var -= var * weight_decay * lr`.\n\n```\n",
                 "use tapegrad_autodiff::{Tensor, Variable};\n",
                 "use tapegrad_optim::{Optimizer, OptimizerExt, ", stringify!($ty), "};\n",
@@ -156,7 +166,7 @@ pub use adam::{Adam, AdamW};
 pub use adamax::Adamax;
 pub use error::{Error, Result};
 pub use nadam::Nadam;
-pub use optimizer::{Optimizer, OptimizerBase, OptimizerExt, StepContext};
+pub use optimizer::{NonFinite, Optimizer, OptimizerBase, OptimizerExt, StepContext};
 pub use rmsprop::RMSprop;
 pub use schedule::{
     CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRate,

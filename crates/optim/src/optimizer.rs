@@ -21,6 +21,34 @@ pub struct StepContext {
     pub iterations: u64,
 }
 
+/// What `apply_gradients` does with a gradient that holds a NaN or an infinity.
+///
+/// ```
+/// use tapegrad_autodiff::{Tensor, Variable};
+/// use tapegrad_optim::{Error, NonFinite, Optimizer, OptimizerExt, Sgd};
+/// let w = Variable::new(1.0).with_name("w");
+/// let nan = || Some(Tensor::scalar(f32::NAN));
+/// let err = Sgd::new(0.1).apply_gradients([(nan(), &w)]).unwrap_err();
+/// assert!(matches!(err, Error::NonFiniteGradient { ref variable, .. } if variable == "w"));
+/// let mut skipping = Sgd::new(0.1).non_finite(NonFinite::Skip);
+/// skipping.apply_gradients([(nan(), &w)])?;
+/// assert_eq!((w.item()?, skipping.iterations(), skipping.warnings().len()), (1.0, 0, 1));
+/// Sgd::new(0.1).non_finite(NonFinite::Apply).apply_gradients([(nan(), &w)])?;
+/// assert!(w.item()?.is_nan());
+/// # Ok::<(), tapegrad_optim::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NonFinite {
+    /// Refuse the step with [`Error::NonFiniteGradient`], naming the variable; nothing changes.
+    #[default]
+    Error,
+    /// Skip the whole step with a warning: no variable changes and `iterations` stays, as
+    /// Keras's `LossScaleOptimizer` does with an overflowed step.
+    Skip,
+    /// Apply it, as a plain Keras optimizer does (the weights become NaN).
+    Apply,
+}
+
 #[derive(Debug, Clone)]
 struct VarState {
     name: String,
@@ -40,6 +68,7 @@ pub struct OptimizerBase {
     clipvalue: Option<f64>,
     global_clipnorm: Option<f64>,
     weight_decay: Option<f64>,
+    non_finite: NonFinite,
     exclude_ids: Vec<u64>,
     exclude_names: Vec<String>,
     index: HashMap<u64, usize>,
@@ -65,6 +94,7 @@ impl OptimizerBase {
             clipvalue: None,
             global_clipnorm: None,
             weight_decay: None,
+            non_finite: NonFinite::Error,
             exclude_ids: Vec::new(),
             exclude_names: Vec::new(),
             index: HashMap::new(),
@@ -88,6 +118,11 @@ impl OptimizerBase {
     /// (`tf.clip_by_global_norm`).
     pub fn set_global_clipnorm(&mut self, global_clipnorm: Option<f64>) {
         self.global_clipnorm = global_clipnorm;
+    }
+
+    /// What a NaN or infinite gradient does (refused by default).
+    pub fn set_non_finite(&mut self, non_finite: NonFinite) {
+        self.non_finite = non_finite;
     }
 
     /// Decoupled weight decay: `var -= var * weight_decay * lr` before each update.
@@ -130,7 +165,31 @@ impl OptimizerBase {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the settings every optimizer shares: a constant learning rate finite and not
+    /// negative; clipping thresholds and weight decay finite and not negative (a clipping
+    /// threshold of 0 turns it off, as in Keras); not both `clipnorm` and `global_clipnorm`.
+    pub fn validate(&self) -> Result<()> {
+        if let LearningRate::Constant(lr) = self.learning_rate {
+            if !(lr.is_finite() && lr >= 0.0) {
+                return Err(self.config_error(
+                    "learning_rate",
+                    format!("must be a finite number ≥ 0, got {lr}"),
+                ));
+            }
+        }
+        for (parameter, value) in [
+            ("clipnorm", self.clipnorm),
+            ("clipvalue", self.clipvalue),
+            ("global_clipnorm", self.global_clipnorm),
+            ("weight_decay", self.weight_decay),
+        ] {
+            if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(self.config_error(
+                    parameter,
+                    format!("must be a finite number ≥ 0 (0: off), got {v}"),
+                ));
+            }
+        }
         if self.clipnorm.is_some() && self.global_clipnorm.is_some() {
             return Err(self.config_error(
                 "clipnorm",
@@ -309,9 +368,25 @@ pub trait Optimizer: Send {
         Ok(())
     }
 
-    /// Checks the hyperparameters (called by every `apply_gradients`). Accepts by default.
+    /// Checks this optimizer's own hyperparameters (momentum, betas, ...). Accepts by default.
     fn validate(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// Checks every setting, the shared ones ([`OptimizerBase::validate`]: learning rate,
+    /// clipping, weight decay) and this optimizer's ([`Optimizer::validate`]), naming the first
+    /// bad one and what it allows. Every `apply_gradients` calls it before changing anything;
+    /// call it after building an optimizer to refuse a bad setting at once.
+    ///
+    /// ```
+    /// use tapegrad_optim::{Optimizer, Sgd};
+    /// assert!(Sgd::new(0.1).clipnorm(1.0).check_settings().is_ok());
+    /// let err = Sgd::new(0.1).clipnorm(-1.0).check_settings().unwrap_err();
+    /// assert_eq!(err.to_string(), "SGD: `clipnorm` must be a finite number ≥ 0 (0: off), got -1");
+    /// ```
+    fn check_settings(&self) -> Result<()> {
+        self.base().validate()?;
+        self.validate()
     }
 
     /// The name (`SGD`, `Adam`, ...).
@@ -338,7 +413,7 @@ pub trait Optimizer: Send {
     /// let mut opt = Sgd::new(0.1);
     /// opt.set_learning_rate(0.5)?;
     /// assert_eq!(opt.learning_rate(), 0.5);
-    /// assert!(Sgd::new(ExponentialDecay::new(0.1, 5, 0.5)).set_learning_rate(0.5).is_err());
+    /// assert!(Sgd::new(ExponentialDecay::new(0.1, 5, 0.5)?).set_learning_rate(0.5).is_err());
     /// # Ok::<(), tapegrad_optim::Error>(())
     /// ```
     fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
@@ -569,8 +644,7 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     this: &mut O,
     grads_and_vars: &[(Option<Tensor>, V)],
 ) -> Result<u64> {
-    this.validate()?;
-    this.base().validate()?;
+    this.check_settings()?;
     {
         let base = this.base_mut();
         base.current_learning_rate = base.learning_rate.at(base.iterations);
@@ -643,6 +717,19 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
             return Err(Error::LearningRate {
                 variable: v.borrow().name().into(),
                 value: f64::from(lr),
+                iteration: iterations,
+            });
+        }
+        if this.base().non_finite != NonFinite::Apply && !g.value().all_finite() {
+            let variable = v.borrow().name().to_string();
+            if this.base().non_finite == NonFinite::Skip {
+                this.base_mut().warn(format!(
+                    "the gradient of `{variable}` is not finite: step {iterations} skipped"
+                ));
+                return Ok(iterations);
+            }
+            return Err(Error::NonFiniteGradient {
+                variable,
                 iteration: iterations,
             });
         }

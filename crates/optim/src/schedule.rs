@@ -42,8 +42,9 @@ pub trait LearningRateSchedule: fmt::Debug + Send + Sync {
 /// use tapegrad_optim::{ExponentialDecay, LearningRate};
 /// let c: LearningRate = 0.1.into();
 /// assert_eq!(c.at(7), 0.1f32);
-/// let s: LearningRate = ExponentialDecay::new(0.1, 5, 0.5).into();
+/// let s: LearningRate = ExponentialDecay::new(0.1, 5, 0.5)?.into();
 /// assert_eq!(s.at(5), 0.05f32);
+/// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub enum LearningRate {
@@ -88,6 +89,43 @@ impl<S: LearningRateSchedule + 'static> From<S> for LearningRate {
     }
 }
 
+/// The checks every decay schedule makes where it is built: a finite initial rate and a
+/// positive number of decay steps (a zero divides by zero at the first step).
+fn check_decay(
+    owner: &str,
+    initial_learning_rate: f64,
+    steps_name: &'static str,
+    steps: u64,
+) -> Result<()> {
+    if !initial_learning_rate.is_finite() {
+        return Err(Error::Config {
+            owner: owner.into(),
+            parameter: "initial_learning_rate",
+            message: format!("must be a finite number, got {initial_learning_rate}"),
+        });
+    }
+    if steps == 0 {
+        return Err(Error::Config {
+            owner: owner.into(),
+            parameter: steps_name,
+            message: "must be at least 1, got 0 (the schedule divides the step by it)".into(),
+        });
+    }
+    Ok(())
+}
+
+fn check_rate(owner: &str, decay_rate: f64) -> Result<()> {
+    if decay_rate.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            owner: owner.into(),
+            parameter: "decay_rate",
+            message: format!("must be a finite number, got {decay_rate}"),
+        })
+    }
+}
+
 fn f32_of(step: u64) -> f32 {
     step as f32
 }
@@ -97,9 +135,10 @@ fn f32_of(step: u64) -> f32 {
 ///
 /// ```
 /// use tapegrad_optim::{ExponentialDecay, LearningRateSchedule};
-/// let s = ExponentialDecay::new(0.1, 5, 0.5);
+/// let s = ExponentialDecay::new(0.1, 5, 0.5)?;
 /// assert_eq!(s.at(10) as f32, 0.025);
-/// assert_eq!(ExponentialDecay::new(0.1, 5, 0.5).staircase(true).at(9) as f32, 0.05);
+/// assert_eq!(ExponentialDecay::new(0.1, 5, 0.5)?.staircase(true).at(9) as f32, 0.05);
+/// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExponentialDecay {
@@ -110,14 +149,22 @@ pub struct ExponentialDecay {
 }
 
 impl ExponentialDecay {
-    /// The schedule with `staircase = false`.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        ExponentialDecay {
+    /// The schedule with `staircase = false`; refused when `decay_steps` is 0 or a rate is
+    /// not finite.
+    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Result<Self> {
+        check_decay(
+            "ExponentialDecay",
+            initial_learning_rate,
+            "decay_steps",
+            decay_steps,
+        )?;
+        check_rate("ExponentialDecay", decay_rate)?;
+        Ok(ExponentialDecay {
             initial_learning_rate,
             decay_steps,
             decay_rate,
             staircase: false,
-        }
+        })
     }
 
     /// Decays at discrete intervals (`floor(step / decay_steps)`).
@@ -143,8 +190,9 @@ impl LearningRateSchedule for ExponentialDecay {
 ///
 /// ```
 /// use tapegrad_optim::{InverseTimeDecay, LearningRateSchedule};
-/// let s = InverseTimeDecay::new(0.1, 5, 0.5);
+/// let s = InverseTimeDecay::new(0.1, 5, 0.5)?;
 /// assert_eq!(s.at(10) as f32, 0.05);
+/// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct InverseTimeDecay {
@@ -155,14 +203,22 @@ pub struct InverseTimeDecay {
 }
 
 impl InverseTimeDecay {
-    /// The schedule with `staircase = false`.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        InverseTimeDecay {
+    /// The schedule with `staircase = false`; refused when `decay_steps` is 0 or a rate is
+    /// not finite.
+    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Result<Self> {
+        check_decay(
+            "InverseTimeDecay",
+            initial_learning_rate,
+            "decay_steps",
+            decay_steps,
+        )?;
+        check_rate("InverseTimeDecay", decay_rate)?;
+        Ok(InverseTimeDecay {
             initial_learning_rate,
             decay_steps,
             decay_rate,
             staircase: false,
-        }
+        })
     }
 
     /// Decays at discrete intervals (`floor(step / decay_steps)`).
@@ -246,9 +302,10 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
 ///
 /// ```
 /// use tapegrad_optim::{LearningRateSchedule, PolynomialDecay};
-/// let s = PolynomialDecay::new(0.1, 10).end_learning_rate(0.01).power(2.0);
+/// let s = PolynomialDecay::new(0.1, 10)?.end_learning_rate(0.01).power(2.0);
 /// assert_eq!(s.at(10) as f32, 0.01);
 /// assert_eq!(s.at(50) as f32, 0.01);
+/// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolynomialDecay {
@@ -261,14 +318,20 @@ pub struct PolynomialDecay {
 
 impl PolynomialDecay {
     /// The schedule with Keras's defaults: `end_learning_rate = 0.0001`, `power = 1`, no cycle.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64) -> Self {
-        PolynomialDecay {
+    pub fn new(initial_learning_rate: f64, decay_steps: u64) -> Result<Self> {
+        check_decay(
+            "PolynomialDecay",
+            initial_learning_rate,
+            "decay_steps",
+            decay_steps,
+        )?;
+        Ok(PolynomialDecay {
             initial_learning_rate,
             decay_steps,
             end_learning_rate: 0.0001,
             power: 1.0,
             cycle: false,
-        }
+        })
     }
 
     /// The rate reached after `decay_steps`.
@@ -313,11 +376,12 @@ impl LearningRateSchedule for PolynomialDecay {
 ///
 /// ```
 /// use tapegrad_optim::{CosineDecay, LearningRateSchedule};
-/// let s = CosineDecay::new(0.1, 10).alpha(0.1);
+/// let s = CosineDecay::new(0.1, 10)?.alpha(0.1);
 /// assert_eq!(s.at(0) as f32, 0.1);
 /// assert_eq!(s.at(10) as f32, 0.1f32 * 0.1f32);
-/// let w = CosineDecay::new(0.0, 10).warmup(0.2, 5);
+/// let w = CosineDecay::new(0.0, 10)?.warmup(0.2, 5);
 /// assert_eq!(w.at(5) as f32, 0.2);
+/// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CosineDecay {
@@ -330,14 +394,20 @@ pub struct CosineDecay {
 
 impl CosineDecay {
     /// The schedule with `alpha = 0` and no warm-up.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64) -> Self {
-        CosineDecay {
+    pub fn new(initial_learning_rate: f64, decay_steps: u64) -> Result<Self> {
+        check_decay(
+            "CosineDecay",
+            initial_learning_rate,
+            "decay_steps",
+            decay_steps,
+        )?;
+        Ok(CosineDecay {
             initial_learning_rate,
             decay_steps,
             alpha: 0.0,
             warmup_target: None,
             warmup_steps: 0,
-        }
+        })
     }
 
     /// The final rate as a fraction of the rate the decay starts from.
@@ -387,9 +457,10 @@ impl LearningRateSchedule for CosineDecay {
 ///
 /// ```
 /// use tapegrad_optim::{CosineDecayRestarts, LearningRateSchedule};
-/// let s = CosineDecayRestarts::new(0.1, 4).t_mul(2.0).m_mul(0.5).alpha(0.1);
+/// let s = CosineDecayRestarts::new(0.1, 4)?.t_mul(2.0).m_mul(0.5).alpha(0.1);
 /// assert_eq!(s.at(0) as f32, 0.1);
 /// assert_eq!(s.at(4) as f32, 0.055000003); // restart at half the rate
+/// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CosineDecayRestarts {
@@ -402,14 +473,20 @@ pub struct CosineDecayRestarts {
 
 impl CosineDecayRestarts {
     /// The schedule with Keras's defaults `t_mul = 2`, `m_mul = 1`, `alpha = 0`.
-    pub fn new(initial_learning_rate: f64, first_decay_steps: u64) -> Self {
-        CosineDecayRestarts {
+    pub fn new(initial_learning_rate: f64, first_decay_steps: u64) -> Result<Self> {
+        check_decay(
+            "CosineDecayRestarts",
+            initial_learning_rate,
+            "first_decay_steps",
+            first_decay_steps,
+        )?;
+        Ok(CosineDecayRestarts {
             initial_learning_rate,
             first_decay_steps,
             t_mul: 2.0,
             m_mul: 1.0,
             alpha: 0.0,
-        }
+        })
     }
 
     /// How much longer each period is than the one before.

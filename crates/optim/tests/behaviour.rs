@@ -3,8 +3,9 @@
 
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_optim::{
-    Adadelta, Adagrad, Adam, AdamW, Adamax, Error, ExponentialDecay, Nadam, Optimizer,
-    OptimizerExt, RMSprop, Result, Sgd,
+    Adadelta, Adagrad, Adam, AdamW, Adamax, CosineDecay, CosineDecayRestarts, Error,
+    ExponentialDecay, InverseTimeDecay, Nadam, NonFinite, Optimizer, OptimizerExt, PolynomialDecay,
+    RMSprop, Result, Sgd,
 };
 
 fn vec_var(values: &[f32], name: &str) -> Variable {
@@ -121,16 +122,24 @@ fn a_bad_gradient_names_its_variable_and_changes_nothing() -> Result<()> {
 #[test]
 fn a_non_finite_learning_rate_is_an_error_naming_the_variable() {
     let w = vec_var(&[1.0], "w");
-    for lr in [f64::NAN, f64::INFINITY, 1e39] {
+    // a constant is refused as a setting, before any step
+    for lr in [f64::NAN, f64::INFINITY, 1e39, -0.1] {
         let mut opt = Sgd::new(lr);
         let err = opt.apply_gradients([(grad(&[1.0]), &w)]).unwrap_err();
         assert!(
-            matches!(err, Error::LearningRate { ref variable, iteration: 0, .. } if variable == "w"),
+            matches!(
+                err,
+                Error::Config {
+                    parameter: "learning_rate",
+                    ..
+                }
+            ),
             "{err}"
         );
+        assert!(err.to_string().contains("≥ 0"), "{err}");
     }
     // A schedule that overflows float32 at step 2.
-    let mut opt = Sgd::new(ExponentialDecay::new(1e30, 1, 1e9));
+    let mut opt = Sgd::new(ExponentialDecay::new(1e30, 1, 1e9).unwrap());
     opt.apply_gradients([(grad(&[0.0]), &w)]).unwrap();
     let err = opt.apply_gradients([(grad(&[0.0]), &w)]).unwrap_err();
     assert!(err.to_string().contains("iteration 1"), "{err}");
@@ -262,7 +271,7 @@ fn nadam_refuses_variables_of_two_dtypes_like_keras() -> Result<()> {
 #[test]
 fn schedules_are_evaluated_at_iterations() -> Result<()> {
     let w = Variable::new(0.0f32);
-    let mut opt = Sgd::new(ExponentialDecay::new(0.1, 1, 0.5).staircase(true));
+    let mut opt = Sgd::new(ExponentialDecay::new(0.1, 1, 0.5)?.staircase(true));
     let mut rates = vec![];
     for _ in 0..3 {
         opt.apply_gradients([(Some(Tensor::scalar(1.0f32)), &w)])?;
@@ -329,4 +338,84 @@ fn slots_follow_their_variables_when_the_list_changes_order_or_length() -> Resul
     assert_eq!(f32s(&b1), f32s(&b2));
     assert_ne!(f32s(&a1), vec![1.0, 2.0]);
     Ok(())
+}
+
+#[test]
+fn bad_settings_are_refused_naming_the_parameter_and_what_is_allowed() {
+    for (err, parameter) in [
+        (
+            ExponentialDecay::new(0.1, 0, 0.5).unwrap_err(),
+            "decay_steps",
+        ),
+        (
+            ExponentialDecay::new(f64::NAN, 5, 0.5).unwrap_err(),
+            "initial_learning_rate",
+        ),
+        (
+            ExponentialDecay::new(0.1, 5, f64::INFINITY).unwrap_err(),
+            "decay_rate",
+        ),
+        (
+            InverseTimeDecay::new(0.1, 0, 0.5).unwrap_err(),
+            "decay_steps",
+        ),
+        (PolynomialDecay::new(0.1, 0).unwrap_err(), "decay_steps"),
+        (CosineDecay::new(0.1, 0).unwrap_err(), "decay_steps"),
+        (
+            CosineDecayRestarts::new(0.1, 0).unwrap_err(),
+            "first_decay_steps",
+        ),
+    ] {
+        assert!(
+            matches!(err, Error::Config { parameter: p, .. } if p == parameter),
+            "{err}"
+        );
+        assert!(err.to_string().contains(parameter), "{err}");
+    }
+    let w = vec_var(&[1.0], "w");
+    for (opt, parameter) in [
+        (Sgd::new(0.1).clipnorm(-1.0), "clipnorm"),
+        (Sgd::new(0.1).clipvalue(f64::NAN), "clipvalue"),
+        (Sgd::new(0.1).global_clipnorm(-0.5), "global_clipnorm"),
+        (Sgd::new(0.1).weight_decay(-0.01), "weight_decay"),
+    ] {
+        let mut opt = opt;
+        assert!(
+            opt.check_settings().is_err(),
+            "validate() refuses it before any step"
+        );
+        let err = opt.apply_gradients([(grad(&[1.0]), &w)]).unwrap_err();
+        assert!(
+            matches!(err, Error::Config { parameter: p, .. } if p == parameter),
+            "{err}"
+        );
+        assert!(err.to_string().contains("≥ 0"), "{err}");
+    }
+    assert_eq!(f32s(&w), [1.0]);
+}
+
+#[test]
+fn a_non_finite_gradient_is_refused_naming_its_variable_and_changes_nothing() {
+    let (a, b) = (vec_var(&[1.0], "a"), vec_var(&[1.0], "b"));
+    let mut opt = Adam::new(0.1);
+    let err = opt
+        .apply_gradients([(grad(&[1.0]), &a), (grad(&[f32::INFINITY]), &b)])
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NonFiniteGradient { ref variable, iteration: 0 } if variable == "b")
+    );
+    assert!(err.to_string().contains("NonFinite::Skip"), "{err}");
+    assert_eq!(
+        (f32s(&a), f32s(&b), opt.iterations()),
+        (vec![1.0], vec![1.0], 0)
+    );
+    let mut skip = Adam::new(0.1).non_finite(NonFinite::Skip);
+    skip.apply_gradients([(grad(&[1.0]), &a), (grad(&[f32::NAN]), &b)])
+        .unwrap();
+    assert_eq!((f32s(&a), skip.iterations()), (vec![1.0], 0));
+    assert!(skip.warnings()[0].contains("`b`"));
+    skip.apply_gradients([(grad(&[1.0]), &a), (grad(&[1.0]), &b)])
+        .unwrap();
+    assert_eq!(skip.iterations(), 1);
+    assert!(f32s(&a)[0] < 1.0);
 }

@@ -75,6 +75,7 @@ fn schedule(class: &str, c: &Value) -> LearningRate {
             u("decay_steps"),
             f("decay_rate"),
         )
+        .expect("valid schedule")
         .staircase(b("staircase"))
         .into(),
         "InverseTimeDecay" => InverseTimeDecay::new(
@@ -82,6 +83,7 @@ fn schedule(class: &str, c: &Value) -> LearningRate {
             u("decay_steps"),
             f("decay_rate"),
         )
+        .expect("valid schedule")
         .staircase(b("staircase"))
         .into(),
         "PiecewiseConstantDecay" => {
@@ -97,13 +99,15 @@ fn schedule(class: &str, c: &Value) -> LearningRate {
                 .into()
         }
         "PolynomialDecay" => PolynomialDecay::new(f("initial_learning_rate"), u("decay_steps"))
+            .expect("valid schedule")
             .end_learning_rate(f("end_learning_rate"))
             .power(f("power"))
             .cycle(b("cycle"))
             .into(),
         "CosineDecay" => {
-            let s =
-                CosineDecay::new(f("initial_learning_rate"), u("decay_steps")).alpha(f("alpha"));
+            let s = CosineDecay::new(f("initial_learning_rate"), u("decay_steps"))
+                .expect("valid schedule")
+                .alpha(f("alpha"));
             match opt_num(&c["warmup_target"]) {
                 Some(t) => s.warmup(t, u("warmup_steps")).into(),
                 None => s.into(),
@@ -111,6 +115,7 @@ fn schedule(class: &str, c: &Value) -> LearningRate {
         }
         "CosineDecayRestarts" => {
             CosineDecayRestarts::new(f("initial_learning_rate"), u("first_decay_steps"))
+                .expect("valid schedule")
                 .t_mul(f("t_mul"))
                 .m_mul(f("m_mul"))
                 .alpha(f("alpha"))

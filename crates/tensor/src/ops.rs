@@ -1489,6 +1489,28 @@ impl Array {
         self.array_mut_in("elements_mut").map(slice)
     }
 
+    /// True when no element is a NaN or an infinity (one pass, no early exit: the test
+    /// vectorizes).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Array;
+    /// assert!(Array::from_vec(vec![1.0f32, -2.0], &[2])?.all_finite());
+    /// assert!(!Array::from_vec(vec![1.0f64, f64::INFINITY], &[2])?.all_finite());
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn all_finite(&self) -> bool {
+        fn all<T: Element>(a: &ArrayD<T>) -> bool {
+            match row_major(a) {
+                Some(xs) => xs.iter().fold(true, |ok, x| ok & x.is_finite()),
+                None => a.iter().all(|x| x.is_finite()),
+            }
+        }
+        match self.repr() {
+            Repr::F32(a) => all(a),
+            Repr::F64(a) => all(a),
+        }
+    }
+
     fn update_with(&mut self, op: &'static str, other: &Array, kind: Update) -> Result<()> {
         self.check_same(op, other)?;
         fn apply<T: Element>(a: &mut ArrayD<T>, b: &ArrayD<T>, kind: Update) {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use tapegrad_autodiff::{abs, square, GradientTape, Tensor, Variable};
-use tapegrad_optim::{OptimizerExt, Sgd};
+use tapegrad_optim::{NonFinite, OptimizerExt, Sgd};
 use tapegrad_tensor::DType;
 
 use crate::config::{Config, Param};
@@ -73,12 +73,13 @@ impl Experiment for TwoWeights {
         let steps = cfg.usize("steps");
         let mse = cfg.word("loss") == "mse";
 
-        let x_train = Tensor::new(tapegrad_tensor::Array::arange(0.0, 100.0, 2.0, DType::F32)?);
+        let x_train = Tensor::arange(0.0, 100.0, 2.0, DType::F32)?;
         let y_train = ((&x_train * actual_gradient)? + actual_offset)?;
         let a = Variable::new(0.0f32).with_name("a");
         let b = Variable::new(0.0f32).with_name("b");
 
-        let mut opt = Sgd::new(learning_rate);
+        // TensorFlow applies a non-finite gradient: a diverging run diverges as the document's
+        let mut opt = Sgd::new(learning_rate).non_finite(NonFinite::Apply);
         let mut loss_history = Vec::new();
         let mut history = History::new(&["step", "mean_loss", "a", "b"]);
         let mut out = RunOutput::default();
