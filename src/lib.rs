@@ -16,20 +16,20 @@
 //! ```
 //! use tapegrad::prelude::*;
 //!
-//! let x_train = Tensor::from_vec((0..50).map(|i| 2.0 * i as f32).collect(), &[50])?;
+//! let x_train = Tensor::arange(0.0, 100.0, 2.0, DType::F32)?;
 //! let y_train = ((&x_train * 5.0)? + 3.0)?;
-//! let a = Variable::new(0.0f32);
-//! let b = Variable::new(0.0f32);
+//! let a = Variable::new(0.0);
+//! let b = Variable::new(0.0);
 //! let mut opt = Sgd::new(0.0001);
 //! for _ in 0..15000 {
 //!     let tape = GradientTape::new();
-//!     let y_test = ((&x_train * &a)? + &b)?;
+//!     let y_test = (&x_train * &a + &b)?;
 //!     let loss = abs(&y_train - y_test)?;
-//!     let gradients = tape.gradient(&loss, &[&a, &b])?;
-//!     opt.apply_gradients(gradients.into_iter().zip([&a, &b]))?;
+//!     let gradients = tape.gradients(&loss, &[&a, &b])?;
+//!     opt.apply_gradients(&gradients)?;
 //! }
 //! assert_eq!(format!("a: {:.4}, b: {:.4}", a.item()?, b.item()?), "a: 4.9825, b: 2.9952");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), tapegrad::Error>(())
 //! ```
 
 mod error;

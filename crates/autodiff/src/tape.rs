@@ -611,7 +611,7 @@ impl Source for Variable {
         self.id()
     }
     fn source_zeros(&self) -> tt::Array {
-        tt::Array::zeros(self.dtype(), &self.shape())
+        tt::Array::zeros(self.dtype(), self.shape())
     }
     fn as_variable(&self) -> Option<&Variable> {
         Some(self)

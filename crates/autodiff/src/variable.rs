@@ -122,9 +122,9 @@ impl Variable {
         self.inner.dtype
     }
 
-    /// The shape.
-    pub fn shape(&self) -> Vec<usize> {
-        self.inner.shape.to_vec()
+    /// The shape (fixed when the variable is made: every assignment keeps it).
+    pub fn shape(&self) -> &[usize] {
+        &self.inner.shape
     }
 
     /// True when the shape is `shape` (no copy of the shape, as [`Variable::shape`] makes).

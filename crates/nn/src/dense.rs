@@ -168,16 +168,11 @@ impl Layer for Dense {
         Ok(())
     }
 
-    fn call(&mut self, inputs: &Tensor) -> Result<Tensor> {
-        if !self.built() {
-            self.build(inputs.shape())?;
-        }
-        let kernel = self
-            .kernel
-            .clone()
-            .ok_or_else(|| self.error("not built".into()))?;
-        // borrowed, not copied: a call allocates no shape vector
-        let input_dim = kernel.snapshot().shape()[0];
+    fn call(&self, inputs: &Tensor) -> Result<Tensor> {
+        let kernel = self.kernel.as_ref().ok_or_else(|| {
+            self.error("is not built: call `apply` (which builds it from the input's shape) or `build` first".into())
+        })?;
+        let input_dim = kernel.shape()[0];
         let shape = inputs.shape();
         if shape.len() < 2 {
             return Err(self.error(format!(
@@ -200,9 +195,9 @@ impl Layer for Dense {
                 // the product and the bias as one op (the same values and gradients)
                 return self
                     .activation
-                    .apply(&ad::matmul_bias_add(&x, &kernel, bias)?);
+                    .apply(&ad::matmul_bias_add(&x, kernel, bias)?);
             }
-            ad::matmul(&x, &kernel)?
+            ad::matmul(&x, kernel)?
         } else {
             let flat = ad::reshape(&x, &[-1, input_dim as isize])?;
             let out: Vec<isize> = shape[..shape.len() - 1]
@@ -210,7 +205,7 @@ impl Layer for Dense {
                 .map(|&d| d as isize)
                 .chain([self.units as isize])
                 .collect();
-            ad::reshape(ad::matmul(&flat, &kernel)?, &out)?
+            ad::reshape(ad::matmul(&flat, kernel)?, &out)?
         };
         if let Some(bias) = &self.bias {
             y = ad::add(&y, bias)?;

@@ -78,7 +78,7 @@ pub fn collect_variables(layers: &[&dyn Layer]) -> Vec<Variable> {
 ///         self.weight = Some(Variable::with_options(2.0f32, "weight", true));
 ///         Ok(())
 ///     }
-///     fn call(&mut self, x: &Tensor) -> tapegrad_nn::Result<Tensor> {
+///     fn call(&self, x: &Tensor) -> tapegrad_nn::Result<Tensor> {
 ///         let w = self.weight.as_ref().expect("built by apply");
 ///         Ok((x * w)?)
 ///     }
@@ -114,8 +114,9 @@ pub trait Layer: Send + Sync {
     /// layer reads what it needs, usually the last dimension).
     fn build(&mut self, input_shape: &[usize]) -> Result<()>;
 
-    /// The forward pass on a built layer (Keras's `call`).
-    fn call(&mut self, inputs: &Tensor) -> Result<Tensor>;
+    /// The forward pass on a built layer (Keras's `call`); predicting needs no `&mut`. An
+    /// unbuilt layer is an error: [`apply`](Layer::apply) builds first.
+    fn call(&self, inputs: &Tensor) -> Result<Tensor>;
 
     /// Every variable, trainable or not, of this layer and the layers it holds.
     fn variables(&self) -> Vec<Variable>;
@@ -168,7 +169,7 @@ pub trait Layer: Send + Sync {
                     layer: self.name().to_string(),
                     index,
                     weight: v.name().to_string(),
-                    expected: v.shape(),
+                    expected: v.shape().to_vec(),
                     received: w.shape().to_vec(),
                 });
             }

@@ -191,10 +191,18 @@ impl Layer for Sequential {
         Ok(())
     }
 
-    fn call(&mut self, inputs: &Tensor) -> Result<Tensor> {
-        let (y, shapes) = self.forward(inputs)?;
-        self.output_shapes = Some(shapes);
-        Ok(y)
+    fn call(&self, inputs: &Tensor) -> Result<Tensor> {
+        if !self.built() {
+            return Err(Error::Layer {
+                layer: self.name.clone(),
+                message: "is not built: call `apply` (which builds it from the input's shape) or `build` first".into(),
+            });
+        }
+        let mut x = inputs.clone();
+        for layer in &self.layers {
+            x = layer.call(&x)?;
+        }
+        Ok(x)
     }
 
     fn variables(&self) -> Vec<Variable> {

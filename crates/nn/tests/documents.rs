@@ -133,7 +133,7 @@ impl Model for SimpleModelTensorflow {
         self.weight = Some(Variable::with_options(2.0f32, "weight", true));
         Ok(())
     }
-    fn call(&mut self, x: &Tensor) -> Result<Tensor> {
+    fn call(&self, x: &Tensor) -> Result<Tensor> {
         match &self.weight {
             Some(w) => Ok((x * w)?),
             None => Err(tapegrad_nn::Error::Layer {

@@ -623,7 +623,7 @@ pub(crate) fn slot_arrays<'s, T: Element, const N: usize>(
                 variable.dtype()
             ))
         })?;
-        if a.shape() != shape.as_slice() {
+        if a.shape() != shape {
             return Err(err(format!(
                 "has shape {:?}, the variable {shape:?}",
                 a.shape()
@@ -710,7 +710,7 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
             return Err(Error::GradientShape {
                 variable: v.borrow().name().into(),
                 gradient: g.shape().to_vec(),
-                expected: v.borrow().shape(),
+                expected: v.borrow().shape().to_vec(),
             });
         }
         if !lr.is_finite() {

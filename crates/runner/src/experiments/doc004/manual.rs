@@ -443,7 +443,7 @@ impl Model for SimpleModelTensorflow {
         ));
         Ok(())
     }
-    fn call(&mut self, x: &Tensor) -> tapegrad_nn::Result<Tensor> {
+    fn call(&self, x: &Tensor) -> tapegrad_nn::Result<Tensor> {
         let weight = self
             .weight
             .as_ref()

@@ -210,7 +210,7 @@ impl Layer for CustomDense {
         self.bs = Some(Variable::with_options(initial_biases, "biases", true));
         Ok(())
     }
-    fn call(&mut self, inputs: &Tensor) -> tapegrad_nn::Result<Tensor> {
+    fn call(&self, inputs: &Tensor) -> tapegrad_nn::Result<Tensor> {
         let (Some(wgt), Some(bs)) = (&self.wgt, &self.bs) else {
             return Err(tapegrad_nn::Error::Layer {
                 layer: "CustomDense".into(),
