@@ -99,7 +99,7 @@ fn two_tensors_of_two_dtypes_are_an_error_naming_the_op_both_operands_and_the_fi
         tapegrad::autodiff::div(&x64, &a).unwrap_err(),
         tapegrad::autodiff::maximum(&x64, &a).unwrap_err(),
         tapegrad::autodiff::pow(&x64, &a).unwrap_err(),
-        tapegrad::autodiff::matmul(&x64.reshape(&[1, 2]).unwrap(), &a).unwrap_err(),
+        tapegrad::autodiff::matmul(x64.reshape(&[1, 2]).unwrap(), &a).unwrap_err(),
     ] {
         let e = err.to_string();
         assert!(

@@ -98,8 +98,8 @@ impl Optimizer for Adadelta {
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
         vec![
-            Slot::full("accumulated_grad", dtype, &shape, 0.0),
-            Slot::full("accumulated_delta_var", dtype, &shape, 0.0),
+            Slot::full("accumulated_grad", dtype, shape, 0.0),
+            Slot::full("accumulated_delta_var", dtype, shape, 0.0),
         ]
     }
 }

@@ -90,7 +90,7 @@ impl Optimizer for Adagrad {
         vec![Slot::full(
             "accumulator",
             variable.dtype(),
-            &variable.shape(),
+            variable.shape(),
             self.initial_accumulator_value,
         )]
     }

@@ -31,11 +31,11 @@ impl AdamRule {
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
         let mut slots = vec![
-            Slot::full("m", dtype, &shape, 0.0),
-            Slot::full("v", dtype, &shape, 0.0),
+            Slot::full("m", dtype, shape, 0.0),
+            Slot::full("v", dtype, shape, 0.0),
         ];
         if self.amsgrad {
-            slots.push(Slot::full("vhat", dtype, &shape, 0.0));
+            slots.push(Slot::full("vhat", dtype, shape, 0.0));
         }
         slots
     }

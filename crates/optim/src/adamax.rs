@@ -108,8 +108,8 @@ impl Optimizer for Adamax {
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
         vec![
-            Slot::full("m", dtype, &shape, 0.0),
-            Slot::full("u", dtype, &shape, 0.0),
+            Slot::full("m", dtype, shape, 0.0),
+            Slot::full("u", dtype, shape, 0.0),
         ]
     }
 }

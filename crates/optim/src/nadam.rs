@@ -136,8 +136,8 @@ impl Optimizer for Nadam {
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
         vec![
-            Slot::full("m", dtype, &shape, 0.0),
-            Slot::full("v", dtype, &shape, 0.0),
+            Slot::full("m", dtype, shape, 0.0),
+            Slot::full("v", dtype, shape, 0.0),
         ]
     }
 

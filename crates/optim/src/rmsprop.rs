@@ -152,12 +152,12 @@ impl Optimizer for RMSprop {
 
     fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
-        let mut slots = vec![Slot::full("velocity", dtype, &shape, 0.0)];
+        let mut slots = vec![Slot::full("velocity", dtype, shape, 0.0)];
         if self.momentum > 0.0 {
-            slots.push(Slot::full("momentum", dtype, &shape, 0.0));
+            slots.push(Slot::full("momentum", dtype, shape, 0.0));
         }
         if self.centered {
-            slots.push(Slot::full("average_gradient", dtype, &shape, 0.0));
+            slots.push(Slot::full("average_gradient", dtype, shape, 0.0));
         }
         slots
     }

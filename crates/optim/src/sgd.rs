@@ -109,7 +109,7 @@ impl Optimizer for Sgd {
         if self.momentum == 0.0 {
             Vec::new()
         } else {
-            vec![Slot::full("m", variable.dtype(), &variable.shape(), 0.0)]
+            vec![Slot::full("m", variable.dtype(), variable.shape(), 0.0)]
         }
     }
 
