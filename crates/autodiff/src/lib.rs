@@ -29,7 +29,7 @@ mod error;
 pub mod gradcheck;
 mod gradients;
 mod op;
-mod ops;
+pub mod ops;
 mod tape;
 mod tensor;
 #[cfg(test)]

@@ -61,6 +61,14 @@ pub trait Op: 'static {
     /// (`None` where none flows or `b.needs` says none is wanted). The backward pass hands
     /// every op the same buffer: no vector is allocated per op.
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()>;
+
+    /// [`backward`](Op::backward) when no tape records the backward pass: the tape calls this
+    /// one then, so an op may compute the same values with fewer kernels (one fused kernel, no
+    /// tensors for intermediate values). It must give the same bits as `backward`; by default
+    /// it is `backward`.
+    fn backward_unrecorded(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        self.backward(b, out)
+    }
 }
 
 /// Wraps the forward result of an op as a tensor, and records the op on every recording tape

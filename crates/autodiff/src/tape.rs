@@ -1243,7 +1243,12 @@ fn accumulate<S: Source>(
             needs,
         };
         // `input_grads` is empty here (cleared before the first op and after each)
-        r.op.backward(&b, input_grads)?;
+        // the tape chooses: recorded ops when a tape records this pass, else the op's plain form
+        if any_active() {
+            r.op.backward(&b, input_grads)?;
+        } else {
+            r.op.backward_unrecorded(&b, input_grads)?;
+        }
         if input_grads.len() != inputs.len() {
             let message = format!(
                 "op {} gave {} gradients for its {} inputs (Op::backward pushes one per input)",

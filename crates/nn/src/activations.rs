@@ -25,74 +25,70 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 /// SELU's `scale`.
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 
-/// An activation function, as `tf.keras.activations.get` resolves it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Activation {
+/// Declares every activation once: its variant, its Keras name and what it computes. The
+/// enum, [`Activation::ALL`], [`Activation::NAMES`] and [`Activation::apply`] come from this
+/// one list.
+macro_rules! activations {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, |$x:ident| $apply:expr;)*) => {
+        /// An activation function, as `tf.keras.activations.get` resolves it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub enum Activation {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Activation {
+            /// Every activation, in the order of [`Activation::NAMES`].
+            pub const ALL: &'static [Activation] = &[$(Activation::$variant),*];
+
+            /// The names [`Activation::get`] knows.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// Applies the activation (differentiably).
+            pub fn apply(self, x: impl IntoOperand) -> Result<Tensor> {
+                let x = x.into_operand()?.into_tensor(ad::DType::F32);
+                match self {
+                    $(Activation::$variant => {
+                        let $x = &x;
+                        $apply
+                    })*
+                }
+            }
+        }
+    };
+}
+
+activations! {
     /// Identity (`"linear"`, also what `None` means in Keras).
     #[default]
-    Linear,
+    Linear = "linear", |x| Ok(x.clone());
     /// `max(x, 0)`.
-    Relu,
+    Relu = "relu", |x| Ok(ad::relu(x)?);
     /// `1 / (1 + e⁻ˣ)`.
-    Sigmoid,
+    Sigmoid = "sigmoid", |x| Ok(ad::sigmoid(x)?);
     /// `tanh(x)`.
-    Tanh,
+    Tanh = "tanh", |x| Ok(ad::tanh(x)?);
     /// Softmax over the last axis (the input must have rank ≥ 2, as in Keras).
-    Softmax,
+    Softmax = "softmax", |x| softmax(x, -1);
     /// `x` if `x > 0`, else `eˣ − 1` (alpha 1).
-    Elu,
+    Elu = "elu", |x| elu(x, 1.0);
     /// `x` if `x > 0`, else `0.2·x` (`tf.nn.leaky_relu`, which `get("leaky_relu")` returns;
     /// Keras's `LeakyReLU` *layer* defaults to 0.3 instead).
-    LeakyRelu,
+    LeakyRelu = "leaky_relu", |x| leaky_relu(x, 0.2);
     /// `ln(1 + eˣ)`.
-    Softplus,
+    Softplus = "softplus", |x| Ok(ad::softplus(x)?);
     /// `x · sigmoid(x)` (`tf.nn.silu`).
-    Swish,
+    Swish = "swish", |x| swish(x);
     /// `scale · elu(x, alpha)` with [`SELU_ALPHA`] and [`SELU_SCALE`].
-    Selu,
+    Selu = "selu", |x| selu(x);
     /// `x / (1 + |x|)`.
-    Softsign,
+    Softsign = "softsign", |x| Ok(ad::div(x, ad::add(ad::abs(x)?, 1.0)?)?);
     /// `eˣ`.
-    Exponential,
+    Exponential = "exponential", |x| Ok(ad::exp(x)?);
     /// `clip(0.2·x + 0.5, 0, 1)` (tf-keras 2.x's definition).
-    HardSigmoid,
+    HardSigmoid = "hard_sigmoid", |x| Ok(ad::clip_by_value(ad::add(ad::mul(x, 0.2)?, 0.5)?, 0.0, 1.0)?);
 }
 
 impl Activation {
-    /// Every activation, in the order of [`Activation::NAMES`].
-    pub const ALL: [Activation; 13] = [
-        Activation::Linear,
-        Activation::Relu,
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Softmax,
-        Activation::Elu,
-        Activation::LeakyRelu,
-        Activation::Softplus,
-        Activation::Swish,
-        Activation::Selu,
-        Activation::Softsign,
-        Activation::Exponential,
-        Activation::HardSigmoid,
-    ];
-
-    /// The names [`Activation::get`] knows.
-    pub const NAMES: [&'static str; 13] = [
-        "linear",
-        "relu",
-        "sigmoid",
-        "tanh",
-        "softmax",
-        "elu",
-        "leaky_relu",
-        "softplus",
-        "swish",
-        "selu",
-        "softsign",
-        "exponential",
-        "hard_sigmoid",
-    ];
-
     /// `tf.keras.activations.get(name)`; an unknown name is an error listing the known ones.
     /// `"silu"` is accepted for swish, as in Keras.
     pub fn get(name: &str) -> Result<Activation> {
@@ -103,36 +99,12 @@ impl Activation {
             .iter()
             .position(|n| *n == name)
             .map(|i| Self::ALL[i])
-            .ok_or_else(|| unknown("activation", name, &Self::NAMES))
+            .ok_or_else(|| unknown("activation", name, Self::NAMES))
     }
 
     /// The Keras name (`"relu"`, ...).
     pub fn name(self) -> &'static str {
         Self::NAMES[Self::ALL.iter().position(|a| *a == self).unwrap_or(0)]
-    }
-
-    /// Applies the activation (differentiably).
-    pub fn apply(self, x: impl IntoOperand) -> Result<Tensor> {
-        let x = x.into_operand()?.into_tensor(ad::DType::F32);
-        match self {
-            Activation::Linear => Ok(x),
-            Activation::Relu => Ok(ad::relu(&x)?),
-            Activation::Sigmoid => Ok(ad::sigmoid(&x)?),
-            Activation::Tanh => Ok(ad::tanh(&x)?),
-            Activation::Softmax => softmax(&x, -1),
-            Activation::Elu => elu(&x, 1.0),
-            Activation::LeakyRelu => leaky_relu(&x, 0.2),
-            Activation::Softplus => Ok(ad::softplus(&x)?),
-            Activation::Swish => swish(&x),
-            Activation::Selu => selu(&x),
-            Activation::Softsign => Ok(ad::div(&x, ad::add(ad::abs(&x)?, 1.0)?)?),
-            Activation::Exponential => Ok(ad::exp(&x)?),
-            Activation::HardSigmoid => Ok(ad::clip_by_value(
-                ad::add(ad::mul(&x, 0.2)?, 0.5)?,
-                0.0,
-                1.0,
-            )?),
-        }
     }
 }
 
@@ -274,7 +246,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_names_list_the_known() {
-        for a in Activation::ALL {
+        for &a in Activation::ALL {
             assert_eq!(Activation::get(a.name()).unwrap(), a);
             assert_eq!(a.to_string().parse::<Activation>().unwrap(), a);
         }

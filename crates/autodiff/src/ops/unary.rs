@@ -1,5 +1,11 @@
-//! Elementwise functions of one tensor and their derivatives, as TensorFlow defines them
-//! (`abs`, `sign` and `relu` have gradient 0 at 0).
+//! Elementwise functions of one tensor, each declared once in [`unary_ops!`]: its kernel (a
+//! functor of the tensor crate, or the scalar function written here), its gradient written in
+//! differentiable ops (so nested tapes differentiate it again), and, where one kernel does the
+//! same arithmetic, its gradient as that kernel alone, which the tape runs when nothing records
+//! the backward pass. The same declaration makes the function, the [`Tensor`] method and the
+//! entry of [`UNARY_OPS`], the table one generic test checks every op from (gradients at first
+//! and second order, and the fused backward equal bit for bit to the recorded one). Adding an
+//! op is one entry here. TensorFlow's conventions: `abs`, `sign` and `relu` have gradient 0 at 0.
 
 use tapegrad_tensor as tt;
 use tt::ops as k;
@@ -13,39 +19,110 @@ fn constant(value: tt::Array) -> Tensor {
     Tensor::new(value)
 }
 
-macro_rules! unary_op {
-    ($(#[$doc:meta])* $fn_name:ident, $op:ident, $kernel:expr, |$b:ident, $x:ident, $y:ident, $g:ident| $grad:expr) => {
-        struct $op;
+/// Where an op's gradient can be checked by central differences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Any real input.
+    Any,
+    /// Positive inputs (`log`, `sqrt`).
+    Positive,
+    /// Inputs away from 0, where the function has a kink (`abs`, `relu`, `sign`).
+    AwayFromZero,
+}
 
-        impl Op for $op {
-            fn name(&self) -> String {
-                stringify!($op).into()
-            }
-            fn backward(&self, $b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
-                let ($x, $y, $g) = (&$b.inputs[0], $b.output, $b.grad);
-                let _ = ($x, $y);
-                out.push(Some($grad?));
-                Ok(())
-            }
-        }
+/// One elementwise op of the table: its name (TensorFlow's), the function, and where its
+/// gradient is smooth.
+#[derive(Debug, Clone, Copy)]
+pub struct UnaryOp {
+    /// The name (`"exp"`, `"relu"`, ...): the function's, the method's and the graph dump's.
+    pub name: &'static str,
+    /// The differentiable function.
+    pub f: fn(&Tensor) -> Result<Tensor>,
+    /// Where central differences check its gradient.
+    pub domain: Domain,
+}
 
-        $(#[$doc])*
-        pub fn $fn_name(x: impl IntoOperand) -> Result<Tensor> {
-            let x = resolve(x)?;
-            let value = x.value().map($kernel);
-            Ok(record1(|| OpRef::Static(&$op), x, value))
-        }
-
-        impl Tensor {
-            #[doc = concat!("[`", stringify!($fn_name), "`](crate::", stringify!($fn_name), ") of this tensor, as a method.")]
-            pub fn $fn_name(&self) -> Result<Tensor> {
-                $fn_name(self)
+/// The kernel of an entry given as a scalar function: a functor the tensor crate's `map` runs.
+macro_rules! unary_kernel {
+    ($kernel:ident, |$s:ident| $scalar:expr, $name:ident) => {
+        #[derive(Clone, Copy)]
+        struct $kernel;
+        impl tt::ops::UnaryFn for $kernel {
+            const NAME: &'static str = stringify!($name);
+            #[inline(always)]
+            fn call<T: tt::Element>(self, $s: T) -> T {
+                $scalar
             }
         }
     };
 }
 
-unary_op!(
+macro_rules! unary_ops {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident: $op:ident,
+        kernel $kernel:ident $(= |$s:ident| $scalar:expr)?,
+        domain $domain:ident,
+        grad |$x:ident, $y:ident, $g:ident| $grad:expr
+        $(, fused $fused:expr)?;
+    )*) => {
+        $(
+            $( unary_kernel!($kernel, |$s| $scalar, $name); )?
+
+            struct $op;
+
+            impl Op for $op {
+                fn name(&self) -> String {
+                    stringify!($op).into()
+                }
+                fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+                    let ($x, $y, $g) = (&b.inputs[0], b.output, b.grad);
+                    let _ = ($x, $y);
+                    out.push(Some($grad?));
+                    Ok(())
+                }
+                $(
+                    fn backward_unrecorded(
+                        &self,
+                        b: &Backward<'_>,
+                        out: &mut Vec<Option<Tensor>>,
+                    ) -> Result<()> {
+                        let ($x, $y, $g) = (&b.inputs[0], b.output, b.grad);
+                        let _ = ($x, $y);
+                        let fused: tt::Result<tt::Array> = $fused;
+                        out.push(Some(constant(fused?)));
+                        Ok(())
+                    }
+                )?
+            }
+
+            $(#[$doc])*
+            pub fn $name(x: impl IntoOperand) -> Result<Tensor> {
+                let x = resolve(x)?;
+                let value = x.value().map($kernel);
+                Ok(record1(|| OpRef::Static(&$op), x, value))
+            }
+
+            impl Tensor {
+                #[doc = concat!("[`", stringify!($name), "`](crate::", stringify!($name), ") of this tensor, as a method.")]
+                pub fn $name(&self) -> Result<Tensor> {
+                    $name(self)
+                }
+            }
+        )*
+
+        /// Every op declared in this module, for tests and for tools that list them.
+        pub const UNARY_OPS: &[UnaryOp] = &[$(UnaryOp {
+            name: stringify!($name),
+            f: |x| $name(x),
+            domain: Domain::$domain,
+        }),*];
+    };
+}
+
+use k::{Abs, Exp, Log, Relu, Sigmoid, Sign, Softplus, Sqrt, Square, Tanh};
+
+unary_ops! {
     /// `x²` (`tf.square`); gradient `g · 2x`.
     ///
     /// ```
@@ -53,26 +130,18 @@ unary_op!(
     /// assert_eq!(y.item()?, 9.0);
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
-    square, Square, k::Square, |b, x, y, g| if crate::tape::any_active() {
-        crate::mul(g, crate::mul(x, 2.0)?)
-    } else {
-        // Nothing records this backward: one kernel, bitwise the same.
-        Ok(constant(g.value().zip(x.value(), k::MulTwice)?))
-    }
-);
-unary_op!(
+    square: SquareOp, kernel Square, domain Any,
+        grad |x, y, g| crate::mul(g, crate::mul(x, 2.0)?),
+        fused g.value().zip(x.value(), k::MulTwice);
     /// `√x` (`tf.sqrt`); gradient `g · 0.5 / y`.
-    sqrt, Sqrt, k::Sqrt, |b, x, y, g| crate::div(crate::mul(g, 0.5)?, y)
-);
-unary_op!(
+    sqrt: SqrtOp, kernel Sqrt, domain Positive,
+        grad |x, y, g| crate::div(crate::mul(g, 0.5)?, y);
     /// `eˣ` (`tf.exp`); gradient `g · y`.
-    exp, Exp, k::Exp, |b, x, y, g| crate::mul(g, y)
-);
-unary_op!(
+    exp: ExpOp, kernel Exp, domain Any,
+        grad |x, y, g| crate::mul(g, y);
     /// Natural logarithm (`tf.math.log`); gradient `g / x`.
-    log, Log, k::Log, |b, x, y, g| crate::mul(g, crate::div(1.0, x)?)
-);
-unary_op!(
+    log: LogOp, kernel Log, domain Positive,
+        grad |x, y, g| crate::mul(g, crate::div(1.0, x)?);
     /// `|x|` (`tf.abs`); gradient `g · sign(x)`, 0 at 0.
     ///
     /// ```
@@ -85,38 +154,38 @@ unary_op!(
     /// assert_eq!(g.to_vec::<f32>()?, vec![-1.0, 0.0, 1.0]);
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
-    abs, Abs, k::Abs, |b, x, y, g| if crate::tape::any_active() {
-        crate::mul(g, constant(x.value().map(k::Sign)))
-    } else {
-        // Nothing records this backward: one kernel, bitwise the same.
-        Ok(constant(g.value().zip(x.value(), k::MulSign)?))
-    }
-);
-unary_op!(
+    abs: AbsOp, kernel Abs, domain AwayFromZero,
+        grad |x, y, g| crate::mul(g, constant(x.value().map(k::Sign))),
+        fused g.value().zip(x.value(), k::MulSign);
     /// `-1`, `0` or `1` (`tf.sign`); gradient 0.
-    sign, Sign, k::Sign, |b, x, y, g| Ok::<_, crate::Error>(constant(g.value().zeros_like()))
-);
-unary_op!(
+    sign: SignOp, kernel Sign, domain AwayFromZero,
+        grad |x, y, g| Ok::<_, crate::Error>(constant(g.value().zeros_like()));
     /// `max(x, 0)` (`tf.nn.relu`); gradient `g` where `x > 0`, else 0.
-    relu, Relu, k::Relu, |b, x, y, g| if crate::tape::any_active() {
-        crate::mul(g, constant(y.value().map(k::PositiveMask)))
-    } else {
-        // Nothing records this backward: one kernel, bitwise the same.
-        Ok(constant(g.value().zip(y.value(), k::MulPositiveMask)?))
-    }
-);
-unary_op!(
+    relu: ReluOp, kernel Relu, domain AwayFromZero,
+        grad |x, y, g| crate::mul(g, constant(y.value().map(k::PositiveMask))),
+        fused g.value().zip(y.value(), k::MulPositiveMask);
     /// `1 / (1 + e⁻ˣ)` (`tf.sigmoid`); gradient `g · y · (1 − y)`.
-    sigmoid, Sigmoid, k::Sigmoid, |b, x, y, g| crate::mul(g, crate::mul(y, crate::sub(1.0, y)?)?)
-);
-unary_op!(
+    sigmoid: SigmoidOp, kernel Sigmoid, domain Any,
+        grad |x, y, g| crate::mul(g, crate::mul(y, crate::sub(1.0, y)?)?);
     /// Hyperbolic tangent (`tf.tanh`); gradient `g · (1 − y²)`.
-    tanh, Tanh, k::Tanh, |b, x, y, g| crate::mul(g, crate::sub(1.0, crate::mul(y, y)?)?)
-);
-unary_op!(
+    tanh: TanhOp, kernel Tanh, domain Any,
+        grad |x, y, g| crate::mul(g, crate::sub(1.0, crate::mul(y, y)?)?);
     /// `ln(1 + eˣ)` (`tf.nn.softplus`); gradient `g · sigmoid(x)`.
-    softplus, Softplus, k::Softplus, |b, x, y, g| crate::mul(g, sigmoid(x)?)
-);
+    softplus: SoftplusOp, kernel Softplus, domain Any,
+        grad |x, y, g| crate::mul(g, sigmoid(x)?);
+    /// `sin x` (`tf.sin`); gradient `g · cos x`.
+    ///
+    /// ```
+    /// let y = tapegrad_autodiff::Tensor::scalar(0.0f32).sin()?;
+    /// assert_eq!(y.item()?, 0.0);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    sin: SinOp, kernel SinFn = |x| x.sin(), domain Any,
+        grad |x, y, g| crate::mul(g, cos(x)?);
+    /// `cos x` (`tf.cos`); gradient `−g · sin x`.
+    cos: CosOp, kernel CosFn = |x| x.cos(), domain Any,
+        grad |x, y, g| crate::mul(g, crate::neg(sin(x)?)?);
+}
 
 #[cfg(test)]
 mod tests {

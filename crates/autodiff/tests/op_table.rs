@@ -1,0 +1,106 @@
+//! One table of ops, one test (JAX's `LAX_GRAD_OPS`): every elementwise op declared in the
+//! autodiff crate's table is checked for its gradient at first and second order against
+//! central differences, and for its unrecorded backward (the fused kernels the tape runs when
+//! nothing records) giving the same bits as its recorded one, in float32 and float64.
+
+use tapegrad_autodiff::gradcheck::{check_gradients, CheckOptions};
+use tapegrad_autodiff::{
+    DType, Domain, GradientTape, Result, Tensor, UnconnectedGradients, UNARY_OPS,
+};
+
+/// Inputs of an op's domain: a few values of each sign and size, away from kinks.
+fn inputs(domain: Domain, dtype: DType) -> Tensor {
+    let values: Vec<f64> = match domain {
+        Domain::Any => vec![-1.7, -0.4, 0.3, 0.9, 2.2, -2.6],
+        Domain::Positive => vec![0.4, 0.9, 1.6, 2.5, 3.1, 0.7],
+        Domain::AwayFromZero => vec![-1.3, 0.7, 2.1, -0.4, 0.55, -2.2],
+    };
+    Tensor::from_vec(values, &[2, 3])
+        .unwrap()
+        .cast(dtype)
+        .unwrap()
+}
+
+/// `d/dx sum(f(x))`, on a tape of its own (recorded by any tape outside it).
+fn first_derivative(f: fn(&Tensor) -> Result<Tensor>, x: &Tensor) -> Result<Tensor> {
+    let tape = GradientTape::new();
+    tape.watch(x);
+    let y = f(x)?;
+    let g = tape.gradient_with(&y, &[x], None, UnconnectedGradients::Zero)?;
+    Ok(g.into_iter()
+        .next()
+        .flatten()
+        .expect("zeros when unconnected"))
+}
+
+#[test]
+fn every_op_passes_the_gradient_checker_at_first_and_second_order() -> Result<()> {
+    assert!(
+        UNARY_OPS.len() >= 12,
+        "the table lists every elementwise op"
+    );
+    let opts = CheckOptions {
+        eps: 1e-5,
+        atol: 1e-6,
+        rtol: 1e-5,
+    };
+    for op in UNARY_OPS {
+        let x = inputs(op.domain, DType::F64);
+        let first = check_gradients(|v| (op.f)(&v[0]), std::slice::from_ref(&x), opts)?;
+        assert!(first.passed, "{}: first order {first:?}", op.name);
+        let f = op.f;
+        let second = check_gradients(
+            |v| first_derivative(f, &v[0]),
+            std::slice::from_ref(&x),
+            opts,
+        )?;
+        assert!(second.passed, "{}: second order {second:?}", op.name);
+    }
+    Ok(())
+}
+
+#[test]
+fn every_unrecorded_backward_gives_the_recorded_bits() -> Result<()> {
+    for dtype in [DType::F32, DType::F64] {
+        for op in UNARY_OPS {
+            let x = inputs(op.domain, dtype);
+            // nothing records this backward: the op's plain form
+            let plain = first_derivative(op.f, &x)?;
+            // an outer tape records it: the differentiable form
+            let outer = GradientTape::new();
+            let recorded = first_derivative(op.f, &x)?;
+            drop(outer);
+            assert_eq!(plain.dtype(), dtype);
+            assert_eq!(
+                plain
+                    .cast(DType::F64)?
+                    .to_vec::<f64>()?
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                recorded
+                    .cast(DType::F64)?
+                    .to_vec::<f64>()?
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                "{} in {dtype}",
+                op.name
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_op_has_a_method_and_a_name_of_its_own() -> Result<()> {
+    let mut names: Vec<&str> = UNARY_OPS.iter().map(|op| op.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), UNARY_OPS.len());
+    let x = inputs(Domain::Positive, DType::F32);
+    // the table's function and the method are one op
+    assert!((UNARY_OPS.iter().find(|o| o.name == "sin").unwrap().f)(&x)?.equals(&x.sin()?));
+    assert!((UNARY_OPS.iter().find(|o| o.name == "log").unwrap().f)(&x)?.equals(&x.log()?));
+    Ok(())
+}
