@@ -104,3 +104,35 @@ fn every_op_has_a_method_and_a_name_of_its_own() -> Result<()> {
     assert!((UNARY_OPS.iter().find(|o| o.name == "log").unwrap().f)(&x)?.equals(&x.log()?));
     Ok(())
 }
+
+/// The ops written in other ops (their gradients come from their parts, tinygrad's way): the
+/// same checks at first and second order.
+#[test]
+fn composite_ops_pass_the_checker_at_first_and_second_order() -> Result<()> {
+    use tapegrad_autodiff::{log_softmax, norm, reduce_min, reduce_std};
+    type Composite = fn(&Tensor) -> Result<Tensor>;
+    let composites: [(&str, Composite); 5] = [
+        ("reduce_min", |x| reduce_min(x, Some(&[1]), false)),
+        ("reduce_std", |x| reduce_std(x, Some(&[1]), false)),
+        ("reduce_std_all", |x| reduce_std(x, None, false)),
+        ("norm", |x| norm(x, None, false)),
+        ("log_softmax", |x| log_softmax(x, -1)),
+    ];
+    let opts = CheckOptions {
+        eps: 1e-5,
+        atol: 1e-6,
+        rtol: 1e-5,
+    };
+    for (name, f) in composites {
+        let x = inputs(Domain::Any, DType::F64);
+        let first = check_gradients(|v| f(&v[0]), std::slice::from_ref(&x), opts)?;
+        assert!(first.passed, "{name}: first order {first:?}");
+        let second = check_gradients(
+            |v| first_derivative(f, &v[0]),
+            std::slice::from_ref(&x),
+            opts,
+        )?;
+        assert!(second.passed, "{name}: second order {second:?}");
+    }
+    Ok(())
+}

@@ -237,6 +237,103 @@ pub fn squeeze_or_expand(y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Te
     Ok((y_true.clone(), y_pred.clone()))
 }
 
+/// Categorical crossentropy over the last axis (`tf.keras.losses.categorical_crossentropy`):
+/// `−sum(t · log(p))` with the probabilities rescaled to sum to 1 and clipped to
+/// `[ε, 1 − ε]`, or, from logits, `−sum(t · log_softmax(x))`
+/// (`tf.nn.softmax_cross_entropy_with_logits`). Targets are one-hot (or soft) rows.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::losses::categorical_crossentropy;
+/// let t = Tensor::from_vec(vec![0.0f32, 1.0], &[1, 2])?;
+/// let p = Tensor::from_vec(vec![0.25f32, 0.75], &[1, 2])?;
+/// let l = categorical_crossentropy(&t, &p, false)?.item()?;
+/// assert!((l - 0.75f64.ln().abs()).abs() < 1e-6);
+/// let logits = Tensor::from_vec(vec![0.0f32, 0.0], &[1, 2])?;
+/// assert!((categorical_crossentropy(&t, &logits, true)?.item()? - 2f64.ln()).abs() < 1e-6);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn categorical_crossentropy(
+    y_true: impl IntoOperand,
+    y_pred: impl IntoOperand,
+    from_logits: bool,
+) -> Result<Tensor> {
+    let (t, p) = pair(y_true, y_pred)?;
+    if t.shape() != p.shape() {
+        return Err(Error::Invalid {
+            what: "categorical_crossentropy",
+            message: format!(
+                "y_true has shape {:?} and y_pred shape {:?}: they must match (one-hot targets; for class indices use sparse_categorical_crossentropy)",
+                t.shape(),
+                p.shape()
+            ),
+        });
+    }
+    let log_p = if from_logits {
+        ad::log_softmax(&p, -1)?
+    } else {
+        let p = ad::div(&p, ad::reduce_sum(&p, Some(&[-1]), true)?)?;
+        let eps = tt::Array::scalar_of(p.dtype(), EPSILON);
+        let hi = tt::Array::scalar_of(p.dtype(), 1.0).sub(&eps)?.item()?;
+        ad::log(ad::clip_by_value(&p, eps.item()?, hi)?)?
+    };
+    Ok(ad::neg(ad::reduce_sum(
+        ad::mul(&t, log_p)?,
+        Some(&[-1]),
+        false,
+    )?)?)
+}
+
+/// Sparse categorical crossentropy (`tf.keras.losses.sparse_categorical_crossentropy`): the
+/// targets are class indices (shape `(n,)` or `(n, 1)`, as numbers), one-hot encoded to the
+/// prediction's last axis and scored as [`categorical_crossentropy`]. An index outside
+/// `0..classes` is an error naming it.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::losses::sparse_categorical_crossentropy;
+/// let labels = Tensor::from_vec(vec![1.0f32, 0.0], &[2])?;
+/// let logits = Tensor::from_vec(vec![0.0f32, 0.0, 5.0, -5.0], &[2, 2])?;
+/// let l = sparse_categorical_crossentropy(&labels, &logits, true)?;
+/// assert_eq!(l.shape(), &[2]);
+/// assert!(sparse_categorical_crossentropy(&Tensor::from_vec(vec![2.0f32], &[1])?, &logits.slice(&[0, 0], &[1, -1])?, true).is_err());
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn sparse_categorical_crossentropy(
+    y_true: impl IntoOperand,
+    y_pred: impl IntoOperand,
+    from_logits: bool,
+) -> Result<Tensor> {
+    let (t, p) = pair(y_true, y_pred)?;
+    let classes = *p.shape().last().unwrap_or(&0);
+    let labels = class_indices("sparse_categorical_crossentropy", &t, classes)?;
+    let t = ad::one_hot(&labels, classes, p.dtype());
+    let t = ad::reshape(
+        &t,
+        &p.shape().iter().map(|&d| d as isize).collect::<Vec<_>>(),
+    )?;
+    categorical_crossentropy(&t, &p, from_logits)
+}
+
+/// Class indices from a tensor of whole numbers in `0..classes`, naming the first bad one.
+pub(crate) fn class_indices(what: &'static str, t: &Tensor, classes: usize) -> Result<Vec<usize>> {
+    t.to_f64_vec()
+        .iter()
+        .map(|&v| {
+            if v >= 0.0 && v.fract() == 0.0 && (v as usize) < classes {
+                Ok(v as usize)
+            } else {
+                Err(Error::Invalid {
+                    what,
+                    message: format!(
+                        "label {v} is not a class index in 0..{classes} (the prediction's last axis)"
+                    ),
+                })
+            }
+        })
+        .collect()
+}
+
 /// Matches a sample weight to the losses' rank (Keras: squeeze a trailing 1 or add one).
 fn match_weight_rank(losses: &Tensor, weight: &Tensor) -> Result<Tensor> {
     let (lr, wr) = (losses.rank() as isize, weight.rank() as isize);
@@ -410,6 +507,17 @@ loss_object!(
     /// `tf.keras.losses.BinaryCrossentropy(from_logits=False, label_smoothing=0.0)`.
     BinaryCrossentropy { from_logits: bool = false, label_smoothing: f64 = 0.0 }
     |s, t, p| binary_crossentropy(t, p, s.from_logits, s.label_smoothing)
+);
+
+loss_object!(
+    /// `tf.keras.losses.CategoricalCrossentropy(from_logits=False)`.
+    CategoricalCrossentropy { from_logits: bool = false }
+    |s, t, p| categorical_crossentropy(t, p, s.from_logits)
+);
+loss_object!(
+    /// `tf.keras.losses.SparseCategoricalCrossentropy(from_logits=False)`.
+    SparseCategoricalCrossentropy { from_logits: bool = false }
+    |s, t, p| sparse_categorical_crossentropy(t, p, s.from_logits)
 );
 
 #[cfg(test)]

@@ -141,8 +141,11 @@ impl Mean {
     }
 
     /// The state variables, as Keras names them: `total`, `count`.
-    pub fn state(&self) -> Vec<(&'static str, tt::Array)> {
-        vec![("total", self.total.clone()), ("count", self.count.clone())]
+    pub fn state(&self) -> Vec<(&'static str, Tensor)> {
+        vec![
+            ("total", Tensor::new(self.total.clone())),
+            ("count", Tensor::new(self.count.clone())),
+        ]
     }
 }
 
@@ -164,7 +167,7 @@ pub trait Metric: Send {
     /// Forgets every batch.
     fn reset_state(&mut self);
     /// The state variables by their Keras names.
-    fn state(&self) -> Vec<(&'static str, tt::Array)>;
+    fn state(&self) -> Vec<(&'static str, Tensor)>;
 }
 
 /// `(y_true, y_pred)` in float32 with Keras's squeeze of a trailing 1.
@@ -172,6 +175,23 @@ fn prepared(y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Tensor)> {
     let t = Tensor::new(f32t(y_true));
     let p = Tensor::new(f32t(y_pred));
     losses::squeeze_or_expand(&t, &p)
+}
+
+/// 1 where two class lists agree, else 0, per sample.
+fn matches(a: &[usize], b: &[usize]) -> Result<Tensor> {
+    if a.len() != b.len() {
+        return Err(Error::Invalid {
+            what: "accuracy",
+            message: format!("{} targets for {} predictions", a.len(), b.len()),
+        });
+    }
+    let v: Vec<f32> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f32::from(u8::from(x == y)))
+        .collect();
+    let n = v.len();
+    Ok(Tensor::from_vec(v, &[n])?)
 }
 
 macro_rules! mean_wrapper {
@@ -218,7 +238,7 @@ macro_rules! mean_wrapper {
             fn reset_state(&mut self) {
                 self.mean.reset_state();
             }
-            fn state(&self) -> Vec<(&'static str, tt::Array)> {
+            fn state(&self) -> Vec<(&'static str, Tensor)> {
                 self.mean.state()
             }
         }
@@ -231,6 +251,45 @@ macro_rules! mean_wrapper {
     };
 }
 
+mean_wrapper!(
+    /// How often the predicted class (the row's largest value) is the one-hot target's
+    /// (`tf.keras.metrics.CategoricalAccuracy`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::metrics::{CategoricalAccuracy, Metric};
+    /// let mut m = CategoricalAccuracy::new();
+    /// let t = Tensor::from_vec(vec![0.0f32, 1.0, 1.0, 0.0], &[2, 2])?;
+    /// let p = Tensor::from_vec(vec![0.2f32, 0.8, 0.3, 0.7], &[2, 2])?;
+    /// m.update_state(&t, &p)?;
+    /// assert_eq!(m.result()?.item()?, 0.5);
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    CategoricalAccuracy, "categorical_accuracy", |t, p| {
+        let (a, b) = (tapegrad_autodiff::argmax(&t)?, tapegrad_autodiff::argmax(&p)?);
+        matches(&a, &b)
+    }
+);
+mean_wrapper!(
+    /// How often the predicted class is the target class index
+    /// (`tf.keras.metrics.SparseCategoricalAccuracy`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::metrics::{Metric, SparseCategoricalAccuracy};
+    /// let mut m = SparseCategoricalAccuracy::new();
+    /// let labels = Tensor::from_vec(vec![1.0f32, 1.0], &[2])?;
+    /// let p = Tensor::from_vec(vec![0.2f32, 0.8, 0.3, 0.7], &[2, 2])?;
+    /// m.update_state(&labels, &p)?;
+    /// assert_eq!(m.result()?.item()?, 1.0);
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    SparseCategoricalAccuracy, "sparse_categorical_accuracy", |t, p| {
+        let classes = *p.shape().last().unwrap_or(&0);
+        let a = losses::class_indices("sparse_categorical_accuracy", &t, classes)?;
+        matches(&a, &tapegrad_autodiff::argmax(&p)?)
+    }
+);
 mean_wrapper!(
     /// The mean over samples of the per-sample mean squared error
     /// (`tf.keras.metrics.MeanSquaredError`).
@@ -431,13 +490,13 @@ impl Metric for R2Score {
         }
     }
 
-    fn state(&self) -> Vec<(&'static str, tt::Array)> {
-        let mut out = vec![("num_samples", tt::Array::scalar(self.num_samples as f64))];
+    fn state(&self) -> Vec<(&'static str, Tensor)> {
+        let mut out = vec![("num_samples", Tensor::scalar(self.num_samples as f64))];
         if let Some(s) = &self.sums {
-            out.push(("squared_sum", s.squared_sum.clone()));
-            out.push(("sum", s.sum.clone()));
-            out.push(("residual", s.residual.clone()));
-            out.push(("count", s.count.clone()));
+            out.push(("squared_sum", Tensor::new(s.squared_sum.clone())));
+            out.push(("sum", Tensor::new(s.sum.clone())));
+            out.push(("residual", Tensor::new(s.residual.clone())));
+            out.push(("count", Tensor::new(s.count.clone())));
         }
         out
     }

@@ -48,7 +48,8 @@ impl Op for Select {
 /// assert_eq!(y.to_vec::<f32>()?, vec![0.0, 2.0]);
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
-pub fn select(mask: &tt::Array, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+#[doc(alias = "where")]
+pub fn select(mask: &Tensor, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
     let dtype = mask.dtype();
     let a = operand(a, dtype)?;
     let b = operand(b, dtype)?;
@@ -62,20 +63,28 @@ pub fn select(mask: &tt::Array, a: impl IntoOperand, b: impl IntoOperand) -> Res
         .map(|(&m, (&x, &y))| if m != 0.0 { x } else { y })
         .collect();
     let value = tt::Array::from_vec(out, mask.shape())?.cast(dtype);
-    Ok(record(Select { mask: mask.clone() }, &[&a, &b], value))
+    Ok(record(
+        Select {
+            mask: mask.value().clone(),
+        },
+        &[&a, &b],
+        value,
+    ))
 }
 
 /// A 0/1 tensor of `x`'s dtype and shape: 1 where `f(x)` holds (a condition for [`select`]).
-pub fn mask(x: &Tensor, f: impl Fn(f64) -> bool) -> tt::Array {
+pub fn mask(x: &Tensor, f: impl Fn(f64) -> bool) -> Tensor {
     let v: Vec<f64> = x
         .value()
         .to_f64_vec()
         .into_iter()
         .map(|v| if f(v) { 1.0 } else { 0.0 })
         .collect();
-    tt::Array::from_vec(v, x.shape())
-        .map(|t| t.cast(x.dtype()))
-        .unwrap_or_else(|_| tt::Array::zeros(x.dtype(), x.shape()))
+    Tensor::new(
+        tt::Array::from_vec(v, x.shape())
+            .map(|t| t.cast(x.dtype()))
+            .unwrap_or_else(|_| tt::Array::zeros(x.dtype(), x.shape())),
+    )
 }
 
 /// Resolves an operand to a tensor; a bare number takes `dtype`.

@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 use tapegrad_autodiff::{GradientTape, Gradients, Tensor, Variable};
 use tapegrad_tensor::{self as tt, DType, Element};
 
+use crate::clip::{clip_by_global_norm_of, clip_by_norm_of};
 use crate::{Error, LearningRate, Result, Slot};
 
 /// What an update step needs besides the gradient: the learning rate of this step and the
@@ -237,7 +238,7 @@ impl OptimizerBase {
         if let Some(c) = self.clipnorm.filter(|&c| c > 0.0) {
             return grads
                 .iter()
-                .map(|g| by_dtype!(g.dtype(), T => clip_by_norm::<T>(g, c)))
+                .map(|g| by_dtype!(g.dtype(), T => clip_by_norm_of::<T>(g, c)))
                 .collect::<Result<Vec<_>>>()
                 .map(Some);
         }
@@ -252,7 +253,8 @@ impl OptimizerBase {
                     ),
                 ));
             }
-            return by_dtype!(dtype, T => clip_by_global_norm::<T>(grads, c)).map(Some);
+            return by_dtype!(dtype, T => clip_by_global_norm_of::<T>(grads, c))
+                .map(|(g, _)| Some(g));
         }
         if let Some(c) = self.clipvalue.filter(|&c| c > 0.0) {
             return Ok(Some(grads.iter().map(|g| g.clip(-c, c)).collect()));
@@ -276,47 +278,6 @@ impl OptimizerBase {
         }
         Ok(())
     }
-}
-
-/// `tf.clip_by_norm(g, c)`: `g * c / max(||g||, c)`, computed in the gradient's dtype.
-fn clip_by_norm<T: Element>(g: &tt::Array, clip: f64) -> Result<tt::Array> {
-    let a = g.view::<T>()?;
-    let c = T::from_f64(clip);
-    let l2sum = a.iter().fold(T::zero(), |s, &x| s + x * x);
-    let l2norm = if l2sum > T::zero() {
-        l2sum.sqrt()
-    } else {
-        l2sum
-    };
-    let denom = if l2norm < c { c } else { l2norm };
-    Ok(tt::Array::from_array(a.mapv(|x| x * c / denom)))
-}
-
-/// `tf.clip_by_global_norm(grads, c)[0]`: every gradient times
-/// `c * min(1 / global_norm, 1 / c)`, where `global_norm = sqrt(2 * sum(l2_loss(g)))`.
-fn clip_by_global_norm<T: Element>(grads: &[&tt::Array], clip: f64) -> Result<Vec<tt::Array>> {
-    let half = T::from_f64(0.5);
-    let mut total = T::zero();
-    for g in grads {
-        total = total
-            + g.view::<T>()?
-                .iter()
-                .fold(T::zero(), |s, &x| s + x * x * half);
-    }
-    let norm = (total * T::from_f64(2.0)).sqrt();
-    let c = T::from_f64(clip);
-    let (inv_norm, inv_c) = (T::one() / norm, T::one() / c);
-    // TensorFlow adds `norm - norm`: 0 for a finite norm, NaN otherwise.
-    let poison = if norm.is_finite() {
-        T::zero()
-    } else {
-        T::nan()
-    };
-    let scale = c * (if inv_norm < inv_c { inv_norm } else { inv_c }) + poison;
-    grads
-        .iter()
-        .map(|g| Ok(tt::Array::from_array(g.view::<T>()?.mapv(|x| x * scale))))
-        .collect()
 }
 
 /// An optimizer, as Keras's: [`apply_gradients`](Optimizer::apply_gradients) takes

@@ -41,6 +41,98 @@ impl Tensor {
     }
 }
 
+/// `tf.nn.log_softmax(x, axis)`: `x − max − log(sum(exp(x − max)))` along `axis`, which stays
+/// finite where `log(softmax(x))` underflows; the max is a constant of the gradient, as the
+/// result does not depend on it.
+///
+/// ```
+/// use tapegrad_autodiff::{log_softmax, Tensor};
+/// let x = Tensor::from_vec(vec![0.0f64, 1000.0], &[2])?;
+/// assert_eq!(log_softmax(&x, -1)?.to_vec::<f64>()?, vec![-1000.0, 0.0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn log_softmax(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let max = crate::stop_gradient(crate::reduce_max(&x, Some(&[axis]), true)?)?;
+    let shifted = crate::sub(&x, max)?;
+    let lse = crate::log(crate::reduce_sum(
+        crate::exp(&shifted)?,
+        Some(&[axis]),
+        true,
+    )?)?;
+    crate::sub(shifted, lse)
+}
+
+/// The index of the largest value along the last axis of each row (`tf.argmax(x, axis=-1)`;
+/// the first of tied maxima), as plain indices: nothing to differentiate.
+///
+/// ```
+/// use tapegrad_autodiff::{argmax, Tensor};
+/// let x = Tensor::from_vec(vec![0.1f32, 0.7, 0.2, 0.5, 0.1, 0.4], &[2, 3])?;
+/// assert_eq!(argmax(&x)?, vec![1, 0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn argmax(x: &Tensor) -> Result<Vec<usize>> {
+    let n = *x.shape().last().ok_or_else(|| crate::Error::Invalid {
+        op: "argmax",
+        message: "needs a tensor of rank 1 or more, got a scalar".into(),
+    })?;
+    if n == 0 {
+        return Err(crate::Error::Invalid {
+            op: "argmax",
+            message: format!("the last axis is empty (shape {:?})", x.shape()),
+        });
+    }
+    let values = x.to_f64_vec();
+    Ok(values
+        .chunks(n)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                    if v > bv || (v.is_nan() && !bv.is_nan()) {
+                        (i, v)
+                    } else {
+                        (bi, bv)
+                    }
+                })
+                .0
+        })
+        .collect())
+}
+
+/// `tf.one_hot(indices, depth)`: a `(len, depth)` tensor of `dtype`, 1 at each index and 0
+/// elsewhere (a row of zeros for an index ≥ `depth`, as in TensorFlow).
+///
+/// ```
+/// use tapegrad_autodiff::{one_hot, DType};
+/// let t = one_hot(&[2, 0], 3, DType::F32);
+/// assert_eq!(t.to_vec::<f32>()?, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn one_hot(indices: &[usize], depth: usize, dtype: crate::DType) -> Tensor {
+    let mut data = vec![0.0f64; indices.len() * depth];
+    for (row, &i) in indices.iter().enumerate() {
+        if i < depth {
+            data[row * depth + i] = 1.0;
+        }
+    }
+    let array = tapegrad_tensor::ndarray::Array2::from_shape_vec((indices.len(), depth), data)
+        .unwrap_or_else(|_| tapegrad_tensor::ndarray::Array2::zeros((0, depth)));
+    Tensor::new(tapegrad_tensor::Array::from_array(array).cast(dtype))
+}
+
+impl Tensor {
+    /// [`log_softmax`] as a method.
+    pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
+        log_softmax(self, axis)
+    }
+    /// [`argmax`] along the last axis, as a method.
+    pub fn argmax(&self) -> Result<Vec<usize>> {
+        argmax(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

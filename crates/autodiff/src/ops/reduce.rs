@@ -250,6 +250,67 @@ impl Tensor {
     }
 }
 
+/// `tf.reduce_min(x, axis, keepdims)`: `-reduce_max(-x)` (tied minima share the gradient).
+///
+/// ```
+/// use tapegrad_autodiff::{reduce_min, Tensor};
+/// let x = Tensor::from_vec(vec![3.0f32, -1.0, 2.0, 5.0], &[2, 2])?;
+/// assert_eq!(reduce_min(&x, Some(&[1]), false)?.to_vec::<f32>()?, vec![-1.0, 2.0]);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn reduce_min(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    crate::neg(reduce_max(crate::neg(x)?, axes, keepdims)?)
+}
+
+/// `tf.math.reduce_std(x, axis, keepdims)`: the square root of the mean squared deviation from
+/// the mean (the population deviation, as numpy's `std` with `ddof=0`), differentiable through
+/// its parts.
+///
+/// ```
+/// use tapegrad_autodiff::{reduce_std, Tensor};
+/// let x = Tensor::from_vec(vec![1.0f64, 3.0, 5.0, 7.0], &[4])?;
+/// assert_eq!(reduce_std(&x, None, false)?.item()?, 5.0f64.sqrt());
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn reduce_std(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    let x = resolve(x)?;
+    let mean = reduce_mean(&x, axes, true)?;
+    let var = reduce_mean(crate::square(crate::sub(&x, mean)?)?, axes, keepdims)?;
+    crate::sqrt(var)
+}
+
+/// `tf.norm(x)` over `axes` (every axis with `None`): the Euclidean norm
+/// `sqrt(sum(x²))`. Its gradient at `x = 0` is NaN, as TensorFlow's.
+///
+/// ```
+/// use tapegrad_autodiff::{norm, Tensor};
+/// let x = Tensor::from_vec(vec![3.0f32, 4.0], &[2])?;
+/// assert_eq!(norm(&x, None, false)?.item()?, 5.0);
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn norm(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    crate::sqrt(reduce_sum(crate::square(x)?, axes, keepdims)?)
+}
+
+impl Tensor {
+    /// [`reduce_min`] over `axes`.
+    pub fn reduce_min(&self, axes: &[isize]) -> Result<Tensor> {
+        reduce_min(self, Some(axes), false)
+    }
+    /// The smallest element.
+    pub fn min(&self) -> Result<Tensor> {
+        reduce_min(self, None, false)
+    }
+    /// [`reduce_std`] over `axes`.
+    pub fn reduce_std(&self, axes: &[isize]) -> Result<Tensor> {
+        reduce_std(self, Some(axes), false)
+    }
+    /// The Euclidean norm of every element ([`norm`]).
+    pub fn norm(&self) -> Result<Tensor> {
+        norm(self, None, false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
