@@ -15,7 +15,7 @@
 //!
 //! `cargo run --example custom_layer`
 
-use tapegrad::nn::initializers::{Initializer, Ones, Zeros};
+use tapegrad::nn::initializers::{Ones, Zeros};
 use tapegrad::optim::ExponentialDecay;
 use tapegrad::prelude::*;
 
@@ -34,10 +34,8 @@ impl Layer for Affine {
     }
     fn build(&mut self, input_shape: &[usize]) -> tapegrad::nn::Result<()> {
         let features = *input_shape.last().unwrap_or(&1);
-        let w = Ones.init(&[features, 1], DType::F32)?;
-        self.w = Some(Variable::with_options(w, "affine/w", true));
-        let b = Zeros.init(&[1], DType::F32)?;
-        self.b = Some(Variable::with_options(b, "affine/b", true));
+        self.w = Some(self.add_weight("w", &[features, 1], &Ones, DType::F32, true)?);
+        self.b = Some(self.add_weight("b", &[1], &Zeros, DType::F32, true)?);
         Ok(())
     }
     fn call(&self, x: &Tensor) -> tapegrad::nn::Result<Tensor> {
@@ -49,7 +47,7 @@ impl Layer for Affine {
         };
         Ok((x.matmul(w)? + b)?)
     }
-    fn variables(&self) -> Vec<Variable> {
+    fn own_variables(&self) -> Vec<Variable> {
         self.w.iter().chain(&self.b).cloned().collect()
     }
 }

@@ -118,8 +118,83 @@ pub trait Layer: Send + Sync {
     /// unbuilt layer is an error: [`apply`](Layer::apply) builds first.
     fn call(&self, inputs: &Tensor) -> Result<Tensor>;
 
-    /// Every variable, trainable or not, of this layer and the layers it holds.
-    fn variables(&self) -> Vec<Variable>;
+    /// The layers this one holds (Keras tracks sub-layers assigned to attributes; Rust has no
+    /// such hook, so a composite layer lists them here once). None by default.
+    fn layers(&self) -> Vec<&dyn Layer> {
+        Vec::new()
+    }
+
+    /// The variables this layer made itself (with [`add_weight`](Layer::add_weight) or
+    /// [`Variable::with_options`]), not those of its sub-layers. None by default.
+    fn own_variables(&self) -> Vec<Variable> {
+        Vec::new()
+    }
+
+    /// Every variable, trainable or not, of this layer and the layers it holds: its own, then
+    /// each sub-layer's, each once. A composite layer does not list them by hand.
+    fn variables(&self) -> Vec<Variable> {
+        let mut out = self.own_variables();
+        for layer in self.layers() {
+            for v in layer.variables() {
+                if !out.iter().any(|o| o.same_as(&v)) {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Makes a weight of this layer (Keras's `add_weight`): a variable named
+    /// `layer_name/name`, of `shape` and `dtype`, initialized by `initializer`. Keep it in a
+    /// field and return it from [`own_variables`](Layer::own_variables).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor, Variable};
+    /// use tapegrad_nn::{Dense, Layer, Result};
+    /// use tapegrad_nn::initializers::Ones;
+    ///
+    /// /// A scale per feature, then a Dense layer: a composite layer.
+    /// struct Scaled { scale: Option<Variable>, dense: Dense }
+    ///
+    /// impl Layer for Scaled {
+    ///     fn name(&self) -> &str { "scaled" }
+    ///     fn built(&self) -> bool { self.scale.is_some() }
+    ///     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+    ///         let features = *input_shape.last().unwrap_or(&1);
+    ///         self.scale = Some(self.add_weight("scale", &[features], &Ones, DType::F32, true)?);
+    ///         self.dense.build(input_shape)
+    ///     }
+    ///     fn call(&self, x: &Tensor) -> Result<Tensor> {
+    ///         let scale = self.scale.as_ref().expect("built");
+    ///         self.dense.call(&(x * scale)?)
+    ///     }
+    ///     fn own_variables(&self) -> Vec<Variable> { self.scale.iter().cloned().collect() }
+    ///     fn layers(&self) -> Vec<&dyn Layer> { vec![&self.dense] }
+    /// }
+    ///
+    /// let mut layer = Scaled { scale: None, dense: Dense::new(2) };
+    /// layer.build(&[4, 3])?;
+    /// let names: Vec<String> = layer.variables().iter().map(|v| v.name().to_string()).collect();
+    /// assert_eq!(names.len(), 3);
+    /// assert_eq!(names[0], "scaled/scale");
+    /// assert!(names[1].ends_with("/kernel") && names[2].ends_with("/bias"));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    fn add_weight(
+        &self,
+        name: &str,
+        shape: &[usize],
+        initializer: &dyn crate::Initializer,
+        dtype: tapegrad_autodiff::DType,
+        trainable: bool,
+    ) -> Result<Variable> {
+        let value = initializer.init(shape, dtype)?;
+        Ok(Variable::with_options(
+            value,
+            &format!("{}/{name}", self.name()),
+            trainable,
+        ))
+    }
 
     /// Builds the layer from the input's shape on first use, then calls it (`layer(inputs)`).
     fn apply(&mut self, inputs: &Tensor) -> Result<Tensor> {

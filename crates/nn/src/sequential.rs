@@ -3,7 +3,7 @@
 
 use tapegrad_autodiff::{Tensor, Variable};
 
-use crate::layer::{collect_variables, unique_name, Layer};
+use crate::layer::{unique_name, Layer};
 use crate::{Error, Result};
 
 /// A linear stack of layers, itself a [`Layer`]. Built from the first input's shape (or by
@@ -205,9 +205,8 @@ impl Layer for Sequential {
         Ok(x)
     }
 
-    fn variables(&self) -> Vec<Variable> {
-        let layers: Vec<&dyn Layer> = self.layers.iter().map(|l| l.as_ref()).collect();
-        collect_variables(&layers)
+    fn layers(&self) -> Vec<&dyn Layer> {
+        self.layers.iter().map(|l| l.as_ref()).collect()
     }
 }
 

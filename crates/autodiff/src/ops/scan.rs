@@ -102,8 +102,14 @@ mod tests {
     #[test]
     fn sums_run_in_order_and_a_bad_axis_names_the_shape() -> Result<()> {
         let x = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-        assert_eq!(cumsum(&x, 1, false)?.to_vec::<f64>()?, [1.0, 3.0, 6.0, 4.0, 9.0, 15.0]);
-        assert_eq!(cumsum(&x, 0, false)?.to_vec::<f64>()?, [1.0, 2.0, 3.0, 5.0, 7.0, 9.0]);
+        assert_eq!(
+            cumsum(&x, 1, false)?.to_vec::<f64>()?,
+            [1.0, 3.0, 6.0, 4.0, 9.0, 15.0]
+        );
+        assert_eq!(
+            cumsum(&x, 0, false)?.to_vec::<f64>()?,
+            [1.0, 2.0, 3.0, 5.0, 7.0, 9.0]
+        );
         let err = cumsum(&x, 2, false).unwrap_err().to_string();
         assert!(err.contains("cumsum") && err.contains("[2, 3]"), "{err}");
         Ok(())
