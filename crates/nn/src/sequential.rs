@@ -25,6 +25,8 @@ pub struct Sequential {
     name: String,
     layers: Vec<Box<dyn Layer>>,
     output_shapes: Option<Vec<Vec<usize>>>,
+    /// The shape of one sample (`keras.Input(shape=...)`), when given.
+    input_shape: Option<Vec<usize>>,
 }
 
 impl Default for Sequential {
@@ -50,7 +52,39 @@ impl Sequential {
             name: unique_name("sequential"),
             layers: Vec::new(),
             output_shapes: None,
+            input_shape: None,
         }
+    }
+
+    /// A model whose samples have `shape` (no batch dimension: `keras.Input(shape=(10,))`):
+    /// each layer given to [`Sequential::layer`] is built as it is added, as Keras builds the
+    /// layers after an `Input`, so a layer that does not fit is refused there.
+    ///
+    /// ```
+    /// use tapegrad_nn::{Dense, Layer, Sequential};
+    /// let model = Sequential::with_input_shape(&[10])
+    ///     .layer(Dense::new(5).activation("relu")?)?
+    ///     .layer(Dense::new(1))?;
+    /// assert!(model.built());
+    /// assert_eq!(model.count_params(), 55 + 6);
+    /// assert!(model.summary()?.contains("(None, 5)"));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn with_input_shape(shape: &[usize]) -> Self {
+        let mut s = Self::new();
+        s.input_shape = Some(shape.to_vec());
+        s
+    }
+
+    /// Appends a layer and returns the model, built again when its input shape is known
+    /// ([`Sequential::with_input_shape`]); a layer that does not fit is an error naming it.
+    pub fn layer(mut self, layer: impl Layer + 'static) -> Result<Self> {
+        self.add(layer);
+        if let Some(shape) = &self.input_shape {
+            let full: Vec<usize> = std::iter::once(1).chain(shape.iter().copied()).collect();
+            self.build(&full)?;
+        }
+        Ok(self)
     }
 
     /// A model of these layers.
