@@ -136,3 +136,39 @@ fn composite_ops_pass_the_checker_at_first_and_second_order() -> Result<()> {
     }
     Ok(())
 }
+
+/// The other ops with a fused unrecorded backward (a product's gradient reduced in one kernel,
+/// `pow` with one exponent, the sums and means): the same bits both ways, broadcasting included.
+#[test]
+fn fused_backwards_of_products_powers_and_reductions_give_the_recorded_bits() -> Result<()> {
+    use tapegrad_autodiff::{mul, pow, reduce_mean, reduce_sum};
+    type Case = fn(&Tensor) -> Result<Tensor>;
+    let cases: [(&str, Case); 6] = [
+        ("mul by a row", |x| mul(x, x.slice(&[0, 0], &[1, -1])?)),
+        ("mul by a column", |x| mul(x.slice(&[0, 0], &[-1, 1])?, x)),
+        ("pow 2", |x| pow(x, 2.0)),
+        ("pow 0.5", |x| pow(tapegrad_autodiff::square(x)?, 0.5)),
+        ("reduce_sum axis 0", |x| reduce_sum(x, Some(&[0]), false)),
+        ("reduce_mean keepdims", |x| reduce_mean(x, Some(&[1]), true)),
+    ];
+    for dtype in [DType::F32, DType::F64] {
+        for (name, f) in cases {
+            let x = inputs(Domain::Positive, dtype);
+            let plain = first_derivative(f, &x)?;
+            let outer = GradientTape::new();
+            let recorded = first_derivative(f, &x)?;
+            drop(outer);
+            let bits = |t: &Tensor| -> Vec<u64> {
+                t.cast(DType::F64)
+                    .unwrap()
+                    .to_vec::<f64>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect()
+            };
+            assert_eq!(bits(&plain), bits(&recorded), "{name} in {dtype}");
+        }
+    }
+    Ok(())
+}

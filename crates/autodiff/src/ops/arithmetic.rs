@@ -53,6 +53,23 @@ impl Op for Binary {
         .into()
     }
 
+    /// Nothing records this backward (the usual case): a product's gradient and its reduction
+    /// to the input's shape in one kernel, bitwise the same as `mul` then `unbroadcast`.
+    fn backward_unrecorded(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        let Kind::Mul = self.0 else {
+            return self.backward(b, out);
+        };
+        let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
+        let fused = |a: &Tensor, other: &Tensor, need: bool| {
+            need.then(|| a.value().mul_sum_to_shape(g.value(), other.shape()))
+                .transpose()
+                .map(|t| t.map(Tensor::new))
+        };
+        let (gx, gy) = (fused(y, x, b.needs[0])?, fused(x, y, b.needs[1])?);
+        out.extend([gx, gy]);
+        Ok(())
+    }
+
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
         let (gx, gy) = match self.0 {
@@ -61,18 +78,6 @@ impl Op for Binary {
                 b.needs[0].then(|| g.clone()),
                 b.needs[1].then(|| negate(g)).transpose()?,
             ),
-            // Nothing records this backward (the usual case): product and reduction in one
-            // kernel, bitwise the same as `mul` then `unbroadcast` (returned directly).
-            Kind::Mul if !crate::tape::any_active() => {
-                let fused = |a: &Tensor, other: &Tensor, need: bool| {
-                    need.then(|| a.value().mul_sum_to_shape(g.value(), other.shape()))
-                        .transpose()
-                        .map(|t| t.map(Tensor::new))
-                };
-                let (gx, gy) = (fused(y, x, b.needs[0])?, fused(x, y, b.needs[1])?);
-                out.extend([gx, gy]);
-                return Ok(());
-            }
             Kind::Mul => (
                 b.needs[0].then(|| mul(g, y)).transpose()?,
                 b.needs[1].then(|| mul(x, g)).transpose()?,

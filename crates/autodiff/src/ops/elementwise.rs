@@ -15,9 +15,19 @@ impl Op for Pow {
         "Pow".into()
     }
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        self.gradients(b, out, false)
+    }
+    /// Nothing records this backward: `x`'s gradient for one exponent as one kernel.
+    fn backward_unrecorded(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        self.gradients(b, out, true)
+    }
+}
+
+impl Pow {
+    fn gradients(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>, fuse: bool) -> Result<()> {
         let (x, y, z, g) = (&b.inputs[0], &b.inputs[1], b.output, b.grad);
         let one_exponent = y.len() == 1 && y.rank() <= x.rank() && g.value().has_shape(x.shape());
-        let gx = if b.needs[0] && one_exponent && !crate::tape::any_active() {
+        let gx = if b.needs[0] && one_exponent && fuse {
             // Nothing records this backward and the exponent is one number (`pow(e, 2.0)`):
             // the four ops below in one kernel, bitwise the same.
             let y = PowGradX(y.value().item()?);

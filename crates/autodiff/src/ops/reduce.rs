@@ -129,15 +129,18 @@ impl Op for Reduce {
         };
         format!("{n}(axes={:?}, keepdims={})", self.axes, self.keepdims)
     }
+    /// Nothing records this backward (the usual case): the kernels of the recorded path,
+    /// called directly.
+    fn backward_unrecorded(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+        if self.kind == Kind::Max {
+            return self.backward(b, out);
+        }
+        let grad = self.plain_gradient(b.inputs[0].value(), b.output.len(), b.grad.value())?;
+        out.push(Some(Tensor::new(grad)));
+        Ok(())
+    }
     fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         let x = &b.inputs[0];
-        if self.kind != Kind::Max && !crate::tape::any_active() {
-            // Nothing records this backward (the usual case): the kernels of the recorded
-            // path below, called directly.
-            let grad = self.plain_gradient(x.value(), b.output.len(), b.grad.value())?;
-            out.push(Some(Tensor::new(grad)));
-            return Ok(());
-        }
         if self.kind != Kind::Max && x.len() == b.output.len() {
             // Every reduced axis has length 1 (a loss of one output per row, a mean of one
             // element): each input element is one output element, and its gradient is the
