@@ -151,6 +151,84 @@ impl Tensor {
         Self::new(tt::Array::from_array(tt::ndarray::Array1::from(values)).cast(dtype))
     }
 
+    /// Normal samples of `mean` and `stddev` (`tf.random.normal(shape, mean, stddev, seed=seed)`),
+    /// drawn in float64 and rounded to `dtype`. The same seed gives the same values on every
+    /// call and every thread; the stream is rand's `StdRng`, not TensorFlow's Philox, so the
+    /// values are not TensorFlow's (their distribution is). A negative or non-finite `stddev`
+    /// is an error.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// let a = Tensor::random_normal(&[1000], 0.0, 2.0, 7, DType::F32)?;
+    /// assert!(a.equals(&Tensor::random_normal(&[1000], 0.0, 2.0, 7, DType::F32)?));
+    /// let (m, s) = (a.mean()?.item()?, a.reduce_std(&[0])?.item()?);
+    /// assert!(m.abs() < 0.2 && (s - 2.0).abs() < 0.2);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn random_normal(
+        shape: &[usize],
+        mean: f64,
+        stddev: f64,
+        seed: u64,
+        dtype: DType,
+    ) -> Result<Self> {
+        use ndarray_rand::rand::SeedableRng;
+        use ndarray_rand::rand_distr::{Distribution, StandardNormal};
+        if !(stddev.is_finite() && stddev >= 0.0 && mean.is_finite()) {
+            return Err(crate::Error::Invalid {
+                op: "random_normal",
+                message: format!(
+                    "mean must be finite and stddev finite and ≥ 0, got mean={mean}, stddev={stddev}"
+                ),
+            });
+        }
+        let mut rng = ndarray_rand::rand::rngs::StdRng::seed_from_u64(seed);
+        let n: usize = shape.iter().product();
+        let v: Vec<f64> = (0..n)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                mean + stddev * z
+            })
+            .collect();
+        Ok(Self::new(tt::Array::from_vec(v, shape)?.cast(dtype)))
+    }
+
+    /// Uniform samples in `[minval, maxval)` (`tf.random.uniform(shape, minval, maxval,
+    /// seed=seed)`), drawn in float64 and rounded to `dtype`; seeded as
+    /// [`Tensor::random_normal`]. `minval ≥ maxval` is an error.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// let u = Tensor::random_uniform(&[2, 50], -1.0, 1.0, 3, DType::F64)?;
+    /// assert!(u.to_vec::<f64>()?.iter().all(|&v| (-1.0..1.0).contains(&v)));
+    /// assert!(Tensor::random_uniform(&[2], 1.0, 1.0, 3, DType::F32).is_err());
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn random_uniform(
+        shape: &[usize],
+        minval: f64,
+        maxval: f64,
+        seed: u64,
+        dtype: DType,
+    ) -> Result<Self> {
+        use ndarray_rand::rand::{Rng, SeedableRng};
+        if !(minval.is_finite() && maxval.is_finite() && minval < maxval) {
+            return Err(crate::Error::Invalid {
+                op: "random_uniform",
+                message: format!(
+                    "needs finite minval < maxval, got minval={minval}, maxval={maxval}"
+                ),
+            });
+        }
+        let mut rng = ndarray_rand::rand::rngs::StdRng::seed_from_u64(seed);
+        let n: usize = shape.iter().product();
+        let v: Vec<f64> = (0..n)
+            .map(|_| minval + (maxval - minval) * rng.random::<f64>())
+            .collect();
+        let t = tt::Array::from_vec(v, shape)?.cast(dtype);
+        Ok(Self::new(t))
+    }
+
     /// The `n × n` identity matrix (`tf.eye`).
     ///
     /// ```
