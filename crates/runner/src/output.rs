@@ -48,7 +48,7 @@ pub fn summary(exp: &dyn Experiment, cfg: &Config, out: &RunOutput) -> Value {
     let loss_history: Vec<Value> = out
         .loss_history
         .iter()
-        .map(|&x| crate::experiment::num(x))
+        .map(|&x| crate::json::num(x))
         .collect();
     serde_json::json!({
         "experiment": exp.id(),
@@ -59,7 +59,7 @@ pub fn summary(exp: &dyn Experiment, cfg: &Config, out: &RunOutput) -> Value {
         "diverged_at": out.diverged_at,
         "variables": out.variables,
         "loss_history": loss_history,
-        "final_loss": out.final_loss.map(crate::experiment::num),
+        "final_loss": out.final_loss.map(crate::json::num),
         "train_seconds": out.train_seconds,
     })
 }

@@ -9,9 +9,10 @@ use tapegrad_optim::{NonFinite, OptimizerExt, Sgd};
 use tapegrad_tensor::DType;
 
 use crate::config::{Config, Param};
-use crate::experiment::{num, Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::fixed;
+use crate::json::num;
 
 /// `two-weights`.
 pub struct TwoWeights;

@@ -11,9 +11,10 @@ use tapegrad_datasets::RandomState;
 use tapegrad_tensor::ndarray::Array2;
 
 use crate::config::{Config, Param};
-use crate::experiment::{num, nums, Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::{fixed, np_f32, py_float};
+use crate::json::{num, nums};
 
 /// `scratch-regression`.
 pub struct ScratchRegression;

@@ -13,9 +13,10 @@ use tapegrad_datasets::RandomState;
 
 use super::doc001::{numpy_seed, required};
 use crate::config::{Config, Param};
-use crate::experiment::{num, Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::{fixed, py_float};
+use crate::json::num;
 
 /// `tape-regression`.
 pub struct TapeRegression;

@@ -10,9 +10,10 @@ use tapegrad_datasets::RandomState;
 
 use super::doc001::{numpy_seed, required};
 use crate::config::{Config, Param};
-use crate::experiment::{num, nums, Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::fixed;
+use crate::json::{num, nums};
 
 /// `custom-training`.
 pub struct CustomTraining;

@@ -17,8 +17,9 @@ use super::{
     assign_sub_all, mlp_initial_kernel, numpy_random_state, CustomDense, Recorded, DOCUMENT,
 };
 use crate::config::{Config, Param};
-use crate::experiment::{num, tensor_json, Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::format::np_f32;
+use crate::json::{num, tensor_json};
 
 /// The kernel the document prints for `CustomDense(1)` built on `(3,)`: TF's GlorotUniform draw.
 const PRINTED_KERNEL: [f32; 3] = [0.877_380_5, 0.398_356_9, -0.346_086_56];

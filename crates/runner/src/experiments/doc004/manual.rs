@@ -12,8 +12,9 @@ use tapegrad_tensor::ndarray::{array, Array1};
 
 use super::{py_pair, tensor_repr, DOCUMENT};
 use crate::config::{Config, Param};
-use crate::experiment::{num, nums, Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::format::{list, np_f32, py_float};
+use crate::json::{num, nums};
 
 /// The parameters all five share: `w`, `learning_rate`, `error_margin`, and a safety cap.
 fn shared_params() -> Vec<Param> {

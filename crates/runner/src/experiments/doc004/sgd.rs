@@ -15,8 +15,9 @@ use tapegrad_tensor::ndarray::Array1;
 use super::manual::SimpleModelTensorflow;
 use super::{numpy_random_state, tensor_repr, tf_row_indices, DOCUMENT};
 use crate::config::{Config, Param};
-use crate::experiment::{num, nums, Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::format::np_f32;
+use crate::json::{num, nums};
 
 /// Where `random_index = tf.random.uniform(shape=[], minval=0, maxval=len(y_true), dtype=tf.int32)`
 /// comes from: TensorFlow's recorded draws, or our generator for `--seed n`.
