@@ -22,6 +22,7 @@ pub(crate) fn backward_pass<S: Source>(
 }
 
 /// The gradient a slot holds.
+#[inline]
 pub(crate) fn slot_grad<'a>(
     grads: &'a mut [(Option<Tensor>, bool)],
     leaf_grads: &'a mut [Option<Tensor>],

@@ -95,6 +95,7 @@ impl Inputs {
         }
     }
 
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[Tensor] {
         match self {
             Inputs::Read => &[],
@@ -118,11 +119,13 @@ pub(crate) struct Leaves {
 }
 
 impl Leaves {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.ids.len()
     }
 
     /// The position of `id` among the leaves from position `from` on.
+    #[inline]
     pub(crate) fn find(&self, id: u64, from: usize) -> Option<usize> {
         if self.index.is_empty() {
             let rest = self.ids.get(from..)?;
@@ -167,6 +170,7 @@ pub(crate) struct Recorded {
 
 impl Recorded {
     /// The position of the record whose output has identity `id`.
+    #[inline]
     pub(crate) fn output_position(&self, id: u64) -> Option<usize> {
         let (first, last) = (self.records.first()?, self.records.last()?);
         if self.unsorted {
@@ -185,6 +189,7 @@ impl Recorded {
     }
 
     /// Where the gradient of the tensor with identity `id` goes now.
+    #[inline]
     pub(crate) fn slot(&self, id: u64) -> Slot {
         if let Some(k) = self.output_position(id) {
             Slot::Output(k as u32)
@@ -209,6 +214,7 @@ impl Recorded {
     }
 
     /// The slots of an op's inputs, if one of them is watched.
+    #[inline]
     pub(crate) fn slots_of(&self, inputs: &[Tensor]) -> Option<Slots> {
         let watched = |s: &Slot| *s != Slot::Unwatched;
         match inputs {
@@ -245,6 +251,7 @@ impl Recorded {
     }
 
     /// Appends a record (its output is then watched).
+    #[inline]
     pub(crate) fn push(&mut self, op: OpRef, inputs: Inputs, slots: Slots, output: &Tensor) {
         if self
             .records
