@@ -39,8 +39,9 @@ mod variable;
 
 pub use error::{Error, Result};
 pub use gradients::Gradients;
-pub use op::{record, Backward, Op};
+pub use op::{Backward, Op};
 pub use ops::*;
+pub use tape::record;
 pub use tape::{GradientTape, RecordingPaused, Source, TapeOptions, UnconnectedGradients};
 pub use tensor::{IntoOperand, IntoTensor, Operand, Tensor};
 pub use variable::Variable;

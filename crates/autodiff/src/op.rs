@@ -2,10 +2,6 @@
 //! inputs. Each op's forward function and its `Op` impl live side by side in one module of
 //! [`crate::ops`].
 
-use std::rc::Rc;
-
-use tapegrad_tensor as tt;
-
 use crate::tape;
 use crate::{Result, Tensor};
 
@@ -69,82 +65,6 @@ pub trait Op: 'static {
     fn backward_unrecorded(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         self.backward(b, out)
     }
-}
-
-/// Wraps the forward result of an op as a tensor, and records the op on every recording tape
-/// that watches one of its inputs. With no tape active this is a counter increment.
-pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Array) -> Tensor {
-    let out = Tensor::new(value);
-    if tape::any_active() {
-        tape::record_op(OpRef::new(op), tape::Inputs::from_refs(inputs), &out);
-    }
-    out
-}
-
-/// A recorded op as tapes hold it: a `'static` constant for ops without state (no allocation),
-/// else one allocation shared by every tape that records it.
-#[derive(Clone)]
-pub(crate) enum OpRef {
-    Static(&'static dyn Op),
-    Shared(Rc<dyn Op>),
-    /// A variable read: the variable inline (cloning it is one reference count).
-    Read(tape::ReadVariable),
-}
-
-impl OpRef {
-    /// An op with state (axes, a permutation, …).
-    pub(crate) fn new(op: impl Op) -> Self {
-        OpRef::Shared(Rc::new(op))
-    }
-}
-
-impl std::ops::Deref for OpRef {
-    type Target = dyn Op;
-    fn deref(&self) -> &dyn Op {
-        match self {
-            OpRef::Static(op) => *op,
-            OpRef::Shared(op) => &**op,
-            OpRef::Read(op) => op,
-        }
-    }
-}
-
-/// [`record`] for an op of two inputs the caller owns: they move into the record. The op is
-/// built (`op()`, an allocation for an op with state) only when some tape may record it.
-#[inline]
-pub(crate) fn record2(
-    op: impl FnOnce() -> OpRef,
-    a: Tensor,
-    b: Tensor,
-    value: tt::Array,
-) -> Tensor {
-    let out = Tensor::new(value);
-    if tape::any_active() {
-        tape::record_op(op(), tape::Inputs::Two([a, b]), &out);
-    }
-    out
-}
-
-/// [`record`] for an op of three inputs the caller owns: they move into the record. The op is
-/// built only when some tape may record it.
-#[inline]
-pub(crate) fn record3(op: impl FnOnce() -> OpRef, inputs: [Tensor; 3], value: tt::Array) -> Tensor {
-    let out = Tensor::new(value);
-    if tape::any_active() {
-        tape::record_op(op(), tape::Inputs::Three(inputs), &out);
-    }
-    out
-}
-
-/// [`record`] for an op of one input the caller owns: it moves into the record. The op is
-/// built only when some tape may record it.
-#[inline]
-pub(crate) fn record1(op: impl FnOnce() -> OpRef, x: Tensor, value: tt::Array) -> Tensor {
-    let out = Tensor::new(value);
-    if tape::any_active() {
-        tape::record_op(op(), tape::Inputs::One([x]), &out);
-    }
-    out
 }
 
 /// Sums a broadcast gradient back to an input's shape, recording the reduction (the gradient

@@ -5,7 +5,8 @@ use std::ops;
 
 use tapegrad_tensor as tt;
 
-use crate::op::{record1, record2, unbroadcast, Backward, Op, OpRef};
+use crate::op::{unbroadcast, Backward, Op};
+use crate::tape::{record1, record2, OpRef};
 use crate::tensor::resolve_pair;
 use crate::{IntoOperand, Result, Tensor, Variable};
 

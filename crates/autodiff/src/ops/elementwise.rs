@@ -4,7 +4,8 @@
 use tapegrad_tensor as tt;
 use tt::ops as k;
 
-use crate::op::{record1, record2, unbroadcast, Backward, Op, OpRef};
+use crate::op::{unbroadcast, Backward, Op};
+use crate::tape::{record1, record2, OpRef};
 use crate::tensor::{resolve, resolve_pair};
 use crate::{IntoOperand, Result, Tensor};
 

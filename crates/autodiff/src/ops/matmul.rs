@@ -1,7 +1,8 @@
 //! `matmul` of rank-2 tensors with optional transposes; TensorFlow's `_MatMulGrad`. And
 //! `matmul_bias_add`, a product and a bias added as one op (a Dense layer's).
 
-use crate::op::{record2, record3, unbroadcast, Backward, Op, OpRef};
+use crate::op::{unbroadcast, Backward, Op};
+use crate::tape::{record2, record3, OpRef};
 use crate::tensor::{resolve, resolve_pair};
 use crate::{IntoOperand, Result, Tensor};
 

@@ -1,6 +1,7 @@
 //! `softmax`, with TensorFlow's `_SoftmaxGrad`.
 
-use crate::op::{record1, Backward, Op, OpRef};
+use crate::op::{Backward, Op};
+use crate::tape::{record1, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 

@@ -7,8 +7,9 @@ use tapegrad_tensor as tt;
 
 use tt::ndarray::{Dimension, IxDyn};
 
-use crate::op::{record1, Backward, Op, OpRef};
+use crate::op::{Backward, Op};
 use crate::ops::shape::reshape_to;
+use crate::tape::{record1, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 

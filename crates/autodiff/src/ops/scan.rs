@@ -4,7 +4,8 @@
 use tapegrad_tensor as tt;
 use tt::ndarray::{ArrayD, Axis};
 
-use crate::op::{record1, Backward, Op, OpRef};
+use crate::op::{Backward, Op};
+use crate::tape::{record1, OpRef};
 use crate::tensor::resolve;
 use crate::{Error, IntoOperand, Result, Tensor};
 

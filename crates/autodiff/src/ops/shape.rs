@@ -2,7 +2,8 @@
 //! `squeeze`, `broadcast_to`, `concat`, `stack`, `slice`, `gather`. Each backward moves the
 //! gradient back.
 
-use crate::op::{record, record1, Backward, Op, OpRef};
+use crate::op::{Backward, Op};
+use crate::tape::{record, record1, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 

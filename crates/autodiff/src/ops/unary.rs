@@ -10,7 +10,8 @@
 use tapegrad_tensor as tt;
 use tt::ops as k;
 
-use crate::op::{record1, Backward, Op, OpRef};
+use crate::op::{Backward, Op};
+use crate::tape::{record1, OpRef};
 use crate::tensor::resolve;
 use crate::{IntoOperand, Result, Tensor};
 

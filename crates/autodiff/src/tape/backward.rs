@@ -3,8 +3,9 @@
 
 use super::records::{Recorded, Slot};
 use super::thread::{any_active, Scratch};
+use super::OpRef;
 use super::Source;
-use crate::op::{Backward, OpRef};
+use crate::op::Backward;
 use crate::{ops, Error, Result, Tensor};
 
 /// Reverse accumulation over the records from `target` (seeded with `seed`) to `sources`, in

@@ -3,7 +3,7 @@
 use super::records::{IdMap, IdSet, Inputs};
 use super::thread::ReadVariable;
 use super::GradientTape;
-use crate::op::OpRef;
+use super::OpRef;
 use crate::Tensor;
 
 impl GradientTape {

@@ -19,13 +19,16 @@ use crate::{Error, Gradients, Result, Tensor, Variable};
 mod backward;
 mod dot;
 mod jacobian;
+mod recording;
 mod records;
 mod thread;
 
 use backward::backward_pass;
+pub use recording::record;
+pub(crate) use recording::{record1, record2, record3, OpRef};
 pub(crate) use records::Inputs;
 use records::Recorded;
-pub(crate) use thread::{any_active, record_op, record_read, variable_read_by, ReadVariable};
+pub(crate) use thread::{any_active, record_read, variable_read_by};
 use thread::{Scratch, Shared, State, ANY_ACTIVE, SPARE_TAPES, TAPES};
 
 /// What `gradient` returns for a source the target does not depend on
@@ -465,8 +468,9 @@ impl Drop for RecordingPaused<'_> {
 #[cfg(test)]
 mod tests {
     use super::records::{Leaves, Record, Slot, LEAF_SCAN};
+    use super::thread::ReadVariable;
     use super::*;
-    use crate::op::{Backward, Op, OpRef};
+    use crate::op::{Backward, Op};
     use crate::ops;
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::op::OpRef;
+use super::OpRef;
 use crate::Tensor;
 
 /// A hasher for the tapes' `u64` identities (already unique; a multiply spreads them).

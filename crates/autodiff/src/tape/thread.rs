@@ -7,8 +7,9 @@ use std::rc::Rc;
 use tapegrad_tensor as tt;
 
 use super::records::{IdMap, Inputs, Recorded, Slot, Slots};
+use super::OpRef;
 use super::TapeOptions;
-use crate::op::{Backward, Op, OpRef};
+use crate::op::{Backward, Op};
 use crate::{Result, Tensor, Variable};
 
 /// The buffers of a backward pass, kept by the tape (and handed to this thread's next tape
