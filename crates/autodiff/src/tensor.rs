@@ -172,7 +172,6 @@ impl Tensor {
         seed: u64,
         dtype: DType,
     ) -> Result<Self> {
-        use ndarray_rand::rand::SeedableRng;
         use ndarray_rand::rand_distr::{Distribution, StandardNormal};
         if !(stddev.is_finite() && stddev >= 0.0 && mean.is_finite()) {
             return Err(crate::Error::Invalid {
@@ -182,15 +181,10 @@ impl Tensor {
                 ),
             });
         }
-        let mut rng = ndarray_rand::rand::rngs::StdRng::seed_from_u64(seed);
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = (0..n)
-            .map(|_| {
-                let z: f64 = StandardNormal.sample(&mut rng);
-                mean + stddev * z
-            })
-            .collect();
-        Ok(Self::new(tt::Array::from_vec(v, shape)?.cast(dtype)))
+        seeded(shape, seed, dtype, |rng| {
+            let z: f64 = StandardNormal.sample(rng);
+            mean + stddev * z
+        })
     }
 
     /// Uniform samples in `[minval, maxval)` (`tf.random.uniform(shape, minval, maxval,
@@ -211,7 +205,7 @@ impl Tensor {
         seed: u64,
         dtype: DType,
     ) -> Result<Self> {
-        use ndarray_rand::rand::{Rng, SeedableRng};
+        use ndarray_rand::rand::Rng;
         if !(minval.is_finite() && maxval.is_finite() && minval < maxval) {
             return Err(crate::Error::Invalid {
                 op: "random_uniform",
@@ -220,13 +214,9 @@ impl Tensor {
                 ),
             });
         }
-        let mut rng = ndarray_rand::rand::rngs::StdRng::seed_from_u64(seed);
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = (0..n)
-            .map(|_| minval + (maxval - minval) * rng.random::<f64>())
-            .collect();
-        let t = tt::Array::from_vec(v, shape)?.cast(dtype);
-        Ok(Self::new(t))
+        seeded(shape, seed, dtype, |rng| {
+            minval + (maxval - minval) * rng.random::<f64>()
+        })
     }
 
     /// The `n × n` identity matrix (`tf.eye`).
@@ -318,6 +308,20 @@ impl Tensor {
     pub fn equals(&self, other: &Tensor) -> bool {
         self.value.equals(&other.value)
     }
+}
+
+/// `shape`'s elements drawn in float64 from a generator seeded with `seed`, rounded to `dtype`.
+fn seeded(
+    shape: &[usize],
+    seed: u64,
+    dtype: DType,
+    mut draw: impl FnMut(&mut ndarray_rand::rand::rngs::StdRng) -> f64,
+) -> Result<Tensor> {
+    use ndarray_rand::rand::SeedableRng;
+    let mut rng = ndarray_rand::rand::rngs::StdRng::seed_from_u64(seed);
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n).map(|_| draw(&mut rng)).collect();
+    Ok(Tensor::new(tt::Array::from_vec(v, shape)?.cast(dtype)))
 }
 
 impl std::fmt::Display for Tensor {
@@ -478,19 +482,12 @@ fn dtype_error(op: &'static str, a: &Tensor, b: &Tensor) -> crate::Error {
         };
         format!("{what} ({})", t.dtype())
     };
-    let (to, other) = if a.dtype() == DType::F32 {
-        (DType::F32, DType::F64)
-    } else {
-        (b.dtype(), a.dtype())
-    };
+    // two dtypes exist: the fix casts the float64 operand to TensorFlow's default
     crate::Error::DType {
         op,
         lhs: describe(a),
         rhs: describe(b),
-        fix: format!(
-            "TensorFlow does not convert between them: cast the {other} one with `.cast(DType::{})` (or build it as {to}; a Rust float scalar already takes the other operand's dtype)",
-            if to == DType::F32 { "F32" } else { "F64" }
-        ),
+        fix: "TensorFlow does not convert between them: cast the float64 one with `.cast(DType::F32)` (or build it as float32; a Rust float scalar already takes the other operand's dtype)".into(),
     }
 }
 

@@ -48,7 +48,7 @@ macro_rules! activations {
                 let x = x.into_operand()?.into_tensor(ad::DType::F32);
                 match self {
                     $(Activation::$variant => {
-                        let $x = &x;
+                        let $x = x;
                         $apply
                     })*
                 }
@@ -60,7 +60,7 @@ macro_rules! activations {
 activations! {
     /// Identity (`"linear"`, also what `None` means in Keras).
     #[default]
-    Linear = "linear", |x| Ok(x.clone());
+    Linear = "linear", |x| Ok(x);
     /// `max(x, 0)`.
     Relu = "relu", |x| Ok(ad::relu(x)?);
     /// `1 / (1 + e⁻ˣ)`.
@@ -68,20 +68,20 @@ activations! {
     /// `tanh(x)`.
     Tanh = "tanh", |x| Ok(ad::tanh(x)?);
     /// Softmax over the last axis (the input must have rank ≥ 2, as in Keras).
-    Softmax = "softmax", |x| softmax(x, -1);
+    Softmax = "softmax", |x| softmax(&x, -1);
     /// `x` if `x > 0`, else `eˣ − 1` (alpha 1).
-    Elu = "elu", |x| elu(x, 1.0);
+    Elu = "elu", |x| elu(&x, 1.0);
     /// `x` if `x > 0`, else `0.2·x` (`tf.nn.leaky_relu`, which `get("leaky_relu")` returns;
     /// Keras's `LeakyReLU` *layer* defaults to 0.3 instead).
-    LeakyRelu = "leaky_relu", |x| leaky_relu(x, 0.2);
+    LeakyRelu = "leaky_relu", |x| leaky_relu(&x, 0.2);
     /// `ln(1 + eˣ)`.
     Softplus = "softplus", |x| Ok(ad::softplus(x)?);
     /// `x · sigmoid(x)` (`tf.nn.silu`).
-    Swish = "swish", |x| swish(x);
+    Swish = "swish", |x| swish(&x);
     /// `scale · elu(x, alpha)` with [`SELU_ALPHA`] and [`SELU_SCALE`].
-    Selu = "selu", |x| selu(x);
+    Selu = "selu", |x| selu(&x);
     /// `x / (1 + |x|)`.
-    Softsign = "softsign", |x| Ok(ad::div(x, ad::add(ad::abs(x)?, 1.0)?)?);
+    Softsign = "softsign", |x| Ok(ad::div(&x, ad::add(ad::abs(&x)?, 1.0)?)?);
     /// `eˣ`.
     Exponential = "exponential", |x| Ok(ad::exp(x)?);
     /// `clip(0.2·x + 0.5, 0, 1)` (tf-keras 2.x's definition).

@@ -94,6 +94,9 @@ pub(crate) fn accumulate<S: Source>(
         Some(g) => *g = Some(seed),
         None => unwatched_seed = Some(seed),
     }
+    // the tape chooses once for the pass: recorded ops when a tape records it (nested tapes),
+    // else each op's plain form
+    let recorded_pass = any_active();
     for (k, r) in records.iter().enumerate().rev() {
         let g = match grads.get_mut(k) {
             Some((g, true)) => g.clone(),
@@ -137,8 +140,7 @@ pub(crate) fn accumulate<S: Source>(
             needs,
         };
         // `input_grads` is empty here (cleared before the first op and after each)
-        // the tape chooses: recorded ops when a tape records this pass, else the op's plain form
-        if any_active() {
+        if recorded_pass {
             r.op.backward(&b, input_grads)?;
         } else {
             r.op.backward_unrecorded(&b, input_grads)?;
