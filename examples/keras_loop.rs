@@ -44,7 +44,7 @@ pub fn main() -> tapegrad::Result<()> {
     let mut history = Vec::new();
     for epoch in 1..=20 {
         let (mut loss_mean, mut mae) = (Mean::new(), MeanAbsoluteError::new());
-        let order = rng.permutation(n);
+        let order = rng.permutation(n)?;
         for rows in order.as_slice().unwrap_or_default().chunks(16) {
             let xb = Tensor::from_array(split.x_train.select(ndarray::Axis(0), rows))
                 .cast(DType::F32)?;
@@ -57,7 +57,7 @@ pub fn main() -> tapegrad::Result<()> {
             let vars: Vec<&Variable> = vars.iter().collect();
             opt.apply_gradients(&tape.gradients(&loss, &vars)?)?;
             // Keras's epoch loss: the batch losses' mean weighted by batch size
-            let weight = Tensor::full(DType::F32, &[rows.len()], 1.0);
+            let weight = Tensor::full(DType::F32, &[rows.len()], 1.0)?;
             loss_mean.update_state_weighted(&loss.broadcast_to(&[rows.len()])?, &weight)?;
             mae.update_state(&yb, &pred)?;
         }

@@ -27,7 +27,7 @@ fn model(seed: u64) -> tapegrad::Result<Sequential> {
 
 /// Fits `y = sin(x0) + x1` for `steps` steps; returns the model, its optimizer and the loss.
 fn train(m: Sequential, mut opt: Adam, steps: usize) -> tapegrad::Result<(Sequential, Adam, f64)> {
-    let x = Tensor::linspace(-1.0, 1.0, 64, DType::F32).reshape(&[32, 2])?;
+    let x = Tensor::linspace(-1.0, 1.0, 64, DType::F32)?.reshape(&[32, 2])?;
     let x0 = x.slice(&[0, 0], &[-1, 1])?;
     let x1 = x.slice(&[0, 1], &[-1, 1])?;
     let y = (x0.sigmoid()? + x1)?;

@@ -111,7 +111,7 @@ fn a_model_and_its_optimizer_go_to_a_thread_train_there_and_come_back() -> tapeg
     let (model, opt, losses) = train(3, 10)?;
     let (mut model, mut opt) = std::thread::spawn(move || -> tapegrad::Result<_> {
         let (mut m, mut o) = (model, opt);
-        let x = Tensor::ones(DType::F32, &[64, 4]);
+        let x = Tensor::ones(DType::F32, &[64, 4])?;
         for _ in 0..5 {
             let tape = GradientTape::new();
             let loss = reduce_mean(square(m.apply(&x)?)?, None, false)?;
@@ -127,7 +127,7 @@ fn a_model_and_its_optimizer_go_to_a_thread_train_there_and_come_back() -> tapeg
     // it goes on training where it is
     let tape = GradientTape::new();
     let loss = reduce_mean(
-        square(model.apply(&Tensor::ones(DType::F32, &[1, 4]))?)?,
+        square(model.apply(&Tensor::ones(DType::F32, &[1, 4])?)?)?,
         None,
         false,
     )?;
@@ -141,7 +141,7 @@ fn a_model_and_its_optimizer_go_to_a_thread_train_there_and_come_back() -> tapeg
 
 #[test]
 fn a_variable_read_from_several_threads_at_once() {
-    let v = Variable::new(Tensor::full(DType::F32, &[100], 1.0));
+    let v = Variable::new(Tensor::full(DType::F32, &[100], 1.0).unwrap());
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {

@@ -30,14 +30,14 @@ fn one_tensor_prints_as_tensorflow_prints_it_and_debug_shows_no_identity() -> Re
         [0.0, 2.0, 4.0]
     );
     assert_eq!(
-        Tensor::linspace(0.0, 1.0, 3, DType::F32).to_vec::<f32>()?,
+        Tensor::linspace(0.0, 1.0, 3, DType::F32)?.to_vec::<f32>()?,
         [0.0, 0.5, 1.0]
     );
     assert_eq!(
-        Tensor::full(DType::F64, &[2], 7.0).to_vec::<f64>()?,
+        Tensor::full(DType::F64, &[2], 7.0)?.to_vec::<f64>()?,
         [7.0, 7.0]
     );
-    assert_eq!(Tensor::eye(2, DType::F32).shape(), &[2, 2]);
+    assert_eq!(Tensor::eye(2, DType::F32)?.shape(), &[2, 2]);
     let a = ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
     assert_eq!(Tensor::from_array(a).sum()?.item()?, 10.0);
     Ok(())
@@ -161,7 +161,7 @@ fn a_built_layer_is_called_through_a_shared_reference() -> Result<()> {
     let mut model = Sequential::new();
     model.add(Dense::new(4).activation("relu")?);
     model.add(Dense::new(1));
-    let x = Tensor::ones(DType::F32, &[2, 3]);
+    let x = Tensor::ones(DType::F32, &[2, 3])?;
     let err = model.call(&x).unwrap_err().to_string();
     assert!(err.contains("not built") && err.contains("apply"), "{err}");
     model.build(&[2, 3])?;

@@ -82,25 +82,34 @@ impl Tensor {
         Self::new(tt::Array::scalar(value))
     }
 
-    /// Zeros of a dtype and shape.
-    pub fn zeros(dtype: DType, shape: &[usize]) -> Self {
-        Self::new(tt::Array::zeros(dtype, shape))
-    }
-
-    /// Ones of a dtype and shape.
-    pub fn ones(dtype: DType, shape: &[usize]) -> Self {
-        Self::new(tt::Array::ones(dtype, shape))
-    }
-
-    /// `value` everywhere (`tf.fill(shape, value)`), rounded to `dtype`.
+    /// Zeros of a dtype and shape (`tf.zeros`). A shape with more elements than memory can
+    /// address, or memory the system refuses, is an error naming the op and the shape:
     ///
     /// ```
     /// use tapegrad_autodiff::{DType, Tensor};
-    /// assert_eq!(Tensor::full(DType::F32, &[2], 0.5).to_vec::<f32>()?, vec![0.5, 0.5]);
+    /// assert_eq!(Tensor::zeros(DType::F32, &[2, 3])?.shape(), &[2, 3]);
+    /// assert!(Tensor::zeros(DType::F32, &[usize::MAX, 2]).is_err());
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
-    pub fn full(dtype: DType, shape: &[usize], value: f64) -> Self {
-        Self::new(tt::Array::full(dtype, shape, value))
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Result<Self> {
+        Ok(Self::new(tt::Array::zeros(dtype, shape)?))
+    }
+
+    /// Ones of a dtype and shape (`tf.ones`); errors as [`Tensor::zeros`].
+    pub fn ones(dtype: DType, shape: &[usize]) -> Result<Self> {
+        Ok(Self::new(tt::Array::ones(dtype, shape)?))
+    }
+
+    /// `value` everywhere (`tf.fill(shape, value)`), rounded to `dtype`; errors as
+    /// [`Tensor::zeros`].
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{DType, Tensor};
+    /// assert_eq!(Tensor::full(DType::F32, &[2], 0.5)?.to_vec::<f32>()?, vec![0.5, 0.5]);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    pub fn full(dtype: DType, shape: &[usize], value: f64) -> Result<Self> {
+        Ok(Self::new(tt::Array::full(dtype, shape, value)?))
     }
 
     /// A tensor holding an ndarray array (its dtype and shape).
@@ -133,22 +142,22 @@ impl Tensor {
     ///
     /// ```
     /// use tapegrad_autodiff::{DType, Tensor};
-    /// let x = Tensor::linspace(0.0, 1.0, 5, DType::F64);
+    /// let x = Tensor::linspace(0.0, 1.0, 5, DType::F64)?;
     /// assert_eq!(x.to_vec::<f64>()?, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
-    pub fn linspace(start: f64, stop: f64, num: usize, dtype: DType) -> Self {
-        let values: Vec<f64> = match num {
-            0 => Vec::new(),
-            1 => vec![start],
+    pub fn linspace(start: f64, stop: f64, num: usize, dtype: DType) -> Result<Self> {
+        let mut values = tt::reserve_elements::<f64>("linspace", &[num])?;
+        match num {
+            0 => {}
+            1 => values.push(start),
             _ => {
                 let step = (stop - start) / (num - 1) as f64;
-                let mut v: Vec<f64> = (0..num).map(|i| start + i as f64 * step).collect();
-                v[num - 1] = stop;
-                v
+                values.extend((0..num - 1).map(|i| start + i as f64 * step));
+                values.push(stop);
             }
-        };
-        Self::new(tt::Array::from_array(tt::ndarray::Array1::from(values)).cast(dtype))
+        }
+        Ok(Self::new(tt::Array::from_vec(values, &[num])?.cast(dtype)))
     }
 
     /// Normal samples of `mean` and `stddev` (`tf.random.normal(shape, mean, stddev, seed=seed)`),
@@ -181,7 +190,7 @@ impl Tensor {
                 ),
             });
         }
-        seeded(shape, seed, dtype, |rng| {
+        seeded("random_normal", shape, seed, dtype, |rng| {
             let z: f64 = StandardNormal.sample(rng);
             mean + stddev * z
         })
@@ -214,7 +223,7 @@ impl Tensor {
                 ),
             });
         }
-        seeded(shape, seed, dtype, |rng| {
+        seeded("random_uniform", shape, seed, dtype, |rng| {
             minval + (maxval - minval) * rng.random::<f64>()
         })
     }
@@ -223,12 +232,14 @@ impl Tensor {
     ///
     /// ```
     /// use tapegrad_autodiff::{DType, Tensor};
-    /// assert_eq!(Tensor::eye(2, DType::F32).to_vec::<f32>()?, vec![1.0, 0.0, 0.0, 1.0]);
+    /// assert_eq!(Tensor::eye(2, DType::F32)?.to_vec::<f32>()?, vec![1.0, 0.0, 0.0, 1.0]);
+    /// assert!(Tensor::eye(1 << 32, DType::F32).is_err());
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
-    pub fn eye(n: usize, dtype: DType) -> Self {
-        let a = tt::ndarray::Array2::<f64>::eye(n);
-        Self::new(tt::Array::from_array(a).cast(dtype))
+    pub fn eye(n: usize, dtype: DType) -> Result<Self> {
+        let mut values = tt::reserve_elements::<f64>("eye", &[n, n])?;
+        values.extend((0..n * n).map(|i| if i % (n + 1) == 0 { 1.0 } else { 0.0 }));
+        Ok(Self::new(tt::Array::from_vec(values, &[n, n])?.cast(dtype)))
     }
 
     /// The identity tapes know this tensor by.
@@ -312,6 +323,7 @@ impl Tensor {
 
 /// `shape`'s elements drawn in float64 from a generator seeded with `seed`, rounded to `dtype`.
 fn seeded(
+    op: &'static str,
     shape: &[usize],
     seed: u64,
     dtype: DType,
@@ -319,8 +331,9 @@ fn seeded(
 ) -> Result<Tensor> {
     use ndarray_rand::rand::SeedableRng;
     let mut rng = ndarray_rand::rand::rngs::StdRng::seed_from_u64(seed);
-    let n: usize = shape.iter().product();
-    let v: Vec<f64> = (0..n).map(|_| draw(&mut rng)).collect();
+    let n = tt::element_count(op, shape, DType::F64)?;
+    let mut v = tt::reserve_elements::<f64>(op, shape)?;
+    v.extend((0..n).map(|_| draw(&mut rng)));
     Ok(Tensor::new(tt::Array::from_vec(v, shape)?.cast(dtype)))
 }
 

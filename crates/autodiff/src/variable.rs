@@ -131,8 +131,9 @@ impl Variable {
     ///
     /// ```
     /// use tapegrad_autodiff::{DType, Tensor, Variable};
-    /// let v = Variable::new(Tensor::zeros(DType::F32, &[2, 3]));
+    /// let v = Variable::new(Tensor::zeros(DType::F32, &[2, 3])?);
     /// assert!(v.has_shape(&[2, 3]) && !v.has_shape(&[6]));
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     pub fn has_shape(&self, shape: &[usize]) -> bool {
         *self.inner.shape == *shape
@@ -245,7 +246,7 @@ impl Variable {
     fn operand(&self, op: &'static str, value: impl IntoOperand) -> Result<tt::Array> {
         let (dtype, shape) = (self.inner.dtype, &*self.inner.shape);
         let t = match value.into_operand()? {
-            crate::Operand::Scalar(x) => return Ok(tt::Array::full(dtype, shape, x)),
+            crate::Operand::Scalar(x) => return Ok(tt::Array::full(dtype, shape, x)?),
             other => other.into_tensor(dtype).into_value(),
         };
         if t.dtype() != dtype {

@@ -297,7 +297,7 @@ impl Dataset {
     /// np_random::seed(42);
     /// let row = df.sample(1).unwrap();
     /// np_random::seed(42);
-    /// assert_eq!(row[[0, 0]], np_random::permutation(4)[0] as f64);
+    /// assert_eq!(row[[0, 0]], np_random::permutation(4).unwrap()[0] as f64);
     /// ```
     pub fn sample(&self, n: usize) -> Result<Array2<f64>> {
         let idx = pandas::sample_indices(self.nrows(), n)?;

@@ -198,9 +198,10 @@ pub fn shuffle<T>(x: &mut [T]) {
 /// ```
 /// use tapegrad_datasets::np_random;
 /// np_random::seed(42);
-/// assert_eq!(np_random::permutation(10)[0], 8);
+/// assert_eq!(np_random::permutation(10)?[0], 8);
+/// # Ok::<(), tapegrad_datasets::DatasetsError>(())
 /// ```
-pub fn permutation(n: usize) -> Array1<usize> {
+pub fn permutation(n: usize) -> crate::Result<Array1<usize>> {
     global().permutation(n)
 }
 

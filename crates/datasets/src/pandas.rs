@@ -48,7 +48,7 @@ pub fn sample_indices_with(rs: &mut RandomState, len: usize, n: usize) -> Result
 /// np_random::seed(42);
 /// let rows = pandas::sample_rows(x.view(), 2).unwrap();
 /// np_random::seed(42);
-/// let idx = np_random::permutation(3);
+/// let idx = np_random::permutation(3).unwrap();
 /// assert_eq!(rows[[0, 1]], 10.0 * idx[0] as f64);
 /// ```
 pub fn sample_rows(x: ArrayView2<'_, f64>, n: usize) -> Result<Array2<f64>> {

@@ -548,17 +548,23 @@ impl RandomState {
         }
     }
 
-    /// `permutation(n)`: `arange(n)` shuffled.
+    /// `permutation(n)`: `arange(n)` shuffled. An `n` memory cannot hold is an error named
+    /// `n` (numpy's `MemoryError`), not an abort.
     ///
     /// ```
     /// use tapegrad_datasets::RandomState;
-    /// let p = RandomState::new(42).permutation(10);
+    /// let p = RandomState::new(42).permutation(10)?;
     /// assert_eq!(p.to_vec(), vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]);
+    /// assert!(RandomState::new(42).permutation(1 << 62).is_err());
+    /// # Ok::<(), tapegrad_datasets::DatasetsError>(())
     /// ```
-    pub fn permutation(&mut self, n: usize) -> Array1<usize> {
-        let mut v: Vec<usize> = (0..n).collect();
+    pub fn permutation(&mut self, n: usize) -> Result<Array1<usize>> {
+        shape_len(&[n]).map_err(|_| invalid("n", format!("{n} elements cannot be allocated")))?;
+        let mut v: Vec<usize> = with_room(n)
+            .map_err(|_| invalid("n", format!("cannot allocate an array of {n} elements")))?;
+        v.extend(0..n);
         self.shuffle(&mut v);
-        Array1::from(v)
+        Ok(Array1::from(v))
     }
 
     /// `permutation(x)` for an array: a copy with its rows (first axis)
@@ -569,7 +575,7 @@ impl RandomState {
     /// use tapegrad_datasets::RandomState;
     /// let x = array![[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]];
     /// let p = RandomState::new(42).permutation_of(&x);
-    /// let order = RandomState::new(42).permutation(3);
+    /// let order = RandomState::new(42).permutation(3).unwrap();
     /// assert_eq!(p[[0, 0]], order[0] as f64);
     /// ```
     pub fn permutation_of<A: Clone, D: Dimension + ndarray::RemoveAxis>(
@@ -579,8 +585,11 @@ impl RandomState {
         if x.ndim() == 0 {
             return x.clone();
         }
-        let order = self.permutation(x.len_of(ndarray::Axis(0)));
-        x.select(ndarray::Axis(0), order.as_slice().unwrap_or(&[]))
+        // the rows of an array that exists: as many indices fit in memory as its rows did
+        // (the shuffle draws the same numbers as `permutation`)
+        let mut order: Vec<usize> = (0..x.len_of(ndarray::Axis(0))).collect();
+        self.shuffle(&mut order);
+        x.select(ndarray::Axis(0), &order)
     }
 
     /// `choice(a, size, replace, p)` over `arange(a)`, returning the chosen
@@ -600,7 +609,7 @@ impl RandomState {
     /// use tapegrad_datasets::RandomState;
     /// let mut rs = RandomState::new(42);
     /// let idx = rs.choice(100, 3, false, None).unwrap();
-    /// assert_eq!(idx.to_vec(), RandomState::new(42).permutation(100).to_vec()[..3].to_vec());
+    /// assert_eq!(idx.to_vec(), RandomState::new(42).permutation(100).unwrap().to_vec()[..3].to_vec());
     /// let bad = rs.choice(3, 2, true, Some(&[0.5, 0.2, 0.2]));
     /// assert_eq!(
     ///     bad.unwrap_err().to_string(),
@@ -692,7 +701,7 @@ impl RandomState {
                     Ok(Array1::from(found))
                 }
                 None => {
-                    let perm = self.permutation(a);
+                    let perm = self.permutation(a)?;
                     Ok(perm.slice_move(ndarray::s![..size]))
                 }
             }

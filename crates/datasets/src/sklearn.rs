@@ -522,7 +522,7 @@ pub fn train_test_split_indices(
             (n_train..n_train + n_test).collect(),
         ));
     }
-    let perm = with_random_state(opts.random_state, |rs| Ok(rs.permutation(n_samples)))?;
+    let perm = with_random_state(opts.random_state, |rs| rs.permutation(n_samples))?;
     let perm = perm.to_vec();
     Ok((
         perm[n_test..n_test + n_train].to_vec(),

@@ -88,6 +88,7 @@ fn replay(rs: &mut RandomState, call: &Value, what: &str) {
         "permutation" => {
             let p: Vec<i64> = rs
                 .permutation(usize_of(&a["n"]))
+                .unwrap()
                 .iter()
                 .map(|&i| i as i64)
                 .collect();

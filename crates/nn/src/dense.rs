@@ -280,8 +280,8 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("min_ndim=2"));
         let e = d.set_weights(&[
-            Tensor::zeros(DType::F32, &[4, 2]),
-            Tensor::zeros(DType::F32, &[3]),
+            Tensor::zeros(DType::F32, &[4, 2]).unwrap(),
+            Tensor::zeros(DType::F32, &[3]).unwrap(),
         ]);
         match e {
             Err(Error::WeightShape {
@@ -297,7 +297,7 @@ mod tests {
             other => panic!("expected WeightShape, got {other:?}"),
         }
         assert!(matches!(
-            d.set_weights(&[Tensor::zeros(DType::F32, &[4, 3])]),
+            d.set_weights(&[Tensor::zeros(DType::F32, &[4, 3]).unwrap()]),
             Err(Error::WeightCount {
                 expected: 2,
                 received: 1,

@@ -68,11 +68,23 @@ pub fn set_seed(seed: u64) {
 }
 
 /// Fills `n` values from a seeded generator, or from this thread's generator.
-fn draw(seed: Option<u64>, n: usize, mut f: impl FnMut(&mut StdRng) -> f64) -> Vec<f64> {
+/// A tensor of `shape` and `dtype` whose elements `f` draws in float64, in row-major order, from
+/// the initializer's seeded generator (or the global one); a shape memory cannot hold is an
+/// error naming `op` (the initializer) and the shape.
+fn drawn(
+    op: &'static str,
+    seed: Option<u64>,
+    shape: &[usize],
+    dtype: DType,
+    mut f: impl FnMut(&mut StdRng) -> f64,
+) -> Result<Tensor> {
+    tt::element_count(op, shape, dtype)?;
+    let n = tt::element_count(op, shape, DType::F64)?;
+    let mut values = tt::reserve_elements::<f64>(op, shape)?;
     match seed {
         Some(s) => {
             let mut rng = StdRng::seed_from_u64(s);
-            (0..n).map(|_| f(&mut rng)).collect()
+            values.extend((0..n).map(|_| f(&mut rng)));
         }
         None => {
             let (setting, seed) = *GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
@@ -81,10 +93,11 @@ fn draw(seed: Option<u64>, n: usize, mut f: impl FnMut(&mut StdRng) -> f64) -> V
                 if r.0 != setting {
                     *r = (setting, StdRng::seed_from_u64(seed));
                 }
-                (0..n).map(|_| f(&mut r.1)).collect()
+                values.extend((0..n).map(|_| f(&mut r.1)));
             })
         }
     }
+    tensor(values, shape, dtype)
 }
 
 fn normal(rng: &mut StdRng, mean: f64, stddev: f64) -> f64 {
@@ -123,8 +136,10 @@ pub fn compute_fans(shape: &[usize]) -> (f64, f64) {
         1 => (shape[0] as f64, shape[0] as f64),
         2 => (shape[0] as f64, shape[1] as f64),
         n => {
-            let rf: usize = shape[..n - 2].iter().product();
-            ((shape[n - 2] * rf) as f64, (shape[n - 1] * rf) as f64)
+            // in float64, as Keras's Python integers converted (exact below 2^53, and no
+            // overflow for any shape)
+            let rf: f64 = shape[..n - 2].iter().map(|&d| d as f64).product();
+            (shape[n - 2] as f64 * rf, shape[n - 1] as f64 * rf)
         }
     }
 }
@@ -224,18 +239,19 @@ impl VarianceScaling {
 
 impl Initializer for VarianceScaling {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let n = shape.iter().product();
         let spread = self.spread(shape);
-        let v = match self.distribution {
+        let (op, seed) = ("VarianceScaling", self.seed);
+        match self.distribution {
             ScalingDistribution::TruncatedNormal => {
-                draw(self.seed, n, |r| truncated(r, 0.0, spread))
+                drawn(op, seed, shape, dtype, |r| truncated(r, 0.0, spread))
             }
             ScalingDistribution::UntruncatedNormal => {
-                draw(self.seed, n, |r| normal(r, 0.0, spread))
+                drawn(op, seed, shape, dtype, |r| normal(r, 0.0, spread))
             }
-            ScalingDistribution::Uniform => draw(self.seed, n, |r| uniform(r, -spread, spread)),
-        };
-        tensor(v, shape, dtype)
+            ScalingDistribution::Uniform => {
+                drawn(op, seed, shape, dtype, |r| uniform(r, -spread, spread))
+            }
+        }
     }
 }
 
@@ -341,11 +357,7 @@ impl Default for RandomNormal {
 impl Initializer for RandomNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let (m, s) = (self.mean, self.stddev);
-        tensor(
-            draw(self.seed, shape.iter().product(), |r| normal(r, m, s)),
-            shape,
-            dtype,
-        )
+        drawn("RandomNormal", self.seed, shape, dtype, |r| normal(r, m, s))
     }
 }
 
@@ -390,11 +402,9 @@ impl Default for TruncatedNormal {
 impl Initializer for TruncatedNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let (m, s) = (self.mean, self.stddev);
-        tensor(
-            draw(self.seed, shape.iter().product(), |r| truncated(r, m, s)),
-            shape,
-            dtype,
-        )
+        drawn("TruncatedNormal", self.seed, shape, dtype, |r| {
+            truncated(r, m, s)
+        })
     }
 }
 
@@ -444,11 +454,9 @@ impl Initializer for RandomUniform {
                 message: format!("minval {lo} must not exceed maxval {hi}"),
             });
         }
-        tensor(
-            draw(self.seed, shape.iter().product(), |r| uniform(r, lo, hi)),
-            shape,
-            dtype,
-        )
+        drawn("RandomUniform", self.seed, shape, dtype, |r| {
+            uniform(r, lo, hi)
+        })
     }
 }
 
@@ -458,7 +466,7 @@ pub struct Zeros;
 
 impl Initializer for Zeros {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        Ok(Tensor::zeros(dtype, shape))
+        Ok(Tensor::zeros(dtype, shape)?)
     }
 }
 
@@ -468,7 +476,7 @@ pub struct Ones;
 
 impl Initializer for Ones {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        Ok(Tensor::ones(dtype, shape))
+        Ok(Tensor::ones(dtype, shape)?)
     }
 }
 
@@ -485,7 +493,7 @@ pub struct Constant(pub f64);
 
 impl Initializer for Constant {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        Ok(Tensor::full(dtype, shape, self.0))
+        Ok(Tensor::full(dtype, shape, self.0)?)
     }
 }
 

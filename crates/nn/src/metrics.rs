@@ -388,12 +388,15 @@ impl R2Score {
         }
         let outputs = p.shape()[1];
         let zeros = || tt::Array::zeros(DType::F32, &[outputs]);
-        let sums = self.sums.get_or_insert_with(|| R2Sums {
-            squared_sum: zeros(),
-            sum: zeros(),
-            residual: zeros(),
-            count: zeros(),
-        });
+        let sums = match &mut self.sums {
+            Some(sums) => sums,
+            none => none.insert(R2Sums {
+                squared_sum: zeros()?,
+                sum: zeros()?,
+                residual: zeros()?,
+                count: zeros()?,
+            }),
+        };
         if sums.sum.shape() != [outputs] || t.shape()[1] != outputs {
             return Err(Error::Invalid {
                 what: "R2Score",

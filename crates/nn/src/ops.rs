@@ -83,7 +83,7 @@ pub fn mask(x: &Tensor, f: impl Fn(f64) -> bool) -> Tensor {
     Tensor::new(
         tt::Array::from_vec(v, x.shape())
             .map(|t| t.cast(x.dtype()))
-            .unwrap_or_else(|_| tt::Array::zeros(x.dtype(), x.shape())),
+            .unwrap_or_else(|_| x.value().zeros_like()),
     )
 }
 

@@ -219,7 +219,7 @@ impl Layer for Sequential {
         }
         let mut shape = input_shape.to_vec();
         shape[0] = 1;
-        let probe = Tensor::zeros(tapegrad_autodiff::DType::F32, &shape);
+        let probe = Tensor::zeros(tapegrad_autodiff::DType::F32, &shape)?;
         let (_, shapes) = self.forward(&probe)?;
         self.output_shapes = Some(shapes);
         Ok(())
@@ -327,7 +327,7 @@ mod tests {
         let mut model = Sequential::new().with_name("sequential");
         model.add(Dense::new(10).activation("relu")?.name("dense"));
         model.add(Dense::new(1).name("dense_1"));
-        let x = Tensor::zeros(tapegrad_autodiff::DType::F32, &[4, 3]);
+        let x = Tensor::zeros(tapegrad_autodiff::DType::F32, &[4, 3]).unwrap();
         assert!(model.summary().is_err());
         assert_eq!(model.apply(&x)?.shape(), &[4, 1]);
         let expected = [

@@ -31,7 +31,7 @@ fn custom_dense() -> Result<Dense> {
     let mut custom_dense = Dense::new(1).activation("linear")?;
     custom_dense.build(&[3])?;
     let initial = Tensor::from_vec(vec![0.8773805f32, 0.3983569, -0.34608656], &[3, 1])?;
-    custom_dense.set_weights(&[initial, Tensor::zeros(tapegrad_autodiff::DType::F32, &[1])])?;
+    custom_dense.set_weights(&[initial, Tensor::zeros(tapegrad_autodiff::DType::F32, &[1])?])?;
     Ok(custom_dense)
 }
 

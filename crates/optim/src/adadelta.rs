@@ -95,11 +95,11 @@ common_options!(Adadelta, "Adadelta::new(1.0)");
 impl Optimizer for Adadelta {
     base_and_step!();
 
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
-        vec![
-            Slot::full("accumulated_grad", dtype, shape, 0.0),
-            Slot::full("accumulated_delta_var", dtype, shape, 0.0),
-        ]
+        Ok(vec![
+            Slot::full("accumulated_grad", dtype, shape, 0.0)?,
+            Slot::full("accumulated_delta_var", dtype, shape, 0.0)?,
+        ])
     }
 }

@@ -86,12 +86,12 @@ common_options!(Adagrad, "Adagrad::new(0.1)");
 impl Optimizer for Adagrad {
     base_and_step!();
 
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
-        vec![Slot::full(
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
+        Ok(vec![Slot::full(
             "accumulator",
             variable.dtype(),
             variable.shape(),
             self.initial_accumulator_value,
-        )]
+        )?])
     }
 }

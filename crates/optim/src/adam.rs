@@ -28,16 +28,16 @@ impl Default for AdamRule {
 }
 
 impl AdamRule {
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
         let mut slots = vec![
-            Slot::full("m", dtype, shape, 0.0),
-            Slot::full("v", dtype, shape, 0.0),
+            Slot::full("m", dtype, shape, 0.0)?,
+            Slot::full("v", dtype, shape, 0.0)?,
         ];
         if self.amsgrad {
-            slots.push(Slot::full("vhat", dtype, shape, 0.0));
+            slots.push(Slot::full("vhat", dtype, shape, 0.0)?);
         }
-        slots
+        Ok(slots)
     }
 
     /// Keras's dense `update_step`: `alpha = lr * sqrt(1 - b2^t) / (1 - b1^t)`,
@@ -138,7 +138,7 @@ macro_rules! adam_like {
                 &mut self.base
             }
 
-            fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+            fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
                 self.rule.build_slots(variable)
             }
 

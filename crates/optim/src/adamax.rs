@@ -105,11 +105,11 @@ common_options!(Adamax, "Adamax::new(0.1)");
 impl Optimizer for Adamax {
     base_and_step!();
 
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
-        vec![
-            Slot::full("m", dtype, shape, 0.0),
-            Slot::full("u", dtype, shape, 0.0),
-        ]
+        Ok(vec![
+            Slot::full("m", dtype, shape, 0.0)?,
+            Slot::full("u", dtype, shape, 0.0)?,
+        ])
     }
 }

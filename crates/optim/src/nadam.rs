@@ -133,12 +133,12 @@ impl Optimizer for Nadam {
         &mut self.base
     }
 
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
-        vec![
-            Slot::full("m", dtype, shape, 0.0),
-            Slot::full("v", dtype, shape, 0.0),
-        ]
+        Ok(vec![
+            Slot::full("m", dtype, shape, 0.0)?,
+            Slot::full("v", dtype, shape, 0.0)?,
+        ])
     }
 
     /// Multiplies the running product by this step's `u_t`, once per step.

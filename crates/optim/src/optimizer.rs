@@ -310,7 +310,7 @@ pub trait Optimizer: Send {
     fn base_mut(&mut self) -> &mut OptimizerBase;
 
     /// The slots a variable needs, created the first time the optimizer sees it.
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot>;
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>>;
 
     /// Updates one variable from its (clipped) gradient; `slots` are the ones
     /// [`build_slots`](Optimizer::build_slots) made for it. The gradient has been checked to have
@@ -542,7 +542,7 @@ impl Optimizer for Box<dyn Optimizer> {
     fn base_mut(&mut self) -> &mut OptimizerBase {
         (**self).base_mut()
     }
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         (**self).build_slots(variable)
     }
     fn update_step(
@@ -624,7 +624,7 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     if !same_order {
         for (_, v) in grads_and_vars {
             if !this.base().index.contains_key(&v.borrow().id()) {
-                let slots = this.build_slots(v.borrow());
+                let slots = this.build_slots(v.borrow())?;
                 let base = this.base_mut();
                 base.index.insert(v.borrow().id(), base.states.len());
                 base.states.push(VarState {

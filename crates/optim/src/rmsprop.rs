@@ -150,15 +150,15 @@ common_options!(RMSprop, "RMSprop::new(0.1)");
 impl Optimizer for RMSprop {
     base_and_step!();
 
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
-        let mut slots = vec![Slot::full("velocity", dtype, shape, 0.0)];
+        let mut slots = vec![Slot::full("velocity", dtype, shape, 0.0)?];
         if self.momentum > 0.0 {
-            slots.push(Slot::full("momentum", dtype, shape, 0.0));
+            slots.push(Slot::full("momentum", dtype, shape, 0.0)?);
         }
         if self.centered {
-            slots.push(Slot::full("average_gradient", dtype, shape, 0.0));
+            slots.push(Slot::full("average_gradient", dtype, shape, 0.0)?);
         }
-        slots
+        Ok(slots)
     }
 }

@@ -105,11 +105,16 @@ impl Optimizer for Sgd {
         &mut self.base
     }
 
-    fn build_slots(&self, variable: &Variable) -> Vec<Slot> {
+    fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         if self.momentum == 0.0 {
-            Vec::new()
+            Ok(Vec::new())
         } else {
-            vec![Slot::full("m", variable.dtype(), variable.shape(), 0.0)]
+            Ok(vec![Slot::full(
+                "m",
+                variable.dtype(),
+                variable.shape(),
+                0.0,
+            )?])
         }
     }
 

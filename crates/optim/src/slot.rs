@@ -4,13 +4,15 @@ use ndarray::ArrayD;
 use tapegrad_autodiff::Tensor;
 use tapegrad_tensor::{self as tt, DType, Element};
 
+use crate::Result;
+
 /// One piece of optimizer state for one variable, with the variable's shape and dtype (Keras's
 /// `add_variable_from_reference`). It is owned by the optimizer and updated in place.
 ///
 /// ```
 /// use tapegrad_optim::Slot;
 /// use tapegrad_tensor::DType;
-/// let mut s = Slot::full("accumulator", DType::F32, &[2], 0.1);
+/// let mut s = Slot::full("accumulator", DType::F32, &[2], 0.1)?;
 /// s.array_mut::<f32>().unwrap()[[1]] += 1.0;
 /// let before = s.to_tensor();
 /// assert_eq!(before.to_vec::<f32>()?, vec![0.1, 1.1]);
@@ -19,7 +21,7 @@ use tapegrad_tensor::{self as tt, DType, Element};
 /// assert_eq!(before.to_vec::<f32>()?, vec![0.1, 1.1]);
 /// assert_eq!(s.to_tensor().to_vec::<f32>()?, vec![7.0, 1.1]);
 /// assert!(s.array_mut::<f64>().is_none());
-/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// # Ok::<(), tapegrad_optim::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Slot {
@@ -28,12 +30,13 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// A slot of `dtype` and `shape` filled with `value` (rounded to the dtype).
-    pub fn full(name: &'static str, dtype: DType, shape: &[usize], value: f64) -> Self {
-        Slot {
+    /// A slot of `dtype` and `shape` filled with `value` (rounded to the dtype); a shape
+    /// memory cannot hold is an error, as [`tapegrad_autodiff::Tensor::full`].
+    pub fn full(name: &'static str, dtype: DType, shape: &[usize], value: f64) -> Result<Self> {
+        Ok(Slot {
             name,
-            value: tt::Array::full(dtype, shape, value),
-        }
+            value: tt::Array::full(dtype, shape, value)?,
+        })
     }
 
     /// The slot's name (`m`, `v`, `velocity`, ...).

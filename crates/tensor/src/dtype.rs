@@ -25,6 +25,18 @@ impl DType {
             DType::F64 => "float64",
         }
     }
+
+    /// Bytes per element (`4` for float32, `8` for float64).
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::DType::F32.size(), 4);
+    /// ```
+    pub const fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
 }
 
 impl fmt::Display for DType {

@@ -59,6 +59,29 @@ pub enum TensorError {
         /// The tensor's shape.
         shape: Vec<usize>,
     },
+    /// A shape with more elements, or more bytes, than a process can address (its product
+    /// overflows, or exceeds `isize::MAX`, ndarray's limit).
+    #[error("{op}: shape {shape:?} of {dtype} has more elements than memory can address")]
+    TooLarge {
+        /// The op that was called.
+        op: &'static str,
+        /// The shape asked for.
+        shape: Vec<usize>,
+        /// Its dtype.
+        dtype: DType,
+    },
+    /// Memory for a tensor that the system would not give.
+    #[error("{op}: cannot allocate {bytes} bytes for a {dtype} tensor of shape {shape:?}")]
+    Alloc {
+        /// The op that was called.
+        op: &'static str,
+        /// The shape asked for.
+        shape: Vec<usize>,
+        /// Its dtype.
+        dtype: DType,
+        /// The bytes asked for.
+        bytes: u128,
+    },
     /// Any other invalid argument.
     #[error("{op}: {message}")]
     Invalid {

@@ -32,10 +32,26 @@ pub(crate) unsafe fn written<T: Element>(
     n: usize,
     fill: impl FnOnce(&mut [MaybeUninit<T>]),
 ) -> Vec<T> {
-    let mut out = pool::take::<T>(n);
+    // SAFETY: the caller's promise, passed on.
+    unsafe { write_into(pool::take::<T>(n), n, fill) }
+}
+
+/// `out` (empty, with room for `n` elements) holding the `n` elements `fill` writes.
+///
+/// # Safety
+///
+/// `fill` must write every element of the slice it is given.
+#[inline]
+pub(crate) unsafe fn write_into<T: Element>(
+    mut out: Vec<T>,
+    n: usize,
+    fill: impl FnOnce(&mut [MaybeUninit<T>]),
+) -> Vec<T> {
+    out.clear();
+    // (panics, before anything is written, when `out` has no room for `n`)
     fill(&mut out.spare_capacity_mut()[..n]);
-    // SAFETY: `take` gives room for `n` elements, and `fill` has written each of the first `n`
-    // (the caller's promise).
+    // SAFETY: `out` has room for `n` elements (the slice above would have panicked
+    // otherwise), and `fill` has written each of the first `n` (the caller's promise).
     unsafe { out.set_len(n) };
     out
 }

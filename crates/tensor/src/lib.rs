@@ -22,12 +22,14 @@ mod error;
 mod kernels;
 pub mod ops;
 mod pool;
+mod size;
 mod tensor;
 
 pub use broadcast::broadcast_shape;
 pub use display::format_scalar;
 pub use dtype::{DType, Element};
 pub use error::{Result, TensorError};
+pub use size::{element_count, reserve_elements};
 pub use tensor::Array;
 
 pub use ndarray;

@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 
 use crate::broadcast::{broadcast_shape, reduction_axes, same_shape};
 use crate::tensor::{map_array, map_arrays2, Repr};
-use crate::{kernels, pool};
+use crate::{kernels, pool, size};
 use crate::{Array, Element, Result, TensorError};
 use rayon::prelude::*;
 
@@ -151,16 +151,10 @@ binary_fns! {
 /// Wraps `data`, laid out row-major for `dim`, as a shared array.
 #[inline]
 fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
-    // ndarray's checked constructor re-derives the size with overflow checks and validates the
-    // strides against the buffer, a tenth of a small op's time; the one check that matters here
-    // is the length
-    assert_eq!(
-        data.len(),
-        ndarray::Dimension::size(&dim),
-        "kernels produce one value per element"
-    );
-    // SAFETY: `data` holds exactly one value per element of `dim` (checked above).
-    unsafe { pool::row_major_array(dim.slice(), data) }
+    // ndarray's checked constructor re-derives the size and validates the strides against the
+    // buffer, a tenth of a small op's time; the one check that matters here is the length,
+    // which `row_major_array` makes
+    pool::row_major_array(dim.slice(), data)
 }
 
 /// The elements as one row-major slice: the layout of every array this crate builds. Views
@@ -268,14 +262,20 @@ fn map2_slots<T: Element>(
     }
 }
 
-/// `n` copies of `v` in a pooled buffer; over rayon's threads when `n` is large.
-fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
-    if n >= PARALLEL_MIN_ELEMENTS {
-        par_fill(n, |_, out| kernels::fill(out, v))
-    } else {
-        // SAFETY: `fill` writes every element of its slice.
-        unsafe { kernels::written(n, |out| kernels::fill(out, v)) }
-    }
+/// `n` copies of `v` in a pooled buffer (asked for as [`pool::try_take`] does, for `op` and
+/// `shape`); over rayon's threads when `n` is large.
+fn filled<T: Element>(op: &'static str, shape: &[usize], n: usize, v: T) -> Result<Vec<T>> {
+    let out = pool::try_take(op, shape, n)?;
+    // SAFETY: both fills write every element of their slice.
+    Ok(unsafe {
+        kernels::write_into(out, n, |out| {
+            if n >= PARALLEL_MIN_ELEMENTS {
+                par_write(out, |_, chunk| kernels::fill(chunk, v));
+            } else {
+                kernels::fill(out, v);
+            }
+        })
+    })
 }
 
 /// Fills of at least 2 048 elements (the pools' large size) and at most this many are
@@ -289,14 +289,15 @@ thread_local! {
 }
 
 /// A tensor of `shape` filled with `v`: small ones through the pools, large ones shared with
-/// the thread's last fill when it had this dtype, shape and value (bit for bit).
-pub(crate) fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Array {
-    let n: usize = shape.iter().product();
+/// the thread's last fill when it had this dtype, shape and value (bit for bit). A shape with
+/// too many elements, or memory the system refuses, is an error naming `op`.
+pub(crate) fn fill_tensor<T: Element>(op: &'static str, shape: &[usize], v: T) -> Result<Array> {
+    let n = size::element_count(op, shape, T::DTYPE)?;
     if n < pool::MIN_ELEMENTS {
-        return pool::build_small(shape, |out| out.fill(v));
+        return Ok(pool::build_small(shape, |out| out.fill(v)));
     }
     if n > FILL_CACHE_MAX {
-        return T::wrap(shared(IxDyn(shape), filled(n, v)));
+        return Ok(T::wrap(shared(IxDyn(shape), filled(op, shape, n, v)?)));
     }
     let same = |t: &Array| {
         t.dtype() == T::DTYPE
@@ -314,9 +315,9 @@ pub(crate) fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Array {
         .ok()
         .flatten();
     if let Some(t) = hit {
-        return t;
+        return Ok(t);
     }
-    let t = T::wrap(shared(IxDyn(shape), filled(n, v)));
+    let t = T::wrap(shared(IxDyn(shape), filled(op, shape, n, v)?));
     let previous = LAST_FILL
         .try_with(|last| {
             last.try_borrow_mut()
@@ -326,7 +327,7 @@ pub(crate) fn fill_tensor<T: Element>(shape: &[usize], v: T) -> Array {
         .ok()
         .flatten();
     drop(previous);
-    t
+    Ok(t)
 }
 
 /// The buffer (start, length) of the thread's last large fill ([`fill_tensor`]) when it has
@@ -348,17 +349,6 @@ fn last_fill<T: Element>() -> Option<(*const T, usize)> {
 #[inline]
 fn is_fill<T>(xs: &[T], fill: Option<(*const T, usize)>) -> bool {
     fill == Some((xs.as_ptr(), xs.len()))
-}
-
-/// A pooled buffer of `n` elements written by `fill(start, chunk)` for consecutive chunks of
-/// [`PARALLEL_TASK`] elements, in parallel; `fill` must write every element of its chunk.
-fn par_fill<T: Element>(
-    n: usize,
-    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Send + Sync,
-) -> Vec<T> {
-    // SAFETY: `par_write` hands every element of the slice to `fill`, and every caller's
-    // `fill` writes each element of its chunk (a kernel of `kernels` over the whole chunk).
-    unsafe { kernels::written(n, |out| par_write(out, fill)) }
 }
 
 /// `fill(start, chunk)` for consecutive chunks of `out` of [`PARALLEL_TASK`] elements, in
@@ -573,6 +563,8 @@ fn binary_general<T: Element, F: BinaryFn>(
         return Ok(b.map(|&y| f.call(x, y)));
     }
     let shape = broadcast_shape(F::NAME, a.shape(), b.shape())?;
+    // both operands expand: the output may be far larger than either
+    output_elements(F::NAME, &shape, T::DTYPE)?;
     let err = || TensorError::Broadcast {
         op: F::NAME,
         lhs: a.shape().to_vec(),
@@ -581,6 +573,19 @@ fn binary_general<T: Element, F: BinaryFn>(
     let av = a.broadcast(IxDyn(&shape)).ok_or_else(err)?;
     let bv = b.broadcast(IxDyn(&shape)).ok_or_else(err)?;
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f.call(x, y)))
+}
+
+/// The element count of an output of `shape` that an op makes larger than its operands (a
+/// broadcast of both, a padding, a gather, an outer product), checked by
+/// [`size::element_count`], and its memory probed ([`size::probe`]) before ndarray allocates
+/// it: a size that cannot be had is an error naming `op` and the shape, never an abort.
+fn output_elements(op: &'static str, shape: &[usize], dtype: crate::DType) -> Result<usize> {
+    let n = size::element_count(op, shape, dtype)?;
+    match dtype {
+        crate::DType::F32 => size::probe::<f32>(op, shape, n)?,
+        crate::DType::F64 => size::probe::<f64>(op, shape, n)?,
+    }
+    Ok(n)
 }
 
 fn scale_kernel<T: Element>(a: &ArrayD<T>, factor: f64) -> ArrayD<T> {
@@ -913,7 +918,7 @@ impl Array {
     ///
     /// ```
     /// use tapegrad_tensor::Array;
-    /// let g = Array::ones(tapegrad_tensor::DType::F32, &[3, 2]);
+    /// let g = Array::ones(tapegrad_tensor::DType::F32, &[3, 2])?;
     /// assert_eq!(g.sum_to_shape(&[2])?.to_vec::<f32>()?, vec![3.0, 3.0]);
     /// assert_eq!(g.sum_to_shape(&[])?.item()?, 6.0);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
@@ -973,27 +978,40 @@ impl Array {
         if self.has_shape(shape) {
             return Ok(self.clone());
         }
+        const OP: &str = "broadcast_to";
         if self.len() == 1 && self.rank() <= shape.len() {
             // one element (of rank at most the target's) broadcasts to every shape
-            return Ok(match self.repr() {
-                Repr::F32(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
-                Repr::F64(a) => fill_tensor(shape, a.iter().copied().next().unwrap_or(0.0)),
-            });
-        }
-        let target = broadcast_shape("broadcast_to", self.shape(), shape)?;
-        if target != shape {
-            return Err(TensorError::Broadcast {
-                op: "broadcast_to",
-                lhs: self.shape().to_vec(),
-                rhs: shape.to_vec(),
-            });
+            return match self.repr() {
+                Repr::F32(a) => fill_tensor(OP, shape, a.iter().copied().next().unwrap_or(0.0)),
+                Repr::F64(a) => fill_tensor(OP, shape, a.iter().copied().next().unwrap_or(0.0)),
+            };
         }
         let err = || TensorError::Broadcast {
-            op: "broadcast_to",
+            op: OP,
             lhs: self.shape().to_vec(),
             rhs: shape.to_vec(),
         };
-        Ok(map_array!(self, a => a.broadcast(IxDyn(shape)).ok_or_else(err)?.to_owned()))
+        if broadcast_shape(OP, self.shape(), shape)? != shape {
+            return Err(err());
+        }
+        let n = size::element_count(OP, shape, self.dtype())?;
+        fn expand<T: Element>(a: &ArrayD<T>, shape: &[usize], n: usize) -> Result<Array> {
+            let view = a
+                .broadcast(IxDyn(shape))
+                .ok_or_else(|| TensorError::Broadcast {
+                    op: OP,
+                    lhs: a.shape().to_vec(),
+                    rhs: shape.to_vec(),
+                })?;
+            let mut data = pool::try_take(OP, shape, n)?;
+            // (a view iterates in row-major order)
+            data.extend(view.iter().copied());
+            Ok(T::wrap(pool::row_major_array(shape, data)))
+        }
+        match self.repr() {
+            Repr::F32(a) => expand(a, shape, n),
+            Repr::F64(a) => expand(a, shape, n),
+        }
     }
 
     /// Matrix product of two rank-2 tensors, optionally transposing either (`tf.matmul`).
@@ -1041,14 +1059,16 @@ impl Array {
         // outer product (`k = 1`: a layer's weight gradient for a single sample) run the plain
         // kernel at any size: it streams `b` once where gemm would pack all of `b` first, and
         // an outer product has no sum to order.
+        // (an outer product or an empty inner dimension makes more elements than its operands)
+        size::element_count("matmul", &[m, n], self.dtype())?;
         let plain = (m == 1 && !transpose_b) || k_a == 1;
         if plain || m.saturating_mul(k_a).saturating_mul(n) <= PLAIN_MATMUL_MAX_WORK {
             return match (self.repr(), other.repr()) {
                 (Repr::F32(a), Repr::F32(b)) => {
-                    Ok(plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b))
+                    plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b)
                 }
                 (Repr::F64(a), Repr::F64(b)) => {
-                    Ok(plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b))
+                    plain_matmul(a, b, (m, k_a, n), transpose_a, transpose_b)
                 }
                 _ => Err(TensorError::DType {
                     op: "matmul",
@@ -1057,6 +1077,7 @@ impl Array {
                 }),
             };
         }
+        output_elements("matmul", &[m, n], self.dtype())?;
         map_arrays2!("matmul", self, other, (a, b) => {
             let a2 = a.view().into_dimensionality::<Ix2>().map_err(|_| shape_err("rank"))?;
             let b2 = b.view().into_dimensionality::<Ix2>().map_err(|_| shape_err("rank"))?;
@@ -1111,11 +1132,12 @@ impl Array {
         if unknown > 1 || shape.iter().any(|&d| d < -1) {
             return Err(bad(format!("invalid target shape {shape:?}")));
         }
-        let known: usize = shape
+        let known_dims: Vec<usize> = shape
             .iter()
             .filter(|&&d| d >= 0)
             .map(|&d| d as usize)
-            .product();
+            .collect();
+        let known = size::element_count("reshape", &known_dims, self.dtype())?;
         let dims: Vec<usize> = if unknown == 1 {
             if known == 0 || !n.is_multiple_of(known) {
                 return Err(bad(format!("cannot reshape {n} elements to {shape:?}")));
@@ -1127,15 +1149,12 @@ impl Array {
         } else {
             shape.iter().map(|&d| d as usize).collect()
         };
-        if dims.iter().product::<usize>() != n {
-            return Err(bad(format!("cannot reshape {n} elements to {shape:?}")));
-        }
         self.reshape_exact(&dims)
     }
 
     /// Reshapes to a fully known shape with the same number of elements.
     pub fn reshape_exact(&self, dims: &[usize]) -> Result<Array> {
-        if dims.iter().product::<usize>() != self.len() {
+        if size::element_count("reshape", dims, self.dtype())? != self.len() {
             return Err(TensorError::Shape {
                 op: "reshape",
                 message: format!("cannot reshape {} elements to {dims:?}", self.len()),
@@ -1246,6 +1265,16 @@ impl Array {
                 });
             }
         }
+        let mut out_shape = first.shape().to_vec();
+        out_shape[ax] = tensors
+            .iter()
+            .try_fold(0usize, |n, t| n.checked_add(t.shape()[ax]))
+            .ok_or_else(|| TensorError::TooLarge {
+                op: "concat",
+                shape: first.shape().to_vec(),
+                dtype: first.dtype(),
+            })?;
+        output_elements("concat", &out_shape, first.dtype())?;
         fn join<T: Element>(ts: &[Array], ax: usize) -> Result<ArrayD<T>> {
             let views: Vec<_> = ts.iter().map(|t| t.view::<T>()).collect::<Result<_>>()?;
             ndarray::concatenate(Axis(ax), &views).map_err(|e| TensorError::Invalid {
@@ -1290,7 +1319,7 @@ impl Array {
     /// ```
     pub fn slice(&self, begin: &[usize], size: &[isize]) -> Result<Array> {
         let shape = self.shape();
-        let ranges = slice_ranges(shape, begin, size)?;
+        let ranges = slice_ranges("slice", shape, begin, size)?;
         Ok(map_array!(self, a => {
             let mut v = a.view();
             for (ax, &(b, e)) in ranges.iter().enumerate() {
@@ -1304,7 +1333,8 @@ impl Array {
     /// [`Array::slice`]).
     pub fn pad_into(&self, shape: &[usize], begin: &[usize]) -> Result<Array> {
         let size: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
-        let ranges = slice_ranges(shape, begin, &size)?;
+        let ranges = slice_ranges("pad_into", shape, begin, &size)?;
+        output_elements("pad_into", shape, self.dtype())?;
         Ok(map_array!(self, a => {
             let mut out = ndarray::Array::zeros(IxDyn(shape));
             let mut v = out.view_mut();
@@ -1342,6 +1372,9 @@ impl Array {
                 shape: self.shape().to_vec(),
             });
         }
+        let mut out_shape = self.shape().to_vec();
+        out_shape[0] = indices.len();
+        output_elements("gather", &out_shape, self.dtype())?;
         Ok(map_array!(self, a => a.select(Axis(0), indices)))
     }
 
@@ -1366,6 +1399,7 @@ impl Array {
         }
         let mut out_shape = shape.to_vec();
         out_shape[0] = rows;
+        output_elements("scatter_add_rows", &out_shape, self.dtype())?;
         Ok(map_array!(self, a => {
             let mut out = ndarray::Array::zeros(IxDyn(&out_shape));
             for (src, &dst) in a.outer_iter().zip(indices) {
@@ -1573,10 +1607,15 @@ enum Update {
     SubScaled(f64),
 }
 
-fn slice_ranges(shape: &[usize], begin: &[usize], size: &[isize]) -> Result<Vec<(usize, usize)>> {
+fn slice_ranges(
+    op: &'static str,
+    shape: &[usize],
+    begin: &[usize],
+    size: &[isize],
+) -> Result<Vec<(usize, usize)>> {
     if begin.len() != shape.len() || size.len() != shape.len() {
         return Err(TensorError::Invalid {
-            op: "slice",
+            op,
             message: format!(
                 "begin {begin:?} and size {size:?} need one entry per axis of shape {shape:?}"
             ),
@@ -1597,7 +1636,7 @@ fn slice_ranges(shape: &[usize], begin: &[usize], size: &[isize]) -> Result<Vec<
             match e {
                 Some(e) if b <= d && e <= d && b <= e => Ok((b, e)),
                 _ => Err(TensorError::Invalid {
-                    op: "slice",
+                    op,
                     message: format!(
                         "begin {begin:?} with size {size:?} falls outside shape {shape:?}"
                     ),
@@ -1624,7 +1663,7 @@ fn plain_matmul<T: Element>(
     (m, k, n): (usize, usize, usize),
     transpose_a: bool,
     transpose_b: bool,
-) -> Array {
+) -> Result<Array> {
     let a_std;
     let av: &[T] = match row_major(a) {
         Some(s) => s,
@@ -1645,14 +1684,14 @@ fn plain_matmul<T: Element>(
     let (ai, ap) = if transpose_a { (1, m) } else { (k, 1) };
     let (bp, bj) = if transpose_b { (1, k) } else { (n, 1) };
     if k == 0 {
-        return Array::zeros(T::DTYPE, &[m, n]);
+        return fill_tensor("matmul", &[m, n], T::zero());
     }
-    if k == 1 && m.saturating_mul(n) >= pool::MIN_ELEMENTS {
+    if k == 1 && m * n >= pool::MIN_ELEMENTS {
         // a large outer product: each element one product `a[i,0] · b[0,j]`, written once
         // into a pooled buffer, row by row
         // (`bv` holds the `k · n = n` elements of `b`, so `map1` writes each of the `n`
         // elements of every one of the `m` rows: every element, as `build_large` asks)
-        return pool::build_large(&[m, n], m * n, |out| {
+        return pool::try_build_large("matmul", &[m, n], m * n, |out| {
             for (i, row) in out.chunks_exact_mut(n).enumerate() {
                 let x = av[i * ai];
                 kernels::map1(row, bv, |y| x * y);
@@ -1662,7 +1701,7 @@ fn plain_matmul<T: Element>(
     // Each out[i, j] is one chain `s = a[i,0] b[0,j]; s = s + a[i,p] b[p,j]` for p = 1, 2, ...;
     // the tiles below only run several independent chains side by side (registers, SIMD lanes)
     // and write every element once (the output may be a reused tensor holding stale values).
-    pool::build_small(&[m, n], |out| {
+    Ok(pool::build_small(&[m, n], |out| {
         Kernel {
             av,
             bv,
@@ -1673,7 +1712,7 @@ fn plain_matmul<T: Element>(
             out,
         }
         .run_dispatched(m)
-    })
+    }))
 }
 
 /// The operands of [`plain_matmul`] and its output.
@@ -2103,7 +2142,7 @@ mod tests {
             matmul_left_to_right(m, k, n)?;
         }
         // a large product goes through gemm and agrees to rounding
-        let big = Array::ones(crate::DType::F32, &[64, 64]);
+        let big = Array::ones(crate::DType::F32, &[64, 64]).unwrap();
         const { assert!(64 * 64 * 64 > PLAIN_MATMUL_MAX_WORK) };
         assert_eq!(
             big.matmul(&big, false, false)?.to_vec::<f32>()?,
@@ -2356,7 +2395,7 @@ mod tests {
         let expected = a.view::<f32>()?.sum_axis(Axis(0));
         assert_eq!(a.sum_to_shape(&[3])?.view::<f32>()?, expected);
         assert_eq!(
-            Array::zeros(crate::DType::F32, &[0, 3])
+            Array::zeros(crate::DType::F32, &[0, 3])?
                 .sum_to_shape(&[3])?
                 .to_vec::<f32>()?,
             vec![0.0; 3]

@@ -128,8 +128,39 @@ fn buffers<T: Element>(pools: &mut Pools) -> Option<&mut Buffers<T>> {
 /// from a kept whole tensor when no buffer fits), else a new one (of power-of-two capacity
 /// when small, so that it returns to the bin it is asked from).
 pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
+    reuse(n).unwrap_or_else(|| Vec::with_capacity(new_capacity(n)))
+}
+
+/// [`take`] for a size a caller chose (a constructor's shape, a broadcast): a new buffer is
+/// asked for with `try_reserve_exact`, and a refusal is [`crate::TensorError::Alloc`] naming
+/// `op` and `shape` instead of an abort.
+pub(crate) fn try_take<T: Element>(
+    op: &'static str,
+    shape: &[usize],
+    n: usize,
+) -> crate::Result<Vec<T>> {
+    match reuse(n) {
+        Some(buffer) => Ok(buffer),
+        None => crate::size::try_buffer(op, shape, new_capacity(n)),
+    }
+}
+
+/// The capacity of a new buffer for `n` elements: a power of two when small, so that it
+/// returns to the bin it is asked from; at least the large pool's smallest buffer otherwise.
+#[inline]
+fn new_capacity(n: usize) -> usize {
+    if n <= LARGEST_BINNED_REQUEST {
+        n.next_power_of_two()
+    } else {
+        n.max(MIN_ELEMENTS)
+    }
+}
+
+/// A kept buffer with room for `n` elements (emptied), when the pools hold one.
+#[inline]
+fn reuse<T: Element>(n: usize) -> Option<Vec<T>> {
     if n == 0 {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let found = with_pools(|pools| {
         let b = buffers::<T>(pools)?;
@@ -155,15 +186,10 @@ pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
         }
         with_pools(|pools| take_from_large_shell::<T>(pools, n)).flatten()
     });
-    match found {
-        Some(mut buffer) => {
-            buffer.clear();
-            buffer
-        }
-        None if n <= LARGEST_BINNED_REQUEST => Vec::with_capacity(n.next_power_of_two()),
-        // rounded up to the large pool's smallest buffer, where it returns
-        None => Vec::with_capacity(n.max(MIN_ELEMENTS)),
-    }
+    found.map(|mut buffer| {
+        buffer.clear();
+        buffer
+    })
 }
 
 /// `n` values of `iter` in a buffer from [`take`].
@@ -290,9 +316,9 @@ fn keep_large<T: Element>(pools: &mut Pools, a: &mut ArrayD<T>) -> Option<usize>
         keep(pools, data);
         return None;
     }
-    // SAFETY: `data` holds the array's `n` elements from its start, in the row-major order of
-    // its shape (`row_major_len` found that layout, and the offset of the first is 0).
-    *a = unsafe { row_major_array(ndarray::Dimension::slice(&dim), data) };
+    // `data` holds the array's `n` elements from its start, in the row-major order of its
+    // shape (`row_major_len` found that layout, and the offset of the first is 0)
+    *a = row_major_array(ndarray::Dimension::slice(&dim), data);
     Some(bytes)
 }
 
@@ -377,38 +403,72 @@ pub(crate) fn build_large<T: Element>(
     n: usize,
     write: impl FnOnce(&mut [MaybeUninit<T>]),
 ) -> Array {
+    match build_large_from(shape, n, write, || {
+        Ok::<_, std::convert::Infallible>(take(n))
+    }) {
+        Ok(array) => array,
+        Err(never) => match never {},
+    }
+}
+
+/// [`build_large`] of a size a caller chose: a new buffer comes from [`try_take`].
+pub(crate) fn try_build_large<T: Element>(
+    op: &'static str,
+    shape: &[usize],
+    n: usize,
+    write: impl FnOnce(&mut [MaybeUninit<T>]),
+) -> crate::Result<Array> {
+    build_large_from(shape, n, write, || try_take(op, shape, n))
+}
+
+/// [`build_large`] with the new buffer from `alloc`.
+#[inline]
+fn build_large_from<T: Element, E>(
+    shape: &[usize],
+    n: usize,
+    write: impl FnOnce(&mut [MaybeUninit<T>]),
+    alloc: impl FnOnce() -> Result<Vec<T>, E>,
+) -> Result<Array, E> {
     debug_assert_eq!(n, shape.iter().product::<usize>(), "one element per index");
     if let Some(mut shell) = kept_whole::<T>(shape) {
         if let Some(xs) = elements_of::<T>(&mut shell) {
             // SAFETY: `MaybeUninit<T>` has `T`'s layout, and `write` writes only values of `T`
             // (every element, the caller's promise), so the array stays initialised.
             write(unsafe { &mut *(xs as *mut [T] as *mut [MaybeUninit<T>]) });
-            return Array::from_shell(shell);
+            return Ok(Array::from_shell(shell));
         }
     }
     // SAFETY: `write` writes every one of the `n` elements (the caller's promise).
-    let data = unsafe { crate::kernels::written(n, write) };
-    // SAFETY: `data` holds `n` = the product of `shape` values (the caller's promise), in the
-    // row-major order of the default strides.
-    T::wrap(unsafe { row_major_array(shape, data) })
+    let data = unsafe { crate::kernels::write_into(alloc()?, n, write) };
+    // `data` holds `n` = the product of `shape` values (the caller's promise, checked by
+    // `row_major_array`), in the row-major order of the default strides
+    Ok(T::wrap(row_major_array(shape, data)))
 }
 
 /// `data` as an array of `shape`, row-major. Ranks 1 and 2 are built through ndarray's fixed
 /// dimensions and converted, which costs a third of the instructions of building the `IxDyn`
 /// shape and strides directly (cachegrind: ~190 → ~60 per array).
 ///
-/// # Safety
-///
-/// `data.len()` must be the product of `shape`.
+/// `data.len()` must be the number of elements of `shape` ([`crate::size::checked_len`]):
+/// every caller computed its shape through [`crate::size::element_count`] or took it from an
+/// array that exists. The check is made here again, because ndarray's unchecked constructor
+/// would otherwise build an array that reads past its buffer from a length that a wrapping
+/// product matched; a mismatch is a bug in this crate, and stops the program.
 #[inline]
-pub(crate) unsafe fn row_major_array<T: Element>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
-    // SAFETY (all three): `data` holds one value per element of `shape` (the caller's promise),
-    // in the row-major order of the default strides the constructors use.
+pub(crate) fn row_major_array<T: Element>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
+    assert!(
+        crate::size::checked_len(shape) == Some(data.len()),
+        "row_major_array: {} values for shape {shape:?}",
+        data.len()
+    );
     match *shape {
         [_] => ndarray::Array1::from_vec(data).into_dyn(),
+        // SAFETY: `data` holds one value per element of `shape` and the product of its axes
+        // is addressable (checked above), in the row-major order of the default strides.
         [rows, columns] => unsafe {
             ndarray::Array2::from_shape_vec_unchecked((rows, columns), data).into_dyn()
         },
+        // SAFETY: as above.
         _ => unsafe { ArrayD::from_shape_vec_unchecked(IxDyn(shape), data) },
     }
 }
@@ -496,9 +556,9 @@ pub(crate) fn build_small<T: Element>(shape: &[usize], fill: impl FnOnce(&mut [T
     let mut data = take::<T>(n);
     data.resize(n, T::zero());
     fill(&mut data);
-    // SAFETY: `data` holds `n` = the product of `shape` values, in the row-major order of the
-    // default strides.
-    let array = unsafe { row_major_array(shape, data) };
+    // `data` holds `n` = the product of `shape` values, in the row-major order of the
+    // default strides
+    let array = row_major_array(shape, data);
     // A new allocation, not a kept shell of another shape: shells are only ever recycled, so
     // taking one here would leave a loop that makes one more tensor of this shape than it
     // released the step before missing by one, every step, for good. With a new one the
@@ -541,7 +601,7 @@ mod tests {
 
     #[test]
     fn a_dropped_large_tensor_is_reused_whole_by_its_shape_and_its_buffer_by_another() {
-        let x = Array::ones(DType::F32, &[40, 100]);
+        let x = Array::ones(DType::F32, &[40, 100]).unwrap();
         let y = x.map(Neg);
         let ptr = y.array::<f32>().map(|a| a.as_ptr()).ok();
         drop(y);
@@ -583,7 +643,7 @@ mod tests {
         let held = super::with_pools(|p| p.f32.large_bytes).unwrap_or(0);
         assert!(held <= super::MAX_BYTES);
         // a tensor of the crate's own making is kept whole
-        let ones = Array::ones(DType::F32, &[4096]);
+        let ones = Array::ones(DType::F32, &[4096]).unwrap();
         drop(ones.map(Neg));
         assert_eq!(kept_whole(), before + 1);
     }
@@ -594,9 +654,11 @@ mod tests {
         // two of another. The shells kept from the step before are one short of the first
         // shape; taking a shell of the other shape for it left every step one short of both.
         let step = || {
-            let mut live: Vec<Array> = (0..6).map(|_| Array::zeros(DType::F32, &[50])).collect();
+            let mut live: Vec<Array> = (0..6)
+                .map(|_| Array::zeros(DType::F32, &[50]).unwrap())
+                .collect();
             drop(live.remove(0));
-            live.extend((0..2).map(|_| Array::zeros(DType::F32, &[])));
+            live.extend((0..2).map(|_| Array::zeros(DType::F32, &[]).unwrap()));
             live
         };
         // the misses of 10 steps after 4 to settle
@@ -615,7 +677,7 @@ mod tests {
         // after another loop has filled the pool with shells of its own shape, the shells
         // of this loop replace them within a few steps
         let other: Vec<Array> = (0..2 * super::MAX_SHELLS)
-            .map(|_| Array::zeros(DType::F32, &[7]))
+            .map(|_| Array::zeros(DType::F32, &[7]).unwrap())
             .collect();
         drop(other);
         assert_eq!(misses_once_settled(), 0);
@@ -623,7 +685,7 @@ mod tests {
 
     #[test]
     fn a_dropped_large_buffer_serves_the_next_output_of_its_size() {
-        let x = Array::ones(DType::F32, &[10_000]);
+        let x = Array::ones(DType::F32, &[10_000]).unwrap();
         let y = x.map(Neg);
         let ptr = y.array::<f32>().map(|a| a.as_ptr()).ok();
         drop(y);
@@ -638,17 +700,17 @@ mod tests {
         assert!(!v.shares_buffer(&w));
         // a full pool of other sizes makes room for the new size
         let others: Vec<Array> = (0..super::MAX_BUFFERS)
-            .map(|i| Array::ones(DType::F32, &[3_000 + i]).map(Neg))
+            .map(|i| Array::ones(DType::F32, &[3_000 + i]).unwrap().map(Neg))
             .collect();
         drop(others);
-        let big = Array::ones(DType::F32, &[50_000]);
+        let big = Array::ones(DType::F32, &[50_000]).unwrap();
         let b1 = big.map(Neg);
         let p1 = b1.array::<f32>().map(|a| a.as_ptr()).ok();
         drop(b1);
         let b2 = big.map(Neg);
         assert_eq!(b2.array::<f32>().map(|a| a.as_ptr()).ok(), p1);
         // f64 has its own pool
-        let d = Array::ones(DType::F64, &[4_096]).map(Neg);
+        let d = Array::ones(DType::F64, &[4_096]).unwrap().map(Neg);
         assert_eq!(d.to_vec::<f64>().ok(), Some(vec![-1.0; 4_096]));
     }
 
@@ -657,7 +719,7 @@ mod tests {
         // each size twice: the first allocates, the second is served from what the first left
         for n in (1..=4100).chain([8191, 8192, 8193]) {
             for _ in 0..2 {
-                let x = Array::ones(DType::F32, &[n]);
+                let x = Array::ones(DType::F32, &[n]).unwrap();
                 let y = x.map(Neg);
                 assert_eq!(y.len(), n);
                 assert!(
@@ -713,7 +775,7 @@ mod tests {
         // other sizes and dtypes are served correctly from the same pools
         let s = Array::scalar(2.0f64).map(Neg);
         assert_eq!(s.to_vec::<f64>().ok(), Some(vec![-2.0]));
-        let w = Array::ones(DType::F32, &[3, 7]).map(Neg);
+        let w = Array::ones(DType::F32, &[3, 7]).unwrap().map(Neg);
         assert_eq!(w.shape(), &[3, 7]);
         assert_eq!(w.to_vec::<f32>().ok(), Some(vec![-1.0; 21]));
     }

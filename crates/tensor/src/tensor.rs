@@ -129,14 +129,15 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Self> {
-        let n = data.len();
-        ArrayD::from_shape_vec(IxDyn(shape), data)
-            .map(Self::from_array)
-            .map_err(|_| TensorError::Shape {
+        let n = crate::size::element_count("from_vec", shape, T::DTYPE)?;
+        if n != data.len() {
+            return Err(TensorError::Shape {
                 op: "from_vec",
-                message: format!("{n} values cannot fill the shape"),
+                message: format!("{} values cannot fill a shape of {n} elements", data.len()),
                 shapes: vec![shape.to_vec()],
-            })
+            });
+        }
+        Ok(T::wrap(crate::pool::row_major_array(shape, data)))
     }
 
     /// A rank-0 tensor.
@@ -151,7 +152,10 @@ impl Array {
 
     /// A rank-0 tensor of the given dtype holding `value` (rounded for `f32`).
     pub fn scalar_of(dtype: DType, value: f64) -> Self {
-        Self::full(dtype, &[], value)
+        match dtype {
+            DType::F32 => Self::scalar(value as f32),
+            DType::F64 => Self::scalar(value),
+        }
     }
 
     /// A tensor of `shape` filled with `value` (rounded to the dtype). A large one may share
@@ -160,42 +164,62 @@ impl Array {
     ///
     /// ```
     /// use tapegrad_tensor::{DType, Array};
-    /// let t = Array::full(DType::F64, &[2], 0.5);
+    /// let t = Array::full(DType::F64, &[2], 0.5)?;
     /// assert_eq!(t.to_vec::<f64>()?, vec![0.5, 0.5]);
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
-    pub fn full(dtype: DType, shape: &[usize], value: f64) -> Self {
-        let fits = shape
-            .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .is_some();
+    ///
+    /// A shape with more elements than memory can address is [`TensorError::TooLarge`]; one
+    /// the system cannot allocate, [`TensorError::Alloc`] (never an abort):
+    ///
+    /// ```
+    /// use tapegrad_tensor::{Array, DType, TensorError};
+    /// let e = Array::zeros(DType::F32, &[usize::MAX, 2]).unwrap_err();
+    /// assert!(matches!(e, TensorError::TooLarge { op: "zeros", .. }));
+    /// ```
+    pub fn full(dtype: DType, shape: &[usize], value: f64) -> Result<Self> {
+        Self::fill("full", dtype, shape, value)
+    }
+
+    /// [`Array::full`] reported as `op`.
+    fn fill(op: &'static str, dtype: DType, shape: &[usize], value: f64) -> Result<Self> {
         match dtype {
-            DType::F32 if fits => crate::ops::fill_tensor(shape, value as f32),
-            DType::F64 if fits => crate::ops::fill_tensor(shape, value),
-            // more elements than memory has: ndarray's own error
-            DType::F32 => f32::wrap(ArrayD::from_elem(IxDyn(shape), value as f32)),
-            DType::F64 => f64::wrap(ArrayD::from_elem(IxDyn(shape), value)),
+            DType::F32 => crate::ops::fill_tensor(op, shape, value as f32),
+            DType::F64 => crate::ops::fill_tensor(op, shape, value),
         }
     }
 
-    /// Zeros of a shape and dtype.
-    pub fn zeros(dtype: DType, shape: &[usize]) -> Self {
-        Self::full(dtype, shape, 0.0)
+    /// Zeros of a shape and dtype (`tf.zeros`); errors as [`Array::full`].
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Result<Self> {
+        Self::fill("zeros", dtype, shape, 0.0)
     }
 
-    /// Ones of a shape and dtype.
-    pub fn ones(dtype: DType, shape: &[usize]) -> Self {
-        Self::full(dtype, shape, 1.0)
+    /// Ones of a shape and dtype (`tf.ones`); errors as [`Array::full`].
+    pub fn ones(dtype: DType, shape: &[usize]) -> Result<Self> {
+        Self::fill("ones", dtype, shape, 1.0)
     }
 
     /// Zeros with this tensor's shape and dtype.
     pub fn zeros_like(&self) -> Self {
-        Self::zeros(self.dtype(), self.shape())
+        self.full_like("zeros_like", 0.0)
     }
 
     /// Ones with this tensor's shape and dtype.
     pub fn ones_like(&self) -> Self {
-        Self::ones(self.dtype(), self.shape())
+        self.full_like("ones_like", 1.0)
+    }
+
+    /// `value` in this tensor's shape and dtype. The shape is an existing array's, so only the
+    /// allocation can fail; it then fails as every allocation of an existing tensor's size
+    /// does (a clone, a map): through ndarray's, which aborts.
+    fn full_like(&self, op: &'static str, value: f64) -> Self {
+        Self::fill(op, self.dtype(), self.shape(), value).unwrap_or_else(|_| {
+            let shape = IxDyn(self.shape());
+            match self.dtype() {
+                DType::F32 => f32::wrap(ArrayD::from_elem(shape, value as f32)),
+                DType::F64 => f64::wrap(ArrayD::from_elem(shape, value)),
+            }
+        })
     }
 
     /// `start, start + step, ...` below `stop`, like `np.arange(start, stop, step, dtype)`.
@@ -215,16 +239,26 @@ impl Array {
                 message: format!("start, stop and step must be finite and step non-zero (got {start}, {stop}, {step})"),
             });
         }
-        let n = ((stop - start) / step).ceil().max(0.0) as usize;
-        Ok(match dtype {
+        let count = ((stop - start) / step).ceil().max(0.0);
+        // (a count beyond `usize` saturates, and is then refused as too large)
+        let shape = [count as usize];
+        let n = crate::size::element_count("arange", &shape, dtype)?;
+        fn values<T: Element>(
+            shape: &[usize],
+            n: usize,
+            value: impl Fn(usize) -> T,
+        ) -> Result<Array> {
+            let mut data = crate::size::try_buffer("arange", shape, n)?;
+            data.extend((0..n).map(value));
+            Array::from_vec(data, shape)
+        }
+        match dtype {
             DType::F32 => {
                 let (s, d) = (start as f32, step as f32);
-                Self::from_array(ndarray::Array1::from_iter((0..n).map(|i| s + i as f32 * d)))
+                values(&shape, n, |i| s + i as f32 * d)
             }
-            DType::F64 => Self::from_array(ndarray::Array1::from_iter(
-                (0..n).map(|i| start + i as f64 * step),
-            )),
-        })
+            DType::F64 => values(&shape, n, |i| start + i as f64 * step),
+        }
     }
 
     /// The dtype.
@@ -244,9 +278,10 @@ impl Array {
     /// which calls `memcmp`, on the few axes of a shape).
     ///
     /// ```
-    /// let t = tapegrad_tensor::Array::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
+    /// let t = tapegrad_tensor::Array::zeros(tapegrad_tensor::DType::F32, &[2, 3])?;
     /// assert!(t.has_shape(&[2, 3]));
     /// assert!(!t.has_shape(&[3, 2]) && !t.has_shape(&[6]));
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     #[inline]
     pub fn has_shape(&self, shape: &[usize]) -> bool {

@@ -247,10 +247,10 @@ mod tests {
 
     #[test]
     fn matmul_bias_add_rejects_a_bias_of_another_length_or_rank() {
-        let a = Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
-        let w = Tensor::zeros(tapegrad_tensor::DType::F32, &[3, 4]);
+        let a = Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]).unwrap();
+        let w = Tensor::zeros(tapegrad_tensor::DType::F32, &[3, 4]).unwrap();
         for shape in [&[3][..], &[1, 4], &[]] {
-            let bias = Tensor::zeros(tapegrad_tensor::DType::F32, shape);
+            let bias = Tensor::zeros(tapegrad_tensor::DType::F32, shape).unwrap();
             let e = matmul_bias_add(&a, &w, &bias).unwrap_err().to_string();
             assert!(e.contains("bias_add") && e.contains("[2, 4]"), "{e}");
         }
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn inner_dimension_mismatch_is_an_error() {
-        let a = Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]);
+        let a = Tensor::zeros(tapegrad_tensor::DType::F32, &[2, 3]).unwrap();
         let e = matmul(&a, &a).unwrap_err().to_string();
         assert!(e.contains("matmul") && e.contains("[2, 3]"), "{e}");
     }

@@ -111,7 +111,7 @@ impl Reduce {
         if g.len() == 1 {
             // one element (a loss's): its value, divided in the dtype for a mean, filled in
             let value = self.scaled_item(g, n)?;
-            return Ok(tt::Array::full(g.dtype(), x.shape(), value));
+            return Ok(tt::Array::full(g.dtype(), x.shape(), value)?);
         }
         let mut g = g.reshape_exact(self.kept_shape(x.shape()).slice())?;
         if self.kind == Kind::Mean {
@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn bad_axis_is_an_error() {
-        let x = Tensor::zeros(tt::DType::F32, &[2, 3]);
+        let x = Tensor::zeros(tt::DType::F32, &[2, 3]).unwrap();
         let e = reduce_sum(&x, Some(&[2]), false).unwrap_err().to_string();
         assert!(e.contains("reduce_sum") && e.contains("axis 2"), "{e}");
     }

@@ -21,7 +21,7 @@ impl GradientTape {
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     pub fn jacobian<S: Source>(&self, target: &Tensor, source: &S) -> Result<Tensor> {
-        let zeros = source.source_zeros();
+        let zeros = source.source_zeros()?;
         let n = target.len();
         let dtype = target.dtype();
         let rows = self.run(|recorded, scratch| {
@@ -42,7 +42,7 @@ impl GradientTape {
         let mut shape = target.shape().to_vec();
         shape.extend_from_slice(zeros.shape());
         if rows.is_empty() {
-            return Ok(Tensor::new(tt::Array::zeros(zeros.dtype(), &shape)));
+            return Ok(Tensor::new(tt::Array::zeros(zeros.dtype(), &shape)?));
         }
         let flat: Vec<Tensor> = rows
             .iter()

@@ -48,7 +48,7 @@ pub trait Source {
     /// The identity the tape knows the source by.
     fn source_id(&self) -> u64;
     /// Zeros of the source's shape and dtype.
-    fn source_zeros(&self) -> tt::Array;
+    fn source_zeros(&self) -> Result<tt::Array>;
     /// The variable, when the source is one (a tape keeps the variables it watches).
     fn as_variable(&self) -> Option<&Variable> {
         None
@@ -59,8 +59,8 @@ impl Source for Tensor {
     fn source_id(&self) -> u64 {
         self.id()
     }
-    fn source_zeros(&self) -> tt::Array {
-        self.value().zeros_like()
+    fn source_zeros(&self) -> Result<tt::Array> {
+        Ok(self.value().zeros_like())
     }
 }
 
@@ -68,8 +68,8 @@ impl Source for Variable {
     fn source_id(&self) -> u64 {
         self.id()
     }
-    fn source_zeros(&self) -> tt::Array {
-        tt::Array::zeros(self.dtype(), self.shape())
+    fn source_zeros(&self) -> Result<tt::Array> {
+        Ok(tt::Array::zeros(self.dtype(), self.shape())?)
     }
     fn as_variable(&self) -> Option<&Variable> {
         Some(self)
@@ -80,7 +80,7 @@ impl<S: Source + ?Sized> Source for &S {
     fn source_id(&self) -> u64 {
         (**self).source_id()
     }
-    fn source_zeros(&self) -> tt::Array {
+    fn source_zeros(&self) -> Result<tt::Array> {
         (**self).source_zeros()
     }
     fn as_variable(&self) -> Option<&Variable> {
@@ -352,15 +352,15 @@ impl GradientTape {
             backward_pass(recorded, scratch, target, seed, sources)
         })?;
         // `grads` first: the vector is collected in place (no second allocation)
-        Ok(grads
+        grads
             .into_iter()
             .zip(sources)
             .map(|(g, s)| match (g, unconnected) {
-                (Some(g), _) => Some(g),
-                (None, UnconnectedGradients::Zero) => Some(Tensor::new(s.source_zeros())),
-                (None, UnconnectedGradients::None) => None,
+                (Some(g), _) => Ok(Some(g)),
+                (None, UnconnectedGradients::Zero) => Ok(Some(Tensor::new(s.source_zeros()?))),
+                (None, UnconnectedGradients::None) => Ok(None),
             })
-            .collect())
+            .collect()
     }
 
     /// Runs a backward computation over the recorded ops with this tape paused; consumes a
