@@ -302,8 +302,30 @@ impl MakeRegression {
                 format!("The 'noise' parameter of {F} must be a float in the range [0.0, inf). Got {} instead.", self.noise),
             ));
         }
-        crate::random_state::shape_len(&[self.n_samples, self.n_features])?;
-        crate::random_state::shape_len(&[self.n_samples, self.n_targets])?;
+        let x = crate::random_state::shape_len(&[self.n_samples, self.n_features])?;
+        let y = crate::random_state::shape_len(&[self.n_samples, self.n_targets])?;
+        let coef = crate::random_state::shape_len(&[self.n_features, self.n_targets])?;
+        // The generation holds at most two copies of X (the shuffle's), two of the
+        // coefficients and three of y (y, the noise, the shuffle's) at once: memory the system
+        // will not give is refused here, by asking for it once, rather than by an abort later.
+        let peak = [(x, 2), (coef, 2), (y, 3)]
+            .iter()
+            .try_fold(0usize, |acc, &(n, copies)| {
+                n.checked_mul(copies * 8).and_then(|b| acc.checked_add(b))
+            });
+        let available = peak.is_some_and(|bytes| Vec::<u8>::new().try_reserve_exact(bytes).is_ok());
+        if !available {
+            return Err(invalid(
+                "n_samples",
+                format!(
+                    "{F} with n_samples={}, n_features={}, n_targets={} needs more memory than the system gives (about {} bytes)",
+                    self.n_samples,
+                    self.n_features,
+                    self.n_targets,
+                    peak.map_or_else(|| "more than 2^64".to_string(), |b| b.to_string())
+                ),
+            ));
+        }
         Ok(())
     }
 

@@ -307,7 +307,7 @@ pub fn sparse_categorical_crossentropy(
     let (t, p) = pair(y_true, y_pred)?;
     let classes = *p.shape().last().unwrap_or(&0);
     let labels = class_indices("sparse_categorical_crossentropy", &t, classes)?;
-    let t = ad::one_hot(&labels, classes, p.dtype());
+    let t = ad::one_hot(&labels, classes, p.dtype())?;
     let t = ad::reshape(
         &t,
         &p.shape().iter().map(|&d| d as isize).collect::<Vec<_>>(),

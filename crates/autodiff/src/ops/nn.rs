@@ -103,24 +103,29 @@ pub fn argmax(x: &Tensor) -> Result<Vec<usize>> {
 }
 
 /// `tf.one_hot(indices, depth)`: a `(len, depth)` tensor of `dtype`, 1 at each index and 0
-/// elsewhere (a row of zeros for an index ≥ `depth`, as in TensorFlow).
+/// elsewhere (a row of zeros for an index ≥ `depth`, as in TensorFlow). A `depth` whose
+/// tensor memory cannot hold is an error naming `one_hot` and the shape.
 ///
 /// ```
 /// use tapegrad_autodiff::{one_hot, DType};
-/// let t = one_hot(&[2, 0], 3, DType::F32);
+/// let t = one_hot(&[2, 0], 3, DType::F32)?;
 /// assert_eq!(t.to_vec::<f32>()?, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// assert!(one_hot(&[0, 1], usize::MAX, DType::F32).is_err());
 /// # Ok::<(), tapegrad_autodiff::Error>(())
 /// ```
-pub fn one_hot(indices: &[usize], depth: usize, dtype: crate::DType) -> Tensor {
-    let mut data = vec![0.0f64; indices.len() * depth];
+pub fn one_hot(indices: &[usize], depth: usize, dtype: crate::DType) -> Result<Tensor> {
+    let shape = [indices.len(), depth];
+    tapegrad_tensor::element_count("one_hot", &shape, dtype)?;
+    let mut data = tapegrad_tensor::reserve_elements::<f64>("one_hot", &shape)?;
+    data.resize(indices.len() * depth, 0.0);
     for (row, &i) in indices.iter().enumerate() {
         if i < depth {
             data[row * depth + i] = 1.0;
         }
     }
-    let array = tapegrad_tensor::ndarray::Array2::from_shape_vec((indices.len(), depth), data)
-        .unwrap_or_else(|_| tapegrad_tensor::ndarray::Array2::zeros((0, depth)));
-    Tensor::new(tapegrad_tensor::Array::from_array(array).cast(dtype))
+    Ok(Tensor::new(
+        tapegrad_tensor::Array::from_vec(data, &shape)?.cast(dtype),
+    ))
 }
 
 impl Tensor {

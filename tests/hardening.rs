@@ -1,0 +1,159 @@
+//! The hardening issue's cases, each named after it: shapes whose element count wraps, sizes
+//! that cannot be allocated, and the constructors, shape ops and initializers they reach. Each
+//! was accepted (and then read out of bounds, panicked or aborted) before; each is now an error
+//! naming the op and the shape.
+
+use tapegrad::nn::initializers::{GlorotUniform, Initializer};
+use tapegrad::prelude::*;
+use tapegrad::tensor::TensorError;
+
+/// True when the error is the tensor crate's `TooLarge` or `Alloc` for `op`.
+fn is_size_error(e: &impl std::fmt::Display, op: &str) -> bool {
+    let text = e.to_string();
+    text.contains(op)
+        && (text.contains("more elements than memory can address")
+            || text.contains("cannot allocate"))
+}
+
+/// Whether this machine's kernel refuses an allocation far beyond its memory (Linux's default
+/// heuristic overcommit, or strict accounting), as the cases of terabytes below need. Under
+/// `vm.overcommit_memory = 1` the kernel grants any size and those cases cannot be refused.
+fn refuses_huge_allocations() -> bool {
+    std::fs::read_to_string("/proc/sys/vm/overcommit_memory").map_or(true, |s| s.trim() != "1")
+}
+
+#[test]
+fn broadcast_to_a_wrapping_shape_is_refused_so_slice_cannot_read_out_of_bounds() {
+    // was accepted with length 0; `slice(&t, &[6, 0], &[1, 4])` then segfaulted
+    let e = broadcast_to(Tensor::scalar(7.0f32), &[1 << 32, 1 << 32]).unwrap_err();
+    assert!(is_size_error(&e, "broadcast_to"), "{e}");
+    let e = broadcast_to(Tensor::scalar(7.0f32), &[1 << 32, 1 << 32, 3]).unwrap_err();
+    assert!(is_size_error(&e, "broadcast_to"), "{e}");
+}
+
+#[test]
+fn reshape_of_an_empty_tensor_to_a_wrapping_shape_is_refused() {
+    let empty = Tensor::from_vec(Vec::<f32>::new(), &[0]).unwrap();
+    let e = reshape(&empty, &[1 << 32, 1 << 32]).unwrap_err();
+    assert!(is_size_error(&e, "reshape"), "{e}");
+}
+
+#[test]
+fn reshape_of_a_scalar_to_a_shape_whose_product_wraps_to_one_is_refused() {
+    // 7 · 0x6DB6_DB6D_B6DB_6DB7 wraps to 1 in 64 bits
+    let e = reshape(Tensor::scalar(7.0f32), &[7, 0x6DB6_DB6D_B6DB_6DB7]).unwrap_err();
+    assert!(is_size_error(&e, "reshape"), "{e}");
+}
+
+#[test]
+fn zeros_with_a_zero_axis_beside_an_unaddressable_one_is_refused() {
+    // accepted against ndarray's own invariant before; reduce_sum then panicked
+    let e = Tensor::zeros(DType::F32, &[0, usize::MAX]).unwrap_err();
+    assert!(is_size_error(&e, "zeros"), "{e}");
+}
+
+#[test]
+fn zeros_of_usize_max_rows_is_an_error_not_an_abort() {
+    let e = Tensor::zeros(DType::F32, &[usize::MAX, 2]).unwrap_err();
+    assert!(is_size_error(&e, "zeros"), "{e}");
+    assert!(
+        e.to_string().contains(&format!("[{}, 2]", usize::MAX)),
+        "{e}"
+    );
+}
+
+#[test]
+fn zeros_of_four_exbibytes_is_an_alloc_error_not_an_abort() {
+    // addressable by the type (2^62 bytes), beyond any machine's address space
+    let e = Tensor::zeros(DType::F32, &[1 << 30, 1 << 30]).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            tapegrad::autodiff::Error::Tensor(TensorError::Alloc { op: "zeros", .. })
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn zeros_of_four_tebibytes_is_an_alloc_error_not_an_abort() {
+    if !refuses_huge_allocations() {
+        eprintln!("vm.overcommit_memory = 1: this kernel grants 4 TiB; case not checkable here");
+        return;
+    }
+    let e = Tensor::zeros(DType::F32, &[1 << 20, 1 << 20]).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            tapegrad::autodiff::Error::Tensor(TensorError::Alloc { op: "zeros", .. })
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn dense_of_two_to_the_36_units_is_an_error_on_build_not_an_abort() {
+    if !refuses_huge_allocations() {
+        return;
+    }
+    let mut layer = Dense::new(1 << 36);
+    let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3]).unwrap();
+    let e = layer.apply(&x).unwrap_err();
+    assert!(e.to_string().contains("cannot allocate"), "{e}");
+}
+
+#[test]
+fn dense_of_two_to_the_62_units_names_the_size_not_a_misleading_fill() {
+    // was "0 values cannot fill the shape", from the same wrapped product
+    let mut layer = Dense::new(1 << 62);
+    let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3]).unwrap();
+    let e = layer.apply(&x).unwrap_err().to_string();
+    assert!(e.contains("more elements than memory can address"), "{e}");
+    assert!(!e.contains("cannot fill"), "{e}");
+}
+
+#[test]
+fn random_state_permutation_of_two_to_the_40_is_an_error_not_an_abort() {
+    if !refuses_huge_allocations() {
+        return;
+    }
+    let e = tapegrad::datasets::RandomState::new(0)
+        .permutation(1 << 40)
+        .unwrap_err();
+    assert!(e.to_string().contains("`n`"), "{e}");
+}
+
+#[test]
+fn glorot_uniform_of_usize_max_rows_is_an_error_not_an_abort() {
+    let e = GlorotUniform::new()
+        .init(&[usize::MAX, 3], DType::F32)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("more elements than memory can address"), "{e}");
+}
+
+#[test]
+fn outer_products_and_broadcasts_of_both_operands_that_wrap_are_refused() {
+    let col = Tensor::zeros(DType::F32, &[1 << 33, 0]).unwrap();
+    let row = Tensor::zeros(DType::F32, &[0, 1 << 33]).unwrap();
+    // an empty inner dimension: the output is (2^33, 2^33), 2^66 elements
+    let e = matmul(&col, &row).unwrap_err();
+    assert!(is_size_error(&e, "matmul"), "{e}");
+    let a = Tensor::zeros(DType::F32, &[1 << 33, 1, 0]).unwrap();
+    let b = Tensor::zeros(DType::F32, &[1, 1 << 33, 0]).unwrap();
+    // (2^33, 2^33, 0): no element, but ndarray's invariant on the non-zero axes fails
+    let e = add(&a, &b).unwrap_err();
+    assert!(is_size_error(&e, "add"), "{e}");
+}
+
+#[test]
+fn one_hot_of_an_unaddressable_depth_is_refused() {
+    let e = tapegrad::autodiff::one_hot(&[0, 1], usize::MAX, DType::F32).unwrap_err();
+    assert!(is_size_error(&e, "one_hot"), "{e}");
+}
+
+#[test]
+fn arange_of_more_values_than_memory_holds_is_refused() {
+    let e = Tensor::arange(0.0, 1e300, 1.0, DType::F32).unwrap_err();
+    assert!(is_size_error(&e, "arange"), "{e}");
+}
