@@ -292,3 +292,24 @@ fn make_regression_matches_scikit_learn() {
     }
     assert!(checked >= 10, "only {checked} cases checked");
 }
+
+#[test]
+fn make_regression_with_two_to_the_40_targets_is_an_error_not_an_abort() {
+    // was SIGABRT: "memory allocation of 17592186044416 bytes failed"
+    let out = scratch("huge_targets").join("x.csv");
+    let o = tapegrad(&[
+        "data",
+        "make-regression",
+        "--n-targets",
+        "1099511627776",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("more memory than the system gives"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
