@@ -22,6 +22,18 @@ fn refuses_huge_allocations() -> bool {
     std::fs::read_to_string("/proc/sys/vm/overcommit_memory").map_or(true, |s| s.trim() != "1")
 }
 
+/// `Tensor::zeros` of `shape` fails as an allocation the system refused, naming `zeros`.
+fn assert_zeros_is_an_alloc_error(shape: &[usize]) {
+    let e = Tensor::zeros(DType::F32, shape).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            tapegrad::autodiff::Error::Tensor(TensorError::Alloc { op: "zeros", .. })
+        ),
+        "{e}"
+    );
+}
+
 #[test]
 fn broadcast_to_a_wrapping_shape_is_refused_so_slice_cannot_read_out_of_bounds() {
     // was accepted with length 0; `slice(&t, &[6, 0], &[1, 4])` then segfaulted
@@ -65,14 +77,7 @@ fn zeros_of_usize_max_rows_is_an_error_not_an_abort() {
 #[test]
 fn zeros_of_four_exbibytes_is_an_alloc_error_not_an_abort() {
     // addressable by the type (2^62 bytes), beyond any machine's address space
-    let e = Tensor::zeros(DType::F32, &[1 << 30, 1 << 30]).unwrap_err();
-    assert!(
-        matches!(
-            &e,
-            tapegrad::autodiff::Error::Tensor(TensorError::Alloc { op: "zeros", .. })
-        ),
-        "{e}"
-    );
+    assert_zeros_is_an_alloc_error(&[1 << 30, 1 << 30]);
 }
 
 #[test]
@@ -81,14 +86,7 @@ fn zeros_of_four_tebibytes_is_an_alloc_error_not_an_abort() {
         eprintln!("vm.overcommit_memory = 1: this kernel grants 4 TiB; case not checkable here");
         return;
     }
-    let e = Tensor::zeros(DType::F32, &[1 << 20, 1 << 20]).unwrap_err();
-    assert!(
-        matches!(
-            &e,
-            tapegrad::autodiff::Error::Tensor(TensorError::Alloc { op: "zeros", .. })
-        ),
-        "{e}"
-    );
+    assert_zeros_is_an_alloc_error(&[1 << 20, 1 << 20]);
 }
 
 #[test]

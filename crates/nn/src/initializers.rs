@@ -78,7 +78,7 @@ fn drawn(
     dtype: DType,
     mut f: impl FnMut(&mut StdRng) -> f64,
 ) -> Result<Tensor> {
-    tt::element_count(op, shape, dtype)?;
+    // (drawn in float64: its bound is the stricter one)
     let n = tt::element_count(op, shape, DType::F64)?;
     let mut values = tt::reserve_elements::<f64>(op, shape)?;
     match seed {
