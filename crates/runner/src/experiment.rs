@@ -65,6 +65,9 @@ pub struct RunOutput {
     pub history: History,
     /// The figures the document shows.
     pub figures: Vec<Figure>,
+    /// What the run did differently from the document and the reader should know (a source
+    /// of random numbers that ran out and was continued by ours); also printed in the log.
+    pub notes: Vec<String>,
 }
 
 /// A table of per-step values.
@@ -98,6 +101,7 @@ pub struct RunContext {
     progress: Option<indicatif::ProgressBar>,
     show_progress: bool,
     started: Instant,
+    stdout_error: Option<std::io::Error>,
 }
 
 impl RunContext {
@@ -110,6 +114,7 @@ impl RunContext {
             progress: None,
             show_progress: progress,
             started: Instant::now(),
+            stdout_error: None,
         }
     }
 
@@ -124,11 +129,24 @@ impl RunContext {
         if self.echo {
             match &self.progress {
                 Some(pb) => pb.println(&line),
-                // A closed pipe (`tapegrad run ... | head`) ends the echo, not the run.
-                None => self.echo = crate::output::print_line(&line),
+                // A closed pipe (`tapegrad run ... | head`) ends the echo, not the run; any
+                // other failure ends the echo and is reported when the run is done.
+                None => match crate::output::print_line(&line) {
+                    Ok(open) => self.echo = open,
+                    Err(e) => {
+                        self.echo = false;
+                        self.stdout_error = Some(e);
+                    }
+                },
             }
         }
         self.lines.push(line);
+    }
+
+    /// The error that ended the echo on stdout, if one did (not a closed pipe, which ends it
+    /// quietly): the caller reports it once the run's results are safe.
+    pub fn take_stdout_error(&mut self) -> Option<std::io::Error> {
+        self.stdout_error.take()
     }
 
     /// The log so far.

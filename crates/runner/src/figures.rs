@@ -33,7 +33,6 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context};
@@ -159,7 +158,7 @@ pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             .and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
             .with_context(|| format!("drawing {}", svg_path.display()))?;
     }
-    write_atomically(&svg_path, |tmp| {
+    crate::output::replace_file(&svg_path, |tmp| {
         let mut file = fs::File::create(tmp)?;
         file.write_all(svg.as_bytes())?;
         file.sync_all()?;
@@ -167,7 +166,7 @@ pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     })?;
 
     let png_path = dir.join(format!("{}.png", fig.name));
-    write_atomically(&png_path, |tmp| {
+    crate::output::replace_file(&png_path, |tmp| {
         {
             // The backend infers the format from the extension: the temporary name ends in `.png`.
             let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
@@ -179,33 +178,6 @@ pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     })?;
 
     Ok(vec![svg_path, png_path])
-}
-
-/// Runs `write` on a fresh temporary path beside `path` (same directory, same extension), then
-/// renames it onto `path`; on failure removes the temporary file and reports `path`.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&Path) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
-    let tmp = path.with_file_name(format!(
-        ".{name}.{}-{}.tmp.{ext}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = write(&tmp).and_then(|()| {
-        fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
 }
 
 /// What to draw, worked out from a [`Figure`] before any backend is touched.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use tapegrad_runner::output::print_line;
+use tapegrad_runner::output::{note, print_line, UsageError};
 use tapegrad_runner::{find, output, Config, ConfigError, RunContext};
 
 #[derive(Parser)]
@@ -37,14 +37,16 @@ enum Command {
 }
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 struct RunArgs {
     /// Experiment id (see `tapegrad list`).
     id: String,
     /// Override a parameter: KEY=VALUE (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Draw the run's random numbers from our generator with this seed.
-    #[arg(long)]
+    /// Draw the run's random numbers from our generator with this seed (numpy's RandomState:
+    /// 0 to 4294967295).
+    #[arg(long, value_parser = parse_seed)]
     seed: Option<u64>,
     /// Write history.csv, summary.json and the figures here.
     #[arg(long, value_name = "DIR")]
@@ -86,41 +88,79 @@ struct MakeRegressionArgs {
     /// Shuffle rows and columns.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     shuffle: bool,
-    /// Seed (numpy's RandomState); omit to draw from the global generator.
-    #[arg(long)]
+    /// Seed (numpy's RandomState: 0 to 4294967295); omit to draw from the global generator.
+    #[arg(long, value_parser = parse_seed_u32)]
     random_state: Option<u32>,
-    /// Also write the coefficients to this CSV file.
+    /// Also write the coefficients to this CSV file (`-`: stdout).
     #[arg(long, value_name = "FILE")]
     coef: Option<PathBuf>,
-    /// Output CSV file.
+    /// Output CSV file (`-`: stdout; `.parquet`: Parquet).
     #[arg(long, value_name = "FILE.csv")]
     out: PathBuf,
 }
 
+/// A seed as numpy's `RandomState` takes it, whatever the way it was mistyped.
+fn parse_seed_u32(text: &str) -> Result<u32, String> {
+    text.trim().parse::<u32>().map_err(|_| {
+        format!(
+            "a seed is an integer from 0 to {} (numpy's RandomState), got {text:?}",
+            u32::MAX
+        )
+    })
+}
+
+/// `--seed`: every run that draws random numbers draws them from numpy's `RandomState`, whose
+/// seeds are below 2^32, so a larger one is refused here, before any work.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    parse_seed_u32(text).map(u64::from)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = output::clean_up_on_signals() {
+        note(&format!(
+            "warning: {e:#}; temporary files may be left behind if interrupted"
+        ));
+    }
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(c) = e.downcast_ref::<ConfigError>() {
-                eprintln!("error: {c}");
+            // A reader that went away (`tapegrad list | head -1`) ends the output quietly.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let usage = e
+                .downcast_ref::<ConfigError>()
+                .map(ToString::to_string)
+                .or_else(|| {
+                    e.downcast_ref::<tapegrad_datasets::DatasetsError>()
+                        .map(ToString::to_string)
+                });
+            let usage = usage.or_else(|| e.downcast_ref::<UsageError>().map(ToString::to_string));
+            if let Some(message) = usage {
+                note(&format!("error: {message}"));
                 return ExitCode::from(2);
             }
-            if let Some(d) = e.downcast_ref::<tapegrad_datasets::DatasetsError>() {
-                eprintln!("error: {d}");
-                return ExitCode::from(2);
-            }
-            eprintln!("error: {e:#}");
+            note(&format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `line` on stdout; a closed pipe stops the caller quietly, any other failure is the
+/// command's error.
+fn say(line: &str) -> anyhow::Result<bool> {
+    print_line(line).context("writing to stdout")
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List => {
             for e in tapegrad_runner::all() {
-                if !print_line(&format!("{}\t{}\t{}", e.id(), e.document(), e.title())) {
+                if !say(&format!("{}\t{}\t{}", e.id(), e.document(), e.title()))? {
                     break;
                 }
             }
@@ -147,7 +187,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             if e.unseeded() {
                 text.push_str("\n\nThe document's run is unseeded; --seed N (default 0) picks our generator's seed.");
             }
-            print_line(&text);
+            say(&text)?;
             Ok(())
         }
         Command::Run(args) => run(args),
@@ -160,19 +200,28 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let params = exp.params();
     let mut cfg = Config::with_settings(&params, exp.id(), &args.set)?;
     cfg.seed = args.seed;
+    // The output directory is checked, and claimed, before any training.
+    let out_dir = args
+        .out
+        .as_deref()
+        .map(output::RunDir::prepare)
+        .transpose()?;
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let mut ctx = RunContext::new(true, progress);
     let out = exp.run(&cfg, &mut ctx)?;
-    if let Some(dir) = &args.out {
-        let written = output::write_run(dir, exp, &cfg, &out)?;
+    if let Some(dir) = out_dir {
+        let written = dir.write(exp, &cfg, &out)?;
         if !args.json {
             for p in written {
-                eprintln!("wrote {}", p.display());
+                note(&format!("wrote {}", p.display()));
             }
         }
     }
+    if let Some(e) = ctx.take_stdout_error() {
+        return Err(e).context("writing the log to stdout");
+    }
     if args.json {
-        print_line(&serde_json::to_string(&output::summary(exp, &cfg, &out))?);
+        say(&serde_json::to_string(&output::summary(exp, &cfg, &out))?)?;
     }
     Ok(())
 }
@@ -219,6 +268,13 @@ fn write_parquet(
 
 fn make_regression(a: MakeRegressionArgs) -> anyhow::Result<()> {
     use tapegrad_datasets::sklearn::MakeRegression;
+    // Where the files go is settled before the data is made: a directory, or two outputs on
+    // one file, is refused at once.
+    let mut outputs = vec![("--out", a.out.as_path())];
+    if let Some(coef) = &a.coef {
+        outputs.push(("--coef", coef.as_path()));
+    }
+    output::refuse_shared_outputs(&outputs)?;
     let params = MakeRegression {
         n_samples: a.n_samples,
         n_features: a.n_features,
@@ -242,15 +298,18 @@ fn make_regression(a: MakeRegressionArgs) -> anyhow::Result<()> {
     } else {
         header.extend((0..data.y.ncols()).map(|j| format!("y{j}")));
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&header)?;
-    for (xr, yr) in data.x.rows().into_iter().zip(data.y.rows()) {
-        w.write_record(xr.iter().chain(yr.iter()).map(|v| format!("{v:?}")))?;
-    }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    output::write_atomic(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
+    // The rows are formatted as they are written: the file is never held in memory.
+    output::write_with(&a.out, |out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(&header)?;
+        for (xr, yr) in data.x.rows().into_iter().zip(data.y.rows()) {
+            w.write_record(xr.iter().chain(yr.iter()).map(|v| format!("{v:?}")))?;
+        }
+        w.flush()?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", a.out.display()))?;
     if let (Some(path), Some(coef)) = (&a.coef, &data.coef) {
-        let mut w = csv::Writer::from_writer(Vec::new());
         let cols: Vec<String> = (0..coef.ncols())
             .map(|j| {
                 if coef.ncols() == 1 {
@@ -260,13 +319,16 @@ fn make_regression(a: MakeRegressionArgs) -> anyhow::Result<()> {
                 }
             })
             .collect();
-        w.write_record(&cols)?;
-        for r in coef.rows() {
-            w.write_record(r.iter().map(|v| format!("{v:?}")))?;
-        }
-        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-        output::write_atomic(path, &bytes)
-            .with_context(|| format!("writing {}", path.display()))?;
+        output::write_with(path, |out| {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(&cols)?;
+            for r in coef.rows() {
+                w.write_record(r.iter().map(|v| format!("{v:?}")))?;
+            }
+            w.flush()?;
+            Ok(())
+        })
+        .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

@@ -188,21 +188,59 @@ fn normalized_sgd_stops_on_the_last_loss_itself() {
     assert!(out.loss_history[..31].iter().all(|&l| l > 1e-4));
 }
 
+/// Issue 17, item 7: `depth-sgd-exploding --set iterations=31` failed at step 31 and
+/// `depth-sgd-normalized --set learning_rate=10` at step 33, discarding the run. Past the
+/// recorded draws the rows are our generator's, the ones `--seed 42` draws at that point, and
+/// the run says so.
 #[test]
-fn sgd_rows_past_the_recording_need_a_seed() {
-    let exp = find("depth-sgd-exploding").expect("registered");
-    let cfg = Config::with_settings(&exp.params(), exp.id(), &["iterations=31".to_string()])
-        .expect("valid");
-    let err = exp
-        .run(&cfg, &mut RunContext::quiet())
-        .expect_err("31 rows were not recorded");
-    assert!(err.to_string().contains("--seed"), "{err}");
-    let mut cfg = cfg;
-    cfg.seed = Some(7);
-    let out = exp
-        .run(&cfg, &mut RunContext::quiet())
-        .expect("our generator");
-    assert_eq!(out.steps, 31);
+fn sgd_rows_past_the_recording_come_from_the_stated_generator_with_a_note() {
+    let rows = |id: &str, settings: &[&str], seed: Option<u64>| {
+        let exp = find(id).expect("registered");
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+        let mut cfg = Config::with_settings(&exp.params(), exp.id(), &settings).expect("valid");
+        cfg.seed = seed;
+        let mut ctx = RunContext::quiet();
+        let out = exp.run(&cfg, &mut ctx).expect("runs past the recording");
+        let row: Vec<f64> = out.history.rows.iter().map(|r| r[1]).collect();
+        (out, row, ctx.lines().to_vec())
+    };
+    let (out, recorded, log) = rows("depth-sgd-exploding", &["iterations=40"], None);
+    assert_eq!(out.steps, 40);
+    assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+    assert!(
+        out.notes[0].contains("used up at step 31"),
+        "{}",
+        out.notes[0]
+    );
+    assert!(out.notes[0].contains("RandomState(42)"), "{}", out.notes[0]);
+    assert!(log.contains(&out.notes[0]), "the note is in the log");
+    let (_, seeded, _) = rows("depth-sgd-exploding", &["iterations=40"], Some(42));
+    assert_eq!(recorded[30..], seeded[30..], "rows 31.. are --seed 42's");
+    assert_ne!(recorded[..30], seeded[..30], "rows 1..30 are TensorFlow's");
+
+    // the normalized cell's draws follow the exploding cell's 30
+    let (out, recorded, _) = rows("depth-sgd-normalized", &["learning_rate=10"], None);
+    assert!(
+        out.steps > 32,
+        "ran past the 32 recorded rows: {}",
+        out.steps
+    );
+    assert!(
+        out.notes[0].contains("used up at step 33"),
+        "{}",
+        out.notes[0]
+    );
+    assert!(out.notes[0].contains("draw 63 on"), "{}", out.notes[0]);
+    let (_, seeded, _) = rows("depth-sgd-normalized", &["learning_rate=10"], Some(42));
+    // the two runs' losses differ, so they stop at different steps: the rows agree as far as
+    // both go
+    let n = recorded.len().min(seeded.len());
+    assert!(n > 40, "{n}");
+    assert_eq!(recorded[32..n], seeded[32..n]);
+
+    // a run within the recording has no note
+    let (out, _, _) = rows("depth-sgd-exploding", &[], None);
+    assert!(out.notes.is_empty());
 }
 
 fn numbers(v: &Value) -> Vec<f64> {

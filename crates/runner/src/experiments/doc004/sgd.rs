@@ -21,12 +21,28 @@ use crate::json::{num, nums};
 
 /// Where `random_index = tf.random.uniform(shape=[], minval=0, maxval=len(y_true), dtype=tf.int32)`
 /// comes from: TensorFlow's recorded draws, or our generator for `--seed n`.
+///
+/// A run longer than the recorded draws (a larger `iterations`, a learning rate that does not
+/// converge in time) carries on with our generator seeded as the document seeds TensorFlow's
+/// (`RandomState(42)`, the draws `--seed 42` would give at that point), and says so once
+/// ([`RowSource::take_note`]).
 enum RowSource {
-    /// The indices TF 2.21 drew after `tf.random.set_seed(42)`, in order.
-    Recorded { indices: Vec<usize>, next: usize },
+    /// The indices TF 2.21 drew after `tf.random.set_seed(42)`, in order; `skip` draws of the
+    /// run came before them.
+    Recorded {
+        indices: Vec<usize>,
+        next: usize,
+        skip: usize,
+        ours: Option<Box<RandomState>>,
+        note: Option<String>,
+    },
     /// `RandomState(n).randint(0, maxval)`.
     Ours(Box<RandomState>),
 }
+
+/// The seed of the document's `tf.random.set_seed(42)`, which ours takes when the recorded
+/// draws run out.
+const DOCUMENT_SEED: u32 = 42;
 
 impl RowSource {
     /// The document's source for `cell` (`exploding`, `normalized`), or ours seeded with `seed`.
@@ -37,32 +53,64 @@ impl RowSource {
             None => Ok(RowSource::Recorded {
                 indices: tf_row_indices(cell)?,
                 next: 0,
+                skip,
+                ours: None,
+                note: None,
             }),
             Some(_) => {
-                let mut source = RowSource::Ours(Box::new(numpy_random_state(seed, 42)?));
+                let mut rs = numpy_random_state(seed, DOCUMENT_SEED)?;
                 for _ in 0..skip {
-                    source.draw(maxval)?;
+                    rs.randint_one(0, maxval as i64)?;
                 }
-                Ok(source)
+                Ok(RowSource::Ours(Box::new(rs)))
             }
         }
     }
 
     fn draw(&mut self, maxval: usize) -> anyhow::Result<usize> {
         match self {
-            RowSource::Recorded { indices, next } => {
-                let i = *indices.get(*next).with_context(|| {
-                    format!(
-                        "the {} row indices recorded from TensorFlow are used up; run with \
-                         --seed N to draw further rows from our generator",
-                        indices.len()
-                    )
-                })?;
-                *next += 1;
-                anyhow::ensure!(i < maxval, "recorded row index {i} is outside 0..{maxval}");
-                Ok(i)
+            RowSource::Recorded {
+                indices,
+                next,
+                skip,
+                ours,
+                note,
+            } => {
+                if let Some(&i) = indices.get(*next) {
+                    *next += 1;
+                    anyhow::ensure!(i < maxval, "recorded row index {i} is outside 0..{maxval}");
+                    return Ok(i);
+                }
+                let rs = match ours {
+                    Some(rs) => rs,
+                    None => {
+                        let mut rs = RandomState::new(DOCUMENT_SEED);
+                        for _ in 0..*skip + indices.len() {
+                            rs.randint_one(0, maxval as i64)?;
+                        }
+                        *note = Some(format!(
+                            "note: the {} row indices recorded from TensorFlow are used up at step \
+                             {}; the rows from there on are our generator's, \
+                             RandomState({DOCUMENT_SEED}).randint(0, {maxval}) from its draw {} on \
+                             (as --seed {DOCUMENT_SEED} draws them), not TensorFlow's",
+                            indices.len(),
+                            indices.len() + 1,
+                            *skip + indices.len() + 1,
+                        ));
+                        ours.insert(Box::new(rs))
+                    }
+                };
+                Ok(rs.randint_one(0, maxval as i64)? as usize)
             }
             RowSource::Ours(rs) => Ok(rs.randint_one(0, maxval as i64)? as usize),
+        }
+    }
+
+    /// The note of the switch to our generator, once, at the draw that made it.
+    fn take_note(&mut self) -> Option<String> {
+        match self {
+            RowSource::Recorded { note, .. } => note.take(),
+            RowSource::Ours(_) => None,
         }
     }
 }
@@ -120,7 +168,8 @@ impl Experiment for SgdExploding {
     fn description(&self) -> &'static str {
         "SimpleModelTensorflow (w = 2) on x = y_true = np.array([*range(1,2000)]) in float32; each \
          of 30 iterations takes one row random_index = tf.random.uniform(0, 1999) (by default the \
-         indices TF 2.21 drew after tf.random.set_seed(42); --seed n draws them from our \
+         indices TF 2.21 drew after tf.random.set_seed(42), continued by our generator's \
+         RandomState(42) past the 30 recorded, with a note; --seed n draws them all from our \
          generator), the loss mean_squared_error([y], [model(x)]), its tape gradient and \
          assign_sub(learning_rate * gradient), printing loss, gradient and weight. The stop test \
          tf.abs(loss[-1], loss[-2]) <= error_margin passes the previous loss as tf.abs's `name`, \
@@ -163,6 +212,10 @@ impl Experiment for SgdExploding {
         let started = Instant::now();
         for i in 0..iterations {
             let random_index = rows.draw(y_true.len())?;
+            if let Some(note) = rows.take_note() {
+                ctx.println(note.clone());
+                out.notes.push(note);
+            }
             let step = sgd_step(
                 &mut simple_tfmodel,
                 &x,
@@ -251,7 +304,9 @@ impl Experiment for SgdNormalized {
         "x and y_true = 1..1999 in float32, each scaled by the document's minmax ((array - min) / \
          (max - min), in float32); a fresh SimpleModelTensorflow (w = 2), learning_rate 0.1, one \
          row a step. The cell is not re-seeded: by default its rows are TF's draws following the \
-         exploding cell's 30 (recorded); --seed n skips 30 draws of our generator the same way. \
+         exploding cell's 30 (recorded: 32 of them, continued by our generator's RandomState(42), \
+         with a note, when a run needs more); --seed n skips 30 draws of our generator the same \
+         way. \
          The stop test tf.abs(loss[-1], loss[-2]) <= 1e-4 passes the previous loss as tf.abs's \
          `name`, so the loop stops when the last loss itself is <= 1e-4, not when the loss \
          stops changing: 32 steps."
@@ -301,6 +356,10 @@ impl Experiment for SgdNormalized {
         let started = Instant::now();
         loop {
             let random_index = rows.draw(y_true.len())?;
+            if let Some(note) = rows.take_note() {
+                ctx.println(note.clone());
+                out.notes.push(note);
+            }
             let step = sgd_step(
                 &mut simple_tfmodel,
                 &x_normalized,
