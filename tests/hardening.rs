@@ -155,3 +155,23 @@ fn arange_of_more_values_than_memory_holds_is_refused() {
     let e = Tensor::arange(0.0, 1e300, 1.0, DType::F32).unwrap_err();
     assert!(is_size_error(&e, "arange"), "{e}");
 }
+
+/// Issue 17, item 9: the pool kept its buffers (68 MB after depth-dense-sgd) after every tensor
+/// was dropped, with no way to give them back.
+#[test]
+fn the_pools_memory_after_every_tensor_is_dropped_can_be_released() {
+    use tapegrad::tensor::{pooled_bytes, release_pooled, Array, DType};
+    let x = Array::arange(0.0, (1 << 22) as f64, 1.0, DType::F32).unwrap();
+    let y = x.add(&x).unwrap();
+    let z = y.mul(&x).unwrap();
+    drop((x, y, z));
+    let kept = pooled_bytes();
+    assert!(kept >= 16 << 20, "the pool keeps the large buffers: {kept}");
+    assert!(kept <= (384 + 1) << 20, "within its documented cap: {kept}");
+    assert_eq!(release_pooled(), kept);
+    assert_eq!(pooled_bytes(), 0);
+    // and it fills again afterwards
+    let x = Array::arange(0.0, (1 << 22) as f64, 1.0, DType::F32).unwrap();
+    drop(x.add(&x).unwrap());
+    assert!(pooled_bytes() >= 16 << 20);
+}

@@ -23,7 +23,7 @@ pub mod output;
 pub mod reproduce;
 
 pub use config::{Config, ConfigError, Param};
-pub use experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
+pub use experiment::{Experiment, History, LossHistory, RunContext, RunOutput, StoppedBy};
 pub use experiments::{all, find};
 
 #[doc = include_str!("../README.md")]

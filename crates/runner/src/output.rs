@@ -367,15 +367,23 @@ pub fn summary(exp: &dyn Experiment, cfg: &Config, out: &RunOutput) -> Value {
     })
 }
 
-/// `history.csv`: the per-step table.
-pub fn history_csv(out: &RunOutput) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// Writes `history.csv`, the per-step table, to `out` row by row.
+pub fn write_history_csv(out: &RunOutput, to: &mut dyn Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(to);
     w.write_record(&out.history.columns)?;
-    for row in &out.history.rows {
+    out.history.for_each_row(|row| {
         w.write_record(row.iter().map(|x| crate::format::py_float(*x)))?;
-    }
-    w.into_inner()
-        .map_err(|e| anyhow::anyhow!("history.csv: {e}"))
+        Ok(())
+    })?;
+    w.flush()?;
+    Ok(())
+}
+
+/// `history.csv` in memory (for a short run; [`RunDir::write`] streams it).
+pub fn history_csv(out: &RunOutput) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    write_history_csv(out, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// The file `tapegrad run --out` writes last, listing the set it completes.
@@ -435,7 +443,7 @@ impl RunDir {
         out: &RunOutput,
     ) -> anyhow::Result<Vec<PathBuf>> {
         let stage = self.stage.path();
-        write_atomic(&stage.join("history.csv"), &history_csv(out)?)?;
+        write_with(&stage.join("history.csv"), |w| write_history_csv(out, w))?;
         let mut text = serde_json::to_string_pretty(&summary(exp, cfg, out))?;
         text.push('\n');
         write_atomic(&stage.join("summary.json"), text.as_bytes())?;

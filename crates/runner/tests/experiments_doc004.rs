@@ -153,7 +153,10 @@ fn exploding_sgd_prints_the_documents_numbers_and_runs_30_iterations() {
     assert_eq!(out.loss_history.len(), tf_loss.len());
     for i in 0..tf_loss.len() {
         assert!(same_f32(out.loss_history[i], tf_loss[i]), "loss {i}");
-        assert!(same_f32(out.history.rows[i][4], tf_weight[i]), "weight {i}");
+        assert!(
+            same_f32(out.history.row(i).unwrap()[4], tf_weight[i]),
+            "weight {i}"
+        );
     }
     assert!(out.loss_history[13].is_nan() && out.loss_history[12].is_infinite());
 }
@@ -201,7 +204,7 @@ fn sgd_rows_past_the_recording_come_from_the_stated_generator_with_a_note() {
         cfg.seed = seed;
         let mut ctx = RunContext::quiet();
         let out = exp.run(&cfg, &mut ctx).expect("runs past the recording");
-        let row: Vec<f64> = out.history.rows.iter().map(|r| r[1]).collect();
+        let row: Vec<f64> = out.history.rows().unwrap().iter().map(|r| r[1]).collect();
         (out, row, ctx.lines().to_vec())
     };
     let (out, recorded, log) = rows("depth-sgd-exploding", &["iterations=40"], None);

@@ -29,6 +29,7 @@ pub use broadcast::broadcast_shape;
 pub use display::format_scalar;
 pub use dtype::{DType, Element};
 pub use error::{Result, TensorError};
+pub use pool::{pooled_bytes, release_pooled};
 pub use size::{element_count, reserve_elements};
 pub use tensor::Array;
 

@@ -118,6 +118,63 @@ fn with_pools<R>(f: impl FnOnce(&mut Pools) -> R) -> Option<R> {
         .flatten()
 }
 
+/// Bytes of memory this thread's pool keeps for reuse now: the capacity of its kept buffers
+/// and whole tensors. Bounded per thread by [`MAX_BYTES`] of large buffers for each dtype and
+/// as many in whole tensors (384 MiB in all), plus the small bins and shells (under 1 MiB).
+pub fn pooled_bytes() -> usize {
+    fn small<T>(b: &Buffers<T>) -> usize {
+        b.small
+            .iter()
+            .flatten()
+            .map(|v| v.capacity() * std::mem::size_of::<T>())
+            .sum()
+    }
+    fn shell_bytes(r: &Repr) -> usize {
+        match r {
+            Repr::F32(a) => a.len() * 4,
+            Repr::F64(a) => a.len() * 8,
+        }
+    }
+    with_pools(|p| {
+        p.f32.large_bytes
+            + p.f64.large_bytes
+            + p.large_shell_bytes
+            + small(&p.f32)
+            + small(&p.f64)
+            + p.shells.iter().map(|r| shell_bytes(r)).sum::<usize>()
+    })
+    .unwrap_or(0)
+}
+
+/// Gives back to the system every buffer and tensor this thread's pool keeps, and returns the
+/// bytes released; the pool fills again as tensors are dropped. For a long-lived thread that has
+/// finished its training and goes on to other work.
+///
+/// ```
+/// use tapegrad_tensor::{pooled_bytes, release_pooled, Array, DType};
+/// let x = Array::arange(0.0, (1 << 20) as f64, 1.0, DType::F32)?;
+/// drop(x.add(&x)?); // a 4 MiB result, kept for the next one
+/// assert!(pooled_bytes() >= 4 << 20);
+/// assert!(release_pooled() >= 4 << 20);
+/// assert_eq!(pooled_bytes(), 0);
+/// # Ok::<(), tapegrad_tensor::TensorError>(())
+/// ```
+pub fn release_pooled() -> usize {
+    let before = pooled_bytes();
+    // Moved out first and dropped once the pools are no longer borrowed: a dropped tensor
+    // offers itself to the pool again.
+    let taken = with_pools(|p| {
+        let f32 = std::mem::replace(&mut p.f32, Buffers::new());
+        let f64 = std::mem::replace(&mut p.f64, Buffers::new());
+        let shells = std::mem::take(&mut p.shells);
+        let large_shells = std::mem::take(&mut p.large_shells);
+        p.large_shell_bytes = 0;
+        (f32, f64, shells, large_shells)
+    });
+    drop(taken);
+    before
+}
+
 /// The buffers of dtype `T` (a type test the compiler folds away).
 #[inline]
 fn buffers<T: Element>(pools: &mut Pools) -> Option<&mut Buffers<T>> {

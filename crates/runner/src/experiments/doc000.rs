@@ -100,7 +100,7 @@ impl Experiment for TwoWeights {
             if i % 10 == 0 {
                 let mean = loss.value().mean(None, false)?.item()?;
                 loss_history.push(mean);
-                history.push(vec![i as f64, mean, a.item()?, b.item()?]);
+                history.push(&[i as f64, mean, a.item()?, b.item()?])?;
                 if !mean.is_finite() || !a.item()?.is_finite() || !b.item()?.is_finite() {
                     out.stopped_by = Some(StoppedBy::Diverged);
                     out.diverged_at = Some(i);

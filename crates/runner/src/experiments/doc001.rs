@@ -196,7 +196,7 @@ impl Experiment for ScratchRegression {
                 out.quantities.insert(format!("w0[step={step}]"), num(a));
                 out.quantities.insert(format!("w1[step={step}]"), num(b));
                 out.loss_history.push(loss);
-                history.push(vec![step as f64, loss, a, b]);
+                history.push(&[step as f64, loss, a, b])?;
                 if !(loss.is_finite() && a.is_finite() && b.is_finite()) {
                     out.stopped_by = Some(StoppedBy::Diverged);
                     out.diverged_at = Some(step);
@@ -222,7 +222,7 @@ impl Experiment for ScratchRegression {
         out.history = history;
         out.variables.insert(
             "logged_steps".into(),
-            nums(&out.history.rows.iter().map(|r| r[0]).collect::<Vec<_>>()),
+            nums(&out.history.rows()?.iter().map(|r| r[0]).collect::<Vec<_>>()),
         );
         // plt.scatter(X, Y)
         out.figures = vec![Figure {

@@ -201,7 +201,7 @@ impl Experiment for TapeRegression {
                 }
                 out.loss_history.push(l);
                 let (wv, bv) = (w.item()?, b.item()?);
-                history.push(vec![epoch as f64, l, wv, bv]);
+                history.push(&[epoch as f64, l, wv, bv])?;
                 if !(l.is_finite() && wv.is_finite() && bv.is_finite()) {
                     out.stopped_by = Some(StoppedBy::Diverged);
                     out.diverged_at = Some(epoch);
@@ -220,7 +220,8 @@ impl Experiment for TapeRegression {
             ));
         }
 
-        for row in history.rows.iter().rev().take(3) {
+        for i in (0..history.len()).rev().take(3) {
+            let row = history.row(i)?;
             out.quantities
                 .insert(format!("loss[epoch={}]", row[0] as usize), num(row[1]));
         }

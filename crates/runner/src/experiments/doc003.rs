@@ -236,7 +236,7 @@ impl Experiment for CustomTraining {
             }
             out.quantities
                 .insert(format!("loss[epoch={epoch}]"), num(current_loss));
-            history.push(vec![epoch as f64, w, b, current_loss]);
+            history.push(&[epoch as f64, w, b, current_loss])?;
             if !current_loss.is_finite() {
                 out.stopped_by = Some(StoppedBy::Diverged);
                 out.diverged_at = Some(epoch);

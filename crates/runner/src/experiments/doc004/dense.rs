@@ -17,7 +17,7 @@ use super::{
     assign_sub_all, mlp_initial_kernel, numpy_random_state, CustomDense, Recorded, DOCUMENT,
 };
 use crate::config::{Config, Param};
-use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
+use crate::experiment::{Experiment, History, LossHistory, RunContext, RunOutput, StoppedBy};
 use crate::format::np_f32;
 use crate::json::{num, tensor_json};
 
@@ -115,9 +115,13 @@ fn run_dense(
     let initial_weights = custom_dense.get_weights()[0].clone();
     let initial_bias = custom_dense.trainable_variables()[1].snapshot();
 
-    let mut weight_list: Vec<Tensor> = Vec::new();
-    let mut loss_list: Vec<Tensor> = Vec::new();
-    let mut bias_list: Vec<Tensor> = Vec::new();
+    // The document keeps weight_list, bias_list and loss_list of every step and prints their
+    // first and last entries; we keep those, the previous loss the stop test reads, and the
+    // rest in the history (a file past its first rows), so a run of 10^8 steps stays flat.
+    let mut first_loss: Option<Tensor> = None;
+    let mut last: Option<(Tensor, Tensor, Tensor)>;
+    let mut previous: Option<f64> = None;
+    let mut losses = LossHistory::default();
     let mut history = History::new(&["step", "loss", "w1", "w2", "w3", "b"]);
     let mut stopped_by = StoppedBy::Steps;
     let mut diverged_at = None;
@@ -156,22 +160,23 @@ fn run_dense(
         let weights = trainable_variables[0].snapshot();
         let bias = trainable_variables[1].snapshot();
         let loss = current_loss.value().to_f64_vec()[0];
-        let mut row = vec![loss_list.len() as f64, loss];
+        let mut row = vec![losses.len() as f64, loss];
         row.extend(weights.to_f64_vec());
         row.extend(bias.to_f64_vec());
-        history.push(row);
-        weight_list.push(weights);
-        bias_list.push(bias);
-        loss_list.push(current_loss);
+        history.push(&row)?;
+        losses.push(loss);
+        if first_loss.is_none() {
+            first_loss = Some(current_loss.clone());
+        }
+        last = Some((current_loss, weights, bias));
 
-        let n = loss_list.len();
+        let n = losses.len();
         if !loss.is_finite() {
             diverged_at = Some(n - 1);
             break;
         }
-        if n > 1 {
+        if let Some(previous) = previous.replace(loss) {
             let last = loss;
-            let previous = loss_list[n - 2].value().to_f64_vec()[0];
             let test = match batch_size {
                 // tf.abs(loss_list[-1], loss_list[-2]): the second argument is `name`
                 None => (last as f32).abs(),
@@ -191,12 +196,9 @@ fn run_dense(
     let train_seconds = started.elapsed().as_secs_f64();
     ctx.finish();
 
-    let (Some(first_loss), Some(last_loss), Some(final_weights), Some(final_bias)) = (
-        loss_list.first(),
-        loss_list.last(),
-        weight_list.last(),
-        bias_list.last(),
-    ) else {
+    let (Some(first_loss), Some((last_loss, final_weights, final_bias))) =
+        (first_loss.as_ref(), last.as_ref())
+    else {
         anyhow::bail!("the loop recorded no step");
     };
     // loss_list holds (1, 1) arrays for one row a step, numpy float32 scalars for a batch
@@ -221,13 +223,13 @@ fn run_dense(
         ctx.println(format!(
             "(stopped after {} steps because the last loss itself is <= error_margin = {}: \
              tf.abs(loss_list[-1], loss_list[-2]) takes loss_list[-2] as its `name`)",
-            loss_list.len(),
+            losses.len(),
             error_margin
         ));
     }
 
     let mut out = RunOutput {
-        steps: loss_list.len(),
+        steps: losses.len(),
         stopped_by: Some(if diverged_at.is_some() {
             StoppedBy::Diverged
         } else {
@@ -264,11 +266,7 @@ fn run_dense(
         .insert("weights".into(), tensor_json(final_weights));
     out.variables
         .insert("biases".into(), tensor_json(final_bias));
-    out.loss_history = loss_list
-        .iter()
-        .map(|l| l.value().to_f64_vec()[0])
-        .collect();
-    out.final_loss = out.loss_history.last().copied();
+    losses.finish(&mut out);
     Ok(out)
 }
 
@@ -420,7 +418,8 @@ impl Experiment for Mlp {
         custom_dense2.build(&[10])?; // output shape of the previous layer is input shape for this one
 
         let ncols = dataset.ncols();
-        let mut loss_list: Vec<f32> = Vec::new();
+        let mut losses = LossHistory::default();
+        let mut previous: Option<f32> = None;
         let mut history = History::new(&["step", "row_target", "loss"]);
         let mut iterations = 0usize;
         let mut stopped_by = StoppedBy::Steps;
@@ -448,19 +447,18 @@ impl Experiment for Mlp {
             assign_sub_all(&vars1, &gradient1, learning_rate)?;
 
             let loss = current_loss.item()? as f32;
-            history.push(vec![
-                loss_list.len() as f64,
-                random_row[[0, ncols - 1]],
-                loss as f64,
-            ]);
-            loss_list.push(loss);
-            let n = loss_list.len();
+            history.push(&[losses.len() as f64, random_row[[0, ncols - 1]], loss as f64])?;
+            losses.push(loss as f64);
+            let n = losses.len();
             if !loss.is_finite() {
                 diverged_at = Some(n - 1);
                 break;
             }
             // Check for convergence or max iterations
-            if n > 1 && (loss_list[n - 1] - loss_list[n - 2]).abs() as f64 <= error_margin {
+            if previous
+                .replace(loss)
+                .is_some_and(|previous| (loss - previous).abs() as f64 <= error_margin)
+            {
                 stopped_by = StoppedBy::Criterion;
                 break;
             }
@@ -490,7 +488,7 @@ impl Experiment for Mlp {
                 .insert(format!("real_value[{i}]"), json!(sample_y.to_string()));
         }
 
-        out.steps = loss_list.len();
+        out.steps = losses.len();
         out.stopped_by = Some(if diverged_at.is_some() {
             StoppedBy::Diverged
         } else {
@@ -513,8 +511,7 @@ impl Experiment for Mlp {
             out.variables
                 .insert(format!("{name}/biases"), tensor_json(bias));
         }
-        out.loss_history = loss_list.iter().map(|&l| l as f64).collect();
-        out.final_loss = out.loss_history.last().copied();
+        losses.finish(&mut out);
         Ok(out)
     }
 }

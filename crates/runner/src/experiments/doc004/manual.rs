@@ -93,7 +93,7 @@ fn finish(
     fmt_weight: impl Fn(f64) -> String,
     ending: Ending,
     train_seconds: f64,
-) -> RunOutput {
+) -> anyhow::Result<RunOutput> {
     for line in py_pair(&list(weight_list, &fmt_weight), &list(loss_list, np_f32)) {
         ctx.println(line);
     }
@@ -115,11 +115,7 @@ fn finish(
     let losses: Vec<f64> = loss_list.iter().map(|&l| l as f64).collect();
     let mut history = History::new(&["step", "w", "loss"]);
     for (i, &w) in weight_list.iter().enumerate() {
-        history.push(vec![
-            i as f64,
-            w,
-            losses.get(i).copied().unwrap_or(f64::NAN),
-        ]);
+        history.push(&[i as f64, w, losses.get(i).copied().unwrap_or(f64::NAN)])?;
     }
     out.history = history;
     out.quantities
@@ -133,7 +129,7 @@ fn finish(
         .insert("weight_list".into(), nums(weight_list));
     out.final_loss = losses.last().copied();
     out.loss_history = losses;
-    out
+    Ok(out)
 }
 
 /// `depth-manual-numpy`.
@@ -195,7 +191,7 @@ impl Experiment for ManualNumpy {
             w = gradient_update(w);
         }
         let seconds = started.elapsed().as_secs_f64();
-        let out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds);
+        let out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds)?;
         Ok(out)
     }
 }
@@ -255,7 +251,7 @@ impl Experiment for ManualTf {
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds);
+        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
         Ok(out)
     }
 }
@@ -318,7 +314,7 @@ impl Experiment for Tape {
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds);
+        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
         Ok(out)
     }
 }
@@ -402,7 +398,7 @@ impl Experiment for SimpleModelExperiment {
             loss_list.push(mean_squared_error(&simple_model));
         }
         let seconds = started.elapsed().as_secs_f64();
-        let mut out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds);
+        let mut out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds)?;
         out.quantities
             .insert("demo_call_3".into(), json!(py_float(demo)));
         Ok(out)
@@ -531,7 +527,7 @@ impl Experiment for KerasModel {
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        let mut out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds);
+        let mut out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
         out.quantities
             .insert("demo_call_3".into(), json!(np_f32(demo.item()? as f32)));
         out.variables

@@ -229,13 +229,13 @@ impl Experiment for SgdExploding {
             simple_loss_list.push(loss);
             gradients.push(step.gradient.item()? as f32);
             out.steps = i + 1;
-            history.push(vec![
+            history.push(&[
                 i as f64,
                 random_index as f64,
                 loss as f64,
                 step.gradient.item()?,
                 weight as f64,
-            ]);
+            ])?;
             if !loss.is_finite() && out.diverged_at.is_none() {
                 out.diverged_at = Some(i);
             }
@@ -373,12 +373,12 @@ impl Experiment for SgdNormalized {
             simple_loss_list.push(loss);
             let n = simple_loss_list.len();
             out.steps = n;
-            history.push(vec![
+            history.push(&[
                 (n - 1) as f64,
                 random_index as f64,
                 loss as f64,
                 weight as f64,
-            ]);
+            ])?;
             if !loss.is_finite() {
                 stopped_by = StoppedBy::Diverged;
                 out.diverged_at = Some(n - 1);
