@@ -1,5 +1,6 @@
 //! [`Variable`]: mutable, shared state that tapes watch (`tf.Variable`).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tapegrad_tensor as tt;
@@ -19,6 +20,34 @@ struct Inner {
     /// A lock, not a `RefCell`, so that a variable (and the model holding it) can move to
     /// another thread and be read from several.
     value: ValueCell<tt::Array>,
+    /// The [`thread_token`] of the thread running an [`Variable::update_elements`] closure on
+    /// the value (the only user code that runs while the value is locked), 0 otherwise: that
+    /// thread taking the lock again would wait for itself forever.
+    updating: AtomicUsize,
+    /// Set when that closure used the variable (only its own thread sets it).
+    reentered: AtomicBool,
+}
+
+thread_local! {
+    static TOKEN: u8 = const { 0 };
+}
+
+/// A number no other running thread has (the address of a thread-local), never 0.
+#[inline]
+fn thread_token() -> usize {
+    // `try_with` fails only while the thread's locals are being destroyed
+    TOKEN
+        .try_with(|t| t as *const u8 as usize)
+        .unwrap_or(usize::MAX)
+}
+
+/// Clears `Inner::updating` when the closure returns or unwinds.
+struct Updating<'a>(&'a AtomicUsize);
+
+impl Drop for Updating<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
 }
 
 /// A shared, mutable tensor (`tf.Variable`). Clones are handles to the same variable; it is
@@ -86,15 +115,34 @@ impl Variable {
                 dtype: value.dtype(),
                 shape: value.shape().into(),
                 value: ValueCell::new(value),
+                updating: AtomicUsize::new(0),
+                reentered: AtomicBool::new(false),
             }),
         }
     }
 
     /// The value, locked (held for a clone or one update: never across a user's code but the
-    /// closure of [`Variable::update_elements`]).
+    /// closure of [`Variable::update_elements`]). An error, instead of waiting forever, when
+    /// this thread is running that closure on this variable.
     #[inline]
-    fn lock(&self) -> ValueGuard<'_, tt::Array> {
-        self.inner.value.lock()
+    fn lock(&self, op: &'static str) -> Result<ValueGuard<'_, tt::Array>> {
+        let updating = self.inner.updating.load(Ordering::Relaxed);
+        if updating != 0 && updating == thread_token() {
+            self.inner.reentered.store(true, Ordering::Relaxed);
+            return Err(self.error(
+                op,
+                "called inside the closure of this variable's own update_elements, which holds \
+                 its value (read the variable before the update)"
+                    .into(),
+            ));
+        }
+        Ok(self.inner.value.lock())
+    }
+
+    /// What a read that cannot fail gets inside the closure of this variable's own
+    /// [`Variable::update_elements`]: a NaN scalar of its dtype (the update then fails).
+    fn unreadable(&self) -> tt::Array {
+        tt::Array::scalar_of(self.inner.dtype, f64::NAN)
     }
 
     /// The same value under a new name (a new variable: use it when creating one).
@@ -146,10 +194,18 @@ impl Variable {
 
     /// The current value as a tensor, recorded on tapes that watch the variable
     /// (`read_value()`).
+    ///
+    /// Inside the closure of this variable's own [`Variable::update_elements`] (which holds the
+    /// value) it is a NaN scalar no tape records, and that update returns an error.
     pub fn read_value(&self) -> Tensor {
-        let t = Tensor::new(self.value_array());
-        tape::record_read(self, &t);
-        t
+        match self.try_value_array("read_value") {
+            Ok(v) => {
+                let t = Tensor::new(v);
+                tape::record_read(self, &t);
+                t
+            }
+            Err(_) => Tensor::new(self.unreadable()),
+        }
     }
 
     /// Same as [`Variable::read_value`] (`variable.value()`).
@@ -158,7 +214,8 @@ impl Variable {
     }
 
     /// The current value as a tensor no tape sees (a constant: `tf.constant(v.numpy())`). The
-    /// values are shared until the variable next changes.
+    /// values are shared until the variable next changes. Inside the closure of this
+    /// variable's own [`Variable::update_elements`], a NaN scalar (and that update fails).
     ///
     /// ```
     /// let v = tapegrad_autodiff::Variable::new(1.0);
@@ -171,19 +228,25 @@ impl Variable {
         Tensor::new(self.value_array())
     }
 
-    /// The current plain value (shared until the variable changes).
+    /// The current plain value (shared until the variable changes); a NaN scalar inside the
+    /// closure of this variable's own [`Variable::update_elements`].
     pub(crate) fn value_array(&self) -> tt::Array {
-        self.lock().clone()
+        self.try_value_array("snapshot")
+            .unwrap_or_else(|_| self.unreadable())
+    }
+
+    fn try_value_array(&self, op: &'static str) -> Result<tt::Array> {
+        Ok(self.lock(op)?.clone())
     }
 
     /// The value as an ndarray array (`.numpy()`); the dtype must be `T`.
     pub fn numpy<T: Element>(&self) -> Result<tt::ndarray::ArrayD<T>> {
-        Ok(self.lock().to_ndarray()?)
+        Ok(self.lock("numpy")?.to_ndarray()?)
     }
 
     /// The value of a one-element variable, widened to `f64`.
     pub fn item(&self) -> Result<f64> {
-        Ok(self.lock().item()?)
+        Ok(self.lock("item")?.item()?)
     }
 
     /// Replaces the value (`assign`); shape and dtype must stay the same. Scalars take the
@@ -225,22 +288,53 @@ impl Variable {
 
     /// Updates the value's elements in place, in row-major order, when the dtype is `T` (an
     /// error otherwise): the optimizers' update without a temporary delta. The buffer is copied
-    /// first only if a tensor read earlier still shares it. No tape records this. `f` must not
-    /// use this variable (its value is locked while `f` runs: a read would wait forever).
+    /// first only if a tensor read earlier still shares it. No tape records this.
+    ///
+    /// `f` must not use this variable: its value is locked while `f` runs. If it does, the use
+    /// does not wait (or panic): a read that returns a `Result` ([`Variable::item`],
+    /// [`Variable::numpy`], an `assign*`, a nested `update_elements`) is an error naming the
+    /// variable, one that cannot fail ([`Variable::read_value`], [`Variable::snapshot`], the
+    /// variable as an operand) gets a NaN scalar, and `update_elements` then returns an error
+    /// naming the variable; the elements are what `f` left. Read the variable before the
+    /// update instead.
     ///
     /// ```
-    /// use tapegrad_autodiff::Variable;
-    /// let v = Variable::new(tapegrad_autodiff::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?);
+    /// use tapegrad_autodiff::{Error, Variable};
+    /// let v = Variable::new(tapegrad_autodiff::Tensor::from_vec(vec![1.0f32, 2.0], &[2])?).with_name("w");
     /// v.update_elements::<f32>(|w| w.iter_mut().for_each(|w| *w *= 2.0))?;
     /// assert_eq!(v.numpy::<f32>()?.iter().copied().collect::<Vec<_>>(), vec![2.0, 4.0]);
     /// assert!(v.update_elements::<f64>(|_| {}).is_err());
+    /// // the closure reads the variable it updates: an error, not a deadlock
+    /// let err = v.update_elements::<f32>(|w| w[0] = v.numpy::<f32>().map_or(-1.0, |a| a[0])).unwrap_err();
+    /// assert!(matches!(err, Error::Variable { ref name, .. } if name == "w"));
+    /// assert_eq!(v.numpy::<f32>()?[0], -1.0); // what the closure wrote
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     pub fn update_elements<T: Element>(&self, f: impl FnOnce(&mut [T])) -> Result<()> {
-        self.update("update_elements", |cur| {
-            f(cur.elements_mut::<T>()?);
-            Ok(())
-        })
+        let op = "update_elements";
+        let mut cur = self.lock(op)?;
+        let elements = cur
+            .elements_mut::<T>()
+            .map_err(|e| self.error(op, e.to_string()))?;
+        let inner = &*self.inner;
+        inner.reentered.store(false, Ordering::Relaxed);
+        inner.updating.store(thread_token(), Ordering::Relaxed);
+        let updating = Updating(&inner.updating);
+        f(elements);
+        drop(updating);
+        drop(cur);
+        // a load, not a swap: no read-modify-write on the optimizers' path (the flag is
+        // cleared before the next closure runs)
+        if inner.reentered.load(Ordering::Relaxed) {
+            return Err(self.error(
+                op,
+                "the closure used the variable it updates, whose value it holds (a read got a \
+                 NaN scalar or an error); the elements are what the closure left: read the \
+                 variable before the update"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     fn operand(&self, op: &'static str, value: impl IntoOperand) -> Result<tt::Array> {
@@ -269,7 +363,7 @@ impl Variable {
         op: &'static str,
         f: impl FnOnce(&mut tt::Array) -> tt::Result<()>,
     ) -> Result<()> {
-        let mut cur = self.lock();
+        let mut cur = self.lock(op)?;
         f(&mut cur).map_err(|e| self.error(op, e.to_string()))
     }
 
@@ -283,9 +377,10 @@ impl Variable {
 
 impl std::fmt::Display for Variable {
     /// TensorFlow's `<tf.Variable 'name:0' shape=() dtype=float32, numpy=...>`.
+    /// Inside the closure of the variable's own [`Variable::update_elements`], `numpy=` shows
+    /// `<being updated>`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.value_array();
-        let dims: Vec<String> = v.shape().iter().map(|d| d.to_string()).collect();
+        let dims: Vec<String> = self.shape().iter().map(|d| d.to_string()).collect();
         let shape = if dims.len() == 1 {
             format!("({},)", dims[0])
         } else {
@@ -293,10 +388,14 @@ impl std::fmt::Display for Variable {
         };
         write!(
             f,
-            "<tf.Variable '{}:0' shape={shape} dtype={}, numpy={v}>",
+            "<tf.Variable '{}:0' shape={shape} dtype={}, numpy=",
             self.name(),
-            v.dtype()
-        )
+            self.dtype()
+        )?;
+        match self.try_value_array("Display") {
+            Ok(v) => write!(f, "{v}>"),
+            Err(_) => write!(f, "<being updated>>"),
+        }
     }
 }
 

@@ -41,6 +41,16 @@ fn pair(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<(Tensor, T
     Ok((y_true, y_pred))
 }
 
+/// A parameter as an error shows it: as Rust prints it (`-1`, `NaN`), in exponent form when
+/// that would print more than 16 digits (`1e39`, `1e-50`).
+fn show(value: f64) -> String {
+    if value.is_finite() && value != 0.0 && !(1e-5..1e16).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
 fn mean_last(x: Tensor) -> Result<Tensor> {
     Ok(ad::reduce_mean(x, Some(&[-1]), false)?)
 }
@@ -69,19 +79,39 @@ pub fn mean_absolute_error(y_true: impl IntoOperand, y_pred: impl IntoOperand) -
 /// Huber loss with `delta` (Keras's default 1.0): `½e²` where `|e| ≤ delta`, else
 /// `delta·|e| − ½delta²`, averaged over the last axis (`tf.keras.losses.huber`).
 ///
+/// `delta` must be finite and > 0 in the prediction's dtype (a negative one makes the loss
+/// negative, 0 makes it 0 everywhere); anything else is [`Error::Invalid`] naming it.
+///
 /// ```
 /// use tapegrad_autodiff::Tensor;
-/// let l = tapegrad_nn::losses::huber(&Tensor::from_vec(vec![0.0f32, 0.0], &[2])?,
-///                                    &Tensor::from_vec(vec![0.5f32, 3.0], &[2])?, 1.0)?;
+/// let (t, p) = (Tensor::from_vec(vec![0.0f32, 0.0], &[2])?, Tensor::from_vec(vec![0.5f32, 3.0], &[2])?);
+/// let l = tapegrad_nn::losses::huber(&t, &p, 1.0)?;
 /// assert_eq!(l.item()?, (0.125 + 2.5) / 2.0);
+/// let err = tapegrad_nn::losses::huber(&t, &p, -1.0).unwrap_err();
+/// assert_eq!(err.to_string(), "huber: `delta` must be a finite number > 0, got -1");
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
 pub fn huber(y_true: impl IntoOperand, y_pred: impl IntoOperand, delta: f64) -> Result<Tensor> {
     let (t, p) = pair(y_true, y_pred)?;
+    // Keras rounds delta to the dtype before comparing and computing
+    let rounded = tt::Array::scalar_of(p.dtype(), delta).item()?;
+    if !(rounded.is_finite() && rounded > 0.0) {
+        let dtype = if rounded == delta {
+            String::new()
+        } else {
+            format!(" ({rounded} in {})", p.dtype())
+        };
+        return Err(Error::Invalid {
+            what: "huber",
+            message: format!(
+                "`delta` must be a finite number > 0, got {}{dtype}",
+                show(delta)
+            ),
+        });
+    }
+    let delta = rounded;
     let error = ad::sub(&p, &t)?;
     let abs_error = ad::abs(&error)?;
-    // Keras rounds delta to the dtype before comparing and computing
-    let delta = tt::Array::scalar_of(p.dtype(), delta).item()?;
     let inside = mask(&abs_error, |e| e <= delta);
     let quadratic = ad::mul(ad::square(&error)?, 0.5)?;
     let linear = ad::sub(ad::mul(&abs_error, delta)?, 0.5 * delta * delta)?;
@@ -106,7 +136,7 @@ pub fn log_cosh(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<Te
 /// `−(t·log(p + ε) + (1 − t)·log(1 − p + ε))` with ε = 1e-7; logits use TensorFlow's
 /// `sigmoid_cross_entropy_with_logits` (`max(x, 0) − x·t + log(1 + e^−|x|)`), which needs
 /// `y_true` and `y_pred` of the same shape. `label_smoothing` moves targets toward ½:
-/// `t·(1 − ls) + ls/2`.
+/// `t·(1 − ls) + ls/2`; it must be between 0 and 1 ([`Error::Invalid`] naming it otherwise).
 ///
 /// ```
 /// use tapegrad_autodiff::Tensor;
@@ -115,6 +145,8 @@ pub fn log_cosh(y_true: impl IntoOperand, y_pred: impl IntoOperand) -> Result<Te
 /// let p = Tensor::from_vec(vec![0.5f32, 0.5], &[2])?;
 /// let l = binary_crossentropy(&t, &p, false, 0.0)?.item()?;
 /// assert!((l - (0.5f64 + 1e-7).ln().abs()).abs() < 1e-6);
+/// let err = binary_crossentropy(&t, &p, false, 1.5).unwrap_err();
+/// assert_eq!(err.to_string(), "binary_crossentropy: `label_smoothing` must be between 0 and 1, got 1.5");
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
 pub fn binary_crossentropy(
@@ -123,6 +155,12 @@ pub fn binary_crossentropy(
     from_logits: bool,
     label_smoothing: f64,
 ) -> Result<Tensor> {
+    if !(0.0..=1.0).contains(&label_smoothing) {
+        return Err(Error::Invalid {
+            what: "binary_crossentropy",
+            message: format!("`label_smoothing` must be between 0 and 1, got {label_smoothing}"),
+        });
+    }
     let (mut t, p) = pair(y_true, y_pred)?;
     if label_smoothing != 0.0 {
         t = ad::add(ad::mul(&t, 1.0 - label_smoothing)?, 0.5 * label_smoothing)?;
@@ -499,6 +537,30 @@ loss_object!(
     /// `tf.keras.losses.Huber(delta=1.0)`.
     Huber { delta: f64 = 1.0 } |s, t, p| huber(t, p, s.delta)
 );
+impl Huber {
+    /// `Huber(delta=delta)`, refused unless `delta` is finite and > 0 (the fields are public:
+    /// [`huber`] checks `delta` again at every call).
+    ///
+    /// ```
+    /// use tapegrad_nn::losses::Huber;
+    /// assert_eq!(Huber::with_delta(2.0)?.delta, 2.0);
+    /// assert!(Huber::with_delta(-1.0).is_err());
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn with_delta(delta: f64) -> Result<Self> {
+        if !(delta.is_finite() && delta > 0.0) {
+            return Err(Error::Invalid {
+                what: "Huber",
+                message: format!("`delta` must be a finite number > 0, got {}", show(delta)),
+            });
+        }
+        Ok(Huber {
+            delta,
+            ..Huber::new()
+        })
+    }
+}
+
 loss_object!(
     /// `tf.keras.losses.LogCosh`.
     LogCosh {} |s, t, p| log_cosh(t, p)
@@ -508,6 +570,32 @@ loss_object!(
     BinaryCrossentropy { from_logits: bool = false, label_smoothing: f64 = 0.0 }
     |s, t, p| binary_crossentropy(t, p, s.from_logits, s.label_smoothing)
 );
+
+impl BinaryCrossentropy {
+    /// `BinaryCrossentropy(label_smoothing=label_smoothing)`, refused unless it is between 0
+    /// and 1 ([`binary_crossentropy`] checks it again at every call).
+    ///
+    /// ```
+    /// use tapegrad_nn::losses::BinaryCrossentropy;
+    /// assert_eq!(BinaryCrossentropy::with_label_smoothing(0.1)?.label_smoothing, 0.1);
+    /// assert!(BinaryCrossentropy::with_label_smoothing(f64::NAN).is_err());
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn with_label_smoothing(label_smoothing: f64) -> Result<Self> {
+        if !(0.0..=1.0).contains(&label_smoothing) {
+            return Err(Error::Invalid {
+                what: "BinaryCrossentropy",
+                message: format!(
+                    "`label_smoothing` must be between 0 and 1, got {label_smoothing}"
+                ),
+            });
+        }
+        Ok(BinaryCrossentropy {
+            label_smoothing,
+            ..BinaryCrossentropy::new()
+        })
+    }
+}
 
 loss_object!(
     /// `tf.keras.losses.CategoricalCrossentropy(from_logits=False)`.

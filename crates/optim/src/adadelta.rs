@@ -3,6 +3,7 @@
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_tensor::Element;
 
+use crate::check::{check, Allowed};
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
@@ -40,13 +41,16 @@ impl Adadelta {
         }
     }
 
-    /// The decay rate (default 0.95).
+    /// The decay rate (default 0.95), in `[0, 1)` (with 1 the accumulators never take a
+    /// gradient in): anything else is refused by [`check_settings`](Optimizer::check_settings).
     pub fn rho(mut self, rho: f64) -> Self {
         self.rho = rho;
         self
     }
 
-    /// The epsilon under the square roots (default 1e-7).
+    /// The epsilon under the square roots (default 1e-7), finite and > 0: with 0 every
+    /// delta is `-sqrt(0) * g / ...`, so the variables never move (or become NaN where the
+    /// gradient is 0).
     pub fn epsilon(mut self, epsilon: f64) -> Self {
         self.epsilon = epsilon;
         self
@@ -94,6 +98,12 @@ common_options!(Adadelta, "Adadelta::new(1.0)");
 
 impl Optimizer for Adadelta {
     base_and_step!();
+
+    /// `rho` in `[0, 1)`, `epsilon` finite and > 0.
+    fn validate(&self) -> Result<()> {
+        check("Adadelta", "rho", self.rho, Allowed::UnitOpen, "")?;
+        check("Adadelta", "epsilon", self.epsilon, Allowed::Positive, "")
+    }
 
     fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());

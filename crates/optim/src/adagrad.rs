@@ -4,6 +4,7 @@ use ndarray::Zip;
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_tensor::Element;
 
+use crate::check::{check, Allowed};
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
@@ -39,13 +40,15 @@ impl Adagrad {
         }
     }
 
-    /// The accumulators' starting value (default 0.1).
+    /// The accumulators' starting value (default 0.1), finite and ≥ 0 (a negative one takes
+    /// the square root of a negative number): anything else is refused by
+    /// [`check_settings`](Optimizer::check_settings).
     pub fn initial_accumulator_value(mut self, value: f64) -> Self {
         self.initial_accumulator_value = value;
         self
     }
 
-    /// The epsilon added under the square root (default 1e-7).
+    /// The epsilon added under the square root (default 1e-7), finite and ≥ 0.
     pub fn epsilon(mut self, epsilon: f64) -> Self {
         self.epsilon = epsilon;
         self
@@ -85,6 +88,19 @@ common_options!(Adagrad, "Adagrad::new(0.1)");
 
 impl Optimizer for Adagrad {
     base_and_step!();
+
+    /// `initial_accumulator_value` and `epsilon` finite and ≥ 0.
+    fn validate(&self) -> Result<()> {
+        let value = self.initial_accumulator_value;
+        check(
+            "Adagrad",
+            "initial_accumulator_value",
+            value,
+            Allowed::NonNegative,
+            "",
+        )?;
+        check("Adagrad", "epsilon", self.epsilon, Allowed::NonNegative, "")
+    }
 
     fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         Ok(vec![Slot::full(

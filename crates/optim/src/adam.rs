@@ -4,6 +4,7 @@ use ndarray::Zip;
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_tensor::Element;
 
+use crate::check::{check, Allowed};
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
@@ -28,6 +29,14 @@ impl Default for AdamRule {
 }
 
 impl AdamRule {
+    /// `beta_1` and `beta_2` in `[0, 1)` (a beta of 1 divides by zero in the bias correction
+    /// `1 - beta^t`), `epsilon` finite and ≥ 0.
+    fn validate(&self, owner: &str) -> Result<()> {
+        check(owner, "beta_1", self.beta_1, Allowed::UnitOpen, "")?;
+        check(owner, "beta_2", self.beta_2, Allowed::UnitOpen, "")?;
+        check(owner, "epsilon", self.epsilon, Allowed::NonNegative, "")
+    }
+
     fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());
         let mut slots = vec![
@@ -102,19 +111,23 @@ impl AdamRule {
 macro_rules! adam_like {
     ($ty:ident, $ctor:literal) => {
         impl $ty {
-            /// Exponential decay rate of the first-moment estimates (default 0.9).
+            /// Exponential decay rate of the first-moment estimates (default 0.9), in `[0, 1)`:
+            /// anything else is refused by [`check_settings`](Optimizer::check_settings) (and
+            /// so by [`checked`](Optimizer::checked) and by the first `apply_gradients`).
             pub fn beta_1(mut self, beta_1: f64) -> Self {
                 self.rule.beta_1 = beta_1;
                 self
             }
 
-            /// Exponential decay rate of the second-moment estimates (default 0.999).
+            /// Exponential decay rate of the second-moment estimates (default 0.999), in
+            /// `[0, 1)`.
             pub fn beta_2(mut self, beta_2: f64) -> Self {
                 self.rule.beta_2 = beta_2;
                 self
             }
 
-            /// The epsilon added to `sqrt(v)` (Kingma and Ba's "epsilon hat"; default 1e-7).
+            /// The epsilon added to `sqrt(v)` (Kingma and Ba's "epsilon hat"; default 1e-7),
+            /// finite and ≥ 0.
             pub fn epsilon(mut self, epsilon: f64) -> Self {
                 self.rule.epsilon = epsilon;
                 self
@@ -140,6 +153,10 @@ macro_rules! adam_like {
 
             fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
                 self.rule.build_slots(variable)
+            }
+
+            fn validate(&self) -> Result<()> {
+                self.rule.validate(self.base.name())
             }
 
             fn update_step(

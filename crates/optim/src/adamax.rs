@@ -3,6 +3,7 @@
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_tensor::Element;
 
+use crate::check::{check, Allowed};
 use crate::optimizer::slot_arrays;
 use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
@@ -41,19 +42,21 @@ impl Adamax {
         }
     }
 
-    /// Exponential decay rate of the first-moment estimates (default 0.9).
+    /// Exponential decay rate of the first-moment estimates (default 0.9), in `[0, 1)` (1
+    /// divides by zero in `1 - beta_1^t`): anything else is refused by
+    /// [`check_settings`](Optimizer::check_settings).
     pub fn beta_1(mut self, beta_1: f64) -> Self {
         self.beta_1 = beta_1;
         self
     }
 
-    /// Exponential decay rate of the infinity norm (default 0.999).
+    /// Exponential decay rate of the infinity norm (default 0.999), in `[0, 1)`.
     pub fn beta_2(mut self, beta_2: f64) -> Self {
         self.beta_2 = beta_2;
         self
     }
 
-    /// The epsilon added to `u` (default 1e-7).
+    /// The epsilon added to `u` (default 1e-7), finite and ≥ 0.
     pub fn epsilon(mut self, epsilon: f64) -> Self {
         self.epsilon = epsilon;
         self
@@ -104,6 +107,13 @@ common_options!(Adamax, "Adamax::new(0.1)");
 
 impl Optimizer for Adamax {
     base_and_step!();
+
+    /// `beta_1` and `beta_2` in `[0, 1)`, `epsilon` finite and ≥ 0.
+    fn validate(&self) -> Result<()> {
+        check("Adamax", "beta_1", self.beta_1, Allowed::UnitOpen, "")?;
+        check("Adamax", "beta_2", self.beta_2, Allowed::UnitOpen, "")?;
+        check("Adamax", "epsilon", self.epsilon, Allowed::NonNegative, "")
+    }
 
     fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());

@@ -30,8 +30,9 @@ pub enum Error {
         /// The variable's dtype.
         expected: DType,
     },
-    /// The learning rate (constant or from a schedule) is NaN or infinite in float32.
-    #[error("variable `{variable}`: the learning rate at iteration {iteration} is {value}, not a finite float32")]
+    /// The learning rate (constant or from a schedule) is NaN, infinite in float32, or
+    /// negative.
+    #[error("variable `{variable}`: the learning rate at iteration {iteration} is {value}, not a finite float32 ≥ 0")]
     LearningRate {
         /// The variable that was about to be updated.
         variable: String,

@@ -7,6 +7,20 @@
 //! `tf.keras.optimizers.schedules`. Updates are computed in the variable's dtype, in the order
 //! Keras writes them.
 //!
+//! Builder methods take any value; [`Optimizer::check_settings`] (run first by every
+//! `apply_gradients`, and by [`Optimizer::checked`] at the end of a builder chain) refuses one
+//! out of its range with [`Error::Config`], naming the optimizer, the parameter, the range and
+//! the value: learning rates, clipping thresholds, weight decay, epsilons and Adagrad's
+//! `initial_accumulator_value` finite and ≥ 0 (Adadelta's epsilon > 0), betas and `rho` in
+//! `[0, 1)`, momenta in `[0, 1]`, none beyond float32's largest value. A schedule's `new`
+//! checks its arguments, [`LearningRateSchedule::validate`] its builder settings.
+//!
+//! ```
+//! use tapegrad_optim::{Adam, Optimizer};
+//! let err = Adam::new(0.001).beta_1(5.0).checked().unwrap_err();
+//! assert_eq!(err.to_string(), "Adam: `beta_1` must be ≥ 0 and < 1, got 5");
+//! ```
+//!
 //! Document 000's training loop with an optimizer instead of `assign_sub`:
 //!
 //! ```
@@ -152,6 +166,7 @@ mod adadelta;
 mod adagrad;
 mod adam;
 mod adamax;
+mod check;
 mod clip;
 mod error;
 mod nadam;

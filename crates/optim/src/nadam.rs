@@ -3,6 +3,7 @@
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_tensor::{DType, Element};
 
+use crate::check::{check, Allowed};
 use crate::optimizer::slot_arrays;
 use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
@@ -50,19 +51,21 @@ impl Nadam {
         }
     }
 
-    /// Exponential decay rate of the first-moment estimates (default 0.9).
+    /// Exponential decay rate of the first-moment estimates (default 0.9), in `[0, 1)`:
+    /// anything else is refused by [`check_settings`](Optimizer::check_settings).
     pub fn beta_1(mut self, beta_1: f64) -> Self {
         self.beta_1 = beta_1;
         self
     }
 
-    /// Exponential decay rate of the second-moment estimates (default 0.999).
+    /// Exponential decay rate of the second-moment estimates (default 0.999), in `[0, 1)` (1
+    /// divides by zero in `v / (1 - beta_2^t)`).
     pub fn beta_2(mut self, beta_2: f64) -> Self {
         self.beta_2 = beta_2;
         self
     }
 
-    /// The epsilon added to `sqrt(v_hat)` (default 1e-7).
+    /// The epsilon added to `sqrt(v_hat)` (default 1e-7), finite and ≥ 0.
     pub fn epsilon(mut self, epsilon: f64) -> Self {
         self.epsilon = epsilon;
         self
@@ -139,6 +142,13 @@ impl Optimizer for Nadam {
             Slot::full("m", dtype, shape, 0.0)?,
             Slot::full("v", dtype, shape, 0.0)?,
         ])
+    }
+
+    /// `beta_1` and `beta_2` in `[0, 1)`, `epsilon` finite and ≥ 0.
+    fn validate(&self) -> Result<()> {
+        check("Nadam", "beta_1", self.beta_1, Allowed::UnitOpen, "")?;
+        check("Nadam", "beta_2", self.beta_2, Allowed::UnitOpen, "")?;
+        check("Nadam", "epsilon", self.epsilon, Allowed::NonNegative, "")
     }
 
     /// Multiplies the running product by this step's `u_t`, once per step.

@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 use tapegrad_autodiff::{GradientTape, Gradients, Tensor, Variable};
 use tapegrad_tensor::{self as tt, DType, Element};
 
+use crate::check::{check, Allowed};
 use crate::clip::{clip_by_global_norm_of, clip_by_norm_of};
 use crate::{Error, LearningRate, Result, Slot};
 
@@ -166,17 +167,29 @@ impl OptimizerBase {
         }
     }
 
-    /// Checks the settings every optimizer shares: a constant learning rate finite and not
-    /// negative; clipping thresholds and weight decay finite and not negative (a clipping
-    /// threshold of 0 turns it off, as in Keras); not both `clipnorm` and `global_clipnorm`.
+    /// Checks the settings every optimizer shares: the learning rate (a constant finite and
+    /// ≥ 0, a schedule's own settings by [`LearningRateSchedule::validate`](crate::LearningRateSchedule::validate)); clipping
+    /// thresholds and weight decay finite and ≥ 0 (a clipping threshold of 0 turns it off, as
+    /// in Keras), none beyond float32's largest value (the float32 updates would use an
+    /// infinity); not both `clipnorm` and `global_clipnorm`.
+    ///
+    /// ```
+    /// use tapegrad_optim::{Optimizer, Sgd};
+    /// let err = Sgd::new(0.1).weight_decay(f64::NAN).base().validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "SGD: `weight_decay` must be a finite number ≥ 0 (0: off), got NaN");
+    /// ```
     pub fn validate(&self) -> Result<()> {
-        if let LearningRate::Constant(lr) = self.learning_rate {
-            if !(lr.is_finite() && lr >= 0.0) {
-                return Err(self.config_error(
-                    "learning_rate",
-                    format!("must be a finite number ≥ 0, got {lr}"),
-                ));
+        match &self.learning_rate {
+            // kept as float32: shown as such (`-0.1`, not `-0.10000000149011612`)
+            LearningRate::Constant(lr) => {
+                if !(lr.is_finite() && *lr >= 0.0) {
+                    return Err(self.config_error(
+                        "learning_rate",
+                        format!("must be a finite number ≥ 0, got {lr}"),
+                    ));
+                }
             }
+            LearningRate::Schedule(s) => s.validate()?,
         }
         for (parameter, value) in [
             ("clipnorm", self.clipnorm),
@@ -184,11 +197,8 @@ impl OptimizerBase {
             ("global_clipnorm", self.global_clipnorm),
             ("weight_decay", self.weight_decay),
         ] {
-            if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(self.config_error(
-                    parameter,
-                    format!("must be a finite number ≥ 0 (0: off), got {v}"),
-                ));
+            if let Some(v) = value {
+                check(&self.name, parameter, v, Allowed::NonNegative, " (0: off)")?;
             }
         }
         if self.clipnorm.is_some() && self.global_clipnorm.is_some() {
@@ -350,6 +360,27 @@ pub trait Optimizer: Send {
         self.validate()
     }
 
+    /// The optimizer itself when [`check_settings`](Optimizer::check_settings) accepts it: ends
+    /// a chain of builder methods so that a bad setting is refused where the optimizer is
+    /// built, before any training.
+    ///
+    /// ```
+    /// use tapegrad_optim::{Adam, Error, Optimizer};
+    /// let opt = Adam::new(0.01).beta_1(0.8).checked()?;
+    /// assert_eq!(opt.learning_rate(), 0.01f32 as f64);
+    /// let err = Adam::new(0.01).beta_1(5.0).checked().unwrap_err();
+    /// assert!(matches!(err, Error::Config { parameter: "beta_1", .. }));
+    /// assert_eq!(err.to_string(), "Adam: `beta_1` must be ≥ 0 and < 1, got 5");
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn checked(self) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        self.check_settings()?;
+        Ok(self)
+    }
+
     /// The name (`SGD`, `Adam`, ...).
     fn name(&self) -> &str {
         self.base().name()
@@ -367,7 +398,8 @@ pub trait Optimizer: Send {
     }
 
     /// Replaces a constant learning rate (`optimizer.learning_rate = x`); an error when the
-    /// optimizer was built with a schedule, as in Keras.
+    /// optimizer was built with a schedule, as in Keras, and when the rate is not finite and
+    /// ≥ 0 in float32 (the rate is then unchanged).
     ///
     /// ```
     /// use tapegrad_optim::{ExponentialDecay, Optimizer, OptimizerExt, Sgd};
@@ -375,6 +407,9 @@ pub trait Optimizer: Send {
     /// opt.set_learning_rate(0.5)?;
     /// assert_eq!(opt.learning_rate(), 0.5);
     /// assert!(Sgd::new(ExponentialDecay::new(0.1, 5, 0.5)?).set_learning_rate(0.5).is_err());
+    /// let err = opt.set_learning_rate(-1.0).unwrap_err();
+    /// assert_eq!(err.to_string(), "SGD: `learning_rate` must be a finite number ≥ 0, got -1");
+    /// assert_eq!(opt.learning_rate(), 0.5);
     /// # Ok::<(), tapegrad_optim::Error>(())
     /// ```
     fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
@@ -385,6 +420,13 @@ pub trait Optimizer: Send {
                 format!("is the schedule {s:?} and cannot be set to a constant"),
             ));
         }
+        check(
+            &base.name,
+            "learning_rate",
+            learning_rate,
+            Allowed::NonNegative,
+            "",
+        )?;
         base.learning_rate = LearningRate::Constant(learning_rate as f32);
         base.current_learning_rate = learning_rate as f32;
         Ok(())
@@ -454,8 +496,9 @@ pub trait OptimizerExt: Optimizer {
     /// an error), clips, applies weight decay, updates every variable, and increments
     /// `iterations`, which it returns. An empty list does nothing.
     ///
-    /// Every gradient is checked (shape, dtype) and the learning rate must be finite before
-    /// any variable changes.
+    /// Every setting is checked ([`check_settings`](Optimizer::check_settings)), every
+    /// gradient too (shape, dtype, finite unless [`NonFinite`] says otherwise), and the
+    /// learning rate of the step must be finite and ≥ 0, before any variable changes.
     ///
     /// ```
     /// use tapegrad_autodiff::{Tensor, Variable};
@@ -674,7 +717,7 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
                 expected: v.borrow().shape().to_vec(),
             });
         }
-        if !lr.is_finite() {
+        if !(lr.is_finite() && lr >= 0.0) {
             return Err(Error::LearningRate {
                 variable: v.borrow().name().into(),
                 value: f64::from(lr),

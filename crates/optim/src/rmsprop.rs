@@ -3,6 +3,7 @@
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_tensor::Element;
 
+use crate::check::{check, Allowed};
 use crate::optimizer::slot_arrays;
 use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
@@ -46,19 +47,22 @@ impl RMSprop {
         }
     }
 
-    /// Discounting factor of the old squared gradients (default 0.9).
+    /// Discounting factor of the old squared gradients (default 0.9), in `[0, 1)` (with 1 the
+    /// averages never take a gradient in): anything else is refused by
+    /// [`check_settings`](Optimizer::check_settings).
     pub fn rho(mut self, rho: f64) -> Self {
         self.rho = rho;
         self
     }
 
-    /// Momentum coefficient; a `momentum` slot exists only when it is positive (default 0).
+    /// Momentum coefficient in `[0, 1]`, as Keras's SGD checks it; a `momentum` slot exists
+    /// only when it is positive (default 0).
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
         self
     }
 
-    /// The epsilon added to the denominator (default 1e-7).
+    /// The epsilon added to the denominator (default 1e-7), finite and ≥ 0.
     pub fn epsilon(mut self, epsilon: f64) -> Self {
         self.epsilon = epsilon;
         self
@@ -149,6 +153,19 @@ common_options!(RMSprop, "RMSprop::new(0.1)");
 
 impl Optimizer for RMSprop {
     base_and_step!();
+
+    /// `rho` in `[0, 1)`, `momentum` in `[0, 1]`, `epsilon` finite and ≥ 0.
+    fn validate(&self) -> Result<()> {
+        check("RMSprop", "rho", self.rho, Allowed::UnitOpen, "")?;
+        check(
+            "RMSprop",
+            "momentum",
+            self.momentum,
+            Allowed::UnitClosed,
+            "",
+        )?;
+        check("RMSprop", "epsilon", self.epsilon, Allowed::NonNegative, "")
+    }
 
     fn build_slots(&self, variable: &Variable) -> Result<Vec<Slot>> {
         let (dtype, shape) = (variable.dtype(), variable.shape());

@@ -9,6 +9,7 @@ use std::f32::consts::PI;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::check::{check, Allowed};
 use crate::{Error, Result};
 
 /// A learning rate that depends on the optimizer step (`LearningRateSchedule.__call__(step)`).
@@ -31,6 +32,41 @@ use crate::{Error, Result};
 pub trait LearningRateSchedule: fmt::Debug + Send + Sync {
     /// The learning rate at `step` (the number of updates applied before this one).
     fn at(&self, step: u64) -> f64;
+
+    /// Checks the settings given after `new` (builder methods such as `alpha` or `t_mul`),
+    /// naming the first bad one, its range and its value. An optimizer calls it in
+    /// [`check_settings`](crate::Optimizer::check_settings), before every step. Accepts by
+    /// default.
+    ///
+    /// ```
+    /// use tapegrad_optim::{CosineDecay, LearningRateSchedule};
+    /// assert!(CosineDecay::new(0.1, 10)?.alpha(0.1).validate().is_ok());
+    /// let err = CosineDecay::new(0.1, 10)?.alpha(f64::NAN).validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "CosineDecay: `alpha` must be between 0 and 1, got NaN");
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The schedule itself when [`validate`](LearningRateSchedule::validate) accepts it: ends a
+    /// chain of builder methods so that a bad setting is refused where the schedule is built.
+    ///
+    /// ```
+    /// use tapegrad_optim::{CosineDecayRestarts, LearningRateSchedule};
+    /// let s = CosineDecayRestarts::new(0.1, 4)?.t_mul(2.0).checked()?;
+    /// assert_eq!(s.at(0) as f32, 0.1);
+    /// let err = CosineDecayRestarts::new(0.1, 4)?.t_mul(-2.0).checked().unwrap_err();
+    /// assert_eq!(err.to_string(), "CosineDecayRestarts: `t_mul` must be a finite number > 0, got -2");
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn checked(self) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        self.validate()?;
+        Ok(self)
+    }
 }
 
 /// The learning rate of an optimizer: a constant or a schedule.
@@ -89,21 +125,22 @@ impl<S: LearningRateSchedule + 'static> From<S> for LearningRate {
     }
 }
 
-/// The checks every decay schedule makes where it is built: a finite initial rate and a
-/// positive number of decay steps (a zero divides by zero at the first step).
+/// The checks every decay schedule makes where it is built: an initial rate finite and ≥ 0
+/// (a learning rate's range) and a positive number of decay steps (a zero divides by zero at
+/// the first step).
 fn check_decay(
     owner: &str,
     initial_learning_rate: f64,
     steps_name: &'static str,
     steps: u64,
 ) -> Result<()> {
-    if !initial_learning_rate.is_finite() {
-        return Err(Error::Config {
-            owner: owner.into(),
-            parameter: "initial_learning_rate",
-            message: format!("must be a finite number, got {initial_learning_rate}"),
-        });
-    }
+    check(
+        owner,
+        "initial_learning_rate",
+        initial_learning_rate,
+        Allowed::NonNegative,
+        "",
+    )?;
     if steps == 0 {
         return Err(Error::Config {
             owner: owner.into(),
@@ -114,16 +151,10 @@ fn check_decay(
     Ok(())
 }
 
+/// A decay rate finite and ≥ 0: a negative one makes the rate negative (or NaN, raised to a
+/// fractional power).
 fn check_rate(owner: &str, decay_rate: f64) -> Result<()> {
-    if decay_rate.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::Config {
-            owner: owner.into(),
-            parameter: "decay_rate",
-            message: format!("must be a finite number, got {decay_rate}"),
-        })
-    }
+    check(owner, "decay_rate", decay_rate, Allowed::NonNegative, "")
 }
 
 fn f32_of(step: u64) -> f32 {
@@ -150,7 +181,7 @@ pub struct ExponentialDecay {
 
 impl ExponentialDecay {
     /// The schedule with `staircase = false`; refused when `decay_steps` is 0 or a rate is
-    /// not finite.
+    /// negative or not finite.
     pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Result<Self> {
         check_decay(
             "ExponentialDecay",
@@ -204,7 +235,7 @@ pub struct InverseTimeDecay {
 
 impl InverseTimeDecay {
     /// The schedule with `staircase = false`; refused when `decay_steps` is 0 or a rate is
-    /// not finite.
+    /// negative or not finite.
     pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Result<Self> {
         check_decay(
             "InverseTimeDecay",
@@ -258,8 +289,8 @@ pub struct PiecewiseConstantDecay {
 }
 
 impl PiecewiseConstantDecay {
-    /// The schedule; `values` needs one entry more than `boundaries`, and the boundaries must
-    /// increase strictly.
+    /// The schedule; `values` needs one entry more than `boundaries`, the boundaries must
+    /// increase strictly, and the values are learning rates (finite and ≥ 0).
     pub fn new(boundaries: &[u64], values: &[f64]) -> Result<Self> {
         let err = |parameter, message: String| Error::Config {
             owner: "PiecewiseConstantDecay".into(),
@@ -280,6 +311,17 @@ impl PiecewiseConstantDecay {
             return Err(err(
                 "boundaries",
                 format!("must increase strictly, got {boundaries:?}"),
+            ));
+        }
+        if let Some(&v) = values
+            .iter()
+            .find(|&&v| !(v.is_finite() && v >= 0.0 && (v as f32).is_finite()))
+        {
+            return Err(err(
+                "values",
+                format!(
+                    "must be finite numbers ≥ 0 in float32 (learning rates), got {v} in {values:?}"
+                ),
             ));
         }
         Ok(PiecewiseConstantDecay {
@@ -334,13 +376,15 @@ impl PolynomialDecay {
         })
     }
 
-    /// The rate reached after `decay_steps`.
+    /// The rate reached after `decay_steps`: finite and ≥ 0 (refused by
+    /// [`validate`](LearningRateSchedule::validate) otherwise).
     pub fn end_learning_rate(mut self, end_learning_rate: f64) -> Self {
         self.end_learning_rate = end_learning_rate;
         self
     }
 
-    /// The power of the polynomial.
+    /// The power of the polynomial: finite and ≥ 0 (a negative power is infinite at
+    /// `decay_steps`).
     pub fn power(mut self, power: f64) -> Self {
         self.power = power;
         self
@@ -354,6 +398,19 @@ impl PolynomialDecay {
 }
 
 impl LearningRateSchedule for PolynomialDecay {
+    /// `end_learning_rate` and `power` finite and ≥ 0.
+    fn validate(&self) -> Result<()> {
+        let owner = "PolynomialDecay";
+        check(
+            owner,
+            "end_learning_rate",
+            self.end_learning_rate,
+            Allowed::NonNegative,
+            "",
+        )?;
+        check(owner, "power", self.power, Allowed::NonNegative, "")
+    }
+
     fn at(&self, step: u64) -> f64 {
         let init = self.initial_learning_rate as f32;
         let end = self.end_learning_rate as f32;
@@ -410,14 +467,16 @@ impl CosineDecay {
         })
     }
 
-    /// The final rate as a fraction of the rate the decay starts from.
+    /// The final rate as a fraction of the rate the decay starts from, in `[0, 1]` (refused by
+    /// [`validate`](LearningRateSchedule::validate) otherwise).
     pub fn alpha(mut self, alpha: f64) -> Self {
         self.alpha = alpha;
         self
     }
 
     /// A linear warm-up from the initial rate to `warmup_target` over `warmup_steps` steps,
-    /// before the decay (Keras's `warmup_target`, `warmup_steps`).
+    /// before the decay (Keras's `warmup_target`, `warmup_steps`); `warmup_target` is a
+    /// learning rate, finite and ≥ 0.
     pub fn warmup(mut self, warmup_target: f64, warmup_steps: u64) -> Self {
         self.warmup_target = Some(warmup_target);
         self.warmup_steps = warmup_steps;
@@ -433,6 +492,21 @@ impl CosineDecay {
 }
 
 impl LearningRateSchedule for CosineDecay {
+    /// `alpha` in `[0, 1]`, `warmup_target` finite and ≥ 0.
+    fn validate(&self) -> Result<()> {
+        check("CosineDecay", "alpha", self.alpha, Allowed::UnitClosed, "")?;
+        if let Some(target) = self.warmup_target {
+            check(
+                "CosineDecay",
+                "warmup_target",
+                target,
+                Allowed::NonNegative,
+                "",
+            )?;
+        }
+        Ok(())
+    }
+
     fn at(&self, step: u64) -> f64 {
         let init = self.initial_learning_rate as f32;
         let ds = self.decay_steps as f32;
@@ -489,19 +563,20 @@ impl CosineDecayRestarts {
         })
     }
 
-    /// How much longer each period is than the one before.
+    /// How much longer each period is than the one before: finite and > 0 (its logarithm
+    /// counts the periods).
     pub fn t_mul(mut self, t_mul: f64) -> Self {
         self.t_mul = t_mul;
         self
     }
 
-    /// How much lower each period starts than the one before.
+    /// How much lower each period starts than the one before: finite and ≥ 0.
     pub fn m_mul(mut self, m_mul: f64) -> Self {
         self.m_mul = m_mul;
         self
     }
 
-    /// The final rate of each period, as a fraction of its starting rate.
+    /// The final rate of each period, as a fraction of its starting rate, in `[0, 1]`.
     pub fn alpha(mut self, alpha: f64) -> Self {
         self.alpha = alpha;
         self
@@ -509,6 +584,14 @@ impl CosineDecayRestarts {
 }
 
 impl LearningRateSchedule for CosineDecayRestarts {
+    /// `t_mul` finite and > 0, `m_mul` finite and ≥ 0, `alpha` in `[0, 1]`.
+    fn validate(&self) -> Result<()> {
+        let owner = "CosineDecayRestarts";
+        check(owner, "t_mul", self.t_mul, Allowed::Positive, "")?;
+        check(owner, "m_mul", self.m_mul, Allowed::NonNegative, "")?;
+        check(owner, "alpha", self.alpha, Allowed::UnitClosed, "")
+    }
+
     fn at(&self, step: u64) -> f64 {
         let init = self.initial_learning_rate as f32;
         let fds = self.first_decay_steps as f32;

@@ -4,8 +4,9 @@ use ndarray::Zip;
 use tapegrad_autodiff::{Tensor, Variable};
 use tapegrad_tensor::Element;
 
+use crate::check::{check, Allowed};
 use crate::optimizer::slot_arrays;
-use crate::{Error, LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
+use crate::{LearningRate, Optimizer, OptimizerBase, Result, Slot, StepContext};
 
 /// Gradient descent (`tf.keras.optimizers.SGD`), learning rate 0.01 by default.
 ///
@@ -41,7 +42,16 @@ impl Sgd {
         }
     }
 
-    /// Momentum in `[0, 1]` (checked when gradients are applied, as Keras checks it).
+    /// Momentum in `[0, 1]`, as Keras checks it: anything else (NaN too) is refused by
+    /// [`check_settings`](Optimizer::check_settings), so by [`checked`](Optimizer::checked)
+    /// and by the first `apply_gradients`.
+    ///
+    /// ```
+    /// use tapegrad_optim::{Optimizer, Sgd};
+    /// assert!(Sgd::new(0.1).momentum(0.9).checked().is_ok());
+    /// let err = Sgd::new(0.1).momentum(5.0).checked().unwrap_err();
+    /// assert_eq!(err.to_string(), "SGD: `momentum` must be between 0 and 1, got 5");
+    /// ```
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
         self
@@ -119,14 +129,13 @@ impl Optimizer for Sgd {
     }
 
     fn validate(&self) -> Result<()> {
-        if !(0.0..=1.0).contains(&self.momentum) {
-            return Err(Error::Config {
-                owner: self.base.name().into(),
-                parameter: "momentum",
-                message: format!("must be between 0 and 1, got {}", self.momentum),
-            });
-        }
-        Ok(())
+        check(
+            self.base.name(),
+            "momentum",
+            self.momentum,
+            Allowed::UnitClosed,
+            "",
+        )
     }
 
     fn update_step(

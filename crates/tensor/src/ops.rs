@@ -1288,7 +1288,17 @@ impl Array {
         })
     }
 
-    /// Stacks tensors of one shape along a new axis (`tf.stack`).
+    /// Stacks tensors of one shape and dtype along a new axis (`tf.stack`). Every error names
+    /// `stack` (not the `expand_dims` and `concat` it is made of).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Array;
+    /// let a = Array::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// assert_eq!(Array::stack(&[a.clone(), a.clone()], 1)?.shape(), &[2, 2]);
+    /// let err = Array::stack(&[a, Array::from_vec(vec![1.0f64, 2.0], &[2])?], 0).unwrap_err();
+    /// assert!(err.to_string().starts_with("stack: "), "{err}");
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
     pub fn stack(tensors: &[Array], axis: isize) -> Result<Array> {
         let first = tensors.first().ok_or(TensorError::Invalid {
             op: "stack",
@@ -1301,7 +1311,17 @@ impl Array {
                 shapes: vec![first.shape().to_vec(), t.shape().to_vec()],
             });
         }
+        if let Some(t) = tensors.iter().find(|t| t.dtype() != first.dtype()) {
+            return Err(TensorError::DType {
+                op: "stack",
+                lhs: first.dtype(),
+                rhs: t.dtype(),
+            });
+        }
         let ax = normalize_axis("stack", axis, first.rank() + 1, first.shape())?;
+        let mut out_shape = first.shape().to_vec();
+        out_shape.insert(ax, tensors.len());
+        output_elements("stack", &out_shape, first.dtype())?;
         let expanded = tensors
             .iter()
             .map(|t| t.expand_dims(ax as isize))
@@ -1330,10 +1350,35 @@ impl Array {
     }
 
     /// Places this tensor as the block at `begin` of a zero tensor of `shape` (the backward of
-    /// [`Array::slice`]).
+    /// [`Array::slice`]). Its errors name `pad_into` and this tensor's shape.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Array;
+    /// let a = Array::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// assert_eq!(a.pad_into(&[4], &[1])?.to_vec::<f32>()?, vec![0.0, 1.0, 2.0, 0.0]);
+    /// let err = a.pad_into(&[3], &[2]).unwrap_err();
+    /// assert_eq!(err.to_string(), "pad_into: a tensor of shape [2] at begin [2] does not fit in shape [3]");
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
     pub fn pad_into(&self, shape: &[usize], begin: &[usize]) -> Result<Array> {
         let size: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
-        let ranges = slice_ranges("pad_into", shape, begin, &size)?;
+        let ranges = slice_ranges("pad_into", shape, begin, &size).map_err(|_| {
+            let message = if begin.len() != shape.len() || self.rank() != shape.len() {
+                format!(
+                    "a tensor of shape {:?} at begin {begin:?} needs the rank of shape {shape:?} and one begin per axis",
+                    self.shape()
+                )
+            } else {
+                format!(
+                    "a tensor of shape {:?} at begin {begin:?} does not fit in shape {shape:?}",
+                    self.shape()
+                )
+            };
+            TensorError::Invalid {
+                op: "pad_into",
+                message,
+            }
+        })?;
         output_elements("pad_into", shape, self.dtype())?;
         Ok(map_array!(self, a => {
             let mut out = ndarray::Array::zeros(IxDyn(shape));
@@ -1857,6 +1902,84 @@ impl<T: Element> Kernel<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stack_errors_are_labelled_stack_not_concat_or_expand_dims() {
+        use crate::DType;
+        let a = Array::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+        let b = Array::from_vec(vec![1.0f64, 2.0], &[2]).unwrap();
+        let err = Array::stack(&[a.clone(), b], 0).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TensorError::DType {
+                    op: "stack",
+                    lhs: DType::F32,
+                    rhs: DType::F64
+                }
+            ),
+            "{err}"
+        );
+        let big = Array::zeros(DType::F32, &[0, 1 << 62]).unwrap();
+        let err = Array::stack(
+            &[big.clone(), big.clone(), big.clone(), big.clone(), big],
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, TensorError::TooLarge { op: "stack", ref shape, .. } if *shape == [0, 5, 1 << 62]),
+            "{err:?}"
+        );
+        for err in [
+            Array::stack(&[], 0).unwrap_err(),
+            Array::stack(&[a.clone(), a.clone()], 2).unwrap_err(),
+            Array::stack(&[a.clone(), a.clone()], -3).unwrap_err(),
+            Array::stack(&[a.clone(), Array::scalar(1.0f32)], 0).unwrap_err(),
+        ] {
+            assert!(err.to_string().starts_with("stack: "), "{err}");
+        }
+        // valid stacks are the concatenation of the expanded tensors, as before
+        let s = Array::stack(&[a.clone(), a.clone()], -1).unwrap();
+        assert_eq!(
+            (s.shape(), s.to_vec::<f32>().unwrap()),
+            (&[2, 2][..], vec![1.0, 1.0, 2.0, 2.0])
+        );
+    }
+
+    #[test]
+    fn pad_into_errors_are_labelled_pad_into_not_slice() {
+        let a = Array::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+        for (err, message) in [
+            (
+                a.pad_into(&[1], &[0]).unwrap_err(),
+                "pad_into: a tensor of shape [2] at begin [0] does not fit in shape [1]",
+            ),
+            (
+                a.pad_into(&[3], &[usize::MAX]).unwrap_err(),
+                "pad_into: a tensor of shape [2] at begin [18446744073709551615] does not fit in shape [3]",
+            ),
+            (
+                a.pad_into(&[3, 3], &[0, 0]).unwrap_err(),
+                "pad_into: a tensor of shape [2] at begin [0, 0] needs the rank of shape [3, 3] and one begin per axis",
+            ),
+            (
+                a.pad_into(&[3], &[0, 0]).unwrap_err(),
+                "pad_into: a tensor of shape [2] at begin [0, 0] needs the rank of shape [3] and one begin per axis",
+            ),
+        ] {
+            assert!(matches!(err, TensorError::Invalid { op: "pad_into", .. }), "{err}");
+            assert_eq!(err.to_string(), message);
+        }
+        let err = a.pad_into(&[1 << 62], &[0]).unwrap_err();
+        assert!(
+            matches!(err, TensorError::TooLarge { op: "pad_into", .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            a.pad_into(&[3], &[1]).unwrap().to_vec::<f32>().unwrap(),
+            vec![0.0, 1.0, 2.0]
+        );
+    }
 
     #[test]
     fn bias_add_assign_is_add_in_place_for_every_layout_and_leaves_clones_alone() -> Result<()> {
