@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, ArrayBase, ArrayD, Data, Dimension, IxDyn, ShapeBuilder};
 
-use crate::dataset::Dataset;
+use crate::dataset::{list_positions, repeated_name, Dataset};
 use crate::error::{DatasetsError, Result};
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetsError + '_ {
@@ -61,6 +61,21 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The header's names comma separated, the first 10 only for a wide table
+/// (an error message must stay readable for a file of 200k columns).
+fn header_preview(header: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if header.len() <= SHOWN {
+        header.join(",")
+    } else {
+        format!(
+            "{},... ({} more)",
+            header[..SHOWN].join(","),
+            header.len() - SHOWN
+        )
+    }
+}
+
 /// Reads a CSV file with a header row into a [`Dataset`]; every field must
 /// be a number.
 ///
@@ -104,6 +119,18 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
             "empty column name in header",
         ));
     }
+    if let Some((name, positions)) = repeated_name(&header) {
+        let columns: Vec<usize> = positions.iter().map(|p| p + 1).collect();
+        return Err(parse_err(
+            path,
+            1,
+            columns[1] as u64,
+            format!(
+                "column name `{name}` is repeated in the header, at columns {}",
+                list_positions(&columns)
+            ),
+        ));
+    }
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -120,7 +147,7 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
                     "row has {} fields, the header has {} ({})",
                     record.len(),
                     header.len(),
-                    header.join(",")
+                    header_preview(&header)
                 ),
             ));
         }
