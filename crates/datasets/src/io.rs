@@ -76,12 +76,75 @@ fn header_preview(header: &[String]) -> String {
     }
 }
 
+/// Where a quoted field left open at the end of `bytes` starts, as
+/// `(line, field)` (1-based; `field` counts within its record). `bytes`
+/// start a record on line `line`; they are scanned as the csv crate parses:
+/// a `"` opens a quoted field only as the field's first byte, `""` inside it
+/// is a quote, and after the closing quote the field goes on unquoted.
+fn unterminated_quote(bytes: &[u8], mut line: u64) -> Option<(u64, u64)> {
+    let mut field = 1u64;
+    let mut at_field_start = true;
+    let mut open: Option<(u64, u64)> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if open.is_some() {
+            match b {
+                b'"' if bytes.get(i + 1) == Some(&b'"') => i += 1,
+                b'"' => open = None,
+                b'\n' => line += 1,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' if at_field_start => {
+                    open = Some((line, field));
+                    at_field_start = false;
+                }
+                b',' => {
+                    field += 1;
+                    at_field_start = true;
+                }
+                b'\n' | b'\r' => {
+                    line += u64::from(b == b'\n');
+                    field = 1;
+                    at_field_start = true;
+                }
+                _ => at_field_start = false,
+            }
+        }
+        i += 1;
+    }
+    open
+}
+
+/// The error for a quoted field of `bytes` (a record starting on `line`)
+/// that no quote closes.
+fn unterminated_quote_err(path: &Path, bytes: &[u8], line: u64) -> Result<()> {
+    match unterminated_quote(bytes, line) {
+        Some((l, c)) => Err(parse_err(
+            path,
+            l,
+            c,
+            format!("unterminated quoted field starting at line {l}: no closing `\"` before the end of the file"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Reads a CSV file with a header row into a [`Dataset`]; every field must
 /// be a number.
 ///
-/// Errors name the file, line and column: an empty file, a row with more or
-/// fewer fields than the header, an empty field, a field that is not a
-/// number, a NaN.
+/// Column names and fields are trimmed of surrounding whitespace. A field
+/// is what Rust's `f64` parser takes, so `inf`, `-inf` and `infinity` are
+/// infinities (as pandas reads `inf` and `-inf`); NaN is refused, as a
+/// missing value is, since every field must be a number.
+///
+/// Errors name the file, line and column: an empty file, an empty or
+/// repeated column name (with every column where it appears), a quoted
+/// field left open at the end of the file (with the line where it starts),
+/// a row with more or fewer fields than the header, an empty field, a field
+/// that is not a number, a NaN.
 ///
 /// ```
 /// use tapegrad_datasets::io::{read_csv, write_csv};
@@ -94,6 +157,10 @@ fn header_preview(header: &[String]) -> String {
 /// assert!(matches!(err, DatasetsError::Parse { line: 3, column: 2, .. }));
 /// std::fs::write(&path, "x,y\n1,2\n3,4\n").unwrap();
 /// assert_eq!(read_csv(&path).unwrap().column("y").unwrap()[1], 4.0);
+/// std::fs::write(&path, "x,y\n1,2\n\"3,4\n").unwrap();
+/// let err = read_csv(&path).unwrap_err().to_string();
+/// assert!(err.ends_with("bad.csv:3:1: unterminated quoted field starting at line 3: \
+///                        no closing `\"` before the end of the file"), "{err}");
 /// ```
 pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
     let path = path.as_ref();
@@ -111,6 +178,16 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    // An unterminated quote swallows the rest of the file into one field of
+    // the record it opens in: that record is the last one and ends at EOF.
+    if reader.position().byte() as usize >= bytes.len() {
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        unterminated_quote_err(path, &bytes[bom..], 1)?;
+    }
     if let Some(j) = header.iter().position(String::is_empty) {
         return Err(parse_err(
             path,
@@ -132,12 +209,16 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
         ));
     }
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            parse_err(path, line, 0, e.to_string())
-        })?;
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(|e| {
+        let line = e.position().map_or(0, |p| p.line());
+        parse_err(path, line, 0, e.to_string())
+    })? {
         let line = record.position().map_or(0, |p| p.line());
+        if reader.position().byte() as usize >= bytes.len() {
+            let start = record.position().map_or(0, |p| p.byte() as usize);
+            unterminated_quote_err(path, &bytes[start.min(bytes.len())..], line)?;
+        }
         if record.len() != header.len() {
             return Err(parse_err(
                 path,
@@ -215,6 +296,12 @@ pub fn read_csv_with_targets(path: impl AsRef<Path>, targets: &[&str]) -> Result
 /// Writes a [`Dataset`] as CSV (header, then rows; shortest round-trip
 /// float formatting), whole or not at all.
 ///
+/// It writes only what [`read_csv`] reads back as the same table, so it
+/// refuses (naming the file, and the column and 0-based row) a NaN, an empty
+/// column name, a name with surrounding whitespace (read_csv trims names)
+/// and a table without columns; nothing is written then. Infinities are
+/// written as `inf`/`-inf`, which read_csv (and pandas) read back.
+///
 /// ```
 /// use ndarray::array;
 /// use tapegrad_datasets::{io, Dataset};
@@ -223,13 +310,48 @@ pub fn read_csv_with_targets(path: impl AsRef<Path>, targets: &[&str]) -> Result
 /// io::write_csv(&path, &df).unwrap();
 /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n0.1\n2\n");
 /// assert_eq!(io::read_csv(&path).unwrap(), df);
+/// let nan = Dataset::from_columns(vec![("a", array![1.0, f64::NAN])]).unwrap();
+/// let err = io::write_csv(&path, &nan).unwrap_err().to_string();
+/// assert!(err.contains("NaN in column `a` at row 1"), "{err}");
+/// assert_eq!(io::read_csv(&path).unwrap(), df); // the old file is untouched
 /// ```
 pub fn write_csv(path: impl AsRef<Path>, data: &Dataset) -> Result<()> {
     let path = path.as_ref();
+    let names = data.names();
+    if names.is_empty() {
+        return Err(format_err(
+            path,
+            "a table without columns cannot be written as CSV (read_csv needs a header)",
+        ));
+    }
+    if let Some((j, name)) = names
+        .iter()
+        .enumerate()
+        .find(|(_, n)| n.is_empty() || n.trim() != n.as_str())
+    {
+        return Err(format_err(
+            path,
+            format!(
+                "column {j} (0-based) is named `{name}`: read_csv refuses an empty name and \
+                 trims surrounding whitespace, so it is not written"
+            ),
+        ));
+    }
+    let values = data.values();
+    if let Some(((i, j), _)) = values.indexed_iter().find(|(_, v)| v.is_nan()) {
+        return Err(format_err(
+            path,
+            format!(
+                "NaN in column `{}` at row {i} (0-based; line {} of the file): read_csv \
+                 refuses NaN, so it is not written",
+                names[j],
+                i + 2
+            ),
+        ));
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| format_err(path, e.to_string());
-    w.write_record(data.names()).map_err(csv_err)?;
-    let values = data.values();
+    w.write_record(names).map_err(csv_err)?;
     for row in values.rows() {
         w.write_record(row.iter().map(|v| v.to_string()))
             .map_err(csv_err)?;

@@ -116,3 +116,80 @@ fn csv_of_200k_columns_reads_in_linear_time() {
         .collect();
     assert_eq!(Dataset::from_columns(columns).unwrap().ncols(), n);
 }
+
+#[test]
+fn csv_unterminated_quote_names_the_line_where_it_starts() {
+    // Was "row has 1 fields, the header has 2": the open quote swallowed
+    // the rest of the file into one field.
+    let (l, c, m) = csv_parse_error("quote.csv", "x,y\n1,2\n3,\"4\n5,6\n");
+    assert_eq!((l, c), (3, 2));
+    assert_eq!(
+        m,
+        "unterminated quoted field starting at line 3: no closing `\"` before the end of the file"
+    );
+    // In the header, after an escaped quote, after a CRLF line and at the very end.
+    let (l, c, m) = csv_parse_error("quote_header.csv", "x,\"y\n1,2\n");
+    assert_eq!((l, c), (1, 2), "{m}");
+    let (l, c, _) = csv_parse_error("quote_escaped.csv", "x\r\n1\r\n\"a\"\"b\r\n");
+    assert_eq!((l, c), (3, 1));
+    let (l, c, _) = csv_parse_error("quote_last.csv", "x,y\n1,\"");
+    assert_eq!((l, c), (2, 2));
+    // Closed quotes are fine, and a quote inside an unquoted field is literal.
+    let path = scratch("quote_ok.csv");
+    std::fs::write(&path, "\"x\",\"y,z\"\n\"1\",2\n").unwrap();
+    let ds = io::read_csv(&path).unwrap();
+    assert_eq!(ds.names(), &["x".to_string(), "y,z".to_string()]);
+    let (l, c, m) = csv_parse_error("quote_inner.csv", "x\n1\"\n");
+    assert_eq!((l, c), (2, 1));
+    assert!(m.contains("`1\"` is not a number"), "{m}");
+}
+
+#[test]
+fn write_csv_nan_is_refused_naming_column_and_row_and_writes_nothing() {
+    // read_csv refuses NaN (a field must be a number, tests/io.rs), so
+    // write_csv must not write one: they agree on what a CSV table is.
+    let path = scratch("nan.csv");
+    let _ = std::fs::remove_file(&path);
+    let ds = Dataset::from_columns(vec![
+        ("a", array![1.0, 2.0, 3.0]),
+        ("b", array![0.5, 1.5, f64::NAN]),
+    ])
+    .unwrap();
+    let err = io::write_csv(&path, &ds).unwrap_err();
+    assert!(
+        matches!(&err, DatasetsError::Format { path: p, .. } if *p == path),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("NaN in column `b` at row 2 (0-based; line 4 of the file)"),
+        "{err}"
+    );
+    assert!(!path.exists());
+    // What read_csv cannot read back is refused too.
+    for (name, what) in [("", "``"), (" a", "` a`")] {
+        let ds = Dataset::from_columns(vec![(name, array![1.0])]).unwrap();
+        let err = io::write_csv(&path, &ds).unwrap_err().to_string();
+        assert!(err.contains(what), "{err}");
+    }
+    assert!(io::write_csv(&path, &Dataset::new()).is_err());
+    assert!(!path.exists());
+}
+
+#[test]
+fn write_csv_and_read_csv_round_trip_infinities() {
+    let path = scratch("inf.csv");
+    let ds = Dataset::from_columns(vec![
+        ("a", array![f64::INFINITY, -1.5, f64::NEG_INFINITY]),
+        ("b", array![f64::MAX, f64::MIN_POSITIVE, -0.0]),
+    ])
+    .unwrap();
+    io::write_csv(&path, &ds).unwrap();
+    let back = io::read_csv(&path).unwrap();
+    assert_eq!(back, ds);
+    assert!(back.column("b").unwrap()[2].is_sign_negative());
+    // pandas writes inf as `inf`; it and `-inf` read back as infinities.
+    std::fs::write(&path, "x\ninf\n-inf\nInfinity\n").unwrap();
+    let x = io::read_csv(&path).unwrap().column("x").unwrap().to_vec();
+    assert_eq!(x, vec![f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY]);
+}
