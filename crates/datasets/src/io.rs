@@ -498,37 +498,102 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-/// Parses `.npy` bytes (`path` only names the source in errors).
-///
-/// Accepts format versions 1–3, C or Fortran order; errors on a dtype other
-/// than `A`'s, a truncated file, or a malformed header.
-///
-/// ```
-/// use tapegrad_datasets::io::from_npy_bytes;
-/// assert!(from_npy_bytes::<f64>(b"\x93NUMPY\x01\x00", "x.npy".as_ref()).is_err());
-/// ```
-pub fn from_npy_bytes<A: NpyElement>(bytes: &[u8], path: &Path) -> Result<ArrayD<A>> {
-    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
-        return Err(format_err(path, "not a .npy file (bad magic string)"));
+/// What a `.npy` preamble and header say: where the data starts and what
+/// it holds.
+#[derive(Debug)]
+struct NpyHeader {
+    /// Bytes before the data: preamble and header.
+    data_offset: usize,
+    shape: Vec<usize>,
+    /// The shape as the header spells it, for messages.
+    shape_text: String,
+    fortran: bool,
+    /// Number of elements.
+    len: usize,
+    /// Bytes of data the shape and dtype need (`len * A::SIZE`).
+    data_bytes: usize,
+}
+
+/// Length of the preamble (magic string, version, header length) of format
+/// version `major`, or `None` for a version this reader does not know.
+fn npy_preamble_len(major: u8) -> Option<usize> {
+    match major {
+        1 => Some(10),
+        2 | 3 => Some(12),
+        _ => None,
     }
-    let major = bytes[6];
-    let (hlen, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        _ => {
-            return Err(format_err(
+}
+
+/// Checks the preamble at the start of `bytes` (a whole file, or at least
+/// its first [`npy_preamble_len`] bytes when it has them) and returns
+/// `(preamble length, header length)`. A file cut inside the preamble is
+/// called truncated, with what is missing; `what` names the source in
+/// messages ("file", "member").
+fn npy_preamble(bytes: &[u8], path: &Path, what: &str) -> Result<(usize, usize)> {
+    let n = bytes.len();
+    if n == 0 {
+        return Err(format_err(
+            path,
+            format!("not a .npy {what}: it is empty (no magic string)"),
+        ));
+    }
+    if n < MAGIC.len() {
+        return Err(if MAGIC.starts_with(bytes) {
+            format_err(
                 path,
-                format!("unsupported .npy format version {major}"),
-            ))
-        }
+                format!(
+                    "truncated .npy {what}: {n} bytes, cut inside the {}-byte magic string",
+                    MAGIC.len()
+                ),
+            )
+        } else {
+            format_err(path, format!("not a .npy {what} (bad magic string)"))
+        });
+    }
+    if !bytes.starts_with(MAGIC) {
+        return Err(format_err(
+            path,
+            format!("not a .npy {what} (bad magic string)"),
+        ));
+    }
+    if n < 8 {
+        return Err(format_err(
+            path,
+            format!("truncated .npy {what}: {n} bytes, cut before the format version (bytes 7-8)"),
+        ));
+    }
+    let (major, minor) = (bytes[6], bytes[7]);
+    let start = npy_preamble_len(major).ok_or_else(|| {
+        format_err(
+            path,
+            format!("unsupported .npy format version {major}.{minor} (versions 1-3 are read)"),
+        )
+    })?;
+    if n < start {
+        return Err(format_err(
+            path,
+            format!(
+                "truncated .npy {what}: {n} bytes, cut inside the {start}-byte preamble of \
+                 format {major}.{minor} (it ends with the header length)"
+            ),
+        ));
+    }
+    let hlen = if major == 1 {
+        u16::from_le_bytes([bytes[8], bytes[9]]) as u64
+    } else {
+        u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as u64
     };
-    let header = bytes
-        .get(start..start + hlen)
-        .ok_or_else(|| format_err(path, "truncated .npy header"))?;
-    let header = std::str::from_utf8(header).map_err(|_| format_err(path, "header is not text"))?;
+    let hlen = usize::try_from(hlen)
+        .map_err(|_| format_err(path, format!("header length {hlen} is too large")))?;
+    Ok((start, hlen))
+}
+
+/// Parses the header dict (the `hlen` bytes after the preamble) for
+/// element type `A`: dtype, order and shape, and the data size they promise
+/// (checked arithmetic: a shape whose size overflows is an error).
+fn npy_header<A: NpyElement>(header: &[u8], start: usize, path: &Path) -> Result<NpyHeader> {
+    let header =
+        std::str::from_utf8(header).map_err(|_| format_err(path, "the .npy header is not text"))?;
     let descr = header_value(header, "descr")
         .map(|d| d.trim_matches('\''))
         .ok_or_else(|| format_err(path, format!("header has no 'descr': {header}")))?;
@@ -564,29 +629,136 @@ pub fn from_npy_bytes<A: NpyElement>(bytes: &[u8], path: &Path) -> Result<ArrayD
                 .map_err(|_| format_err(path, format!("bad shape {shape_text}")))
         })
         .collect::<Result<Vec<usize>>>()?;
-    let n = crate::random_state::shape_len(&shape)
-        .map_err(|_| format_err(path, format!("shape {shape_text} is too large")))?;
-    let data = &bytes[start + hlen..];
-    let need = n
-        .checked_mul(A::SIZE)
-        .ok_or_else(|| format_err(path, "shape too large"))?;
-    if data.len() < need {
-        return Err(format_err(
+    let too_large = || {
+        format_err(
             path,
             format!(
-                "truncated data: shape {shape_text} needs {need} bytes, file has {}",
-                data.len()
+                "shape {shape_text} of '{}' is too large to hold in memory",
+                A::DESCR
             ),
-        ));
-    }
-    let values: Vec<A> = data[..need].chunks_exact(A::SIZE).map(A::read_le).collect();
-    let dim = IxDyn(&shape);
-    let array = if fortran {
+        )
+    };
+    let len = crate::random_state::shape_len(&shape).map_err(|_| too_large())?;
+    let data_bytes = len.checked_mul(A::SIZE).ok_or_else(too_large)?;
+    let data_offset = start
+        .checked_add(header.len())
+        .filter(|o| o.checked_add(data_bytes).is_some())
+        .ok_or_else(too_large)?;
+    Ok(NpyHeader {
+        data_offset,
+        shape,
+        shape_text: shape_text.to_string(),
+        fortran,
+        len,
+        data_bytes,
+    })
+}
+
+/// Appends the elements of `data` (whole elements, little-endian).
+fn decode_into<A: NpyElement>(data: &[u8], out: &mut Vec<A>) {
+    out.extend(data.chunks_exact(A::SIZE).map(A::read_le));
+}
+
+/// The array of `values` in the header's shape and order.
+fn npy_array<A: NpyElement>(h: NpyHeader, values: Vec<A>, path: &Path) -> Result<ArrayD<A>> {
+    let dim = IxDyn(&h.shape);
+    let array = if h.fortran {
         ArrayD::from_shape_vec(dim.f(), values)
     } else {
         ArrayD::from_shape_vec(dim, values)
     };
     array.map_err(|e| format_err(path, e.to_string()))
+}
+
+/// Room for `n` elements, or an error naming the bytes that could not be had.
+fn npy_buffer<A: NpyElement>(h: &NpyHeader, path: &Path) -> Result<Vec<A>> {
+    let mut values = Vec::new();
+    values.try_reserve_exact(h.len).map_err(|_| {
+        format_err(
+            path,
+            format!(
+                "cannot allocate {} bytes for shape {} of '{}'",
+                h.data_bytes,
+                h.shape_text,
+                A::DESCR
+            ),
+        )
+    })?;
+    Ok(values)
+}
+
+/// Parses `.npy` bytes (`path` only names the source in errors).
+///
+/// Accepts format versions 1–3, C or Fortran order; errors on a dtype other
+/// than `A`'s, a malformed header, or a truncated file, saying where it is
+/// cut: inside the magic string or the preamble, inside the header (with
+/// the length the preamble gives), or inside the data (with the bytes the
+/// shape needs). Bytes after the data are ignored, as numpy ignores them.
+///
+/// ```
+/// use tapegrad_datasets::io::{from_npy_bytes, to_npy_bytes};
+/// let err = from_npy_bytes::<f64>(b"\x93NUMPY\x01\x00", "x.npy".as_ref()).unwrap_err();
+/// assert!(err.to_string().contains("truncated .npy file: 8 bytes"), "{err}");
+/// let bytes = to_npy_bytes(&ndarray::array![1.0f64, 2.0]);
+/// let err = from_npy_bytes::<f64>(&bytes[..100], "x.npy".as_ref()).unwrap_err();
+/// assert!(err.to_string().contains("truncated header: the preamble says 118 header bytes, \
+///                                   the file has 90 after it"), "{err}");
+/// ```
+pub fn from_npy_bytes<A: NpyElement>(bytes: &[u8], path: &Path) -> Result<ArrayD<A>> {
+    let (start, hlen) = npy_preamble(bytes, path, "file")?;
+    let after = bytes.len() - start;
+    let header = bytes
+        .get(start..)
+        .and_then(|h| h.get(..hlen))
+        .ok_or_else(|| {
+            format_err(
+                path,
+                format!(
+                "truncated header: the preamble says {hlen} header bytes, the file has {after} \
+                 after it"
+            ),
+            )
+        })?;
+    let h = npy_header::<A>(header, start, path)?;
+    let data = &bytes[h.data_offset..];
+    if data.len() < h.data_bytes {
+        return Err(format_err(
+            path,
+            format!(
+                "truncated data: shape {} of '{}' needs {} bytes, file has {} after the header",
+                h.shape_text,
+                A::DESCR,
+                h.data_bytes,
+                data.len()
+            ),
+        ));
+    }
+    let mut values = npy_buffer::<A>(&h, path)?;
+    decode_into(&data[..h.data_bytes], &mut values);
+    npy_array(h, values, path)
+}
+
+/// Why `name` cannot be a member of a `.npz` archive (written or read), or
+/// `None` if it can: an empty name, an absolute path, a `..` component, a
+/// backslash, a drive letter or a NUL could make a tool that extracts the
+/// archive write outside its folder.
+fn unsafe_member_name(name: &str) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.starts_with('/') {
+        Some("it is an absolute path")
+    } else if name.contains('\\') {
+        Some("it contains a backslash")
+    } else if name.contains('\0') {
+        Some("it contains a NUL character")
+    } else if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        Some("it starts with a drive letter")
+    } else if name.split('/').any(|c| c == "..") {
+        Some("it has a `..` component")
+    } else {
+        None
+    }
 }
 
 /// Builds a `.npz` archive (`np.savez`, or `np.savez_compressed` when
@@ -650,7 +822,9 @@ impl NpzWriter {
     }
 
     /// Adds `array` under `name` (stored as `name.npy`). Errors on an empty
-    /// or repeated name.
+    /// or repeated name, and on a name that could escape a folder when the
+    /// archive is extracted: absolute (`/x`), with a `..` component
+    /// (`../evil`), a backslash, a drive letter (`C:x`) or a NUL.
     ///
     /// ```
     /// use ndarray::array;
@@ -658,12 +832,20 @@ impl NpzWriter {
     /// let mut w = NpzWriter::new(false);
     /// w.add("a", &array![1.0f64]).unwrap();
     /// assert!(w.add("a", &array![2.0f64]).is_err());
+    /// let err = w.add("../evil", &array![2.0f64]).unwrap_err().to_string();
+    /// assert!(err.contains("`../evil` is not a safe .npz member name"), "{err}");
     /// ```
     pub fn add<A: NpyElement, S: Data<Elem = A>, D: Dimension>(
         &mut self,
         name: &str,
         array: &ArrayBase<S, D>,
     ) -> Result<()> {
+        if let Some(why) = unsafe_member_name(name) {
+            return Err(crate::error::invalid(
+                "name",
+                format!("array name `{name}` is not a safe .npz member name: {why}"),
+            ));
+        }
         if name.is_empty() || self.members.iter().any(|(n, _)| n == name) {
             return Err(crate::error::invalid(
                 "name",
@@ -703,14 +885,29 @@ impl NpzWriter {
 
 /// Reads the arrays of a `.npz` archive (from `np.savez`, `np.savez_compressed`
 /// or [`NpzWriter`]).
+///
+/// What [`NpzReader::by_name`] allocates is bounded by what the member's
+/// `.npy` header promises (shape × item size, computed with checked
+/// arithmetic), and the size the zip entry records must agree with it
+/// before anything is decompressed; a member that decompresses to more
+/// bytes than that is refused without reading them. By default nothing
+/// else bounds it: a small deflated member can honestly promise a large
+/// array (a 1 GiB array of zeros deflates to about 1 MB), so set
+/// [`NpzReader::max_bytes`] when reading archives you do not trust.
+///
+/// Member names that could escape a folder when the archive is extracted
+/// (absolute, with a `..` component, a backslash or a drive letter) are
+/// refused by [`NpzReader::open`], as [`NpzWriter::add`] refuses them.
 #[derive(Debug)]
 pub struct NpzReader {
     path: PathBuf,
     archive: zip::ZipArchive<std::io::Cursor<Vec<u8>>>,
+    max_bytes: Option<u64>,
 }
 
 impl NpzReader {
-    /// Opens an archive. Errors if the file is missing or not a zip archive.
+    /// Opens an archive. Errors if the file is missing or not a zip archive,
+    /// or if a member's name is unsafe (naming the member and why).
     ///
     /// ```
     /// use tapegrad_datasets::io::NpzReader;
@@ -723,10 +920,44 @@ impl NpzReader {
         let bytes = fs::read(path).map_err(io_err(path))?;
         let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
             .map_err(|e| format_err(path, format!("not a .npz archive: {e}")))?;
+        for member in archive.file_names() {
+            let member = member.map_err(|e| format_err(path, format!("bad member name: {e}")))?;
+            if let Some(why) = unsafe_member_name(&member) {
+                return Err(format_err(
+                    path,
+                    format!("member `{member}` has an unsafe name: {why}"),
+                ));
+            }
+        }
         Ok(NpzReader {
             path: path.to_path_buf(),
             archive,
+            max_bytes: None,
         })
+    }
+
+    /// Caps the bytes [`NpzReader::by_name`] decompresses for one member
+    /// (its `.npy` preamble, header and data): a larger member is refused,
+    /// naming it, its size and the limit, before any of its data is read.
+    /// The default is no cap beyond what the member's header promises.
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use tapegrad_datasets::io::{NpzReader, NpzWriter};
+    /// let path = std::env::temp_dir().join("tapegrad_datasets_doc_limit.npz");
+    /// let mut w = NpzWriter::new(true);
+    /// w.add("big", &Array1::<f64>::zeros(1 << 17)).unwrap(); // 1 MiB of data
+    /// w.write(&path).unwrap();
+    /// assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
+    /// let mut r = NpzReader::open(&path).unwrap().max_bytes(1 << 16);
+    /// let err = r.by_name::<f64>("big").unwrap_err().to_string();
+    /// assert!(err.contains("over the limit of 65536 bytes"), "{err}");
+    /// let mut r = NpzReader::open(&path).unwrap().max_bytes(2 << 20);
+    /// assert_eq!(r.by_name::<f64>("big").unwrap().len(), 1 << 17);
+    /// ```
+    pub fn max_bytes(mut self, limit: u64) -> Self {
+        self.max_bytes = Some(limit);
+        self
     }
 
     /// The array names (member names without `.npy`), sorted.
@@ -752,7 +983,10 @@ impl NpzReader {
     }
 
     /// The array stored under `name`, with element type `A`. Errors (naming
-    /// the archive and member) if it is missing or of another dtype.
+    /// the archive and member) if `name` is not a safe member name, if the
+    /// member is missing, of another dtype, truncated, larger than its
+    /// header promises or than [`NpzReader::max_bytes`], or if its zip entry
+    /// records another size than its header promises.
     ///
     /// ```
     /// use ndarray::array;
@@ -764,21 +998,153 @@ impl NpzReader {
     /// let mut r = NpzReader::open(&path).unwrap();
     /// assert_eq!(r.by_name::<f32>("x").unwrap()[[0]], 1.0);
     /// assert!(r.by_name::<f64>("x").is_err());
+    /// assert!(r.by_name::<f32>("../x").is_err());
     /// ```
     pub fn by_name<A: NpyElement>(&mut self, name: &str) -> Result<ArrayD<A>> {
-        use std::io::Read;
+        if let Some(why) = unsafe_member_name(name) {
+            return Err(crate::error::invalid(
+                "name",
+                format!("array name `{name}` is not a safe .npz member name: {why}"),
+            ));
+        }
         let member = format!("{name}.npy");
         let member_path = self.path.join(&member);
-        let names = self.names().join(", ");
-        let mut file = self.archive.by_name(&member).map_err(|_| {
-            format_err(
+        let Some(index) = self.archive.index_for_name(&member) else {
+            let names = self.names().join(", ");
+            return Err(format_err(
                 &self.path,
                 format!("no array named `{name}` (arrays: {names})"),
-            )
-        })?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_err(&member_path))?;
-        from_npy_bytes(&bytes, &member_path)
+            ));
+        };
+        let file = self
+            .archive
+            .by_index(index)
+            .map_err(|e| format_err(&member_path, format!("cannot read the member: {e}")))?;
+        read_npz_member(file, &member_path, self.max_bytes)
+    }
+}
+
+/// Reads one `.npy` member, allocating no more than its header promises
+/// (and `limit`, if any) and checking the zip entry's recorded size first.
+fn read_npz_member<A: NpyElement, R: std::io::Read>(
+    mut file: zip::read::ZipFile<'_, R>,
+    path: &Path,
+    limit: Option<u64>,
+) -> Result<ArrayD<A>> {
+    use std::io::Read;
+    let recorded = file.size();
+    let over_limit = |what: String, n: u64, limit: u64| {
+        format_err(
+            path,
+            format!(
+                "{what} {n} bytes, over the limit of {limit} bytes set with NpzReader::max_bytes"
+            ),
+        )
+    };
+    if let Some(limit) = limit.filter(|&l| recorded > l) {
+        return Err(over_limit(
+            "the zip entry records".to_string(),
+            recorded,
+            limit,
+        ));
+    }
+    let read_err = |e: std::io::Error| format_err(path, format!("cannot read the member: {e}"));
+    // Magic string and version, then the rest of the preamble they imply.
+    let mut preamble = Vec::with_capacity(12);
+    (&mut file)
+        .take(8)
+        .read_to_end(&mut preamble)
+        .map_err(read_err)?;
+    if let Some(len) = preamble.get(6).and_then(|&m| npy_preamble_len(m)) {
+        (&mut file)
+            .take((len - preamble.len().min(len)) as u64)
+            .read_to_end(&mut preamble)
+            .map_err(read_err)?;
+    }
+    let (start, hlen) = npy_preamble(&preamble, path, "member")?;
+    let header_end = start as u64 + hlen as u64;
+    if header_end > recorded {
+        return Err(format_err(
+            path,
+            format!(
+                "truncated header: the preamble says {hlen} header bytes, the zip entry records \
+                 {recorded} bytes for the whole member"
+            ),
+        ));
+    }
+    let mut header = Vec::new();
+    (&mut file)
+        .take(hlen as u64)
+        .read_to_end(&mut header)
+        .map_err(read_err)?;
+    if header.len() < hlen {
+        return Err(format_err(
+            path,
+            format!(
+                "truncated header: the preamble says {hlen} header bytes, the member has {} \
+                 after it",
+                header.len()
+            ),
+        ));
+    }
+    let h = npy_header::<A>(&header, start, path)?;
+    let total = h.data_offset as u64 + h.data_bytes as u64;
+    let promise = format!(
+        "its header (shape {} of '{}') promises",
+        h.shape_text,
+        A::DESCR
+    );
+    if let Some(limit) = limit.filter(|&l| total > l) {
+        return Err(over_limit(promise, total, limit));
+    }
+    if recorded < total {
+        return Err(format_err(
+            path,
+            format!("truncated member: the zip entry records {recorded} bytes, {promise} {total}"),
+        ));
+    }
+    if recorded > total {
+        return Err(format_err(
+            path,
+            format!("the zip entry records {recorded} bytes, {promise} only {total}"),
+        ));
+    }
+    let mut values = npy_buffer::<A>(&h, path)?;
+    let mut chunk = vec![0u8; h.data_bytes.min(1 << 16)];
+    let mut left = h.data_bytes;
+    while left > 0 {
+        let want = left.min(chunk.len());
+        let mut n = 0;
+        while n < want {
+            match file.read(&mut chunk[n..want]) {
+                Ok(0) => {
+                    return Err(format_err(
+                        path,
+                        format!(
+                            "truncated data: {promise} {} bytes of data, the member has {} \
+                             after the header",
+                            h.data_bytes,
+                            h.data_bytes - left + n
+                        ),
+                    ))
+                }
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_err(e)),
+            }
+        }
+        decode_into(&chunk[..want], &mut values);
+        left -= want;
+    }
+    // One byte more: a member longer than its header promises is refused
+    // (and reading to its end checks its CRC).
+    match file.read(&mut [0u8; 1]) {
+        Ok(0) => npy_array(h, values, path),
+        Ok(_) => Err(format_err(
+            path,
+            format!("the member holds more than the {total} bytes {promise}"),
+        )),
+        Err(e) => Err(read_err(e)),
     }
 }
 
