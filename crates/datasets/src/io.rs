@@ -3,11 +3,19 @@
 //!
 //! Reading errors name the file and, for CSV, the line and column (1-based).
 //! Writing is all-or-nothing: the bytes go to a temporary file beside the
-//! target, which is then renamed over it.
+//! target, which is then renamed over it, so concurrent writers of one path
+//! leave one of their files whole. A writer refuses what its reader would
+//! refuse ([`write_csv`] a NaN, [`NpzWriter::add`] an unsafe member name).
+//!
+//! Readers allocate no more than the file promises: a `.npy` file's data
+//! must be there before it is copied, and a `.npz` member is decompressed
+//! only up to what its header promises (which its zip entry must confirm,
+//! and [`NpzReader::max_bytes`] may cap further).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{Array1, ArrayBase, ArrayD, Data, Dimension, IxDyn, ShapeBuilder};
 
@@ -37,7 +45,8 @@ fn format_err(path: &Path, message: impl Into<String>) -> DatasetsError {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: temp file, sync, rename.
+/// Writes `bytes` to `path` whole or not at all: a temp file of its own
+/// beside `path`, sync, rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -47,9 +56,16 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .ok_or_else(|| format_err(path, "not a file path"))?
         .to_string_lossy();
-    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per write, not only per process: two threads writing the same
+    // path must not share (and interleave in) one temporary file.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)

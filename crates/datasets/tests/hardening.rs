@@ -449,3 +449,30 @@ fn npy_shape_overflowing_the_address_space_is_an_error() {
     let err = npz_error("huge.npz", &zip, "huge");
     assert!(err.contains("too large"), "{err}");
 }
+
+#[test]
+fn concurrent_writes_of_one_path_leave_one_whole_file() {
+    // The temp file was named by process id only, so two threads writing
+    // the same path shared it: interleaved bytes or a failed rename.
+    let path = scratch("concurrent").join("same.npy");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let arrays: Vec<Array1<f64>> = (0..8)
+        .map(|t| Array1::from_elem(1 << 16, t as f64))
+        .collect();
+    std::thread::scope(|s| {
+        for a in &arrays {
+            let path = &path;
+            s.spawn(move || {
+                for _ in 0..10 {
+                    io::write_npy(path, a).unwrap();
+                }
+            });
+        }
+    });
+    let back = io::read_npy::<f64>(&path).unwrap();
+    let first = back[[0]];
+    assert!(back.iter().all(|&v| v == first), "a mixed file");
+    assert_eq!(back.len(), 1 << 16);
+    let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+    assert_eq!(leftovers, 1, "temporary files left behind");
+}
