@@ -2,6 +2,7 @@
 //! documents use it (build from columns, add a computed column, `head()`,
 //! `sample(n).values`), plus feature/target batches for training loops.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -40,23 +41,61 @@ impl Dataset {
         Self::default()
     }
 
-    /// `pd.DataFrame({"x1": x1, ...})`. Errors on unequal lengths or a
-    /// repeated name.
+    /// `pd.DataFrame({"x1": x1, ...})`. Errors on unequal lengths (naming the
+    /// column and both lengths) or a repeated name (naming the column and
+    /// every 0-based index where it appears in `columns`).
     ///
     /// ```
     /// use ndarray::array;
     /// use tapegrad_datasets::Dataset;
     /// assert!(Dataset::from_columns(vec![("a", array![1.0]), ("b", array![1.0, 2.0])]).is_err());
+    /// let err = Dataset::from_columns(vec![("x", array![1.0]), ("y", array![2.0]), ("x", array![3.0])])
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid parameter `columns`: column name `x` is repeated, at indices 0 and 2 of 3 columns"
+    /// );
     /// ```
     pub fn from_columns<S: Into<String>>(columns: Vec<(S, Array1<f64>)>) -> Result<Self> {
-        let mut ds = Dataset::new();
-        for (name, col) in columns {
-            ds.insert(name, col)?;
+        let (names, columns): (Vec<String>, Vec<Array1<f64>>) =
+            columns.into_iter().map(|(n, c)| (n.into(), c)).unzip();
+        if let Some((name, positions)) = repeated_name(&names) {
+            return Err(invalid(
+                "columns",
+                format!(
+                    "column name `{name}` is repeated, at indices {} of {} columns",
+                    list_positions(&positions),
+                    names.len()
+                ),
+            ));
         }
-        Ok(ds)
+        if let Some(first) = columns.first() {
+            if let Some((name, column)) = names
+                .iter()
+                .zip(&columns)
+                .find(|(_, c)| c.len() != first.len())
+            {
+                return Err(DatasetsError::Shape {
+                    context: "Dataset::from_columns",
+                    message: format!(
+                        "column `{name}` has {} rows, column `{}` has {}",
+                        column.len(),
+                        names[0],
+                        first.len()
+                    ),
+                });
+            }
+        }
+        Ok(Dataset {
+            names,
+            columns,
+            targets: Vec::new(),
+        })
     }
 
-    /// A table from the columns of a matrix, with the given names.
+    /// A table from the columns of a matrix, with the given names. Errors if
+    /// the number of names is not the number of columns, or a name is
+    /// repeated (see [`Dataset::from_columns`]).
     ///
     /// ```
     /// use ndarray::array;
@@ -361,6 +400,35 @@ impl Dataset {
             batch_size,
             start: 0,
         })
+    }
+}
+
+/// The first name that occurs more than once, with every 0-based index where
+/// it occurs; `None` if the names are distinct. Linear in the number of names.
+pub(crate) fn repeated_name(names: &[String]) -> Option<(&str, Vec<usize>)> {
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+    let (_, name) = names
+        .iter()
+        .enumerate()
+        .find(|&(i, n)| *seen.entry(n.as_str()).or_insert(i) != i)?;
+    let positions = names
+        .iter()
+        .enumerate()
+        .filter(|&(_, n)| n == name)
+        .map(|(i, _)| i)
+        .collect();
+    Some((name.as_str(), positions))
+}
+
+/// `0`, `0 and 2`, `0, 2 and 5`.
+pub(crate) fn list_positions(positions: &[usize]) -> String {
+    match positions {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(usize::to_string).collect();
+            format!("{} and {last}", init.join(", "))
+        }
     }
 }
 
