@@ -41,5 +41,23 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The same error, named after `op` (see [`TensorError::in_op`]): for ops built from
+    /// others, so that `stack` does not report `concat` and `reduce_min` not `reduce_max`.
+    pub fn in_op(self, name: &'static str) -> Self {
+        match self {
+            Error::Tensor(e) => Error::Tensor(e.in_op(name)),
+            Error::DType { lhs, rhs, fix, .. } => Error::DType {
+                op: name,
+                lhs,
+                rhs,
+                fix,
+            },
+            Error::Invalid { message, .. } => Error::Invalid { op: name, message },
+            other => other,
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -92,5 +92,29 @@ pub enum TensorError {
     },
 }
 
+impl TensorError {
+    /// The same error, named after `op`: an op built from others (`stack` from `concat`,
+    /// `reduce_min` from `reduce_max`) reports the op its caller called.
+    ///
+    /// ```
+    /// use tapegrad_tensor::TensorError;
+    /// let e = TensorError::Invalid { op: "concat", message: "no tensors".into() };
+    /// assert_eq!(e.in_op("stack").to_string(), "stack: no tensors");
+    /// ```
+    pub fn in_op(mut self, name: &'static str) -> Self {
+        match &mut self {
+            TensorError::Broadcast { op, .. }
+            | TensorError::DType { op, .. }
+            | TensorError::Shape { op, .. }
+            | TensorError::Axis { op, .. }
+            | TensorError::Index { op, .. }
+            | TensorError::TooLarge { op, .. }
+            | TensorError::Alloc { op, .. }
+            | TensorError::Invalid { op, .. } => *op = name,
+        }
+        self
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = TensorError> = std::result::Result<T, E>;

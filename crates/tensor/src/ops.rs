@@ -883,7 +883,39 @@ impl Array {
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
+        if let Some(empty) = self.empty_reduction("reduce_sum", axes.slice(), keepdims, 0.0)? {
+            return Ok(empty);
+        }
         Ok(self.sum_over(axes.slice(), keepdims, None))
+    }
+
+    /// The reduction of an empty tensor, made without running the kernel: every output
+    /// element reduces nothing, so it is the reduction's `identity` (0 for a sum, NaN for a
+    /// mean's 0 / 0, -inf for a maximum), as the kernel would give, and the kernel would visit
+    /// every empty lane (2^40 of them for a `(2^40, 0)` tensor) to say so. The output can
+    /// also be far larger than the input (the sum over the empty axis of that tensor is 2^40
+    /// zeros): it is built by the checked fill, an error naming `op` when it cannot be had.
+    /// `None` for a tensor with elements.
+    fn empty_reduction(
+        &self,
+        op: &'static str,
+        axes: &[usize],
+        keepdims: bool,
+        identity: f64,
+    ) -> Result<Option<Array>> {
+        if !self.is_empty() {
+            return Ok(None);
+        }
+        let shape: Vec<usize> = (self.shape().iter().enumerate())
+            .filter_map(|(i, &d)| match axes.contains(&i) {
+                true => keepdims.then_some(1),
+                false => Some(d),
+            })
+            .collect();
+        Ok(Some(match self.dtype() {
+            crate::DType::F32 => fill_tensor(op, &shape, identity as f32)?,
+            crate::DType::F64 => fill_tensor(op, &shape, identity)?,
+        }))
     }
 
     /// [`Array::sum`] over axes already normalized (sorted, distinct, in range), each sum
@@ -901,6 +933,11 @@ impl Array {
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         let axes = normalize_axes("reduce_mean", axes, self.shape())?;
+        if let Some(empty) =
+            self.empty_reduction("reduce_mean", axes.slice(), keepdims, f64::NAN)?
+        {
+            return Ok(empty);
+        }
         let count: usize = axes.slice().iter().map(|&a| self.shape()[a]).product();
         Ok(self.sum_over(axes.slice(), keepdims, Some(count as f64)))
     }
@@ -908,6 +945,11 @@ impl Array {
     /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         let axes = normalize_axes("reduce_max", axes, self.shape())?;
+        let empty =
+            self.empty_reduction("reduce_max", axes.slice(), keepdims, f64::NEG_INFINITY)?;
+        if let Some(empty) = empty {
+            return Ok(empty);
+        }
         Ok(match self.repr() {
             Repr::F32(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis, None),
             Repr::F64(a) => reduce_kernel(a, axes.slice(), keepdims, max_slice, max_axis, None),
@@ -933,6 +975,14 @@ impl Array {
                 message: "the target shape does not broadcast to the source shape".into(),
                 shapes: vec![self.shape().to_vec(), shape.to_vec()],
             })?;
+        if self.is_empty() {
+            // zeros, without visiting the empty lanes; the checked fill, as the target shape
+            // can be far larger than the source (`(0, 2^40)` summed to `(2^40,)`)
+            return match self.dtype() {
+                crate::DType::F32 => fill_tensor("sum_to_shape", shape, 0.0f32),
+                crate::DType::F64 => fill_tensor("sum_to_shape", shape, 0.0f64),
+            };
+        }
         Ok(match self.repr() {
             Repr::F32(a) => sum_to_kernel(a, shape, lead, &kept),
             Repr::F64(a) => sum_to_kernel(a, shape, lead, &kept),

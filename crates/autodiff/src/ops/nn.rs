@@ -31,7 +31,7 @@ impl Op for Softmax {
 /// ```
 pub fn softmax(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
     let x = resolve(x)?;
-    let value = x.value().softmax(axis)?;
+    let value = x.value().softmax(axis).map_err(|e| e.in_op("softmax"))?;
     Ok(record1(|| OpRef::new(Softmax { axis }), x, value))
 }
 
@@ -54,14 +54,17 @@ impl Tensor {
 /// ```
 pub fn log_softmax(x: impl IntoOperand, axis: isize) -> Result<Tensor> {
     let x = resolve(x)?;
-    let max = crate::stop_gradient(crate::reduce_max(&x, Some(&[axis]), true)?)?;
-    let shifted = crate::sub(&x, max)?;
-    let lse = crate::log(crate::reduce_sum(
-        crate::exp(&shifted)?,
-        Some(&[axis]),
-        true,
-    )?)?;
-    crate::sub(shifted, lse)
+    (|| {
+        let max = crate::stop_gradient(crate::reduce_max(&x, Some(&[axis]), true)?)?;
+        let shifted = crate::sub(&x, max)?;
+        let lse = crate::log(crate::reduce_sum(
+            crate::exp(&shifted)?,
+            Some(&[axis]),
+            true,
+        )?)?;
+        crate::sub(shifted, lse)
+    })()
+    .map_err(|e| e.in_op("log_softmax"))
 }
 
 /// The index of the largest value along the last axis of each row (`tf.argmax(x, axis=-1)`;

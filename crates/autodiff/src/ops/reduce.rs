@@ -263,7 +263,8 @@ impl Tensor {
 /// # Ok::<(), tapegrad_autodiff::Error>(())
 /// ```
 pub fn reduce_min(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-    crate::neg(reduce_max(crate::neg(x)?, axes, keepdims)?)
+    let max = reduce_max(crate::neg(x)?, axes, keepdims).map_err(|e| e.in_op("reduce_min"))?;
+    crate::neg(max)
 }
 
 /// `tf.math.reduce_std(x, axis, keepdims)`: the square root of the mean squared deviation from
@@ -278,8 +279,11 @@ pub fn reduce_min(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -
 /// ```
 pub fn reduce_std(x: impl IntoOperand, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
     let x = resolve(x)?;
-    let mean = reduce_mean(&x, axes, true)?;
-    let var = reduce_mean(crate::square(crate::sub(&x, mean)?)?, axes, keepdims)?;
+    let var = (|| {
+        let mean = reduce_mean(&x, axes, true)?;
+        reduce_mean(crate::square(crate::sub(&x, mean)?)?, axes, keepdims)
+    })()
+    .map_err(|e| e.in_op("reduce_std"))?;
     crate::sqrt(var)
 }
 

@@ -27,6 +27,10 @@ impl Op for Cumsum {
 /// Running sums along `axis`, front to back, or back to front when `reverse`.
 fn scan<T: tt::Element>(a: &ArrayD<T>, axis: usize, reverse: bool) -> ArrayD<T> {
     let mut out = a.to_owned();
+    if out.is_empty() {
+        // nothing to sum, however many empty lanes there are (2^40 of a `(0, 2^40)` tensor)
+        return out;
+    }
     for mut lane in out.lanes_mut(Axis(axis)) {
         let mut acc = T::zero();
         let mut add = |x: &mut T| {

@@ -5,7 +5,7 @@
 use crate::op::{Backward, Op};
 use crate::tape::{record, record1, OpRef};
 use crate::tensor::resolve;
-use crate::{IntoOperand, Result, Tensor};
+use crate::{Error, IntoOperand, Result, Tensor};
 
 fn dims(shape: &[usize]) -> Vec<isize> {
     shape.iter().map(|&d| d as isize).collect()
@@ -226,23 +226,55 @@ pub fn concat(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
     Ok(record(Concat { axis }, &refs, value))
 }
 
-/// `tf.stack`: joins tensors of one shape along a new axis.
+/// `tf.stack`: joins tensors of one shape along a new axis. Built from `expand_dims` and
+/// `concat`; its errors name `stack`.
+///
+/// ```
+/// use tapegrad_autodiff::{stack, Tensor};
+/// let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+/// assert_eq!(stack(&[a.clone(), a.clone()], 0)?.shape(), [2, 2]);
+/// assert!(stack(&[], 0).unwrap_err().to_string().starts_with("stack:"));
+/// let e = stack(&[a.clone(), Tensor::from_vec(vec![1.0f64, 2.0], &[2])?], 0).unwrap_err();
+/// assert!(e.to_string().starts_with("stack:"), "{e}");
+/// let e = stack(&[a.clone()], 3).unwrap_err();
+/// assert!(e.to_string().starts_with("stack: axis 3"), "{e}");
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
 pub fn stack(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
-    let rank = tensors.first().map_or(0, Tensor::rank) as isize;
+    let Some(first) = tensors.first() else {
+        return Err(Error::Invalid {
+            op: "stack",
+            message: "needs at least one tensor".into(),
+        });
+    };
+    let rank = first.rank() as isize;
+    // the new axis goes anywhere in 0..=rank (counted from the end when negative)
+    if axis < -(rank + 1) || axis > rank {
+        return Err(Error::Invalid {
+            op: "stack",
+            message: format!(
+                "axis {axis} is out of range for stacking tensors of shape {:?} \
+                 (allowed: {}..={rank})",
+                first.shape(),
+                -(rank + 1)
+            ),
+        });
+    }
     let axis = if axis < 0 { axis + rank + 1 } else { axis };
-    let expanded = tensors
-        .iter()
-        .map(|t| expand_dims(t, axis))
-        .collect::<Result<Vec<_>>>()?;
-    if let Some(t) = tensors.iter().find(|t| t.shape() != tensors[0].shape()) {
+    if let Some(t) = tensors.iter().find(|t| t.shape() != first.shape()) {
         return Err(tapegrad_tensor::TensorError::Shape {
             op: "stack",
             message: "all tensors must have the same shape".into(),
-            shapes: vec![tensors[0].shape().to_vec(), t.shape().to_vec()],
+            shapes: vec![first.shape().to_vec(), t.shape().to_vec()],
         }
         .into());
     }
-    concat(&expanded, axis)
+    let expanded = tensors
+        .iter()
+        .map(|t| expand_dims(t, axis))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|e| e.in_op("stack"))?;
+    concat(&expanded, axis).map_err(|e| e.in_op("stack"))
 }
 
 struct Gather {
