@@ -8,32 +8,16 @@ use std::path::PathBuf;
 use ndarray::{array, Array1};
 use tapegrad_datasets::{io, Dataset, DatasetsError};
 
+mod common;
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tapegrad_datasets_hardening_{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch("hardening", name)
 }
 
 /// Writes `text` to a scratch file and returns the `Parse` error's line,
 /// column and message.
 fn csv_parse_error(name: &str, text: &str) -> (u64, u64, String) {
-    let path = scratch(name);
-    std::fs::write(&path, text).unwrap();
-    match io::read_csv(&path).unwrap_err() {
-        DatasetsError::Parse {
-            path: p,
-            line,
-            column,
-            message,
-        } => {
-            assert_eq!(p, path);
-            (line, column, message)
-        }
-        e => panic!("unexpected error {e}"),
-    }
+    common::csv_parse_error(scratch(name), text)
 }
 
 #[test]

@@ -11,10 +11,10 @@ fn data(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/datasets")).join(name)
 }
 
+mod common;
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tapegrad_datasets_io_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch("io", name)
 }
 
 fn expected() -> Array2<f64> {
@@ -126,20 +126,7 @@ fn reads_csv_written_by_pandas_and_round_trips() {
 }
 
 fn csv_error(text: &str) -> (u64, u64, String) {
-    let path = scratch("bad.csv");
-    std::fs::write(&path, text).unwrap();
-    match read_csv(&path).unwrap_err() {
-        DatasetsError::Parse {
-            path: p,
-            line,
-            column,
-            message,
-        } => {
-            assert_eq!(p, path);
-            (line, column, message)
-        }
-        e => panic!("unexpected {e}"),
-    }
+    common::csv_parse_error(scratch("bad.csv"), text)
 }
 
 #[test]
