@@ -667,12 +667,123 @@ def gen_initializers():
     write("initializers.json", data)
 
 
+# ---------------------------------------------------------------------------------------------
+# 6. Categorical losses and accuracies
+# ---------------------------------------------------------------------------------------------
+
+CAT_CASES = [
+    # name, one-hot or soft y_true, probabilities, logits
+    ("3x4_one_hot",
+     f32([[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 1]]),
+     f32([[0.1, 0.2, 0.6, 0.1], [0.25, 0.25, 0.25, 0.25], [0.05, 0.05, 0.1, 0.8]]),
+     f32([[0.5, -1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-3.0, 1.5, 0.25, 4.0]])),
+    ("3x4_unnormalized_and_clipped",
+     f32([[0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0]]),
+     f32([[0.2, 0.3, 0.1, 0.9], [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]),
+     f32([[100.0, -100.0, 0.0, 1.0], [-50.0, 50.0, 3.0, 2.0], [88.0, 89.0, -88.0, 0.0]])),
+    ("2x5_soft_targets",
+     f32([[0.1, 0.7, 0.2, 0.0, 0.0], [0.2, 0.2, 0.2, 0.2, 0.2]]),
+     f32([[0.3, 0.3, 0.2, 0.1, 0.1], [0.9, 0.025, 0.025, 0.025, 0.025]]),
+     f32([[1.0, 2.0, 3.0, 4.0, 5.0], [-1.0, -0.5, 0.0, 0.5, 1.0]])),
+    ("2x3x4_rank3",
+     f32([[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], [[0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]]]),
+     f32([[[0.7, 0.1, 0.1, 0.1], [0.2, 0.5, 0.2, 0.1], [0.3, 0.3, 0.3, 0.1]],
+          [[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1], [0.25, 0.5, 0.125, 0.125]]]),
+     f32([[[2.0, 0.0, -1.0, 0.5], [0.1, 0.2, 0.3, 0.4], [-2.0, -1.0, 3.0, 0.0]],
+          [[0.0, 0.0, 1.0, 1.0], [5.0, -5.0, 0.0, 0.0], [1.0, 2.0, 1.0, 2.0]]])),
+]
+
+SPARSE_CASES = [
+    # name, labels, probabilities, logits
+    ("3_labels", f32([2, 0, 3]), CAT_CASES[0][2], CAT_CASES[0][3]),
+    ("3x1_labels", f32([[1], [2], [0]]), CAT_CASES[1][2], CAT_CASES[1][3]),
+    ("2x3_labels_rank3", f32([[0, 1, 2], [3, 0, 1]]), CAT_CASES[3][2], CAT_CASES[3][3]),
+]
+
+ACC_BATCHES = [
+    # y_true one-hot, y_pred (ties: argmax takes the first)
+    (f32([[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 1, 0]]),
+     f32([[0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.2, 0.2, 0.6], [0.5, 0.5, 0.0]])),
+    (f32([[1, 0, 0], [0, 0, 1]]), f32([[0.9, 0.05, 0.05], [0.4, 0.4, 0.2]])),
+    (f32([[0, 0, 1], [0, 1, 0], [1, 0, 0]]), f32([[1.0, 2.0, 3.0], [-1.0, 0.0, -2.0], [0.0, 0.0, 0.0]])),
+]
+ACC_WEIGHTS = [f32([1.0, 2.0, 0.0, 0.5]), f32([3.0, 1.0]), f32([0.0, 1.0, 1.0])]
+
+
+def gen_categorical():
+    functions = []
+    for fname, fn, cases in [
+        ("categorical_crossentropy", L.categorical_crossentropy, CAT_CASES),
+        ("sparse_categorical_crossentropy", L.sparse_categorical_crossentropy, SPARSE_CASES),
+    ]:
+        for cname, t, prob, logit in cases:
+            for from_logits in [False, True]:
+                p = logit if from_logits else prob
+                functions.append({
+                    "fn": fname, "from_logits": from_logits, "case": cname,
+                    "y_true": arr(t), "y_true_shape": list(t.shape),
+                    "y_pred": arr(p), "y_pred_shape": list(p.shape),
+                    **eval_with_grad(lambda a, b, fn=fn, fl=from_logits: fn(a, b, from_logits=fl), t, p)})
+    objects = []
+    for oname, mk, cases in [
+        ("CategoricalCrossentropy", L.CategoricalCrossentropy, CAT_CASES[:2]),
+        ("SparseCategoricalCrossentropy", L.SparseCategoricalCrossentropy, SPARSE_CASES[:2]),
+    ]:
+        for cname, t, prob, logit in cases:
+            for from_logits in [False, True]:
+                p = logit if from_logits else prob
+                for reduction in ["sum_over_batch_size", "sum", "none"]:
+                    obj = mk(from_logits=from_logits, reduction=reduction)
+                    objects.append({
+                        "object": oname, "from_logits": from_logits, "reduction": reduction,
+                        "case": cname, "y_true": arr(t), "y_pred": arr(p),
+                        **eval_plain(obj, tf.constant(t), tf.constant(p))})
+    metrics = []
+    for name, mk, sparse, weighted in [
+        ("CategoricalAccuracy", M.CategoricalAccuracy, False, False),
+        ("CategoricalAccuracy_sample_weight", M.CategoricalAccuracy, False, True),
+        ("SparseCategoricalAccuracy", M.SparseCategoricalAccuracy, True, False),
+        ("SparseCategoricalAccuracy_sample_weight", M.SparseCategoricalAccuracy, True, True),
+    ]:
+        m = mk()
+        rec = {"name": name, "class": type(m).__name__, "updates": []}
+        for i, (t, p) in enumerate(ACC_BATCHES):
+            if sparse:
+                t = f32(np.argmax(t, axis=-1))
+            sw = ACC_WEIGHTS[i] if weighted else None
+            m.update_state(t, p, sample_weight=sw)
+            batch = {"y_true": arr(t), "y_pred": arr(p)}
+            if sw is not None:
+                batch["sample_weight"] = arr(sw)
+            rec["updates"].append({"batch": batch, "result": arr(m.result()), "state": metric_state(m)})
+        metrics.append(rec)
+    data = {
+        "about": about(
+            "Keras's categorical losses: categorical_crossentropy and sparse_categorical_crossentropy "
+            "(probabilities and from_logits) with the value and the gradient of reduce_sum(loss) with "
+            "respect to y_pred; the loss objects under three reductions; CategoricalAccuracy and "
+            "SparseCategoricalAccuracy over three batches (argmax ties take the first index), with and "
+            "without sample weights."
+        ),
+        "functions": functions,
+        "objects": objects,
+        "metrics": metrics,
+        "notes": [
+            "from_logits=True runs tf.nn.softmax_cross_entropy_with_logits (sparse: "
+            "sparse_softmax_cross_entropy_with_logits), a fused kernel; from_logits=False rescales p to "
+            "sum to 1 over the last axis, clips to [1e-7, 1 - 1e-7] and sums -t * log(p).",
+        ],
+    }
+    write("categorical.json", data)
+
+
 GENERATORS = {
     "optimizers": gen_optimizers,
     "losses": gen_losses,
     "metrics": gen_metrics,
     "activations": gen_activations,
     "initializers": gen_initializers,
+    "categorical": gen_categorical,
 }
 
 

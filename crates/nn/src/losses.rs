@@ -324,8 +324,10 @@ pub fn categorical_crossentropy(
 
 /// Sparse categorical crossentropy (`tf.keras.losses.sparse_categorical_crossentropy`): the
 /// targets are class indices (shape `(n,)` or `(n, 1)`, as numbers), one-hot encoded to the
-/// prediction's last axis and scored as [`categorical_crossentropy`]. An index outside
-/// `0..classes` is an error naming it.
+/// prediction's last axis and scored as [`categorical_crossentropy`] from logits; probabilities
+/// are clipped to `[ε, 1 − ε]` and logged first, as Keras does, so unlike the dense loss the
+/// clipped row is renormalized after the clip (TensorFlow's values, `data/keras/categorical.json`).
+/// An index outside `0..classes` is an error naming it.
 ///
 /// ```
 /// use tapegrad_autodiff::Tensor;
@@ -350,7 +352,17 @@ pub fn sparse_categorical_crossentropy(
         &t,
         &p.shape().iter().map(|&d| d as isize).collect::<Vec<_>>(),
     )?;
-    categorical_crossentropy(&t, &p, from_logits)
+    if from_logits {
+        return categorical_crossentropy(&t, &p, true);
+    }
+    // Keras's sparse path from probabilities: clipped to [eps, 1 - eps] and logged, then
+    // scored as logits (`sparse_softmax_cross_entropy_with_logits(log(clip(p)))`), so the
+    // clipped row is renormalized after the clip, not before it as the dense path does: a
+    // one-hot prediction of the right class costs log(1 + 2 eps) - log(1 - eps), not -log(1 - eps)
+    let eps = tt::Array::scalar_of(p.dtype(), EPSILON);
+    let hi = tt::Array::scalar_of(p.dtype(), 1.0).sub(&eps)?.item()?;
+    let logits = ad::log(ad::clip_by_value(&p, eps.item()?, hi)?)?;
+    categorical_crossentropy(&t, &logits, true)
 }
 
 /// Class indices from a tensor of whole numbers in `0..classes`, naming the first bad one.
@@ -387,9 +399,13 @@ fn match_weight_rank(losses: &Tensor, weight: &Tensor) -> Result<Tensor> {
 }
 
 /// The loss objects' guard: after Keras's squeeze, a target and prediction whose broadcast has
-/// more elements than either compare every target with every prediction.
+/// more elements than either compare every target with every prediction. Shapes that do not
+/// broadcast at all are the loss function's to judge: the sparse cross-entropy's class indices
+/// `(n,)` against its `(n, classes)` prediction, or an error of the function's own.
 fn refuse_cross_broadcast(t: &Tensor, p: &Tensor) -> Result<()> {
-    let shape = tt::broadcast_shape("loss", t.shape(), p.shape())?;
+    let Ok(shape) = tt::broadcast_shape("loss", t.shape(), p.shape()) else {
+        return Ok(());
+    };
     let n: usize = shape.iter().product();
     if n > t.len() && n > p.len() {
         return Err(Error::Invalid {

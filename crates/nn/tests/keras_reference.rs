@@ -1,7 +1,8 @@
 //! Replays every case of the tf-keras 2.21 reference data in `data/keras/` (written by
 //! `data/keras/gen_reference.py`): loss functions (values and gradients), loss objects with every
-//! reduction and sample weights, metrics over three batches, activations (values and gradients)
-//! and the deterministic facts of the initializers. Values match to 1e-6 relative (float32).
+//! reduction and sample weights, metrics over three batches, activations (values and gradients),
+//! the deterministic facts of the initializers, and the categorical losses and accuracies
+//! (`categorical.json`). Values match to 1e-6 relative (float32).
 
 use serde_json::Value;
 use tapegrad_autodiff::{reduce_sum, GradientTape, Tensor};
@@ -488,6 +489,119 @@ fn initializers_fans_spreads_and_draw_statistics() {
                 "{name}: max {max}, Keras {k_max}, bound {bound}"
             );
             assert!(max > 0.98 * k_max, "{name}: max {max} vs Keras {k_max}");
+        }
+    }
+}
+
+/// `categorical.json`'s loss functions: categorical and sparse categorical cross-entropy from
+/// probabilities and from logits, values and the gradient of their sum, to 1e-6 relative (the
+/// gradient to two ulps of 1.0 as well, see [`check_gradient`]). Prints how many values are
+/// TensorFlow's bits exactly (its logits path is a fused kernel; ours is `log_softmax`).
+#[test]
+fn categorical_loss_functions_values_and_gradients() {
+    let data = load("categorical.json");
+    let cases = data["functions"].as_array().unwrap();
+    let (mut checked, mut values, mut same_bits) = (0, 0, 0);
+    for c in cases {
+        let name = c["fn"].as_str().unwrap();
+        let from_logits = c["from_logits"].as_bool().unwrap();
+        let what = format!(
+            "{name}/{}/from_logits={from_logits}",
+            c["case"].as_str().unwrap()
+        );
+        let (t, p) = (tensor(&c["y_true"]), tensor(&c["y_pred"]));
+        let tape = GradientTape::new();
+        tape.watch(&p);
+        let out = match name {
+            "categorical_crossentropy" => losses::categorical_crossentropy(&t, &p, from_logits),
+            "sparse_categorical_crossentropy" => {
+                losses::sparse_categorical_crossentropy(&t, &p, from_logits)
+            }
+            other => panic!("no loss function for {other}"),
+        };
+        let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
+        check_tensor(&what, &out, &c["value"]);
+        let (want, _) = flat(&c["value"]);
+        for (g, w) in out.value().to_f64_vec().iter().zip(&want) {
+            values += 1;
+            same_bits += usize::from((*g as f32).to_bits() == (*w as f32).to_bits());
+        }
+        let total = reduce_sum(&out, None, false).unwrap();
+        let g = tape.gradient(&total, &[&p]).unwrap()[0].clone().unwrap();
+        check_gradient(
+            &format!("{what} gradient"),
+            &g,
+            &c["grad_of_sum_wrt_y_pred"],
+        );
+        checked += 1;
+    }
+    eprintln!("categorical losses: {same_bits} of {values} values are TensorFlow's bits");
+    assert_eq!(checked, cases.len());
+    assert!(checked >= 14);
+}
+
+/// `categorical.json`'s loss objects under `sum_over_batch_size`, `sum` and `none`.
+#[test]
+fn categorical_loss_objects_reduce_as_keras() {
+    let data = load("categorical.json");
+    let cases = data["objects"].as_array().unwrap();
+    for c in cases {
+        let from_logits = c["from_logits"].as_bool().unwrap();
+        let reduction: Reduction = c["reduction"].as_str().unwrap().parse().unwrap();
+        let what = format!(
+            "{}/{}/from_logits={from_logits}/{}",
+            c["object"].as_str().unwrap(),
+            c["case"].as_str().unwrap(),
+            c["reduction"].as_str().unwrap()
+        );
+        let (t, p) = (tensor(&c["y_true"]), tensor(&c["y_pred"]));
+        let out = match c["object"].as_str().unwrap() {
+            "CategoricalCrossentropy" => losses::CategoricalCrossentropy {
+                from_logits,
+                ..Default::default()
+            }
+            .with_reduction(reduction)
+            .call(&t, &p),
+            "SparseCategoricalCrossentropy" => losses::SparseCategoricalCrossentropy {
+                from_logits,
+                ..Default::default()
+            }
+            .with_reduction(reduction)
+            .call(&t, &p),
+            other => panic!("no loss object {other}"),
+        };
+        check_tensor(
+            &what,
+            &out.unwrap_or_else(|e| panic!("{what}: {e}")),
+            &c["value"],
+        );
+    }
+    assert!(cases.len() >= 24);
+}
+
+/// `categorical.json`'s accuracies over three batches, with argmax ties and sample weights.
+#[test]
+fn categorical_accuracies_over_three_batches() {
+    let data = load("categorical.json");
+    for rec in data["metrics"].as_array().unwrap() {
+        let name = rec["name"].as_str().unwrap();
+        let mut m: Box<dyn Metric> = match rec["class"].as_str().unwrap() {
+            "CategoricalAccuracy" => Box::new(metrics::CategoricalAccuracy::new()),
+            "SparseCategoricalAccuracy" => Box::new(metrics::SparseCategoricalAccuracy::new()),
+            other => panic!("no metric {other}"),
+        };
+        for (i, u) in rec["updates"].as_array().unwrap().iter().enumerate() {
+            let b = &u["batch"];
+            let (t, p) = (tensor(&b["y_true"]), tensor(&b["y_pred"]));
+            match b.get("sample_weight") {
+                Some(w) => m.update_state_weighted(&t, &p, &tensor(w)).unwrap(),
+                None => m.update_state(&t, &p).unwrap(),
+            }
+            check_tensor(
+                &format!("{name} after batch {i}"),
+                &m.result().unwrap(),
+                &u["result"],
+            );
         }
     }
 }
