@@ -1,11 +1,13 @@
 //! One table of ops, one test (JAX's `LAX_GRAD_OPS`): every elementwise op declared in the
-//! autodiff crate's table is checked for its gradient at first and second order against
-//! central differences, and for its unrecorded backward (the fused kernels the tape runs when
-//! nothing records) giving the same bits as its recorded one, in float32 and float64.
+//! autodiff crate's table ([`UNARY_OPS`]), and every other op in [`op_table`] (arithmetic,
+//! powers, products, reductions, running sums, shape ops, softmax), is checked for its gradient
+//! at first and second order against central differences, and for its unrecorded backward (the
+//! fused kernels the tape runs when nothing records) giving the same bits as its recorded one,
+//! in float32 and float64.
 
 use tapegrad_autodiff::gradcheck::{check_gradients, CheckOptions};
 use tapegrad_autodiff::{
-    DType, Domain, GradientTape, Result, Tensor, UnconnectedGradients, UNARY_OPS,
+    op_table, DType, Domain, GradientTape, OpEntry, Result, Tensor, UnconnectedGradients, UNARY_OPS,
 };
 
 /// Inputs of an op's domain: a few values of each sign and size, away from kinks.
@@ -171,4 +173,117 @@ fn fused_backwards_of_products_powers_and_reductions_give_the_recorded_bits() ->
         }
     }
     Ok(())
+}
+
+/// Operand `i` of an entry of [`op_table`]: values of the entry's domain, distinct within the
+/// operand and from the other operands' at each position (no ties for `maximum` or
+/// `reduce_max`), away from kinks (0, and ±1 for `clip_by_value(-1, 1)`).
+fn operand(entry: &OpEntry, i: usize, dtype: DType) -> Tensor {
+    const ANY: [f64; 12] = [
+        -1.7, -0.4, 0.3, 0.9, 2.2, -2.6, 1.3, -0.8, 0.6, -1.1, 1.9, -0.2,
+    ];
+    const AWAY: [f64; 12] = [
+        -1.3, 0.7, 2.1, -0.4, 0.55, -2.2, 1.6, -0.6, 0.35, -1.8, 2.4, -0.25,
+    ];
+    let shape = entry.shapes[i];
+    let n: usize = shape.iter().product();
+    let values: Vec<f64> = (0..n)
+        .map(|k| {
+            let j = (k + 5 * i) % 12;
+            match entry.domain {
+                Domain::Any => ANY[j] + 0.01 * k as f64,
+                Domain::Positive => ANY[j].abs() + 0.3 + 0.01 * k as f64,
+                Domain::AwayFromZero => AWAY[j],
+            }
+        })
+        .collect();
+    Tensor::from_vec(values, shape)
+        .unwrap()
+        .cast(dtype)
+        .unwrap()
+}
+
+fn operands(entry: &OpEntry, dtype: DType) -> Vec<Tensor> {
+    (0..entry.shapes.len())
+        .map(|i| operand(entry, i, dtype))
+        .collect()
+}
+
+/// `d/dx_i sum(f(x))`, on a tape of its own.
+fn partial(f: fn(&[Tensor]) -> Result<Tensor>, xs: &[Tensor], i: usize) -> Result<Tensor> {
+    let tape = GradientTape::new();
+    for x in xs {
+        tape.watch(x);
+    }
+    let y = f(xs)?;
+    let refs: Vec<&Tensor> = xs.iter().collect();
+    let g = tape.gradient_with(&y, &refs, None, UnconnectedGradients::Zero)?;
+    Ok(g.into_iter()
+        .nth(i)
+        .flatten()
+        .expect("zeros when unconnected"))
+}
+
+#[test]
+fn every_op_of_the_table_passes_the_gradient_checker_at_first_and_second_order() -> Result<()> {
+    let table = op_table();
+    assert!(table.len() >= 35, "{} entries", table.len());
+    let opts = CheckOptions {
+        eps: 1e-5,
+        atol: 1e-6,
+        rtol: 1e-5,
+    };
+    for entry in &table {
+        let xs = operands(entry, DType::F64);
+        let first = check_gradients(|v| (entry.f)(v), &xs, opts)?;
+        assert!(first.passed, "{}: first order {first:?}", entry.name);
+        for i in 0..xs.len() {
+            let f = entry.f;
+            let second = check_gradients(|v| partial(f, v, i), &xs, opts)?;
+            assert!(
+                second.passed,
+                "{}: second order, operand {i}: {second:?}",
+                entry.name
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_op_of_the_table_gives_the_recorded_bits_when_nothing_records_its_backward() -> Result<()> {
+    let bits = |t: &Tensor| -> Vec<u64> {
+        let v = t.cast(DType::F64).unwrap().to_vec::<f64>().unwrap();
+        v.iter().map(|v| v.to_bits()).collect()
+    };
+    for dtype in [DType::F32, DType::F64] {
+        for entry in op_table() {
+            let xs = operands(&entry, dtype);
+            for i in 0..xs.len() {
+                let plain = partial(entry.f, &xs, i)?;
+                let outer = GradientTape::new();
+                let recorded = partial(entry.f, &xs, i)?;
+                drop(outer);
+                assert_eq!(
+                    bits(&plain),
+                    bits(&recorded),
+                    "{} operand {i} in {dtype}",
+                    entry.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_op_table_names_each_call_once() {
+    let table = op_table();
+    let mut names: Vec<&str> = table.iter().map(|e| e.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), table.len());
+    for e in &table {
+        assert!(!e.shapes.is_empty(), "{}", e.name);
+    }
 }

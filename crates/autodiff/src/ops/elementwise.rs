@@ -192,6 +192,40 @@ impl Tensor {
     }
 }
 
+/// This module's entries of the op table ([`crate::op_table`]).
+pub(crate) const OPS: &[crate::ops::OpEntry] = &[
+    crate::ops::OpEntry {
+        name: "pow(tensor exponent)",
+        shapes: &[&[2, 3], &[2, 3]],
+        domain: crate::Domain::Positive,
+        f: |x| pow(&x[0], &x[1]),
+    },
+    crate::ops::OpEntry {
+        name: "pow(2)",
+        shapes: &[&[2, 3]],
+        domain: crate::Domain::Any,
+        f: |x| pow(&x[0], 2.0),
+    },
+    crate::ops::OpEntry {
+        name: "maximum",
+        shapes: &[&[2, 3], &[2, 3]],
+        domain: crate::Domain::Any,
+        f: |x| maximum(&x[0], &x[1]),
+    },
+    crate::ops::OpEntry {
+        name: "minimum(broadcast)",
+        shapes: &[&[2, 3], &[3]],
+        domain: crate::Domain::Any,
+        f: |x| minimum(&x[0], &x[1]),
+    },
+    crate::ops::OpEntry {
+        name: "clip_by_value(-1, 1)",
+        shapes: &[&[2, 3]],
+        domain: crate::Domain::AwayFromZero,
+        f: |x| clip_by_value(&x[0], -1.0, 1.0),
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

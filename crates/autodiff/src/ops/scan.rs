@@ -88,6 +88,22 @@ impl Tensor {
     }
 }
 
+/// This module's entries of the op table ([`crate::op_table`]).
+pub(crate) const OPS: &[crate::ops::OpEntry] = &[
+    crate::ops::OpEntry {
+        name: "cumsum(axis=1)",
+        shapes: &[&[2, 3]],
+        domain: crate::Domain::Any,
+        f: |x| cumsum(&x[0], 1, false),
+    },
+    crate::ops::OpEntry {
+        name: "cumsum(axis=0, reverse)",
+        shapes: &[&[2, 3]],
+        domain: crate::Domain::Any,
+        f: |x| cumsum(&x[0], 0, true),
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
