@@ -1,9 +1,11 @@
 //! The documents' figures, regenerated from our runs as SVG and PNG with plotters.
 //!
-//! [`render`] draws one [`Figure`] — a single axes with a title, axis labels, a legend when any
-//! series has a label, and each series as points, a polyline or a horizontal line — in the look of
-//! matplotlib's defaults: a 640×480 canvas, a boxed axes, the `tab10` colour cycle and ranges padded
-//! by 5% of the data's span. Text is set in DejaVu Sans (matplotlib's default font), bundled in
+//! [`render`] draws one [`Figure`] — axes with a title, axis labels, a legend when any series has
+//! a label, and each series as points, a polyline or a horizontal line, styled by matplotlib's
+//! format strings (`"r--"`, `"bo"`, `"C0:"`), and further axes in one row for the documents'
+//! `plt.subplot(12x)` — in the look of matplotlib's defaults: a 640×480 canvas, boxed axes that
+//! clip what is drawn in them, 1.5 pt lines with matplotlib's dash patterns, the `tab10` colour
+//! cycle and ranges padded by 5% of the data's span. Text is set in DejaVu Sans (matplotlib's default font), bundled in
 //! `assets/` so that the PNG needs no system font library.
 //!
 //! ```no_run
@@ -23,6 +25,7 @@
 //!         color: "C0".into(),
 //!     }],
 //!     document_image: None,
+//!     panels: Vec::new(),
 //! };
 //! let written = render(&fig, std::path::Path::new("figures"))?;
 //! assert_eq!(written.len(), 2); // figures/loss_history.svg, figures/loss_history.png
@@ -64,7 +67,11 @@ pub struct Series {
     pub x: Vec<f64>,
     /// y values.
     pub y: Vec<f64>,
-    /// Colour as matplotlib names it: `C0`..`C9`, or `red`, `blue`, `green`, `black`, `orange`.
+    /// Colour and style as matplotlib's format string gives them: a colour (`C0`..`C9`, a
+    /// letter `b g r c m y k w`, a name such as `red`, or `#rrggbb`), a marker (`o`, `.`, `+`,
+    /// `x`) and a line style (`-`, `--`, `:`, `-.`), in any order (`"r--"`, `"bo"`, `"C1:"`).
+    /// A marker without a line style draws no line, as in matplotlib; [`Mark::Points`] draws
+    /// circles (`o`) unless another marker is given.
     pub color: String,
 }
 
@@ -83,6 +90,10 @@ pub struct Figure {
     pub series: Vec<Series>,
     /// The document's image this figure regenerates (e.g. `weights_and_bias_image_1.png`).
     pub document_image: Option<String>,
+    /// Further axes drawn in one row beside this one, in the same file, as
+    /// `plt.subplot(1, n, i)` lays them out (each with its own title, labels, series and
+    /// ranges; their own `name`, `document_image` and `panels` are not used).
+    pub panels: Vec<Figure>,
 }
 
 /// Canvas size in pixels: matplotlib's default figure (6.4 × 4.8 inches at 100 dpi).
@@ -147,7 +158,7 @@ pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     {
         bail!("figure name {:?} is not a plain file stem", fig.name);
     }
-    let plan = Plan::new(fig).with_context(|| format!("figure {:?}", fig.name))?;
+    let plan = plans(fig).with_context(|| format!("figure {:?}", fig.name))?;
     fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
 
     let svg_path = dir.join(format!("{}.svg", fig.name));
@@ -155,7 +166,7 @@ pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         draw(&root, fig, &plan)
-            .and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
+            .and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
             .with_context(|| format!("drawing {}", svg_path.display()))?;
     }
     crate::output::replace_file(&svg_path, |tmp| {
@@ -196,6 +207,9 @@ struct Plan {
 struct PlannedSeries {
     /// Resolved colour.
     color: RGBColor,
+    /// Line style (`None`: no line) and marker, from the format string.
+    line: Option<LineStyle>,
+    marker: Option<Marker>,
     /// Runs of consecutive finite points (a line is broken at non-finite points; for `Points`
     /// all points are in one run; for `HLine`, one run holding `(NaN, y)` or nothing).
     runs: Vec<Vec<(f64, f64)>>,
@@ -207,8 +221,8 @@ impl Plan {
         let mut ys = Vec::new();
         let mut series = Vec::with_capacity(fig.series.len());
         for (i, s) in fig.series.iter().enumerate() {
-            let color =
-                parse_color(&s.color, i).with_context(|| format!("series {i} ({:?})", s.label))?;
+            let (color, line, marker) = parse_format(&s.color, i, s.mark)
+                .with_context(|| format!("series {i} ({:?})", s.label))?;
             let runs = match s.mark {
                 Mark::HLine => match s.y.first() {
                     Some(&y) if y.is_finite() => {
@@ -242,7 +256,12 @@ impl Plan {
                     runs
                 }
             };
-            series.push(PlannedSeries { color, runs });
+            series.push(PlannedSeries {
+                color,
+                line,
+                marker,
+                runs,
+            });
         }
         Ok(Plan {
             x: axis_range(&xs),
@@ -276,6 +295,132 @@ fn axis_range(values: &[f64]) -> (f64, f64) {
     let mid = lo / 2.0 + hi / 2.0;
     let half = if mid == 0.0 { 0.05 } else { 0.05 * mid.abs() };
     (mid - half, mid + half)
+}
+
+/// A line style of matplotlib's format strings, with its dash pattern (`lines.*_pattern`, in
+/// points for a 1.5 pt line, scaled by the width as matplotlib scales them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineStyle {
+    /// `-`
+    Solid,
+    /// `--`: 5.55 pt on, 2.4 pt off.
+    Dashed,
+    /// `:`: 1.5 pt on, 2.475 pt off.
+    Dotted,
+    /// `-.`: 9.6 on, 2.4 off, 1.5 on, 2.4 off.
+    DashDot,
+}
+
+impl LineStyle {
+    /// On and off lengths in pixels (points × 100/72 at matplotlib's 100 dpi); empty when solid.
+    fn pattern(self) -> &'static [f64] {
+        const PT: f64 = 100.0 / 72.0;
+        match self {
+            LineStyle::Solid => &[],
+            LineStyle::Dashed => &[5.55 * PT, 2.4 * PT],
+            LineStyle::Dotted => &[1.5 * PT, 2.475 * PT],
+            LineStyle::DashDot => &[9.6 * PT, 2.4 * PT, 1.5 * PT, 2.4 * PT],
+        }
+    }
+}
+
+/// A marker of matplotlib's format strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    /// `o`: a filled circle of 6 pt.
+    Circle,
+    /// `.`: a filled circle of a third of that.
+    Point,
+    /// `+`
+    Plus,
+    /// `x`
+    Cross,
+}
+
+/// matplotlib's `lines.linewidth` (1.5 pt) in pixels at 100 dpi.
+const LINE_WIDTH: u32 = 2;
+
+/// Parses a series' format string (see [`Series::color`]) into its colour, line style and
+/// marker; `mark` gives the defaults (a scatter draws circles and no line, a plot a solid line).
+fn parse_format(
+    fmt: &str,
+    index: usize,
+    mark: Mark,
+) -> anyhow::Result<(RGBColor, Option<LineStyle>, Option<Marker>)> {
+    let fmt = fmt.trim();
+    // a colour alone, by any of its names
+    if let Ok(color) = parse_color(fmt, index) {
+        return Ok((
+            color,
+            default_line(mark, None, false),
+            default_marker(mark, None),
+        ));
+    }
+    let (mut color, mut line, mut marker) = (None, None, None);
+    let mut rest = fmt;
+    while let Some(c) = rest.chars().next() {
+        let (token, len) = if rest.starts_with("--") {
+            ("--", 2)
+        } else if rest.starts_with("-.") {
+            ("-.", 2)
+        } else if c == 'C' && rest[1..].starts_with(|d: char| d.is_ascii_digit()) {
+            (&rest[..2], 2)
+        } else {
+            (&rest[..c.len_utf8()], c.len_utf8())
+        };
+        match token {
+            "-" => line = Some(LineStyle::Solid),
+            "--" => line = Some(LineStyle::Dashed),
+            ":" => line = Some(LineStyle::Dotted),
+            "-." => line = Some(LineStyle::DashDot),
+            "o" => marker = Some(Marker::Circle),
+            "." => marker = Some(Marker::Point),
+            "+" => marker = Some(Marker::Plus),
+            "x" => marker = Some(Marker::Cross),
+            t if color.is_none() && (t.starts_with('C') || "bgrcmykw".contains(t)) => {
+                color = Some(match t {
+                    "c" => RGBColor(0x00, 0xbf, 0xbf),
+                    "m" => RGBColor(0xbf, 0x00, 0xbf),
+                    "y" => RGBColor(0xbf, 0xbf, 0x00),
+                    "w" => RGBColor(0xff, 0xff, 0xff),
+                    t => parse_color(t, index)?,
+                });
+            }
+            t => bail!(
+                "{t:?} in the format string {fmt:?} is not a colour, a marker (o . + x) or a line \
+                 style (- -- : -.)"
+            ),
+        }
+        rest = &rest[len..];
+    }
+    let color = match color {
+        Some(c) => c,
+        None => parse_color("", index)?,
+    };
+    Ok((
+        color,
+        default_line(mark, line, marker.is_some()),
+        default_marker(mark, marker),
+    ))
+}
+
+/// The line a series draws: a scatter none; a plot the format's, solid when it gives neither a
+/// line style nor a marker (`"bo"` is points only); a horizontal line always one.
+fn default_line(mark: Mark, line: Option<LineStyle>, has_marker: bool) -> Option<LineStyle> {
+    match mark {
+        Mark::Points => None,
+        Mark::Line if has_marker => line,
+        Mark::Line | Mark::HLine => line.or(Some(LineStyle::Solid)),
+    }
+}
+
+/// The marker a series draws: a scatter circles unless told otherwise.
+fn default_marker(mark: Mark, marker: Option<Marker>) -> Option<Marker> {
+    match mark {
+        Mark::Points => marker.or(Some(Marker::Circle)),
+        Mark::Line => marker,
+        Mark::HLine => None,
+    }
 }
 
 /// The colour matplotlib gives `name`: `C0`..`C9`, one of a few named colours or `#rrggbb`; an
@@ -340,15 +485,47 @@ fn tick_formatter(lo: f64, hi: f64, n: usize) -> impl Fn(&f64) -> String {
 const X_TICKS: usize = 8;
 const Y_TICKS: usize = 8;
 
-/// Draws `fig` on `root`: white background, title, boxed axes with ticks and labels, the series
-/// and, when any series has a label, the legend.
+/// Where an axes' plotting area lies on the canvas, in pixels: `(left..right, top..bottom)`.
+type AxesBox = (std::ops::Range<i32>, std::ops::Range<i32>);
+
+/// Draws `fig` and its panels on `root`, one axes each in a row (`plans` in the same order), on a
+/// white background; returns each axes' box.
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     fig: &Figure,
-    plan: &Plan,
-) -> anyhow::Result<()> {
+    plans: &[Plan],
+) -> anyhow::Result<Vec<AxesBox>> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
     root.fill(&WHITE).map_err(e)?;
+    let figures: Vec<&Figure> = std::iter::once(fig).chain(&fig.panels).collect();
+    let areas = root.split_evenly((1, figures.len()));
+    let mut boxes = Vec::with_capacity(figures.len());
+    for ((area, f), plan) in areas.iter().zip(figures).zip(plans) {
+        boxes.push(draw_axes(area, f, plan)?);
+    }
+    Ok(boxes)
+}
+
+/// The plans of `fig` and of each of its panels.
+fn plans(fig: &Figure) -> anyhow::Result<Vec<Plan>> {
+    std::iter::once(fig)
+        .chain(&fig.panels)
+        .enumerate()
+        .map(|(i, f)| match i {
+            0 => Plan::new(f),
+            i => Plan::new(f).with_context(|| format!("panel {i}")),
+        })
+        .collect()
+}
+
+/// Draws one axes on `root`: title, boxed axes with ticks and labels, the series (clipped to the
+/// axes) and, when any series has a label, the legend.
+fn draw_axes<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &Figure,
+    plan: &Plan,
+) -> anyhow::Result<AxesBox> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
     let (x0, x1) = plan.x;
     let (y0, y1) = plan.y;
     let x_fmt = tick_formatter(x0, x1, X_TICKS);
@@ -398,43 +575,59 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(e)?;
 
+    let (pw, ph) = chart.plotting_area().dim_in_pixel();
+    let scale = (
+        f64::from(pw.max(1)) / (x1 - x0),
+        f64::from(ph.max(1)) / (y1 - y0),
+    );
     for (s, p) in fig.series.iter().zip(&plan.series) {
         let color = p.color;
-        let line = color.stroke_width(2);
-        let anno = match s.mark {
-            Mark::Points => chart
+        let line = color.stroke_width(LINE_WIDTH);
+        if let Some(dash) = p.line {
+            let pieces = line_pieces(&p.runs, plan, dash, scale);
+            chart
                 .draw_series(
-                    p.runs
-                        .iter()
-                        .flatten()
-                        .map(|&xy| Circle::new(xy, 3, color.filled())),
+                    pieces
+                        .into_iter()
+                        .map(|piece| PathElement::new(piece, line)),
                 )
-                .map_err(e)?,
-            Mark::Line => {
-                // One element per unbroken run, so a NaN breaks the line.
-                chart
-                    .draw_series(p.runs.iter().map(|run| PathElement::new(run.clone(), line)))
-                    .map_err(e)?
+                .map_err(e)?;
+        }
+        if let Some(marker) = p.marker {
+            let points = p.runs.iter().flatten().copied();
+            let inside = points.filter(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1);
+            match marker {
+                Marker::Circle | Marker::Point => {
+                    let r = if marker == Marker::Circle { 4 } else { 2 };
+                    chart
+                        .draw_series(inside.map(|xy| Circle::new(xy, r, color.filled())))
+                        .map_err(e)?;
+                }
+                Marker::Plus | Marker::Cross => {
+                    let arms = marker_arms(marker);
+                    let thin = color.stroke_width(1);
+                    chart
+                        .draw_series(inside.map(|xy| {
+                            EmptyElement::at(xy)
+                                + PathElement::new(arms[0].to_vec(), thin)
+                                + PathElement::new(arms[1].to_vec(), thin)
+                        }))
+                        .map_err(e)?;
+                }
             }
-            Mark::HLine => chart
-                .draw_series(
-                    p.runs
-                        .iter()
-                        .flatten()
-                        .map(|&(_, y)| PathElement::new(vec![(x0, y), (x1, y)], line)),
-                )
-                .map_err(e)?,
-        };
+        }
         if !s.label.is_empty() {
-            anno.label(s.label.as_str());
-            match s.mark {
-                Mark::Points => {
-                    anno.legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
-                }
-                Mark::Line | Mark::HLine => {
-                    anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line));
-                }
-            }
+            let (dash, marker) = (p.line, p.marker);
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(e)?
+                .label(s.label.as_str())
+                .legend(move |at| LegendGlyph {
+                    at,
+                    color,
+                    dash,
+                    marker,
+                });
         }
     }
 
@@ -472,7 +665,202 @@ fn draw<DB: DrawingBackend>(
             .draw()
             .map_err(e)?;
     }
-    Ok(())
+    Ok(chart.plotting_area().get_pixel_range())
+}
+
+/// The two strokes of a `+` or `x` marker, in pixels from its centre (6 pt across).
+fn marker_arms(marker: Marker) -> [[(i32, i32); 2]; 2] {
+    match marker {
+        Marker::Cross => [[(-3, -3), (3, 3)], [(-3, 3), (3, -3)]],
+        _ => [[(-4, 0), (4, 0)], [(0, -4), (0, 4)]],
+    }
+}
+
+/// A legend entry's sample: a 20-pixel line in the series' dash pattern, and its marker in the
+/// middle, as matplotlib draws a legend handle.
+struct LegendGlyph {
+    at: (i32, i32),
+    color: RGBColor,
+    dash: Option<LineStyle>,
+    marker: Option<Marker>,
+}
+
+impl<'a> plotters::element::PointCollection<'a, (i32, i32)> for &'a LegendGlyph {
+    type Point = &'a (i32, i32);
+    type IntoIter = std::iter::Once<&'a (i32, i32)>;
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<DB: DrawingBackend> plotters::element::Drawable<DB> for LegendGlyph {
+    fn draw<I: Iterator<Item = (i32, i32)>>(
+        &self,
+        mut pos: I,
+        backend: &mut DB,
+        _parent_dim: (u32, u32),
+    ) -> Result<(), plotters_backend::DrawingErrorKind<DB::ErrorType>> {
+        let Some((x, y)) = pos.next() else {
+            return Ok(());
+        };
+        let line = self.color.stroke_width(LINE_WIDTH);
+        if let Some(dash) = self.dash {
+            let pattern = dash.pattern();
+            let (mut at, mut k) = (0.0f64, 0usize);
+            while at < 20.0 {
+                let end = match pattern.is_empty() {
+                    true => 20.0,
+                    false => (at + pattern[k % pattern.len()]).min(20.0),
+                };
+                if k % 2 == 0 {
+                    backend.draw_line((x + at as i32, y), (x + end.round() as i32, y), &line)?;
+                }
+                at = end;
+                k += 1;
+            }
+        }
+        let centre = (x + 10, y);
+        match self.marker {
+            Some(Marker::Circle) => backend.draw_circle(centre, 4, &self.color.filled(), true)?,
+            Some(Marker::Point) => backend.draw_circle(centre, 2, &self.color.filled(), true)?,
+            Some(m @ (Marker::Plus | Marker::Cross)) => {
+                for [(ax, ay), (bx, by)] in marker_arms(m) {
+                    let thin = self.color.stroke_width(1);
+                    backend.draw_line((centre.0 + ax, y + ay), (centre.0 + bx, y + by), &thin)?;
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// The pieces of a series' line to draw, in data coordinates: each run (a horizontal line:
+/// the axes' width) clipped to the axes; cut where the line turns back on itself (a plot over
+/// unsorted x, whose joins would otherwise stick out as spikes) and, for a dashed style, into
+/// its dashes, measured in pixels (`scale`: pixels per data unit on each axis) and continued
+/// across the points of a piece as matplotlib continues them.
+fn line_pieces(
+    runs: &[Vec<(f64, f64)>],
+    plan: &Plan,
+    dash: LineStyle,
+    scale: (f64, f64),
+) -> Vec<Vec<(f64, f64)>> {
+    let (x0, x1) = plan.x;
+    let (y0, y1) = plan.y;
+    let mut polylines: Vec<Vec<(f64, f64)>> = Vec::new();
+    for run in runs {
+        let points: Vec<(f64, f64)> = match run.as_slice() {
+            [(x, y)] if x.is_nan() => vec![(x0, *y), (x1, *y)],
+            points => points.to_vec(),
+        };
+        let mut current: Vec<(f64, f64)> = Vec::new();
+        let mut last_dir: Option<(f64, f64)> = None;
+        for w in points.windows(2) {
+            let Some((a, b)) = clip_segment(w[0], w[1], (x0, x1), (y0, y1)) else {
+                if current.len() > 1 {
+                    polylines.push(std::mem::take(&mut current));
+                }
+                current.clear();
+                last_dir = None;
+                continue;
+            };
+            let dir = ((b.0 - a.0) * scale.0, (b.1 - a.1) * scale.1);
+            let joined = current.last() == Some(&a);
+            let reverses = last_dir.is_some_and(|d| d.0 * dir.0 + d.1 * dir.1 < 0.0);
+            if !joined || reverses {
+                if current.len() > 1 {
+                    polylines.push(std::mem::take(&mut current));
+                }
+                current.clear();
+                current.push(a);
+            }
+            current.push(b);
+            last_dir = Some(dir);
+        }
+        if current.len() > 1 {
+            polylines.push(current);
+        }
+    }
+    let pattern = dash.pattern();
+    if pattern.is_empty() {
+        return polylines;
+    }
+    let mut dashes = Vec::new();
+    for line in polylines {
+        // position in the pattern: index of the current dash or gap, and pixels left of it
+        let (mut k, mut left) = (0usize, pattern[0]);
+        let mut piece: Vec<(f64, f64)> = vec![line[0]];
+        for w in line.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let len = ((b.0 - a.0) * scale.0).hypot((b.1 - a.1) * scale.1);
+            let mut done = 0.0;
+            while len - done > left {
+                done += left;
+                let t = done / len;
+                let p = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+                if k % 2 == 0 {
+                    piece.push(p);
+                    dashes.push(std::mem::take(&mut piece));
+                } else {
+                    piece = vec![p];
+                }
+                k += 1;
+                left = pattern[k % pattern.len()];
+            }
+            left -= len - done;
+            if k % 2 == 0 {
+                piece.push(b);
+            }
+        }
+        if k % 2 == 0 && piece.len() > 1 {
+            dashes.push(piece);
+        }
+    }
+    dashes
+}
+
+/// The part of the segment `a`–`b` inside the box (Liang–Barsky), or `None` when none is.
+fn clip_segment(
+    a: (f64, f64),
+    b: (f64, f64),
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Option<((f64, f64), (f64, f64))> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - x0),
+        (dx, x1 - a.0),
+        (-dy, a.1 - y0),
+        (dy, y1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    if t0 > t1 {
+        return None;
+    }
+    let at = |t: f64| {
+        if t == 0.0 {
+            a
+        } else if t == 1.0 {
+            b
+        } else {
+            (a.0 + t * dx, a.1 + t * dy)
+        }
+    };
+    Some((at(t0), at(t1)))
 }
 
 /// Like matplotlib's `loc="best"`: the corner (in its order of preference) whose legend box of
@@ -546,6 +934,7 @@ mod tests {
             ylabel: "loss value".into(),
             series,
             document_image: None,
+            panels: Vec::new(),
         }
     }
 
@@ -577,15 +966,59 @@ mod tests {
 
     /// Renders into an in-memory RGB buffer, as the PNG would look.
     fn pixels(fig: &Figure) -> Vec<u8> {
+        pixels_and_boxes(fig).0
+    }
+
+    /// The RGB buffer and the axes' boxes.
+    fn pixels_and_boxes(fig: &Figure) -> (Vec<u8>, Vec<AxesBox>) {
         ensure_font().unwrap();
-        let plan = Plan::new(fig).unwrap();
+        let plans = plans(fig).unwrap();
         let mut buf = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+        let boxes;
         {
             let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
-            draw(&root, fig, &plan).unwrap();
+            boxes = draw(&root, fig, &plans).unwrap();
             root.present().unwrap();
         }
-        buf
+        (buf, boxes)
+    }
+
+    /// The SVG text and the axes' boxes.
+    fn svg_and_boxes(fig: &Figure) -> (String, Vec<AxesBox>) {
+        ensure_font().unwrap();
+        let plans = plans(fig).unwrap();
+        let mut svg = String::new();
+        let boxes;
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            boxes = draw(&root, fig, &plans).unwrap();
+            root.present().unwrap();
+        }
+        (svg, boxes)
+    }
+
+    /// The points of every `<polyline>` of the SVG stroked in `stroke` (`#FF0000`).
+    fn polylines(svg: &str, stroke: &str) -> Vec<Vec<(f64, f64)>> {
+        svg.split("<polyline")
+            .skip(1)
+            .filter(|el| el.contains(&format!("stroke=\"{stroke}\"")))
+            .map(|el| {
+                let points = el
+                    .split("points=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                points
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Pixels in rows `rows` that are not white.
@@ -870,5 +1303,185 @@ mod tests {
         fs::write(&file, b"x").unwrap();
         let err = format!("{:#}", render(&all_marks(), &file).unwrap_err());
         assert!(err.contains("not_a_dir"), "{err}");
+    }
+
+    /// Issue 16: `tape-regression/test_data_with_predicted_y_values.png`'s red line ran out of
+    /// the axes to the picture's corners as a thick band: `plt.plot` over unsorted x turns back
+    /// at every point, and plotters' joins there are spikes. The line is now clipped to the
+    /// axes and cut where it turns back: every point inside the box, in the SVG and the PNG,
+    /// and one thin line's worth of red.
+    #[test]
+    fn a_plot_over_unsorted_x_stays_inside_its_axes_as_one_thin_line() {
+        let x: Vec<f64> = (0..400)
+            .map(|i| ((i * 7919) % 400) as f64 / 100.0 - 2.0)
+            .collect();
+        let y: Vec<f64> = x.iter().map(|v| 9.0 * v - 2.0).collect();
+        let scattered: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 9.0 * v - 2.0 + ((i % 7) as f64 - 3.0))
+            .collect();
+        let fig = figure(
+            "unsorted",
+            vec![
+                series("", Mark::Line, x.clone(), y, "red"),
+                series("", Mark::Points, x, scattered, "C0"),
+            ],
+        );
+        let (svg, boxes) = svg_and_boxes(&fig);
+        let (xs, ys) = &boxes[0];
+        let lines = polylines(&svg, "#FF0000");
+        assert!(!lines.is_empty());
+        for p in lines.iter().flatten() {
+            assert!(
+                p.0 >= f64::from(xs.start) - 1.0 && p.0 <= f64::from(xs.end) + 1.0,
+                "{p:?} outside {xs:?}"
+            );
+            assert!(
+                p.1 >= f64::from(ys.start) - 1.0 && p.1 <= f64::from(ys.end) + 1.0,
+                "{p:?} outside {ys:?}"
+            );
+        }
+        let (buf, _) = pixels_and_boxes(&fig);
+        let w = SIZE.0 as usize;
+        let mut red = 0;
+        for (i, px) in buf.chunks(3).enumerate() {
+            if px == [255, 0, 0] {
+                red += 1;
+                let (px_x, px_y) = ((i % w) as i32, (i / w) as i32);
+                assert!(
+                    xs.start - 2 <= px_x
+                        && px_x <= xs.end + 2
+                        && ys.start - 2 <= px_y
+                        && px_y <= ys.end + 2,
+                    "red pixel at {px_x},{px_y} outside the axes {boxes:?}"
+                );
+            }
+        }
+        // a 2-pixel line across the axes' diagonal, not a band: at most ~3 pixels a step
+        let diagonal = f64::from(xs.end - xs.start).hypot(f64::from(ys.end - ys.start));
+        assert!(
+            f64::from(red) < 3.5 * diagonal,
+            "{red} red pixels for a {diagonal:.0}-pixel line"
+        );
+    }
+
+    /// Issue 16: `custom-training/weights_per_epoch.png`'s `'r--'` and `'b--'` true values were
+    /// solid. A dashed line is now its dashes (matplotlib's 5.55 pt on, 2.4 off at 1.5 pt), a
+    /// dotted one its dots, each a piece of its own in the SVG.
+    #[test]
+    fn dashed_and_dotted_lines_are_drawn_in_matplotlibs_patterns() {
+        for (fmt, on, off) in [("r--", 5.55, 2.4), ("r:", 1.5, 2.475)] {
+            let fig = figure(
+                "dashes",
+                vec![
+                    series("", Mark::Line, vec![0.0, 10.0], vec![0.0, 10.0], "C0"),
+                    series("", Mark::HLine, vec![], vec![5.0], fmt),
+                ],
+            );
+            let (svg, boxes) = svg_and_boxes(&fig);
+            let width = f64::from(boxes[0].0.end - boxes[0].0.start);
+            let dashes = polylines(&svg, "#FF0000");
+            let px = 100.0 / 72.0;
+            let expected = width / ((on + off) * px);
+            assert!(
+                (dashes.len() as f64 - expected).abs() <= 2.0,
+                "{fmt}: {} dashes across {width} px, expected ~{expected:.0}",
+                dashes.len()
+            );
+            for d in &dashes[..dashes.len() - 1] {
+                let len = (d[d.len() - 1].0 - d[0].0).abs();
+                assert!((len - on * px).abs() <= 1.0, "{fmt}: a dash of {len} px");
+            }
+            for w in dashes.windows(2) {
+                let gap = w[1][0].0 - w[0][w[0].len() - 1].0;
+                assert!((gap - off * px).abs() <= 1.0, "{fmt}: a gap of {gap} px");
+            }
+        }
+    }
+
+    #[test]
+    fn format_strings_give_matplotlibs_colours_markers_and_lines() {
+        let red = RGBColor(0xff, 0, 0);
+        let blue = RGBColor(0, 0, 0xff);
+        assert_eq!(
+            parse_format("r--", 0, Mark::Line).unwrap(),
+            (red, Some(LineStyle::Dashed), None)
+        );
+        assert_eq!(
+            parse_format("bo", 0, Mark::Line).unwrap(),
+            (blue, None, Some(Marker::Circle))
+        );
+        assert_eq!(
+            parse_format("b.", 0, Mark::Points).unwrap(),
+            (blue, None, Some(Marker::Point))
+        );
+        assert_eq!(
+            parse_format("r+", 0, Mark::Points).unwrap(),
+            (red, None, Some(Marker::Plus))
+        );
+        assert_eq!(
+            parse_format("x-.C3", 0, Mark::Line).unwrap().1,
+            Some(LineStyle::DashDot)
+        );
+        assert_eq!(
+            parse_format("C3:", 0, Mark::Line).unwrap(),
+            (CYCLE[3], Some(LineStyle::Dotted), None)
+        );
+        assert_eq!(
+            parse_format("red", 0, Mark::Line).unwrap(),
+            (red, Some(LineStyle::Solid), None)
+        );
+        assert_eq!(
+            parse_format("", 1, Mark::Points).unwrap(),
+            (CYCLE[1], None, Some(Marker::Circle))
+        );
+        assert_eq!(
+            parse_format("b--", 0, Mark::HLine).unwrap().1,
+            Some(LineStyle::Dashed)
+        );
+        let err = parse_format("r*", 0, Mark::Line).unwrap_err().to_string();
+        assert!(err.contains("\"*\"") && err.contains("r*"), "{err}");
+    }
+
+    /// Issue 16: `loss_against_w` and `loss_against_b` were two files where the document draws
+    /// one figure of two subplots (`plt.subplot(120 + idx + 1)`).
+    #[test]
+    fn subplots_are_axes_side_by_side_in_one_file() {
+        let mut fig = figure(
+            "pair",
+            vec![series("", Mark::Line, vec![0.0, 1.0], vec![1.0, 0.0], "r")],
+        );
+        let mut right = figure(
+            "",
+            vec![series("", Mark::Line, vec![5.0, 6.0], vec![0.0, 1.0], "bo")],
+        );
+        right.title = "right panel".into();
+        fig.panels = vec![right];
+        let (svg, boxes) = svg_and_boxes(&fig);
+        assert_eq!(boxes.len(), 2);
+        assert!(boxes[0].0.end < boxes[1].0.start, "side by side: {boxes:?}");
+        assert_eq!(boxes[0].1, boxes[1].1, "one row");
+        assert!(svg.contains("Title of pair") && svg.contains("right panel"));
+        // the right panel's blue dots are inside its own box
+        for c in svg
+            .split("<circle")
+            .skip(1)
+            .filter(|c| c.contains("#0000FF"))
+        {
+            let cx: f64 = c
+                .split("cx=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(cx >= f64::from(boxes[1].0.start), "{cx}");
+        }
+        let dir = scratch_dir();
+        let written = render(&fig, dir.path()).unwrap();
+        assert_eq!(written.len(), 2, "one SVG and one PNG for the two axes");
     }
 }

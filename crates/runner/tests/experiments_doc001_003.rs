@@ -329,10 +329,15 @@ fn custom_training_defaults_give_every_quantity_and_the_document_format() {
             "data_before_training",
             "weights_per_epoch",
             "test_predictions",
-            "loss_against_w",
-            "loss_against_b"
+            "loss_against_weights",
         ]
     );
+    // plt.subplot(121) and plt.subplot(122): one figure of two axes, w's and b's
+    assert_eq!(out.figures[3].xlabel, "w");
+    assert_eq!(out.figures[3].panels.len(), 1);
+    assert_eq!(out.figures[3].panels[0].xlabel, "b");
+    // the true values are 'r--' and 'b--'
+    assert_eq!(out.figures[1].series[2].color, "r--");
     let legend: Vec<&str> = out.figures[1]
         .series
         .iter()

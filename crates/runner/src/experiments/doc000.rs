@@ -150,6 +150,7 @@ impl Experiment for TwoWeights {
                     color: "C0".into(),
                 }],
                 document_image: Some("weights_and_bias_image_1.png".into()),
+                panels: Vec::new(),
             },
             Figure {
                 name: "loss_history".into(),
@@ -164,6 +165,7 @@ impl Experiment for TwoWeights {
                     color: "C0".into(),
                 }],
                 document_image: Some("weights_and_bias_image_2.png".into()),
+                panels: Vec::new(),
             },
         ];
         out.variables

@@ -66,6 +66,7 @@ fn scatter(name: &str, title: &str, xlabel: &str, ylabel: &str, x: &[f64], y: &[
             color: "C0".into(),
         }],
         document_image: Some(format!("{name}.jpg")),
+        panels: Vec::new(),
     }
 }
 

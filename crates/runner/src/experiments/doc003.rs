@@ -91,17 +91,20 @@ fn plot_data(
                 mark: Mark::Points,
                 x: x.clone(),
                 y: outputs.value().to_f64_vec(),
-                color: "blue".into(),
+                // plt.scatter(inputs, outputs, c='b', marker='.')
+                color: "b.".into(),
             },
             Series {
                 label: "Predicted Data".into(),
                 mark: Mark::Points,
                 x,
                 y: predicted_outputs.value().to_f64_vec(),
-                color: "red".into(),
+                // plt.scatter(inputs, predicted_outputs, c='r', marker='+')
+                color: "r+".into(),
             },
         ],
         document_image: Some(image.into()),
+        panels: Vec::new(),
     }
 }
 
@@ -120,8 +123,10 @@ fn loss_against(name: &str, weight: &str, values: &[f64], losses: &[f64]) -> Fig
         title: String::new(),
         xlabel: weight.into(),
         ylabel: "Loss".into(),
-        series: vec![series(Mark::Line, "red"), series(Mark::Points, "blue")],
+        // plt.plot(values, losses, 'r'); plt.plot(values, losses, 'bo')
+        series: vec![series(Mark::Line, "r"), series(Mark::Line, "bo")],
         document_image: Some("output_21_0.png".into()),
+        panels: Vec::new(),
     }
 }
 
@@ -265,12 +270,13 @@ impl Experiment for CustomTraining {
             xlabel: String::new(),
             ylabel: String::new(),
             series: vec![
-                line("w", Mark::Line, list_w.clone(), "red"),
-                line("b", Mark::Line, list_b.clone(), "blue"),
-                line("True w", Mark::HLine, vec![true_w], "red"),
-                line("True b", Mark::HLine, vec![true_b], "blue"),
+                line("w", Mark::Line, list_w.clone(), "r"),
+                line("b", Mark::Line, list_b.clone(), "b"),
+                line("True w", Mark::HLine, vec![true_w], "r--"),
+                line("True b", Mark::HLine, vec![true_b], "b--"),
             ],
             document_image: Some("output_17_0.png".into()),
+            panels: Vec::new(),
         });
 
         // test_inputs = tf.random.normal(shape=[NUM_EXAMPLES]); test_outputs = test_inputs * TRUE_w + TRUE_b
@@ -284,9 +290,10 @@ impl Experiment for CustomTraining {
             &test_outputs,
             &predicted_test_outputs,
         ));
-        // plot_loss_for_weights(weights_list, losses): subplots 121 (w) and 122 (b)
-        figures.push(loss_against("loss_against_w", "w", &list_w, &losses));
-        figures.push(loss_against("loss_against_b", "b", &list_b, &losses));
+        // plot_loss_for_weights(weights_list, losses): one figure, subplots 121 (w) and 122 (b)
+        let mut loss_against_weights = loss_against("loss_against_weights", "w", &list_w, &losses);
+        loss_against_weights.panels = vec![loss_against("", "b", &list_b, &losses)];
+        figures.push(loss_against_weights);
 
         let (w, b) = (model.w.item()?, model.b.item()?);
         out.variables.insert("w".into(), num(w));
