@@ -25,6 +25,7 @@
 //!         color: "C0".into(),
 //!     }],
 //!     document_image: None,
+//!     figsize: None,
 //!     panels: Vec::new(),
 //! };
 //! let written = render(&fig, std::path::Path::new("figures"))?;
@@ -90,6 +91,9 @@ pub struct Figure {
     pub series: Vec<Series>,
     /// The document's image this figure regenerates (e.g. `weights_and_bias_image_1.png`).
     pub document_image: Option<String>,
+    /// The figure's size in inches (`plt.figure(figsize=(w, h))`), drawn at matplotlib's 100
+    /// dpi; `None` for matplotlib's default, 6.4 × 4.8.
+    pub figsize: Option<(f64, f64)>,
     /// Further axes drawn in one row beside this one, in the same file, as
     /// `plt.subplot(1, n, i)` lays them out (each with its own title, labels, series and
     /// ranges; their own `name`, `document_image` and `panels` are not used).
@@ -98,6 +102,18 @@ pub struct Figure {
 
 /// Canvas size in pixels: matplotlib's default figure (6.4 × 4.8 inches at 100 dpi).
 const SIZE: (u32, u32) = (640, 480);
+
+/// The canvas of `fig` in pixels: its `figsize` at 100 dpi (within 1 to 50 inches a side), or
+/// [`SIZE`].
+fn canvas(fig: &Figure) -> (u32, u32) {
+    match fig.figsize {
+        Some((w, h)) if w.is_finite() && h.is_finite() => (
+            (w.clamp(1.0, 50.0) * 100.0).round() as u32,
+            (h.clamp(1.0, 50.0) * 100.0).round() as u32,
+        ),
+        _ => SIZE,
+    }
+}
 
 /// The font family every text of a figure uses; [`ensure_font`] registers DejaVu Sans under it.
 const FAMILY: &str = "sans-serif";
@@ -164,7 +180,7 @@ pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let svg_path = dir.join(format!("{}.svg", fig.name));
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, canvas(fig)).into_drawing_area();
         draw(&root, fig, &plan)
             .and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
             .with_context(|| format!("drawing {}", svg_path.display()))?;
@@ -180,7 +196,7 @@ pub fn render(fig: &Figure, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     crate::output::replace_file(&png_path, |tmp| {
         {
             // The backend infers the format from the extension: the temporary name ends in `.png`.
-            let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
+            let root = BitMapBackend::new(tmp, canvas(fig)).into_drawing_area();
             draw(&root, fig, &plan)?;
             root.present().map_err(|e| anyhow!("{e}"))?;
         }
@@ -934,6 +950,7 @@ mod tests {
             ylabel: "loss value".into(),
             series,
             document_image: None,
+            figsize: None,
             panels: Vec::new(),
         }
     }
@@ -1483,5 +1500,29 @@ mod tests {
         let dir = scratch_dir();
         let written = render(&fig, dir.path()).unwrap();
         assert_eq!(written.len(), 2, "one SVG and one PNG for the two axes");
+    }
+
+    #[test]
+    fn a_figsize_in_inches_is_the_canvas_at_100_dpi() {
+        let mut fig = figure(
+            "big",
+            vec![series("", Mark::Line, vec![0.0, 1.0], vec![0.0, 1.0], "")],
+        );
+        assert_eq!(canvas(&fig), (640, 480), "matplotlib's default, 6.4 x 4.8");
+        fig.figsize = Some((12.0, 9.0));
+        assert_eq!(canvas(&fig), (1200, 900));
+        fig.figsize = Some((f64::NAN, 1e9));
+        assert_eq!(canvas(&fig), (640, 480));
+        fig.figsize = Some((0.0, 1e9));
+        assert_eq!(canvas(&fig), (100, 5000));
+        let dir = scratch_dir();
+        fig.figsize = Some((12.0, 9.0));
+        render(&fig, dir.path()).unwrap();
+        let svg = fs::read_to_string(dir.path().join("big.svg")).unwrap();
+        assert!(
+            svg.contains("width=\"1200\"") && svg.contains("height=\"900\""),
+            "{}",
+            &svg[..200]
+        );
     }
 }

@@ -150,6 +150,7 @@ impl Experiment for TwoWeights {
                     color: "C0".into(),
                 }],
                 document_image: Some("weights_and_bias_image_1.png".into()),
+                figsize: None,
                 panels: Vec::new(),
             },
             Figure {
@@ -165,6 +166,7 @@ impl Experiment for TwoWeights {
                     color: "C0".into(),
                 }],
                 document_image: Some("weights_and_bias_image_2.png".into()),
+                figsize: None,
                 panels: Vec::new(),
             },
         ];

@@ -238,6 +238,7 @@ impl Experiment for ScratchRegression {
                 color: "C0".into(),
             }],
             document_image: Some("output_6_1.png".into()),
+            figsize: None,
             panels: Vec::new(),
         }];
         Ok(out)

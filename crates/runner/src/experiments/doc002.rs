@@ -66,6 +66,8 @@ fn scatter(name: &str, title: &str, xlabel: &str, ylabel: &str, x: &[f64], y: &[
             color: "C0".into(),
         }],
         document_image: Some(format!("{name}.jpg")),
+        // plt.figure(figsize=(12, 9))
+        figsize: Some((12.0, 9.0)),
         panels: Vec::new(),
     }
 }

@@ -104,6 +104,7 @@ fn plot_data(
             },
         ],
         document_image: Some(image.into()),
+        figsize: None,
         panels: Vec::new(),
     }
 }
@@ -126,6 +127,7 @@ fn loss_against(name: &str, weight: &str, values: &[f64], losses: &[f64]) -> Fig
         // plt.plot(values, losses, 'r'); plt.plot(values, losses, 'bo')
         series: vec![series(Mark::Line, "r"), series(Mark::Line, "bo")],
         document_image: Some("output_21_0.png".into()),
+        figsize: None,
         panels: Vec::new(),
     }
 }
@@ -276,6 +278,7 @@ impl Experiment for CustomTraining {
                 line("True b", Mark::HLine, vec![true_b], "b--"),
             ],
             document_image: Some("output_17_0.png".into()),
+            figsize: None,
             panels: Vec::new(),
         });
 
