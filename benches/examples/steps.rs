@@ -1,6 +1,8 @@
 //! Runs a workload `n` times, for instruction counts that the load of a shared machine does not
-//! disturb: `perf stat -e instructions:u target/release/examples/steps two_weights 100000`.
-//! Run it with two counts and divide the difference by the difference of the counts.
+//! disturb: `valgrind --tool=cachegrind --cache-sim=no target/release/examples/steps two_weights
+//! 12000`, or `perf stat -e instructions:u ...` where the machine has hardware counters.
+//! Run it with two counts and divide the difference by the difference of the counts
+//! (docs/PERFORMANCE.md, "How to measure").
 //! Workloads: `two_weights`, `scratch_regression`, `tape_regression`, `custom_training`,
 //! `dense_sgd`, `dense_minibatch`, `mlp`, and the single ops `add_not_recorded`, `add_recorded`.
 

@@ -42,7 +42,7 @@ pub(crate) enum Slot {
 
 /// The slots of a record's inputs: inline for up to three inputs (the rest `Unwatched`), on
 /// the heap for more. (A boxed slice, not a vector, keeps this at 24 bytes and a record at
-/// 128: a larger record was moved with calls of `memcpy`, ~170 instructions a two-weights step.)
+/// 128: a larger record is moved with calls of `memcpy`; see docs/PERFORMANCE.md.)
 #[derive(Clone, Debug)]
 pub(crate) enum Slots {
     Few([Slot; 3]),
