@@ -1,6 +1,7 @@
 //! The numeric kernels: elementwise maps, broadcasting binary ops, reductions, linear algebra
 //! and shape manipulation. Nothing here knows about gradients.
 
+mod axes;
 mod functors;
 mod layout;
 
@@ -22,6 +23,7 @@ use crate::{kernels, pool, size};
 use crate::{Array, Element, Result, TensorError};
 use rayon::prelude::*;
 
+use self::axes::{normalize_axes, normalize_axis};
 use self::layout::{
     as_slots, map1, map1_into, map1_slots, map2_into, map2_slots, output_elements, par_write,
     row_major, shared,
@@ -344,61 +346,6 @@ fn clip_kernel<T: Element>(a: &ArrayD<T>, lo: f64, hi: f64) -> ArrayD<T> {
         Some(xs) => shared(a.raw_dim(), map1(xs, clip)),
         None => a.mapv(clip),
     }
-}
-
-fn normalize_axis(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -> Result<usize> {
-    let r = rank as isize;
-    if axis < -r || axis >= r {
-        return Err(TensorError::Axis {
-            op,
-            axis,
-            rank,
-            shape: shape.to_vec(),
-        });
-    }
-    Ok(if axis < 0 {
-        (axis + r) as usize
-    } else {
-        axis as usize
-    })
-}
-
-/// Sorted, deduplicated, non-negative axes; `None` means every axis. An `IxDyn` holds up to
-/// four of them inline: a reduction allocates nothing for its axes.
-fn normalize_axes(op: &'static str, axes: Option<&[isize]>, shape: &[usize]) -> Result<IxDyn> {
-    let rank = shape.len();
-    let given = match axes {
-        // one axis (a Keras loss's -1): nothing to sort
-        Some(&[axis]) => return Ok(IxDyn(&[normalize_axis(op, axis, rank, shape)?])),
-        // every axis, in order
-        None => {
-            let mut all = IxDyn::zeros(rank);
-            all.slice_mut()
-                .iter_mut()
-                .enumerate()
-                .for_each(|(i, a)| *a = i);
-            return Ok(all);
-        }
-        Some(given) => given,
-    };
-    let mut out = IxDyn::zeros(given.len());
-    let list = out.slice_mut();
-    for (a, &g) in list.iter_mut().zip(given) {
-        *a = normalize_axis(op, g, rank, shape)?;
-    }
-    list.sort_unstable();
-    let mut kept = 0;
-    for i in 0..list.len() {
-        if kept == 0 || list[i] != list[kept - 1] {
-            list[kept] = list[i];
-            kept += 1;
-        }
-    }
-    Ok(if kept == list.len() {
-        out
-    } else {
-        IxDyn(&out.slice()[..kept])
-    })
 }
 
 fn reduce_kernel<T: Element>(
