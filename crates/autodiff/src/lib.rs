@@ -42,6 +42,7 @@ pub use gradients::Gradients;
 pub use op::{Backward, Op};
 pub use ops::*;
 pub use tape::record;
+pub use tape::{capture_first_gradient, ExplainedOp, Explanation};
 pub use tape::{GradientTape, RecordingPaused, Source, TapeOptions, UnconnectedGradients};
 pub use tensor::{IntoOperand, IntoTensor, Operand, Tensor};
 pub use variable::Variable;

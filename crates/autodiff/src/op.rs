@@ -65,6 +65,13 @@ pub trait Op: 'static {
     fn backward_unrecorded(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
         self.backward(b, out)
     }
+
+    /// The local rule that turns the output's gradient `g` into the inputs', as a person
+    /// reads it (`"d/dx tanh(x) = 1 - tanh(x)^2"`), for tools that show a tape
+    /// ([`crate::GradientTape::explain`]); empty when the op does not say.
+    fn rule(&self) -> &'static str {
+        ""
+    }
 }
 
 /// Sums a broadcast gradient back to an input's shape, recording the reduction (the gradient

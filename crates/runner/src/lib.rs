@@ -16,6 +16,7 @@
 pub mod config;
 pub mod experiment;
 pub mod experiments;
+pub mod explain;
 pub mod figures;
 pub mod format;
 pub mod json;

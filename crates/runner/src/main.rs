@@ -31,6 +31,9 @@ enum Command {
     },
     /// Run an experiment and print the document-style log.
     Run(RunArgs),
+    /// Print the experiment's first training step as its tape recorded it: the ops with their
+    /// values, the backward pass with each op's gradient and rule, the gradients.
+    Explain(ExplainArgs),
     /// Make data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -57,6 +60,20 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+struct ExplainArgs {
+    /// Experiment id (see `tapegrad list`).
+    id: String,
+    /// Override a parameter: KEY=VALUE (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Draw the run's random numbers from our generator with this seed (numpy's RandomState:
+    /// 0 to 4294967295).
+    #[arg(long, value_parser = parse_seed)]
+    seed: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +208,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(args) => run(args),
+        Command::Explain(args) => explain(args),
         Command::Data(DataCommand::MakeRegression(a)) => make_regression(a),
     }
 }
@@ -222,6 +240,27 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     if args.json {
         say(&serde_json::to_string(&output::summary(exp, &cfg, &out))?)?;
+    }
+    Ok(())
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    let exp = find(&args.id)?;
+    let params = exp.params();
+    let mut cfg = Config::with_settings(&params, exp.id(), &args.set)?;
+    cfg.seed = args.seed;
+    match tapegrad_runner::explain::explain(exp, &cfg)? {
+        Some(e) => {
+            say(tapegrad_runner::explain::render(exp.id(), &e).trim_end())?;
+        }
+        None => {
+            say(&format!(
+                "{}: its training loop computes its gradients by hand, without a tape: there is \
+                 no recorded step to explain (see `tapegrad show {}`)",
+                exp.id(),
+                exp.id()
+            ))?;
+        }
     }
     Ok(())
 }

@@ -44,6 +44,14 @@ impl Binary {
 }
 
 impl Op for Binary {
+    fn rule(&self) -> &'static str {
+        match self.0 {
+            Kind::Add => "d(a + b)/da = g, d(a + b)/db = g, each summed over the axes it was broadcast along",
+            Kind::Sub => "d(a - b)/da = g, d(a - b)/db = -g, each summed over the axes it was broadcast along",
+            Kind::Mul => "d(a * b)/da = g * b, d(a * b)/db = g * a, each summed over the axes it was broadcast along",
+            Kind::Div => "d(a / b)/da = g / b, d(a / b)/db = -g * a / b^2, each summed over the axes it was broadcast along",
+        }
+    }
     fn name(&self) -> String {
         match self.0 {
             Kind::Add => "Add",
@@ -173,6 +181,9 @@ impl Tensor {
 struct Neg;
 
 impl Op for Neg {
+    fn rule(&self) -> &'static str {
+        "d(-x)/dx = -g"
+    }
     fn name(&self) -> String {
         "Neg".into()
     }

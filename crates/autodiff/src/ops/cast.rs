@@ -13,6 +13,9 @@ struct Cast {
 }
 
 impl Op for Cast {
+    fn rule(&self) -> &'static str {
+        "the gradient cast back to the input's dtype"
+    }
     fn name(&self) -> String {
         format!("Cast({} -> {})", self.from, self.to)
     }

@@ -12,6 +12,9 @@ use crate::{IntoOperand, Result, Tensor};
 struct Pow;
 
 impl Op for Pow {
+    fn rule(&self) -> &'static str {
+        "d(x^y)/dx = g * y * x^(y - 1), d(x^y)/dy = g * x^y * ln(x)"
+    }
     fn name(&self) -> String {
         "Pow".into()
     }
@@ -87,6 +90,9 @@ struct Extremum {
 }
 
 impl Op for Extremum {
+    fn rule(&self) -> &'static str {
+        "g goes to the operand that was chosen (to x where x >= y for maximum, x <= y for minimum), 0 to the other"
+    }
     fn name(&self) -> String {
         if self.max { "Maximum" } else { "Minimum" }.into()
     }
@@ -139,6 +145,9 @@ struct Clip {
 }
 
 impl Op for Clip {
+    fn rule(&self) -> &'static str {
+        "g where lo <= x <= hi, 0 where x was clipped"
+    }
     fn name(&self) -> String {
         format!("ClipByValue({}, {})", self.lo, self.hi)
     }

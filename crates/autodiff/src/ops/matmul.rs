@@ -33,6 +33,9 @@ impl MatMul {
 }
 
 impl Op for MatMul {
+    fn rule(&self) -> &'static str {
+        "d(A B)/dA = g B^T, d(A B)/dB = A^T g"
+    }
     fn name(&self) -> String {
         format!("MatMul(transpose_a={}, transpose_b={})", self.ta, self.tb)
     }
@@ -89,6 +92,9 @@ pub fn matmul_t(
 struct MatMulBiasAdd;
 
 impl Op for MatMulBiasAdd {
+    fn rule(&self) -> &'static str {
+        "d(A B + c)/dA = g B^T, d/dB = A^T g, d/dc = g summed over the rows"
+    }
     fn name(&self) -> String {
         "MatMulBiasAdd".into()
     }

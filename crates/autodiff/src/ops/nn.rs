@@ -10,6 +10,9 @@ struct Softmax {
 }
 
 impl Op for Softmax {
+    fn rule(&self) -> &'static str {
+        "d softmax(x)/dx = y * (g - sum(g * y)) along the axis, y = softmax(x)"
+    }
     fn name(&self) -> String {
         format!("Softmax(axis={})", self.axis)
     }

@@ -122,6 +122,13 @@ impl Reduce {
 }
 
 impl Op for Reduce {
+    fn rule(&self) -> &'static str {
+        match self.kind {
+            Kind::Sum => "d sum(x)/dx = g, broadcast back over the summed axes",
+            Kind::Mean => "d mean(x)/dx = g / n, broadcast back over the n averaged elements",
+            Kind::Max => "d max(x)/dx = g at the maximum (shared among ties), 0 elsewhere",
+        }
+    }
     fn name(&self) -> String {
         let n = match self.kind {
             Kind::Sum => "Sum",

@@ -15,6 +15,9 @@ struct Cumsum {
 }
 
 impl Op for Cumsum {
+    fn rule(&self) -> &'static str {
+        "d cumsum(x)/dx = the running sum of g taken the other way"
+    }
     fn name(&self) -> String {
         format!("Cumsum(axis={}, reverse={})", self.axis, self.reverse)
     }

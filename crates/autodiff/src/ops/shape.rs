@@ -14,6 +14,9 @@ fn dims(shape: &[usize]) -> Vec<isize> {
 struct Reshape;
 
 impl Op for Reshape {
+    fn rule(&self) -> &'static str {
+        "the gradient reshaped back to the input's shape"
+    }
     fn name(&self) -> String {
         "Reshape".into()
     }
@@ -62,6 +65,9 @@ struct Transpose {
 }
 
 impl Op for Transpose {
+    fn rule(&self) -> &'static str {
+        "the gradient transposed back by the inverse permutation"
+    }
     fn name(&self) -> String {
         format!("Transpose({:?})", self.perm)
     }
@@ -90,6 +96,9 @@ pub fn transpose(x: impl IntoOperand, perm: Option<&[usize]>) -> Result<Tensor> 
 struct BroadcastTo;
 
 impl Op for BroadcastTo {
+    fn rule(&self) -> &'static str {
+        "d broadcast(x)/dx = g summed over the broadcast axes"
+    }
     fn name(&self) -> String {
         "BroadcastTo".into()
     }
@@ -109,6 +118,9 @@ pub fn broadcast_to(x: impl IntoOperand, shape: &[usize]) -> Result<Tensor> {
 struct SumToShape;
 
 impl Op for SumToShape {
+    fn rule(&self) -> &'static str {
+        "the gradient broadcast back to the input's shape"
+    }
     fn name(&self) -> String {
         "SumToShape".into()
     }
@@ -131,6 +143,9 @@ struct Slice {
 }
 
 impl Op for Slice {
+    fn rule(&self) -> &'static str {
+        "g placed where the slice was taken, 0 elsewhere"
+    }
     fn name(&self) -> String {
         format!("Slice(begin={:?})", self.begin)
     }
@@ -160,6 +175,9 @@ struct PadInto {
 }
 
 impl Op for PadInto {
+    fn rule(&self) -> &'static str {
+        "the slice of g where the input was placed"
+    }
     fn name(&self) -> String {
         format!("Pad(begin={:?})", self.begin)
     }
@@ -190,6 +208,9 @@ struct Concat {
 }
 
 impl Op for Concat {
+    fn rule(&self) -> &'static str {
+        "g split back into the pieces along the axis"
+    }
     fn name(&self) -> String {
         format!("ConcatV2(axis={})", self.axis)
     }
@@ -282,6 +303,9 @@ struct Gather {
 }
 
 impl Op for Gather {
+    fn rule(&self) -> &'static str {
+        "g's rows added into the rows they were gathered from"
+    }
     fn name(&self) -> String {
         format!("GatherV2({} rows)", self.indices.len())
     }
@@ -319,6 +343,9 @@ struct ScatterAddRows {
 }
 
 impl Op for ScatterAddRows {
+    fn rule(&self) -> &'static str {
+        "the rows of g gathered back from where they were added"
+    }
     fn name(&self) -> String {
         "UnsortedSegmentSum".into()
     }

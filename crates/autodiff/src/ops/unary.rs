@@ -64,6 +64,7 @@ macro_rules! unary_ops {
         $name:ident: $op:ident,
         kernel $kernel:ident $(= |$s:ident| $scalar:expr)?,
         domain $domain:ident,
+        rule $rule:literal,
         grad |$x:ident, $y:ident, $g:ident| $grad:expr
         $(, fused $fused:expr)?;
     )*) => {
@@ -74,7 +75,12 @@ macro_rules! unary_ops {
 
             impl Op for $op {
                 fn name(&self) -> String {
-                    stringify!($op).into()
+                    // TensorFlow's name: `Tanh` for `TanhOp`
+                    let name = stringify!($op);
+                    name.strip_suffix("Op").unwrap_or(name).into()
+                }
+                fn rule(&self) -> &'static str {
+                    $rule
                 }
                 fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
                     let ($x, $y, $g) = (&b.inputs[0], b.output, b.grad);
@@ -132,16 +138,20 @@ unary_ops! {
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     square: SquareOp, kernel Square, domain Any,
+        rule "d(x^2)/dx = 2x g",
         grad |x, y, g| crate::mul(g, crate::mul(x, 2.0)?),
         fused g.value().zip(x.value(), k::MulTwice);
     /// `√x` (`tf.sqrt`); gradient `g · 0.5 / y`.
     sqrt: SqrtOp, kernel Sqrt, domain Positive,
+        rule "d sqrt(x)/dx = g / (2 sqrt(x))",
         grad |x, y, g| crate::div(crate::mul(g, 0.5)?, y);
     /// `eˣ` (`tf.exp`); gradient `g · y`.
     exp: ExpOp, kernel Exp, domain Any,
+        rule "d e^x/dx = e^x g",
         grad |x, y, g| crate::mul(g, y);
     /// Natural logarithm (`tf.math.log`); gradient `g / x`.
     log: LogOp, kernel Log, domain Positive,
+        rule "d ln(x)/dx = g / x",
         grad |x, y, g| crate::mul(g, crate::div(1.0, x)?);
     /// `|x|` (`tf.abs`); gradient `g · sign(x)`, 0 at 0.
     ///
@@ -156,23 +166,29 @@ unary_ops! {
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     abs: AbsOp, kernel Abs, domain AwayFromZero,
+        rule "d|x|/dx = sign(x) g (0 at 0)",
         grad |x, y, g| crate::mul(g, constant(x.value().map(k::Sign))),
         fused g.value().zip(x.value(), k::MulSign);
     /// `-1`, `0` or `1` (`tf.sign`); gradient 0.
     sign: SignOp, kernel Sign, domain AwayFromZero,
+        rule "d sign(x)/dx = 0",
         grad |x, y, g| Ok::<_, crate::Error>(constant(g.value().zeros_like()));
     /// `max(x, 0)` (`tf.nn.relu`); gradient `g` where `x > 0`, else 0.
     relu: ReluOp, kernel Relu, domain AwayFromZero,
+        rule "d relu(x)/dx = g where x > 0, 0 elsewhere",
         grad |x, y, g| crate::mul(g, constant(y.value().map(k::PositiveMask))),
         fused g.value().zip(y.value(), k::MulPositiveMask);
     /// `1 / (1 + e⁻ˣ)` (`tf.sigmoid`); gradient `g · y · (1 − y)`.
     sigmoid: SigmoidOp, kernel Sigmoid, domain Any,
+        rule "d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x)) g",
         grad |x, y, g| crate::mul(g, crate::mul(y, crate::sub(1.0, y)?)?);
     /// Hyperbolic tangent (`tf.tanh`); gradient `g · (1 − y²)`.
     tanh: TanhOp, kernel Tanh, domain Any,
+        rule "d tanh(x)/dx = (1 - tanh(x)^2) g",
         grad |x, y, g| crate::mul(g, crate::sub(1.0, crate::mul(y, y)?)?);
     /// `ln(1 + eˣ)` (`tf.nn.softplus`); gradient `g · sigmoid(x)`.
     softplus: SoftplusOp, kernel Softplus, domain Any,
+        rule "d ln(1 + e^x)/dx = sigmoid(x) g",
         grad |x, y, g| crate::mul(g, sigmoid(x)?);
     /// `sin x` (`tf.sin`); gradient `g · cos x`.
     ///
@@ -182,9 +198,11 @@ unary_ops! {
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     sin: SinOp, kernel SinFn = |x| x.sin(), domain Any,
+        rule "d sin(x)/dx = cos(x) g",
         grad |x, y, g| crate::mul(g, cos(x)?);
     /// `cos x` (`tf.cos`); gradient `−g · sin x`.
     cos: CosOp, kernel CosFn = |x| x.cos(), domain Any,
+        rule "d cos(x)/dx = -sin(x) g",
         grad |x, y, g| crate::mul(g, crate::neg(sin(x)?)?);
 }
 

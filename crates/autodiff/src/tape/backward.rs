@@ -17,9 +17,42 @@ pub(crate) fn backward_pass<S: Source>(
     seed: Tensor,
     sources: &[S],
 ) -> Result<Vec<Option<Tensor>>> {
-    let out = accumulate(recorded, scratch, target, seed, sources);
+    let out = accumulate(recorded, scratch, target, seed, sources, &mut Unobserved);
     scratch.clear();
     out
+}
+
+/// [`backward_pass`] that also shows `observer` each record's gradient as the pass reaches it.
+pub(crate) fn observed_backward_pass<S: Source>(
+    recorded: &Recorded,
+    scratch: &mut Scratch,
+    target: &Tensor,
+    seed: Tensor,
+    sources: &[S],
+    observer: &mut impl Observer,
+) -> Result<Vec<Option<Tensor>>> {
+    let out = accumulate(recorded, scratch, target, seed, sources, observer);
+    scratch.clear();
+    out
+}
+
+/// What the backward pass shows of its work, record by record, in its (the tape's reverse)
+/// order: the gradient that reached the record's output, and the gradients it gave its inputs.
+pub(crate) trait Observer {
+    /// An op's record: its output's gradient and what it gave each input.
+    fn record(&mut self, index: usize, grad: &Tensor, input_grads: &[Option<Tensor>]);
+    /// A variable read's record, which passes `grad` on unchanged.
+    fn read(&mut self, index: usize, grad: &Tensor);
+}
+
+/// The backward pass of `gradient`: shown to no one (compiled away).
+struct Unobserved;
+
+impl Observer for Unobserved {
+    #[inline(always)]
+    fn record(&mut self, _: usize, _: &Tensor, _: &[Option<Tensor>]) {}
+    #[inline(always)]
+    fn read(&mut self, _: usize, _: &Tensor) {}
 }
 
 /// The gradient a slot holds.
@@ -56,12 +89,13 @@ pub(crate) fn add_to(prev: &mut Tensor, g: Tensor) -> Result<()> {
 }
 
 /// [`backward_pass`]'s work, which may stop at an error.
-pub(crate) fn accumulate<S: Source>(
+fn accumulate<S: Source>(
     recorded: &Recorded,
     scratch: &mut Scratch,
     target: &Tensor,
     seed: Tensor,
     sources: &[S],
+    observer: &mut impl Observer,
 ) -> Result<Vec<Option<Tensor>>> {
     let Scratch {
         grads,
@@ -107,6 +141,7 @@ pub(crate) fn accumulate<S: Source>(
         if let (OpRef::Read(_), Slot::Leaf(_)) = (&r.op, r.slots.get(0)) {
             // a variable read passes its gradient on unchanged: moved to the variable, without
             // a call of the op
+            observer.read(k, &g);
             if let Some(sum) = slot_grad(grads, leaf_grads, r.slots.get(0)) {
                 add_into(sum, g)?;
             }
@@ -158,6 +193,7 @@ pub(crate) fn accumulate<S: Source>(
                 message,
             });
         }
+        observer.record(k, &g, input_grads);
         for (gi, &slot) in input_grads.iter_mut().zip(&*slots) {
             let Some(gi) = gi.take() else { continue };
             if let Some(sum) = slot_grad(grads, leaf_grads, slot) {

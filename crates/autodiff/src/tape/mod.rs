@@ -18,12 +18,14 @@ use crate::{Error, Gradients, Result, Tensor, Variable};
 
 mod backward;
 mod dot;
+mod explain;
 mod jacobian;
 mod recording;
 mod records;
 mod thread;
 
 use backward::backward_pass;
+pub use explain::{capture_first_gradient, ExplainedOp, Explanation};
 pub use recording::record;
 pub(crate) use recording::{record1, record2, record3, OpRef};
 pub(crate) use records::Inputs;
@@ -344,6 +346,13 @@ impl GradientTape {
             }
             None => None,
         };
+        if given.is_none() && explain::wanted() {
+            // `capture_first_gradient` asked for this one: the same pass, shown op by op
+            let explanation = self.explain(target, sources)?;
+            let grads = explanation.gradients.clone();
+            explain::captured(explanation);
+            return connect(grads, sources, unconnected);
+        }
         let grads = self.run(|recorded, scratch| {
             let seed = match given {
                 Some(g) => g,
@@ -351,16 +360,7 @@ impl GradientTape {
             };
             backward_pass(recorded, scratch, target, seed, sources)
         })?;
-        // `grads` first: the vector is collected in place (no second allocation)
-        grads
-            .into_iter()
-            .zip(sources)
-            .map(|(g, s)| match (g, unconnected) {
-                (Some(g), _) => Ok(Some(g)),
-                (None, UnconnectedGradients::Zero) => Ok(Some(Tensor::new(s.source_zeros()?))),
-                (None, UnconnectedGradients::None) => Ok(None),
-            })
-            .collect()
+        connect(grads, sources, unconnected)
     }
 
     /// Runs a backward computation over the recorded ops with this tape paused; consumes a
@@ -463,6 +463,24 @@ impl Drop for RecordingPaused<'_> {
         let sh = &self.tape.shared;
         sh.recording.set(self.was && sh.active.get());
     }
+}
+
+/// The gradients as `gradient_with` returns them: an unconnected source's as `unconnected` says.
+fn connect<S: Source>(
+    grads: Vec<Option<Tensor>>,
+    sources: &[S],
+    unconnected: UnconnectedGradients,
+) -> Result<Vec<Option<Tensor>>> {
+    // `grads` first: the vector is collected in place (no second allocation)
+    grads
+        .into_iter()
+        .zip(sources)
+        .map(|(g, s)| match (g, unconnected) {
+            (Some(g), _) => Ok(Some(g)),
+            (None, UnconnectedGradients::Zero) => Ok(Some(Tensor::new(s.source_zeros()?))),
+            (None, UnconnectedGradients::None) => Ok(None),
+        })
+        .collect()
 }
 
 #[cfg(test)]

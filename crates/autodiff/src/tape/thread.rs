@@ -294,6 +294,9 @@ pub(crate) fn variable_read_by(id: u64) -> Option<String> {
 pub(crate) struct ReadVariable(pub(crate) u64);
 
 impl Op for ReadVariable {
+    fn rule(&self) -> &'static str {
+        "a variable read passes g on unchanged, summed into the variable's gradient"
+    }
     fn name(&self) -> String {
         "ReadVariable".into()
     }
