@@ -96,6 +96,10 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     println!("{}", report.summary_line());
+    println!(
+        "report page: {}",
+        opts.out_dir.join(reproduce::PAGE).display()
+    );
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {
