@@ -4,7 +4,7 @@
 //! with the document's value marked, the figures (inlined SVG) beside the document's own
 //! description of them, and the arithmetic of each inconsistency.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -674,8 +674,15 @@ pub(super) fn render(
 
             // The figures, beside the document's description.
             let fig_dir = dir.join("figures").join(&g.id);
-            let files = svg_files(&fig_dir);
             let infos = report.figures.get(&g.id);
+            // In the order the run drew them (the document's order), then any others by name.
+            let mut files = svg_files(&fig_dir);
+            files.sort_by_key(|f| {
+                let stem = f.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+                infos
+                    .and_then(|v| v.iter().position(|i| i.name == stem))
+                    .unwrap_or(usize::MAX)
+            });
             let mut described: Vec<usize> = Vec::new();
             if !files.is_empty() {
                 s.push_str("<h4>Figures</h4>\n");
@@ -775,4 +782,342 @@ pub(super) fn render(
     }
     s.push_str("<p class=\"meta\"><a href=\"#summary\">Back to the summary</a></p>\n</main>\n</body>\n</html>\n");
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reproduce::catalogue::{ExperimentNote, ProseClaim};
+    use crate::reproduce::{check_page, FigureInfo};
+
+    const SVG: &str = r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg width="640" height="480" viewBox="0 0 640 480" xmlns="http://www.w3.org/2000/svg">
+<defs><clipPath id="clip0"><rect x="0" y="0" width="10" height="10"/></clipPath></defs>
+<polyline clip-path="url(#clip0)" fill="none" stroke="#000" points="0,0 5,5"/>
+<text x="1" y="1">x &lt; y</text>
+</svg>
+"##;
+
+    fn row(exp: &str, doc: &str, q: &str, v: Verdict, detail: &str) -> Row {
+        Row {
+            experiment: exp.into(),
+            quantity: q.into(),
+            documented: "1.5".into(),
+            reproduced: "1.5".into(),
+            verdict: v,
+            detail: detail.into(),
+            source: format!("{doc} line 3"),
+        }
+    }
+
+    /// Two documents, three experiments, every verdict, one distribution, two figures that
+    /// share an id, and `<` in the texts.
+    fn fixture(dir: &Path) -> (Report, Descriptions, Notes) {
+        let d0 = "000_aaaa.txt";
+        let d1 = "001_bbbb.txt";
+        let rows = vec![
+            row(
+                "alpha",
+                d0,
+                "final_a",
+                Verdict::Exact,
+                "same printed digits",
+            ),
+            row("alpha", d0, "loss[0]", Verdict::InDistribution, "unseeded"),
+            row(
+                "alpha",
+                d0,
+                "loss[1]",
+                Verdict::Inconsistent,
+                "the document contradicts itself: a < b since 2 * 3 = 6",
+            ),
+            row("beta", d0, "w", Verdict::Mismatch, "relative 1e-6"),
+            row("gamma", d1, "b", Verdict::OutsideDistribution, "p99.99"),
+            row(
+                "gamma",
+                d1,
+                "c",
+                Verdict::Missing,
+                "our run does not produce this",
+            ),
+        ];
+        let mut distributions = BTreeMap::new();
+        let mut m = BTreeMap::new();
+        m.insert(
+            "loss[0]".to_string(),
+            Distribution {
+                samples: (0..100).map(|i| i as f64 / 10.0).collect(),
+                documented: 4.2,
+            },
+        );
+        distributions.insert("alpha".to_string(), m);
+        let mut figures = BTreeMap::new();
+        figures.insert(
+            "alpha".to_string(),
+            vec![
+                FigureInfo {
+                    name: "second".into(),
+                    title: "Second <figure>".into(),
+                    document_image: Some("img_2.png".into()),
+                },
+                FigureInfo {
+                    name: "first".into(),
+                    title: "First".into(),
+                    document_image: Some("img_1.png".into()),
+                },
+            ],
+        );
+        let report = Report {
+            rows,
+            reproduced: 2,
+            compared: 5,
+            inconsistent: 1,
+            seeds: BTreeMap::from([("alpha".to_string(), 100)]),
+            seconds: BTreeMap::new(),
+            figures,
+            distributions,
+        };
+        let fig_dir = dir.join("figures").join("alpha");
+        std::fs::create_dir_all(&fig_dir).unwrap();
+        std::fs::write(fig_dir.join("first.svg"), SVG).unwrap();
+        std::fs::write(fig_dir.join("second.svg"), SVG).unwrap();
+        std::fs::write(fig_dir.join("first.png"), b"not inlined").unwrap();
+        let note = |img: &str, plots: &str| FigureNote {
+            experiment: "alpha".into(),
+            document: d0.into(),
+            image: Some(format!("/assets/{img}")),
+            saved_as: None,
+            line: Some(7),
+            plots: Some(plots.into()),
+            title: Some("a title".into()),
+            xlabel: Some(serde_json::json!(["w", "b"])),
+            ylabel: None,
+            legend: Some(vec!["Real Data".into()]),
+            note: None,
+        };
+        let exp = |doc: &str, title: &str| ExperimentNote {
+            document: doc.into(),
+            title: title.into(),
+        };
+        let desc = Descriptions {
+            experiments: BTreeMap::from([
+                ("alpha".to_string(), exp(d0, "Doc zero -- Section alpha")),
+                ("beta".to_string(), exp(d0, "Doc zero -- Section beta")),
+                ("gamma".to_string(), exp(d1, "Doc one")),
+            ]),
+            figures: vec![
+                note("img_1.png", "plt.plot(x) where x < 3"),
+                note("img_2.png", "the second"),
+                note("img_3.png", "never regenerated"),
+            ],
+            prose_claims: vec![ProseClaim {
+                experiment: "alpha".into(),
+                line: Some(9),
+                text: "close to <zero>".into(),
+                consistent: false,
+                remark: Some("it is 1.4".into()),
+            }],
+        };
+        let notes = Notes::from([("alpha".to_string(), vec!["a note & more".to_string()])]);
+        (report, desc, notes)
+    }
+
+    fn page_of(dir: &Path) -> String {
+        let (report, desc, notes) = fixture(dir);
+        render(&report, &desc, &notes, dir).unwrap()
+    }
+
+    #[test]
+    fn the_page_is_self_contained() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        let lower = html.to_ascii_lowercase();
+        for bad in [
+            "src=\"http",
+            "src='http",
+            "<script",
+            "@import",
+            "url(http",
+            "@font-face",
+            "<link",
+            "<img",
+        ] {
+            assert!(!lower.contains(bad), "the page contains {bad:?}");
+        }
+        assert!(lower.starts_with("<!doctype html>"));
+        assert!(html.contains("<meta charset=\"utf-8\">"));
+        // Figures keep their SVG namespace (an http URL as a name, not a fetch) and nothing else.
+        for (at, _) in lower.match_indices("http") {
+            let before = &lower[at.saturating_sub(7)..at];
+            assert_eq!(
+                before, "xmlns=\"",
+                "an http reference that is not a namespace"
+            );
+        }
+    }
+
+    #[test]
+    fn one_section_per_document_and_per_experiment() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        assert_eq!(html.matches("<section class=\"document\"").count(), 2);
+        assert_eq!(html.matches("<section class=\"experiment\"").count(), 3);
+        for id in ["doc-000", "doc-001", "exp-alpha", "exp-beta", "exp-gamma"] {
+            assert_eq!(html.matches(&format!(" id=\"{id}\"")).count(), 1, "{id}");
+            assert!(html.contains(&format!("href=\"#{id}\"")), "no link to {id}");
+        }
+        // Document 000 holds alpha and beta, in that order, before document 001 and gamma.
+        let pos = |s: &str| html.find(s).unwrap();
+        assert!(pos("id=\"doc-000\"") < pos("id=\"exp-alpha\""));
+        assert!(pos("id=\"exp-alpha\"") < pos("id=\"exp-beta\""));
+        assert!(pos("id=\"exp-beta\"") < pos("id=\"doc-001\""));
+        assert!(pos("id=\"doc-001\"") < pos("id=\"exp-gamma\""));
+        // The summary comes first.
+        assert!(pos("id=\"summary\"") < pos("id=\"doc-000\""));
+        assert!(html.contains("Doc zero") && html.contains("Section beta"));
+    }
+
+    #[test]
+    fn every_figure_the_run_wrote_is_inlined_beside_its_description() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        assert_eq!(html.matches("<svg class=\"figure\"").count(), 2);
+        assert!(html.contains("data-file=\"alpha/first.svg\""));
+        assert!(html.contains("data-file=\"alpha/second.svg\""));
+        assert!(!html.contains("<?xml"), "the XML prologue is inlined");
+        // In the run's order (second, then first), each with its document's description.
+        let first = html.find("data-file=\"alpha/first.svg\"").unwrap();
+        let second = html.find("data-file=\"alpha/second.svg\"").unwrap();
+        assert!(second < first);
+        assert!(html[first..].contains("plt.plot(x) where x &lt; 3"));
+        assert!(html[second..first].contains("the second"));
+        assert!(html.contains("/assets/img_1.png") && html.contains("w / b"));
+        // The figure the document shows but the run did not draw is listed.
+        assert!(html.contains("img_3.png") && html.contains("never regenerated"));
+        // Ids are prefixed per figure, and what refers to them follows.
+        assert!(html.contains("id=\"f1-clip0\"") && html.contains("url(#f1-clip0)"));
+        assert!(html.contains("id=\"f2-clip0\"") && html.contains("url(#f2-clip0)"));
+        let check = check_page(&html, dir.path());
+        assert!(check.problems.is_empty(), "{:?}", check.problems);
+        assert_eq!((check.figures, check.figure_files), (2, 2));
+    }
+
+    #[test]
+    fn every_verdict_has_its_css_class_and_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        let mut classes = BTreeSet::new();
+        for v in VERDICTS {
+            let class = verdict_class(v);
+            assert!(classes.insert(class), "{class} shared");
+            assert!(STYLE.contains(&format!(".{class} ")) || STYLE.contains(&format!(".{class},")));
+            let badge = format!(
+                "<span class=\"verdict {class}\">{}</span>",
+                esc(verdict_word(v))
+            );
+            assert!(html.contains(&badge), "no {badge}");
+            assert!(html.contains(&format!("<tr class=\"{class}\">")));
+        }
+    }
+
+    #[test]
+    fn histograms_mark_the_documents_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        assert_eq!(html.matches("<svg class=\"hist\"").count(), 1);
+        let d = Distribution {
+            samples: (0..100).map(|i| i as f64 / 10.0).collect(),
+            documented: 4.2,
+        };
+        let h = histogram(&d);
+        // 4.2 is one of the samples: ties count half.
+        assert!(h.contains("the document&#39;s 4.2 at p42.5"), "{h}");
+        assert_eq!(h.matches("<rect").count(), 24);
+        // The marker stands at 4.2 of [0, 9.9] across 220 px.
+        assert!(
+            h.contains(&format!("x1=\"{:.2}\"", 4.2 / 9.9 * 220.0)),
+            "{h}"
+        );
+        let far = histogram(&Distribution {
+            samples: vec![1.0, 1.0, f64::NAN],
+            documented: 3.0,
+        });
+        assert!(far.contains("x1=\"219.00\""), "{far}");
+        let none = histogram(&Distribution {
+            samples: vec![f64::NAN],
+            documented: 3.0,
+        });
+        assert!(none.contains("no finite samples"));
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            esc("a < b & \"c\" > 'd'"),
+            "a &lt; b &amp; &quot;c&quot; &gt; &#39;d&#39;"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        for raw in ["a < b", "x < 3", "<zero>", "<figure>", "a note & more"] {
+            assert!(!html.contains(raw), "{raw:?} unescaped");
+        }
+        for escaped in [
+            "a &lt; b since 2 * 3 = 6",
+            "x &lt; 3",
+            "&lt;zero&gt;",
+            "Second &lt;figure&gt;",
+            "a note &amp; more",
+        ] {
+            assert!(html.contains(escaped), "{escaped:?} missing");
+        }
+    }
+
+    #[test]
+    fn inconsistencies_carry_their_arithmetic_under_an_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        let at = html.find("id=\"inc-alpha-loss-1\"").unwrap();
+        assert!(html[at..].contains("a &lt; b since 2 * 3 = 6"));
+        assert!(html.matches("href=\"#inc-alpha-loss-1\"").count() >= 2);
+    }
+
+    #[test]
+    fn the_static_check_finds_each_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        let problems = |h: &str| check_page(h, dir.path()).problems;
+        let broken = html.replacen("href=\"#exp-beta\"", "href=\"#exp-nowhere\"", 1);
+        assert!(problems(&broken).iter().any(|p| p.contains("#exp-nowhere")));
+        let external = html.replacen("href=\"#exp-beta\"", "href=\"https://example.com\"", 1);
+        assert!(problems(&external)
+            .iter()
+            .any(|p| p.contains("leaves the page")));
+        let script = html.replacen("</main>", "<script src=\"x.js\"></script></main>", 1);
+        assert!(problems(&script).iter().any(|p| p.contains("script")));
+        let import = html.replacen("<style>", "<style>@import url(a.css);", 1);
+        assert!(problems(&import).iter().any(|p| p.contains("@import")));
+        let img = html.replacen("</main>", "<img src=\"figures/alpha/gone.png\"></main>", 1);
+        assert!(problems(&img).iter().any(|p| p.contains("absent")));
+        // A figure written after the page was made is missing from it.
+        std::fs::write(dir.path().join("figures/alpha/third.svg"), SVG).unwrap();
+        assert!(problems(&html)
+            .iter()
+            .any(|p| p.contains("missing figure: figures/alpha/third.svg")));
+        std::fs::remove_file(dir.path().join("figures/alpha/third.svg")).unwrap();
+        // A figure on the page whose file is gone.
+        std::fs::remove_file(dir.path().join("figures/alpha/first.svg")).unwrap();
+        assert!(problems(&html)
+            .iter()
+            .any(|p| p.contains("figures/alpha/first.svg, a figure file that is absent")));
+        // An inlined figure that draws nothing.
+        let empty = html.replacen(
+            "data-file=\"alpha/second.svg\"",
+            "data-file=\"alpha/second.svg\"></svg><svg",
+            1,
+        );
+        assert!(check_page(&empty, dir.path())
+            .problems
+            .iter()
+            .any(|p| p.contains("inlined empty")));
+    }
 }

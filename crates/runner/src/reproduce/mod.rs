@@ -19,6 +19,7 @@ use crate::{all, output, Config, Experiment, RunContext};
 mod catalogue;
 mod html;
 mod judge;
+mod page_check;
 mod report;
 
 pub use catalogue::{
@@ -27,6 +28,7 @@ pub use catalogue::{
 };
 pub use html::{page, write_page, PAGE};
 pub use judge::{percentile, Row, Verdict};
+pub use page_check::{check_page, PageCheck};
 pub use report::{markdown, table, write_report};
 
 use judge::{judge, numbers};
