@@ -4,14 +4,14 @@
 //! with the document's value marked, the figures (inlined SVG) beside the document's own
 //! description of them, and the arithmetic of each inconsistency.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use super::catalogue::{Descriptions, FigureNote, Notes};
-use super::judge::{Row, Verdict};
+use super::judge::{Row, Verdict, UNSEEDED};
 use super::report::verdict_word;
 use super::{descriptions, entries, Distribution, Report};
 use crate::{all, output};
@@ -59,9 +59,12 @@ th { background: #f3f3f3; border-bottom: 2px solid #bbb; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", monospace;
   font-size: .82rem; overflow-wrap: anywhere; }
-td.quantity { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .82rem; overflow-wrap: anywhere; }
+td.quantity { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .82rem; white-space: nowrap; }
+td.num small { display: block; color: #555; font-size: .74rem; }
 td.detail { color: #333; font-size: .8rem; }
 td.source { color: #555; font-size: .78rem; white-space: nowrap; }
+tr.v-inconsistent td, tr.v-mismatch td, tr.v-outside-distribution td, tr.v-missing td { border-color: #d8d8d8; }
+tr.v-exact, tr.v-in-distribution { background: none; }
 .verdict { display: inline-block; white-space: nowrap; font-weight: 600; font-size: .8rem;
   padding: 0 .35rem; border: 1px solid; border-radius: 3px; }
 .v-exact { background: #e2f3e5; color: #124d27; border-color: #2e8a4f; }
@@ -617,13 +620,21 @@ pub(super) fn render(
             }
             s.push_str("<th>how / why</th><th>where</th></tr></thead>\n<tbody>\n");
             for r in &g.rows {
+                // `p34.0 of 1000 seeds (median ..., 99.8% in [...])`: the percentile first, the
+                // spread below it.
+                let reproduced = match r.reproduced.split_once(" seeds (") {
+                    Some((head, tail)) if r.reproduced.starts_with('p') => {
+                        format!("{} seeds<small>({}</small>", esc(head), esc(tail))
+                    }
+                    _ => esc(&r.reproduced),
+                };
                 let _ = write!(
                     s,
                     "<tr class=\"{cls}\"><td class=\"quantity\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
                      <td><span class=\"verdict {cls}\">{}</span></td>",
                     esc(&r.quantity),
                     esc(&r.documented),
-                    esc(&r.reproduced),
+                    reproduced,
                     esc(verdict_word(r.verdict)),
                     cls = verdict_class(r.verdict)
                 );
@@ -639,13 +650,21 @@ pub(super) fn render(
                         "the document contradicts itself: <a href=\"#{}\">the arithmetic</a>",
                         inc_anchor(r)
                     )
+                } else if r.verdict == Verdict::InDistribution && r.detail == UNSEEDED {
+                    "unseeded: placed in our runs".to_string()
                 } else {
                     esc(&r.detail)
                 };
+                // The seed file is the section's; the line is what tells rows apart.
+                let line = r
+                    .source
+                    .strip_prefix(g.document.as_str())
+                    .map_or(r.source.as_str(), str::trim);
                 let _ = writeln!(
                     s,
-                    "<td class=\"detail\">{detail}</td><td class=\"source\">{}</td></tr>",
-                    esc(&r.source)
+                    "<td class=\"detail\">{detail}</td><td class=\"source\" title=\"{}\">{}</td></tr>",
+                    esc(&r.source),
+                    esc(line)
                 );
             }
             s.push_str("</tbody>\n</table>\n");
@@ -667,7 +686,10 @@ pub(super) fn render(
                         esc(&r.documented),
                         esc(&r.reproduced),
                         esc(&r.source),
-                        esc(&r.detail)
+                        esc(r
+                            .detail
+                            .strip_prefix("the document contradicts itself: ")
+                            .unwrap_or(&r.detail))
                     );
                 }
             }
@@ -789,6 +811,7 @@ mod tests {
     use super::*;
     use crate::reproduce::catalogue::{ExperimentNote, ProseClaim};
     use crate::reproduce::{check_page, FigureInfo};
+    use std::collections::BTreeSet;
 
     const SVG: &str = r##"<?xml version="1.0" encoding="UTF-8"?>
 <svg width="640" height="480" viewBox="0 0 640 480" xmlns="http://www.w3.org/2000/svg">
