@@ -65,6 +65,7 @@ td.detail { color: #333; font-size: .8rem; }
 td.source { color: #555; font-size: .78rem; white-space: nowrap; }
 tr.v-inconsistent td, tr.v-mismatch td, tr.v-outside-distribution td, tr.v-missing td { border-color: #d8d8d8; }
 tr.v-exact, tr.v-in-distribution { background: none; }
+tr[class^="v-"] { color: inherit; }
 .verdict { display: inline-block; white-space: nowrap; font-weight: 600; font-size: .8rem;
   padding: 0 .35rem; border: 1px solid; border-radius: 3px; }
 .v-exact { background: #e2f3e5; color: #124d27; border-color: #2e8a4f; }
