@@ -8,8 +8,13 @@
 //!   documented experiment in our crates, the hand-fused floor, and the Python peers
 //!   (TensorFlow, PyTorch, JAX, numpy; missing ones reported as missing), and writes
 //!   `target/bench-peers/`.
+//! - `cargo xtask check-report [--page FILE] [--out PNG] [--width PX] [--tiles PX] [--static-only]`: checks
+//!   `target/reproduce/index.html` statically and in headless Chromium (installed with apt-get
+//!   when missing), saves a full-page screenshot `target/reproduce/report.png`, and exits
+//!   non-zero on a console error, a missing figure or a broken link.
 
 mod bench_peers;
+mod check_report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +48,8 @@ fn run() -> Result<ExitCode> {
                  rerun the documents and compare with their printed numbers\n  \
                  bench-peers [--only WORKLOAD]... [--batch-seconds S]  \
                  time the documented steps here and in TensorFlow, PyTorch, JAX, numpy\n  \
+                 check-report [--page FILE] [--out PNG] [--static-only]  \
+                 render target/reproduce/index.html in headless Chromium and check it\n  \
                  help                                              this message"
             );
             Ok(ExitCode::SUCCESS)
@@ -52,7 +59,16 @@ fn run() -> Result<ExitCode> {
             bench_peers::bench_peers(&workspace_root(), args.collect())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(other) => bail!("unknown xtask `{other}` (known: reproduce, bench-peers, help)"),
+        Some("check-report") => Ok(
+            if check_report::check_report(&workspace_root(), args.collect())? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            },
+        ),
+        Some(other) => {
+            bail!("unknown xtask `{other}` (known: reproduce, bench-peers, check-report, help)")
+        }
     }
 }
 
@@ -96,6 +112,10 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     println!("{}", report.summary_line());
+    println!(
+        "report page: {}",
+        opts.out_dir.join(reproduce::PAGE).display()
+    );
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

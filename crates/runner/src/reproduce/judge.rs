@@ -6,6 +6,10 @@ use serde_json::Value;
 
 use super::catalogue::Entry;
 
+/// The detail of a row placed in our distribution (the page shortens it).
+pub(super) const UNSEEDED: &str =
+    "unseeded in the document: the printed value placed in our distribution";
+
 /// How one number came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -230,8 +234,7 @@ pub(super) fn judge(e: &Entry, ours: Option<&Value>, samples: Option<&Vec<f64>>)
                 } else {
                     Verdict::OutsideDistribution
                 };
-                row.detail =
-                    "unseeded in the document: the printed value placed in our distribution".into();
+                row.detail = UNSEEDED.into();
             } else if let Some(t) = ours_text {
                 row.reproduced = t;
                 row.verdict = Verdict::OutsideDistribution;

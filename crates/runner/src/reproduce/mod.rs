@@ -17,11 +17,18 @@ use crate::experiment::RunOutput;
 use crate::{all, output, Config, Experiment, RunContext};
 
 mod catalogue;
+mod html;
 mod judge;
+mod page_check;
 mod report;
 
-pub use catalogue::{entries, Entry, Notes, EXPECTED_JSON};
+pub use catalogue::{
+    descriptions, entries, Descriptions, Entry, ExperimentNote, FigureNote, Notes, ProseClaim,
+    EXPECTED_JSON,
+};
+pub use html::{page, write_page, PAGE};
 pub use judge::{percentile, Row, Verdict};
+pub use page_check::{check_page, PageCheck};
 pub use report::{markdown, table, write_report};
 
 use judge::{judge, numbers};
@@ -54,6 +61,32 @@ pub struct Report {
     pub seeds: BTreeMap<String, u64>,
     /// Seconds per experiment (default run plus sweep).
     pub seconds: BTreeMap<String, f64>,
+    /// The figures each experiment's default run drew (files under `figures/<experiment>/`).
+    pub figures: BTreeMap<String, Vec<FigureInfo>>,
+    /// Our samples of each unseeded quantity the documents print, with the printed value
+    /// (for the page's histograms; not in report.json).
+    #[serde(skip)]
+    pub distributions: BTreeMap<String, BTreeMap<String, Distribution>>,
+}
+
+/// One figure of a run: its file stem and the document's image it regenerates.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureInfo {
+    /// File stem (`loss_history` for `loss_history.svg` / `.png`).
+    pub name: String,
+    /// The figure's title.
+    pub title: String,
+    /// The document's image it regenerates (`weights_and_bias_image_1.png`).
+    pub document_image: Option<String>,
+}
+
+/// Our runs' values of one quantity over the seeds, and the document's printed value.
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    /// One value per seed.
+    pub samples: Vec<f64>,
+    /// The printed value.
+    pub documented: f64,
 }
 
 impl Report {
@@ -187,6 +220,8 @@ pub fn reproduce(opts: &Options) -> anyhow::Result<Report> {
         inconsistent: 0,
         seeds: BTreeMap::new(),
         seconds: BTreeMap::new(),
+        figures: BTreeMap::new(),
+        distributions: BTreeMap::new(),
     };
     let mut ids: Vec<String> = Vec::new();
     for e in &entries {
@@ -206,6 +241,17 @@ pub fn reproduce(opts: &Options) -> anyhow::Result<Report> {
                 let out = run_default(exp, None)?;
                 let dir = opts.out_dir.join("figures").join(exp.id());
                 output::write_run(&dir, exp, &Config::defaults(&exp.params()), &out)?;
+                report.figures.insert(
+                    id.clone(),
+                    out.figures
+                        .iter()
+                        .map(|f| FigureInfo {
+                            name: f.name.clone(),
+                            title: f.title.clone(),
+                            document_image: f.document_image.clone(),
+                        })
+                        .collect(),
+                );
                 let needs_sweep = mine.iter().any(|e| e.compare != "exact");
                 let samples = if needs_sweep && exp.unseeded() {
                     report.seeds.insert(id.clone(), opts.seeds);
@@ -217,6 +263,18 @@ pub fn reproduce(opts: &Options) -> anyhow::Result<Report> {
             }
         };
         for e in mine {
+            let printed = numbers(&e.value).and_then(|v| (v.len() == 1).then(|| v[0]));
+            if let (Some(s), Some(documented), true) =
+                (samples.get(&e.quantity), printed, e.compare != "exact")
+            {
+                report.distributions.entry(id.clone()).or_default().insert(
+                    e.quantity.clone(),
+                    Distribution {
+                        samples: s.clone(),
+                        documented,
+                    },
+                );
+            }
             report.rows.push(judge(
                 e,
                 quantities.get(&e.quantity),

@@ -1,4 +1,4 @@
-//! The report: the terminal table, REPORT.md and report.json.
+//! The report: the terminal table, REPORT.md and report.json (and the page, `html.rs`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,7 +49,7 @@ pub fn table(report: &Report) -> String {
     s
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
+pub(super) fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Exact => "exact",
         Verdict::InDistribution => "in distribution",
@@ -118,7 +118,7 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
     Ok(s)
 }
 
-/// Writes `REPORT.md` and `report.json` into `dir`, embedding the figures found under
+/// Writes `REPORT.md`, `report.json` and `index.html` into `dir`, embedding the figures found under
 /// `dir/figures/<experiment>/`.
 pub fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
     let mut md = markdown(report)?;
@@ -151,5 +151,6 @@ pub fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
     output::write_atomic(&dir.join("REPORT.md"), md.as_bytes())?;
     let json = serde_json::to_string_pretty(report)?;
     output::write_atomic(&dir.join("report.json"), json.as_bytes())?;
+    super::html::write_page(report, dir)?;
     Ok(())
 }
