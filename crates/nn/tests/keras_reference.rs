@@ -95,6 +95,19 @@ fn check_gradient(what: &str, got: &Tensor, want: &Value) {
     }
 }
 
+/// A loss case of the reference data: the value, and the gradient of its sum with respect to
+/// the prediction `p` the tape watched.
+fn check_loss_case(what: &str, tape: &GradientTape, p: &Tensor, out: &Tensor, case: &Value) {
+    check_tensor(what, out, &case["value"]);
+    let total = reduce_sum(out, None, false).unwrap();
+    let g = tape.gradient(&total, &[p]).unwrap()[0].clone().unwrap();
+    check_gradient(
+        &format!("{what} gradient"),
+        &g,
+        &case["grad_of_sum_wrt_y_pred"],
+    );
+}
+
 fn loss_fn(
     name: &str,
     kwargs: Option<&Value>,
@@ -142,14 +155,7 @@ fn loss_functions_values_and_gradients() {
             continue;
         }
         let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
-        check_tensor(&what, &out, &c["value"]);
-        let total = reduce_sum(&out, None, false).unwrap();
-        let g = tape.gradient(&total, &[&p]).unwrap()[0].clone().unwrap();
-        check_gradient(
-            &format!("{what} gradient"),
-            &g,
-            &c["grad_of_sum_wrt_y_pred"],
-        );
+        check_loss_case(&what, &tape, &p, &out, c);
         checked += 1;
     }
     assert_eq!(checked, cases.len());
@@ -520,19 +526,12 @@ fn categorical_loss_functions_values_and_gradients() {
             other => panic!("no loss function for {other}"),
         };
         let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
-        check_tensor(&what, &out, &c["value"]);
+        check_loss_case(&what, &tape, &p, &out, c);
         let (want, _) = flat(&c["value"]);
         for (g, w) in out.value().to_f64_vec().iter().zip(&want) {
             values += 1;
             same_bits += usize::from((*g as f32).to_bits() == (*w as f32).to_bits());
         }
-        let total = reduce_sum(&out, None, false).unwrap();
-        let g = tape.gradient(&total, &[&p]).unwrap()[0].clone().unwrap();
-        check_gradient(
-            &format!("{what} gradient"),
-            &g,
-            &c["grad_of_sum_wrt_y_pred"],
-        );
         checked += 1;
     }
     eprintln!("categorical losses: {same_bits} of {values} values are TensorFlow's bits");

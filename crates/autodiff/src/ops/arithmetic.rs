@@ -258,44 +258,42 @@ impl_foreign_lhs!(f64 => Tensor, &Tensor, Variable, &Variable);
 impl_foreign_lhs!(i32 => Tensor, &Tensor, Variable, &Variable);
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[
-    crate::ops::OpEntry {
-        name: "add(broadcast)",
-        shapes: &[&[2, 3], &[3]],
-        domain: crate::Domain::Any,
-        f: |x| add(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "sub(broadcast)",
-        shapes: &[&[2, 3], &[2, 1]],
-        domain: crate::Domain::Any,
-        f: |x| sub(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "mul(broadcast)",
-        shapes: &[&[2, 3], &[3]],
-        domain: crate::Domain::Any,
-        f: |x| mul(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "mul(same shape)",
-        shapes: &[&[2, 3], &[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| mul(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "div(broadcast)",
-        shapes: &[&[2, 3], &[3]],
-        domain: crate::Domain::Positive,
-        f: |x| div(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "neg",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| neg(&x[0]),
-    },
-];
+pub(crate) const OPS: &[crate::ops::OpEntry] = {
+    use crate::ops::OpEntry as E;
+    &[
+        E::new(
+            "add(broadcast)",
+            &[&[2, 3], &[3]],
+            crate::Domain::Any,
+            |x| add(&x[0], &x[1]),
+        ),
+        E::new(
+            "sub(broadcast)",
+            &[&[2, 3], &[2, 1]],
+            crate::Domain::Any,
+            |x| sub(&x[0], &x[1]),
+        ),
+        E::new(
+            "mul(broadcast)",
+            &[&[2, 3], &[3]],
+            crate::Domain::Any,
+            |x| mul(&x[0], &x[1]),
+        ),
+        E::new(
+            "mul(same shape)",
+            &[&[2, 3], &[2, 3]],
+            crate::Domain::Any,
+            |x| mul(&x[0], &x[1]),
+        ),
+        E::new(
+            "div(broadcast)",
+            &[&[2, 3], &[3]],
+            crate::Domain::Positive,
+            |x| div(&x[0], &x[1]),
+        ),
+        E::new("neg", &[&[2, 3]], crate::Domain::Any, |x| neg(&x[0])),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -78,12 +78,12 @@ impl Tensor {
 }
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[crate::ops::OpEntry {
-    name: "cast(float32 to float64)",
-    shapes: &[&[2, 3]],
-    domain: crate::Domain::Any,
-    f: |x| cast(&x[0], crate::DType::F64),
-}];
+pub(crate) const OPS: &[crate::ops::OpEntry] = &[crate::ops::OpEntry::new(
+    "cast(float32 to float64)",
+    &[&[2, 3]],
+    crate::Domain::Any,
+    |x| cast(&x[0], crate::DType::F64),
+)];
 
 #[cfg(test)]
 mod tests {

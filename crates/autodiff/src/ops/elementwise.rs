@@ -202,38 +202,35 @@ impl Tensor {
 }
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[
-    crate::ops::OpEntry {
-        name: "pow(tensor exponent)",
-        shapes: &[&[2, 3], &[2, 3]],
-        domain: crate::Domain::Positive,
-        f: |x| pow(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "pow(2)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| pow(&x[0], 2.0),
-    },
-    crate::ops::OpEntry {
-        name: "maximum",
-        shapes: &[&[2, 3], &[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| maximum(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "minimum(broadcast)",
-        shapes: &[&[2, 3], &[3]],
-        domain: crate::Domain::Any,
-        f: |x| minimum(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "clip_by_value(-1, 1)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::AwayFromZero,
-        f: |x| clip_by_value(&x[0], -1.0, 1.0),
-    },
-];
+pub(crate) const OPS: &[crate::ops::OpEntry] = {
+    use crate::ops::OpEntry as E;
+    &[
+        E::new(
+            "pow(tensor exponent)",
+            &[&[2, 3], &[2, 3]],
+            crate::Domain::Positive,
+            |x| pow(&x[0], &x[1]),
+        ),
+        E::new("pow(2)", &[&[2, 3]], crate::Domain::Any, |x| {
+            pow(&x[0], 2.0)
+        }),
+        E::new("maximum", &[&[2, 3], &[2, 3]], crate::Domain::Any, |x| {
+            maximum(&x[0], &x[1])
+        }),
+        E::new(
+            "minimum(broadcast)",
+            &[&[2, 3], &[3]],
+            crate::Domain::Any,
+            |x| minimum(&x[0], &x[1]),
+        ),
+        E::new(
+            "clip_by_value(-1, 1)",
+            &[&[2, 3]],
+            crate::Domain::AwayFromZero,
+            |x| clip_by_value(&x[0], -1.0, 1.0),
+        ),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -168,26 +168,26 @@ impl Tensor {
 }
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[
-    crate::ops::OpEntry {
-        name: "matmul",
-        shapes: &[&[2, 3], &[3, 2]],
-        domain: crate::Domain::Any,
-        f: |x| matmul(&x[0], &x[1]),
-    },
-    crate::ops::OpEntry {
-        name: "matmul_t(a, b^T)",
-        shapes: &[&[2, 3], &[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| matmul_t(&x[0], &x[1], false, true),
-    },
-    crate::ops::OpEntry {
-        name: "matmul_bias_add",
-        shapes: &[&[2, 3], &[3, 2], &[2]],
-        domain: crate::Domain::Any,
-        f: |x| matmul_bias_add(&x[0], &x[1], &x[2]),
-    },
-];
+pub(crate) const OPS: &[crate::ops::OpEntry] = {
+    use crate::ops::OpEntry as E;
+    &[
+        E::new("matmul", &[&[2, 3], &[3, 2]], crate::Domain::Any, |x| {
+            matmul(&x[0], &x[1])
+        }),
+        E::new(
+            "matmul_t(a, b^T)",
+            &[&[2, 3], &[2, 3]],
+            crate::Domain::Any,
+            |x| matmul_t(&x[0], &x[1], false, true),
+        ),
+        E::new(
+            "matmul_bias_add",
+            &[&[2, 3], &[3, 2], &[2]],
+            crate::Domain::Any,
+            |x| matmul_bias_add(&x[0], &x[1], &x[2]),
+        ),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -45,6 +45,23 @@ pub struct OpEntry {
     pub f: fn(&[Tensor]) -> Result<Tensor>,
 }
 
+impl OpEntry {
+    /// An entry (for the modules' `OPS` tables).
+    pub(crate) const fn new(
+        name: &'static str,
+        shapes: &'static [&'static [usize]],
+        domain: Domain,
+        f: fn(&[Tensor]) -> Result<Tensor>,
+    ) -> Self {
+        OpEntry {
+            name,
+            shapes,
+            domain,
+            f,
+        }
+    }
+}
+
 /// Every op of the crate that is not in the elementwise table ([`UNARY_OPS`]): arithmetic,
 /// powers and extrema, products, reductions, running sums, shape ops and softmax, one entry
 /// (or a few, for the forms of a call) each, declared in the op's own module. One generic test

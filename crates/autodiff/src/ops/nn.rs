@@ -145,20 +145,17 @@ impl Tensor {
 }
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[
-    crate::ops::OpEntry {
-        name: "softmax(axis=-1)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| softmax(&x[0], -1),
-    },
-    crate::ops::OpEntry {
-        name: "log_softmax(axis=0)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| log_softmax(&x[0], 0),
-    },
-];
+pub(crate) const OPS: &[crate::ops::OpEntry] = {
+    use crate::ops::OpEntry as E;
+    &[
+        E::new("softmax(axis=-1)", &[&[2, 3]], crate::Domain::Any, |x| {
+            softmax(&x[0], -1)
+        }),
+        E::new("log_softmax(axis=0)", &[&[2, 3]], crate::Domain::Any, |x| {
+            log_softmax(&x[0], 0)
+        }),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

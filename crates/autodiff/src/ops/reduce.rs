@@ -327,50 +327,47 @@ impl Tensor {
 }
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[
-    crate::ops::OpEntry {
-        name: "reduce_sum(axes=[0])",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| reduce_sum(&x[0], Some(&[0]), false),
-    },
-    crate::ops::OpEntry {
-        name: "reduce_sum(all)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| reduce_sum(&x[0], None, false),
-    },
-    crate::ops::OpEntry {
-        name: "reduce_mean(axes=[1], keepdims)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| reduce_mean(&x[0], Some(&[1]), true),
-    },
-    crate::ops::OpEntry {
-        name: "reduce_max(axes=[1])",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| reduce_max(&x[0], Some(&[1]), false),
-    },
-    crate::ops::OpEntry {
-        name: "reduce_min(axes=[0])",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| reduce_min(&x[0], Some(&[0]), false),
-    },
-    crate::ops::OpEntry {
-        name: "reduce_std(axes=[1])",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| reduce_std(&x[0], Some(&[1]), false),
-    },
-    crate::ops::OpEntry {
-        name: "norm(all)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| norm(&x[0], None, false),
-    },
-];
+pub(crate) const OPS: &[crate::ops::OpEntry] = {
+    use crate::ops::OpEntry as E;
+    &[
+        E::new(
+            "reduce_sum(axes=[0])",
+            &[&[2, 3]],
+            crate::Domain::Any,
+            |x| reduce_sum(&x[0], Some(&[0]), false),
+        ),
+        E::new("reduce_sum(all)", &[&[2, 3]], crate::Domain::Any, |x| {
+            reduce_sum(&x[0], None, false)
+        }),
+        E::new(
+            "reduce_mean(axes=[1], keepdims)",
+            &[&[2, 3]],
+            crate::Domain::Any,
+            |x| reduce_mean(&x[0], Some(&[1]), true),
+        ),
+        E::new(
+            "reduce_max(axes=[1])",
+            &[&[2, 3]],
+            crate::Domain::Any,
+            |x| reduce_max(&x[0], Some(&[1]), false),
+        ),
+        E::new(
+            "reduce_min(axes=[0])",
+            &[&[2, 3]],
+            crate::Domain::Any,
+            |x| reduce_min(&x[0], Some(&[0]), false),
+        ),
+        E::new(
+            "reduce_std(axes=[1])",
+            &[&[2, 3]],
+            crate::Domain::Any,
+            |x| reduce_std(&x[0], Some(&[1]), false),
+        ),
+        E::new("norm(all)", &[&[2, 3]], crate::Domain::Any, |x| {
+            norm(&x[0], None, false)
+        }),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -92,20 +92,20 @@ impl Tensor {
 }
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[
-    crate::ops::OpEntry {
-        name: "cumsum(axis=1)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| cumsum(&x[0], 1, false),
-    },
-    crate::ops::OpEntry {
-        name: "cumsum(axis=0, reverse)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| cumsum(&x[0], 0, true),
-    },
-];
+pub(crate) const OPS: &[crate::ops::OpEntry] = {
+    use crate::ops::OpEntry as E;
+    &[
+        E::new("cumsum(axis=1)", &[&[2, 3]], crate::Domain::Any, |x| {
+            cumsum(&x[0], 1, false)
+        }),
+        E::new(
+            "cumsum(axis=0, reverse)",
+            &[&[2, 3]],
+            crate::Domain::Any,
+            |x| cumsum(&x[0], 0, true),
+        ),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

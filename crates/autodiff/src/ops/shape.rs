@@ -403,80 +403,56 @@ impl Tensor {
 }
 
 /// This module's entries of the op table ([`crate::op_table`]).
-pub(crate) const OPS: &[crate::ops::OpEntry] = &[
-    crate::ops::OpEntry {
-        name: "reshape",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| reshape(&x[0], &[3, -1]),
-    },
-    crate::ops::OpEntry {
-        name: "expand_dims",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| expand_dims(&x[0], 1),
-    },
-    crate::ops::OpEntry {
-        name: "squeeze",
-        shapes: &[&[2, 1, 3]],
-        domain: crate::Domain::Any,
-        f: |x| squeeze(&x[0], None),
-    },
-    crate::ops::OpEntry {
-        name: "transpose",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| transpose(&x[0], None),
-    },
-    crate::ops::OpEntry {
-        name: "broadcast_to",
-        shapes: &[&[3]],
-        domain: crate::Domain::Any,
-        f: |x| broadcast_to(&x[0], &[2, 3]),
-    },
-    crate::ops::OpEntry {
-        name: "sum_to_shape",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| sum_to_shape(&x[0], &[3]),
-    },
-    crate::ops::OpEntry {
-        name: "slice",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| slice(&x[0], &[0, 1], &[-1, 2]),
-    },
-    crate::ops::OpEntry {
-        name: "pad_into",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| pad_into(&x[0], &[3, 4], &[1, 0]),
-    },
-    crate::ops::OpEntry {
-        name: "concat(axis=1)",
-        shapes: &[&[2, 3], &[2, 2]],
-        domain: crate::Domain::Any,
-        f: |x| concat(&[x[0].clone(), x[1].clone()], 1),
-    },
-    crate::ops::OpEntry {
-        name: "stack(axis=0)",
-        shapes: &[&[2, 3], &[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| stack(&[x[0].clone(), x[1].clone()], 0),
-    },
-    crate::ops::OpEntry {
-        name: "gather(rows 1, 0, 1)",
-        shapes: &[&[2, 3]],
-        domain: crate::Domain::Any,
-        f: |x| gather(&x[0], &[1, 0, 1]),
-    },
-    crate::ops::OpEntry {
-        name: "scatter_add_rows",
-        shapes: &[&[3, 2]],
-        domain: crate::Domain::Any,
-        f: |x| scatter_add_rows(&x[0], &[1, 0, 1], 2),
-    },
-];
+pub(crate) const OPS: &[crate::ops::OpEntry] = {
+    use crate::ops::OpEntry as E;
+    &[
+        E::new("reshape", &[&[2, 3]], crate::Domain::Any, |x| {
+            reshape(&x[0], &[3, -1])
+        }),
+        E::new("expand_dims", &[&[2, 3]], crate::Domain::Any, |x| {
+            expand_dims(&x[0], 1)
+        }),
+        E::new("squeeze", &[&[2, 1, 3]], crate::Domain::Any, |x| {
+            squeeze(&x[0], None)
+        }),
+        E::new("transpose", &[&[2, 3]], crate::Domain::Any, |x| {
+            transpose(&x[0], None)
+        }),
+        E::new("broadcast_to", &[&[3]], crate::Domain::Any, |x| {
+            broadcast_to(&x[0], &[2, 3])
+        }),
+        E::new("sum_to_shape", &[&[2, 3]], crate::Domain::Any, |x| {
+            sum_to_shape(&x[0], &[3])
+        }),
+        E::new("slice", &[&[2, 3]], crate::Domain::Any, |x| {
+            slice(&x[0], &[0, 1], &[-1, 2])
+        }),
+        E::new("pad_into", &[&[2, 3]], crate::Domain::Any, |x| {
+            pad_into(&x[0], &[3, 4], &[1, 0])
+        }),
+        E::new(
+            "concat(axis=1)",
+            &[&[2, 3], &[2, 2]],
+            crate::Domain::Any,
+            |x| concat(&[x[0].clone(), x[1].clone()], 1),
+        ),
+        E::new(
+            "stack(axis=0)",
+            &[&[2, 3], &[2, 3]],
+            crate::Domain::Any,
+            |x| stack(&[x[0].clone(), x[1].clone()], 0),
+        ),
+        E::new(
+            "gather(rows 1, 0, 1)",
+            &[&[2, 3]],
+            crate::Domain::Any,
+            |x| gather(&x[0], &[1, 0, 1]),
+        ),
+        E::new("scatter_add_rows", &[&[3, 2]], crate::Domain::Any, |x| {
+            scatter_add_rows(&x[0], &[1, 0, 1], 2)
+        }),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -17,9 +17,7 @@ pub(crate) fn backward_pass<S: Source>(
     seed: Tensor,
     sources: &[S],
 ) -> Result<Vec<Option<Tensor>>> {
-    let out = accumulate(recorded, scratch, target, seed, sources, &mut Unobserved);
-    scratch.clear();
-    out
+    observed_backward_pass(recorded, scratch, target, seed, sources, &mut Unobserved)
 }
 
 /// [`backward_pass`] that also shows `observer` each record's gradient as the pass reaches it.
