@@ -43,6 +43,7 @@ pub use op::{Backward, Op};
 pub use ops::*;
 pub use tape::record;
 pub use tape::{capture_first_gradient, ExplainedOp, Explanation};
+pub use tape::{summarize, DotOptions, GraphNode, TapeGraph, ValueKind};
 pub use tape::{GradientTape, RecordingPaused, Source, TapeOptions, UnconnectedGradients};
 pub use tensor::{IntoOperand, IntoTensor, Operand, Tensor};
 pub use variable::Variable;

@@ -20,12 +20,8 @@ pub fn explain(exp: &dyn Experiment, cfg: &Config) -> anyhow::Result<Option<Expl
     Ok(explanation)
 }
 
-/// At most this many values of a tensor are printed; a longer one shows its first three and
-/// last two.
-const SHOWN: usize = 6;
-
-/// A tensor as `explain` prints it: its shape and dtype, and its values (abbreviated when long),
-/// in numpy's shortest round-trip form.
+/// A tensor as `explain` prints it: its shape and dtype, and its values (abbreviated when long:
+/// the first three and the last two), in numpy's shortest round-trip form.
 ///
 /// ```
 /// use tapegrad_autodiff::Tensor;
@@ -36,29 +32,115 @@ const SHOWN: usize = 6;
 /// # Ok::<(), tapegrad_autodiff::Error>(())
 /// ```
 pub fn show(t: &Tensor) -> String {
+    format!("{} {} {}", shape(t), t.dtype(), values(t))
+}
+
+/// A shape as numpy writes it: `()`, `(3,)`, `(3, 2)`.
+fn shape(t: &Tensor) -> String {
     let dims: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
-    let shape = match dims.len() {
+    match dims.len() {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
-    };
-    let values = t.value().to_f64_vec();
+    }
+}
+
+/// A tensor's values, abbreviated, as numpy prints its dtype's numbers.
+fn values(t: &Tensor) -> String {
     let f32s = t.dtype() == tapegrad_autodiff::DType::F32;
-    let num = |v: f64| match f32s {
+    tapegrad_autodiff::summarize(t, |v| match f32s {
         true => crate::format::np_f32(v as f32),
         false => crate::format::py_float(v),
+    })
+}
+
+/// The explained step as a picture: the tape's graph ([`Explanation::graph`]) laid out left to
+/// right by `layout-rs` (no Graphviz), each tensor a record of its name, shape and dtype, its
+/// forward value (`data`) and the gradient that reached it (`grad`), each op a box, as
+/// micrograd's `draw_dot` draws a graph. One standalone SVG document.
+///
+/// ```
+/// use tapegrad_autodiff::{GradientTape, Variable};
+/// let w = Variable::new(3.0f32).with_name("w");
+/// let tape = GradientTape::new();
+/// let y = tapegrad_autodiff::square(&w)?;
+/// let svg = tapegrad_runner::explain::svg(&tape.explain(&y, &[&w])?);
+/// assert!(svg.contains("<svg") && svg.contains("Square"));
+/// assert!(svg.contains("grad 6.0")); // d(w²)/dw at 3
+/// # Ok::<(), tapegrad_autodiff::Error>(())
+/// ```
+pub fn svg(e: &Explanation) -> String {
+    use layout::backends::svg::SVGWriter;
+    use layout::core::base::Orientation;
+    use layout::core::color::Color;
+    use layout::core::style::StyleAttr;
+    use layout::std_shapes::render::get_shape_size;
+    use layout::std_shapes::shapes::{Arrow, Element, RecordDef, ShapeKind};
+    use layout::topo::layout::VisualGraph;
+    use tapegrad_autodiff::{GraphNode, ValueKind};
+
+    let dir = Orientation::LeftToRight;
+    let graph = e.graph();
+    let mut vg = VisualGraph::new(dir);
+    // layout-rs sizes a label at one font size a character, far wider than a character is: the
+    // layout is reckoned at LAYOUT_PX and the text set in a monospace face whose characters are
+    // about that wide (DejaVu Sans Mono's advance is 0.6 em)
+    const LAYOUT_PX: usize = 9;
+    const TEXT_PX: usize = 14;
+    let look = |fill: &str| {
+        StyleAttr::new(
+            Color::fast("black"),
+            1,
+            Color::from_name(fill),
+            0,
+            LAYOUT_PX,
+        )
     };
-    let text = if t.rank() == 0 {
-        values.first().map_or(String::new(), |&v| num(v))
-    } else if values.len() <= SHOWN {
-        let items: Vec<String> = values.iter().map(|&v| num(v)).collect();
-        format!("[{}]", items.join(", "))
-    } else {
-        let n = values.len();
-        let head: Vec<String> = values[..3].iter().map(|&v| num(v)).collect();
-        let tail: Vec<String> = values[n - 2..].iter().map(|&v| num(v)).collect();
-        format!("[{}, …, {}]", head.join(", "), tail.join(", "))
-    };
-    format!("{shape} {} {text}", t.dtype())
+    let handles: Vec<_> = (graph.nodes.iter())
+        .map(|node| {
+            let (shape, style) = match node {
+                GraphNode::Op { name, .. } => (ShapeKind::new_box(name), look("#fdebd0")),
+                GraphNode::Value {
+                    label,
+                    kind,
+                    value,
+                    grad,
+                } => {
+                    let mut fields = vec![
+                        RecordDef::new_text(&format!("{label} {} {}", shape(value), value.dtype())),
+                        RecordDef::new_text(&format!("data {}", values(value))),
+                    ];
+                    if let Some(g) = grad {
+                        fields.push(RecordDef::new_text(&format!("grad {}", values(g))));
+                    }
+                    let fill = match kind {
+                        ValueKind::Variable => "#d6eaf8",
+                        ValueKind::Leaf => "#eeeeee",
+                        ValueKind::Computed => "white",
+                    };
+                    (ShapeKind::new_record(&RecordDef::Array(fields)), look(fill))
+                }
+            };
+            // a record's fields stack across the graph's direction (graphviz's rule)
+            let across = dir.flip();
+            let size = get_shape_size(across, &shape, style.font_size, false);
+            vg.add_node(Element::create(shape, style, across, size))
+        })
+        .collect();
+    for &(from, to) in &graph.edges {
+        vg.add_edge(Arrow::simple(""), handles[from], handles[to]);
+    }
+    let mut writer = SVGWriter::new();
+    vg.do_it(false, false, false, &mut writer);
+    // and each line, which layout-rs lowers by one em of its own size, by as much
+    let em = LAYOUT_PX as f64 / TEXT_PX as f64;
+    (writer.finalize())
+        .replace(
+            &format!(".a{LAYOUT_PX} {{ font-size: {LAYOUT_PX}px; font-family: Times, serif; }}"),
+            &format!(
+                ".a{LAYOUT_PX} {{ font-size: {TEXT_PX}px; font-family: 'DejaVu Sans Mono', monospace; }}"
+            ),
+        )
+        .replace("dy=\"1.0em\"", &format!("dy=\"{em:.3}em\""))
 }
 
 /// The explanation as text: the forward pass, the backward pass, the gradients.

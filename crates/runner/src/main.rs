@@ -74,6 +74,10 @@ struct ExplainArgs {
     /// 0 to 4294967295).
     #[arg(long, value_parser = parse_seed)]
     seed: Option<u64>,
+    /// Also draw the step as a graph, written to FILE as SVG (`-` for stdout): each tensor with
+    /// its value and gradient, each op a box.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -249,9 +253,28 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let params = exp.params();
     let mut cfg = Config::with_settings(&params, exp.id(), &args.set)?;
     cfg.seed = args.seed;
+    // the file is checked before the run (a directory, a name that is none)
+    let svg_to_stdout = match &args.svg {
+        Some(path) => output::destination(path)? == output::Destination::Stdout,
+        None => false,
+    };
     match tapegrad_runner::explain::explain(exp, &cfg)? {
         Some(e) => {
-            say(tapegrad_runner::explain::render(exp.id(), &e).trim_end())?;
+            let text = tapegrad_runner::explain::render(exp.id(), &e);
+            if let Some(path) = &args.svg {
+                output::write_atomic(path, tapegrad_runner::explain::svg(&e).as_bytes())?;
+            }
+            match (&args.svg, svg_to_stdout) {
+                // the picture takes stdout: the text goes to stderr
+                (Some(_), true) => note(text.trim_end()),
+                (Some(path), false) => {
+                    say(text.trim_end())?;
+                    note(&format!("wrote {}", path.display()));
+                }
+                (None, _) => {
+                    say(text.trim_end())?;
+                }
+            }
         }
         None => {
             say(&format!(

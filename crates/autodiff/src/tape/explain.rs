@@ -6,7 +6,8 @@
 use std::cell::{Cell, RefCell};
 
 use super::backward::{observed_backward_pass, Observer};
-use super::records::Inputs;
+use super::records::{Inputs, Recorded};
+use super::thread::{ReadVariable, State};
 use super::{GradientTape, OpRef, Source};
 use crate::{Result, Tensor};
 
@@ -15,6 +16,9 @@ use crate::{Result, Tensor};
 pub struct ExplainedOp {
     /// The op's name as the tape records it, TensorFlow's (`Mul`, `Tanh`, `ReadVariable(w)`).
     pub name: String,
+    /// The name of the variable the op reads, for a variable read (whose one input is then
+    /// the variable, with the value read).
+    pub variable: Option<String>,
     /// Its inputs' values (a variable read's: the value read).
     pub inputs: Vec<Tensor>,
     /// Its output.
@@ -81,10 +85,10 @@ impl GradientTape {
     /// # Ok::<(), tapegrad_autodiff::Error>(())
     /// ```
     pub fn explain<S: Source>(&self, target: &Tensor, sources: &[S]) -> Result<Explanation> {
-        let names: Vec<String> = {
+        let names: Vec<(String, Option<String>)> = {
             let st = self.shared.state.borrow();
             (st.recorded.records.iter())
-                .map(|r| st.op_name(&r.op))
+                .map(|r| names_of(&st, &r.op))
                 .collect()
         };
         let source_names: Vec<String> = sources
@@ -99,23 +103,7 @@ impl GradientTape {
             let seed = Tensor::new(scratch.ones_like(target.value()));
             let grads =
                 observed_backward_pass(recorded, scratch, target, seed, sources, &mut collect)?;
-            let ops: Vec<ExplainedOp> = (recorded.records.iter().zip(names))
-                .map(|(r, name)| {
-                    let inputs = match (&r.op, &r.inputs) {
-                        (OpRef::Read(_), Inputs::Read) => vec![r.output.clone()],
-                        (_, inputs) => inputs.as_slice().to_vec(),
-                    };
-                    ExplainedOp {
-                        name,
-                        rule: r.op.rule(),
-                        input_grads: vec![None; inputs.len()],
-                        inputs,
-                        output: r.output.clone(),
-                        grad: None,
-                    }
-                })
-                .collect();
-            Ok((grads, ops))
+            Ok((grads, explained_ops(recorded, names)))
         })?;
         let mut backward = Vec::with_capacity(collect.seen.len());
         for (k, grad, input_grads) in collect.seen {
@@ -132,6 +120,51 @@ impl GradientTape {
             sources: source_names,
         })
     }
+}
+
+impl GradientTape {
+    /// The recorded ops as [`ExplainedOp`]s, without gradients.
+    pub(crate) fn explained_ops(&self) -> Vec<ExplainedOp> {
+        let st = self.shared.state.borrow();
+        let names = (st.recorded.records.iter())
+            .map(|r| names_of(&st, &r.op))
+            .collect();
+        explained_ops(&st.recorded, names)
+    }
+}
+
+/// An op's name, and for a variable read the variable's.
+fn names_of(st: &State, op: &OpRef) -> (String, Option<String>) {
+    let variable = match op {
+        OpRef::Read(ReadVariable(id)) => Some(
+            st.variable_name(*id)
+                .map_or_else(|| format!("#{id}"), str::to_string),
+        ),
+        _ => None,
+    };
+    (st.op_name(op), variable)
+}
+
+/// Each record with its name: its inputs (a read's: the variable, with the value read) and
+/// its output; the gradients are filled in by the backward pass.
+fn explained_ops(recorded: &Recorded, names: Vec<(String, Option<String>)>) -> Vec<ExplainedOp> {
+    (recorded.records.iter().zip(names))
+        .map(|(r, (name, variable))| {
+            let inputs = match (&r.op, &r.inputs) {
+                (OpRef::Read(ReadVariable(id)), Inputs::Read) => vec![r.output.with_id(*id)],
+                (_, inputs) => inputs.as_slice().to_vec(),
+            };
+            ExplainedOp {
+                name,
+                variable,
+                rule: r.op.rule(),
+                input_grads: vec![None; inputs.len()],
+                inputs,
+                output: r.output.clone(),
+                grad: None,
+            }
+        })
+        .collect()
 }
 
 thread_local! {

@@ -17,8 +17,8 @@ use tapegrad_tensor as tt;
 use crate::{Error, Gradients, Result, Tensor, Variable};
 
 mod backward;
-mod dot;
 mod explain;
+mod graph;
 mod jacobian;
 mod recording;
 mod records;
@@ -26,6 +26,7 @@ mod thread;
 
 use backward::backward_pass;
 pub use explain::{capture_first_gradient, ExplainedOp, Explanation};
+pub use graph::{summarize, DotOptions, GraphNode, TapeGraph, ValueKind};
 pub use recording::record;
 pub(crate) use recording::{record1, record2, record3, OpRef};
 pub(crate) use records::Inputs;
@@ -564,9 +565,19 @@ mod tests {
         let tape = GradientTape::new();
         let y = ops::square(&a)?;
         let dot = tape.to_dot();
-        let read = format!("t{} -> op0;", a.id());
-        assert!(dot.contains("label=\"variable a\\n[] float32\""), "{dot}");
-        assert!(dot.contains(&read), "{dot}");
+        // the variable, then its read, then the value read
+        assert!(
+            dot.contains("n0 [shape=ellipse, label=\"variable a\\n[] float32\"]"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("n1 [shape=box, label=\"ReadVariable(a)\"]"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("n0 -> n1;") && dot.contains("n1 -> n2;"),
+            "{dot}"
+        );
         assert_eq!(tape.gradient(&y, &[&a])?[0].as_ref().unwrap().item()?, 4.0);
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! What a tape holds: its records (an op, its inputs, where each input's gradient goes, its
 //! output), the identities it watches (its leaves), and how a new record finds its inputs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::OpRef;
@@ -25,7 +25,6 @@ impl Hasher for IdHasher {
     }
 }
 
-pub(crate) type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// Where the gradient of a recorded op's input goes.

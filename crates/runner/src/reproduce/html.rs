@@ -13,7 +13,7 @@ use anyhow::Context;
 use super::catalogue::{Descriptions, FigureNote, Notes};
 use super::judge::{Row, Verdict, UNSEEDED};
 use super::report::verdict_word;
-use super::{descriptions, entries, Distribution, Report};
+use super::{descriptions, entries, Distribution, Report, TapeStep, TAPES};
 use crate::{all, output};
 
 /// The page's file name inside the output directory.
@@ -84,6 +84,8 @@ svg.hist { display: block; margin-top: .15rem; }
 .figure-pair dl { margin: 0; font-size: .88rem; }
 .figure-pair dt { font-weight: 600; margin-top: .35rem; }
 .figure-pair dd { margin: 0 0 0 .8rem; }
+.tape-graph { overflow: auto; border: 1px solid #ccc; max-height: 36rem; }
+.tape-graph svg.tape { display: block; }
 .explanation { border-left: 4px solid #b7860b; background: #fffaf0; padding: .4rem .8rem; margin: .6rem 0; }
 .explanation p { margin: .25rem 0; }
 .claims li.inconsistent-claim::marker { color: #b7860b; }
@@ -264,6 +266,34 @@ pub(super) fn inline_svg(text: &str, file: &str, prefix: &str, label: &str) -> O
         esc(label),
         rest.trim_end()
     ))
+}
+
+/// An experiment's first training step: its tape drawn (inlined, ids prefixed as a figure's
+/// are), and the text of `tapegrad explain` under a disclosure.
+fn tape_section(id: &str, step: &TapeStep) -> String {
+    let file = format!("{TAPES}/{id}.svg");
+    let label = format!("the first training step of {id}, as its tape recorded it");
+    let svg = inline_svg(&step.svg, &file, &format!("tape-{}", slug(id)), &label)
+        .map(|svg| svg.replacen("<svg class=\"figure\"", "<svg class=\"tape\"", 1));
+    let mut s = format!(
+        "<h4>The first training step, drawn</h4>\n<p class=\"meta\">Each tensor with its value \
+         (<code>data</code>) and the gradient of the loss with respect to it (<code>grad</code>), \
+         each op a box; <code>tapegrad explain {id}</code> prints it, <code>--svg FILE</code> \
+         draws it.</p>\n"
+    );
+    if let Some(svg) = svg {
+        let _ = writeln!(
+            s,
+            "<div class=\"tape-graph\" id=\"tape-{}\">{svg}</div>",
+            slug(id)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<details><summary>Op by op, with each local rule</summary>\n<pre>{}</pre>\n</details>",
+        esc(step.text.trim_end())
+    );
+    s
 }
 
 /// Where one experiment's document figure is described, matched by the document image the
@@ -799,6 +829,9 @@ pub(super) fn render(
                 }
                 s.push_str("</ul>\n");
             }
+            if let Some(step) = report.tapes.get(&g.id) {
+                s.push_str(&tape_section(&g.id, step));
+            }
             s.push_str("</section>\n");
         }
         s.push_str("</section>\n");
@@ -900,6 +933,7 @@ mod tests {
             seconds: BTreeMap::new(),
             figures,
             distributions,
+            tapes: BTreeMap::from([("alpha".to_string(), tape_step())]),
         };
         let fig_dir = dir.join("figures").join("alpha");
         std::fs::create_dir_all(&fig_dir).unwrap();
@@ -944,6 +978,68 @@ mod tests {
         };
         let notes = Notes::from([("alpha".to_string(), vec!["a note & more".to_string()])]);
         (report, desc, notes)
+    }
+
+    /// A step of `w * x` with w = 3, x = 2, explained as `reproduce` explains a run's.
+    fn tape_step() -> TapeStep {
+        use tapegrad_autodiff::{GradientTape, Tensor, Variable};
+        let w = Variable::new(3.0f32).with_name("w");
+        let x = Tensor::scalar(2.0f32);
+        let tape = GradientTape::new();
+        let y = (&w * &x).unwrap();
+        let e = tape.explain(&y, &[&w]).unwrap();
+        TapeStep {
+            text: crate::explain::render("alpha", &e),
+            svg: crate::explain::svg(&e),
+        }
+    }
+
+    #[test]
+    fn the_first_step_is_drawn_and_explained_where_the_run_has_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        // alpha has a tape, beta and gamma do not
+        assert_eq!(html.matches("<svg class=\"tape\"").count(), 1);
+        assert_eq!(html.matches("<details>").count(), 1);
+        let alpha = html.find("id=\"exp-alpha\"").unwrap();
+        let beta = html.find("id=\"exp-beta\"").unwrap();
+        let tape = html.find("<svg class=\"tape\"").unwrap();
+        assert!(
+            alpha < tape && tape < beta,
+            "the tape is in alpha's section"
+        );
+        assert!(html.contains("data-file=\"tapes/alpha.svg\""));
+        // the graph's values and gradient, and the text op by op
+        let graph = &html[tape..tape + html[tape..].find("</svg>").unwrap()];
+        for needle in ["ReadVariable(w)", "Mul", "data 3.0", "grad 2.0", "data 6.0"] {
+            assert!(graph.contains(needle), "{needle} is not in the graph");
+        }
+        assert!(html.contains("backward pass"));
+        // its marker ids are prefixed, so two graphs cannot collide
+        assert!(graph.contains("id=\"tape-alpha-endarrow\""));
+        assert!(!graph.contains("url(#endarrow)"));
+        let check = check_page(&html, dir.path());
+        assert_eq!(check.tapes, 1);
+        assert!(check.problems.is_empty(), "{:?}", check.problems);
+    }
+
+    #[test]
+    fn a_tape_drawn_empty_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = page_of(dir.path());
+        let at = html.find("<svg class=\"tape\"").unwrap();
+        let end = at + html[at..].find("</svg>").unwrap();
+        let open = at + html[at..].find('>').unwrap() + 1;
+        let emptied = format!("{}{}", &html[..open], &html[end..]);
+        let check = check_page(&emptied, dir.path());
+        assert!(
+            check
+                .problems
+                .iter()
+                .any(|p| p.contains("tapes/alpha.svg") && p.contains("empty")),
+            "{:?}",
+            check.problems
+        );
     }
 
     fn page_of(dir: &Path) -> String {

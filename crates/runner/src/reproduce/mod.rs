@@ -33,6 +33,9 @@ pub use report::{markdown, table, write_report};
 
 use judge::{judge, numbers};
 
+/// The folder, beside the page, of each experiment's first step drawn (`<experiment>.svg`).
+pub const TAPES: &str = "tapes";
+
 /// Options of a reproduction.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -67,6 +70,20 @@ pub struct Report {
     /// (for the page's histograms; not in report.json).
     #[serde(skip)]
     pub distributions: BTreeMap<String, BTreeMap<String, Distribution>>,
+    /// Each experiment's first training step as its tape recorded it, drawn and explained
+    /// (`tapegrad explain`; experiments whose gradients are written by hand have none).
+    #[serde(skip)]
+    pub tapes: BTreeMap<String, TapeStep>,
+}
+
+/// One experiment's first training step, as `tapegrad explain ID` shows it: the text, and the
+/// graph as SVG (also written to `tapes/<experiment>.svg`).
+#[derive(Debug, Clone)]
+pub struct TapeStep {
+    /// The explanation, op by op ([`crate::explain::render`]).
+    pub text: String,
+    /// The graph ([`crate::explain::svg`]).
+    pub svg: String,
 }
 
 /// One figure of a run: its file stem and the document's image it regenerates.
@@ -222,6 +239,7 @@ pub fn reproduce(opts: &Options) -> anyhow::Result<Report> {
         seconds: BTreeMap::new(),
         figures: BTreeMap::new(),
         distributions: BTreeMap::new(),
+        tapes: BTreeMap::new(),
     };
     let mut ids: Vec<String> = Vec::new();
     for e in &entries {
@@ -238,9 +256,22 @@ pub fn reproduce(opts: &Options) -> anyhow::Result<Report> {
             None if id.starts_with("data-") => (data_quantities(id)?, BTreeMap::new()),
             None => (BTreeMap::new(), BTreeMap::new()),
             Some(exp) => {
-                let out = run_default(exp, None)?;
+                // the default run's first gradient is explained as it is computed (the same
+                // numbers: `explain` runs the same backward pass)
+                let (out, explained) =
+                    tapegrad_autodiff::capture_first_gradient(|| run_default(exp, None));
+                let out = out?;
                 let dir = opts.out_dir.join("figures").join(exp.id());
                 output::write_run(&dir, exp, &Config::defaults(&exp.params()), &out)?;
+                if let Some(e) = explained {
+                    let step = TapeStep {
+                        text: crate::explain::render(exp.id(), &e),
+                        svg: crate::explain::svg(&e),
+                    };
+                    let file = opts.out_dir.join(TAPES).join(format!("{}.svg", exp.id()));
+                    output::write_atomic(&file, step.svg.as_bytes())?;
+                    report.tapes.insert(id.clone(), step);
+                }
                 report.figures.insert(
                     id.clone(),
                     out.figures

@@ -21,6 +21,8 @@ pub struct PageCheck {
     pub figure_files: usize,
     /// Small histograms (`<svg class="hist">`).
     pub histograms: usize,
+    /// Tapes drawn (`<svg class="tape">`, an experiment's first step).
+    pub tapes: usize,
 }
 
 /// One start tag: its name (lowercase) and attributes.
@@ -242,6 +244,14 @@ pub fn check_page(html: &str, dir: &Path) -> PageCheck {
                 let class = tag.attr("class").unwrap_or("");
                 if class.split_whitespace().any(|k| k == "hist") {
                     c.histograms += 1;
+                }
+                if class.split_whitespace().any(|k| k == "tape") {
+                    c.tapes += 1;
+                    let body_end = html[i..].find("</svg>").map_or(html.len(), |e| i + e);
+                    if !DRAWING.iter().any(|d| html[i..body_end].contains(d)) {
+                        let file = tag.attr("data-file").unwrap_or("?");
+                        c.problems.push(format!("the tape {file:?} is drawn empty"));
+                    }
                 }
                 if class.split_whitespace().any(|k| k == "figure") {
                     c.figures += 1;
