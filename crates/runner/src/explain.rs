@@ -78,8 +78,16 @@ pub fn svg(e: &Explanation) -> String {
     use layout::topo::layout::VisualGraph;
     use tapegrad_autodiff::{GraphNode, ValueKind};
 
-    let dir = Orientation::LeftToRight;
     let graph = e.graph();
+    if graph.nodes.is_empty() {
+        return concat!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#,
+            r#"<svg width="240" height="30" viewBox="0 0 240 30" xmlns="http://www.w3.org/2000/svg">"#,
+            r#"<text x="5" y="20" font-family="monospace" font-size="13">no op was recorded</text></svg>"#
+        )
+        .to_string();
+    }
+    let dir = Orientation::LeftToRight;
     let mut vg = VisualGraph::new(dir);
     // layout-rs sizes a label at one font size a character, far wider than a character is: the
     // layout is reckoned at LAYOUT_PX and the text set in a monospace face whose characters are

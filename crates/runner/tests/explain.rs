@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use tapegrad_runner::explain::{explain, render};
+use tapegrad_runner::explain::{explain, render, svg};
 use tapegrad_runner::{all, find, Config};
 
 fn explained(id: &str) -> tapegrad_autodiff::Explanation {
@@ -115,6 +115,27 @@ fn every_experiment_is_explained_or_says_it_has_no_tape() {
                 }
                 let text = render(exp.id(), &e);
                 assert!(text.contains("forward pass") && text.contains("backward pass"));
+                // the drawing: a box for every op, a record for every value, one arrow an edge
+                let picture = svg(&e);
+                let g = e.graph();
+                let (values, grads) = count_values(&g);
+                assert_eq!(picture.matches(">data ").count(), values, "{}", exp.id());
+                assert_eq!(picture.matches(">grad ").count(), grads, "{}", exp.id());
+                for op in &e.ops {
+                    let name = op.name.replace('<', "&lt;").replace('>', "&gt;");
+                    assert!(
+                        picture.contains(&name),
+                        "{}: {} is not drawn",
+                        exp.id(),
+                        op.name
+                    );
+                }
+                assert_eq!(
+                    picture.matches("marker-end=").count(),
+                    g.edges.len(),
+                    "{}: one arrow per edge",
+                    exp.id()
+                );
             }
         }
     }
@@ -174,4 +195,62 @@ fn the_cli_prints_the_step_and_its_gradients() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// The graph's value nodes, and those with a gradient.
+fn count_values(g: &tapegrad_autodiff::TapeGraph) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for n in &g.nodes {
+        if let tapegrad_autodiff::GraphNode::Value { grad, .. } = n {
+            counts.0 += 1;
+            counts.1 += usize::from(grad.is_some());
+        }
+    }
+    counts
+}
+
+#[test]
+fn an_empty_step_draws_a_note_not_a_panic() {
+    let e = tapegrad_autodiff::Explanation {
+        ops: Vec::new(),
+        backward: Vec::new(),
+        gradients: Vec::new(),
+        sources: Vec::new(),
+    };
+    let picture = svg(&e);
+    assert!(picture.contains("<svg") && picture.contains("no op was recorded"));
+}
+
+#[test]
+fn the_cli_draws_the_step_to_a_file_or_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("step.svg");
+    let o = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["explain", "two-weights", "--svg"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.starts_with("<?xml") && written.contains("ReadVariable(a)"));
+    assert!(String::from_utf8(o.stdout).unwrap().contains("[5] Abs"));
+    assert!(String::from_utf8(o.stderr).unwrap().contains("wrote"));
+    // `-`: the picture on stdout, the text on stderr
+    let o = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["explain", "two-weights", "--svg", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), written);
+    assert!(String::from_utf8(o.stderr).unwrap().contains("[5] Abs"));
+    // a directory is refused before the run, naming it
+    let o = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["explain", "two-weights", "--svg"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    assert!(o.stdout.is_empty(), "the run went ahead");
 }
