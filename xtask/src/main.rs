@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use tapegrad_runner::reproduce::{self, Options};
+use tapegrad_runner::reproduce::{self, Options, TableStyle};
 
 fn main() -> ExitCode {
     match run() {
@@ -104,7 +104,7 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
     }
     let started = std::time::Instant::now();
     let report = reproduce::reproduce(&opts)?;
-    print!("{}", reproduce::table(&report));
+    print!("{}", reproduce::table(&report, &TableStyle::for_stdout()));
     reproduce::write_report(&report, &opts.out_dir)?;
     println!(
         "\nwrote {} ({:.1} s)",
