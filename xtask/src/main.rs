@@ -22,6 +22,21 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use tapegrad_runner::reproduce::{self, Options, TableStyle};
 
+/// What `cargo xtask reproduce --help` prints.
+const REPRODUCE_USAGE: &str = "\
+usage: cargo xtask reproduce [--seeds N] [--threads N] [--only ID]...
+
+Runs every documented experiment, compares its numbers with the documents' printed ones, prints
+the comparison (wrapped to the terminal's width, or COLUMNS; verdicts coloured on a terminal
+unless NO_COLOR is set), writes target/reproduce/REPORT.md, report.json, index.html and every
+figure, and exits non-zero unless every number is exact, inside its distribution, or explained.
+
+options:
+  --seeds N     seeds per unseeded experiment (default: 1000)
+  --threads N   worker threads for the seed sweeps (default: the available cores)
+  --only ID     only this experiment (repeatable; default: all)
+  -h, --help    this message";
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -42,15 +57,16 @@ fn workspace_root() -> PathBuf {
 fn run() -> Result<ExitCode> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
-        None | Some("help") | Some("--help") => {
+        None | Some("help") | Some("--help") | Some("-h") => {
             println!(
                 "usage: cargo xtask <task>\n\ntasks:\n  reproduce [--seeds N] [--threads N] [--only ID]...   \
                  rerun the documents and compare with their printed numbers\n  \
                  bench-peers [--only WORKLOAD]... [--batch-seconds S]  \
                  time the documented steps here and in TensorFlow, PyTorch, JAX, numpy\n  \
-                 check-report [--page FILE] [--out PNG] [--static-only]  \
+                 check-report [--page FILE] [--out PNG] [--width PX] [--tiles PX] [--static-only]  \
                  render target/reproduce/index.html in headless Chromium and check it\n  \
-                 help                                              this message"
+                 help                                              this message\n\n\
+                 `cargo xtask <task> --help` describes a task's options."
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -96,7 +112,13 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
                     .context("--threads: expected a positive integer")?
             }
             "--only" => opts.only.push(value("--only")?),
-            other => bail!("unknown option `{other}` (known: --seeds N, --threads N, --only ID)"),
+            "--help" | "-h" => {
+                println!("{REPRODUCE_USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => {
+                bail!("unknown option `{other}` (known: --seeds N, --threads N, --only ID, --help)")
+            }
         }
     }
     if opts.seeds == 0 {
@@ -121,4 +143,24 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_is_an_answer_and_an_unknown_option_an_error() {
+        for help in ["--help", "-h"] {
+            let code = reproduce_cmd(vec![help.into()]).expect("help is no error");
+            assert_eq!(code, ExitCode::SUCCESS);
+            assert!(
+                check_report::check_report(&workspace_root(), vec![help.into()])
+                    .expect("help is no error")
+            );
+            assert!(bench_peers::bench_peers(&workspace_root(), vec![help.into()]).is_ok());
+        }
+        assert!(reproduce_cmd(vec!["--bogus".into()]).is_err());
+        assert!(check_report::check_report(&workspace_root(), vec!["--bogus".into()]).is_err());
+    }
 }
