@@ -82,17 +82,23 @@ const SHARED: [usize; 3] = [1, 2, 3];
 const GAP: &str = "  ";
 /// No column is made narrower than this (or than its widest cell, when that is narrower).
 const MIN_WIDTH: usize = 12;
+/// The experiment and verdict columns keep their natural width only while quantity, documented
+/// and reproduced keep at least this (or their widest cell); below, they shrink first.
+const SHARED_WIDTH: usize = 20;
 
 /// The table printed on the terminal: one row per documented number, with its experiment,
 /// quantity, the document's text, ours and the verdict.
 ///
 /// With a `style.width`, cells wrap at spaces to fit it, and a word longer than its column is
-/// broken across lines; no text is ever dropped. The experiment and verdict columns keep their
-/// natural width when they can, and the other three share the rest in proportion to their
-/// natural widths, none narrower than 12 columns (or its widest cell): when even that does not
-/// fit, the table is wider than asked. Without a width, every cell is whole on one line. With
-/// `style.color`, each verdict is coloured (green when reproduced, yellow when explained, bold
-/// red otherwise), the padding counted on the visible text.
+/// broken across lines (after `_`, `-`, `/`, `,` or `;`, or before `[` or `(`, when one is past
+/// the first third of the line); no text is ever dropped. The experiment and verdict columns keep their
+/// natural width while the other three can have 20 columns each (or their widest cell), and
+/// those three share the rest in proportion to their natural widths; on a narrower width the
+/// experiment and verdict shrink first, then the others, no column below 12 (or its widest
+/// cell): when even that does not fit, the table is wider than asked. Without a width, every
+/// cell is whole on one line. With `style.color`, each verdict is coloured (green when
+/// reproduced, yellow when explained, bold red otherwise), the padding counted on the visible
+/// text.
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -229,22 +235,24 @@ fn column_widths(natural: [usize; COLUMNS], width: usize) -> [usize; COLUMNS] {
         return natural;
     }
     let min = natural.map(|n| n.min(MIN_WIDTH));
+    let roomy = natural.map(|n| n.min(SHARED_WIDTH));
+    let sum = |w: &[usize; COLUMNS], cols: &[usize]| cols.iter().map(|&c| w[c]).sum::<usize>();
     let mut widths = min;
-    let fixed: usize = FIXED.iter().map(|&c| natural[c]).sum();
-    let shared_min: usize = SHARED.iter().map(|&c| min[c]).sum();
-    if fixed + shared_min <= room {
+    if sum(&natural, &FIXED) + sum(&roomy, &SHARED) <= room {
         for &c in &FIXED {
             widths[c] = natural[c];
         }
-        share(&mut widths, &natural, &min, &SHARED, room - fixed);
+        let left = room - sum(&natural, &FIXED);
+        share(&mut widths, &natural, &roomy, &SHARED, left);
+    } else if sum(&min, &FIXED) + sum(&roomy, &SHARED) <= room {
+        for &c in &SHARED {
+            widths[c] = roomy[c];
+        }
+        let left = room - sum(&roomy, &SHARED);
+        share(&mut widths, &natural, &min, &FIXED, left);
     } else {
-        share(
-            &mut widths,
-            &natural,
-            &min,
-            &FIXED,
-            room.saturating_sub(shared_min),
-        );
+        let left = room.saturating_sub(sum(&min, &FIXED));
+        share(&mut widths, &natural, &min, &SHARED, left);
     }
     widths
 }
@@ -298,7 +306,8 @@ fn share(
 }
 
 /// `text` on lines of at most `width` columns, broken at spaces, a word longer than `width`
-/// broken where the line is full; every word kept, in order (runs of spaces become one).
+/// broken where the line is full (or a little before, at a [`break_after`] or [`break_before`]
+/// character); every word kept, in order (runs of spaces become one).
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
@@ -314,27 +323,50 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
         if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
-            used = 0;
         }
-        if w <= width {
-            line.push_str(word);
-            used = w;
-            continue;
-        }
-        for ch in word.chars() {
-            let cw = text_width(ch.encode_utf8(&mut [0; 4]));
-            if !line.is_empty() && used + cw > width {
-                lines.push(std::mem::take(&mut line));
-                used = 0;
+        let mut rest: Vec<char> = word.chars().collect();
+        loop {
+            // The longest start of `rest` that fits (at least one character).
+            let (mut fit, mut fit_width) = (0, 0);
+            while let Some(&ch) = rest.get(fit) {
+                let cw = char_width(ch);
+                if fit > 0 && fit_width + cw > width {
+                    break;
+                }
+                fit += 1;
+                fit_width += cw;
             }
-            line.push(ch);
-            used += cw;
+            if fit == rest.len() {
+                line = rest.into_iter().collect();
+                used = fit_width;
+                break;
+            }
+            let cut = ((fit / 3).max(1)..=fit)
+                .rev()
+                .find(|&i| break_after(rest[i - 1]) || break_before(rest[i]))
+                .unwrap_or(fit);
+            lines.push(rest.drain(..cut).collect());
         }
     }
     if !line.is_empty() || lines.is_empty() {
         lines.push(line);
     }
     lines
+}
+
+/// A character after which a word too long for its column is best broken.
+fn break_after(ch: char) -> bool {
+    matches!(ch, '_' | '-' | '/' | ',' | ';')
+}
+
+/// A character before which a word too long for its column is best broken.
+fn break_before(ch: char) -> bool {
+    matches!(ch, '[' | '(')
+}
+
+/// The width of `ch` in terminal columns.
+fn char_width(ch: char) -> usize {
+    text_width(ch.encode_utf8(&mut [0; 4]))
 }
 
 pub(super) fn verdict_word(v: Verdict) -> &'static str {
@@ -664,12 +696,18 @@ mod tests {
     fn the_experiment_and_verdict_columns_keep_their_width_and_the_others_share() {
         // experiment 11, quantity 40, documented 60, reproduced 60, verdict 24
         let natural = [11, 40, 60, 60, 24];
-        let w = column_widths(natural, 120);
+        let w = column_widths(natural, 130);
         assert_eq!((w[0], w[4]), (11, 24));
-        assert_eq!(w.iter().sum::<usize>() + 8, 120);
-        // 77 columns shared 40:60:60 → 19.25, 28.875, 28.875
-        assert_eq!(&w[1..4], [19, 29, 29]);
-        // room only for the minimums: the experiment and verdict shrink too, never below 12
+        assert_eq!(w.iter().sum::<usize>() + 8, 130);
+        // 87 columns shared 40:60:60 → 21.75, 32.625, 32.625; the two leftovers to the largest
+        // fractions
+        assert_eq!(&w[1..4], [22, 33, 32]);
+        // the shared columns would get under 20: the verdict shrinks first (the experiment is
+        // at its minimum, 11)
+        assert_eq!(column_widths(natural, 100), [11, 20, 20, 20, 21]);
+        // then the shared columns, down to 12: 49 columns shared 40:60:60
+        assert_eq!(column_widths(natural, 80), [11, 12, 19, 18, 12]);
+        // room only for the minimums
         let w = column_widths(natural, 40);
         assert_eq!(w, [11, 12, 12, 12, 12]);
         // everything fits: the natural widths
@@ -725,6 +763,14 @@ mod tests {
         assert_eq!(wrap("ab abcdefghij c", 4), ["ab", "abcd", "efgh", "ij c"]);
         assert_eq!(wrap("one  two three", 9), ["one two", "three"]);
         assert_eq!(wrap("", 5), [""]);
+        // a better place to break near the end of the line
+        assert_eq!(
+            wrap("demo_gradient_x_squared_at_3", 20),
+            ["demo_gradient_x_", "squared_at_3"]
+        );
+        assert_eq!(wrap("loss[step=100]", 12), ["loss", "[step=100]"]);
+        // not in the first third of the line
+        assert_eq!(wrap("a_bcdefghijkl", 9), ["a_bcdefgh", "ijkl"]);
     }
 
     #[test]
