@@ -3,7 +3,8 @@
 //! - `cargo xtask reproduce [--seeds N] [--threads N] [--only ID]...`: runs every documented
 //!   experiment, compares its numbers with the documents' printed ones, writes
 //!   `target/reproduce/REPORT.md`, `report.json` and every figure, and exits non-zero unless
-//!   every number is exact, inside its distribution, or explained.
+//!   every number is exact, inside its distribution, or explained. The comparison table on the
+//!   terminal wraps to its width and colours the verdicts (`reproduce::TableStyle::for_stdout`).
 //! - `cargo xtask bench-peers [--only WORKLOAD]... [--batch-seconds S]`: times one step of each
 //!   documented experiment in our crates, the hand-fused floor, and the Python peers
 //!   (TensorFlow, PyTorch, JAX, numpy; missing ones reported as missing), and writes
@@ -12,6 +13,8 @@
 //!   `target/reproduce/index.html` statically and in headless Chromium (installed with apt-get
 //!   when missing), saves a full-page screenshot `target/reproduce/report.png`, and exits
 //!   non-zero on a console error, a missing figure or a broken link.
+//!
+//! Each task's `--help` (or `-h`) prints its options.
 
 mod bench_peers;
 mod check_report;
