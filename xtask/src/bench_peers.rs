@@ -87,6 +87,19 @@ fn parse_flat(line: &str) -> Option<Flat> {
     }
 }
 
+/// What `cargo xtask bench-peers --help` prints.
+const USAGE: &str = "\
+usage: cargo xtask bench-peers [--only WORKLOAD]... [--batch-seconds S]
+
+Times one training step of each documented workload in our crates, in the hand-fused Rust floor
+and in the Python peers (TensorFlow, PyTorch, JAX, numpy; run by each interpreter in
+$TAPEGRAD_PEERS_PYTHON, separated by `:`, default python3), and writes target/bench-peers/.
+
+options:
+  --only WORKLOAD     only the workloads starting with WORKLOAD (repeatable; default: all)
+  --batch-seconds S   seconds per timed batch, in (0, 10] (default: 0.05)
+  -h, --help          this message";
+
 /// Options of the task.
 struct Options {
     only: Vec<String>,
@@ -112,7 +125,9 @@ fn parse_args(args: Vec<String>) -> Result<Options> {
                 }
                 opts.batch_seconds = v;
             }
-            other => bail!("unknown option `{other}` (known: --only WORKLOAD, --batch-seconds S)"),
+            other => bail!(
+                "unknown option `{other}` (known: --only WORKLOAD, --batch-seconds S, --help)"
+            ),
         }
     }
     for o in &opts.only {
@@ -261,6 +276,10 @@ fn fmt_us(us: f64) -> String {
 
 /// Runs the task.
 pub fn bench_peers(root: &Path, args: Vec<String>) -> Result<()> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let opts = parse_args(args)?;
     eprintln!("bench-peers: our crates and the floor (cargo run --release -p tapegrad-benches --example table)");
     let rust = run_rust(root, &opts)?;

@@ -20,7 +20,24 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use tapegrad_runner::reproduce::{check_page, PAGE};
 
-/// Runs the check; `Ok(false)` when the page has problems.
+/// What `cargo xtask check-report --help` prints.
+pub const USAGE: &str = "\
+usage: cargo xtask check-report [--page FILE] [--out PNG] [--width PX] [--tiles PX] [--static-only]
+
+Checks the report page `cargo xtask reproduce` wrote, statically and then in headless Chromium
+(Debian's package, installed with apt-get when missing); exits non-zero on a console error, a
+missing figure or a broken link.
+
+options:
+  --page FILE     the page to check (default: target/reproduce/index.html)
+  --out PNG       where to save the full-page screenshot (default: report.png beside the page)
+  --width PX      the browser window's width in pixels (default: 1280)
+  --tiles PX      also save the page in pieces PX pixels high (report-01.png, ...)
+  --static-only   only the static check, no browser
+  -h, --help      this message";
+
+/// Runs the check; `Ok(false)` when the page has problems (`Ok(true)` after printing [`USAGE`]
+/// for `--help`).
 pub fn check_report(root: &Path, args: Vec<String>) -> Result<bool> {
     let out_dir = root.join("target").join("reproduce");
     let mut page = out_dir.join(PAGE);
@@ -40,13 +57,17 @@ pub fn check_report(root: &Path, args: Vec<String>) -> Result<bool> {
                     .context("--width: expected pixels")?
             }
             "--static-only" => browser = false,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(true);
+            }
             "--tiles" => {
                 tiles = value("--tiles")?
                     .parse()
                     .context("--tiles: expected pixels")?
             }
             other => bail!(
-                "unknown option `{other}` (known: --page FILE, --out PNG, --width PX, --tiles PX, --static-only)"
+                "unknown option `{other}` (known: --page FILE, --out PNG, --width PX, --tiles PX, --static-only, --help)"
             ),
         }
     }

@@ -3,7 +3,8 @@
 //! - `cargo xtask reproduce [--seeds N] [--threads N] [--only ID]...`: runs every documented
 //!   experiment, compares its numbers with the documents' printed ones, writes
 //!   `target/reproduce/REPORT.md`, `report.json` and every figure, and exits non-zero unless
-//!   every number is exact, inside its distribution, or explained.
+//!   every number is exact, inside its distribution, or explained. The comparison table on the
+//!   terminal wraps to its width and colours the verdicts (`reproduce::TableStyle::for_stdout`).
 //! - `cargo xtask bench-peers [--only WORKLOAD]... [--batch-seconds S]`: times one step of each
 //!   documented experiment in our crates, the hand-fused floor, and the Python peers
 //!   (TensorFlow, PyTorch, JAX, numpy; missing ones reported as missing), and writes
@@ -12,6 +13,8 @@
 //!   `target/reproduce/index.html` statically and in headless Chromium (installed with apt-get
 //!   when missing), saves a full-page screenshot `target/reproduce/report.png`, and exits
 //!   non-zero on a console error, a missing figure or a broken link.
+//!
+//! Each task's `--help` (or `-h`) prints its options.
 
 mod bench_peers;
 mod check_report;
@@ -20,7 +23,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use tapegrad_runner::reproduce::{self, Options};
+use tapegrad_runner::reproduce::{self, Options, TableStyle};
+
+/// What `cargo xtask reproduce --help` prints.
+const REPRODUCE_USAGE: &str = "\
+usage: cargo xtask reproduce [--seeds N] [--threads N] [--only ID]...
+
+Runs every documented experiment, compares its numbers with the documents' printed ones, prints
+the comparison (wrapped to the terminal's width, or COLUMNS; verdicts coloured on a terminal
+unless NO_COLOR is set), writes target/reproduce/REPORT.md, report.json, index.html and every
+figure, and exits non-zero unless every number is exact, inside its distribution, or explained.
+
+options:
+  --seeds N     seeds per unseeded experiment (default: 1000)
+  --threads N   worker threads for the seed sweeps (default: the available cores)
+  --only ID     only this experiment (repeatable; default: all)
+  -h, --help    this message";
 
 fn main() -> ExitCode {
     match run() {
@@ -42,15 +60,16 @@ fn workspace_root() -> PathBuf {
 fn run() -> Result<ExitCode> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
-        None | Some("help") | Some("--help") => {
+        None | Some("help") | Some("--help") | Some("-h") => {
             println!(
                 "usage: cargo xtask <task>\n\ntasks:\n  reproduce [--seeds N] [--threads N] [--only ID]...   \
                  rerun the documents and compare with their printed numbers\n  \
                  bench-peers [--only WORKLOAD]... [--batch-seconds S]  \
                  time the documented steps here and in TensorFlow, PyTorch, JAX, numpy\n  \
-                 check-report [--page FILE] [--out PNG] [--static-only]  \
+                 check-report [--page FILE] [--out PNG] [--width PX] [--tiles PX] [--static-only]  \
                  render target/reproduce/index.html in headless Chromium and check it\n  \
-                 help                                              this message"
+                 help                                              this message\n\n\
+                 `cargo xtask <task> --help` describes a task's options."
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -96,7 +115,13 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
                     .context("--threads: expected a positive integer")?
             }
             "--only" => opts.only.push(value("--only")?),
-            other => bail!("unknown option `{other}` (known: --seeds N, --threads N, --only ID)"),
+            "--help" | "-h" => {
+                println!("{REPRODUCE_USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => {
+                bail!("unknown option `{other}` (known: --seeds N, --threads N, --only ID, --help)")
+            }
         }
     }
     if opts.seeds == 0 {
@@ -104,7 +129,7 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
     }
     let started = std::time::Instant::now();
     let report = reproduce::reproduce(&opts)?;
-    print!("{}", reproduce::table(&report));
+    print!("{}", reproduce::table(&report, &TableStyle::for_stdout()));
     reproduce::write_report(&report, &opts.out_dir)?;
     println!(
         "\nwrote {} ({:.1} s)",
@@ -121,4 +146,24 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_is_an_answer_and_an_unknown_option_an_error() {
+        for help in ["--help", "-h"] {
+            let code = reproduce_cmd(vec![help.into()]).expect("help is no error");
+            assert_eq!(code, ExitCode::SUCCESS);
+            assert!(
+                check_report::check_report(&workspace_root(), vec![help.into()])
+                    .expect("help is no error")
+            );
+            assert!(bench_peers::bench_peers(&workspace_root(), vec![help.into()]).is_ok());
+        }
+        assert!(reproduce_cmd(vec!["--bogus".into()]).is_err());
+        assert!(check_report::check_report(&workspace_root(), vec!["--bogus".into()]).is_err());
+    }
 }

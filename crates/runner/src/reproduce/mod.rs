@@ -29,7 +29,7 @@ pub use catalogue::{
 pub use html::{page, write_page, PAGE};
 pub use judge::{percentile, Row, Verdict};
 pub use page_check::{check_page, PageCheck};
-pub use report::{markdown, table, write_report};
+pub use report::{markdown, table, write_report, TableStyle};
 
 use judge::{judge, numbers};
 
