@@ -84,12 +84,13 @@ pub fn check_report(root: &Path, args: Vec<String>) -> Result<bool> {
     let mut problems = Vec::new();
     let st = check_page(&html, &dir);
     println!(
-        "static: {} ids, {} #links, {} of {} figure files inlined, {} histograms, {} problems",
+        "static: {} ids, {} #links, {} of {} figure files inlined, {} histograms, {} tapes drawn, {} problems",
         st.ids,
         st.links,
         st.figures,
         st.figure_files,
         st.histograms,
+        st.tapes,
         st.problems.len()
     );
     if st.figure_files == 0 {
@@ -172,7 +173,7 @@ const HOW: &str =
                    (or set CHROMIUM=/path/to/chromium)";
 
 /// Chromium, installed with `apt-get install -y chromium` when missing and we are root.
-fn find_or_install_chromium() -> Result<PathBuf> {
+pub(crate) fn find_or_install_chromium() -> Result<PathBuf> {
     if let Some(p) = find_chromium() {
         return Ok(p);
     }
@@ -207,7 +208,7 @@ struct Rendered {
 }
 
 /// A DevTools protocol connection over `--remote-debugging-pipe` (fd 3 in, fd 4 out).
-struct Cdp {
+pub(crate) struct Cdp {
     child: Child,
     stdin: ChildStdin,
     rx: Receiver<Value>,
@@ -328,6 +329,72 @@ impl Cdp {
         }
     }
 
+    /// Starts Chromium with a viewport of `width` × `height` and loads `page` in a new target;
+    /// returns the connection and the target's session.
+    pub(crate) fn open_page(
+        chromium: &Path,
+        page: &Path,
+        width: u32,
+        height: u32,
+        log: &Path,
+        profile: &Path,
+    ) -> Result<(Cdp, String)> {
+        let mut cdp = Cdp::start(chromium, width, log, profile)?;
+        let target = cdp.call(None, "Target.createTarget", json!({"url": "about:blank"}))?;
+        let target_id = target["targetId"]
+            .as_str()
+            .context("no targetId")?
+            .to_string();
+        let attached = cdp.call(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target_id, "flatten": true}),
+        )?;
+        let sid = attached["sessionId"]
+            .as_str()
+            .context("no sessionId")?
+            .to_string();
+        let s = Some(sid.as_str());
+        for m in ["Page.enable", "Runtime.enable", "Log.enable"] {
+            cdp.call(s, m, json!({}))?;
+        }
+        cdp.call(
+            s,
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+        )?;
+        let url = format!("file://{}", page.display());
+        let nav = cdp.call(s, "Page.navigate", json!({"url": url}))?;
+        if let Some(e) = nav.get("errorText").and_then(Value::as_str) {
+            bail!("loading {url}: {e}");
+        }
+        cdp.wait_event("Page.loadEventFired", Duration::from_secs(60))?;
+        cdp.drain(Duration::from_millis(500));
+        Ok((cdp, sid))
+    }
+
+    /// A PNG of the page's rows `y .. y + height`, `width` wide.
+    pub(crate) fn capture(
+        &mut self,
+        sid: &str,
+        y: u64,
+        width: u32,
+        height: u64,
+    ) -> Result<Vec<u8>> {
+        let shot = self.call(
+            Some(sid),
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true,
+                   "clip": {"x": 0, "y": y, "width": width, "height": height, "scale": 1}}),
+        )?;
+        let data = shot["data"].as_str().context("no screenshot data")?;
+        let bytes = base64_decode(data)?;
+        if !bytes.starts_with(b"\x89PNG") {
+            bail!("the screenshot is not a PNG");
+        }
+        Ok(bytes)
+    }
+
     /// Collects the events that arrive within `d`.
     fn drain(&mut self, d: Duration) {
         let deadline = Instant::now() + d;
@@ -385,37 +452,8 @@ fn render(
     let profile =
         std::env::temp_dir().join(format!("tapegrad-check-report-{}", std::process::id()));
     let result = (|| {
-        let mut cdp = Cdp::start(chromium, width, log, &profile)?;
-        let target = cdp.call(None, "Target.createTarget", json!({"url": "about:blank"}))?;
-        let target_id = target["targetId"]
-            .as_str()
-            .context("no targetId")?
-            .to_string();
-        let attached = cdp.call(
-            None,
-            "Target.attachToTarget",
-            json!({"targetId": target_id, "flatten": true}),
-        )?;
-        let sid = attached["sessionId"]
-            .as_str()
-            .context("no sessionId")?
-            .to_string();
+        let (mut cdp, sid) = Cdp::open_page(chromium, page, width, 900, log, &profile)?;
         let s = Some(sid.as_str());
-        for m in ["Page.enable", "Runtime.enable", "Log.enable"] {
-            cdp.call(s, m, json!({}))?;
-        }
-        cdp.call(
-            s,
-            "Emulation.setDeviceMetricsOverride",
-            json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
-        )?;
-        let url = format!("file://{}", page.display());
-        let nav = cdp.call(s, "Page.navigate", json!({"url": url}))?;
-        if let Some(e) = nav.get("errorText").and_then(Value::as_str) {
-            bail!("loading {url}: {e}");
-        }
-        cdp.wait_event("Page.loadEventFired", Duration::from_secs(60))?;
-        cdp.drain(Duration::from_millis(500));
         let probe = cdp.call(
             s,
             "Runtime.evaluate",
@@ -434,32 +472,15 @@ fn render(
             json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
         )?;
         cdp.drain(Duration::from_millis(300));
-        let shot = cdp.call(
-            s,
-            "Page.captureScreenshot",
-            json!({"format": "png", "captureBeyondViewport": true,
-                   "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}),
-        )?;
-        let data = shot["data"].as_str().context("no screenshot data")?;
-        let bytes = base64_decode(data)?;
-        if !bytes.starts_with(b"\x89PNG") {
-            bail!("the screenshot is not a PNG");
-        }
+        let bytes = cdp.capture(&sid, 0, width, height)?;
         std::fs::write(png, &bytes).with_context(|| format!("writing {}", png.display()))?;
         // Optionally the same page in tiles of `tiles` pixels (report-01.png, ...), to look at.
         if tiles > 0 {
             let stem = png.with_extension("");
             for (n, y) in (0..height).step_by(tiles as usize).enumerate() {
                 let h = (height - y).min(u64::from(tiles));
-                let shot = cdp.call(
-                    s,
-                    "Page.captureScreenshot",
-                    json!({"format": "png", "captureBeyondViewport": true,
-                           "clip": {"x": 0, "y": y, "width": width, "height": h, "scale": 1}}),
-                )?;
                 let tile = PathBuf::from(format!("{}-{:02}.png", stem.display(), n + 1));
-                let data = shot["data"].as_str().context("no screenshot data")?;
-                std::fs::write(&tile, base64_decode(data)?)
+                std::fs::write(&tile, cdp.capture(&sid, y, width, h)?)
                     .with_context(|| format!("writing {}", tile.display()))?;
             }
         }

@@ -13,11 +13,15 @@
 //!   `target/reproduce/index.html` statically and in headless Chromium (installed with apt-get
 //!   when missing), saves a full-page screenshot `target/reproduce/report.png`, and exits
 //!   non-zero on a console error, a missing figure or a broken link.
+//! - `cargo xtask readme-images [--from DIR] [--to DIR]`: draws the README's pictures
+//!   (`docs/images/report-page.png`, `docs/images/explained-tape.png`) in headless Chromium from
+//!   what `reproduce` wrote.
 //!
 //! Each task's `--help` (or `-h`) prints its options.
 
 mod bench_peers;
 mod check_report;
+mod readme_images;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +72,8 @@ fn run() -> Result<ExitCode> {
                  time the documented steps here and in TensorFlow, PyTorch, JAX, numpy\n  \
                  check-report [--page FILE] [--out PNG] [--width PX] [--tiles PX] [--static-only]  \
                  render target/reproduce/index.html in headless Chromium and check it\n  \
+                 readme-images [--from DIR] [--to DIR]               \
+                 draw the README's pictures (docs/images) from the reproduction\n  \
                  help                                              this message\n\n\
                  `cargo xtask <task> --help` describes a task's options."
             );
@@ -85,8 +91,12 @@ fn run() -> Result<ExitCode> {
                 ExitCode::FAILURE
             },
         ),
+        Some("readme-images") => {
+            readme_images::readme_images(&workspace_root(), args.collect())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(other) => {
-            bail!("unknown xtask `{other}` (known: reproduce, bench-peers, check-report, help)")
+            bail!("unknown xtask `{other}` (known: reproduce, bench-peers, check-report, readme-images, help)")
         }
     }
 }

@@ -141,14 +141,59 @@ pub fn svg(e: &Explanation) -> String {
     vg.do_it(false, false, false, &mut writer);
     // and each line, which layout-rs lowers by one em of its own size, by as much
     let em = LAYOUT_PX as f64 / TEXT_PX as f64;
-    (writer.finalize())
-        .replace(
-            &format!(".a{LAYOUT_PX} {{ font-size: {LAYOUT_PX}px; font-family: Times, serif; }}"),
-            &format!(
-                ".a{LAYOUT_PX} {{ font-size: {TEXT_PX}px; font-family: 'DejaVu Sans Mono', monospace; }}"
-            ),
-        )
-        .replace("dy=\"1.0em\"", &format!("dy=\"{em:.3}em\""))
+    // (layout-rs writes its font classes in a hash map's order: one stylesheet, always the same)
+    let svg =
+        fit_to_boxes(&writer.finalize()).replace("dy=\"1.0em\"", &format!("dy=\"{em:.3}em\""));
+    let style = format!(
+        "<style>\n.a{LAYOUT_PX} {{ font-size: {TEXT_PX}px; font-family: 'DejaVu Sans Mono', monospace; }}\n\
+         .a15 {{ font-size: 15px; font-family: 'DejaVu Sans', sans-serif; }}\n</style>"
+    );
+    match (svg.find("<style>"), svg.find("</style>")) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{style}{}", &svg[..a], &svg[b + "</style>".len()..])
+        }
+        _ => svg,
+    }
+}
+
+/// The SVG with its root's size (and view box) cut to the boxes it draws plus a margin:
+/// layout-rs grows the picture by ten pixels a character of every label, downwards too, which
+/// leaves a tall empty band under a graph.
+fn fit_to_boxes(svg: &str) -> String {
+    const MARGIN: f64 = 30.0;
+    let number = |tag: &str, name: &str| -> Option<f64> {
+        let key = format!(" {name}=\"");
+        let at = tag.find(&key)? + key.len();
+        tag[at..].split('"').next()?.trim().parse().ok()
+    };
+    let (mut right, mut bottom) = (0.0f64, 0.0f64);
+    for (at, _) in svg.match_indices("<rect ") {
+        let tag = &svg[at..svg[at..].find('>').map_or(svg.len(), |e| at + e)];
+        if let (Some(x), Some(y), Some(w), Some(h)) = (
+            number(tag, "x"),
+            number(tag, "y"),
+            number(tag, "width"),
+            number(tag, "height"),
+        ) {
+            right = right.max(x + w);
+            bottom = bottom.max(y + h);
+        }
+    }
+    let Some(start) = svg.find("<svg ") else {
+        return svg.to_string();
+    };
+    let Some(end) = svg[start..].find('>').map(|e| start + e) else {
+        return svg.to_string();
+    };
+    if right <= 0.0 || bottom <= 0.0 {
+        return svg.to_string();
+    }
+    let (w, h) = ((right + MARGIN).ceil(), (bottom + MARGIN).ceil());
+    format!(
+        "{}<svg width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\">{}",
+        &svg[..start],
+        &svg[end + 1..]
+    )
 }
 
 /// The explanation as text: the forward pass, the backward pass, the gradients.

@@ -130,6 +130,13 @@ fn every_experiment_is_explained_or_says_it_has_no_tape() {
                         op.name
                     );
                 }
+                let (width, height, right, bottom) = extent(&picture);
+                assert!(
+                    (30.0..31.0).contains(&(width - right))
+                        && (30.0..31.0).contains(&(height - bottom)),
+                    "{}: the picture ({width} x {height}) is not cut to its boxes ({right}, {bottom})",
+                    exp.id()
+                );
                 assert_eq!(
                     picture.matches("marker-end=").count(),
                     g.edges.len(),
@@ -197,6 +204,24 @@ fn the_cli_prints_the_step_and_its_gradients() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// An SVG's root width and height, and the right and bottom edges of its rectangles.
+fn extent(svg: &str) -> (f64, f64, f64, f64) {
+    let attr = |tag: &str, name: &str| -> f64 {
+        let key = format!(" {name}=\"");
+        let at = tag.find(&key).unwrap() + key.len();
+        tag[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let tag_at = |at: usize| &svg[at..at + svg[at..].find('>').unwrap()];
+    let root = tag_at(svg.find("<svg ").unwrap());
+    let (mut right, mut bottom) = (0.0f64, 0.0f64);
+    for (at, _) in svg.match_indices("<rect ") {
+        let r = tag_at(at);
+        right = right.max(attr(r, "x") + attr(r, "width"));
+        bottom = bottom.max(attr(r, "y") + attr(r, "height"));
+    }
+    (attr(root, "width"), attr(root, "height"), right, bottom)
+}
+
 /// The graph's value nodes, and those with a gradient.
 fn count_values(g: &tapegrad_autodiff::TapeGraph) -> (usize, usize) {
     let mut counts = (0, 0);
@@ -241,7 +266,8 @@ fn the_cli_draws_the_step_to_a_file_or_stdout() {
         .output()
         .unwrap();
     assert!(o.status.success());
-    assert_eq!(String::from_utf8(o.stdout).unwrap(), written);
+    // the same picture, byte for byte (nothing in it depends on a hash map's order)
+    assert!(o.stdout == written.as_bytes(), "stdout and the file differ");
     assert!(String::from_utf8(o.stderr).unwrap().contains("[5] Abs"));
     // a directory is refused before the run, naming it
     let o = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
