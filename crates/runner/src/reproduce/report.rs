@@ -510,6 +510,7 @@ mod tests {
             seconds: BTreeMap::new(),
             figures: BTreeMap::new(),
             distributions: BTreeMap::new(),
+            tapes: BTreeMap::new(),
         }
     }
 
