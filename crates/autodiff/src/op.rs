@@ -43,9 +43,14 @@ pub struct Backward<'a> {
 /// let x = Tensor::from_vec(vec![1.0f32, 3.0], &[2])?;
 /// let tape = GradientTape::new();
 /// tape.watch(&x);
-/// let two_x = x.value().mul(&tapegrad_tensor::Array::scalar(2.0f32))?;
+/// // the forward value, computed with the tape paused (only `Double` is to be recorded)
+/// let two_x = {
+///     let _paused = tape.stop_recording();
+///     (&x * 2.0f32)?
+/// };
 /// let y = record(Double, &[&x], two_x);
 /// assert_eq!(y.to_vec::<f32>()?, vec![2.0, 6.0]);
+/// assert_eq!(tape.len(), 1); // Double, and nothing else
 /// let g = tape.gradient(&y, &[&x])?;
 /// assert_eq!(g[0].as_ref().map(|g| g.to_vec::<f32>()).transpose()?, Some(vec![2.0, 2.0]));
 /// # Ok::<(), tapegrad_autodiff::Error>(())

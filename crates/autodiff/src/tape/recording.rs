@@ -12,8 +12,13 @@ use crate::Tensor;
 
 /// Wraps the forward result of an op as a tensor, and records the op on every recording tape
 /// that watches one of its inputs. With no tape active this is a counter increment.
-pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: tt::Array) -> Tensor {
-    let out = Tensor::new(value);
+///
+/// `value` is the forward result: a [`Tensor`] or the tensor crate's array. A tensor's value is
+/// taken into a new tensor, the op's output (so a result computed with differentiable ops is
+/// best computed with the tapes paused, [`crate::GradientTape::stop_recording`], or the tape
+/// records those ops too).
+pub fn record<O: Op>(op: O, inputs: &[&Tensor], value: impl Into<tt::Array>) -> Tensor {
+    let out = Tensor::new(value.into());
     if any_active() {
         record_op(OpRef::new(op), Inputs::from_refs(inputs), &out);
     }
