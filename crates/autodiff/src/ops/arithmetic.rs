@@ -10,100 +10,126 @@ use crate::tape::{record1, record2, OpRef};
 use crate::tensor::resolve_pair;
 use crate::{IntoOperand, Result, Tensor, Variable};
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Add,
-    Sub,
-    Mul,
-    Div,
+/// The four arithmetic ops, each declared once: TensorFlow's op name, the tensor crate's kernel,
+/// the local rule, and the gradients of both operands written in differentiable ops (before the
+/// reduction over broadcast axes, which every binary op shares), with, where one kernel does
+/// the same arithmetic, the backward as that kernel alone for when nothing records it. The
+/// declaration makes the op, the function and the [`Tensor`] method; adding one is one entry.
+macro_rules! binary_ops {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident: $op:ident $tf:literal,
+        kernel $kernel:ident,
+        rule $rule:literal,
+        grad |$x:ident, $y:ident, $g:ident, $needs:ident| $grad:expr
+        $(, unrecorded |$b:ident, $out:ident| $unrecorded:expr)?;
+    )*) => {
+        $(
+            struct $op;
+
+            impl Op for $op {
+                fn rule(&self) -> &'static str {
+                    $rule
+                }
+                fn name(&self) -> String {
+                    $tf.into()
+                }
+                $(
+                    fn backward_unrecorded(
+                        &self,
+                        $b: &Backward<'_>,
+                        $out: &mut Vec<Option<Tensor>>,
+                    ) -> Result<()> {
+                        $unrecorded
+                    }
+                )?
+                fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
+                    let ($x, $y, $g, $needs) = (&b.inputs[0], &b.inputs[1], b.grad, b.needs);
+                    let (gx, gy): (Option<Tensor>, Option<Tensor>) = $grad;
+                    // both raw gradients first, then the reductions (the order a recording
+                    // tape sees)
+                    let gx = gx.map(|g| unbroadcast(g, $x.shape())).transpose()?;
+                    let gy = gy.map(|g| unbroadcast(g, $y.shape())).transpose()?;
+                    out.extend([gx, gy]);
+                    Ok(())
+                }
+            }
+
+            $(#[$doc])*
+            #[inline]
+            pub fn $name(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
+                let (a, b) = resolve_pair(stringify!($name), a, b)?;
+                let value = a.value().$kernel(b.value())?;
+                Ok(record2(|| OpRef::Static(&$op), a, b, value))
+            }
+        )*
+
+        /// The arithmetic ops as methods, for chains (`x.mul(&w)?.add(1.0)?`) beside the
+        /// operators.
+        impl Tensor {
+            $(
+                #[doc = concat!("[`", stringify!($name), "`] as a method.")]
+                pub fn $name(&self, other: impl IntoOperand) -> Result<Tensor> {
+                    $name(self, other)
+                }
+            )*
+        }
+    };
 }
 
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Add => "add",
-            Kind::Sub => "sub",
-            Kind::Mul => "mul",
-            Kind::Div => "div",
-        }
-    }
-}
+binary_ops! {
+    /// `a + b` with broadcasting (`tf.add`). Operands: tensors, variables, results, scalars.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{add, Tensor};
+    /// let s = add(&Tensor::from_vec(vec![1.0f32, 2.0], &[2])?, 1.0)?;
+    /// assert_eq!(s.to_vec::<f32>()?, vec![2.0, 3.0]);
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    add: AddOp "Add",
+        kernel add,
+        rule "d(a + b)/da = g, d(a + b)/db = g, each summed over the axes it was broadcast along",
+        grad |x, y, g, needs| (needs[0].then(|| g.clone()), needs[1].then(|| g.clone()));
 
-struct Binary(Kind);
+    /// `a - b` with broadcasting (`tf.subtract`).
+    sub: SubOp "Sub",
+        kernel sub,
+        rule "d(a - b)/da = g, d(a - b)/db = -g, each summed over the axes it was broadcast along",
+        grad |x, y, g, needs| (
+            needs[0].then(|| g.clone()),
+            needs[1].then(|| negate(g)).transpose()?,
+        );
 
-impl Binary {
-    /// The op as a `'static` constant (records of constants allocate nothing).
-    fn of(kind: Kind) -> &'static Binary {
-        match kind {
-            Kind::Add => &Binary(Kind::Add),
-            Kind::Sub => &Binary(Kind::Sub),
-            Kind::Mul => &Binary(Kind::Mul),
-            Kind::Div => &Binary(Kind::Div),
-        }
-    }
-}
-
-impl Op for Binary {
-    fn rule(&self) -> &'static str {
-        match self.0 {
-            Kind::Add => "d(a + b)/da = g, d(a + b)/db = g, each summed over the axes it was broadcast along",
-            Kind::Sub => "d(a - b)/da = g, d(a - b)/db = -g, each summed over the axes it was broadcast along",
-            Kind::Mul => "d(a * b)/da = g * b, d(a * b)/db = g * a, each summed over the axes it was broadcast along",
-            Kind::Div => "d(a / b)/da = g / b, d(a / b)/db = -g * a / b^2, each summed over the axes it was broadcast along",
-        }
-    }
-    fn name(&self) -> String {
-        match self.0 {
-            Kind::Add => "Add",
-            Kind::Sub => "Sub",
-            Kind::Mul => "Mul",
-            Kind::Div => "RealDiv",
-        }
-        .into()
-    }
-
-    /// Nothing records this backward (the usual case): a product's gradient and its reduction
-    /// to the input's shape in one kernel, bitwise the same as `mul` then `unbroadcast`.
-    fn backward_unrecorded(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
-        let Kind::Mul = self.0 else {
-            return self.backward(b, out);
+    /// `a * b` with broadcasting (`tf.multiply`).
+    mul: MulOp "Mul",
+        kernel mul,
+        rule "d(a * b)/da = g * b, d(a * b)/db = g * a, each summed over the axes it was broadcast along",
+        grad |x, y, g, needs| (
+            needs[0].then(|| mul(g, y)).transpose()?,
+            needs[1].then(|| mul(x, g)).transpose()?,
+        ),
+        // a product's gradient and its reduction to the input's shape in one kernel, bitwise
+        // the same as `mul` then `unbroadcast`
+        unrecorded |b, out| {
+            let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
+            let fused = |a: &Tensor, other: &Tensor, need: bool| {
+                need.then(|| a.value().mul_sum_to_shape(g.value(), other.shape()))
+                    .transpose()
+                    .map(|t| t.map(Tensor::new))
+            };
+            let (gx, gy) = (fused(y, x, b.needs[0])?, fused(x, y, b.needs[1])?);
+            out.extend([gx, gy]);
+            Ok(())
         };
-        let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
-        let fused = |a: &Tensor, other: &Tensor, need: bool| {
-            need.then(|| a.value().mul_sum_to_shape(g.value(), other.shape()))
-                .transpose()
-                .map(|t| t.map(Tensor::new))
-        };
-        let (gx, gy) = (fused(y, x, b.needs[0])?, fused(x, y, b.needs[1])?);
-        out.extend([gx, gy]);
-        Ok(())
-    }
 
-    fn backward(&self, b: &Backward<'_>, out: &mut Vec<Option<Tensor>>) -> Result<()> {
-        let (x, y, g) = (&b.inputs[0], &b.inputs[1], b.grad);
-        let (gx, gy) = match self.0 {
-            Kind::Add => (b.needs[0].then(|| g.clone()), b.needs[1].then(|| g.clone())),
-            Kind::Sub => (
-                b.needs[0].then(|| g.clone()),
-                b.needs[1].then(|| negate(g)).transpose()?,
-            ),
-            Kind::Mul => (
-                b.needs[0].then(|| mul(g, y)).transpose()?,
-                b.needs[1].then(|| mul(x, g)).transpose()?,
-            ),
-            Kind::Div => (
-                b.needs[0].then(|| div(g, y)).transpose()?,
-                b.needs[1]
-                    .then(|| mul(g, div(div(neg(x)?, y)?, y)?))
-                    .transpose()?,
-            ),
-        };
-        // both raw gradients first, then the reductions (the order a recording tape sees)
-        let gx = gx.map(|g| unbroadcast(g, x.shape())).transpose()?;
-        let gy = gy.map(|g| unbroadcast(g, y.shape())).transpose()?;
-        out.extend([gx, gy]);
-        Ok(())
-    }
+    /// `a / b` with broadcasting (`tf.divide`).
+    div: RealDivOp "RealDiv",
+        kernel div,
+        rule "d(a / b)/da = g / b, d(a / b)/db = -g * a / b^2, each summed over the axes it was broadcast along",
+        grad |x, y, g, needs| (
+            needs[0].then(|| div(g, y)).transpose()?,
+            needs[1].then(|| mul(g, div(div(neg(x)?, y)?, y)?)).transpose()?,
+        );
 }
 
 /// `-g` inside a backward function: the kernel alone when nothing records it.
@@ -115,63 +141,7 @@ fn negate(g: &Tensor) -> Result<Tensor> {
     }
 }
 
-#[inline]
-fn binary(kind: Kind, a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
-    let (a, b) = resolve_pair(kind.name(), a, b)?;
-    let value = match kind {
-        Kind::Add => a.value().add(b.value()),
-        Kind::Sub => a.value().sub(b.value()),
-        Kind::Mul => a.value().mul(b.value()),
-        Kind::Div => a.value().div(b.value()),
-    }?;
-    Ok(record2(|| OpRef::Static(Binary::of(kind)), a, b, value))
-}
-
-/// `a + b` with broadcasting (`tf.add`). Operands: tensors, variables, results, scalars.
-///
-/// ```
-/// use tapegrad_autodiff::{add, Tensor};
-/// let s = add(&Tensor::from_vec(vec![1.0f32, 2.0], &[2])?, 1.0)?;
-/// assert_eq!(s.to_vec::<f32>()?, vec![2.0, 3.0]);
-/// # Ok::<(), tapegrad_autodiff::Error>(())
-/// ```
-pub fn add(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
-    binary(Kind::Add, a, b)
-}
-
-/// `a - b` with broadcasting (`tf.subtract`).
-pub fn sub(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
-    binary(Kind::Sub, a, b)
-}
-
-/// `a * b` with broadcasting (`tf.multiply`).
-pub fn mul(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
-    binary(Kind::Mul, a, b)
-}
-
-/// `a / b` with broadcasting (`tf.divide`).
-pub fn div(a: impl IntoOperand, b: impl IntoOperand) -> Result<Tensor> {
-    binary(Kind::Div, a, b)
-}
-
-/// The arithmetic ops as methods, for chains (`x.mul(&w)?.add(1.0)?`) beside the operators.
 impl Tensor {
-    /// [`add`] as a method.
-    pub fn add(&self, other: impl IntoOperand) -> Result<Tensor> {
-        add(self, other)
-    }
-    /// [`sub`] as a method.
-    pub fn sub(&self, other: impl IntoOperand) -> Result<Tensor> {
-        sub(self, other)
-    }
-    /// [`mul`] as a method.
-    pub fn mul(&self, other: impl IntoOperand) -> Result<Tensor> {
-        mul(self, other)
-    }
-    /// [`div`] as a method.
-    pub fn div(&self, other: impl IntoOperand) -> Result<Tensor> {
-        div(self, other)
-    }
     /// [`neg`] as a method.
     pub fn neg(&self) -> Result<Tensor> {
         neg(self)
