@@ -185,7 +185,7 @@ fn the_pools_memory_after_every_tensor_is_dropped_can_be_released() {
 fn ops_on_an_empty_tensor_of_2_to_the_40_lanes_finish_at_once_or_err_never_abort() {
     type OpFn = fn(&Tensor) -> tapegrad::Result<Tensor>;
     let big = 1usize << 40;
-    let ops: [(&str, OpFn); 17] = [
+    let ops: [(&str, OpFn); 20] = [
         ("exp", |t| Ok(t.exp()?)),
         ("add", |t| Ok((t + t)?)),
         ("reduce_sum", |t| Ok(reduce_sum(t, Some(&[0]), false)?)),
@@ -194,10 +194,13 @@ fn ops_on_an_empty_tensor_of_2_to_the_40_lanes_finish_at_once_or_err_never_abort
         ("reduce_max", |t| Ok(reduce_max(t, Some(&[0]), false)?)),
         ("reduce_min", |t| Ok(reduce_min(t, Some(&[1]), false)?)),
         ("reduce_std", |t| Ok(reduce_std(t, Some(&[0]), false)?)),
+        ("reduce_prod", |t| Ok(reduce_prod(t, Some(&[0]), false)?)),
+        ("reduce_prod", |t| Ok(reduce_prod(t, Some(&[1]), true)?)),
         ("softmax", |t| Ok(softmax(t, 1)?)),
         ("log_softmax", |t| Ok(log_softmax(t, 0)?)),
-        ("cumsum", |t| Ok(cumsum(t, 0, false)?)),
-        ("cumsum", |t| Ok(cumsum(t, 1, true)?)),
+        ("cumsum", |t| Ok(cumsum(t, 0, false, false)?)),
+        ("cumsum", |t| Ok(cumsum(t, 1, true, true)?)),
+        ("cumprod", |t| Ok(cumprod(t, 0, false, true)?)),
         ("concat", |t| Ok(concat(&[t.clone(), t.clone()], 1)?)),
         ("stack", |t| Ok(stack(&[t.clone(), t.clone()], 0)?)),
         ("matmul", |t| Ok(matmul(t, &transpose(t, None)?)?)),

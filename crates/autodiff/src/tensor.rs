@@ -1,5 +1,6 @@
 //! The autodiff [`Tensor`]: a value with an identity that tapes can watch.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -427,6 +428,28 @@ impl From<Tensor> for tt::Array {
 pub trait IntoOperand {
     /// Converts to an operand.
     fn into_operand(self) -> Result<Operand>;
+
+    /// [`into_operand`](IntoOperand::into_operand), with the variable the operand reads when
+    /// it is one ([`Variable`] and `&Variable` say; by default, nothing), so that an error
+    /// about two operands (two dtypes) names the variable even when no tape recorded its
+    /// read. The variable is the one given (borrowed, or moved): nothing is allocated or
+    /// counted for it unless the error happens.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use tapegrad_autodiff::{IntoOperand, Tensor, Variable};
+    /// let v = Variable::new(1.0).with_name("v");
+    /// let (_, from) = (&v).into_operand_from()?;
+    /// assert!(matches!(from, Some(Cow::Borrowed(w)) if w.same_as(&v)));
+    /// assert!(Tensor::scalar(1.0f32).into_operand_from()?.1.is_none());
+    /// # Ok::<(), tapegrad_autodiff::Error>(())
+    /// ```
+    fn into_operand_from<'v>(self) -> Result<(Operand, Option<Cow<'v, Variable>>)>
+    where
+        Self: Sized + 'v,
+    {
+        Ok((self.into_operand()?, None))
+    }
 }
 
 /// A resolved operand: a tensor, or a scalar waiting for a dtype.
@@ -467,12 +490,16 @@ pub(crate) fn resolve_pair(
     a: impl IntoOperand,
     b: impl IntoOperand,
 ) -> Result<(Tensor, Tensor)> {
-    let a = a.into_operand()?;
-    let b = b.into_operand()?;
+    let (a, a_from) = a.into_operand_from()?;
+    let (b, b_from) = b.into_operand_from()?;
     match (a, b) {
         (Operand::Tensor(a), Operand::Tensor(b)) => {
             if a.dtype() != b.dtype() {
-                return Err(dtype_error(op, &a, &b));
+                return Err(dtype_error(
+                    op,
+                    (&a, a_from.as_deref()),
+                    (&b, b_from.as_deref()),
+                ));
             }
             Ok((a, b))
         }
@@ -483,12 +510,21 @@ pub(crate) fn resolve_pair(
     }
 }
 
-/// The error for operands of two dtypes: each described (a variable by its name, when a tape
-/// recorded its read), and the fix.
+/// The error for operands of two dtypes: each described (a variable by its name: the one the
+/// operand was given as, or the one a tape recorded reading it from), and the fix.
 #[cold]
-fn dtype_error(op: &'static str, a: &Tensor, b: &Tensor) -> crate::Error {
-    let describe = |t: &Tensor| {
-        let what = match crate::tape::variable_read_by(t.id()) {
+#[inline(never)]
+fn dtype_error(
+    op: &'static str,
+    a: (&Tensor, Option<&Variable>),
+    b: (&Tensor, Option<&Variable>),
+) -> crate::Error {
+    let describe = |(t, from): (&Tensor, Option<&Variable>)| {
+        let name = match from {
+            Some(v) => Some(v.name().to_string()),
+            None => crate::tape::variable_read_by(t.id()),
+        };
+        let what = match name {
             Some(name) => format!("the variable `{name}`"),
             None if t.rank() == 0 => "a scalar tensor".to_string(),
             None => format!("a tensor of shape {:?}", t.shape()),
@@ -528,10 +564,27 @@ impl IntoOperand for &Variable {
     fn into_operand(self) -> Result<Operand> {
         Ok(Operand::Tensor(self.read_value()))
     }
+    #[inline]
+    fn into_operand_from<'v>(self) -> Result<(Operand, Option<Cow<'v, Variable>>)>
+    where
+        Self: 'v,
+    {
+        Ok((
+            Operand::Tensor(self.read_value()),
+            Some(Cow::Borrowed(self)),
+        ))
+    }
 }
 impl IntoOperand for Variable {
     fn into_operand(self) -> Result<Operand> {
         Ok(Operand::Tensor(self.read_value()))
+    }
+    #[inline]
+    fn into_operand_from<'v>(self) -> Result<(Operand, Option<Cow<'v, Variable>>)>
+    where
+        Self: 'v,
+    {
+        Ok((Operand::Tensor(self.read_value()), Some(Cow::Owned(self))))
     }
 }
 impl IntoOperand for f32 {

@@ -18,8 +18,8 @@ pub use cast::{cast, stop_gradient};
 pub use elementwise::{clip_by_value, maximum, minimum, pow};
 pub use matmul::{matmul, matmul_bias_add, matmul_t};
 pub use nn::{argmax, log_softmax, one_hot, softmax};
-pub use reduce::{norm, reduce_max, reduce_mean, reduce_min, reduce_std, reduce_sum};
-pub use scan::cumsum;
+pub use reduce::{norm, reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum};
+pub use scan::{cumprod, cumsum};
 pub use shape::{
     broadcast_to, concat, expand_dims, gather, pad_into, reshape, scatter_add_rows, slice, squeeze,
     stack, sum_to_shape, transpose,
