@@ -122,6 +122,7 @@ const SHARED_WIDTH: usize = 20;
 ///     seconds: BTreeMap::new(),
 ///     figures: BTreeMap::new(),
 ///     distributions: BTreeMap::new(),
+///     tapes: BTreeMap::new(),
 /// };
 /// let narrow = table(&report, &TableStyle { width: Some(60), color: false });
 /// assert!(narrow.lines().all(|line| line.chars().count() <= 60));
