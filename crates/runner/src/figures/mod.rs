@@ -34,6 +34,8 @@
 //! # }
 //! ```
 
+pub mod ticks;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -119,7 +121,7 @@ fn canvas(fig: &Figure) -> (u32, u32) {
 const FAMILY: &str = "sans-serif";
 
 /// DejaVu Sans, matplotlib's default font (licence in `assets/LICENSE_DEJAVU`).
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Text sizes in pixels (plotters' font size), close to matplotlib's 12 pt title and 10 pt text
 /// at 100 dpi.
