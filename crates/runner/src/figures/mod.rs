@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+mod text;
 pub mod ticks;
 
 use std::fs;
