@@ -126,8 +126,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     };
     let mut err = None;
     for (id, pen) in glyphs {
-        let glyph =
-            id.with_scale_and_position(scale, ab_glyph::point(u0 as f32 + pen, v0 as f32));
+        let glyph = id.with_scale_and_position(scale, ab_glyph::point(u0 as f32 + pen, v0 as f32));
         let Some(outline) = f.outline_glyph(glyph) else {
             continue;
         };
@@ -222,8 +221,8 @@ mod tests {
         let mut ours = vec![255u8; w * h * 3];
         let mut theirs = vec![255u8; w * h * 3];
         {
-            let root = BitMapBackend::with_buffer(&mut ours, (w as u32, h as u32))
-                .into_drawing_area();
+            let root =
+                BitMapBackend::with_buffer(&mut ours, (w as u32, h as u32)).into_drawing_area();
             let t = Text {
                 text,
                 x: 10.0,
@@ -238,8 +237,8 @@ mod tests {
         }
         {
             // plotters' path, at the size that gives the same em (its size is ascent − descent)
-            let root = BitMapBackend::with_buffer(&mut theirs, (w as u32, h as u32))
-                .into_drawing_area();
+            let root =
+                BitMapBackend::with_buffer(&mut theirs, (w as u32, h as u32)).into_drawing_area();
             let size = f64::from(px_scale(em).y);
             let style = TextStyle::from((super::super::FAMILY, size).into_font()).color(&BLACK);
             root.draw_text(text, &style, (10, 40)).unwrap();
@@ -272,8 +271,8 @@ mod tests {
         let mut ours = vec![255u8; w * h * 3];
         let mut theirs = vec![255u8; w * h * 3];
         {
-            let root = BitMapBackend::with_buffer(&mut ours, (w as u32, h as u32))
-                .into_drawing_area();
+            let root =
+                BitMapBackend::with_buffer(&mut ours, (w as u32, h as u32)).into_drawing_area();
             let t = Text {
                 text: run,
                 x: 10.0,
@@ -287,8 +286,8 @@ mod tests {
             root.present().unwrap();
         }
         {
-            let root = BitMapBackend::with_buffer(&mut theirs, (w as u32, h as u32))
-                .into_drawing_area();
+            let root =
+                BitMapBackend::with_buffer(&mut theirs, (w as u32, h as u32)).into_drawing_area();
             let size = f64::from(px_scale(em).y);
             let style = TextStyle::from((super::super::FAMILY, size).into_font()).color(&BLACK);
             root.draw_text(run, &style, (10, 40)).unwrap();
@@ -368,10 +367,16 @@ mod tests {
             inked.iter().map(|p| p.1).max().unwrap(),
         );
         // ascenders to the left of the baseline at x = 50, no descender in "loss value"
-        assert!(xmax <= 51 && xmin as f64 >= 50.0 - 0.8 * em, "{xmin}..{xmax}");
+        assert!(
+            xmax <= 51 && xmin as f64 >= 50.0 - 0.8 * em,
+            "{xmin}..{xmax}"
+        );
         let len = width("loss value", em);
         let mid = (ymin + ymax) as f64 / 2.0;
         assert!((mid - 150.0).abs() < 2.0, "{ymin}..{ymax}");
-        assert!(((ymax - ymin) as f64 - len).abs() < 3.0, "{ymin}..{ymax} vs {len}");
+        assert!(
+            ((ymax - ymin) as f64 - len).abs() < 3.0,
+            "{ymin}..{ymax} vs {len}"
+        );
     }
 }

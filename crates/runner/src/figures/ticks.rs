@@ -172,7 +172,7 @@ impl Edge {
     fn close_to(&self, ms: f64, edge: f64) -> bool {
         let tol = if self.offset > 0.0 {
             let digits = (self.offset / self.step).log10();
-            10f64.powf(digits - 12.0).max(1e-10).min(0.4999)
+            10f64.powf(digits - 12.0).clamp(1e-10, 0.4999)
         } else {
             1e-10
         };
