@@ -5,7 +5,8 @@ line is plotted through (lo, lo) and (hi, hi) on a default axes (6.4 x 4.8 in at
 the axes of `plt.subplot(121)`, or on a figure of another size, and the visible ticks, their
 labels and the offset text are recorded for both axes, with the axes' limits and length in
 pixels. A `layout` entry records where matplotlib puts the axes box, tick labels, title and
-axis labels of one default figure (pixels, origin at the top left).
+axis labels of one default figure (pixels, origin at the top left), and `ink` the box of dark pixels (grey < 128) that its PNG has in
+each of a few regions around those texts.
 
 Run with a Python that has matplotlib (any 3.x): `python data/matplotlib/ticks.py`.
 """
@@ -86,12 +87,49 @@ def layout_record():
     }
 
 
+INK_REGIONS = {
+    "title": (250, 20, 400, 56),
+    "xlabel": (250, 452, 400, 479),
+    "ylabel": (0, 150, 48, 330),
+    "xtick_0": (90, 433, 115, 452),
+    "ytick_10": (40, 60, 76, 90),
+}
+
+
+def ink_record():
+    """The ink boxes (x0, y0, x1, y1 inclusive) of the layout figure's PNG in INK_REGIONS."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    fig = plt.figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 10], [0, 10])
+    ax.set_title("Title")
+    ax.set_xlabel("xlabel")
+    ax.set_ylabel("ylabel")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    grey = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L")).astype(int)
+    out = {}
+    for name, (x0, y0, x1, y1) in INK_REGIONS.items():
+        ys, xs = np.nonzero(grey[y0:y1, x0:x1] < 128)
+        out[name] = {
+            "region": [x0, y0, x1, y1],
+            "ink": [int(x0 + xs.min()), int(y0 + ys.min()), int(x0 + xs.max()), int(y0 + ys.max())],
+        }
+    return out
+
+
 def main():
     cases = [case(name, size, sub, lo, hi) for name, size, sub in LAYOUTS for lo, hi in RANGES]
     record = {
         "matplotlib": matplotlib.__version__,
         "cases": cases,
         "layout": layout_record(),
+        "ink": ink_record(),
     }
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ticks.json")
     with open(path, "w") as f:

@@ -1785,12 +1785,7 @@ mod tests {
     /// (10, 10), titled "Title", labelled "xlabel" and "ylabel"), within a pixel and a half.
     #[test]
     fn labels_sit_where_matplotlib_puts_them() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../data/matplotlib/ticks.json"
-        );
-        let record: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        let record = matplotlib_record();
         let layout = &record["layout"];
         let bbox = |v: &serde_json::Value| -> [f64; 4] {
             let a: Vec<f64> = v
@@ -1801,14 +1796,7 @@ mod tests {
                 .collect();
             [a[0], a[1], a[2], a[3]]
         };
-        let mut fig = figure(
-            "layout",
-            vec![series("", Mark::Line, vec![0.0, 10.0], vec![0.0, 10.0], "")],
-        );
-        fig.title = "Title".into();
-        fig.xlabel = "xlabel".into();
-        fig.ylabel = "ylabel".into();
-        let (svg, boxes) = svg_and_boxes(&fig);
+        let (svg, boxes) = svg_and_boxes(&layout_figure());
         let axes = bbox(&layout["axes"]);
         let (xs, ys) = &boxes[0];
         for (ours, theirs) in [
@@ -1878,6 +1866,67 @@ mod tests {
                 .unwrap();
             near("y tick label right", t.0, b[2]);
             near("y tick label top", t.1 + (0.76 - asc) * TICK_EM, b[1]);
+        }
+    }
+
+    /// The figure of the `layout` and `ink` records of `data/matplotlib/ticks.json`.
+    fn layout_figure() -> Figure {
+        let mut fig = figure(
+            "layout",
+            vec![series("", Mark::Line, vec![0.0, 10.0], vec![0.0, 10.0], "")],
+        );
+        fig.title = "Title".into();
+        fig.xlabel = "xlabel".into();
+        fig.ylabel = "ylabel".into();
+        fig
+    }
+
+    /// The recorded matplotlib data (`data/matplotlib/ticks.json`).
+    fn matplotlib_record() -> serde_json::Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/matplotlib/ticks.json"
+        );
+        serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// Issue 16, tick and label placement and letter spacing, in the PNG: the ink of the title,
+    /// the axis labels and two tick labels lies where it lies in matplotlib 3.11's PNG of the
+    /// same figure, to a pixel on each side (the `ink` record of `data/matplotlib/ticks.json`).
+    #[test]
+    fn png_text_sits_where_matplotlibs_png_has_it() {
+        let buf = pixels(&layout_figure());
+        let w = SIZE.0 as usize;
+        let record = matplotlib_record();
+        for (name, entry) in record["ink"].as_object().unwrap() {
+            let get = |k: &str| -> Vec<usize> {
+                entry[k]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as usize)
+                    .collect()
+            };
+            let (region, theirs) = (get("region"), get("ink"));
+            let mut ours = [usize::MAX, usize::MAX, 0, 0];
+            for y in region[1]..region[3] {
+                for x in region[0]..region[2] {
+                    if buf[(y * w + x) * 3] < 128 {
+                        ours = [
+                            ours[0].min(x),
+                            ours[1].min(y),
+                            ours[2].max(x),
+                            ours[3].max(y),
+                        ];
+                    }
+                }
+            }
+            for (o, t) in ours.iter().zip(&theirs) {
+                assert!(
+                    o.abs_diff(*t) <= 1,
+                    "{name}: our ink {ours:?}, matplotlib's {theirs:?}"
+                );
+            }
         }
     }
 

@@ -153,7 +153,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     }
 }
 
-/// The SVG `<text>` of `t`: plotters writes `font-size` as its size / 1.24 and, for a top
+/// The SVG `<text>` of `t`, in DejaVu Sans (or the viewer's sans-serif): plotters writes `font-size` as its size / 1.24 and, for a top
 /// anchor, `dy="0.76em"`, which is DejaVu Sans's ascent; so the element's point is placed an
 /// ascent above the baseline (beside it, for rotated text).
 fn svg_text<DB: DrawingBackend>(
@@ -165,7 +165,9 @@ fn svg_text<DB: DrawingBackend>(
         Align::Center => HPos::Center,
         Align::Right => HPos::Right,
     };
-    let mut style = TextStyle::from((super::FAMILY, t.em_px * 1.24).into_font())
+    // DejaVu Sans where the viewer has it (matplotlib's font, the PNG's), else its sans-serif
+    let family = FontFamily::Name("'DejaVu Sans', sans-serif");
+    let mut style = TextStyle::from((family, t.em_px * 1.24).into_font())
         .color(&t.color)
         .pos(Pos::new(h, VPos::Top));
     let ascent = 0.76 * t.em_px;
