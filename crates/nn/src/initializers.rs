@@ -1,21 +1,32 @@
 //! Keras initializers (`tf.keras.initializers`): the variance-scaling family with Keras's fan
 //! computation, random normal / uniform / truncated normal, and constants.
 //!
-//! Reproducible, but not TensorFlow's numbers: a seeded initializer draws from a
-//! `StdRng` (rand 0.9, via ndarray-rand) seeded with its seed (the same values on every
-//! call, as tf-keras 2.x's seeded initializers give), an unseeded one from this thread's
-//! generator, which [`set_seed`] reseeds (`tf.random.set_seed`). TensorFlow draws from its Philox
-//! stateless generator, whose bits are not reproduced here: the distributions, limits, standard
-//! deviations and truncation match Keras exactly, the individual samples do not.
+//! **Seeded, TensorFlow's numbers.** A seeded initializer gives tf-keras 2.x's values bit for bit
+//! (checked against tf-keras 2.21 in float32 and float64): tf-keras draws a seeded initializer
+//! through TensorFlow's stateless ops with the seed pair `[seed, 0]`, and so do we, through
+//! [`tapegrad_tensor::random`] (Philox4x32-10 and TensorFlow's CPU kernels). `GlorotUniform`
+//! with seed 11 on (5, 8) is `tf.random.stateless_uniform((5, 8), seed=[11, 0], minval=-l,
+//! maxval=l)`, `l = sqrt(6 / 13)`; the normals are `stateless_normal` / `stateless_truncated_normal`
+//! with Keras's mean and stddev. Keras's parameters (limits, standard deviations) are computed in
+//! float64, as its Python floats are, and rounded to the dtype by the op, as TensorFlow converts
+//! them. Like tf-keras 2.x, a seeded initializer returns the same values on every call. The
+//! float32 normals use the platform's `logf`/`sinf`/`cosf`, which on Linux with glibc are
+//! TensorFlow's; elsewhere a normal may differ in its last bit.
+//!
+//! **Unseeded, our generator.** An unseeded initializer draws from this thread's generator
+//! (rand's `StdRng`), which [`set_seed`] reseeds (`tf.random.set_seed`): the right distribution,
+//! not TensorFlow's samples (TensorFlow's unseeded values are random anyway: tf-keras picks each
+//! unseeded initializer a seed with Python's `random`, and that object then repeats its values on
+//! every call, with a warning; ours draws anew on every call).
 //!
 //! ```
 //! use tapegrad_autodiff::DType;
 //! use tapegrad_nn::initializers::{compute_fans, GlorotUniform, Initializer};
 //! assert_eq!(compute_fans(&[4, 5, 6]), (20.0, 24.0)); // receptive field 4
-//! let w = GlorotUniform::seeded(42).init(&[3, 1], DType::F32)?;
-//! let limit = (6.0f32 / 4.0).sqrt();
-//! assert!(w.to_vec::<f32>()?.iter().all(|v| v.abs() <= limit));
-//! assert!(w.equals(&GlorotUniform::seeded(42).init(&[3, 1], DType::F32)?));
+//! // tf.keras.initializers.GlorotUniform(seed=11)((5, 8)), tf-keras 2.21
+//! let w = GlorotUniform::new().seed(11).init(&[5, 8], DType::F32)?;
+//! assert_eq!(w.to_vec::<f32>()?[..4], [0.48104942, -0.36595246, 0.6102557, 0.6224412]);
+//! assert!(w.equals(&GlorotUniform::seeded(11).init(&[5, 8], DType::F32)?));
 //! # Ok::<(), tapegrad_nn::Error>(())
 //! ```
 
@@ -67,13 +78,11 @@ pub fn set_seed(seed: u64) {
     *g = (g.0 + 1, seed);
 }
 
-/// Fills `n` values from a seeded generator, or from this thread's generator.
 /// A tensor of `shape` and `dtype` whose elements `f` draws in float64, in row-major order, from
-/// the initializer's seeded generator (or the global one); a shape memory cannot hold is an
-/// error naming `op` (the initializer) and the shape.
+/// this thread's generator (unseeded initializers); a shape memory cannot hold is an error
+/// naming `op` (the initializer) and the shape.
 fn drawn(
     op: &'static str,
-    seed: Option<u64>,
     shape: &[usize],
     dtype: DType,
     mut f: impl FnMut(&mut StdRng) -> f64,
@@ -81,23 +90,83 @@ fn drawn(
     // (drawn in float64: its bound is the stricter one)
     let n = tt::element_count(op, shape, DType::F64)?;
     let mut values = tt::reserve_elements::<f64>(op, shape)?;
-    match seed {
-        Some(s) => {
-            let mut rng = StdRng::seed_from_u64(s);
-            values.extend((0..n).map(|_| f(&mut rng)));
+    let (setting, seed) = *GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
+    GLOBAL_RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.0 != setting {
+            *r = (setting, StdRng::seed_from_u64(seed));
         }
-        None => {
-            let (setting, seed) = *GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
-            GLOBAL_RNG.with(|r| {
-                let mut r = r.borrow_mut();
-                if r.0 != setting {
-                    *r = (setting, StdRng::seed_from_u64(seed));
-                }
-                values.extend((0..n).map(|_| f(&mut r.1)));
-            })
-        }
-    }
+        values.extend((0..n).map(|_| f(&mut r.1)));
+    });
     tensor(values, shape, dtype)
+}
+
+/// The seed pair tf-keras gives TensorFlow's stateless ops for an initializer's seed:
+/// `[seed, 0]` (`RandomGenerator.make_seed_for_stateless_op`). A seed of 2^63 or more, which
+/// TensorFlow cannot take as an int64, is used with its bits as an int64.
+fn seed_pair(seed: u64) -> [i64; 2] {
+    [seed as i64, 0]
+}
+
+/// Keras's `RandomGenerator.random_uniform(shape, lo, hi, dtype)`: TensorFlow's
+/// `stateless_uniform` when seeded, this thread's generator otherwise.
+fn draw_uniform(
+    op: &'static str,
+    seed: Option<u64>,
+    shape: &[usize],
+    dtype: DType,
+    lo: f64,
+    hi: f64,
+) -> Result<Tensor> {
+    match seed {
+        Some(s) => stateless(
+            op,
+            tt::random::stateless_uniform(shape, seed_pair(s), lo, hi, dtype),
+        ),
+        None => drawn(op, shape, dtype, |r| uniform(r, lo, hi)),
+    }
+}
+
+/// Keras's `random_normal`: TensorFlow's `stateless_normal` when seeded.
+fn draw_normal(
+    op: &'static str,
+    seed: Option<u64>,
+    shape: &[usize],
+    dtype: DType,
+    mean: f64,
+    stddev: f64,
+) -> Result<Tensor> {
+    match seed {
+        Some(s) => stateless(
+            op,
+            tt::random::stateless_normal(shape, seed_pair(s), mean, stddev, dtype),
+        ),
+        None => drawn(op, shape, dtype, |r| normal(r, mean, stddev)),
+    }
+}
+
+/// Keras's `truncated_normal`: TensorFlow's `stateless_truncated_normal` when seeded.
+fn draw_truncated(
+    op: &'static str,
+    seed: Option<u64>,
+    shape: &[usize],
+    dtype: DType,
+    mean: f64,
+    stddev: f64,
+) -> Result<Tensor> {
+    match seed {
+        Some(s) => stateless(
+            op,
+            tt::random::stateless_truncated_normal(shape, seed_pair(s), mean, stddev, dtype),
+        ),
+        None => drawn(op, shape, dtype, |r| truncated(r, mean, stddev)),
+    }
+}
+
+/// A stateless draw as a tensor; its error (a shape memory cannot hold) named after the
+/// initializer.
+fn stateless(op: &'static str, drawn: tt::Result<tt::Array>) -> Result<Tensor> {
+    Ok(Tensor::new(drawn.map_err(|e| e.in_op(op))?))
 }
 
 fn normal(rng: &mut StdRng, mean: f64, stddev: f64) -> f64 {
@@ -182,7 +251,7 @@ pub struct VarianceScaling {
     pub mode: FanMode,
     /// The distribution.
     pub distribution: ScalingDistribution,
-    /// The seed (None: this thread's generator).
+    /// The seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -203,10 +272,24 @@ impl VarianceScaling {
         })
     }
 
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it, the same on every call.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
+    }
+
+    /// The same initializer with a seed (Keras's `seed=`; the same as [`with_seed`](Self::with_seed)).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::DType;
+    /// use tapegrad_nn::initializers::{FanMode, Initializer, ScalingDistribution, VarianceScaling};
+    /// let vs = VarianceScaling::new(2.5, FanMode::FanOut, ScalingDistribution::Uniform)?.seed(11);
+    /// let w = vs.init(&[3, 4], DType::F32)?;
+    /// assert!(w.equals(&vs.init(&[3, 4], DType::F32)?));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn seed(self, seed: u64) -> Self {
+        self.with_seed(seed)
     }
 
     /// `scale / max(1, fan)` for this mode, as Keras computes it.
@@ -243,14 +326,12 @@ impl Initializer for VarianceScaling {
         let (op, seed) = ("VarianceScaling", self.seed);
         match self.distribution {
             ScalingDistribution::TruncatedNormal => {
-                drawn(op, seed, shape, dtype, |r| truncated(r, 0.0, spread))
+                draw_truncated(op, seed, shape, dtype, 0.0, spread)
             }
             ScalingDistribution::UntruncatedNormal => {
-                drawn(op, seed, shape, dtype, |r| normal(r, 0.0, spread))
+                draw_normal(op, seed, shape, dtype, 0.0, spread)
             }
-            ScalingDistribution::Uniform => {
-                drawn(op, seed, shape, dtype, |r| uniform(r, -spread, spread))
-            }
+            ScalingDistribution::Uniform => draw_uniform(op, seed, shape, dtype, -spread, spread),
         }
     }
 }
@@ -271,9 +352,15 @@ macro_rules! scaling {
                     seed: None,
                 })
             }
-            /// Seeded: the same values on every call.
+            /// Seeded: tf-keras's values for this seed (TensorFlow's stateless random
+            /// numbers with the seed pair `[seed, 0]`), the same on every call.
             pub fn seeded(seed: u64) -> Self {
                 $name(Self::new().0.with_seed(seed))
+            }
+            /// The same initializer with a seed, Keras's `seed=` (`new().seed(11)` is
+            /// [`seeded(11)`](Self::seeded)).
+            pub fn seed(self, seed: u64) -> Self {
+                $name(self.0.with_seed(seed))
             }
         }
 
@@ -324,7 +411,7 @@ pub struct RandomNormal {
     pub mean: f64,
     /// Standard deviation.
     pub stddev: f64,
-    /// Seed (None: this thread's generator).
+    /// Seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -341,7 +428,8 @@ impl RandomNormal {
             seed: None,
         }
     }
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it (TensorFlow's stateless
+    /// random numbers with the seed pair `[seed, 0]`), the same on every call.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -356,8 +444,14 @@ impl Default for RandomNormal {
 
 impl Initializer for RandomNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let (m, s) = (self.mean, self.stddev);
-        drawn("RandomNormal", self.seed, shape, dtype, |r| normal(r, m, s))
+        draw_normal(
+            "RandomNormal",
+            self.seed,
+            shape,
+            dtype,
+            self.mean,
+            self.stddev,
+        )
     }
 }
 
@@ -369,7 +463,7 @@ pub struct TruncatedNormal {
     pub mean: f64,
     /// Standard deviation of the normal before truncation.
     pub stddev: f64,
-    /// Seed (None: this thread's generator).
+    /// Seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -386,7 +480,8 @@ impl TruncatedNormal {
             seed: None,
         }
     }
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it (TensorFlow's stateless
+    /// random numbers with the seed pair `[seed, 0]`), the same on every call.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -401,10 +496,14 @@ impl Default for TruncatedNormal {
 
 impl Initializer for TruncatedNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let (m, s) = (self.mean, self.stddev);
-        drawn("TruncatedNormal", self.seed, shape, dtype, |r| {
-            truncated(r, m, s)
-        })
+        draw_truncated(
+            "TruncatedNormal",
+            self.seed,
+            shape,
+            dtype,
+            self.mean,
+            self.stddev,
+        )
     }
 }
 
@@ -415,7 +514,7 @@ pub struct RandomUniform {
     pub minval: f64,
     /// Upper bound.
     pub maxval: f64,
-    /// Seed (None: this thread's generator).
+    /// Seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -432,7 +531,8 @@ impl RandomUniform {
             seed: None,
         }
     }
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it (TensorFlow's stateless
+    /// random numbers with the seed pair `[seed, 0]`), the same on every call.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -454,9 +554,7 @@ impl Initializer for RandomUniform {
                 message: format!("minval {lo} must not exceed maxval {hi}"),
             });
         }
-        drawn("RandomUniform", self.seed, shape, dtype, |r| {
-            uniform(r, lo, hi)
-        })
+        draw_uniform("RandomUniform", self.seed, shape, dtype, lo, hi)
     }
 }
 
