@@ -558,6 +558,137 @@ impl Initializer for RandomUniform {
     }
 }
 
+/// An orthogonal matrix (`Orthogonal(gain=1.0)`): Keras's recipe — a standard normal matrix of
+/// shape `(max(rows, cols), min(rows, cols))`, `rows` the product of all but the last dimension
+/// and `cols` the last, factored as `Q R` (reduced QR), `Q`'s columns multiplied by the signs of
+/// `R`'s diagonal (so `Q` is unique), transposed when `rows < cols`, reshaped to the weight's
+/// shape and multiplied by `gain`. The shape must have rank 2 or more, as in Keras.
+///
+/// Seeded, the normal matrix is TensorFlow's (`stateless_normal` with `[seed, 0]`), bit for bit;
+/// the factorization is ours (Householder, in float64), where TensorFlow's is Eigen's in the
+/// dtype, so the values agree with tf-keras's to rounding (float32: a few ulps), not bit for bit.
+///
+/// ```
+/// use tapegrad_autodiff::DType;
+/// use tapegrad_nn::initializers::{Initializer, Orthogonal};
+/// let q = Orthogonal::new().seed(11).init(&[3, 5], DType::F64)?.to_vec::<f64>()?;
+/// // the rows are orthonormal
+/// let dot = |i: usize, j: usize| (0..5).map(|k| q[i * 5 + k] * q[j * 5 + k]).sum::<f64>();
+/// assert!((dot(0, 0) - 1.0).abs() < 1e-12 && dot(0, 2).abs() < 1e-12);
+/// assert!(Orthogonal::new().init(&[4], DType::F32).is_err());
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Orthogonal {
+    /// The factor the orthogonal matrix is multiplied by.
+    pub gain: f64,
+    /// Seed (the normal matrix tf-keras draws for it; None: this thread's generator).
+    pub seed: Option<u64>,
+}
+
+impl Orthogonal {
+    /// Keras's default: gain 1.
+    pub fn new() -> Self {
+        Self::with_gain(1.0)
+    }
+    /// A gain.
+    pub fn with_gain(gain: f64) -> Self {
+        Orthogonal { gain, seed: None }
+    }
+    /// The same initializer with a seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+}
+
+impl Default for Orthogonal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Initializer for Orthogonal {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        const OP: &str = "Orthogonal";
+        let Some((&cols, rest)) = shape.split_last().filter(|_| shape.len() >= 2) else {
+            return Err(Error::Invalid {
+                what: OP,
+                message: format!(
+                    "the tensor to initialize must be at least two-dimensional, received shape {shape:?}"
+                ),
+            });
+        };
+        tt::element_count(OP, shape, DType::F64)?;
+        let rows: usize = rest.iter().product();
+        let (m, n) = (rows.max(cols), rows.min(cols));
+        let a = draw_normal(OP, self.seed, &[m, n], dtype, 0.0, 1.0)?.to_f64_vec();
+        let q = orthonormal_columns(a, m, n);
+        // q is (m, n) row-major; Keras transposes it when rows < cols
+        let values: Vec<f64> = if rows < cols {
+            (0..n)
+                .flat_map(|i| (0..m).map(move |j| (i, j)))
+                .map(|(i, j)| q[j * n + i])
+                .collect()
+        } else {
+            q
+        };
+        let q = tensor(values, shape, dtype)?;
+        // gain * q in the dtype, as TensorFlow multiplies a Python float by a tensor
+        Ok(Tensor::new(
+            q.value().mul(&tt::Array::scalar_of(dtype, self.gain))?,
+        ))
+    }
+}
+
+/// The `Q` of the reduced QR factorization of the row-major `m × n` matrix `a` (`m ≥ n`), its
+/// column `k` multiplied by the sign of `R[k][k]` (0 when that is 0, as `tf.sign`): Householder
+/// reflections in float64.
+fn orthonormal_columns(mut a: Vec<f64>, m: usize, n: usize) -> Vec<f64> {
+    let mut reflectors: Vec<Vec<f64>> = Vec::with_capacity(n);
+    let mut signs = Vec::with_capacity(n);
+    for k in 0..n {
+        let norm = (k..m).map(|i| a[i * n + k].powi(2)).sum::<f64>().sqrt();
+        let x0 = a[k * n + k];
+        // R[k][k] = alpha, reflecting x onto alpha e_k with alpha of x0's opposite sign
+        let alpha = if x0 >= 0.0 { -norm } else { norm };
+        let mut v: Vec<f64> = (k..m).map(|i| a[i * n + k]).collect();
+        v[0] -= alpha;
+        let vnorm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if vnorm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= vnorm);
+            for j in k..n {
+                let dot: f64 = (k..m).map(|i| v[i - k] * a[i * n + j]).sum();
+                (k..m).for_each(|i| a[i * n + j] -= 2.0 * v[i - k] * dot);
+            }
+        }
+        signs.push(if alpha > 0.0 {
+            1.0
+        } else if alpha < 0.0 {
+            -1.0
+        } else {
+            0.0
+        });
+        reflectors.push(v);
+    }
+    // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity
+    let mut q = vec![0.0; m * n];
+    (0..n).for_each(|i| q[i * n + i] = 1.0);
+    for k in (0..n).rev() {
+        let v = &reflectors[k];
+        for j in 0..n {
+            let dot: f64 = (k..m).map(|i| v[i - k] * q[i * n + j]).sum();
+            (k..m).for_each(|i| q[i * n + j] -= 2.0 * v[i - k] * dot);
+        }
+    }
+    for i in 0..m {
+        for (j, s) in signs.iter().enumerate() {
+            q[i * n + j] *= s;
+        }
+    }
+    q
+}
+
 /// All zeros (`Zeros`, Keras's default bias initializer).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Zeros;
@@ -596,7 +727,7 @@ impl Initializer for Constant {
 }
 
 /// The names [`get`] knows.
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
     "glorot_uniform",
     "glorot_normal",
     "he_uniform",
@@ -606,6 +737,7 @@ pub const NAMES: [&str; 11] = [
     "random_normal",
     "random_uniform",
     "truncated_normal",
+    "orthogonal",
     "zeros",
     "ones",
 ];
@@ -630,6 +762,7 @@ pub fn get(name: &str) -> Result<Box<dyn Initializer>> {
         "random_normal" => Box::new(RandomNormal::new()),
         "random_uniform" => Box::new(RandomUniform::new()),
         "truncated_normal" => Box::new(TruncatedNormal::new()),
+        "orthogonal" => Box::new(Orthogonal::new()),
         "zeros" => Box::new(Zeros),
         "ones" => Box::new(Ones),
         _ => return Err(unknown("initializer", name, &NAMES)),
