@@ -826,4 +826,21 @@ mod tests {
         assert!(VarianceScaling::new(0.0, FanMode::FanIn, ScalingDistribution::Uniform).is_err());
         Ok(())
     }
+
+    #[test]
+    fn a_seeded_draw_too_large_names_the_initializer_and_the_shape() {
+        let huge = [1usize << 40, 1 << 40];
+        for (init, name) in [
+            (
+                Box::new(GlorotNormal::seeded(1)) as Box<dyn Initializer>,
+                "VarianceScaling",
+            ),
+            (Box::new(RandomUniform::new().seed(1)), "RandomUniform"),
+            (Box::new(TruncatedNormal::new().seed(1)), "TruncatedNormal"),
+            (Box::new(Orthogonal::new().seed(1)), "Orthogonal"),
+        ] {
+            let e = init.init(&huge, DType::F32).unwrap_err().to_string();
+            assert!(e.contains(name) && e.contains("1099511627776"), "{e}");
+        }
+    }
 }

@@ -228,17 +228,19 @@ impl Words {
     }
 }
 
-/// `n` values, `per_block` from each Philox block in order, block `g` at counter `+ g`.
-fn fill_blocks<T: Copy>(
+/// `n` values, `K` from each Philox block in order, block `g` at counter `+ g` (the last block's
+/// surplus dropped without growing `out` past `n`).
+fn fill_blocks<T: Copy, const K: usize>(
     mut g: Philox4x32,
     n: usize,
     mut out: Vec<T>,
-    mut group: impl FnMut([u32; 4], &mut Vec<T>),
+    group: impl Fn([u32; 4]) -> [T; K],
 ) -> Vec<T> {
     while out.len() < n {
-        group(g.next_block(), &mut out);
+        let values = group(g.next_block());
+        let take = (n - out.len()).min(K);
+        out.extend_from_slice(&values[..take]);
     }
-    out.truncate(n);
     out
 }
 
@@ -313,18 +315,15 @@ pub fn stateless_uniform(
             let out = reserve_elements::<f32>(OP, shape)?;
             let (lo, hi) = (minval as f32, maxval as f32);
             let range = hi - lo;
-            let v = fill_blocks(g, n, out, |b, out| {
-                out.extend(b.map(|w| uint32_to_f32(w) * range + lo))
-            });
+            let v = fill_blocks(g, n, out, |b| b.map(|w| uint32_to_f32(w) * range + lo));
             array(v, shape)
         }
         DType::F64 => {
             let n = element_count(OP, shape, dtype)?;
             let out = reserve_elements::<f64>(OP, shape)?;
             let range = maxval - minval;
-            let v = fill_blocks(g, n, out, |b, out| {
-                out.push(uint64_to_f64(b[0], b[1]) * range + minval);
-                out.push(uint64_to_f64(b[2], b[3]) * range + minval);
+            let v = fill_blocks(g, n, out, |b| {
+                [uint64_to_f64(b[0], b[1]), uint64_to_f64(b[2], b[3])].map(|u| u * range + minval)
             });
             array(v, shape)
         }
@@ -356,19 +355,17 @@ pub fn stateless_normal(
             let n = element_count(OP, shape, dtype)?;
             let out = reserve_elements::<f32>(OP, shape)?;
             let (m, s) = (mean as f32, stddev as f32);
-            let v = fill_blocks(g, n, out, |b, out| {
+            let v = fill_blocks(g, n, out, |b| {
                 let [z0, z1] = box_muller_f32(b[0], b[1]);
                 let [z2, z3] = box_muller_f32(b[2], b[3]);
-                out.extend([z0, z1, z2, z3].map(|z| z * s + m));
+                [z0, z1, z2, z3].map(|z| z * s + m)
             });
             array(v, shape)
         }
         DType::F64 => {
             let n = element_count(OP, shape, dtype)?;
             let out = reserve_elements::<f64>(OP, shape)?;
-            let v = fill_blocks(g, n, out, |b, out| {
-                out.extend(box_muller_f64(b).map(|z| z * stddev + mean));
-            });
+            let v = fill_blocks(g, n, out, |b| box_muller_f64(b).map(|z| z * stddev + mean));
             array(v, shape)
         }
     }
