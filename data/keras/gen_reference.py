@@ -777,6 +777,180 @@ def gen_categorical():
     write("categorical.json", data)
 
 
+# ---------------------------------------------------------------------------------------------
+# 7. Seeded initializers: TensorFlow's stateless random numbers (Philox4x32-10), bit for bit
+# ---------------------------------------------------------------------------------------------
+
+SEEDED_SEEDS = [0, 1, 11, 42, 2**31 - 1, 2**32 + 5]
+SEEDED_SHAPES_ALL = [(5, 8), (3, 1), (1,), (), (7,), (2, 3)]
+SEEDED_SHAPES_SOME = [(10, 10), (4, 5, 6)]  # only for the seeds below, to keep the file small
+SEEDED_SOME_SEEDS = [11, 42]
+SEEDED_FLOAT64_SEEDS = [0, 11, 2**32 + 5]  # float64 cases: these seeds only
+# Random123's known-answer vectors for philox4x32-10 (counter, key, output), as TensorFlow's own
+# stateful_random_ops_test.py checks them; the outputs recorded below are TensorFlow's.
+PHILOX_KAT_INPUTS = [
+    ([0, 0, 0, 0], [0, 0]),
+    ([0xFFFFFFFF] * 4, [0xFFFFFFFF] * 2),
+    ([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], [0xA4093822, 0x299F31D0]),
+]
+
+
+def seeded_initializer_objects():
+    """(name, constructor(seed), config summary) for every seeded tf-keras initializer."""
+    I = tf.keras.initializers
+    return [
+        ("GlorotUniform", lambda s: I.GlorotUniform(seed=s)),
+        ("GlorotNormal", lambda s: I.GlorotNormal(seed=s)),
+        ("HeUniform", lambda s: I.HeUniform(seed=s)),
+        ("HeNormal", lambda s: I.HeNormal(seed=s)),
+        ("LecunUniform", lambda s: I.LecunUniform(seed=s)),
+        ("LecunNormal", lambda s: I.LecunNormal(seed=s)),
+        ("RandomUniform", lambda s: I.RandomUniform(seed=s)),
+        ("RandomUniform(-1,3)", lambda s: I.RandomUniform(minval=-1.0, maxval=3.0, seed=s)),
+        ("RandomNormal", lambda s: I.RandomNormal(seed=s)),
+        ("RandomNormal(1,2)", lambda s: I.RandomNormal(mean=1.0, stddev=2.0, seed=s)),
+        ("TruncatedNormal", lambda s: I.TruncatedNormal(seed=s)),
+        ("TruncatedNormal(1,2)", lambda s: I.TruncatedNormal(mean=1.0, stddev=2.0, seed=s)),
+        ("VarianceScaling", lambda s: I.VarianceScaling(seed=s)),
+        ("VarianceScaling(2.5,fan_out,uniform)",
+         lambda s: I.VarianceScaling(scale=2.5, mode="fan_out", distribution="uniform", seed=s)),
+        ("VarianceScaling(0.3,fan_avg,untruncated_normal)",
+         lambda s: I.VarianceScaling(scale=0.3, mode="fan_avg", distribution="untruncated_normal",
+                                     seed=s)),
+        ("Orthogonal", lambda s: I.Orthogonal(seed=s)),
+        ("Orthogonal(gain=0.5)", lambda s: I.Orthogonal(gain=0.5, seed=s)),
+    ]
+
+
+def philox_raw(key2, counter4, n=8):
+    """TensorFlow's raw Philox uint32 stream for a given key and 128-bit counter (the first n)."""
+    from tensorflow.python.ops import gen_stateless_random_ops_v2 as v2
+
+    key = tf.constant([key2[0] | (key2[1] << 32)], tf.uint64)
+    counter = tf.constant([counter4[0] | (counter4[1] << 32), counter4[2] | (counter4[3] << 32)],
+                          tf.uint64)
+    out = v2.stateless_random_uniform_full_int_v2([n], key=key, counter=counter, dtype=tf.uint32,
+                                                   alg=1)
+    return [int(x) for x in out.numpy()]
+
+
+def gen_seeded_initializers():
+    import warnings
+    from tensorflow.python.ops import gen_stateless_random_ops_v2 as v2
+
+    dtypes = [("float32", tf.float32), ("float64", tf.float64)]
+
+    kat = []
+    for counter, key in PHILOX_KAT_INPUTS:
+        kat.append({"counter": counter, "key": key, "output": philox_raw(key, counter, 4),
+                    "next_block": philox_raw(key, counter, 8)[4:]})
+
+    key_counter = []
+    for seed in [[0, 0], [11, 0], [1, 2], [2**31 - 1, 0], [2**32 + 5, 0], [-1, 0], [0, -1],
+                 [2**40 + 3, 2**33 + 7]]:
+        k, c = v2.stateless_random_get_key_counter(tf.constant(seed, tf.int64))
+        key_counter.append({"seed": seed, "key": [int(x) for x in k.numpy()],
+                            "counter": [int(x) for x in c.numpy()],
+                            "philox_first_8": philox_raw(
+                                [int(k.numpy()[0]) & 0xFFFFFFFF, int(k.numpy()[0]) >> 32],
+                                [int(c.numpy()[0]) & 0xFFFFFFFF, int(c.numpy()[0]) >> 32,
+                                 int(c.numpy()[1]) & 0xFFFFFFFF, int(c.numpy()[1]) >> 32])})
+
+    raw = []
+    raw_seeds = [[11, 0], [0, 0], [1, 2], [-1, 0], [2**32 + 5, 7]]
+    raw_shapes = [(5, 8), (3,), (), (9,)]
+    for seed in raw_seeds:
+        for shp in raw_shapes:
+            for dname, dt in dtypes:
+                for op, kw in [("stateless_uniform", {}),
+                               ("stateless_uniform", {"minval": -0.75, "maxval": 2.5}),
+                               ("stateless_normal", {}),
+                               ("stateless_normal", {"mean": 0.5, "stddev": 3.0}),
+                               ("stateless_truncated_normal", {}),
+                               ("stateless_truncated_normal", {"mean": -1.0, "stddev": 0.25})]:
+                    fn = getattr(tf.random, op)
+                    v = fn(shp, seed=tf.constant(seed, tf.int64), dtype=dt, **kw)
+                    raw.append({"op": op, "seed": seed, "shape": list(shp), "dtype": dname,
+                                "kwargs": kw, "values": arr(v)})
+    # a long truncated normal: many output groups and rejections
+    for dname, dt in dtypes:
+        v = tf.random.stateless_truncated_normal((1000,), seed=[42, 0], dtype=dt)
+        raw.append({"op": "stateless_truncated_normal", "seed": [42, 0], "shape": [1000],
+                    "dtype": dname, "kwargs": {}, "values": arr(v)})
+        v = tf.random.stateless_normal((1000,), seed=[42, 0], dtype=dt)
+        raw.append({"op": "stateless_normal", "seed": [42, 0], "shape": [1000],
+                    "dtype": dname, "kwargs": {}, "values": arr(v)})
+
+    cases = []
+    configs = {}
+    seeded_warnings = set()
+    for name, make in seeded_initializer_objects():
+        configs[name] = {"class": type(make(0)).__name__, "config": clean(make(0).get_config())}
+        for seed in SEEDED_SEEDS:
+            shapes = SEEDED_SHAPES_ALL + (SEEDED_SHAPES_SOME if seed in SEEDED_SOME_SEEDS else [])
+            for shp in shapes:
+                if name.startswith("Orthogonal") and len(shp) < 2:
+                    continue  # Orthogonal requires rank >= 2
+                for dname, dt in dtypes:
+                    if dname == "float64" and seed not in SEEDED_FLOAT64_SEEDS:
+                        continue
+                    init = make(seed)
+                    with warnings.catch_warnings(record=True) as w:
+                        warnings.simplefilter("always")
+                        first = init(shp, dtype=dt)
+                        second = init(shp, dtype=dt)
+                    seeded_warnings.update(str(x.message) for x in w)
+                    cases.append({"initializer": name, "seed": seed, "shape": list(shp),
+                                  "dtype": dname, "values": arr(first),
+                                  "second_call_equal": bool(np.array_equal(first.numpy(),
+                                                                           second.numpy()))})
+
+    # Unseeded initializers: documented, not tested against (their values are random).
+    I = tf.keras.initializers
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        u = I.GlorotUniform()
+        a, b = u((5, 8)), u((5, 8))
+        c = I.GlorotUniform()((5, 8))
+    unseeded = {
+        "same_object_second_call_equal": bool(np.array_equal(a.numpy(), b.numpy())),
+        "two_objects_equal": bool(np.array_equal(a.numpy(), c.numpy())),
+        "warnings": [str(x.message) for x in w],
+        "how": "An unseeded tf-keras 2.x initializer still draws through the stateless op: "
+               "backend.RandomGenerator._create_seed picks a seed once per object with Python's "
+               "random.randint(1, 10**9) (or from the generator tf.keras.utils.set_random_seed "
+               "seeded), so every call of the same object returns the same values (with the warning "
+               "above) and different objects differ.",
+    }
+    seeded_16 = I.GlorotUniform(seed=11)((5, 8)).numpy()
+    l = math.sqrt(6 / 13)
+    check = tf.random.stateless_uniform((5, 8), seed=[11, 0], minval=-l, maxval=l).numpy()
+
+    data = {
+        "about": about(
+            "tf-keras 2.x seeded initializers, bit for bit, and the TensorFlow stateless random ops "
+            "they call (CPU, the Philox algorithm). A seeded tf-keras initializer calls "
+            "tf.random.stateless_uniform / stateless_normal / stateless_truncated_normal with "
+            "seed=[seed, 0] (backend.RandomGenerator.make_seed_for_stateless_op), and the same values "
+            "on every call. philox_kat: Random123's known-answer inputs run through TensorFlow's "
+            "Philox (StatelessRandomUniformFullIntV2, alg=1, uint32); key_counter: "
+            "StatelessRandomGetKeyCounter (key = uint64 key[0] | key[1] << 32, counter = two uint64, "
+            "the 128-bit counter's low and high halves) and the first 8 uint32 of the stream; "
+            "raw: the ops' outputs; cases: initializer(shape, dtype) values (Orthogonal only for "
+            "rank >= 2)."
+        ),
+        "glorot_uniform_seed_11_equals_stateless_uniform": bool(np.array_equal(seeded_16, check)),
+        "philox_kat": kat,
+        "key_counter": key_counter,
+        "raw": raw,
+        "configs": configs,
+        "cases": cases,
+        "seeded_second_call_warnings": sorted(seeded_warnings),
+        "unseeded": unseeded,
+    }
+    write("seeded_initializers.json", data)
+
+
 GENERATORS = {
     "optimizers": gen_optimizers,
     "losses": gen_losses,
@@ -784,6 +958,7 @@ GENERATORS = {
     "activations": gen_activations,
     "initializers": gen_initializers,
     "categorical": gen_categorical,
+    "seeded_initializers": gen_seeded_initializers,
 }
 
 

@@ -1,21 +1,32 @@
 //! Keras initializers (`tf.keras.initializers`): the variance-scaling family with Keras's fan
 //! computation, random normal / uniform / truncated normal, and constants.
 //!
-//! Reproducible, but not TensorFlow's numbers: a seeded initializer draws from a
-//! `StdRng` (rand 0.9, via ndarray-rand) seeded with its seed (the same values on every
-//! call, as tf-keras 2.x's seeded initializers give), an unseeded one from this thread's
-//! generator, which [`set_seed`] reseeds (`tf.random.set_seed`). TensorFlow draws from its Philox
-//! stateless generator, whose bits are not reproduced here: the distributions, limits, standard
-//! deviations and truncation match Keras exactly, the individual samples do not.
+//! **Seeded, TensorFlow's numbers.** A seeded initializer gives tf-keras 2.x's values bit for bit
+//! (checked against tf-keras 2.21 in float32 and float64): tf-keras draws a seeded initializer
+//! through TensorFlow's stateless ops with the seed pair `[seed, 0]`, and so do we, through
+//! [`tapegrad_tensor::random`] (Philox4x32-10 and TensorFlow's CPU kernels). `GlorotUniform`
+//! with seed 11 on (5, 8) is `tf.random.stateless_uniform((5, 8), seed=[11, 0], minval=-l,
+//! maxval=l)`, `l = sqrt(6 / 13)`; the normals are `stateless_normal` / `stateless_truncated_normal`
+//! with Keras's mean and stddev. Keras's parameters (limits, standard deviations) are computed in
+//! float64, as its Python floats are, and rounded to the dtype by the op, as TensorFlow converts
+//! them. Like tf-keras 2.x, a seeded initializer returns the same values on every call. The
+//! float32 normals use the platform's `logf`/`sinf`/`cosf`, which on Linux with glibc are
+//! TensorFlow's; elsewhere a normal may differ in its last bit.
+//!
+//! **Unseeded, our generator.** An unseeded initializer draws from this thread's generator
+//! (rand's `StdRng`), which [`set_seed`] reseeds (`tf.random.set_seed`): the right distribution,
+//! not TensorFlow's samples (TensorFlow's unseeded values are random anyway: tf-keras picks each
+//! unseeded initializer a seed with Python's `random`, and that object then repeats its values on
+//! every call, with a warning; ours draws anew on every call).
 //!
 //! ```
 //! use tapegrad_autodiff::DType;
 //! use tapegrad_nn::initializers::{compute_fans, GlorotUniform, Initializer};
 //! assert_eq!(compute_fans(&[4, 5, 6]), (20.0, 24.0)); // receptive field 4
-//! let w = GlorotUniform::seeded(42).init(&[3, 1], DType::F32)?;
-//! let limit = (6.0f32 / 4.0).sqrt();
-//! assert!(w.to_vec::<f32>()?.iter().all(|v| v.abs() <= limit));
-//! assert!(w.equals(&GlorotUniform::seeded(42).init(&[3, 1], DType::F32)?));
+//! // tf.keras.initializers.GlorotUniform(seed=11)((5, 8)), tf-keras 2.21
+//! let w = GlorotUniform::new().seed(11).init(&[5, 8], DType::F32)?;
+//! assert_eq!(w.to_vec::<f32>()?[..4], [0.48104942, -0.36595246, 0.6102557, 0.6224412]);
+//! assert!(w.equals(&GlorotUniform::seeded(11).init(&[5, 8], DType::F32)?));
 //! # Ok::<(), tapegrad_nn::Error>(())
 //! ```
 
@@ -67,13 +78,11 @@ pub fn set_seed(seed: u64) {
     *g = (g.0 + 1, seed);
 }
 
-/// Fills `n` values from a seeded generator, or from this thread's generator.
 /// A tensor of `shape` and `dtype` whose elements `f` draws in float64, in row-major order, from
-/// the initializer's seeded generator (or the global one); a shape memory cannot hold is an
-/// error naming `op` (the initializer) and the shape.
+/// this thread's generator (unseeded initializers); a shape memory cannot hold is an error
+/// naming `op` (the initializer) and the shape.
 fn drawn(
     op: &'static str,
-    seed: Option<u64>,
     shape: &[usize],
     dtype: DType,
     mut f: impl FnMut(&mut StdRng) -> f64,
@@ -81,23 +90,83 @@ fn drawn(
     // (drawn in float64: its bound is the stricter one)
     let n = tt::element_count(op, shape, DType::F64)?;
     let mut values = tt::reserve_elements::<f64>(op, shape)?;
-    match seed {
-        Some(s) => {
-            let mut rng = StdRng::seed_from_u64(s);
-            values.extend((0..n).map(|_| f(&mut rng)));
+    let (setting, seed) = *GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
+    GLOBAL_RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.0 != setting {
+            *r = (setting, StdRng::seed_from_u64(seed));
         }
-        None => {
-            let (setting, seed) = *GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
-            GLOBAL_RNG.with(|r| {
-                let mut r = r.borrow_mut();
-                if r.0 != setting {
-                    *r = (setting, StdRng::seed_from_u64(seed));
-                }
-                values.extend((0..n).map(|_| f(&mut r.1)));
-            })
-        }
-    }
+        values.extend((0..n).map(|_| f(&mut r.1)));
+    });
     tensor(values, shape, dtype)
+}
+
+/// The seed pair tf-keras gives TensorFlow's stateless ops for an initializer's seed:
+/// `[seed, 0]` (`RandomGenerator.make_seed_for_stateless_op`). A seed of 2^63 or more, which
+/// TensorFlow cannot take as an int64, is used with its bits as an int64.
+fn seed_pair(seed: u64) -> [i64; 2] {
+    [seed as i64, 0]
+}
+
+/// Keras's `RandomGenerator.random_uniform(shape, lo, hi, dtype)`: TensorFlow's
+/// `stateless_uniform` when seeded, this thread's generator otherwise.
+fn draw_uniform(
+    op: &'static str,
+    seed: Option<u64>,
+    shape: &[usize],
+    dtype: DType,
+    lo: f64,
+    hi: f64,
+) -> Result<Tensor> {
+    match seed {
+        Some(s) => stateless(
+            op,
+            tt::random::stateless_uniform(shape, seed_pair(s), lo, hi, dtype),
+        ),
+        None => drawn(op, shape, dtype, |r| uniform(r, lo, hi)),
+    }
+}
+
+/// Keras's `random_normal`: TensorFlow's `stateless_normal` when seeded.
+fn draw_normal(
+    op: &'static str,
+    seed: Option<u64>,
+    shape: &[usize],
+    dtype: DType,
+    mean: f64,
+    stddev: f64,
+) -> Result<Tensor> {
+    match seed {
+        Some(s) => stateless(
+            op,
+            tt::random::stateless_normal(shape, seed_pair(s), mean, stddev, dtype),
+        ),
+        None => drawn(op, shape, dtype, |r| normal(r, mean, stddev)),
+    }
+}
+
+/// Keras's `truncated_normal`: TensorFlow's `stateless_truncated_normal` when seeded.
+fn draw_truncated(
+    op: &'static str,
+    seed: Option<u64>,
+    shape: &[usize],
+    dtype: DType,
+    mean: f64,
+    stddev: f64,
+) -> Result<Tensor> {
+    match seed {
+        Some(s) => stateless(
+            op,
+            tt::random::stateless_truncated_normal(shape, seed_pair(s), mean, stddev, dtype),
+        ),
+        None => drawn(op, shape, dtype, |r| truncated(r, mean, stddev)),
+    }
+}
+
+/// A stateless draw as a tensor; its error (a shape memory cannot hold) named after the
+/// initializer.
+fn stateless(op: &'static str, drawn: tt::Result<tt::Array>) -> Result<Tensor> {
+    Ok(Tensor::new(drawn.map_err(|e| e.in_op(op))?))
 }
 
 fn normal(rng: &mut StdRng, mean: f64, stddev: f64) -> f64 {
@@ -182,7 +251,7 @@ pub struct VarianceScaling {
     pub mode: FanMode,
     /// The distribution.
     pub distribution: ScalingDistribution,
-    /// The seed (None: this thread's generator).
+    /// The seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -203,10 +272,24 @@ impl VarianceScaling {
         })
     }
 
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it, the same on every call.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
+    }
+
+    /// The same initializer with a seed (Keras's `seed=`; the same as [`with_seed`](Self::with_seed)).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::DType;
+    /// use tapegrad_nn::initializers::{FanMode, Initializer, ScalingDistribution, VarianceScaling};
+    /// let vs = VarianceScaling::new(2.5, FanMode::FanOut, ScalingDistribution::Uniform)?.seed(11);
+    /// let w = vs.init(&[3, 4], DType::F32)?;
+    /// assert!(w.equals(&vs.init(&[3, 4], DType::F32)?));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn seed(self, seed: u64) -> Self {
+        self.with_seed(seed)
     }
 
     /// `scale / max(1, fan)` for this mode, as Keras computes it.
@@ -243,14 +326,12 @@ impl Initializer for VarianceScaling {
         let (op, seed) = ("VarianceScaling", self.seed);
         match self.distribution {
             ScalingDistribution::TruncatedNormal => {
-                drawn(op, seed, shape, dtype, |r| truncated(r, 0.0, spread))
+                draw_truncated(op, seed, shape, dtype, 0.0, spread)
             }
             ScalingDistribution::UntruncatedNormal => {
-                drawn(op, seed, shape, dtype, |r| normal(r, 0.0, spread))
+                draw_normal(op, seed, shape, dtype, 0.0, spread)
             }
-            ScalingDistribution::Uniform => {
-                drawn(op, seed, shape, dtype, |r| uniform(r, -spread, spread))
-            }
+            ScalingDistribution::Uniform => draw_uniform(op, seed, shape, dtype, -spread, spread),
         }
     }
 }
@@ -271,9 +352,15 @@ macro_rules! scaling {
                     seed: None,
                 })
             }
-            /// Seeded: the same values on every call.
+            /// Seeded: tf-keras's values for this seed (TensorFlow's stateless random
+            /// numbers with the seed pair `[seed, 0]`), the same on every call.
             pub fn seeded(seed: u64) -> Self {
                 $name(Self::new().0.with_seed(seed))
+            }
+            /// The same initializer with a seed, Keras's `seed=` (`new().seed(11)` is
+            /// [`seeded(11)`](Self::seeded)).
+            pub fn seed(self, seed: u64) -> Self {
+                $name(self.0.with_seed(seed))
             }
         }
 
@@ -324,7 +411,7 @@ pub struct RandomNormal {
     pub mean: f64,
     /// Standard deviation.
     pub stddev: f64,
-    /// Seed (None: this thread's generator).
+    /// Seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -341,7 +428,8 @@ impl RandomNormal {
             seed: None,
         }
     }
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it (TensorFlow's stateless
+    /// random numbers with the seed pair `[seed, 0]`), the same on every call.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -356,8 +444,14 @@ impl Default for RandomNormal {
 
 impl Initializer for RandomNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let (m, s) = (self.mean, self.stddev);
-        drawn("RandomNormal", self.seed, shape, dtype, |r| normal(r, m, s))
+        draw_normal(
+            "RandomNormal",
+            self.seed,
+            shape,
+            dtype,
+            self.mean,
+            self.stddev,
+        )
     }
 }
 
@@ -369,7 +463,7 @@ pub struct TruncatedNormal {
     pub mean: f64,
     /// Standard deviation of the normal before truncation.
     pub stddev: f64,
-    /// Seed (None: this thread's generator).
+    /// Seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -386,7 +480,8 @@ impl TruncatedNormal {
             seed: None,
         }
     }
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it (TensorFlow's stateless
+    /// random numbers with the seed pair `[seed, 0]`), the same on every call.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -401,10 +496,14 @@ impl Default for TruncatedNormal {
 
 impl Initializer for TruncatedNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let (m, s) = (self.mean, self.stddev);
-        drawn("TruncatedNormal", self.seed, shape, dtype, |r| {
-            truncated(r, m, s)
-        })
+        draw_truncated(
+            "TruncatedNormal",
+            self.seed,
+            shape,
+            dtype,
+            self.mean,
+            self.stddev,
+        )
     }
 }
 
@@ -415,7 +514,7 @@ pub struct RandomUniform {
     pub minval: f64,
     /// Upper bound.
     pub maxval: f64,
-    /// Seed (None: this thread's generator).
+    /// Seed (tf-keras's values for it; None: this thread's generator).
     pub seed: Option<u64>,
 }
 
@@ -432,7 +531,8 @@ impl RandomUniform {
             seed: None,
         }
     }
-    /// The same initializer with a seed.
+    /// The same initializer with a seed: tf-keras's values for it (TensorFlow's stateless
+    /// random numbers with the seed pair `[seed, 0]`), the same on every call.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -454,10 +554,139 @@ impl Initializer for RandomUniform {
                 message: format!("minval {lo} must not exceed maxval {hi}"),
             });
         }
-        drawn("RandomUniform", self.seed, shape, dtype, |r| {
-            uniform(r, lo, hi)
-        })
+        draw_uniform("RandomUniform", self.seed, shape, dtype, lo, hi)
     }
+}
+
+/// An orthogonal matrix (`Orthogonal(gain=1.0)`): Keras's recipe — a standard normal matrix of
+/// shape `(max(rows, cols), min(rows, cols))`, `rows` the product of all but the last dimension
+/// and `cols` the last, factored as `Q R` (reduced QR), `Q`'s columns multiplied by the signs of
+/// `R`'s diagonal (so `Q` is unique), transposed when `rows < cols`, reshaped to the weight's
+/// shape and multiplied by `gain`. The shape must have rank 2 or more, as in Keras.
+///
+/// Seeded, the normal matrix is TensorFlow's (`stateless_normal` with `[seed, 0]`), bit for bit;
+/// the factorization is ours (Householder, in float64), where TensorFlow's is Eigen's in the
+/// dtype, so the values agree with tf-keras's to rounding (float32: a few ulps), not bit for bit.
+///
+/// ```
+/// use tapegrad_autodiff::DType;
+/// use tapegrad_nn::initializers::{Initializer, Orthogonal};
+/// let q = Orthogonal::new().seed(11).init(&[3, 5], DType::F64)?.to_vec::<f64>()?;
+/// // the rows are orthonormal
+/// let dot = |i: usize, j: usize| (0..5).map(|k| q[i * 5 + k] * q[j * 5 + k]).sum::<f64>();
+/// assert!((dot(0, 0) - 1.0).abs() < 1e-12 && dot(0, 2).abs() < 1e-12);
+/// assert!(Orthogonal::new().init(&[4], DType::F32).is_err());
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Orthogonal {
+    /// The factor the orthogonal matrix is multiplied by.
+    pub gain: f64,
+    /// Seed (the normal matrix tf-keras draws for it; None: this thread's generator).
+    pub seed: Option<u64>,
+}
+
+impl Orthogonal {
+    /// Keras's default: gain 1.
+    pub fn new() -> Self {
+        Self::with_gain(1.0)
+    }
+    /// A gain.
+    pub fn with_gain(gain: f64) -> Self {
+        Orthogonal { gain, seed: None }
+    }
+    /// The same initializer with a seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+}
+
+impl Default for Orthogonal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Initializer for Orthogonal {
+    fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        const OP: &str = "Orthogonal";
+        let Some((&cols, rest)) = shape.split_last().filter(|_| shape.len() >= 2) else {
+            return Err(Error::Invalid {
+                what: OP,
+                message: format!(
+                    "the tensor to initialize must be at least two-dimensional, received shape {shape:?}"
+                ),
+            });
+        };
+        tt::element_count(OP, shape, DType::F64)?;
+        let rows: usize = rest.iter().product();
+        let (m, n) = (rows.max(cols), rows.min(cols));
+        let a = draw_normal(OP, self.seed, &[m, n], dtype, 0.0, 1.0)?.to_f64_vec();
+        let q = orthonormal_columns(a, m, n);
+        // q is (m, n) row-major; Keras transposes it when rows < cols
+        let values: Vec<f64> = if rows < cols {
+            (0..n)
+                .flat_map(|i| (0..m).map(move |j| (i, j)))
+                .map(|(i, j)| q[j * n + i])
+                .collect()
+        } else {
+            q
+        };
+        let q = tensor(values, shape, dtype)?;
+        // gain * q in the dtype, as TensorFlow multiplies a Python float by a tensor
+        Ok(Tensor::new(
+            q.value().mul(&tt::Array::scalar_of(dtype, self.gain))?,
+        ))
+    }
+}
+
+/// The `Q` of the reduced QR factorization of the row-major `m × n` matrix `a` (`m ≥ n`), its
+/// column `k` multiplied by the sign of `R[k][k]` (0 when that is 0, as `tf.sign`): Householder
+/// reflections in float64.
+fn orthonormal_columns(mut a: Vec<f64>, m: usize, n: usize) -> Vec<f64> {
+    let mut reflectors: Vec<Vec<f64>> = Vec::with_capacity(n);
+    let mut signs = Vec::with_capacity(n);
+    for k in 0..n {
+        let norm = (k..m).map(|i| a[i * n + k].powi(2)).sum::<f64>().sqrt();
+        let x0 = a[k * n + k];
+        // R[k][k] = alpha, reflecting x onto alpha e_k with alpha of x0's opposite sign
+        let alpha = if x0 >= 0.0 { -norm } else { norm };
+        let mut v: Vec<f64> = (k..m).map(|i| a[i * n + k]).collect();
+        v[0] -= alpha;
+        let vnorm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if vnorm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= vnorm);
+            for j in k..n {
+                let dot: f64 = (k..m).map(|i| v[i - k] * a[i * n + j]).sum();
+                (k..m).for_each(|i| a[i * n + j] -= 2.0 * v[i - k] * dot);
+            }
+        }
+        signs.push(if alpha > 0.0 {
+            1.0
+        } else if alpha < 0.0 {
+            -1.0
+        } else {
+            0.0
+        });
+        reflectors.push(v);
+    }
+    // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity
+    let mut q = vec![0.0; m * n];
+    (0..n).for_each(|i| q[i * n + i] = 1.0);
+    for k in (0..n).rev() {
+        let v = &reflectors[k];
+        for j in 0..n {
+            let dot: f64 = (k..m).map(|i| v[i - k] * q[i * n + j]).sum();
+            (k..m).for_each(|i| q[i * n + j] -= 2.0 * v[i - k] * dot);
+        }
+    }
+    for i in 0..m {
+        for (j, s) in signs.iter().enumerate() {
+            q[i * n + j] *= s;
+        }
+    }
+    q
 }
 
 /// All zeros (`Zeros`, Keras's default bias initializer).
@@ -498,7 +727,7 @@ impl Initializer for Constant {
 }
 
 /// The names [`get`] knows.
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
     "glorot_uniform",
     "glorot_normal",
     "he_uniform",
@@ -508,6 +737,7 @@ pub const NAMES: [&str; 11] = [
     "random_normal",
     "random_uniform",
     "truncated_normal",
+    "orthogonal",
     "zeros",
     "ones",
 ];
@@ -532,6 +762,7 @@ pub fn get(name: &str) -> Result<Box<dyn Initializer>> {
         "random_normal" => Box::new(RandomNormal::new()),
         "random_uniform" => Box::new(RandomUniform::new()),
         "truncated_normal" => Box::new(TruncatedNormal::new()),
+        "orthogonal" => Box::new(Orthogonal::new()),
         "zeros" => Box::new(Zeros),
         "ones" => Box::new(Ones),
         _ => return Err(unknown("initializer", name, &NAMES)),
@@ -594,5 +825,22 @@ mod tests {
             .is_err());
         assert!(VarianceScaling::new(0.0, FanMode::FanIn, ScalingDistribution::Uniform).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn a_seeded_draw_too_large_names_the_initializer_and_the_shape() {
+        let huge = [1usize << 40, 1 << 40];
+        for (init, name) in [
+            (
+                Box::new(GlorotNormal::seeded(1)) as Box<dyn Initializer>,
+                "VarianceScaling",
+            ),
+            (Box::new(RandomUniform::new().seed(1)), "RandomUniform"),
+            (Box::new(TruncatedNormal::new().seed(1)), "TruncatedNormal"),
+            (Box::new(Orthogonal::new().seed(1)), "Orthogonal"),
+        ] {
+            let e = init.init(&huge, DType::F32).unwrap_err().to_string();
+            assert!(e.contains(name) && e.contains("1099511627776"), "{e}");
+        }
     }
 }

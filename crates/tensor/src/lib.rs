@@ -22,6 +22,7 @@ mod error;
 mod kernels;
 pub mod ops;
 mod pool;
+pub mod random;
 mod size;
 mod tensor;
 
