@@ -102,7 +102,7 @@ fn run_dense(
     ctx.println("");
 
     // custom_dense = CustomDense(1, activation = 'linear'); TF's GlorotUniform draw is the
-    // printed kernel; --seed n draws one from our generator
+    // printed kernel; --seed n draws tf-keras's GlorotUniform(seed=n), bit for bit
     let mut custom_dense = match cfg.seed {
         None => CustomDense::new(
             1,
@@ -286,8 +286,8 @@ impl Experiment for DenseSgd {
     fn description(&self) -> &'static str {
         "np.random.seed(42); x1, x2, x3 = np.random.normal(size = 100); y = 3x1 + 2x2 - 7x3 + 5 in \
          a DataFrame. CustomDense(1, 'linear') built on (3,): the document's printed GlorotUniform \
-         kernel [[0.8773805], [0.3983569], [-0.34608656]] (TF's draw; --seed n draws one from our \
-         generator and the data with np.random.seed(n)) and a zero bias. Each step takes \
+         kernel [[0.8773805], [0.3983569], [-0.34608656]] (TF's draw; --seed n draws tf-keras's \
+         GlorotUniform(seed=n) and the data with np.random.seed(n)) and a zero bias. Each step takes \
          dataset.sample(1) (numpy's global RandomState: permutation(100)[0]), the loss \
          mean_squared_error([y], [layer([x])]) of shape (1, 1), its tape gradients and \
          assign_sub(learning_rate * gradient) for kernel and bias. The stop test \
