@@ -148,6 +148,84 @@ fn unterminated_quote_err(path: &Path, bytes: &[u8], line: u64) -> Result<()> {
     }
 }
 
+/// A CSV header's names must be there and distinct (1-based columns in the error).
+pub(crate) fn check_header(path: &Path, header: &[String]) -> Result<()> {
+    if let Some(j) = header.iter().position(String::is_empty) {
+        return Err(parse_err(
+            path,
+            1,
+            j as u64 + 1,
+            "empty column name in header",
+        ));
+    }
+    if let Some((name, positions)) = repeated_name(header) {
+        let columns: Vec<usize> = positions.iter().map(|p| p + 1).collect();
+        return Err(parse_err(
+            path,
+            1,
+            columns[1] as u64,
+            format!(
+                "column name `{name}` is repeated in the header, at columns {}",
+                list_positions(&columns)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A record's numbers, each checked (present, a number, not NaN) and located by line and
+/// column; a record with another number of fields than the header is an error.
+pub(crate) fn parse_record<'a>(
+    path: &'a Path,
+    line: u64,
+    header: &'a [String],
+    record: &'a csv::StringRecord,
+) -> Result<impl Iterator<Item = Result<f64>> + 'a> {
+    if record.len() != header.len() {
+        return Err(parse_err(
+            path,
+            line,
+            0,
+            format!(
+                "row has {} fields, the header has {} ({})",
+                record.len(),
+                header.len(),
+                header_preview(header)
+            ),
+        ));
+    }
+    Ok(record.iter().enumerate().map(move |(j, field)| {
+        let column = j as u64 + 1;
+        let name = &header[j];
+        let text = field.trim();
+        if text.is_empty() {
+            return Err(parse_err(
+                path,
+                line,
+                column,
+                format!("missing value in column `{name}`"),
+            ));
+        }
+        let v: f64 = text.parse().map_err(|_| {
+            parse_err(
+                path,
+                line,
+                column,
+                format!("`{text}` is not a number (column `{name}`)"),
+            )
+        })?;
+        if v.is_nan() {
+            return Err(parse_err(
+                path,
+                line,
+                column,
+                format!("NaN in column `{name}` where a number is required"),
+            ));
+        }
+        Ok(v)
+    }))
+}
+
 /// Reads a CSV file with a header row into a [`Dataset`]; every field must
 /// be a number.
 ///
@@ -204,26 +282,7 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
         };
         unterminated_quote_err(path, &bytes[bom..], 1)?;
     }
-    if let Some(j) = header.iter().position(String::is_empty) {
-        return Err(parse_err(
-            path,
-            1,
-            j as u64 + 1,
-            "empty column name in header",
-        ));
-    }
-    if let Some((name, positions)) = repeated_name(&header) {
-        let columns: Vec<usize> = positions.iter().map(|p| p + 1).collect();
-        return Err(parse_err(
-            path,
-            1,
-            columns[1] as u64,
-            format!(
-                "column name `{name}` is repeated in the header, at columns {}",
-                list_positions(&columns)
-            ),
-        ));
-    }
+    check_header(path, &header)?;
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(|e| {
@@ -235,48 +294,8 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<Dataset> {
             let start = record.position().map_or(0, |p| p.byte() as usize);
             unterminated_quote_err(path, &bytes[start.min(bytes.len())..], line)?;
         }
-        if record.len() != header.len() {
-            return Err(parse_err(
-                path,
-                line,
-                0,
-                format!(
-                    "row has {} fields, the header has {} ({})",
-                    record.len(),
-                    header.len(),
-                    header_preview(&header)
-                ),
-            ));
-        }
-        for (j, field) in record.iter().enumerate() {
-            let column = j as u64 + 1;
-            let name = &header[j];
-            let text = field.trim();
-            if text.is_empty() {
-                return Err(parse_err(
-                    path,
-                    line,
-                    column,
-                    format!("missing value in column `{name}`"),
-                ));
-            }
-            let v: f64 = text.parse().map_err(|_| {
-                parse_err(
-                    path,
-                    line,
-                    column,
-                    format!("`{text}` is not a number (column `{name}`)"),
-                )
-            })?;
-            if v.is_nan() {
-                return Err(parse_err(
-                    path,
-                    line,
-                    column,
-                    format!("NaN in column `{name}` where a number is required"),
-                ));
-            }
-            columns[j].push(v);
+        for (j, v) in parse_record(path, line, &header, &record)?.enumerate() {
+            columns[j].push(v?);
         }
     }
     Dataset::from_columns(
