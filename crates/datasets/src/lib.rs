@@ -16,6 +16,8 @@
 //!   `train_test_split`, `StandardScaler`.
 //! * [`recipes`] — the five documents' data cells.
 //! * [`Dataset`] — named columns with a pandas-like `head()`, `sample()` and batches.
+//! * [`pipeline`] — `tf.data` in small: shuffle, batch, map, repeat, over a table or a CSV
+//!   file streamed a row at a time.
 //! * [`io`] — CSV, `.npy` and `.npz` in and out; Parquet with the `parquet`
 //!   feature.
 //! * `polars_frame` (feature `polars`) — `Dataset::to_polars`,
@@ -50,6 +52,7 @@ pub mod error;
 pub mod io;
 pub mod np_random;
 pub mod pandas;
+pub mod pipeline;
 #[cfg(feature = "polars")]
 pub mod polars_frame;
 pub mod random_state;
