@@ -108,58 +108,42 @@ fn seed_pair(seed: u64) -> [i64; 2] {
     [seed as i64, 0]
 }
 
-/// Keras's `RandomGenerator.random_uniform(shape, lo, hi, dtype)`: TensorFlow's
-/// `stateless_uniform` when seeded, this thread's generator otherwise.
-fn draw_uniform(
-    op: &'static str,
-    seed: Option<u64>,
-    shape: &[usize],
-    dtype: DType,
-    lo: f64,
-    hi: f64,
-) -> Result<Tensor> {
-    match seed {
-        Some(s) => stateless(
-            op,
-            tt::random::stateless_uniform(shape, seed_pair(s), lo, hi, dtype),
-        ),
-        None => drawn(op, shape, dtype, |r| uniform(r, lo, hi)),
-    }
+/// A distribution an initializer draws from (Keras's `RandomGenerator.random_uniform`,
+/// `random_normal`, `truncated_normal`).
+#[derive(Debug, Clone, Copy)]
+enum Draw {
+    /// Uniform on `[lo, hi)`.
+    Uniform(f64, f64),
+    /// Normal with this mean and standard deviation.
+    Normal(f64, f64),
+    /// Normal with this mean and standard deviation, redrawn outside two of them.
+    Truncated(f64, f64),
 }
 
-/// Keras's `random_normal`: TensorFlow's `stateless_normal` when seeded.
-fn draw_normal(
+/// `shape` values of `dist` in `dtype`: TensorFlow's stateless op of that distribution when
+/// seeded (seed `[seed, 0]`, as tf-keras passes it), this thread's generator otherwise.
+fn draw(
     op: &'static str,
     seed: Option<u64>,
     shape: &[usize],
     dtype: DType,
-    mean: f64,
-    stddev: f64,
+    dist: Draw,
 ) -> Result<Tensor> {
-    match seed {
-        Some(s) => stateless(
+    use tt::random::{stateless_normal, stateless_truncated_normal, stateless_uniform};
+    match (seed, dist) {
+        (Some(s), Draw::Uniform(lo, hi)) => {
+            stateless(op, stateless_uniform(shape, seed_pair(s), lo, hi, dtype))
+        }
+        (Some(s), Draw::Normal(m, sd)) => {
+            stateless(op, stateless_normal(shape, seed_pair(s), m, sd, dtype))
+        }
+        (Some(s), Draw::Truncated(m, sd)) => stateless(
             op,
-            tt::random::stateless_normal(shape, seed_pair(s), mean, stddev, dtype),
+            stateless_truncated_normal(shape, seed_pair(s), m, sd, dtype),
         ),
-        None => drawn(op, shape, dtype, |r| normal(r, mean, stddev)),
-    }
-}
-
-/// Keras's `truncated_normal`: TensorFlow's `stateless_truncated_normal` when seeded.
-fn draw_truncated(
-    op: &'static str,
-    seed: Option<u64>,
-    shape: &[usize],
-    dtype: DType,
-    mean: f64,
-    stddev: f64,
-) -> Result<Tensor> {
-    match seed {
-        Some(s) => stateless(
-            op,
-            tt::random::stateless_truncated_normal(shape, seed_pair(s), mean, stddev, dtype),
-        ),
-        None => drawn(op, shape, dtype, |r| truncated(r, mean, stddev)),
+        (None, Draw::Uniform(lo, hi)) => drawn(op, shape, dtype, |r| uniform(r, lo, hi)),
+        (None, Draw::Normal(m, sd)) => drawn(op, shape, dtype, |r| normal(r, m, sd)),
+        (None, Draw::Truncated(m, sd)) => drawn(op, shape, dtype, |r| truncated(r, m, sd)),
     }
 }
 
@@ -326,12 +310,14 @@ impl Initializer for VarianceScaling {
         let (op, seed) = ("VarianceScaling", self.seed);
         match self.distribution {
             ScalingDistribution::TruncatedNormal => {
-                draw_truncated(op, seed, shape, dtype, 0.0, spread)
+                draw(op, seed, shape, dtype, Draw::Truncated(0.0, spread))
             }
             ScalingDistribution::UntruncatedNormal => {
-                draw_normal(op, seed, shape, dtype, 0.0, spread)
+                draw(op, seed, shape, dtype, Draw::Normal(0.0, spread))
             }
-            ScalingDistribution::Uniform => draw_uniform(op, seed, shape, dtype, -spread, spread),
+            ScalingDistribution::Uniform => {
+                draw(op, seed, shape, dtype, Draw::Uniform(-spread, spread))
+            }
         }
     }
 }
@@ -444,13 +430,12 @@ impl Default for RandomNormal {
 
 impl Initializer for RandomNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        draw_normal(
+        draw(
             "RandomNormal",
             self.seed,
             shape,
             dtype,
-            self.mean,
-            self.stddev,
+            Draw::Normal(self.mean, self.stddev),
         )
     }
 }
@@ -496,13 +481,12 @@ impl Default for TruncatedNormal {
 
 impl Initializer for TruncatedNormal {
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        draw_truncated(
+        draw(
             "TruncatedNormal",
             self.seed,
             shape,
             dtype,
-            self.mean,
-            self.stddev,
+            Draw::Truncated(self.mean, self.stddev),
         )
     }
 }
@@ -554,7 +538,13 @@ impl Initializer for RandomUniform {
                 message: format!("minval {lo} must not exceed maxval {hi}"),
             });
         }
-        draw_uniform("RandomUniform", self.seed, shape, dtype, lo, hi)
+        draw(
+            "RandomUniform",
+            self.seed,
+            shape,
+            dtype,
+            Draw::Uniform(lo, hi),
+        )
     }
 }
 
@@ -622,7 +612,7 @@ impl Initializer for Orthogonal {
         tt::element_count(OP, shape, DType::F64)?;
         let rows: usize = rest.iter().product();
         let (m, n) = (rows.max(cols), rows.min(cols));
-        let a = draw_normal(OP, self.seed, &[m, n], dtype, 0.0, 1.0)?.to_f64_vec();
+        let a = draw(OP, self.seed, &[m, n], dtype, Draw::Normal(0.0, 1.0))?.to_f64_vec();
         let q = orthonormal_columns(a, m, n);
         // q is (m, n) row-major; Keras transposes it when rows < cols
         let values: Vec<f64> = if rows < cols {
