@@ -39,6 +39,9 @@ pub enum Error {
     /// From a data set, a random generator or a file.
     #[error(transparent)]
     Datasets(#[from] crate::datasets::DatasetsError),
+    /// From a traced step ([`crate::function`]): a replay that failed, naming its node.
+    #[error("tapegrad::function: {0}")]
+    Function(String),
 }
 
 /// Shorthand for results with the facade's [`Error`].

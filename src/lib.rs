@@ -64,6 +64,11 @@ pub fn set_random_seed(seed: u32) {
     datasets::np_random::seed(seed);
     nn::initializers::set_seed(u64::from(seed));
 }
+mod function;
+pub use function::{
+    function, functions_run_eagerly, run_functions_eagerly, Function, StepOptimizer, Verification,
+    RETRACE_WARNING_AFTER,
+};
 pub use tapegrad_autodiff as autodiff;
 pub use tapegrad_datasets as datasets;
 pub use tapegrad_nn as nn;

@@ -236,16 +236,27 @@ impl Variable {
     }
 
     fn try_value_array(&self, op: &'static str) -> Result<tt::Array> {
-        Ok(self.lock(op)?.clone())
+        let value = self.lock(op)?.clone();
+        if tt::trace::recording() {
+            // a trace reads the variable anew at each replay, at this place
+            self.declare_state();
+            let variable = self.clone();
+            tt::trace::source("read_variable", &value, move || {
+                Ok(variable.lock("read_value")?.clone())
+            });
+        }
+        Ok(value)
     }
 
     /// The value as an ndarray array (`.numpy()`); the dtype must be `T`.
     pub fn numpy<T: Element>(&self) -> Result<tt::ndarray::ArrayD<T>> {
+        tt::trace::untraceable("Variable::numpy");
         Ok(self.lock("numpy")?.to_ndarray()?)
     }
 
     /// The value of a one-element variable, widened to `f64`.
     pub fn item(&self) -> Result<f64> {
+        tt::trace::untraceable("Variable::item");
         Ok(self.lock("item")?.item()?)
     }
 
@@ -253,13 +264,13 @@ impl Variable {
     /// variable's dtype and broadcast to its shape.
     pub fn assign(&self, value: impl IntoOperand) -> Result<()> {
         let v = self.operand("assign", value)?;
-        self.update("assign", |cur| cur.assign(&v))
+        self.assign_with(Assign::Set, &v)
     }
 
     /// `self += delta` (`assign_add`).
     pub fn assign_add(&self, delta: impl IntoOperand) -> Result<()> {
         let v = self.operand("assign_add", delta)?;
-        self.update("assign_add", |cur| cur.assign_add(&v))
+        self.assign_with(Assign::Add, &v)
     }
 
     /// `self -= delta` (`assign_sub`).
@@ -274,16 +285,14 @@ impl Variable {
     /// ```
     pub fn assign_sub(&self, delta: impl IntoOperand) -> Result<()> {
         let v = self.operand("assign_sub", delta)?;
-        self.update("assign_sub", |cur| cur.assign_sub(&v))
+        self.assign_with(Assign::Sub, &v)
     }
 
     /// `self -= alpha * grad` in place, the plain SGD step (`alpha` rounded to the dtype first,
     /// the product rounded, then the difference: the same arithmetic as TensorFlow's
     /// `ResourceApplyGradientDescent`).
     pub fn assign_sub_scaled(&self, alpha: f64, grad: &Tensor) -> Result<()> {
-        self.update("assign_sub", |cur| {
-            cur.assign_sub_scaled(alpha, grad.value())
-        })
+        self.assign_with(Assign::SubScaled(alpha), grad.value())
     }
 
     /// Updates the value's elements in place, in row-major order, when the dtype is `T` (an
@@ -312,6 +321,7 @@ impl Variable {
     /// ```
     pub fn update_elements<T: Element>(&self, f: impl FnOnce(&mut [T])) -> Result<()> {
         let op = "update_elements";
+        tt::trace::untraceable("Variable::update_elements");
         let mut cur = self.lock(op)?;
         let elements = cur
             .elements_mut::<T>()
@@ -358,6 +368,48 @@ impl Variable {
         Ok(t)
     }
 
+    /// Tells the trace this thread records, if any (`tapegrad::function`), that the traced
+    /// step reads or changes this variable, so that a verifying run can save and restore it.
+    /// Reads and assignments declare it themselves; code that changes a variable inside a
+    /// paused section (an optimizer's update) calls this.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Variable;
+    /// Variable::new(1.0f32).declare_state(); // nothing is traced: does nothing
+    /// ```
+    pub fn declare_state(&self) {
+        if !tt::trace::recording() {
+            return;
+        }
+        let (read, write) = (self.clone(), self.clone());
+        tt::trace::state(
+            self.id(),
+            move || Ok(read.lock("read_value")?.clone()),
+            move |a| Ok(write.update("assign", |cur| cur.assign(a[0]))?),
+        );
+    }
+
+    /// An assignment; when a trace records, it is recorded as an effect the replay repeats
+    /// with the operand's new value.
+    fn assign_with(&self, kind: Assign, operand: &tt::Array) -> Result<()> {
+        if tt::trace::recording() {
+            self.declare_state();
+            let variable = self.clone();
+            tt::trace::effect(kind.name(), &[operand], move |a| {
+                Ok(variable.assign_with(kind, a[0])?)
+            });
+            let _whole = tt::trace::pause();
+            return self.assign_with(kind, operand);
+        }
+        let op = kind.name();
+        self.update(op, |cur| match kind {
+            Assign::Set => cur.assign(operand),
+            Assign::Add => cur.assign_add(operand),
+            Assign::Sub => cur.assign_sub(operand),
+            Assign::SubScaled(alpha) => cur.assign_sub_scaled(alpha, operand),
+        })
+    }
+
     fn update(
         &self,
         op: &'static str,
@@ -371,6 +423,25 @@ impl Variable {
         Error::Variable {
             name: self.inner.name.clone(),
             message: format!("{op}: {message}"),
+        }
+    }
+}
+
+/// The assignments a trace records as effects.
+#[derive(Clone, Copy)]
+enum Assign {
+    Set,
+    Add,
+    Sub,
+    SubScaled(f64),
+}
+
+impl Assign {
+    fn name(self) -> &'static str {
+        match self {
+            Assign::Set => "assign",
+            Assign::Add => "assign_add",
+            Assign::Sub | Assign::SubScaled(_) => "assign_sub",
         }
     }
 }

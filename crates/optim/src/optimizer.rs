@@ -642,12 +642,54 @@ pub(crate) fn slot_arrays<'s, T: Element, const N: usize>(
     })
 }
 
+/// What a trace records of an optimizer's `apply_gradients` (a host node): the caller of the
+/// replay (`tapegrad::function`) applies the replayed gradients to these variables with the
+/// optimizer it holds, whose address at trace time is `optimizer`.
+#[derive(Debug, Clone)]
+pub struct TracedApply {
+    /// The address of the optimizer that applied the gradients at trace time (compared, never
+    /// dereferenced).
+    pub optimizer: usize,
+    /// The variables, in the list's order, each with the position of its gradient among the
+    /// node's operands (`None` for a `None` gradient).
+    pub variables: Vec<(Variable, Option<usize>)>,
+}
+
+/// `apply_gradients` while a trace records: recorded as a [`TracedApply`] host node, then run
+/// whole with the recording paused (the replay runs it again, with its own iteration count,
+/// learning rate and slots).
+fn apply_traced<O: Optimizer + ?Sized, V: Borrow<Variable>>(
+    this: &mut O,
+    grads_and_vars: &[(Option<Tensor>, V)],
+) -> Result<u64> {
+    let mut operands = Vec::new();
+    let mut variables = Vec::new();
+    for (g, v) in grads_and_vars {
+        let position = g.as_ref().map(|g| {
+            operands.push(g.value());
+            operands.len() - 1
+        });
+        v.borrow().declare_state();
+        variables.push((v.borrow().clone(), position));
+    }
+    let payload = TracedApply {
+        optimizer: this as *const O as *const () as usize,
+        variables,
+    };
+    tapegrad_tensor::trace::host("apply_gradients", &operands, Box::new(payload));
+    let _whole = tapegrad_tensor::trace::pause();
+    apply_pairs(this, grads_and_vars)
+}
+
 /// The work of [`Optimizer::apply_gradients`] and [`Optimizer::apply_gradient_list`]: their pairs,
 /// each variable borrowed or held. Returns `iterations` after the step.
 fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     this: &mut O,
     grads_and_vars: &[(Option<Tensor>, V)],
 ) -> Result<u64> {
+    if tapegrad_tensor::trace::recording() {
+        return apply_traced(this, grads_and_vars);
+    }
     this.check_settings()?;
     {
         let base = this.base_mut();

@@ -25,6 +25,7 @@ mod pool;
 pub mod random;
 mod size;
 mod tensor;
+pub mod trace;
 
 pub use broadcast::broadcast_shape;
 pub use display::format_scalar;

@@ -311,6 +311,7 @@ impl Array {
     /// assert!(t.array::<f64>().is_err());
     /// ```
     pub fn array<T: Element>(&self) -> Result<&ArrayD<T>> {
+        crate::trace::read(self, "array");
         T::unwrap(self).ok_or(TensorError::DType {
             op: "array",
             lhs: self.dtype(),
@@ -330,6 +331,7 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn array_mut<T: Element>(&mut self) -> Result<&mut ArrayD<T>> {
+        crate::trace::read(self, "array_mut");
         self.array_mut_in("array_mut")
     }
 
@@ -371,6 +373,7 @@ impl Array {
 
     /// The data widened to `f64`, whatever the dtype.
     pub fn to_f64_vec(&self) -> Vec<f64> {
+        crate::trace::read(self, "to_f64_vec");
         match self.repr() {
             Repr::F32(a) => a.iter().map(|&x| f64::from(x)).collect(),
             Repr::F64(a) => a.iter().copied().collect(),
@@ -385,6 +388,7 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn item(&self) -> Result<f64> {
+        crate::trace::read(self, "item");
         if self.len() != 1 {
             return Err(TensorError::Shape {
                 op: "item",
@@ -407,6 +411,9 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn cast(&self, dtype: DType) -> Array {
+        if crate::trace::recording() {
+            return crate::trace::kernel_infallible("cast", &[self], move |a| a[0].cast(dtype));
+        }
         match (self.repr(), dtype) {
             (Repr::F32(_), DType::F32) | (Repr::F64(_), DType::F64) => self.clone(),
             (Repr::F32(a), DType::F64) => f64::wrap(a.mapv(f64::from)),
@@ -416,6 +423,8 @@ impl Array {
 
     /// True when both tensors have the same dtype, shape and values (NaN never equals).
     pub fn equals(&self, other: &Array) -> bool {
+        crate::trace::read(self, "equals");
+        crate::trace::read(other, "equals");
         match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => a == b,
             (Repr::F64(a), Repr::F64(b)) => a == b,

@@ -202,6 +202,9 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn map<F: UnaryFn>(&self, f: F) -> Array {
+        if crate::trace::recording() {
+            return crate::trace::kernel_infallible(F::NAME, &[self], move |a| a[0].map(f));
+        }
         match self.repr() {
             Repr::F32(a) => unary_kernel(a, f),
             Repr::F64(a) => unary_kernel(a, f),
@@ -218,6 +221,9 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn zip<F: BinaryFn>(&self, other: &Array, f: F) -> Result<Array> {
+        if crate::trace::recording() {
+            return crate::trace::kernel(F::NAME, &[self, other], move |a| a[0].zip(a[1], f));
+        }
         match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => binary_kernel(a, b, f),
             (Repr::F64(a), Repr::F64(b)) => binary_kernel(a, b, f),
@@ -252,11 +258,17 @@ impl Array {
 
     /// Multiplies every element by a scalar given in `f64` (rounded to the dtype first).
     pub fn scale(&self, factor: f64) -> Array {
+        if crate::trace::recording() {
+            return crate::trace::kernel_infallible("scale", &[self], move |a| a[0].scale(factor));
+        }
         map_array!(self, a => scale_kernel(a, factor))
     }
 
     /// Clips to `[lo, hi]` (`tf.clip_by_value`).
     pub fn clip(&self, lo: f64, hi: f64) -> Array {
+        if crate::trace::recording() {
+            return crate::trace::kernel_infallible("clip", &[self], move |a| a[0].clip(lo, hi));
+        }
         map_array!(self, a => clip_kernel(a, lo, hi))
     }
 }

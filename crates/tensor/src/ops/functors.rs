@@ -4,7 +4,7 @@
 use crate::Element;
 
 /// A scalar function applied elementwise, generic over the element type.
-pub trait UnaryFn: Copy + Send + Sync {
+pub trait UnaryFn: Copy + Send + Sync + 'static {
     /// The op's name, for errors and graph dumps.
     const NAME: &'static str;
     /// The function.
@@ -12,7 +12,7 @@ pub trait UnaryFn: Copy + Send + Sync {
 }
 
 /// A scalar function of two arguments applied with broadcasting.
-pub trait BinaryFn: Copy + Send + Sync {
+pub trait BinaryFn: Copy + Send + Sync + 'static {
     /// The op's name, for errors and graph dumps.
     const NAME: &'static str;
     /// The function.

@@ -47,6 +47,9 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn bias_add_assign(&mut self, bias: &Array) -> Result<()> {
+        if crate::trace::recording() {
+            return crate::trace::in_place("bias_add", self, bias, |t, b| t.bias_add_assign(b));
+        }
         if self.dtype() != bias.dtype() {
             return Err(TensorError::DType {
                 op: "bias_add",
@@ -103,6 +106,7 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn elements_mut<T: Element>(&mut self) -> Result<&mut [T]> {
+        crate::trace::read(self, "elements_mut");
         fn slice<T: Element>(a: &mut ArrayD<T>) -> &mut [T] {
             if !a.is_standard_layout() {
                 *a = a.as_standard_layout().into_owned();
@@ -114,6 +118,9 @@ impl Array {
     }
 
     fn update_with(&mut self, op: &'static str, other: &Array, kind: Update) -> Result<()> {
+        if crate::trace::recording() {
+            return crate::trace::in_place(op, self, other, move |t, o| t.update_with(op, o, kind));
+        }
         self.check_same(op, other)?;
         fn apply<T: Element>(a: &mut ArrayD<T>, b: &ArrayD<T>, kind: Update) {
             // `repr_mut` has made the array unique (copy-on-write).

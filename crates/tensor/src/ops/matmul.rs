@@ -31,6 +31,11 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn matmul(&self, other: &Array, transpose_a: bool, transpose_b: bool) -> Result<Array> {
+        if crate::trace::recording() {
+            return crate::trace::kernel("matmul", &[self, other], move |a| {
+                a[0].matmul(a[1], transpose_a, transpose_b)
+            });
+        }
         let shape_err = |message: &str| TensorError::Shape {
             op: "matmul",
             message: message.to_string(),

@@ -204,6 +204,12 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
+        if crate::trace::recording() {
+            let axes = axes.map(<[isize]>::to_vec);
+            return crate::trace::kernel("sum", &[self], move |a| {
+                a[0].sum(axes.as_deref(), keepdims)
+            });
+        }
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
         if let Some(empty) = self.empty_reduction("reduce_sum", axes.slice(), keepdims, 0.0)? {
             return Ok(empty);
@@ -254,6 +260,12 @@ impl Array {
 
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
+        if crate::trace::recording() {
+            let axes = axes.map(<[isize]>::to_vec);
+            return crate::trace::kernel("mean", &[self], move |a| {
+                a[0].mean(axes.as_deref(), keepdims)
+            });
+        }
         let axes = normalize_axes("reduce_mean", axes, self.shape())?;
         if let Some(empty) =
             self.empty_reduction("reduce_mean", axes.slice(), keepdims, f64::NAN)?
@@ -266,6 +278,12 @@ impl Array {
 
     /// Maximum over `axes` (all when `None`); `-inf` for an empty reduction.
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
+        if crate::trace::recording() {
+            let axes = axes.map(<[isize]>::to_vec);
+            return crate::trace::kernel("max", &[self], move |a| {
+                a[0].max(axes.as_deref(), keepdims)
+            });
+        }
         let axes = normalize_axes("reduce_max", axes, self.shape())?;
         let empty =
             self.empty_reduction("reduce_max", axes.slice(), keepdims, f64::NEG_INFINITY)?;
@@ -288,6 +306,12 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn sum_to_shape(&self, shape: &[usize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let shape = shape.to_vec();
+            return crate::trace::kernel("sum_to_shape", &[self], move |a| {
+                a[0].sum_to_shape(&shape)
+            });
+        }
         if self.has_shape(shape) {
             return Ok(self.clone());
         }
@@ -323,6 +347,12 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn mul_sum_to_shape(&self, other: &Array, shape: &[usize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let shape = shape.to_vec();
+            return crate::trace::kernel("mul_sum_to_shape", &[self, other], move |a| {
+                a[0].mul_sum_to_shape(a[1], &shape)
+            });
+        }
         let fused = self.has_shape(other.shape())
             && shape.iter().product::<usize>() == 1
             && !self.is_empty()
@@ -347,6 +377,9 @@ impl Array {
 
     /// `exp(x - max) / sum(exp(x - max))` along `axis` (`tf.nn.softmax`).
     pub fn softmax(&self, axis: isize) -> Result<Array> {
+        if crate::trace::recording() {
+            return crate::trace::kernel("softmax", &[self], move |a| a[0].softmax(axis));
+        }
         let ax = normalize_axis("softmax", axis, self.rank(), self.shape())? as isize;
         let m = self.max(Some(&[ax]), true)?;
         let e = self.sub(&m)?.map(Exp);
@@ -364,6 +397,7 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn all_finite(&self) -> bool {
+        crate::trace::read(self, "all_finite");
         fn all<T: Element>(a: &ArrayD<T>) -> bool {
             match row_major(a) {
                 Some(xs) => xs.iter().fold(true, |ok, x| ok & x.is_finite()),

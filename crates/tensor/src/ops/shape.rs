@@ -14,6 +14,12 @@ use crate::{Array, Element, Result, TensorError};
 impl Array {
     /// Broadcasts to `shape` (`tf.broadcast_to`), materialising the result.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let shape = shape.to_vec();
+            return crate::trace::kernel("broadcast_to", &[self], move |a| {
+                a[0].broadcast_to(&shape)
+            });
+        }
         if self.has_shape(shape) {
             return Ok(self.clone());
         }
@@ -55,6 +61,12 @@ impl Array {
 
     /// Permutes axes (`tf.transpose`); `None` reverses them.
     pub fn transpose(&self, perm: Option<&[usize]>) -> Result<Array> {
+        if crate::trace::recording() {
+            let perm = perm.map(<[usize]>::to_vec);
+            return crate::trace::kernel("transpose", &[self], move |a| {
+                a[0].transpose(perm.as_deref())
+            });
+        }
         let rank = self.rank();
         let perm: Vec<usize> = match perm {
             None => (0..rank).rev().collect(),
@@ -88,6 +100,10 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn reshape(&self, shape: &[isize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let shape = shape.to_vec();
+            return crate::trace::kernel("reshape", &[self], move |a| a[0].reshape(&shape));
+        }
         let n = self.len();
         let bad = |message: String| TensorError::Shape {
             op: "reshape",
@@ -120,6 +136,10 @@ impl Array {
 
     /// Reshapes to a fully known shape with the same number of elements.
     pub fn reshape_exact(&self, dims: &[usize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let dims = dims.to_vec();
+            return crate::trace::kernel("reshape", &[self], move |a| a[0].reshape_exact(&dims));
+        }
         if size::element_count("reshape", dims, self.dtype())? != self.len() {
             return Err(TensorError::Shape {
                 op: "reshape",
@@ -161,6 +181,9 @@ impl Array {
 
     /// Inserts an axis of length 1 at `axis` (`tf.expand_dims`; negative counts from the end).
     pub fn expand_dims(&self, axis: isize) -> Result<Array> {
+        if crate::trace::recording() {
+            return crate::trace::kernel("expand_dims", &[self], move |a| a[0].expand_dims(axis));
+        }
         let rank = self.rank();
         let ax = normalize_axis("expand_dims", axis, rank + 1, self.shape())?;
         let mut dims = self.shape().to_vec();
@@ -170,6 +193,12 @@ impl Array {
 
     /// Removes axes of length 1 (`tf.squeeze`): the given ones, or all when `None`.
     pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Array> {
+        if crate::trace::recording() {
+            let axes = axes.map(<[isize]>::to_vec);
+            return crate::trace::kernel("squeeze", &[self], move |a| {
+                a[0].squeeze(axes.as_deref())
+            });
+        }
         let shape = self.shape();
         let axes = match axes {
             None => (0..shape.len())
@@ -198,6 +227,13 @@ impl Array {
 
     /// Joins tensors along an existing axis (`tf.concat`).
     pub fn concat(tensors: &[Array], axis: isize) -> Result<Array> {
+        if crate::trace::recording() {
+            let refs: Vec<&Array> = tensors.iter().collect();
+            return crate::trace::kernel("concat", &refs, move |a| {
+                let owned: Vec<Array> = a.iter().map(|&t| t.clone()).collect();
+                Array::concat(&owned, axis)
+            });
+        }
         let first = tensors.first().ok_or(TensorError::Invalid {
             op: "concat",
             message: "needs at least one tensor".into(),
@@ -266,6 +302,13 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn stack(tensors: &[Array], axis: isize) -> Result<Array> {
+        if crate::trace::recording() {
+            let refs: Vec<&Array> = tensors.iter().collect();
+            return crate::trace::kernel("stack", &refs, move |a| {
+                let owned: Vec<Array> = a.iter().map(|&t| t.clone()).collect();
+                Array::stack(&owned, axis)
+            });
+        }
         let first = tensors.first().ok_or(TensorError::Invalid {
             op: "stack",
             message: "needs at least one tensor".into(),
@@ -304,6 +347,10 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn slice(&self, begin: &[usize], size: &[isize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let (begin, size) = (begin.to_vec(), size.to_vec());
+            return crate::trace::kernel("slice", &[self], move |a| a[0].slice(&begin, &size));
+        }
         let shape = self.shape();
         let ranges = slice_ranges("slice", shape, begin, size)?;
         Ok(map_array!(self, a => {
@@ -327,6 +374,10 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn pad_into(&self, shape: &[usize], begin: &[usize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let (shape, begin) = (shape.to_vec(), begin.to_vec());
+            return crate::trace::kernel("pad", &[self], move |a| a[0].pad_into(&shape, &begin));
+        }
         let size: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
         let ranges = slice_ranges("pad_into", shape, begin, &size).map_err(|_| {
             let message = if begin.len() != shape.len() || self.rank() != shape.len() {
@@ -367,6 +418,10 @@ impl Array {
     /// # Ok::<(), tapegrad_tensor::TensorError>(())
     /// ```
     pub fn gather(&self, indices: &[usize]) -> Result<Array> {
+        if crate::trace::recording() {
+            let indices = indices.to_vec();
+            return crate::trace::kernel("gather", &[self], move |a| a[0].gather(&indices));
+        }
         if self.rank() == 0 {
             return Err(TensorError::Shape {
                 op: "gather",
@@ -392,6 +447,12 @@ impl Array {
     /// Adds rows of this tensor into a zero tensor with `rows` rows at `indices` (the backward of
     /// [`Array::gather`], TensorFlow's `unsorted_segment_sum`).
     pub fn scatter_add_rows(&self, indices: &[usize], rows: usize) -> Result<Array> {
+        if crate::trace::recording() {
+            let indices = indices.to_vec();
+            return crate::trace::kernel("scatter_add_rows", &[self], move |a| {
+                a[0].scatter_add_rows(&indices, rows)
+            });
+        }
         let shape = self.shape();
         if shape.first() != Some(&indices.len()) {
             return Err(TensorError::Shape {

@@ -1,0 +1,687 @@
+//! Tracing: the kernels a computation runs, recorded once and replayed without the code that
+//! called them (the machinery under `tapegrad::function`, TensorFlow's `tf.function`).
+//!
+//! While a thread traces ([`Trace::begin`]), every kernel of this crate called from outside a
+//! kernel is recorded as a node: its name, which earlier value (or captured constant) each input
+//! is, and a closure that runs the same kernel again. Crates above add their own nodes: a
+//! *source* whose value is read anew at each replay (a variable's value), an *effect* that
+//! changes state outside the arrays (a variable's assignment), and a *host* node the caller of
+//! [`Trace::replay`] carries out (an optimizer's update). A replay runs the recorded kernels, in
+//! the recorded order, on the new inputs: the same kernels on the same operands, so the same
+//! bits as the run that was traced.
+//!
+//! Values are told apart by their allocation: the trace holds every value it records, so no
+//! allocation is reused while it traces, and an array it has not seen made is a constant of the
+//! trace (captured by value, as `tf.function` captures an eager tensor). Reading a recorded
+//! value into Rust ([`Array::item`], [`Array::to_vec`], ...) while tracing makes the trace
+//! *untraceable* (its replay could not follow a branch taken on the value): the reason, naming
+//! the read, is in [`Trace::untraceable`].
+//!
+//! ```
+//! use tapegrad_tensor::{trace::Trace, Array};
+//! let x = Array::from_vec(vec![1.0f32, 2.0], &[2])?;
+//! let tracing = Trace::begin(&[&x]);
+//! let y = x.mul(&x)?.add(&Array::scalar(1.0f32))?;
+//! let trace = tracing.finish(&y)?;
+//! assert_eq!(trace.len(), 2); // mul, add
+//! let x2 = Array::from_vec(vec![3.0f32, 4.0], &[2])?;
+//! let y2 = trace.replay(&[&x2], &mut |_, _| Ok(()))?;
+//! assert_eq!(y2.to_vec::<f32>()?, vec![10.0, 17.0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use smallvec::SmallVec;
+
+use crate::{Array, DType, Result, TensorError};
+
+/// An error of a node a crate above this one adds (a variable's assignment, an optimizer's
+/// update), boxed so this crate need not know its type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The closure that runs a kernel again on the replay's operands.
+pub type KernelFn = Box<dyn Fn(&[&Array]) -> Result<Array> + Send + Sync>;
+/// The closure that reads a source's value at a replay.
+pub type SourceFn = Box<dyn Fn() -> std::result::Result<Array, BoxError> + Send + Sync>;
+/// The closure that carries out an effect at a replay.
+pub type EffectFn = Box<dyn Fn(&[&Array]) -> std::result::Result<(), BoxError> + Send + Sync>;
+/// What a host node hands the caller of [`Trace::replay`]: its payload and its operands.
+pub type HostFn<'a> =
+    dyn FnMut(&(dyn Any + Send + Sync), &[&Array]) -> std::result::Result<(), BoxError> + 'a;
+
+/// How many threads are tracing: when none is, a kernel pays one relaxed load to know it.
+static TRACING: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static BUILDER: RefCell<Option<Builder>> = const { RefCell::new(None) };
+}
+
+/// Where a node's operand comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operand {
+    /// The value of an earlier node (or argument), by its slot.
+    Slot(u32),
+    /// A constant captured at trace time.
+    Const(u32),
+}
+
+/// What a node does at a replay.
+enum Action {
+    /// The `i`-th argument of the replay.
+    Arg(usize),
+    Kernel(KernelFn),
+    Source(SourceFn),
+    Effect(EffectFn),
+    Host(Box<dyn Any + Send + Sync>),
+}
+
+/// One recorded step.
+struct Node {
+    name: &'static str,
+    action: Action,
+    operands: Vec<Operand>,
+    /// The slot the node's value goes to (none for effects and host nodes).
+    output: Option<u32>,
+    /// The value's shape and dtype at trace time (checked for sources and arguments).
+    shape: Vec<usize>,
+    dtype: DType,
+}
+
+/// A trace being recorded on this thread.
+struct Builder {
+    /// Above 0 inside a kernel or a paused section: nothing is recorded there.
+    depth: u32,
+    nodes: Vec<Node>,
+    /// The slot of each value seen, by its allocation.
+    slots: HashMap<usize, u32>,
+    /// Every value recorded, by slot: held so that no allocation is reused while tracing.
+    values: Vec<Array>,
+    consts: Vec<Array>,
+    const_index: HashMap<usize, u32>,
+    untraceable: Option<String>,
+    states: Vec<State>,
+}
+
+/// A piece of state outside the arrays that the trace reads or changes (a variable), as a
+/// verifying caller saves and restores it.
+struct State {
+    id: u64,
+    read: SourceFn,
+    write: EffectFn,
+}
+
+impl Builder {
+    fn operand(&mut self, a: &Array) -> Operand {
+        let key = a.key();
+        if let Some(&s) = self.slots.get(&key) {
+            return Operand::Slot(s);
+        }
+        let next = self.consts.len() as u32;
+        let c = *self.const_index.entry(key).or_insert(next);
+        if c == next {
+            self.consts.push(a.clone());
+        }
+        Operand::Const(c)
+    }
+
+    fn push(&mut self, name: &'static str, action: Action, inputs: &[&Array], out: Option<&Array>) {
+        let operands = inputs.iter().map(|a| self.operand(a)).collect();
+        let (output, shape, dtype) = match out {
+            Some(v) => {
+                let s = self.values.len() as u32;
+                self.values.push(v.clone());
+                self.slots.insert(v.key(), s);
+                (Some(s), v.shape().to_vec(), v.dtype())
+            }
+            None => (None, Vec::new(), DType::F32),
+        };
+        self.nodes.push(Node {
+            name,
+            action,
+            operands,
+            output,
+            shape,
+            dtype,
+        });
+    }
+}
+
+/// Whether this thread records kernels now (tracing, and not inside a kernel or a pause).
+#[inline(always)]
+pub fn recording() -> bool {
+    TRACING.load(Ordering::Relaxed) != 0 && recording_slow()
+}
+
+#[inline(never)]
+fn recording_slow() -> bool {
+    BUILDER.with(|b| b.borrow().as_ref().is_some_and(|b| b.depth == 0))
+}
+
+fn with_builder<R>(f: impl FnOnce(&mut Builder) -> R) -> Option<R> {
+    BUILDER.with(|b| b.borrow_mut().as_mut().map(f))
+}
+
+/// Leaves a paused section (or a kernel) when dropped: see [`pause`].
+pub struct Paused {
+    active: bool,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        if self.active {
+            with_builder(|b| b.depth -= 1);
+        }
+    }
+}
+
+/// Stops recording until the guard is dropped: what runs meanwhile belongs to a node recorded
+/// by the caller (an effect, a host node), which replays it whole.
+pub fn pause() -> Paused {
+    let active = TRACING.load(Ordering::Relaxed) != 0 && with_builder(|b| b.depth += 1).is_some();
+    Paused { active }
+}
+
+/// Runs `f` on `inputs` and, when this thread records, records it as a kernel node named
+/// `name` that runs `f` again at each replay. Kernels called inside `f` are part of it.
+///
+/// Crates above this one wrap their own kernels (code that reads arrays' elements) in this,
+/// so that a trace replays them instead of finding them untraceable.
+pub fn kernel<F>(name: &'static str, inputs: &[&Array], f: F) -> Result<Array>
+where
+    F: Fn(&[&Array]) -> Result<Array> + Send + Sync + 'static,
+{
+    if !recording() {
+        return f(inputs);
+    }
+    let out = {
+        let _inside = pause();
+        f(inputs)?
+    };
+    with_builder(|b| b.push(name, Action::Kernel(Box::new(f)), inputs, Some(&out)));
+    Ok(out)
+}
+
+/// [`kernel`] for a kernel that cannot fail.
+pub fn kernel_infallible<F>(name: &'static str, inputs: &[&Array], f: F) -> Array
+where
+    F: Fn(&[&Array]) -> Array + Send + Sync + 'static,
+{
+    if !recording() {
+        return f(inputs);
+    }
+    let out = {
+        let _inside = pause();
+        f(inputs)
+    };
+    with_builder(|b| {
+        b.push(
+            name,
+            Action::Kernel(Box::new(move |a| Ok(f(a)))),
+            inputs,
+            Some(&out),
+        )
+    });
+    out
+}
+
+/// Records, when this thread records, that `value` is read from outside the arrays (a
+/// variable's value): at each replay `read` gives it anew.
+pub fn source<F>(name: &'static str, value: &Array, read: F)
+where
+    F: Fn() -> std::result::Result<Array, BoxError> + Send + Sync + 'static,
+{
+    if recording() {
+        with_builder(|b| b.push(name, Action::Source(Box::new(read)), &[], Some(value)));
+    }
+}
+
+/// Declares, when this thread records, a piece of state outside the arrays that the trace
+/// reads or changes (a variable; `id` tells pieces apart): `read` gives its value and `write`
+/// sets it, for [`Trace::save_state`] and [`Trace::restore_state`].
+pub fn state<R, W>(id: u64, read: R, write: W)
+where
+    R: Fn() -> std::result::Result<Array, BoxError> + Send + Sync + 'static,
+    W: Fn(&[&Array]) -> std::result::Result<(), BoxError> + Send + Sync + 'static,
+{
+    if recording() {
+        with_builder(|b| {
+            if !b.states.iter().any(|s| s.id == id) {
+                b.states.push(State {
+                    id,
+                    read: Box::new(read),
+                    write: Box::new(write),
+                });
+            }
+        });
+    }
+}
+
+/// Records, when this thread records, an effect on state outside the arrays (a variable's
+/// assignment) that `apply` carries out again at each replay with the operands' new values.
+/// The caller runs the effect itself now, inside a [`pause`].
+pub fn effect<F>(name: &'static str, inputs: &[&Array], apply: F)
+where
+    F: Fn(&[&Array]) -> std::result::Result<(), BoxError> + Send + Sync + 'static,
+{
+    if recording() {
+        with_builder(|b| b.push(name, Action::Effect(Box::new(apply)), inputs, None));
+    }
+}
+
+/// Records, when this thread records, a node the caller of [`Trace::replay`] carries out
+/// (given `payload` and the operands' new values). The caller runs it itself now, inside a
+/// [`pause`].
+pub fn host(name: &'static str, inputs: &[&Array], payload: Box<dyn Any + Send + Sync>) {
+    if recording() {
+        with_builder(|b| b.push(name, Action::Host(payload), inputs, None));
+    }
+}
+
+/// Notes, when this thread records, that `value`'s elements are read into Rust by `what`:
+/// when `value` is a value of the trace (not a constant), the trace becomes untraceable.
+#[inline]
+pub fn read(value: &Array, what: &'static str) {
+    if recording() {
+        read_slow(value, what);
+    }
+}
+
+/// Makes the trace this thread records untraceable: `what` reads state into Rust that a
+/// replay cannot read again (a variable's elements, say).
+pub fn untraceable(what: &'static str) {
+    if recording() {
+        with_builder(|b| {
+            if b.untraceable.is_none() {
+                b.untraceable = Some(format!(
+                    "`{what}` reads values into Rust: a replay could not follow what Rust does with them"
+                ));
+            }
+        });
+    }
+}
+
+#[inline(never)]
+fn read_slow(value: &Array, what: &'static str) {
+    with_builder(|b| {
+        if b.untraceable.is_none() {
+            if let Some(&s) = b.slots.get(&value.key()) {
+                let made_by = b
+                    .nodes
+                    .iter()
+                    .find(|n| n.output == Some(s))
+                    .map_or("?", |n| n.name);
+                b.untraceable = Some(format!(
+                    "`{what}` reads the elements of a traced value (made by `{made_by}`, shape \
+                     {:?}) into Rust: a replay could not follow what Rust does with them",
+                    value.shape()
+                ));
+            }
+        }
+    });
+}
+
+/// Records `f`, an in-place kernel on `target`, as a kernel node (the new value in place of
+/// the old): when this thread records, the update runs on a copy-on-write clone.
+pub(crate) fn in_place<F>(name: &'static str, target: &mut Array, other: &Array, f: F) -> Result<()>
+where
+    F: Fn(&mut Array, &Array) -> Result<()> + Send + Sync + 'static,
+{
+    if !recording() {
+        return f(target, other);
+    }
+    let before = target.clone();
+    *target = kernel(name, &[&before, other], move |a| {
+        let mut x = a[0].clone();
+        f(&mut x, a[1])?;
+        Ok(x)
+    })?;
+    Ok(())
+}
+
+/// A trace being recorded on this thread: made by [`Trace::begin`], ended by
+/// [`Tracing::finish`] (or dropped, which records nothing).
+pub struct Tracing {
+    done: bool,
+}
+
+impl Drop for Tracing {
+    fn drop(&mut self) {
+        if !self.done {
+            BUILDER.with(|b| b.borrow_mut().take());
+            TRACING.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Tracing {
+    /// Ends the trace; `outputs` are the values a replay returns (each must be a value of the
+    /// trace or a constant). Fails if the thread was not tracing.
+    pub fn finish(mut self, output: &Array) -> Result<Trace> {
+        let builder = BUILDER.with(|b| b.borrow_mut().take());
+        self.done = true;
+        TRACING.fetch_sub(1, Ordering::Relaxed);
+        let mut b = builder.ok_or_else(|| TensorError::Shape {
+            op: "trace",
+            message: "this thread is not tracing".into(),
+            shapes: Vec::new(),
+        })?;
+        let output = b.operand(output);
+        Ok(Trace::new(b, output))
+    }
+}
+
+/// A recorded trace: replayed by [`Trace::replay`].
+pub struct Trace {
+    nodes: Vec<Node>,
+    consts: Vec<Array>,
+    output: Operand,
+    /// The number of slots.
+    slots: usize,
+    /// For each node, the slots whose last use it is (freed after it runs).
+    frees: Vec<Vec<u32>>,
+    untraceable: Option<String>,
+    /// The trace-time values, by slot (for [`Trace::replay_compared`]).
+    values: Vec<Array>,
+    states: Vec<State>,
+}
+
+impl Trace {
+    /// Starts tracing on this thread; `args` are the arguments a replay is given anew (in this
+    /// order). A thread traces one trace at a time: a trace begun inside another records into
+    /// the outer one (its `finish` then fails).
+    pub fn begin(args: &[&Array]) -> Tracing {
+        let mut builder = Builder {
+            depth: 0,
+            nodes: Vec::new(),
+            slots: HashMap::new(),
+            values: Vec::new(),
+            consts: Vec::new(),
+            const_index: HashMap::new(),
+            untraceable: None,
+            states: Vec::new(),
+        };
+        for (i, a) in args.iter().enumerate() {
+            builder.push("arg", Action::Arg(i), &[], Some(a));
+        }
+        let already = BUILDER.with(|b| b.borrow().is_some());
+        if already {
+            // nested: the outer trace goes on recording; this one finishes empty-handed
+            return Tracing { done: true };
+        }
+        BUILDER.with(|b| *b.borrow_mut() = Some(builder));
+        TRACING.fetch_add(1, Ordering::Relaxed);
+        Tracing { done: false }
+    }
+
+    fn new(b: Builder, output: Operand) -> Trace {
+        let slots = b.values.len();
+        let mut last = vec![usize::MAX; slots];
+        for (i, n) in b.nodes.iter().enumerate() {
+            for o in &n.operands {
+                if let Operand::Slot(s) = o {
+                    last[*s as usize] = i;
+                }
+            }
+        }
+        let mut frees = vec![Vec::new(); b.nodes.len()];
+        for (s, &i) in last.iter().enumerate() {
+            if i != usize::MAX && output != Operand::Slot(s as u32) {
+                frees[i].push(s as u32);
+            }
+        }
+        Trace {
+            nodes: b.nodes,
+            consts: b.consts,
+            output,
+            slots,
+            frees,
+            untraceable: b.untraceable,
+            values: b.values,
+            states: b.states,
+        }
+    }
+
+    /// The values of the state the trace reads or changes (its variables), in the order the
+    /// trace first met them.
+    pub fn save_state(&self) -> std::result::Result<Vec<Array>, BoxError> {
+        let _paused = pause();
+        self.states.iter().map(|s| (s.read)()).collect()
+    }
+
+    /// Sets the state the trace reads or changes to values [`save_state`](Trace::save_state)
+    /// gave.
+    pub fn restore_state(&self, saved: &[Array]) -> std::result::Result<(), BoxError> {
+        let _paused = pause();
+        if saved.len() != self.states.len() {
+            return Err(format!(
+                "{} values saved, the trace has {} pieces of state",
+                saved.len(),
+                self.states.len()
+            )
+            .into());
+        }
+        for (s, v) in self.states.iter().zip(saved) {
+            (s.write)(&[v])?;
+        }
+        Ok(())
+    }
+
+    /// The trace-time value of each node, in order, arguments aside, as `(name, value)`
+    /// (effects and host nodes have none).
+    pub fn values(&self) -> Vec<(&'static str, Option<&Array>)> {
+        self.nodes
+            .iter()
+            .filter(|n| !matches!(n.action, Action::Arg(_)))
+            .map(|n| (n.name, n.output.and_then(|s| self.values.get(s as usize))))
+            .collect()
+    }
+
+    /// The number of nodes, arguments aside.
+    pub fn len(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| !matches!(n.action, Action::Arg(_)))
+            .count()
+    }
+
+    /// Whether the trace records nothing but its arguments.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The nodes' names, in order, arguments aside (`"zip:mul"`, `"sum"`, `"read:w"`, ...).
+    pub fn names(&self) -> Vec<&'static str> {
+        self.nodes
+            .iter()
+            .filter(|n| !matches!(n.action, Action::Arg(_)))
+            .map(|n| n.name)
+            .collect()
+    }
+
+    /// The payloads of the host nodes, in order.
+    pub fn host_payloads(&self) -> impl Iterator<Item = &(dyn Any + Send + Sync)> {
+        self.nodes.iter().filter_map(|n| match &n.action {
+            Action::Host(p) => Some(p.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// The number of constants the trace captured.
+    pub fn constants(&self) -> usize {
+        self.consts.len()
+    }
+
+    /// Why the trace cannot be replayed (a traced value read into Rust), if it cannot.
+    pub fn untraceable(&self) -> Option<&str> {
+        self.untraceable.as_deref()
+    }
+
+    /// Replays the trace on `args` (the shapes and dtypes it was traced with): each node in
+    /// order, `host` carrying out the host nodes. Returns the output.
+    pub fn replay(
+        &self,
+        args: &[&Array],
+        host: &mut HostFn<'_>,
+    ) -> std::result::Result<Array, ReplayError> {
+        self.run(args, host, None)
+    }
+
+    /// [`replay`](Trace::replay), keeping every value, and the first node whose value differs
+    /// bit for bit from the trace-time value of the node at the same place in `reference` (a
+    /// trace of the same computation run eagerly).
+    pub fn replay_compared(
+        &self,
+        args: &[&Array],
+        host: &mut HostFn<'_>,
+        reference: &Trace,
+    ) -> std::result::Result<(Array, Option<Mismatch>), ReplayError> {
+        let mut first = None;
+        let out = self.run(args, host, Some((reference, &mut first)))?;
+        Ok((out, first))
+    }
+
+    fn run(
+        &self,
+        args: &[&Array],
+        host: &mut HostFn<'_>,
+        mut compare: Option<(&Trace, &mut Option<Mismatch>)>,
+    ) -> std::result::Result<Array, ReplayError> {
+        let _paused = pause();
+        let mut values: Vec<Option<Array>> = vec![None; self.slots];
+        for (i, node) in self.nodes.iter().enumerate() {
+            let fail = |source: BoxError| ReplayError {
+                node: node.name,
+                position: i,
+                source,
+            };
+            let out = {
+                let mut operands: SmallVec<[&Array; 4]> = SmallVec::new();
+                for o in &node.operands {
+                    let v = match *o {
+                        Operand::Slot(s) => values[s as usize].as_ref(),
+                        Operand::Const(c) => self.consts.get(c as usize),
+                    };
+                    operands
+                        .push(v.ok_or_else(|| fail("an operand was freed before its use".into()))?);
+                }
+                match &node.action {
+                    Action::Arg(k) => {
+                        let a = args
+                            .get(*k)
+                            .ok_or_else(|| fail(format!("argument {k} missing").into()))?;
+                        Some((*a).clone())
+                    }
+                    Action::Kernel(f) => Some(f(&operands).map_err(|e| fail(e.into()))?),
+                    Action::Source(read) => Some(read().map_err(fail)?),
+                    Action::Effect(apply) => {
+                        apply(&operands).map_err(fail)?;
+                        None
+                    }
+                    Action::Host(payload) => {
+                        host(payload.as_ref(), &operands).map_err(fail)?;
+                        None
+                    }
+                }
+            };
+            if let (Some(v), Some(s)) = (out, node.output) {
+                if matches!(node.action, Action::Arg(_) | Action::Source(_))
+                    && (v.shape() != node.shape.as_slice() || v.dtype() != node.dtype)
+                {
+                    return Err(fail(
+                        format!(
+                            "traced with {} {:?}, given {} {:?}",
+                            node.dtype,
+                            node.shape,
+                            v.dtype(),
+                            v.shape()
+                        )
+                        .into(),
+                    ));
+                }
+                if let Some((reference, first)) = compare.as_mut() {
+                    if first.is_none() {
+                        let theirs = reference.values.get(s as usize);
+                        let same = theirs.is_some_and(|t| t.equals(&v));
+                        if !same {
+                            **first = Some(Mismatch {
+                                position: i,
+                                node: node.name,
+                                message: format!(
+                                    "replayed {}, eager {}",
+                                    v,
+                                    theirs.map_or("nothing".to_string(), |t| t.to_string())
+                                ),
+                            });
+                        }
+                    }
+                }
+                values[s as usize] = Some(v);
+            }
+            if compare.is_none() {
+                for &s in &self.frees[i] {
+                    values[s as usize] = None;
+                }
+            }
+        }
+        let out = match self.output {
+            Operand::Slot(s) => values[s as usize].take(),
+            Operand::Const(c) => self.consts.get(c as usize).cloned(),
+        };
+        out.ok_or_else(|| ReplayError {
+            node: "output",
+            position: self.nodes.len(),
+            source: "the output has no value".into(),
+        })
+    }
+}
+
+/// The first value of a compared replay that differs from the eager run's
+/// ([`Trace::replay_compared`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// The node's position in the trace.
+    pub position: usize,
+    /// The node's name.
+    pub node: &'static str,
+    /// Both values.
+    pub message: String,
+}
+
+/// A node that failed at a replay: its name and position, and why.
+#[derive(Debug)]
+pub struct ReplayError {
+    /// The node's name.
+    pub node: &'static str,
+    /// Its position in the trace.
+    pub position: usize,
+    /// What failed.
+    pub source: BoxError,
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "replaying node {} (`{}`) of the trace: {}",
+            self.position, self.node, self.source
+        )
+    }
+}
+
+impl std::error::Error for ReplayError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+impl Array {
+    /// The identity of the allocation: what a trace tells values apart by.
+    #[inline]
+    pub(crate) fn key(&self) -> usize {
+        self.repr() as *const crate::tensor::Repr as usize
+    }
+}
