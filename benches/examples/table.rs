@@ -10,6 +10,8 @@
 
 use std::time::Instant;
 
+use tapegrad::{optim::Sgd, prelude::Tensor};
+
 use tapegrad_benches::{
     allocations_per_step, linear_data, linear_mse_floor, scaling_is_large, two_weights_data,
     two_weights_floor, CountingAllocator, DenseFloor, DenseNet, LinearMse, TwoWeights,
@@ -61,6 +63,7 @@ struct Row {
     workload: String,
     samples: usize,
     ours: f64,
+    traced: f64,
     floor: f64,
     allocs: f64,
     bytes: f64,
@@ -79,8 +82,8 @@ fn main() {
     let mut push = |row: Row| {
         if json {
             println!(
-                "{{\"workload\":\"{}\",\"samples\":{},\"ours_us\":{:.4},\"floor_us\":{:.4},\"allocs_per_step\":{:.1},\"bytes_per_step\":{:.0}}}",
-                row.workload, row.samples, row.ours * 1e6, row.floor * 1e6, row.allocs, row.bytes
+                "{{\"workload\":\"{}\",\"samples\":{},\"ours_us\":{:.4},\"traced_us\":{:.4},\"floor_us\":{:.4},\"allocs_per_step\":{:.1},\"bytes_per_step\":{:.0}}}",
+                row.workload, row.samples, row.ours * 1e6, row.traced * 1e6, row.floor * 1e6, row.allocs, row.bytes
             );
         }
         rows.push(row);
@@ -100,10 +103,13 @@ fn main() {
             )
         });
         let (allocs, bytes) = allocations_per_step(10, 1000, || model.step().expect("step"));
+        let mut traced_step = tapegrad::function(|_: &mut (), _: &[Tensor]| Ok(model.step_loss()?));
+        let traced = median_time(|| drop(traced_step.call(&mut (), &[]).expect("traced step")));
         push(Row {
             workload: "two-weights".into(),
             samples: 50,
             ours,
+            traced,
             floor,
             allocs,
             bytes,
@@ -140,10 +146,13 @@ fn main() {
             )
         });
         let (allocs, bytes) = allocations_per_step(3, 100, || model.step().expect("step"));
+        let mut traced_step = tapegrad::function(|_: &mut (), _: &[Tensor]| Ok(model.step_loss()?));
+        let traced = median_time(|| drop(traced_step.call(&mut (), &[]).expect("traced step")));
         push(Row {
             workload: name,
             samples: n,
             ours,
+            traced,
             floor,
             allocs,
             bytes,
@@ -178,6 +187,14 @@ fn main() {
             (3, 100)
         };
         let (allocs, bytes) = allocations_per_step(warm_up, steps, || model.step().expect("step"));
+        let mut sgd = Sgd::new(lr);
+        let mut traced_step = tapegrad::function(|opt: &mut Sgd, _: &[Tensor]| {
+            model
+                .step_with(opt)
+                .map_err(|e| tapegrad::Error::Function(e.to_string()))
+        });
+        let traced = median_time(|| drop(traced_step.call(&mut sgd, &[]).expect("traced step")));
+        drop(traced_step);
         drop(model);
         let mut floor_model = DenseFloor::new(batch, features, hidden, lr as f32);
         let floor = median_time(|| floor_model.step());
@@ -185,6 +202,7 @@ fn main() {
             workload: name,
             samples: batch,
             ours,
+            traced,
             floor,
             allocs,
             bytes,
@@ -193,14 +211,22 @@ fn main() {
 
     if !json {
         println!(
-            "{:<28} {:>12} {:>12} {:>8} {:>14} {:>10} {:>12}",
-            "workload", "ours µs", "floor µs", "ratio", "samples/s", "allocs", "bytes/step"
+            "{:<28} {:>12} {:>12} {:>12} {:>8} {:>14} {:>10} {:>12}",
+            "workload",
+            "ours µs",
+            "traced µs",
+            "floor µs",
+            "ratio",
+            "samples/s",
+            "allocs",
+            "bytes/step"
         );
         for r in &rows {
             println!(
-                "{:<28} {:>12.3} {:>12.3} {:>8.1} {:>14.3e} {:>10.1} {:>12.0}",
+                "{:<28} {:>12.3} {:>12.3} {:>12.3} {:>8.1} {:>14.3e} {:>10.1} {:>12.0}",
                 r.workload,
                 r.ours * 1e6,
+                r.traced * 1e6,
                 r.floor * 1e6,
                 r.ours / r.floor,
                 r.samples as f64 / r.ours,

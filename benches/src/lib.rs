@@ -4,7 +4,7 @@
 
 use tapegrad_autodiff::{abs, pow, reduce_mean, square, GradientTape, Result, Tensor, Variable};
 use tapegrad_nn::{losses::mean_squared_error, Dense, Initializer, Layer};
-use tapegrad_optim::{OptimizerExt, Sgd};
+use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
 use tapegrad_tensor::DType;
 
 /// Document 000's data: x = 0, 2, ..., 98 and y = 5x + 3 in float32.
@@ -38,6 +38,11 @@ impl TwoWeights {
 
     /// One step: forward, gradient, two SGD updates with learning rate 1e-4.
     pub fn step(&self) -> Result<()> {
+        self.step_loss().map(drop)
+    }
+
+    /// [`step`](Self::step), returning the loss (the closure a traced step is made of).
+    pub fn step_loss(&self) -> Result<Tensor> {
         let tape = GradientTape::new();
         let y_test = ((&self.x * &self.a)? + &self.b)?;
         let loss = abs(&self.y - y_test)?;
@@ -47,7 +52,7 @@ impl TwoWeights {
                 v.assign_sub_scaled(1e-4, &g)?;
             }
         }
-        Ok(())
+        Ok(loss)
     }
 }
 
@@ -143,6 +148,11 @@ impl LinearMse {
 
     /// One step: `loss = mean((w x + b - y)^2)` on a tape, its gradients, two `assign_sub`.
     pub fn step(&self) -> Result<()> {
+        self.step_loss().map(drop)
+    }
+
+    /// [`step`](Self::step), returning the loss (the closure a traced step is made of).
+    pub fn step_loss(&self) -> Result<Tensor> {
         let tape = GradientTape::new();
         let e = (((&self.w * &self.x)? + &self.b)? - &self.y)?;
         let sq = if self.with_pow {
@@ -157,7 +167,7 @@ impl LinearMse {
                 v.assign_sub((g * self.learning_rate)?)?;
             }
         }
-        Ok(())
+        Ok(loss)
     }
 }
 
@@ -277,18 +287,46 @@ impl DenseNet {
 
     /// One step: forward, `mean_squared_error`, tape gradients, `apply_gradients`.
     pub fn step(&mut self) -> Result<(), Box<dyn std::error::Error>> {
-        let tape = GradientTape::new();
-        let mut h = self.x.clone();
-        for layer in &mut self.layers {
-            h = layer.call(&h)?;
-        }
-        let loss = reduce_mean(mean_squared_error(&self.y, &h)?, None, false)?;
-        let refs: Vec<&Variable> = self.variables.iter().collect();
-        let grads = tape.gradient(&loss, &refs)?;
-        self.optimizer
-            .apply_gradients(grads.into_iter().zip(&self.variables))?;
-        Ok(())
+        dense_step(
+            &self.x,
+            &self.y,
+            &self.layers,
+            &self.variables,
+            &mut self.optimizer,
+        )
+        .map(drop)
     }
+
+    /// [`step`](Self::step) with the optimizer given, returning the loss (the closure a
+    /// traced step is made of: the optimizer is the function's argument).
+    pub fn step_with(&self, optimizer: &mut Sgd) -> Result<Tensor, Box<dyn std::error::Error>> {
+        dense_step(&self.x, &self.y, &self.layers, &self.variables, optimizer)
+    }
+
+    /// The learning rate of its SGD (for a traced step's own optimizer).
+    pub fn learning_rate(&self) -> f64 {
+        self.optimizer.learning_rate()
+    }
+}
+
+/// A [`DenseNet`] step on its parts (so that [`DenseNet::step`] borrows its own optimizer).
+fn dense_step(
+    x: &Tensor,
+    y: &Tensor,
+    layers: &[Dense],
+    variables: &[Variable],
+    optimizer: &mut Sgd,
+) -> Result<Tensor, Box<dyn std::error::Error>> {
+    let tape = GradientTape::new();
+    let mut h = x.clone();
+    for layer in layers {
+        h = layer.call(&h)?;
+    }
+    let loss = reduce_mean(mean_squared_error(y, &h)?, None, false)?;
+    let refs: Vec<&Variable> = variables.iter().collect();
+    let grads = tape.gradient(&loss, &refs)?;
+    optimizer.apply_gradients(grads.into_iter().zip(variables))?;
+    Ok(loss)
 }
 
 /// A kernel initializer returning a fixed tensor.
