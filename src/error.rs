@@ -39,6 +39,9 @@ pub enum Error {
     /// From a data set, a random generator or a file.
     #[error(transparent)]
     Datasets(#[from] crate::datasets::DatasetsError),
+    /// From `compile`, `fit`, `evaluate`, `predict` or a callback.
+    #[error(transparent)]
+    Train(#[from] crate::train::Error),
 }
 
 /// Shorthand for results with the facade's [`Error`].
