@@ -42,6 +42,9 @@ pub enum Error {
     /// From a traced step ([`crate::function`]): a replay that failed, naming its node.
     #[error("tapegrad::function: {0}")]
     Function(String),
+    /// From `compile`, `fit`, `evaluate`, `predict` or a callback.
+    #[error(transparent)]
+    Train(#[from] crate::train::Error),
 }
 
 /// Shorthand for results with the facade's [`Error`].

@@ -10,6 +10,7 @@
 //! | [`nn`] (`tapegrad-nn`) | `Dense`, activations, initializers, losses, metrics |
 //! | [`optim`] (`tapegrad-optim`) | `Sgd`, `Adam`, ... and learning-rate schedules |
 //! | [`datasets`] (`tapegrad-datasets`) | numpy-exact `RandomState`, `make_regression`, files |
+//! | [`train`] (`tapegrad-train`) | Keras's `compile`, `fit`, `evaluate`, callbacks, progress |
 //!
 //! Document 000's fit, as its Python reads:
 //!
@@ -74,6 +75,7 @@ pub use tapegrad_datasets as datasets;
 pub use tapegrad_nn as nn;
 pub use tapegrad_optim as optim;
 pub use tapegrad_tensor as tensor;
+pub use tapegrad_train as train;
 
 /// The names the documents use, in one import.
 pub mod prelude {

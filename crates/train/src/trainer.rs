@@ -1,0 +1,653 @@
+//! [`Compiled`]: a model with its optimizer, loss and metrics, and Keras's `fit`, `evaluate`,
+//! `predict`, `train_on_batch` and `test_on_batch` on it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tapegrad_autodiff::{concat, GradientTape, Tensor};
+use tapegrad_datasets::RandomState;
+use tapegrad_nn::losses::Loss;
+use tapegrad_nn::metrics::Mean;
+use tapegrad_nn::Layer;
+use tapegrad_optim::{Optimizer, OptimizerExt};
+
+use crate::callbacks::{Callback, TrainContext};
+use crate::compile::{CompiledMetric, IntoLoss, IntoMetric, IntoOptimizer};
+use crate::progress::Progress;
+use crate::{Error, History, Logs, Result};
+
+/// `model.compile(optimizer, loss, metrics)` on every layer (a [`Sequential`] or any
+/// [`Layer`]): the optimizer, loss and metrics as objects or by Keras's names.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Sequential};
+/// use tapegrad_optim::Sgd;
+/// use tapegrad_train::{CompileExt, NO_METRICS};
+/// let model = Sequential::new().layer(Dense::new(1))?;
+/// let compiled = model.compile(Sgd::new(0.1).momentum(0.9), "mse", NO_METRICS)?;
+/// assert_eq!(compiled.optimizer().name(), "SGD");
+/// let err = Sequential::new().compile("adam", "mse", ["mea"]).unwrap_err();
+/// assert!(err.to_string().starts_with("unknown metric `mea`; known: mae, "), "{err}");
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
+///
+/// [`Sequential`]: tapegrad_nn::Sequential
+pub trait CompileExt: Layer + Sized {
+    /// The compiled model, or the error naming the unknown name or the bad setting.
+    fn compile<O, L, I>(self, optimizer: O, loss: L, metrics: I) -> Result<Compiled<Self>>
+    where
+        O: IntoOptimizer,
+        L: IntoLoss,
+        I: IntoIterator,
+        I::Item: IntoMetric,
+    {
+        compile(self, optimizer, loss, metrics)
+    }
+}
+
+impl<M: Layer + Sized> CompileExt for M {}
+
+/// [`CompileExt::compile`] as a function.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Sequential};
+/// let m = tapegrad_train::compile(Sequential::new().layer(Dense::new(1))?, "adam", "mae", ["mse"])?;
+/// assert_eq!(m.metrics_names(), ["loss", "mse"]);
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
+pub fn compile<M, O, L, I>(model: M, optimizer: O, loss: L, metrics: I) -> Result<Compiled<M>>
+where
+    M: Layer,
+    O: IntoOptimizer,
+    L: IntoLoss,
+    I: IntoIterator,
+    I::Item: IntoMetric,
+{
+    let metrics = (metrics.into_iter())
+        .map(IntoMetric::into_metric)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Compiled {
+        model,
+        optimizer: optimizer.into_optimizer()?,
+        loss: loss.into_loss()?,
+        metrics,
+        loss_tracker: Mean::new(),
+    })
+}
+
+/// `fit`'s arguments, with Keras's defaults (`epochs` 1, `batch_size` 32, `shuffle` true,
+/// `verbose` 1), set field by field or by the builder methods.
+///
+/// ```
+/// use std::sync::{atomic::AtomicBool, Arc};
+/// use tapegrad_train::{EarlyStopping, FitOptions};
+/// let mut es = EarlyStopping::new("val_loss").patience(2);
+/// let stop = Arc::new(AtomicBool::new(false)); // set by a Ctrl-C handler
+/// let opts = FitOptions::new()
+///     .epochs(20)
+///     .batch_size(16)
+///     .validation_split(0.2)
+///     .seed(7)
+///     .verbose(2)
+///     .callback(&mut es)
+///     .stop_flag(stop.clone());
+/// assert_eq!((opts.epochs, opts.batch_size, opts.shuffle), (20, 16, true));
+/// ```
+pub struct FitOptions<'a> {
+    /// The epoch to stop before (epochs run: `initial_epoch..epochs`).
+    pub epochs: usize,
+    /// Rows a batch (the last batch takes what is left).
+    pub batch_size: usize,
+    /// Whether the training rows are permuted at each epoch.
+    pub shuffle: bool,
+    /// The seed of the permutations.
+    pub seed: u32,
+    /// The fraction of the rows kept for validation: the last ones, taken before shuffling.
+    pub validation_split: f64,
+    /// Validation inputs and targets (used instead of `validation_split`).
+    pub validation_data: Option<(Tensor, Tensor)>,
+    /// The epoch to start from (for resuming).
+    pub initial_epoch: usize,
+    /// 0: silent, 1: a progress bar, 2: a line an epoch.
+    pub verbose: u8,
+    /// Called in order, before the [`History`] is recorded.
+    pub callbacks: Vec<&'a mut dyn Callback>,
+    /// When set (by a Ctrl-C handler, say), `fit` stops after the current batch and returns
+    /// the epochs completed.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.0,
+            validation_data: None,
+            initial_epoch: 0,
+            verbose: 1,
+            callbacks: Vec::new(),
+            stop: None,
+        }
+    }
+}
+
+impl<'a> FitOptions<'a> {
+    /// Keras's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `epochs`.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Sets `batch_size`.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Sets `shuffle`.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Sets the seed of the shuffles.
+    pub fn seed(mut self, seed: u32) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets `validation_split`.
+    pub fn validation_split(mut self, split: f64) -> Self {
+        self.validation_split = split;
+        self
+    }
+    /// Sets `validation_data`.
+    pub fn validation_data(mut self, x: Tensor, y: Tensor) -> Self {
+        self.validation_data = Some((x, y));
+        self
+    }
+    /// Sets `initial_epoch`.
+    pub fn initial_epoch(mut self, epoch: usize) -> Self {
+        self.initial_epoch = epoch;
+        self
+    }
+    /// Sets `verbose`.
+    pub fn verbose(mut self, verbose: u8) -> Self {
+        self.verbose = verbose;
+        self
+    }
+    /// Adds a callback.
+    pub fn callback(mut self, callback: &'a mut dyn Callback) -> Self {
+        self.callbacks.push(callback);
+        self
+    }
+    /// Sets the stop flag.
+    pub fn stop_flag(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+}
+
+/// A compiled model (what `model.compile` makes of a Keras model): the model, its optimizer,
+/// its loss and its metrics.
+pub struct Compiled<M> {
+    model: M,
+    optimizer: Box<dyn Optimizer>,
+    loss: Box<dyn Loss>,
+    metrics: Vec<CompiledMetric>,
+    /// The `loss` of the logs: each batch's loss weighted by its rows, in float32 (Keras's
+    /// `Mean` metric, as its compiled loss keeps it).
+    loss_tracker: Mean,
+}
+
+impl<M> std::fmt::Debug for Compiled<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("optimizer", &self.optimizer.name())
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rows of `x`, or an error naming `what`.
+fn rows(what: &'static str, name: &str, x: &Tensor) -> Result<usize> {
+    match x.shape().first() {
+        Some(&n) => Ok(n),
+        None => Err(Error::Data {
+            what,
+            message: format!("{name} is a scalar; it needs a first axis of rows"),
+        }),
+    }
+}
+
+fn same_rows(what: &'static str, x: &Tensor, y: &Tensor) -> Result<usize> {
+    let (n, m) = (rows(what, "x", x)?, rows(what, "y", y)?);
+    if n != m {
+        return Err(Error::Data {
+            what,
+            message: format!(
+                "x has {n} rows (shape {:?}) and y {m} (shape {:?}); they must be equal",
+                x.shape(),
+                y.shape()
+            ),
+        });
+    }
+    Ok(n)
+}
+
+fn check_batch_size(what: &'static str, batch_size: usize) -> Result<()> {
+    if batch_size == 0 {
+        return Err(Error::Invalid {
+            what,
+            message: "batch_size must be at least 1".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Rows `start..end` of `x`, on no tape.
+fn take(x: &Tensor, start: usize, end: usize) -> Result<Tensor> {
+    if start == 0 && end == x.shape()[0] {
+        return Ok(x.clone());
+    }
+    let idx: Vec<usize> = (start..end).collect();
+    Ok(Tensor::new(x.value().gather(&idx)?))
+}
+
+fn detached(t: &Tensor) -> Tensor {
+    Tensor::new(t.value().clone())
+}
+
+impl<M: Layer> Compiled<M> {
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+    /// The model, mutably (to add or rebuild layers).
+    pub fn model_mut(&mut self) -> &mut M {
+        &mut self.model
+    }
+    /// The model, giving the optimizer, loss and metrics up.
+    pub fn into_model(self) -> M {
+        self.model
+    }
+    /// The optimizer.
+    pub fn optimizer(&self) -> &dyn Optimizer {
+        self.optimizer.as_ref()
+    }
+    /// The optimizer, mutably (its learning rate).
+    pub fn optimizer_mut(&mut self) -> &mut dyn Optimizer {
+        self.optimizer.as_mut()
+    }
+
+    /// The names of the logs, in order: `loss`, then the metrics (`model.metrics_names`).
+    pub fn metrics_names(&self) -> Vec<String> {
+        std::iter::once("loss".to_string())
+            .chain(self.metrics.iter().map(|m| m.name().to_string()))
+            .collect()
+    }
+
+    /// Clears the loss and metric totals (`model.reset_metrics()`).
+    pub fn reset_metrics(&mut self) {
+        self.loss_tracker.reset_state();
+        for m in &mut self.metrics {
+            m.reset();
+        }
+    }
+
+    /// The current loss and metric values, `loss` first.
+    fn logs(&self) -> Result<Logs> {
+        let mut logs = Logs::new();
+        logs.insert("loss", self.loss_tracker.result()?.item()?);
+        for m in &self.metrics {
+            logs.insert(m.name(), m.result()?);
+        }
+        Ok(logs)
+    }
+
+    fn ensure_built(&mut self, x: &Tensor) -> Result<()> {
+        if !self.model.built() {
+            self.model.build(x.shape())?;
+        }
+        Ok(())
+    }
+
+    /// Adds a batch to the totals: its loss weighted by its rows, and the metrics.
+    fn track(&mut self, y: &Tensor, y_pred: &Tensor, loss: &Tensor) -> Result<()> {
+        let batch = Tensor::scalar(y.shape()[0] as f32);
+        self.loss_tracker
+            .update_state_weighted(&detached(loss), &batch)?;
+        let y_pred = detached(y_pred);
+        for m in &mut self.metrics {
+            m.update(y, &y_pred)?;
+        }
+        Ok(())
+    }
+
+    /// One step of training (Keras's `train_step`): the forward pass on a tape, the loss, its
+    /// gradients applied by the optimizer; the totals take the loss and the metrics of the
+    /// predictions made before the update.
+    fn train_step(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
+        self.ensure_built(x)?;
+        let tape = GradientTape::new();
+        let y_pred = self.model.call(x)?;
+        let loss = self.loss.call(y, &y_pred)?;
+        let vars = self.model.trainable_variables();
+        let refs: Vec<_> = vars.iter().collect();
+        let grads = tape.gradients(&loss, &refs)?;
+        drop(tape);
+        self.optimizer.apply_gradients(&grads)?;
+        self.track(y, &y_pred, &loss)
+    }
+
+    fn test_step(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
+        self.ensure_built(x)?;
+        let y_pred = self.model.call(x)?;
+        let loss = self.loss.call(y, &y_pred)?;
+        self.track(y, &y_pred, &loss)
+    }
+
+    /// Trains on one batch and returns its logs (`model.train_on_batch(x, y)`, with the
+    /// totals reset first as Keras's `reset_metrics=True`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::{Dense, initializers::Ones, Sequential};
+    /// use tapegrad_optim::Sgd;
+    /// use tapegrad_train::CompileExt;
+    /// let model = Sequential::with_input_shape(&[1]).layer(Dense::new(1).kernel_initializer(Ones))?;
+    /// let mut model = model.compile(Sgd::new(0.1), "mse", ["mae"])?;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1])?;
+    /// let y = Tensor::from_vec(vec![2.0f32, 4.0], &[2, 1])?;
+    /// let logs = model.train_on_batch(&x, &y)?;
+    /// assert_eq!(logs.get("loss"), Some(2.5)); // ((1-2)² + (2-4)²) / 2, before the step
+    /// assert_eq!(logs.get("mae"), Some(1.5));
+    /// # Ok::<(), tapegrad_train::Error>(())
+    /// ```
+    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<Logs> {
+        same_rows("train_on_batch", x, y)?;
+        self.reset_metrics();
+        self.train_step(x, y)?;
+        self.logs()
+    }
+
+    /// The logs of one batch, without training (`model.test_on_batch(x, y)`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::{Dense, initializers::Ones, Sequential};
+    /// use tapegrad_train::{CompileExt, NO_METRICS};
+    /// let model = Sequential::with_input_shape(&[1]).layer(Dense::new(1).kernel_initializer(Ones))?;
+    /// let mut model = model.compile("sgd", "mae", NO_METRICS)?;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1])?;
+    /// let y = Tensor::from_vec(vec![2.0f32, 4.0], &[2, 1])?;
+    /// assert_eq!(model.test_on_batch(&x, &y)?.get("loss"), Some(1.5));
+    /// let wrong = Tensor::from_vec(vec![2.0f32], &[1, 1])?;
+    /// assert!(model.test_on_batch(&x, &wrong).unwrap_err().to_string().contains("x has 2 rows"));
+    /// # Ok::<(), tapegrad_train::Error>(())
+    /// ```
+    pub fn test_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<Logs> {
+        same_rows("test_on_batch", x, y)?;
+        self.reset_metrics();
+        self.test_step(x, y)?;
+        self.logs()
+    }
+
+    /// The loss and metrics over `x`, `y` in batches of `batch_size`
+    /// (`model.evaluate(x, y, batch_size)`): each a mean over the rows, as Keras's.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::{Dense, initializers::Ones, Sequential};
+    /// use tapegrad_train::CompileExt;
+    /// let model = Sequential::with_input_shape(&[1]).layer(Dense::new(1).kernel_initializer(Ones))?;
+    /// let mut model = model.compile("sgd", "mse", ["mae"])?;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3, 1])?;
+    /// let y = Tensor::from_vec(vec![1.0f32, 2.0, 6.0], &[3, 1])?;
+    /// let logs = model.evaluate(&x, &y, 2)?; // batches of 2 rows and 1 row
+    /// assert_eq!(logs.get("loss"), Some(3.0));
+    /// assert_eq!(logs.get("mae"), Some(1.0));
+    /// # Ok::<(), tapegrad_train::Error>(())
+    /// ```
+    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+        check_batch_size("evaluate", batch_size)?;
+        let n = same_rows("evaluate", x, y)?;
+        self.reset_metrics();
+        for start in (0..n).step_by(batch_size) {
+            let end = (start + batch_size).min(n);
+            self.test_step(&take(x, start, end)?, &take(y, start, end)?)?;
+        }
+        self.logs()
+    }
+
+    /// The model's outputs for `x`, computed in batches of `batch_size` and stacked
+    /// (`model.predict(x, batch_size)`).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::{Dense, initializers::Ones, Sequential};
+    /// use tapegrad_train::{CompileExt, NO_METRICS};
+    /// let model = Sequential::with_input_shape(&[2]).layer(Dense::new(1).kernel_initializer(Ones))?;
+    /// let mut model = model.compile("sgd", "mse", NO_METRICS)?;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2])?;
+    /// let y = model.predict(&x, 2)?;
+    /// assert_eq!(y.shape(), [3, 1]);
+    /// assert_eq!(y.to_vec::<f32>()?, [3.0, 7.0, 11.0]);
+    /// # Ok::<(), tapegrad_train::Error>(())
+    /// ```
+    pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
+        check_batch_size("predict", batch_size)?;
+        let n = rows("predict", "x", x)?;
+        if n == 0 {
+            return Err(Error::Data {
+                what: "predict",
+                message: format!("x has no rows (shape {:?})", x.shape()),
+            });
+        }
+        self.ensure_built(x)?;
+        let mut outs = Vec::new();
+        for start in (0..n).step_by(batch_size) {
+            let end = (start + batch_size).min(n);
+            outs.push(detached(&self.model.call(&take(x, start, end)?)?));
+        }
+        if outs.len() == 1 {
+            return Ok(outs.remove(0));
+        }
+        Ok(detached(&concat(&outs, 0)?))
+    }
+
+    /// Trains for `epochs` (`model.fit`) and returns the [`History`]: each epoch's loss and
+    /// metrics (the means over its rows of what each batch gave before its update, in
+    /// float32, as Keras's `Mean` accumulates them) and their `val_` values on the
+    /// validation data after the epoch.
+    ///
+    /// The validation rows are `validation_data` or, with `validation_split`, the last
+    /// `split` of the rows (before any shuffle, as Keras takes them). Callbacks are called in
+    /// the order given; a callback that sets `stop_training` ends training after the batch or
+    /// the epoch. When the stop flag is set, training ends after the current batch, that epoch
+    /// is not recorded, and [`History::interrupted`] is true.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::{Dense, GlorotUniform, Sequential};
+    /// use tapegrad_train::{CompileExt, FitOptions};
+    /// let x = Tensor::from_vec((0..60).map(|i| (i % 7) as f32).collect(), &[30, 2])?;
+    /// let y = Tensor::from_vec((0..30).map(|i| (i % 3) as f32).collect(), &[30, 1])?;
+    /// let model = Sequential::with_input_shape(&[2])
+    ///     .layer(Dense::new(4).activation("relu")?.kernel_initializer(GlorotUniform::new().seed(1)))?
+    ///     .layer(Dense::new(1))?;
+    /// let mut model = model.compile("adam", "mse", ["mae"])?;
+    /// let opts = FitOptions::new().epochs(2).batch_size(8).validation_split(0.2).verbose(0);
+    /// let h = model.fit(&x, &y, opts)?;
+    /// assert_eq!(h.keys().collect::<Vec<_>>(), ["loss", "mae", "val_loss", "val_mae"]);
+    /// assert_eq!(h.epoch, [0, 1]);
+    /// let err = model.fit(&x, &y, FitOptions::new().validation_split(1.5)).unwrap_err();
+    /// assert!(err.to_string().starts_with("validation_split: "), "{err}");
+    /// # Ok::<(), tapegrad_train::Error>(())
+    /// ```
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut opts: FitOptions<'_>) -> Result<History> {
+        check_batch_size("fit", opts.batch_size)?;
+        let n = same_rows("fit", x, y)?;
+        let (train_x, train_y, validation) = split(x, y, n, &opts)?;
+        let n_train = train_x.shape()[0];
+        if n_train == 0 {
+            return Err(Error::Data {
+                what: "fit",
+                message: format!("no rows to train on (x has shape {:?})", x.shape()),
+            });
+        }
+        let steps = n_train.div_ceil(opts.batch_size);
+        let mut rng = RandomState::new(opts.seed);
+        let mut progress = Progress::new(opts.verbose, opts.epochs, Some(steps));
+        let mut history = History::default();
+        self.ensure_built(&train_x)?;
+        let mut state = Shared {
+            stop_training: false,
+            epochs: opts.epochs,
+            steps,
+        };
+        let callbacks = &mut opts.callbacks;
+        let mut last_logs = Logs::new();
+        self.each(callbacks, &mut state, |cb, ctx| cb.on_train_begin(ctx))?;
+        for epoch in opts.initial_epoch..opts.epochs {
+            self.reset_metrics();
+            self.each(callbacks, &mut state, |cb, ctx| {
+                cb.on_epoch_begin(epoch, ctx)
+            })?;
+            progress.epoch_begin(epoch);
+            let order: Vec<usize> = if opts.shuffle {
+                rng.permutation(n_train)?.to_vec()
+            } else {
+                (0..n_train).collect()
+            };
+            let mut logs = Logs::new();
+            let mut interrupted = false;
+            for step in 0..steps {
+                self.each(callbacks, &mut state, |cb, ctx| {
+                    cb.on_batch_begin(step, ctx)
+                })?;
+                let idx =
+                    &order[step * opts.batch_size..((step + 1) * opts.batch_size).min(n_train)];
+                let (xb, yb) = if opts.shuffle {
+                    (
+                        Tensor::new(train_x.value().gather(idx)?),
+                        Tensor::new(train_y.value().gather(idx)?),
+                    )
+                } else {
+                    let (a, b) = (idx[0], idx[0] + idx.len());
+                    (take(&train_x, a, b)?, take(&train_y, a, b)?)
+                };
+                self.train_step(&xb, &yb)?;
+                logs = self.logs()?;
+                self.each(callbacks, &mut state, |cb, ctx| {
+                    cb.on_batch_end(step, &logs, ctx)
+                })?;
+                progress.batch_end(step + 1, &logs);
+                if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                    interrupted = true;
+                    break;
+                }
+                if state.stop_training {
+                    break;
+                }
+            }
+            if interrupted {
+                progress.abandon();
+                history.interrupted = true;
+                break;
+            }
+            if let Some((vx, vy)) = &validation {
+                let val = self.evaluate(vx, vy, opts.batch_size)?;
+                for (k, v) in val.iter() {
+                    logs.insert(&format!("val_{k}"), v);
+                }
+            }
+            progress.epoch_end(steps, &logs);
+            self.each(callbacks, &mut state, |cb, ctx| {
+                cb.on_epoch_end(epoch, &mut logs, ctx)
+            })?;
+            history.record(epoch, &logs);
+            last_logs = logs;
+            if state.stop_training {
+                break;
+            }
+        }
+        self.each(callbacks, &mut state, |cb, ctx| {
+            cb.on_train_end(&last_logs, ctx)
+        })?;
+        Ok(history)
+    }
+
+    /// Calls `f` on each callback with a context over this model.
+    fn each(
+        &mut self,
+        callbacks: &mut [&mut dyn Callback],
+        state: &mut Shared,
+        mut f: impl FnMut(&mut dyn Callback, &mut TrainContext<'_>) -> Result<()>,
+    ) -> Result<()> {
+        for cb in callbacks.iter_mut() {
+            let mut ctx = TrainContext {
+                model: &self.model,
+                optimizer: self.optimizer.as_mut(),
+                stop_training: state.stop_training,
+                epochs: state.epochs,
+                steps: Some(state.steps),
+            };
+            f(&mut **cb, &mut ctx)?;
+            state.stop_training = ctx.stop_training;
+        }
+        Ok(())
+    }
+}
+
+/// What callbacks share across calls.
+struct Shared {
+    stop_training: bool,
+    epochs: usize,
+    steps: usize,
+}
+
+type Split = (Tensor, Tensor, Option<(Tensor, Tensor)>);
+
+/// The training rows and the validation rows: `validation_data`, or the last
+/// `validation_split` of the rows (`floor(n * (1 - split))` rows kept for training, Keras's).
+fn split(x: &Tensor, y: &Tensor, n: usize, opts: &FitOptions<'_>) -> Result<Split> {
+    let s = opts.validation_split;
+    if !(0.0..1.0).contains(&s) {
+        return Err(Error::Invalid {
+            what: "validation_split",
+            message: format!("must be ≥ 0 and < 1, got {s}"),
+        });
+    }
+    if let Some((vx, vy)) = &opts.validation_data {
+        let m = same_rows("validation_data", vx, vy)?;
+        if m == 0 {
+            return Err(Error::Data {
+                what: "validation_data",
+                message: format!("has no rows (shape {:?})", vx.shape()),
+            });
+        }
+        return Ok((x.clone(), y.clone(), Some((vx.clone(), vy.clone()))));
+    }
+    if s == 0.0 {
+        return Ok((x.clone(), y.clone(), None));
+    }
+    let at = (n as f64 * (1.0 - s)).floor() as usize;
+    if at == 0 || at == n {
+        return Err(Error::Data {
+            what: "validation_split",
+            message: format!(
+                "{s} of {n} rows leaves {at} to train on and {} to validate on; both need at least one",
+                n - at
+            ),
+        });
+    }
+    Ok((
+        take(x, 0, at)?,
+        take(y, 0, at)?,
+        Some((take(x, at, n)?, take(y, at, n)?)),
+    ))
+}

@@ -1,0 +1,177 @@
+//! `fit` against tf-keras 2.21: every case of `data/keras/fit.json` (written by
+//! `data/keras/gen_fit_reference.py`): Sequential Dense models with seeded GlorotUniform
+//! kernels, several optimizers, losses, metrics and batch sizes, with and without validation,
+//! `shuffle=False`. The initial weights must equal tf-keras's bit for bit; each epoch's
+//! history and the final weights within 1e-5 relative.
+
+use serde_json::Value;
+use tapegrad_autodiff::Tensor;
+use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
+use tapegrad_optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Nadam, Optimizer, RMSprop, Sgd};
+use tapegrad_train::{compile, FitOptions};
+
+const TOLERANCE: f64 = 1e-5;
+
+fn load() -> Value {
+    let path = format!("{}/../../data/keras/fit.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn flat(v: &Value, out: &mut Vec<f32>, shape: &mut Vec<usize>, depth: usize) {
+    match v {
+        Value::Array(items) => {
+            if shape.len() == depth {
+                shape.push(items.len());
+            }
+            items.iter().for_each(|it| flat(it, out, shape, depth + 1));
+        }
+        Value::Number(n) => out.push(n.as_f64().unwrap() as f32),
+        other => panic!("not a number: {other}"),
+    }
+}
+
+fn tensor(v: &Value) -> Tensor {
+    let (mut data, mut shape) = (Vec::new(), Vec::new());
+    flat(v, &mut data, &mut shape, 0);
+    Tensor::from_vec(data, &shape).unwrap()
+}
+
+fn optimizer(cfg: &Value) -> Box<dyn Optimizer> {
+    let lr = cfg["learning_rate"].as_f64().unwrap();
+    match cfg["name"].as_str().unwrap() {
+        "sgd" => Box::new(
+            Sgd::new(lr)
+                .momentum(cfg["momentum"].as_f64().unwrap_or(0.0))
+                .nesterov(cfg["nesterov"].as_bool().unwrap_or(false)),
+        ),
+        "adam" => Box::new(Adam::new(lr)),
+        "adamw" => Box::new(AdamW::new(lr)),
+        "rmsprop" => Box::new(RMSprop::new(lr)),
+        "adagrad" => Box::new(Adagrad::new(lr)),
+        "adadelta" => Box::new(Adadelta::new(lr)),
+        "nadam" => Box::new(Nadam::new(lr)),
+        "adamax" => Box::new(Adamax::new(lr)),
+        other => panic!("optimizer {other}"),
+    }
+}
+
+/// |a − b| / max(|a|, |b|), 0 when both are 0.
+fn rel(a: f64, b: f64) -> f64 {
+    let m = a.abs().max(b.abs());
+    if m == 0.0 {
+        0.0
+    } else {
+        (a - b).abs() / m
+    }
+}
+
+#[test]
+fn fit_matches_tf_keras_history_and_weights() {
+    let doc = load();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 8);
+    let mut worst = (0.0f64, String::new());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let seed = case["seed"].as_u64().unwrap();
+        let features = case["features"].as_u64().unwrap() as usize;
+        let mut model = Sequential::with_input_shape(&[features]);
+        for (i, layer) in case["layers"].as_array().unwrap().iter().enumerate() {
+            let dense = Dense::new(layer[0].as_u64().unwrap() as usize)
+                .activation(layer[1].as_str().unwrap())
+                .unwrap()
+                .kernel_initializer(GlorotUniform::seeded(seed + i as u64));
+            model = model.layer(dense).unwrap();
+        }
+        for (ours, theirs) in model
+            .get_weights()
+            .iter()
+            .zip(case["initial_weights"].as_array().unwrap())
+        {
+            assert!(
+                ours.equals(&tensor(theirs)),
+                "{name}: initial weights differ"
+            );
+        }
+        let metrics: Vec<&str> = (case["metrics"].as_array().unwrap().iter())
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        let mut trainer = compile(
+            model,
+            optimizer(&case["optimizer"]),
+            case["loss"].as_str().unwrap(),
+            metrics,
+        )
+        .unwrap();
+        let mut opts = FitOptions::new()
+            .epochs(case["epochs"].as_u64().unwrap() as usize)
+            .batch_size(case["batch_size"].as_u64().unwrap() as usize)
+            .shuffle(false)
+            .verbose(0);
+        if let Some(s) = case["validation_split"].as_f64() {
+            opts = opts.validation_split(s);
+        }
+        if let Some(e) = case["initial_epoch"].as_u64() {
+            opts = opts.initial_epoch(e as usize);
+        }
+        if !case["validation_x"].is_null() {
+            opts =
+                opts.validation_data(tensor(&case["validation_x"]), tensor(&case["validation_y"]));
+        }
+        let history = trainer
+            .fit(&tensor(&case["x"]), &tensor(&case["y"]), opts)
+            .unwrap();
+        let epochs: Vec<usize> = (case["epochs_run"].as_array().unwrap().iter())
+            .map(|e| e.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(history.epoch, epochs, "{name}");
+        let theirs = case["history"].as_object().unwrap();
+        let mut keys: Vec<&str> = history.keys().collect();
+        let mut their_keys: Vec<&str> = theirs.keys().map(String::as_str).collect();
+        keys.sort();
+        their_keys.sort();
+        assert_eq!(keys, their_keys, "{name}: history keys");
+        for (key, values) in theirs {
+            let ours = history.get(key).unwrap();
+            for (epoch, (a, b)) in ours.iter().zip(values.as_array().unwrap()).enumerate() {
+                let d = rel(*a, b.as_f64().unwrap());
+                if d > worst.0 {
+                    worst = (d, format!("{name} {key}[{epoch}]"));
+                }
+                assert!(
+                    d <= TOLERANCE,
+                    "{name}: {key}[{epoch}] = {a}, tf-keras {b} (relative {d:e})"
+                );
+            }
+        }
+        let final_weights = trainer.model().get_weights();
+        for (w, (ours, theirs)) in final_weights
+            .iter()
+            .zip(case["final_weights"].as_array().unwrap())
+            .enumerate()
+        {
+            let theirs = tensor(theirs);
+            assert_eq!(ours.shape(), theirs.shape(), "{name}: weight {w}");
+            for (i, (a, b)) in ours
+                .to_f64_vec()
+                .iter()
+                .zip(theirs.to_f64_vec())
+                .enumerate()
+            {
+                let d = rel(*a, b);
+                if d > worst.0 {
+                    worst = (d, format!("{name} weight {w}[{i}]"));
+                }
+                assert!(
+                    d <= TOLERANCE,
+                    "{name}: weight {w}[{i}] = {a}, tf-keras {b} (relative {d:e})"
+                );
+            }
+        }
+    }
+    println!(
+        "largest relative deviation from tf-keras: {:e} ({})",
+        worst.0, worst.1
+    );
+}
