@@ -18,6 +18,7 @@ pub mod experiment;
 pub mod experiments;
 pub mod explain;
 pub mod figures;
+pub mod fit;
 pub mod format;
 pub mod json;
 pub mod output;

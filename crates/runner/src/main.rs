@@ -34,9 +34,73 @@ enum Command {
     /// Print the experiment's first training step as its tape recorded it: the ops with their
     /// values, the backward pass with each op's gradient and rule, the gradients.
     Explain(ExplainArgs),
+    /// Keras's compile and fit of Dense layers on a table (all columns but the targets are
+    /// features); the history and weights with --json.
+    Fit(FitArgs),
     /// Make data sets.
     #[command(subcommand)]
     Data(DataCommand),
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+struct FitArgs {
+    /// The table: CSV (Parquet with the `parquet` feature).
+    data: PathBuf,
+    /// A target column (repeatable, or comma-separated).
+    #[arg(long = "target", required = true, value_delimiter = ',')]
+    targets: Vec<String>,
+    /// Dense layers: UNITS[:ACTIVATION], comma-separated (Keras's activation names).
+    #[arg(long, value_parser = parse_layers_arg)]
+    layers: LayersArg,
+    /// Layer i's kernel is GlorotUniform(seed = S + i), every bias zeros; also the shuffle's
+    /// seed.
+    #[arg(long, value_parser = parse_seed_u32)]
+    seed: Option<u32>,
+    /// Keras's name: sgd, adam, rmsprop, adagrad, adadelta, nadam, adamax, adamw.
+    #[arg(long, default_value = "rmsprop")]
+    optimizer: String,
+    /// The learning rate (default: the optimizer's Keras default).
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// SGD's (or RMSprop's) momentum.
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Keras's name of the loss: mse, mae, huber, the cross-entropies.
+    #[arg(long, default_value = "mse")]
+    loss: String,
+    /// Metrics (comma-separated Keras names: mae, mse, accuracy, ...).
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Keep the rows' order (Keras's shuffle=False).
+    #[arg(long)]
+    no_shuffle: bool,
+    /// The last fraction of the rows kept for validation (before any shuffle).
+    #[arg(long, default_value_t = 0.0)]
+    validation_split: f64,
+    /// Stop after this many epochs without improvement of val_loss (loss without validation).
+    #[arg(long)]
+    early_stopping_patience: Option<usize>,
+    /// Print {"history", "initial_weights", "weights"} as one JSON object, the last line.
+    #[arg(long)]
+    json: bool,
+    /// No progress.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// `--layers`, parsed (a newtype: clap takes a `Vec` as repeated values).
+#[derive(Clone)]
+struct LayersArg(Vec<tapegrad_runner::fit::LayerSpec>);
+
+fn parse_layers_arg(text: &str) -> Result<LayersArg, String> {
+    tapegrad_runner::fit::parse_layers(text)
+        .map(LayersArg)
+        .map_err(|e| e.0)
 }
 
 #[derive(Args)]
@@ -213,8 +277,45 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run(args) => run(args),
         Command::Explain(args) => explain(args),
+        Command::Fit(args) => fit(args),
         Command::Data(DataCommand::MakeRegression(a)) => make_regression(a),
     }
+}
+
+fn fit(args: FitArgs) -> anyhow::Result<()> {
+    let verbose = if args.quiet {
+        0
+    } else if std::io::stdout().is_terminal() {
+        1
+    } else {
+        2
+    };
+    let spec = tapegrad_runner::fit::FitSpec {
+        data: args.data,
+        targets: args.targets,
+        layers: args.layers.0,
+        seed: args.seed,
+        optimizer: args.optimizer,
+        learning_rate: args.learning_rate,
+        momentum: args.momentum,
+        loss: args.loss,
+        metrics: args.metrics,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        shuffle: !args.no_shuffle,
+        validation_split: args.validation_split,
+        early_stopping_patience: args.early_stopping_patience,
+        verbose,
+    };
+    // Ctrl-C stops after the current batch; the history so far is printed
+    let stop = output::stop_on_interrupt();
+    let outcome = tapegrad_runner::fit::fit(&spec, Some(stop))?;
+    if args.json {
+        say(&serde_json::to_string(
+            &tapegrad_runner::fit::outcome_json(&outcome),
+        )?)?;
+    }
+    Ok(())
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {

@@ -253,7 +253,15 @@ pub fn clean_up_on_signals() -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("tapegrad-signals".into())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            for signal in signals.forever() {
+                // a fit asked for a graceful stop: the first Ctrl-C sets its flag, a second ends
+                if signal == SIGINT {
+                    if let Some(stop) = STOP.get() {
+                        if !stop.swap(true, Ordering::SeqCst) {
+                            continue;
+                        }
+                    }
+                }
                 remove_pending();
                 // Default action again, and the signal raised: the process ends as killed by it.
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
@@ -262,6 +270,16 @@ pub fn clean_up_on_signals() -> anyhow::Result<()> {
         })
         .context("starting the signal thread")?;
     Ok(())
+}
+
+static STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+    std::sync::OnceLock::new();
+
+/// A flag the first Ctrl-C sets instead of ending the process (after
+/// [`clean_up_on_signals`]); a second Ctrl-C ends it as before. For `tapegrad fit`, which stops
+/// after the current batch.
+pub fn stop_on_interrupt() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    STOP.get_or_init(Default::default).clone()
 }
 
 /// A fresh temporary path beside `path`: `.NAME.tmpPID-N` (the extension kept last, for

@@ -1,0 +1,157 @@
+//! `tapegrad fit` against tf-keras 2.21: data/keras/cli/cli_fit.json holds, for each set of
+//! flags, the history and weights tf-keras gives a model built as the command builds it
+//! (data/keras/cli/gen_cli_fit.py), on data/keras/cli/regression.csv. The seeded initial
+//! weights are equal bit for bit, the history and final weights within 1e-5 relative; bad
+//! flags exit with status 2 and a line naming the flag.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tapegrad(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(args)
+        .output()
+        .expect("run tapegrad")
+}
+
+fn flat(v: &Value, out: &mut Vec<f64>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
+        Value::Number(n) => out.push(n.as_f64().expect("number")),
+        other => panic!("not a number: {other}"),
+    }
+}
+
+fn close(ours: &Value, theirs: &Value, what: &str, tolerance: f64) -> f64 {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    flat(ours, &mut a);
+    flat(theirs, &mut b);
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let mut worst = 0.0f64;
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        let rel = (x - y).abs() / y.abs().max(1e-6);
+        assert!(
+            rel <= tolerance,
+            "{what}[{i}]: ours {x}, tf-keras {y} ({rel:e} relative)"
+        );
+        worst = worst.max(rel);
+    }
+    worst
+}
+
+#[test]
+fn fit_prints_tf_keras_history_and_weights() {
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("data/keras/cli/cli_fit.json")).expect("fixture"),
+    )
+    .expect("json");
+    let data = root().join("data/keras/cli/regression.csv");
+    let cases = reference["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 2);
+    let mut worst = 0.0f64;
+    for case in cases {
+        let mut args = vec!["fit".to_string(), data.display().to_string()];
+        args.extend(
+            case["args"]
+                .as_array()
+                .expect("args")
+                .iter()
+                .map(|a| a.as_str().expect("arg").to_string()),
+        );
+        args.extend(["--json".into(), "--quiet".into()]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = tapegrad(&refs);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).expect("utf-8");
+        let ours: Value =
+            serde_json::from_str(stdout.lines().last().expect("a line")).expect("json line");
+        // seeded kernels and zero biases: tf-keras's to the bit
+        close(
+            &ours["initial_weights"],
+            &case["initial_weights"],
+            "initial",
+            0.0,
+        );
+        let keys: Vec<&String> = case["history"]
+            .as_object()
+            .expect("history")
+            .keys()
+            .collect();
+        let our_keys: Vec<&String> = ours["history"]
+            .as_object()
+            .expect("history")
+            .keys()
+            .collect();
+        assert_eq!(our_keys.len(), keys.len(), "{our_keys:?} / {keys:?}");
+        for k in keys {
+            worst = worst.max(close(&ours["history"][k], &case["history"][k], k, 1e-5));
+        }
+        worst = worst.max(close(&ours["weights"], &case["weights"], "weights", 1e-5));
+    }
+    eprintln!("largest relative deviation from tf-keras: {worst:e}");
+}
+
+#[test]
+fn bad_flags_exit_2_naming_the_flag() {
+    let data = root().join("data/keras/cli/regression.csv");
+    let data = data.to_str().expect("path");
+    let cases: [(&[&str], &str); 6] = [
+        (&["--target", "z", "--layers", "1"], "no column named `z`"),
+        (&["--target", "y", "--layers", "8:relux"], "--layers"),
+        (&["--target", "y", "--layers", "0"], "--layers"),
+        (
+            &["--target", "y", "--layers", "1", "--optimizer", "adamm"],
+            "--optimizer",
+        ),
+        (
+            &[
+                "--target",
+                "y",
+                "--layers",
+                "1",
+                "--optimizer",
+                "adam",
+                "--momentum",
+                "0.9",
+            ],
+            "--momentum",
+        ),
+        (
+            &[
+                "--target",
+                "y",
+                "--layers",
+                "1",
+                "--validation-split",
+                "1.5",
+            ],
+            "--validation-split",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec!["fit", data];
+        args.extend_from_slice(flags);
+        let out = tapegrad(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+    }
+    let out = tapegrad(&["fit", "/nonexistent.csv", "--target", "y", "--layers", "1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.csv"));
+}
