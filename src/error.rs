@@ -42,9 +42,16 @@ pub enum Error {
     /// From a traced step ([`crate::function`]): a replay that failed, naming its node.
     #[error("tapegrad::function: {0}")]
     Function(String),
-    /// From `compile`, `fit`, `evaluate`, `predict` or a callback.
+    /// From `compile`, `fit`, `evaluate`, `predict` or a callback (boxed: it holds any
+    /// crate's error, and unboxed it would make every `Result` of the facade larger).
     #[error(transparent)]
-    Train(#[from] crate::train::Error),
+    Train(Box<crate::train::Error>),
+}
+
+impl From<crate::train::Error> for Error {
+    fn from(e: crate::train::Error) -> Self {
+        Error::Train(Box::new(e))
+    }
 }
 
 /// Shorthand for results with the facade's [`Error`].
