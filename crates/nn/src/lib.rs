@@ -28,6 +28,7 @@
 
 pub mod activations;
 mod dense;
+mod dropout;
 mod error;
 pub mod initializers;
 mod layer;
@@ -38,6 +39,7 @@ mod sequential;
 
 pub use activations::{Activation, IntoActivation};
 pub use dense::Dense;
+pub use dropout::{Dropout, Flatten};
 pub use error::{Error, Result};
 pub use initializers::{
     Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Initializer, LecunNormal,
