@@ -34,6 +34,7 @@ pub mod initializers;
 mod layer;
 pub mod losses;
 pub mod metrics;
+mod normalization;
 pub mod ops;
 mod sequential;
 
@@ -46,6 +47,7 @@ pub use initializers::{
     LecunUniform, Ones, RandomNormal, RandomUniform, TruncatedNormal, Zeros,
 };
 pub use layer::{collect_variables, unique_name, Layer, Layer as Model};
+pub use normalization::LayerNormalization;
 pub use sequential::Sequential;
 
 /// The README's examples, run as doctests.

@@ -1,0 +1,358 @@
+//! The normalization layers: [`LayerNormalization`], [`BatchNormalization`] and
+//! [`Normalization`] (`tf.keras.layers.*`), written in the tape's differentiable ops, so
+//! their gradients (and gradients of gradients) come from the ops'.
+
+use tapegrad_autodiff::{self as ad, DType, Tensor, Variable};
+
+use crate::initializers::{Initializer, Ones, Zeros};
+use crate::layer::{unique_name, Layer};
+use crate::{Error, Result};
+
+/// An error of layer `layer`.
+fn layer_error(layer: &str, message: String) -> Error {
+    Error::Layer {
+        layer: layer.to_string(),
+        message,
+    }
+}
+
+/// `axes` (negative from the end) as sorted axes of a rank-`rank` input; one out of range or
+/// repeated is an error naming the layer, the argument and the input's shape.
+fn resolve_axes(layer: &str, axes: &[isize], shape: &[usize]) -> Result<Vec<usize>> {
+    let rank = shape.len() as isize;
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let r = if a < 0 { a + rank } else { a };
+        if !(0..rank).contains(&r) || out.contains(&(r as usize)) {
+            return Err(layer_error(
+                layer,
+                format!(
+                    "invalid value for argument `axis` {axes:?}: each axis must be in [-{rank}, {rank}) and appear once for inputs of shape {shape:?}"
+                ),
+            ));
+        }
+        out.push(r as usize);
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// The input's sizes on `keep` (a weight's shape) and the shape broadcasting it over the input.
+fn kept_shapes(shape: &[usize], keep: &[usize]) -> (Vec<usize>, Vec<isize>) {
+    let param = keep.iter().map(|&a| shape[a]).collect();
+    let broadcast = (0..shape.len())
+        .map(|a| {
+            if keep.contains(&a) {
+                shape[a] as isize
+            } else {
+                1
+            }
+        })
+        .collect();
+    (param, broadcast)
+}
+
+/// The input must have the rank and the sizes on `keep` the layer was built for.
+fn check_input(layer: &str, built: &[usize], keep: &[usize], shape: &[usize]) -> Result<()> {
+    let fits = shape.len() == built.len() && keep.iter().all(|&a| shape[a] == built[a]);
+    if fits {
+        Ok(())
+    } else {
+        Err(layer_error(
+            layer,
+            format!(
+                "input 0 is incompatible with the layer: it was built for inputs of rank {} with sizes {:?} on axes {keep:?}, but received input with shape {shape:?}",
+                built.len(),
+                keep.iter().map(|&a| built[a]).collect::<Vec<_>>()
+            ),
+        ))
+    }
+}
+
+/// `tf.nn.moments(x, axes, keepdims=True)`: the mean and the biased variance over `axes`, the
+/// variance taken around the mean with its gradient stopped, as TensorFlow does (the gradient
+/// is the same: the deviations sum to zero).
+fn moments(x: &Tensor, axes: &[usize]) -> Result<(Tensor, Tensor)> {
+    let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+    let mean = ad::reduce_mean(x, Some(&axes), true)?;
+    let centered = ad::sub(x, ad::stop_gradient(&mean)?)?;
+    let variance = ad::reduce_mean(ad::square(centered)?, Some(&axes), true)?;
+    Ok((mean, variance))
+}
+
+/// `(x − mean) / sqrt(variance + epsilon) · gamma + beta`, gamma and beta (when present)
+/// reshaped to `broadcast`.
+fn normalize(
+    x: &Tensor,
+    mean: &Tensor,
+    variance: &Tensor,
+    epsilon: f64,
+    gamma: Option<&Variable>,
+    beta: Option<&Variable>,
+    broadcast: &[isize],
+) -> Result<Tensor> {
+    let inv = ad::div(1.0, ad::sqrt(ad::add(variance, epsilon)?)?)?;
+    let mut y = ad::mul(ad::sub(x, mean)?, inv)?;
+    if let Some(g) = gamma {
+        y = ad::mul(&y, ad::reshape(g, broadcast)?)?;
+    }
+    if let Some(b) = beta {
+        y = ad::add(&y, ad::reshape(b, broadcast)?)?;
+    }
+    Ok(y)
+}
+
+/// The input cast to `dtype` (Keras autocasts float64 data to a float32 layer).
+fn cast_to(x: &Tensor, dtype: DType) -> Result<Tensor> {
+    if x.dtype() == dtype {
+        Ok(x.clone())
+    } else {
+        Ok(ad::cast(x, dtype)?)
+    }
+}
+
+const NOT_BUILT: &str =
+    "is not built: call `apply` (which builds it from the input's shape) or `build` first";
+
+/// Normalizes each sample over `axis` (the last by default): `(x − mean) / sqrt(variance +
+/// epsilon) · gamma + beta`, the mean and the (biased) variance taken over those axes of each
+/// sample, `gamma` (ones) and `beta` (zeros) of the input's sizes on those axes (Keras's
+/// `LayerNormalization`: `axis=-1`, `epsilon=1e-3`, `center=True`, `scale=True`). The same in
+/// training and inference.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::{Layer, LayerNormalization};
+/// let mut norm = LayerNormalization::new();
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 10.0, 10.0, 40.0], &[2, 3])?;
+/// let y = norm.apply(&x)?.to_vec::<f32>()?;
+/// // each row: mean 0, variance 1 (less epsilon's share)
+/// assert!(y[..3].iter().sum::<f32>().abs() < 1e-6 && (y[2] - 1.2238).abs() < 1e-4);
+/// assert_eq!(norm.get_weights().len(), 2); // gamma, beta
+/// assert!(LayerNormalization::new().axis(&[2]).apply(&x).is_err());
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LayerNormalization {
+    name: String,
+    axis: Vec<isize>,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    dtype: DType,
+    gamma_initializer: Box<dyn Initializer>,
+    beta_initializer: Box<dyn Initializer>,
+    gamma: Option<Variable>,
+    beta: Option<Variable>,
+    /// The shape built for and the normalized axes, once built.
+    built: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+impl Default for LayerNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LayerNormalization {
+    /// Keras's defaults, named `layer_normalization`, `layer_normalization_1`, ....
+    pub fn new() -> Self {
+        LayerNormalization {
+            name: unique_name("layer_normalization"),
+            axis: vec![-1],
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            dtype: DType::F32,
+            gamma_initializer: Box::new(Ones),
+            beta_initializer: Box::new(Zeros),
+            gamma: None,
+            beta: None,
+            built: None,
+        }
+    }
+
+    /// The axes normalized over (Keras's `axis`, an int or a list; default `[-1]`).
+    pub fn axis(mut self, axis: &[isize]) -> Self {
+        self.axis = axis.to_vec();
+        self
+    }
+
+    /// Added to the variance (default 1e-3).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Whether to add `beta` (default true).
+    pub fn center(mut self, center: bool) -> Self {
+        self.center = center;
+        self
+    }
+
+    /// Whether to multiply by `gamma` (default true).
+    pub fn scale(mut self, scale: bool) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// `gamma`'s initializer (default `Ones`).
+    pub fn gamma_initializer(mut self, init: impl Initializer + 'static) -> Self {
+        self.gamma_initializer = Box::new(init);
+        self
+    }
+
+    /// `beta`'s initializer (default `Zeros`).
+    pub fn beta_initializer(mut self, init: impl Initializer + 'static) -> Self {
+        self.beta_initializer = Box::new(init);
+        self
+    }
+
+    /// The dtype of the weights and the computation (default float32).
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = dtype;
+        self
+    }
+
+    /// A name instead of the generated one.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+}
+
+impl Layer for LayerNormalization {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn class_name(&self) -> &str {
+        "LayerNormalization"
+    }
+
+    fn built(&self) -> bool {
+        self.built.is_some()
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        let keep = resolve_axes(&self.name, &self.axis, input_shape)?;
+        let (param, _) = kept_shapes(input_shape, &keep);
+        self.gamma = if self.scale {
+            let init = self.gamma_initializer.init(&param, self.dtype)?;
+            Some(self.add_weight_value("gamma", init, true))
+        } else {
+            None
+        };
+        self.beta = if self.center {
+            let init = self.beta_initializer.init(&param, self.dtype)?;
+            Some(self.add_weight_value("beta", init, true))
+        } else {
+            None
+        };
+        self.built = Some((input_shape.to_vec(), keep));
+        Ok(())
+    }
+
+    fn call(&self, inputs: &Tensor) -> Result<Tensor> {
+        let (shape, keep) = self
+            .built
+            .as_ref()
+            .ok_or_else(|| layer_error(&self.name, NOT_BUILT.into()))?;
+        check_input(&self.name, shape, keep, inputs.shape())?;
+        let x = cast_to(inputs, self.dtype)?;
+        let (_, broadcast) = kept_shapes(inputs.shape(), keep);
+        let (mean, variance) = moments(&x, keep)?;
+        normalize(
+            &x,
+            &mean,
+            &variance,
+            self.epsilon,
+            self.gamma.as_ref(),
+            self.beta.as_ref(),
+            &broadcast,
+        )
+    }
+
+    fn own_variables(&self) -> Vec<Variable> {
+        self.gamma.iter().chain(self.beta.iter()).cloned().collect()
+    }
+}
+
+/// A variable `layer/name` holding `value` (for layers whose weights come from a computed value).
+trait WeightValue: Layer {
+    fn add_weight_value(&self, name: &str, value: Tensor, trainable: bool) -> Variable {
+        Variable::with_options(value, &format!("{}/{name}", self.name()), trainable)
+    }
+}
+
+impl<L: Layer + ?Sized> WeightValue for L {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapegrad_autodiff::gradcheck::{check_gradients, CheckOptions};
+
+    /// `sum(layer(x) · r)` for a fixed `r`: a plain sum of a normalized output is constant.
+    fn weighted(
+        layer: &dyn Layer,
+        training: bool,
+    ) -> impl Fn(&[Tensor]) -> ad::Result<Tensor> + '_ {
+        move |v: &[Tensor]| {
+            let n = v[0].shape().iter().product::<usize>();
+            let r: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64 - 1.5).collect();
+            let r = Tensor::from_vec(r, v[0].shape())?;
+            let y = layer.call_training(&v[0], training).map_err(|e| match e {
+                Error::Autodiff(e) => e,
+                other => panic!("{other}"),
+            })?;
+            ad::mul(y, r)
+        }
+    }
+
+    fn ramp(shape: &[usize]) -> Tensor {
+        let n: usize = shape.iter().product();
+        let v: Vec<f64> = (0..n).map(|i| ((i * 37) % 11) as f64 * 0.3 - 1.0).collect();
+        Tensor::from_vec(v, shape).unwrap()
+    }
+
+    #[test]
+    fn layer_normalization_gradients_match_central_differences() -> Result<()> {
+        for axis in [vec![-1], vec![1, 2], vec![1]] {
+            let x = ramp(&[2, 3, 4]);
+            let mut layer = LayerNormalization::new()
+                .axis(&axis)
+                .dtype(DType::F64)
+                .gamma_initializer(crate::Constant(1.5))
+                .beta_initializer(crate::Constant(0.25));
+            layer.build(x.shape())?;
+            let report = check_gradients(weighted(&layer, true), &[x], CheckOptions::default())?;
+            assert!(report.passed, "axis {axis:?}: {report:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn layer_normalization_refuses_bad_axes_and_shapes() -> Result<()> {
+        let x = ramp(&[2, 3]);
+        let e = LayerNormalization::new()
+            .name("ln")
+            .axis(&[-3])
+            .apply(&x)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`ln`") && e.contains("`axis` [-3]") && e.contains("[2, 3]"),
+            "{e}"
+        );
+        assert!(LayerNormalization::new().axis(&[1, -1]).apply(&x).is_err());
+        let mut layer = LayerNormalization::new().name("ln2");
+        layer.apply(&x)?;
+        let e = layer.call(&ramp(&[2, 4])).unwrap_err().to_string();
+        assert!(e.contains("`ln2`") && e.contains("[2, 4]"), "{e}");
+        assert!(layer.call(&ramp(&[2, 2, 3])).is_err());
+        assert_eq!(layer.class_name(), "LayerNormalization");
+        let names: Vec<String> = layer.variables().iter().map(|v| v.name().into()).collect();
+        assert_eq!(names, ["ln2/gamma", "ln2/beta"]);
+        Ok(())
+    }
+}

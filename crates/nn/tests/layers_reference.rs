@@ -1,0 +1,143 @@
+//! Replays `data/keras/layers.json` (written by `data/keras/gen_layers_reference.py` from
+//! tf-keras 2.21): LayerNormalization, BatchNormalization and Normalization outputs, gradients
+//! of `sum(y · r)` with respect to the input and to each trainable weight, BatchNormalization's
+//! moving statistics after training calls, and Normalization's adapted mean and variance.
+//! Float32; every value within `TOLERANCE · (1 + |keras|)` of tf-keras's (the largest deviation
+//! of each layer is printed with `--nocapture`).
+
+use serde_json::Value;
+use tapegrad_autodiff::{self as ad, GradientTape, Tensor};
+use tapegrad_nn::{Layer, LayerNormalization};
+
+/// Float32 arithmetic in another order than TensorFlow's (its reductions are pairwise, its
+/// `rsqrt` one kernel) moves the last bits; a few ulps of values of order 1.
+const TOLERANCE: f64 = 1e-5;
+
+fn load() -> Value {
+    let path = format!(
+        "{}/../../data/keras/layers.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Nested lists → (row-major values, shape).
+fn flat(v: &Value) -> (Vec<f64>, Vec<usize>) {
+    match v {
+        Value::Array(items) => {
+            let mut data = Vec::new();
+            let mut inner = vec![];
+            for it in items {
+                let (d, s) = flat(it);
+                data.extend(d);
+                inner = s;
+            }
+            let mut shape = vec![items.len()];
+            shape.extend(inner);
+            (data, shape)
+        }
+        other => (vec![other.as_f64().expect("a number")], vec![]),
+    }
+}
+
+fn tensor(v: &Value) -> Tensor {
+    let (data, shape) = flat(v);
+    Tensor::from_vec(data.into_iter().map(|x| x as f32).collect(), &shape).unwrap()
+}
+
+/// The largest deviation from Keras's values, asserting each within tolerance.
+#[derive(Default)]
+struct Deviation(f64);
+
+impl Deviation {
+    fn check(&mut self, what: &str, got: &Tensor, want: &Value) {
+        let (w, ws) = flat(want);
+        assert_eq!(got.shape(), &ws[..], "{what}: shape");
+        for (i, (g, w)) in got.value().to_f64_vec().iter().zip(&w).enumerate() {
+            let d = (g - w).abs();
+            assert!(
+                d <= TOLERANCE * (1.0 + w.abs()),
+                "{what}[{i}]: got {g}, Keras {w}"
+            );
+            self.0 = self.0.max(d);
+        }
+    }
+}
+
+fn axes(config: &Value) -> Vec<isize> {
+    match &config["axis"] {
+        Value::Array(a) => a.iter().map(|v| v.as_i64().unwrap() as isize).collect(),
+        v => vec![v.as_i64().unwrap() as isize],
+    }
+}
+
+/// Sets the case's weights, calls the layer once with the case's flag and checks the output
+/// and the gradients with respect to the input and to each trainable weight.
+fn replay(layer: &mut dyn Layer, case: &Value, what: &str, dev: &mut Deviation) {
+    let x = tensor(&case["x"]);
+    layer.build(x.shape()).unwrap();
+    let weights: Vec<Tensor> = case["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(tensor)
+        .collect();
+    layer.set_weights(&weights).unwrap();
+    let training = case["training"].as_bool().unwrap();
+    let tape = GradientTape::persistent();
+    tape.watch(&x);
+    let y = layer.call_training(&x, training).unwrap();
+    let loss = ad::reduce_sum(ad::mul(&y, tensor(&case["r"])).unwrap(), None, false).unwrap();
+    dev.check(&format!("{what} y"), &y, &case["y"]);
+    let gx = tape.gradient(&loss, &[&x]).unwrap();
+    dev.check(
+        &format!("{what} grad_x"),
+        gx[0].as_ref().unwrap(),
+        &case["grad_x"],
+    );
+    let vars = layer.trainable_variables();
+    let want = case["grad_weights"].as_array().unwrap();
+    assert_eq!(vars.len(), want.len(), "{what}: trainable weights");
+    let g = tape.gradient(&loss, &vars).unwrap();
+    for (i, (g, want)) in g.iter().zip(want).enumerate() {
+        dev.check(
+            &format!("{what} grad_weights[{i}]"),
+            g.as_ref().unwrap(),
+            want,
+        );
+    }
+    for (i, (got, want)) in layer
+        .get_weights()
+        .iter()
+        .zip(case["weights_after"].as_array().unwrap())
+        .enumerate()
+    {
+        dev.check(&format!("{what} weights after[{i}]"), got, want);
+    }
+}
+
+#[test]
+fn layer_normalization_matches_tf_keras() {
+    let data = load();
+    let mut dev = Deviation::default();
+    for (i, case) in data["layer_normalization"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let c = &case["config"];
+        let mut layer = LayerNormalization::new()
+            .axis(&axes(c))
+            .center(c.get("center").and_then(Value::as_bool).unwrap_or(true))
+            .scale(c.get("scale").and_then(Value::as_bool).unwrap_or(true))
+            .epsilon(c.get("epsilon").and_then(Value::as_f64).unwrap_or(1e-3));
+        let what = format!("layer_normalization[{i}] {c}");
+        replay(&mut layer, case, &what, &mut dev);
+    }
+    eprintln!(
+        "LayerNormalization: largest deviation from tf-keras {:e}",
+        dev.0
+    );
+}
