@@ -278,6 +278,251 @@ impl Layer for LayerNormalization {
     }
 }
 
+/// Normalizes each feature over the batch (Keras's `BatchNormalization`: `axis=-1`,
+/// `momentum=0.99`, `epsilon=1e-3`, `center=True`, `scale=True`). In training
+/// ([`Layer::call_training`] with `true`) the output is `(x − mean) / sqrt(variance + epsilon) ·
+/// gamma + beta` with the batch's mean and biased variance over every axis but `axis`, and each
+/// such call moves the non-trainable `moving_mean` and `moving_variance` towards the batch's as
+/// tf-keras does, `moving −= (moving − batch) · (1 − momentum)`; in inference ([`Layer::call`])
+/// the moving statistics take the batch's place. Weights in Keras's order: `gamma`, `beta`,
+/// `moving_mean`, `moving_variance`; only the first two are trainable, so optimizers given
+/// [`Layer::trainable_variables`] leave the statistics alone.
+///
+/// As tf-keras's fused kernel does for inputs of rank 4 with `axis` 1 or 3 and rank 5 with
+/// `axis` 1 or 4, the moving variance of those inputs moves towards the batch's variance with
+/// Bessel's correction (`n / (n − 1)`, `n` the values per feature); the output still uses the
+/// biased one.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::{BatchNormalization, Layer};
+/// let mut bn = BatchNormalization::new();
+/// let x = Tensor::from_vec(vec![1.0f32, 10.0, 3.0, 30.0], &[2, 2])?;
+/// let y = bn.apply_training(&x, true)?.to_vec::<f32>()?;
+/// assert!((y[0] + 0.9995).abs() < 1e-4 && (y[3] - 0.999_995).abs() < 1e-4); // ±1 per feature
+/// let moving_mean = bn.get_weights()[2].to_vec::<f32>()?; // 0.01 of the way to the batch's
+/// assert!((moving_mean[0] - 0.02).abs() < 1e-7 && (moving_mean[1] - 0.2).abs() < 1e-7);
+/// assert_eq!(bn.trainable_variables().len(), 2);
+/// // inference: the moving statistics (mean 0.2, variance 1.99 for the second feature)
+/// assert!((bn.call(&x)?.to_vec::<f32>()?[1] - 9.8 / 1.991f32.sqrt()).abs() < 1e-5);
+/// assert_eq!(bn.get_weights()[2].to_vec::<f32>()?, moving_mean);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BatchNormalization {
+    name: String,
+    axis: isize,
+    momentum: f64,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    dtype: DType,
+    gamma_initializer: Box<dyn Initializer>,
+    beta_initializer: Box<dyn Initializer>,
+    moving_mean_initializer: Box<dyn Initializer>,
+    moving_variance_initializer: Box<dyn Initializer>,
+    gamma: Option<Variable>,
+    beta: Option<Variable>,
+    moving: Option<(Variable, Variable)>,
+    /// The shape built for and the feature axis, once built.
+    built: Option<(Vec<usize>, usize)>,
+}
+
+impl Default for BatchNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchNormalization {
+    /// Keras's defaults, named `batch_normalization`, `batch_normalization_1`, ....
+    pub fn new() -> Self {
+        BatchNormalization {
+            name: unique_name("batch_normalization"),
+            axis: -1,
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            dtype: DType::F32,
+            gamma_initializer: Box::new(Ones),
+            beta_initializer: Box::new(Zeros),
+            moving_mean_initializer: Box::new(Zeros),
+            moving_variance_initializer: Box::new(Ones),
+            gamma: None,
+            beta: None,
+            moving: None,
+            built: None,
+        }
+    }
+
+    /// The feature axis (default −1, the last).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+
+    /// The moving statistics' momentum (default 0.99).
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Added to the variance (default 1e-3).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Whether to add `beta` (default true).
+    pub fn center(mut self, center: bool) -> Self {
+        self.center = center;
+        self
+    }
+
+    /// Whether to multiply by `gamma` (default true).
+    pub fn scale(mut self, scale: bool) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// `gamma`'s initializer (default `Ones`).
+    pub fn gamma_initializer(mut self, init: impl Initializer + 'static) -> Self {
+        self.gamma_initializer = Box::new(init);
+        self
+    }
+
+    /// `beta`'s initializer (default `Zeros`).
+    pub fn beta_initializer(mut self, init: impl Initializer + 'static) -> Self {
+        self.beta_initializer = Box::new(init);
+        self
+    }
+
+    /// `moving_mean`'s initializer (default `Zeros`).
+    pub fn moving_mean_initializer(mut self, init: impl Initializer + 'static) -> Self {
+        self.moving_mean_initializer = Box::new(init);
+        self
+    }
+
+    /// `moving_variance`'s initializer (default `Ones`).
+    pub fn moving_variance_initializer(mut self, init: impl Initializer + 'static) -> Self {
+        self.moving_variance_initializer = Box::new(init);
+        self
+    }
+
+    /// The dtype of the weights and the computation (default float32).
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = dtype;
+        self
+    }
+
+    /// A name instead of the generated one.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// The moving mean and variance, once built.
+    pub fn moving_statistics(&self) -> Option<(&Variable, &Variable)> {
+        self.moving.as_ref().map(|(m, v)| (m, v))
+    }
+
+    /// Whether tf-keras runs its fused kernel on inputs of rank `rank`, features on `axis`.
+    fn fused(rank: usize, axis: usize) -> bool {
+        matches!((rank, axis), (4, 1) | (4, 3) | (5, 1) | (5, 4))
+    }
+
+    /// `variable −= (variable − value) · (1 − momentum)`, tf-keras's `_assign_moving_average`.
+    fn move_towards(&self, variable: &Variable, value: &Tensor) -> Result<()> {
+        let shape: Vec<isize> = variable.shape().iter().map(|&d| d as isize).collect();
+        let value = Tensor::new(value.value().reshape(&shape)?);
+        let delta = ad::mul(ad::sub(variable.snapshot(), value)?, 1.0 - self.momentum)?;
+        Ok(variable.assign_sub(&delta)?)
+    }
+}
+
+impl Layer for BatchNormalization {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn class_name(&self) -> &str {
+        "BatchNormalization"
+    }
+
+    fn built(&self) -> bool {
+        self.built.is_some()
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        let axis = resolve_axes(&self.name, &[self.axis], input_shape)?[0];
+        let param = [input_shape[axis]];
+        self.gamma = if self.scale {
+            let init = self.gamma_initializer.init(&param, self.dtype)?;
+            Some(self.add_weight_value("gamma", init, true))
+        } else {
+            None
+        };
+        self.beta = if self.center {
+            let init = self.beta_initializer.init(&param, self.dtype)?;
+            Some(self.add_weight_value("beta", init, true))
+        } else {
+            None
+        };
+        let mean = self.moving_mean_initializer.init(&param, self.dtype)?;
+        let variance = self.moving_variance_initializer.init(&param, self.dtype)?;
+        self.moving = Some((
+            self.add_weight_value("moving_mean", mean, false),
+            self.add_weight_value("moving_variance", variance, false),
+        ));
+        self.built = Some((input_shape.to_vec(), axis));
+        Ok(())
+    }
+
+    fn call(&self, inputs: &Tensor) -> Result<Tensor> {
+        self.call_training(inputs, false)
+    }
+
+    fn call_training(&self, inputs: &Tensor, training: bool) -> Result<Tensor> {
+        let (Some((shape, axis)), Some((moving_mean, moving_variance))) =
+            (self.built.as_ref(), self.moving.as_ref())
+        else {
+            return Err(layer_error(&self.name, NOT_BUILT.into()));
+        };
+        check_input(&self.name, shape, &[*axis], inputs.shape())?;
+        let x = cast_to(inputs, self.dtype)?;
+        let rank = x.shape().len();
+        let (_, broadcast) = kept_shapes(x.shape(), &[*axis]);
+        let (gamma, beta) = (self.gamma.as_ref(), self.beta.as_ref());
+        if !training {
+            let mean = ad::reshape(moving_mean, &broadcast)?;
+            let variance = ad::reshape(moving_variance, &broadcast)?;
+            return normalize(&x, &mean, &variance, self.epsilon, gamma, beta, &broadcast);
+        }
+        let reduce: Vec<usize> = (0..rank).filter(|a| a != axis).collect();
+        let (mean, variance) = moments(&x, &reduce)?;
+        let y = normalize(&x, &mean, &variance, self.epsilon, gamma, beta, &broadcast)?;
+        let mut moving_target = Tensor::new(variance.value().clone());
+        if Self::fused(rank, *axis) {
+            let n = (x.shape().iter().product::<usize>() / x.shape()[*axis]) as f64;
+            moving_target = ad::mul(&moving_target, n / (n - 1.0).max(1.0))?;
+        }
+        self.move_towards(moving_mean, &mean)?;
+        self.move_towards(moving_variance, &moving_target)?;
+        Ok(y)
+    }
+
+    fn own_variables(&self) -> Vec<Variable> {
+        let moving = self.moving.iter().flat_map(|(m, v)| [m.clone(), v.clone()]);
+        self.gamma
+            .iter()
+            .chain(self.beta.iter())
+            .cloned()
+            .chain(moving)
+            .collect()
+    }
+}
+
 /// A variable `layer/name` holding `value` (for layers whose weights come from a computed value).
 trait WeightValue: Layer {
     fn add_weight_value(&self, name: &str, value: Tensor, trainable: bool) -> Variable {
@@ -353,6 +598,84 @@ mod tests {
         assert_eq!(layer.class_name(), "LayerNormalization");
         let names: Vec<String> = layer.variables().iter().map(|v| v.name().into()).collect();
         assert_eq!(names, ["ln2/gamma", "ln2/beta"]);
+        Ok(())
+    }
+    #[test]
+    fn batch_normalization_gradients_match_central_differences() -> Result<()> {
+        for (shape, axis) in [(vec![5, 3], -1), (vec![2, 3, 4], 1), (vec![2, 2, 2, 3], -1)] {
+            let x = ramp(&shape);
+            let mut layer = BatchNormalization::new()
+                .axis(axis)
+                .dtype(DType::F64)
+                .gamma_initializer(crate::Constant(0.75))
+                .moving_variance_initializer(crate::Constant(2.0));
+            layer.build(x.shape())?;
+            for training in [true, false] {
+                let f = weighted(&layer, training);
+                let report = check_gradients(f, std::slice::from_ref(&x), CheckOptions::default())?;
+                assert!(
+                    report.passed,
+                    "{shape:?} axis {axis} {training}: {report:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn batch_normalization_statistics_are_weights_but_not_trained() -> Result<()> {
+        let mut model = crate::Sequential::new();
+        model.add(BatchNormalization::new().name("bn"));
+        model.build(&[4, 3])?;
+        let names: Vec<String> = model.variables().iter().map(|v| v.name().into()).collect();
+        assert_eq!(
+            names,
+            [
+                "bn/gamma",
+                "bn/beta",
+                "bn/moving_mean",
+                "bn/moving_variance"
+            ]
+        );
+        assert_eq!(model.trainable_variables().len(), 2);
+        assert_eq!(model.non_trainable_variables().len(), 2);
+        assert!(model
+            .summary()?
+            .contains("Non-trainable params: 6 (24.00 Byte)"));
+        // building (an inference call) moved nothing; a training call through the model does
+        assert_eq!(model.get_weights()[2].to_vec::<f32>()?, vec![0.0; 3]);
+        let x = Tensor::from_vec((0..12).map(|i| i as f32).collect(), &[4, 3])?;
+        model.call_training(&x, true)?;
+        // batch means 4.5, 5.5, 6.5; variance 11.25 each; 1 − 0.99 of the way there
+        let w = model.get_weights();
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-6);
+        assert!(close(&w[2].to_vec::<f32>()?, &[0.045, 0.055, 0.065]));
+        assert!(close(&w[3].to_vec::<f32>()?, &[1.1025; 3]));
+        Ok(())
+    }
+
+    #[test]
+    fn batch_normalization_refuses_bad_axes_and_shapes() -> Result<()> {
+        let x = ramp(&[2, 3]);
+        let e = BatchNormalization::new()
+            .name("bn")
+            .axis(2)
+            .apply(&x)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`bn`") && e.contains("`axis` [2]") && e.contains("[2, 3]"),
+            "{e}"
+        );
+        let mut layer = BatchNormalization::new().name("bn2");
+        layer.apply(&x)?;
+        let e = layer
+            .call_training(&ramp(&[2, 5]), true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`bn2`") && e.contains("[2, 5]"), "{e}");
+        assert!(BatchNormalization::new().call(&x).is_err());
+        assert_eq!(layer.class_name(), "BatchNormalization");
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use tapegrad_autodiff::{self as ad, GradientTape, Tensor};
-use tapegrad_nn::{Layer, LayerNormalization};
+use tapegrad_nn::{BatchNormalization, Layer, LayerNormalization};
 
 /// Float32 arithmetic in another order than TensorFlow's (its reductions are pairwise, its
 /// `rsqrt` one kernel) moves the last bits; a few ulps of values of order 1.
@@ -138,6 +138,51 @@ fn layer_normalization_matches_tf_keras() {
     }
     eprintln!(
         "LayerNormalization: largest deviation from tf-keras {:e}",
+        dev.0
+    );
+}
+
+#[test]
+fn batch_normalization_matches_tf_keras() {
+    let data = load();
+    let mut dev = Deviation::default();
+    for (i, case) in data["batch_normalization"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let c = &case["config"];
+        let mut layer = BatchNormalization::new()
+            .axis(c["axis"].as_i64().unwrap() as isize)
+            .momentum(c.get("momentum").and_then(Value::as_f64).unwrap_or(0.99))
+            .center(c.get("center").and_then(Value::as_bool).unwrap_or(true))
+            .scale(c.get("scale").and_then(Value::as_bool).unwrap_or(true))
+            .epsilon(c.get("epsilon").and_then(Value::as_f64).unwrap_or(1e-3));
+        let what = format!("batch_normalization[{i}] {c} training={}", case["training"]);
+        replay(&mut layer, case, &what, &mut dev);
+        let batches = case["batches"].as_array().unwrap();
+        let after = case["weights_after_batches"].as_array().unwrap();
+        for (j, (b, want)) in batches.iter().zip(after).enumerate() {
+            layer.call_training(&tensor(b), true).unwrap();
+            for (k, (got, want)) in layer
+                .get_weights()
+                .iter()
+                .zip(want.as_array().unwrap())
+                .enumerate()
+            {
+                dev.check(&format!("{what} after batch {j}, weight {k}"), got, want);
+            }
+        }
+        let y = layer.call(&tensor(&case["x"])).unwrap();
+        dev.check(
+            &format!("{what} inference after"),
+            &y,
+            &case["y_inference_after"],
+        );
+    }
+    eprintln!(
+        "BatchNormalization: largest deviation from tf-keras {:e}",
         dev.0
     );
 }
