@@ -37,8 +37,9 @@ def data(*shape, scale=1.0, shift=0.0):
 
 
 def run(layer, x, training, weights=None):
-    """Builds `layer` on x's shape, sets `weights`, calls it once; output and gradients."""
-    layer.build(x.shape)
+    """Builds `layer` on x's shape (unless built), sets `weights`, calls it once."""
+    if not layer.built:
+        layer.build(x.shape)
     if weights is not None:
         layer.set_weights(weights)
     before = [arr(w) for w in layer.get_weights()]

@@ -47,7 +47,7 @@ pub use initializers::{
     LecunUniform, Ones, RandomNormal, RandomUniform, TruncatedNormal, Zeros,
 };
 pub use layer::{collect_variables, unique_name, Layer, Layer as Model};
-pub use normalization::{BatchNormalization, LayerNormalization};
+pub use normalization::{BatchNormalization, LayerNormalization, Normalization};
 pub use sequential::Sequential;
 
 /// The README's examples, run as doctests.

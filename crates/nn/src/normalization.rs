@@ -523,6 +523,276 @@ impl Layer for BatchNormalization {
     }
 }
 
+/// Shifts and scales inputs to mean 0 and variance 1 with a fixed mean and variance per
+/// feature: `(x − mean) / max(sqrt(variance), 1e-7)`, or with `invert`, `mean + x ·
+/// max(sqrt(variance), 1e-7)` (Keras's `Normalization`). The mean and variance are given
+/// ([`Normalization::mean_variance`]) or computed from data by [`Normalization::adapt`]. `axis`
+/// (default −1) names the axes that keep their own statistics; the others are averaged over.
+///
+/// `adapt` works as tf-keras's: it forgets any earlier state, then takes the data in batches of
+/// 32 rows (or [`Normalization::adapt_batched`]'s size), each batch's mean and biased variance
+/// folded into the running ones weighted by the number of values. The adapted statistics are
+/// two non-trainable weights, `mean` and `variance` (Keras 3's weights; tf-keras also keeps
+/// the count of values adapted on as a third, int64, weight: ours is a field).
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::{Layer, Normalization};
+/// let data = Tensor::from_vec(vec![1.0f32, 10.0, 3.0, 30.0, 5.0, 50.0], &[3, 2])?;
+/// let mut norm = Normalization::new();
+/// norm.adapt(&data)?;
+/// assert_eq!(norm.get_weights()[0].to_vec::<f32>()?, vec![3.0, 30.0]);
+/// let y = norm.call(&data)?.to_vec::<f32>()?;
+/// assert!((y[4] - 1.224_745).abs() < 1e-6 && (y[5] - 1.224_745).abs() < 1e-6);
+/// let mut fixed = Normalization::new().mean_variance(&[3.0], &[4.0]).invert(true);
+/// assert_eq!(fixed.apply(&Tensor::from_vec(vec![1.0f32, -1.0], &[1, 2])?)?.to_vec::<f32>()?, vec![5.0, 1.0]);
+/// assert!(fixed.adapt(&data).is_err()); // its statistics were given
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Normalization {
+    name: String,
+    axis: Vec<isize>,
+    invert: bool,
+    dtype: DType,
+    given: Option<(Vec<f64>, Vec<f64>)>,
+    /// The given statistics, once built.
+    stats: Option<(Tensor, Tensor)>,
+    adapted: Option<(Variable, Variable)>,
+    count: u64,
+    /// The shape built for and the kept axes, once built.
+    built: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+impl Default for Normalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Normalization {
+    /// Keras's defaults (`axis=-1`, to be adapted), named `normalization`, `normalization_1`, ....
+    pub fn new() -> Self {
+        Normalization {
+            name: unique_name("normalization"),
+            axis: vec![-1],
+            invert: false,
+            dtype: DType::F32,
+            given: None,
+            stats: None,
+            adapted: None,
+            count: 0,
+            built: None,
+        }
+    }
+
+    /// The axes that keep their own mean and variance (Keras's `axis`); `&[]` is Keras's
+    /// `axis=None`, one mean and one variance for all values.
+    pub fn axis(mut self, axis: &[isize]) -> Self {
+        self.axis = axis.to_vec();
+        self
+    }
+
+    /// A fixed mean and variance (Keras's `mean=`, `variance=`): one value each, or one per
+    /// position of the kept axes, in row-major order. Such a layer has no weights and cannot
+    /// be adapted.
+    pub fn mean_variance(mut self, mean: &[f64], variance: &[f64]) -> Self {
+        self.given = Some((mean.to_vec(), variance.to_vec()));
+        self
+    }
+
+    /// Whether to undo the normalization instead (default false).
+    pub fn invert(mut self, invert: bool) -> Self {
+        self.invert = invert;
+        self
+    }
+
+    /// The dtype of the statistics and the computation (default float32).
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = dtype;
+        self
+    }
+
+    /// A name instead of the generated one.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// How many values per feature [`adapt`](Normalization::adapt) has seen.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Computes the mean and variance of `data` (rows along the first axis), in batches of 32
+    /// rows, as tf-keras's `adapt(data)`.
+    pub fn adapt(&mut self, data: &Tensor) -> Result<()> {
+        self.adapt_batched(data, 32)
+    }
+
+    /// [`adapt`](Normalization::adapt) in batches of `batch_size` rows (Keras's `batch_size`).
+    pub fn adapt_batched(&mut self, data: &Tensor, batch_size: usize) -> Result<()> {
+        if self.given.is_some() {
+            return Err(layer_error(
+                &self.name,
+                "cannot `adapt` a Normalization layer initialized with a static `mean` and `variance`".into(),
+            ));
+        }
+        let shape = data.shape().to_vec();
+        if shape.is_empty() || shape[0] == 0 || batch_size == 0 {
+            return Err(layer_error(
+                &self.name,
+                format!("`adapt` needs at least one row of data and a positive `batch_size`; received data of shape {shape:?}, batch_size={batch_size}"),
+            ));
+        }
+        if !self.built() {
+            self.build(&shape)?;
+        }
+        let (Some((built, keep)), Some((mean_var, variance_var))) =
+            (self.built.clone(), self.adapted.clone())
+        else {
+            return Err(layer_error(&self.name, NOT_BUILT.into()));
+        };
+        check_input(&self.name, &built, &keep, &shape)?;
+        let data = Tensor::new(data.value().cast(self.dtype));
+        let reduce: Vec<usize> = (0..shape.len()).filter(|a| !keep.contains(a)).collect();
+        let param: Vec<isize> = keep.iter().map(|&a| shape[a] as isize).collect();
+        let mut mean = Tensor::zeros(self.dtype, mean_var.shape())?;
+        let mut variance = Tensor::ones(self.dtype, variance_var.shape())?;
+        let mut count = 0u64;
+        for start in (0..shape[0]).step_by(batch_size) {
+            let rows = batch_size.min(shape[0] - start);
+            let mut begin = vec![0; shape.len()];
+            begin[0] = start;
+            let mut size: Vec<isize> = shape.iter().map(|&d| d as isize).collect();
+            size[0] = rows as isize;
+            let batch = Tensor::new(data.value().slice(&begin, &size)?);
+            let (batch_mean, batch_variance) = moments(&batch, &reduce)?;
+            let batch_mean = ad::reshape(&batch_mean, &param)?;
+            let batch_variance = ad::reshape(&batch_variance, &param)?;
+            let batch_count: u64 = reduce
+                .iter()
+                .map(|&a| if a == 0 { rows } else { shape[a] } as u64)
+                .product();
+            let total = count + batch_count;
+            // the weights in the layer's dtype, as tf-keras casts the counts before dividing
+            let (batch_weight, existing_weight) = match self.dtype {
+                DType::F32 => {
+                    let w = batch_count as f32 / total as f32;
+                    (f64::from(w), f64::from(1.0 - w))
+                }
+                DType::F64 => {
+                    let w = batch_count as f64 / total as f64;
+                    (w, 1.0 - w)
+                }
+            };
+            let total_mean = ad::add(
+                ad::mul(&mean, existing_weight)?,
+                ad::mul(&batch_mean, batch_weight)?,
+            )?;
+            let spread = |v: &Tensor, m: &Tensor, w: f64| -> Result<Tensor> {
+                let shift = ad::square(ad::sub(m, &total_mean)?)?;
+                Ok(ad::mul(ad::add(v, shift)?, w)?)
+            };
+            variance = ad::add(
+                spread(&variance, &mean, existing_weight)?,
+                spread(&batch_variance, &batch_mean, batch_weight)?,
+            )?;
+            mean = total_mean;
+            count = total;
+        }
+        mean_var.assign(&mean)?;
+        variance_var.assign(&variance)?;
+        self.count = count;
+        Ok(())
+    }
+
+    /// The given statistics of `param`'s shape: one value broadcast, or one per position.
+    fn given_stats(&self, param: &[usize]) -> Result<Option<(Tensor, Tensor)>> {
+        let Some((mean, variance)) = &self.given else {
+            return Ok(None);
+        };
+        let n: usize = param.iter().product();
+        let expand = |what: &str, v: &[f64]| -> Result<Tensor> {
+            let values = match v.len() {
+                1 => vec![v[0]; n],
+                len if len == n => v.to_vec(),
+                len => {
+                    return Err(layer_error(
+                        &self.name,
+                        format!("argument `{what}` has {len} values, but the kept axes have shape {param:?} ({n} values, or give 1)"),
+                    ))
+                }
+            };
+            Ok(Tensor::new(
+                tapegrad_tensor::Array::from_vec(values, param)?.cast(self.dtype),
+            ))
+        };
+        Ok(Some((expand("mean", mean)?, expand("variance", variance)?)))
+    }
+}
+
+impl Layer for Normalization {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn class_name(&self) -> &str {
+        "Normalization"
+    }
+
+    fn built(&self) -> bool {
+        self.built.is_some()
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        let keep = resolve_axes(&self.name, &self.axis, input_shape)?;
+        let (param, _) = kept_shapes(input_shape, &keep);
+        if let Some(stats) = self.given_stats(&param)? {
+            self.stats = Some(stats);
+        } else {
+            let mean = Tensor::zeros(self.dtype, &param)?;
+            let variance = Tensor::ones(self.dtype, &param)?;
+            let vars = (
+                self.add_weight_value("mean", mean, false),
+                self.add_weight_value("variance", variance, false),
+            );
+            self.adapted = Some(vars);
+            self.count = 0;
+        }
+        self.built = Some((input_shape.to_vec(), keep));
+        Ok(())
+    }
+
+    fn call(&self, inputs: &Tensor) -> Result<Tensor> {
+        let Some((shape, keep)) = self.built.as_ref() else {
+            return Err(layer_error(&self.name, NOT_BUILT.into()));
+        };
+        check_input(&self.name, shape, keep, inputs.shape())?;
+        let (mean, variance) = match (&self.adapted, &self.stats) {
+            (Some((m, v)), _) => (m.value(), v.value()),
+            (None, Some((m, v))) => (m.clone(), v.clone()),
+            (None, None) => return Err(layer_error(&self.name, NOT_BUILT.into())),
+        };
+        let (_, broadcast) = kept_shapes(inputs.shape(), keep);
+        let mean = ad::reshape(&mean, &broadcast)?;
+        let spread = ad::maximum(ad::sqrt(ad::reshape(&variance, &broadcast)?)?, 1e-7)?;
+        let x = cast_to(inputs, self.dtype)?;
+        if self.invert {
+            Ok(ad::add(&mean, ad::mul(&x, &spread)?)?)
+        } else {
+            Ok(ad::div(ad::sub(&x, &mean)?, &spread)?)
+        }
+    }
+
+    fn own_variables(&self) -> Vec<Variable> {
+        self.adapted
+            .iter()
+            .flat_map(|(m, v)| [m.clone(), v.clone()])
+            .collect()
+    }
+}
+
 /// A variable `layer/name` holding `value` (for layers whose weights come from a computed value).
 trait WeightValue: Layer {
     fn add_weight_value(&self, name: &str, value: Tensor, trainable: bool) -> Variable {
@@ -676,6 +946,67 @@ mod tests {
         assert!(e.contains("`bn2`") && e.contains("[2, 5]"), "{e}");
         assert!(BatchNormalization::new().call(&x).is_err());
         assert_eq!(layer.class_name(), "BatchNormalization");
+        Ok(())
+    }
+    #[test]
+    fn normalization_adapts_in_batches_and_differentiates() -> Result<()> {
+        let data = ramp(&[70, 2, 3]);
+        let mut batched = Normalization::new().axis(&[1]).dtype(DType::F64);
+        batched.adapt_batched(&data, 16)?;
+        let mut whole = Normalization::new().axis(&[1]).dtype(DType::F64);
+        whole.adapt_batched(&data, 70)?;
+        assert_eq!(batched.count(), 210);
+        for (a, b) in batched.get_weights().iter().zip(whole.get_weights()) {
+            let (a, b) = (a.to_vec::<f64>()?, b.to_vec::<f64>()?);
+            assert!(
+                a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 1e-12),
+                "{a:?} {b:?}"
+            );
+        }
+        // adapting again forgets the first data, as tf-keras's adapt does
+        whole.adapt(&ramp(&[3, 2, 3]))?;
+        assert_eq!(whole.count(), 9);
+        for invert in [false, true] {
+            let mut layer = Normalization::new()
+                .axis(&[])
+                .dtype(DType::F64)
+                .invert(invert);
+            layer.adapt(&data)?;
+            let f = weighted(&layer, false);
+            let report = check_gradients(f, &[ramp(&[2, 2, 3])], CheckOptions::default())?;
+            assert!(report.passed, "{report:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn normalization_refuses_bad_arguments() -> Result<()> {
+        let x = ramp(&[4, 3]);
+        let e = Normalization::new()
+            .name("norm")
+            .mean_variance(&[1.0, 2.0], &[1.0])
+            .apply(&x)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`norm`") && e.contains("`mean` has 2 values") && e.contains("[3]"),
+            "{e}"
+        );
+        let e = Normalization::new()
+            .axis(&[5])
+            .adapt(&x)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`axis` [5]") && e.contains("[4, 3]"), "{e}");
+        let mut layer = Normalization::new().name("norm2");
+        layer.adapt(&x)?;
+        let e = layer.call(&ramp(&[4, 2])).unwrap_err().to_string();
+        assert!(e.contains("`norm2`") && e.contains("[4, 2]"), "{e}");
+        assert!(layer.adapt(&ramp(&[4, 2])).is_err());
+        assert!(layer.adapt(&Tensor::scalar(1.0f32)).is_err());
+        assert!(Normalization::new().call(&x).is_err());
+        assert_eq!(layer.trainable_variables().len(), 0);
+        assert_eq!(layer.class_name(), "Normalization");
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use tapegrad_autodiff::{self as ad, GradientTape, Tensor};
-use tapegrad_nn::{BatchNormalization, Layer, LayerNormalization};
+use tapegrad_nn::{BatchNormalization, Layer, LayerNormalization, Normalization};
 
 /// Float32 arithmetic in another order than TensorFlow's (its reductions are pairwise, its
 /// `rsqrt` one kernel) moves the last bits; a few ulps of values of order 1.
@@ -83,7 +83,11 @@ fn replay(layer: &mut dyn Layer, case: &Value, what: &str, dev: &mut Deviation) 
         .iter()
         .map(tensor)
         .collect();
-    layer.set_weights(&weights).unwrap();
+    // (tf-keras's adapted Normalization has a third weight, the int64 count, which ours keeps
+    // as a field: Keras 3's two weights)
+    layer
+        .set_weights(&weights[..layer.variables().len()])
+        .unwrap();
     let training = case["training"].as_bool().unwrap();
     let tape = GradientTape::persistent();
     tape.watch(&x);
@@ -185,4 +189,41 @@ fn batch_normalization_matches_tf_keras() {
         "BatchNormalization: largest deviation from tf-keras {:e}",
         dev.0
     );
+}
+
+#[test]
+fn normalization_adapts_and_normalizes_as_tf_keras() {
+    let data = load();
+    let mut dev = Deviation::default();
+    for (i, case) in data["normalization"].as_array().unwrap().iter().enumerate() {
+        let c = &case["config"];
+        let axis = match &c["axis"] {
+            Value::Null => vec![],
+            _ => axes(c),
+        };
+        let mut layer = Normalization::new()
+            .axis(&axis)
+            .invert(c.get("invert").and_then(Value::as_bool).unwrap_or(false));
+        let what = format!("normalization[{i}] {c}");
+        if let Some(mean) = c.get("mean") {
+            let list = |v: &Value| flat(v).0;
+            layer = layer.mean_variance(&list(mean), &list(&c["variance"]));
+        } else {
+            let adapt = tensor(&case["adapt"]);
+            layer.adapt(&adapt).unwrap();
+            assert_eq!(
+                layer.count() as usize,
+                adapt.shape().iter().product::<usize>() / flat(&case["mean"]).0.len()
+            );
+            let w = layer.get_weights();
+            dev.check(&format!("{what} adapted mean"), &w[0], &case["mean"]);
+            dev.check(
+                &format!("{what} adapted variance"),
+                &w[1],
+                &case["variance"],
+            );
+        }
+        replay(&mut layer, case, &what, &mut dev);
+    }
+    eprintln!("Normalization: largest deviation from tf-keras {:e}", dev.0);
 }
