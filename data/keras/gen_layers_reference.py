@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Record tf-keras 2.21's Dropout, LayerNormalization, BatchNormalization and Normalization on
+"""Record tf-keras 2.21's Dropout (its distribution), LayerNormalization, BatchNormalization and Normalization on
 fixed inputs into layers.json (read by crates/nn/tests/layers_reference.rs).
 
     TF_USE_LEGACY_KERAS=1 CUDA_VISIBLE_DEVICES="" /work/venv-tf/bin/python data/keras/gen_layers_reference.py
@@ -60,6 +60,30 @@ def run(layer, x, training, weights=None):
         "grad_weights": [arr(g) for g in grads[1:]],
         "weights_after": [arr(w) for w in layer.get_weights()],
     }
+
+
+def dropout_cases():
+    """TensorFlow's masks come from a stateful generator: the distribution is recorded, not
+    the mask (the fraction of 400 x 500 ones dropped, the values kept, the gradient's values)."""
+    cases = []
+    x = tf.ones((400, 500))
+    for rate in [0.1, 0.5, 0.8]:
+        layer = tf.keras.layers.Dropout(rate, seed=11)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+        g = tape.gradient(y, x).numpy()
+        y = y.numpy()
+        cases.append(
+            {
+                "rate": rate,
+                "fraction_dropped": float(np.mean(y == 0.0)),
+                "kept_values": arr(np.unique(y[y != 0.0])),
+                "gradient_values": arr(np.unique(g)),
+                "inference_is_identity": bool(np.all(layer(x, training=False).numpy() == 1.0)),
+            }
+        )
+    return cases
 
 
 def layer_norm_cases():
@@ -148,6 +172,7 @@ def main():
             f"{tf.__version__}, tf-keras {tf_keras.__version__}, numpy {np.__version__}, "
             f"Python {platform.python_version()}, CPU. Gradients are of sum(y * r)."
         ),
+        "dropout": dropout_cases(),
         "layer_normalization": layer_norm_cases(),
         "batch_normalization": batch_norm_cases(),
         "normalization": normalization_cases(),

@@ -1,13 +1,14 @@
 //! Replays `data/keras/layers.json` (written by `data/keras/gen_layers_reference.py` from
 //! tf-keras 2.21): LayerNormalization, BatchNormalization and Normalization outputs, gradients
 //! of `sum(y · r)` with respect to the input and to each trainable weight, BatchNormalization's
-//! moving statistics after training calls, and Normalization's adapted mean and variance.
+//! moving statistics after training calls, Normalization's adapted mean and variance, and
+//! Dropout's distribution (its masks are drawn by TensorFlow's stateful generator).
 //! Float32; every value within `TOLERANCE · (1 + |keras|)` of tf-keras's (the largest deviation
 //! of each layer is printed with `--nocapture`).
 
 use serde_json::Value;
 use tapegrad_autodiff::{self as ad, GradientTape, Tensor};
-use tapegrad_nn::{BatchNormalization, Layer, LayerNormalization, Normalization};
+use tapegrad_nn::{BatchNormalization, Dropout, Layer, LayerNormalization, Normalization};
 
 /// Float32 arithmetic in another order than TensorFlow's (its reductions are pairwise, its
 /// `rsqrt` one kernel) moves the last bits; a few ulps of values of order 1.
@@ -226,4 +227,44 @@ fn normalization_adapts_and_normalizes_as_tf_keras() {
         replay(&mut layer, case, &what, &mut dev);
     }
     eprintln!("Normalization: largest deviation from tf-keras {:e}", dev.0);
+}
+
+/// TensorFlow's dropout masks come from a stateful generator: what is compared is the
+/// distribution (the fraction dropped, within five standard deviations of the rate as TF's is)
+/// and the bits of the kept values and of the gradient.
+#[test]
+fn dropout_has_tf_keras_distribution_and_scale() {
+    let data = load();
+    for case in data["dropout"].as_array().unwrap() {
+        let rate = case["rate"].as_f64().unwrap();
+        let layer = Dropout::new(rate).unwrap().seed(11);
+        let x = Tensor::ones(tapegrad_autodiff::DType::F32, &[400, 500]).unwrap();
+        assert!(layer.call(&x).unwrap().equals(&x));
+        assert!(case["inference_is_identity"].as_bool().unwrap());
+        let tape = GradientTape::new();
+        tape.watch(&x);
+        let y = layer.call_training(&x, true).unwrap();
+        let g = tape.gradient(&y, &[&x]).unwrap()[0].clone().unwrap();
+        let values = y.to_vec::<f32>().unwrap();
+        let dropped = values.iter().filter(|&&v| v == 0.0).count() as f64 / values.len() as f64;
+        let sd = (rate * (1.0 - rate) / values.len() as f64).sqrt();
+        let tf_dropped = case["fraction_dropped"].as_f64().unwrap();
+        assert!(
+            (dropped - rate).abs() < 5.0 * sd,
+            "rate {rate}: ours {dropped}"
+        );
+        assert!(
+            (tf_dropped - rate).abs() < 5.0 * sd,
+            "rate {rate}: TF {tf_dropped}"
+        );
+        let mut kept: Vec<f32> = values.iter().copied().filter(|&v| v != 0.0).collect();
+        kept.dedup();
+        let want = |k: &str| -> Vec<f32> { flat(&case[k]).0.iter().map(|&v| v as f32).collect() };
+        assert_eq!(kept, want("kept_values"), "rate {rate}");
+        let mut grads = g.to_vec::<f32>().unwrap();
+        grads.sort_by(f32::total_cmp);
+        grads.dedup();
+        assert_eq!(grads, want("gradient_values"), "rate {rate}");
+        eprintln!("Dropout({rate}): fraction dropped {dropped} (tf-keras {tf_dropped})");
+    }
 }
