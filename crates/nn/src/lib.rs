@@ -1,8 +1,10 @@
 //! # tapegrad-nn
 //!
 //! Keras's building blocks over `tapegrad-autodiff`: the [`Layer`] trait (also [`Model`]),
-//! [`Dense`] and [`Sequential`] with `summary()`, [`Activation`]s, [`initializers`],
-//! [`losses`] and [`metrics`], each matched to tf-keras 2.x's definitions.
+//! with its `training` flag ([`Layer::call_training`]); the layers [`Dense`], [`Dropout`],
+//! [`Flatten`], [`LayerNormalization`], [`BatchNormalization`] and [`Normalization`];
+//! [`Sequential`] with `summary()`; [`Activation`]s, [`initializers`], [`losses`] and
+//! [`metrics`], each matched to tf-keras 2.x's definitions.
 //!
 //! Document 004's `CustomDense` step, with Keras's `Dense`:
 //!
