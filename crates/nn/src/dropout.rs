@@ -10,6 +10,27 @@ use crate::layer::{unique_name, Layer};
 use crate::ops::select;
 use crate::{Error, Result};
 
+/// The methods of a layer without weights: always built, nothing to build.
+macro_rules! weightless_layer {
+    ($class:literal) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+
+        fn class_name(&self) -> &str {
+            $class
+        }
+
+        fn built(&self) -> bool {
+            true
+        }
+
+        fn build(&mut self, _input_shape: &[usize]) -> Result<()> {
+            Ok(())
+        }
+    };
+}
+
 /// Sets a fraction `rate` of its inputs to 0 in training and scales the others by
 /// `1 / (1 - rate)`, so that the expected sum is unchanged; outside training it is the identity
 /// (Keras's `Dropout`). Only [`Layer::call_training`] with `training = true` drops units: `fit`
@@ -135,21 +156,7 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn class_name(&self) -> &str {
-        "Dropout"
-    }
-
-    fn built(&self) -> bool {
-        true
-    }
-
-    fn build(&mut self, _input_shape: &[usize]) -> Result<()> {
-        Ok(())
-    }
+    weightless_layer!("Dropout");
 
     fn call(&self, inputs: &Tensor) -> Result<Tensor> {
         Ok(inputs.clone())
@@ -217,21 +224,7 @@ impl Flatten {
 }
 
 impl Layer for Flatten {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn class_name(&self) -> &str {
-        "Flatten"
-    }
-
-    fn built(&self) -> bool {
-        true
-    }
-
-    fn build(&mut self, _input_shape: &[usize]) -> Result<()> {
-        Ok(())
-    }
+    weightless_layer!("Flatten");
 
     fn call(&self, inputs: &Tensor) -> Result<Tensor> {
         let shape = inputs.shape();

@@ -33,6 +33,25 @@ pub fn unique_name(base: &str) -> String {
     })
 }
 
+/// The `dtype` and `name` builder methods of a layer whose dtype is the field at `$dtype`
+/// (`dtype`, or `affine.dtype`) and whose name is the field `name`.
+macro_rules! dtype_and_name_builders {
+    ($($dtype:ident).+) => {
+        /// The dtype of the weights and the computation (default float32).
+        pub fn dtype(mut self, dtype: tapegrad_autodiff::DType) -> Self {
+            self.$($dtype).+ = dtype;
+            self
+        }
+
+        /// A name instead of the generated one.
+        pub fn name(mut self, name: &str) -> Self {
+            self.name = name.to_string();
+            self
+        }
+    };
+}
+pub(crate) use dtype_and_name_builders;
+
 /// The variables of several layers, in order, each once (for a model that holds layers).
 ///
 /// ```

@@ -80,26 +80,117 @@ fn moments(x: &Tensor, axes: &[usize]) -> Result<(Tensor, Tensor)> {
     Ok((mean, variance))
 }
 
-/// `(x − mean) / sqrt(variance + epsilon) · gamma + beta`, gamma and beta (when present)
-/// reshaped to `broadcast`.
-fn normalize(
-    x: &Tensor,
-    mean: &Tensor,
-    variance: &Tensor,
+/// What LayerNormalization and BatchNormalization share: `epsilon`, the optional `gamma`
+/// (scale) and `beta` (offset) with their initializers, and the dtype.
+#[derive(Debug)]
+struct ScaleOffset {
     epsilon: f64,
-    gamma: Option<&Variable>,
-    beta: Option<&Variable>,
-    broadcast: &[isize],
-) -> Result<Tensor> {
-    let inv = ad::div(1.0, ad::sqrt(ad::add(variance, epsilon)?)?)?;
-    let mut y = ad::mul(ad::sub(x, mean)?, inv)?;
-    if let Some(g) = gamma {
-        y = ad::mul(&y, ad::reshape(g, broadcast)?)?;
+    center: bool,
+    scale: bool,
+    dtype: DType,
+    gamma_initializer: Box<dyn Initializer>,
+    beta_initializer: Box<dyn Initializer>,
+    gamma: Option<Variable>,
+    beta: Option<Variable>,
+}
+
+impl ScaleOffset {
+    /// Keras's defaults: `epsilon=1e-3`, both weights, ones and zeros, float32.
+    fn new() -> Self {
+        ScaleOffset {
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            dtype: DType::F32,
+            gamma_initializer: Box::new(Ones),
+            beta_initializer: Box::new(Zeros),
+            gamma: None,
+            beta: None,
+        }
     }
-    if let Some(b) = beta {
-        y = ad::add(&y, ad::reshape(b, broadcast)?)?;
+
+    /// Makes `layer/gamma` and `layer/beta` (those asked for) of shape `param`.
+    fn build(&mut self, layer: &str, param: &[usize]) -> Result<()> {
+        let weight = |name: &str, init: &dyn Initializer| -> Result<Variable> {
+            let value = init.init(param, self.dtype)?;
+            Ok(Variable::with_options(
+                value,
+                &format!("{layer}/{name}"),
+                true,
+            ))
+        };
+        let gamma = self
+            .scale
+            .then(|| weight("gamma", self.gamma_initializer.as_ref()));
+        let beta = self
+            .center
+            .then(|| weight("beta", self.beta_initializer.as_ref()));
+        self.gamma = gamma.transpose()?;
+        self.beta = beta.transpose()?;
+        Ok(())
     }
-    Ok(y)
+
+    /// `gamma`, then `beta`, those that exist.
+    fn variables(&self) -> impl Iterator<Item = Variable> + '_ {
+        self.gamma.iter().chain(self.beta.iter()).cloned()
+    }
+
+    /// `(x − mean) / sqrt(variance + epsilon) · gamma + beta`, gamma and beta (when present)
+    /// reshaped to `broadcast`.
+    fn normalize(
+        &self,
+        x: &Tensor,
+        mean: &Tensor,
+        variance: &Tensor,
+        broadcast: &[isize],
+    ) -> Result<Tensor> {
+        let inv = ad::div(1.0, ad::sqrt(ad::add(variance, self.epsilon)?)?)?;
+        let mut y = ad::mul(ad::sub(x, mean)?, inv)?;
+        if let Some(g) = &self.gamma {
+            y = ad::mul(&y, ad::reshape(g, broadcast)?)?;
+        }
+        if let Some(b) = &self.beta {
+            y = ad::add(&y, ad::reshape(b, broadcast)?)?;
+        }
+        Ok(y)
+    }
+}
+
+/// The builder methods of a layer whose [`ScaleOffset`] is its field `affine`.
+macro_rules! scale_offset_builders {
+    () => {
+        /// Added to the variance (default 1e-3).
+        pub fn epsilon(mut self, epsilon: f64) -> Self {
+            self.affine.epsilon = epsilon;
+            self
+        }
+
+        /// Whether to add `beta` (default true).
+        pub fn center(mut self, center: bool) -> Self {
+            self.affine.center = center;
+            self
+        }
+
+        /// Whether to multiply by `gamma` (default true).
+        pub fn scale(mut self, scale: bool) -> Self {
+            self.affine.scale = scale;
+            self
+        }
+
+        /// `gamma`'s initializer (default `Ones`).
+        pub fn gamma_initializer(mut self, init: impl Initializer + 'static) -> Self {
+            self.affine.gamma_initializer = Box::new(init);
+            self
+        }
+
+        /// `beta`'s initializer (default `Zeros`).
+        pub fn beta_initializer(mut self, init: impl Initializer + 'static) -> Self {
+            self.affine.beta_initializer = Box::new(init);
+            self
+        }
+
+        crate::layer::dtype_and_name_builders!(affine.dtype);
+    };
 }
 
 /// The input cast to `dtype` (Keras autocasts float64 data to a float32 layer).
@@ -136,14 +227,7 @@ const NOT_BUILT: &str =
 pub struct LayerNormalization {
     name: String,
     axis: Vec<isize>,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    dtype: DType,
-    gamma_initializer: Box<dyn Initializer>,
-    beta_initializer: Box<dyn Initializer>,
-    gamma: Option<Variable>,
-    beta: Option<Variable>,
+    affine: ScaleOffset,
     /// The shape built for and the normalized axes, once built.
     built: Option<(Vec<usize>, Vec<usize>)>,
 }
@@ -160,14 +244,7 @@ impl LayerNormalization {
         LayerNormalization {
             name: unique_name("layer_normalization"),
             axis: vec![-1],
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            dtype: DType::F32,
-            gamma_initializer: Box::new(Ones),
-            beta_initializer: Box::new(Zeros),
-            gamma: None,
-            beta: None,
+            affine: ScaleOffset::new(),
             built: None,
         }
     }
@@ -178,47 +255,7 @@ impl LayerNormalization {
         self
     }
 
-    /// Added to the variance (default 1e-3).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-
-    /// Whether to add `beta` (default true).
-    pub fn center(mut self, center: bool) -> Self {
-        self.center = center;
-        self
-    }
-
-    /// Whether to multiply by `gamma` (default true).
-    pub fn scale(mut self, scale: bool) -> Self {
-        self.scale = scale;
-        self
-    }
-
-    /// `gamma`'s initializer (default `Ones`).
-    pub fn gamma_initializer(mut self, init: impl Initializer + 'static) -> Self {
-        self.gamma_initializer = Box::new(init);
-        self
-    }
-
-    /// `beta`'s initializer (default `Zeros`).
-    pub fn beta_initializer(mut self, init: impl Initializer + 'static) -> Self {
-        self.beta_initializer = Box::new(init);
-        self
-    }
-
-    /// The dtype of the weights and the computation (default float32).
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = dtype;
-        self
-    }
-
-    /// A name instead of the generated one.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    scale_offset_builders!();
 }
 
 impl Layer for LayerNormalization {
@@ -237,18 +274,7 @@ impl Layer for LayerNormalization {
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         let keep = resolve_axes(&self.name, &self.axis, input_shape)?;
         let (param, _) = kept_shapes(input_shape, &keep);
-        self.gamma = if self.scale {
-            let init = self.gamma_initializer.init(&param, self.dtype)?;
-            Some(self.add_weight_value("gamma", init, true))
-        } else {
-            None
-        };
-        self.beta = if self.center {
-            let init = self.beta_initializer.init(&param, self.dtype)?;
-            Some(self.add_weight_value("beta", init, true))
-        } else {
-            None
-        };
+        self.affine.build(&self.name, &param)?;
         self.built = Some((input_shape.to_vec(), keep));
         Ok(())
     }
@@ -259,22 +285,14 @@ impl Layer for LayerNormalization {
             .as_ref()
             .ok_or_else(|| layer_error(&self.name, NOT_BUILT.into()))?;
         check_input(&self.name, shape, keep, inputs.shape())?;
-        let x = cast_to(inputs, self.dtype)?;
+        let x = cast_to(inputs, self.affine.dtype)?;
         let (_, broadcast) = kept_shapes(inputs.shape(), keep);
         let (mean, variance) = moments(&x, keep)?;
-        normalize(
-            &x,
-            &mean,
-            &variance,
-            self.epsilon,
-            self.gamma.as_ref(),
-            self.beta.as_ref(),
-            &broadcast,
-        )
+        self.affine.normalize(&x, &mean, &variance, &broadcast)
     }
 
     fn own_variables(&self) -> Vec<Variable> {
-        self.gamma.iter().chain(self.beta.iter()).cloned().collect()
+        self.affine.variables().collect()
     }
 }
 
@@ -313,16 +331,9 @@ pub struct BatchNormalization {
     name: String,
     axis: isize,
     momentum: f64,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    dtype: DType,
-    gamma_initializer: Box<dyn Initializer>,
-    beta_initializer: Box<dyn Initializer>,
+    affine: ScaleOffset,
     moving_mean_initializer: Box<dyn Initializer>,
     moving_variance_initializer: Box<dyn Initializer>,
-    gamma: Option<Variable>,
-    beta: Option<Variable>,
     moving: Option<(Variable, Variable)>,
     /// The shape built for and the feature axis, once built.
     built: Option<(Vec<usize>, usize)>,
@@ -341,16 +352,9 @@ impl BatchNormalization {
             name: unique_name("batch_normalization"),
             axis: -1,
             momentum: 0.99,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            dtype: DType::F32,
-            gamma_initializer: Box::new(Ones),
-            beta_initializer: Box::new(Zeros),
+            affine: ScaleOffset::new(),
             moving_mean_initializer: Box::new(Zeros),
             moving_variance_initializer: Box::new(Ones),
-            gamma: None,
-            beta: None,
             moving: None,
             built: None,
         }
@@ -368,35 +372,7 @@ impl BatchNormalization {
         self
     }
 
-    /// Added to the variance (default 1e-3).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-
-    /// Whether to add `beta` (default true).
-    pub fn center(mut self, center: bool) -> Self {
-        self.center = center;
-        self
-    }
-
-    /// Whether to multiply by `gamma` (default true).
-    pub fn scale(mut self, scale: bool) -> Self {
-        self.scale = scale;
-        self
-    }
-
-    /// `gamma`'s initializer (default `Ones`).
-    pub fn gamma_initializer(mut self, init: impl Initializer + 'static) -> Self {
-        self.gamma_initializer = Box::new(init);
-        self
-    }
-
-    /// `beta`'s initializer (default `Zeros`).
-    pub fn beta_initializer(mut self, init: impl Initializer + 'static) -> Self {
-        self.beta_initializer = Box::new(init);
-        self
-    }
+    scale_offset_builders!();
 
     /// `moving_mean`'s initializer (default `Zeros`).
     pub fn moving_mean_initializer(mut self, init: impl Initializer + 'static) -> Self {
@@ -407,18 +383,6 @@ impl BatchNormalization {
     /// `moving_variance`'s initializer (default `Ones`).
     pub fn moving_variance_initializer(mut self, init: impl Initializer + 'static) -> Self {
         self.moving_variance_initializer = Box::new(init);
-        self
-    }
-
-    /// The dtype of the weights and the computation (default float32).
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = dtype;
-        self
-    }
-
-    /// A name instead of the generated one.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
         self
     }
 
@@ -457,20 +421,10 @@ impl Layer for BatchNormalization {
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         let axis = resolve_axes(&self.name, &[self.axis], input_shape)?[0];
         let param = [input_shape[axis]];
-        self.gamma = if self.scale {
-            let init = self.gamma_initializer.init(&param, self.dtype)?;
-            Some(self.add_weight_value("gamma", init, true))
-        } else {
-            None
-        };
-        self.beta = if self.center {
-            let init = self.beta_initializer.init(&param, self.dtype)?;
-            Some(self.add_weight_value("beta", init, true))
-        } else {
-            None
-        };
-        let mean = self.moving_mean_initializer.init(&param, self.dtype)?;
-        let variance = self.moving_variance_initializer.init(&param, self.dtype)?;
+        self.affine.build(&self.name, &param)?;
+        let dtype = self.affine.dtype;
+        let mean = self.moving_mean_initializer.init(&param, dtype)?;
+        let variance = self.moving_variance_initializer.init(&param, dtype)?;
         self.moving = Some((
             self.add_weight_value("moving_mean", mean, false),
             self.add_weight_value("moving_variance", variance, false),
@@ -490,18 +444,17 @@ impl Layer for BatchNormalization {
             return Err(layer_error(&self.name, NOT_BUILT.into()));
         };
         check_input(&self.name, shape, &[*axis], inputs.shape())?;
-        let x = cast_to(inputs, self.dtype)?;
+        let x = cast_to(inputs, self.affine.dtype)?;
         let rank = x.shape().len();
         let (_, broadcast) = kept_shapes(x.shape(), &[*axis]);
-        let (gamma, beta) = (self.gamma.as_ref(), self.beta.as_ref());
         if !training {
             let mean = ad::reshape(moving_mean, &broadcast)?;
             let variance = ad::reshape(moving_variance, &broadcast)?;
-            return normalize(&x, &mean, &variance, self.epsilon, gamma, beta, &broadcast);
+            return self.affine.normalize(&x, &mean, &variance, &broadcast);
         }
         let reduce: Vec<usize> = (0..rank).filter(|a| a != axis).collect();
         let (mean, variance) = moments(&x, &reduce)?;
-        let y = normalize(&x, &mean, &variance, self.epsilon, gamma, beta, &broadcast)?;
+        let y = self.affine.normalize(&x, &mean, &variance, &broadcast)?;
         let mut moving_target = Tensor::new(variance.value().clone());
         if Self::fused(rank, *axis) {
             let n = (x.shape().iter().product::<usize>() / x.shape()[*axis]) as f64;
@@ -514,12 +467,7 @@ impl Layer for BatchNormalization {
 
     fn own_variables(&self) -> Vec<Variable> {
         let moving = self.moving.iter().flat_map(|(m, v)| [m.clone(), v.clone()]);
-        self.gamma
-            .iter()
-            .chain(self.beta.iter())
-            .cloned()
-            .chain(moving)
-            .collect()
+        self.affine.variables().chain(moving).collect()
     }
 }
 
@@ -607,17 +555,7 @@ impl Normalization {
         self
     }
 
-    /// The dtype of the statistics and the computation (default float32).
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = dtype;
-        self
-    }
-
-    /// A name instead of the generated one.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    crate::layer::dtype_and_name_builders!(dtype);
 
     /// How many values per feature [`adapt`](Normalization::adapt) has seen.
     pub fn count(&self) -> u64 {

@@ -6,6 +6,9 @@
 //! Float32; every value within `TOLERANCE · (1 + |keras|)` of tf-keras's (the largest deviation
 //! of each layer is printed with `--nocapture`).
 
+mod common;
+
+use common::{flat, tensor};
 use serde_json::Value;
 use tapegrad_autodiff::{self as ad, GradientTape, Tensor};
 use tapegrad_nn::{BatchNormalization, Dropout, Layer, LayerNormalization, Normalization};
@@ -13,39 +16,6 @@ use tapegrad_nn::{BatchNormalization, Dropout, Layer, LayerNormalization, Normal
 /// Float32 arithmetic in another order than TensorFlow's (its reductions are pairwise, its
 /// `rsqrt` one kernel) moves the last bits; a few ulps of values of order 1.
 const TOLERANCE: f64 = 1e-5;
-
-fn load() -> Value {
-    let path = format!(
-        "{}/../../data/keras/layers.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Nested lists → (row-major values, shape).
-fn flat(v: &Value) -> (Vec<f64>, Vec<usize>) {
-    match v {
-        Value::Array(items) => {
-            let mut data = Vec::new();
-            let mut inner = vec![];
-            for it in items {
-                let (d, s) = flat(it);
-                data.extend(d);
-                inner = s;
-            }
-            let mut shape = vec![items.len()];
-            shape.extend(inner);
-            (data, shape)
-        }
-        other => (vec![other.as_f64().expect("a number")], vec![]),
-    }
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let (data, shape) = flat(v);
-    Tensor::from_vec(data.into_iter().map(|x| x as f32).collect(), &shape).unwrap()
-}
 
 /// The largest deviation from Keras's values, asserting each within tolerance.
 #[derive(Default)]
@@ -64,6 +34,15 @@ impl Deviation {
             self.0 = self.0.max(d);
         }
     }
+
+    /// Each of the layer's weights against Keras's list (Keras's may have one more: see
+    /// [`replay`]).
+    fn check_weights(&mut self, what: &str, layer: &dyn Layer, want: &Value) {
+        let want = want.as_array().unwrap();
+        for (i, (got, want)) in layer.get_weights().iter().zip(want).enumerate() {
+            self.check(&format!("{what}, weight {i}"), got, want);
+        }
+    }
 }
 
 fn axes(config: &Value) -> Vec<isize> {
@@ -71,6 +50,21 @@ fn axes(config: &Value) -> Vec<isize> {
         Value::Array(a) => a.iter().map(|v| v.as_i64().unwrap() as isize).collect(),
         v => vec![v.as_i64().unwrap() as isize],
     }
+}
+
+/// A boolean of the config, Keras's default when absent.
+fn flag(config: &Value, key: &str, default: bool) -> bool {
+    config.get(key).and_then(Value::as_bool).unwrap_or(default)
+}
+
+/// A number of the config, Keras's default when absent.
+fn number(config: &Value, key: &str, default: f64) -> f64 {
+    config.get(key).and_then(Value::as_f64).unwrap_or(default)
+}
+
+/// Each case of `data[key]`, with its index.
+fn cases<'a>(data: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
+    data[key].as_array().unwrap().iter().enumerate()
 }
 
 /// Sets the case's weights, calls the layer once with the case's flag and checks the output
@@ -112,32 +106,24 @@ fn replay(layer: &mut dyn Layer, case: &Value, what: &str, dev: &mut Deviation) 
             want,
         );
     }
-    for (i, (got, want)) in layer
-        .get_weights()
-        .iter()
-        .zip(case["weights_after"].as_array().unwrap())
-        .enumerate()
-    {
-        dev.check(&format!("{what} weights after[{i}]"), got, want);
-    }
+    dev.check_weights(
+        &format!("{what} weights after"),
+        layer,
+        &case["weights_after"],
+    );
 }
 
 #[test]
 fn layer_normalization_matches_tf_keras() {
-    let data = load();
+    let data = common::load("layers.json");
     let mut dev = Deviation::default();
-    for (i, case) in data["layer_normalization"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    for (i, case) in cases(&data, "layer_normalization") {
         let c = &case["config"];
         let mut layer = LayerNormalization::new()
             .axis(&axes(c))
-            .center(c.get("center").and_then(Value::as_bool).unwrap_or(true))
-            .scale(c.get("scale").and_then(Value::as_bool).unwrap_or(true))
-            .epsilon(c.get("epsilon").and_then(Value::as_f64).unwrap_or(1e-3));
+            .center(flag(c, "center", true))
+            .scale(flag(c, "scale", true))
+            .epsilon(number(c, "epsilon", 1e-3));
         let what = format!("layer_normalization[{i}] {c}");
         replay(&mut layer, case, &what, &mut dev);
     }
@@ -149,35 +135,23 @@ fn layer_normalization_matches_tf_keras() {
 
 #[test]
 fn batch_normalization_matches_tf_keras() {
-    let data = load();
+    let data = common::load("layers.json");
     let mut dev = Deviation::default();
-    for (i, case) in data["batch_normalization"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    for (i, case) in cases(&data, "batch_normalization") {
         let c = &case["config"];
         let mut layer = BatchNormalization::new()
             .axis(c["axis"].as_i64().unwrap() as isize)
-            .momentum(c.get("momentum").and_then(Value::as_f64).unwrap_or(0.99))
-            .center(c.get("center").and_then(Value::as_bool).unwrap_or(true))
-            .scale(c.get("scale").and_then(Value::as_bool).unwrap_or(true))
-            .epsilon(c.get("epsilon").and_then(Value::as_f64).unwrap_or(1e-3));
+            .momentum(number(c, "momentum", 0.99))
+            .center(flag(c, "center", true))
+            .scale(flag(c, "scale", true))
+            .epsilon(number(c, "epsilon", 1e-3));
         let what = format!("batch_normalization[{i}] {c} training={}", case["training"]);
         replay(&mut layer, case, &what, &mut dev);
         let batches = case["batches"].as_array().unwrap();
         let after = case["weights_after_batches"].as_array().unwrap();
         for (j, (b, want)) in batches.iter().zip(after).enumerate() {
             layer.call_training(&tensor(b), true).unwrap();
-            for (k, (got, want)) in layer
-                .get_weights()
-                .iter()
-                .zip(want.as_array().unwrap())
-                .enumerate()
-            {
-                dev.check(&format!("{what} after batch {j}, weight {k}"), got, want);
-            }
+            dev.check_weights(&format!("{what} after batch {j}"), &layer, want);
         }
         let y = layer.call(&tensor(&case["x"])).unwrap();
         dev.check(
@@ -194,9 +168,9 @@ fn batch_normalization_matches_tf_keras() {
 
 #[test]
 fn normalization_adapts_and_normalizes_as_tf_keras() {
-    let data = load();
+    let data = common::load("layers.json");
     let mut dev = Deviation::default();
-    for (i, case) in data["normalization"].as_array().unwrap().iter().enumerate() {
+    for (i, case) in cases(&data, "normalization") {
         let c = &case["config"];
         let axis = match &c["axis"] {
             Value::Null => vec![],
@@ -204,7 +178,7 @@ fn normalization_adapts_and_normalizes_as_tf_keras() {
         };
         let mut layer = Normalization::new()
             .axis(&axis)
-            .invert(c.get("invert").and_then(Value::as_bool).unwrap_or(false));
+            .invert(flag(c, "invert", false));
         let what = format!("normalization[{i}] {c}");
         if let Some(mean) = c.get("mean") {
             let list = |v: &Value| flat(v).0;
@@ -234,7 +208,7 @@ fn normalization_adapts_and_normalizes_as_tf_keras() {
 /// and the bits of the kept values and of the gradient.
 #[test]
 fn dropout_has_tf_keras_distribution_and_scale() {
-    let data = load();
+    let data = common::load("layers.json");
     for case in data["dropout"].as_array().unwrap() {
         let rate = case["rate"].as_f64().unwrap();
         let layer = Dropout::new(rate).unwrap().seed(11);
