@@ -457,7 +457,8 @@ impl Layer for BatchNormalization {
         let y = self.affine.normalize(&x, &mean, &variance, &broadcast)?;
         let mut moving_target = Tensor::new(variance.value().clone());
         if Self::fused(rank, *axis) {
-            let n = (x.shape().iter().product::<usize>() / x.shape()[*axis]) as f64;
+            let values: usize = x.shape().iter().product();
+            let n = values.checked_div(x.shape()[*axis]).unwrap_or(0) as f64;
             moving_target = ad::mul(&moving_target, n / (n - 1.0).max(1.0))?;
         }
         self.move_towards(moving_mean, &mean)?;
@@ -945,6 +946,28 @@ mod tests {
         assert!(Normalization::new().call(&x).is_err());
         assert_eq!(layer.trainable_variables().len(), 0);
         assert_eq!(layer.class_name(), "Normalization");
+        Ok(())
+    }
+    #[test]
+    fn gradients_of_gradients_match_central_differences() -> Result<()> {
+        // the gradient with respect to the input, itself differentiated: a nested tape
+        let x = ramp(&[4, 3]);
+        let mut ln = LayerNormalization::new().dtype(DType::F64);
+        ln.build(x.shape())?;
+        let mut bn = BatchNormalization::new().dtype(DType::F64);
+        bn.build(x.shape())?;
+        for layer in [&ln as &dyn Layer, &bn] {
+            let f = weighted(layer, true);
+            let grad = |v: &[Tensor]| -> ad::Result<Tensor> {
+                let inner = tapegrad_autodiff::GradientTape::new();
+                inner.watch(&v[0]);
+                let y = ad::reduce_sum(f(v)?, None, false)?;
+                let g = inner.gradient(&y, &[&v[0]])?[0].clone().expect("connected");
+                ad::mul(ad::square(g)?, 0.5)
+            };
+            let report = check_gradients(grad, std::slice::from_ref(&x), CheckOptions::default())?;
+            assert!(report.passed, "{}: {report:?}", layer.class_name());
+        }
         Ok(())
     }
 }
