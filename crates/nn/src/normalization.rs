@@ -272,6 +272,12 @@ impl Layer for LayerNormalization {
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        if self.axis.is_empty() {
+            return Err(layer_error(
+                &self.name,
+                format!("argument `axis` is empty: name at least one axis of inputs of shape {input_shape:?}"),
+            ));
+        }
         let keep = resolve_axes(&self.name, &self.axis, input_shape)?;
         let (param, _) = kept_shapes(input_shape, &keep);
         self.affine.build(&self.name, &param)?;
@@ -799,6 +805,7 @@ mod tests {
             "{e}"
         );
         assert!(LayerNormalization::new().axis(&[1, -1]).apply(&x).is_err());
+        assert!(LayerNormalization::new().axis(&[]).apply(&x).is_err());
         let mut layer = LayerNormalization::new().name("ln2");
         layer.apply(&x)?;
         let e = layer.call(&ramp(&[2, 4])).unwrap_err().to_string();
