@@ -81,17 +81,7 @@ impl Dense {
         self
     }
 
-    /// The dtype of the weights and the computation (default float32).
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = dtype;
-        self
-    }
-
-    /// A name instead of the generated one.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    crate::layer::dtype_and_name_builders!(dtype);
 
     /// Number of outputs.
     pub fn units(&self) -> usize {

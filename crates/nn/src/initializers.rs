@@ -90,15 +90,26 @@ fn drawn(
     // (drawn in float64: its bound is the stricter one)
     let n = tt::element_count(op, shape, DType::F64)?;
     let mut values = tt::reserve_elements::<f64>(op, shape)?;
+    with_global_rng(|r| values.extend((0..n).map(|_| f(r))));
+    tensor(values, shape, dtype)
+}
+
+/// Runs `f` on this thread's generator, reseeded first if [`set_seed`] was called since.
+fn with_global_rng<T>(f: impl FnOnce(&mut StdRng) -> T) -> T {
     let (setting, seed) = *GLOBAL_SEED.lock().unwrap_or_else(PoisonError::into_inner);
     GLOBAL_RNG.with(|r| {
         let mut r = r.borrow_mut();
         if r.0 != setting {
             *r = (setting, StdRng::seed_from_u64(seed));
         }
-        values.extend((0..n).map(|_| f(&mut r.1)));
-    });
-    tensor(values, shape, dtype)
+        f(&mut r.1)
+    })
+}
+
+/// A seed from the generator unseeded initializers draw from (for a layer given no seed, so
+/// that [`set_seed`] makes it repeatable too).
+pub(crate) fn draw_seed() -> u64 {
+    with_global_rng(|r| r.random::<u64>() >> 1)
 }
 
 /// The seed pair tf-keras gives TensorFlow's stateless ops for an initializer's seed:

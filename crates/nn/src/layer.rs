@@ -33,6 +33,25 @@ pub fn unique_name(base: &str) -> String {
     })
 }
 
+/// The `dtype` and `name` builder methods of a layer whose dtype is the field at `$dtype`
+/// (`dtype`, or `affine.dtype`) and whose name is the field `name`.
+macro_rules! dtype_and_name_builders {
+    ($($dtype:ident).+) => {
+        /// The dtype of the weights and the computation (default float32).
+        pub fn dtype(mut self, dtype: tapegrad_autodiff::DType) -> Self {
+            self.$($dtype).+ = dtype;
+            self
+        }
+
+        /// A name instead of the generated one.
+        pub fn name(mut self, name: &str) -> Self {
+            self.name = name.to_string();
+            self
+        }
+    };
+}
+pub(crate) use dtype_and_name_builders;
+
 /// The variables of several layers, in order, each once (for a model that holds layers).
 ///
 /// ```
@@ -118,6 +137,29 @@ pub trait Layer: Send + Sync {
     /// unbuilt layer is an error: [`apply`](Layer::apply) builds first.
     fn call(&self, inputs: &Tensor) -> Result<Tensor>;
 
+    /// The forward pass in training (`training = true`, as `fit` and `train_on_batch` call it)
+    /// or inference (`false`: `evaluate`, `predict`), Keras's `call(inputs, training=...)`.
+    /// Layers that behave alike in both ([`Dense`](crate::Dense)) keep this default,
+    /// [`call`](Layer::call); [`Dropout`](crate::Dropout) drops units and
+    /// [`BatchNormalization`](crate::BatchNormalization) uses and updates the batch's statistics
+    /// only when `training`. A composite layer passes the flag on to the layers it holds, as
+    /// [`Sequential`](crate::Sequential) does. [`call`](Layer::call) is inference.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::{Dropout, Layer};
+    /// let dropout = Dropout::new(0.5)?.seed(1);
+    /// let x = Tensor::ones(tapegrad_autodiff::DType::F32, &[2, 4])?;
+    /// assert_eq!(dropout.call_training(&x, false)?.to_vec::<f32>()?, vec![1.0; 8]);
+    /// let y = dropout.call_training(&x, true)?.to_vec::<f32>()?;
+    /// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0)); // kept units scaled by 1 / (1 - rate)
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    fn call_training(&self, inputs: &Tensor, training: bool) -> Result<Tensor> {
+        let _ = training;
+        self.call(inputs)
+    }
+
     /// The layers this one holds (Keras tracks sub-layers assigned to attributes; Rust has no
     /// such hook, so a composite layer lists them here once). None by default.
     fn layers(&self) -> Vec<&dyn Layer> {
@@ -202,6 +244,15 @@ pub trait Layer: Send + Sync {
             self.build(inputs.shape())?;
         }
         self.call(inputs)
+    }
+
+    /// [`apply`](Layer::apply) with the `training` flag of
+    /// [`call_training`](Layer::call_training): builds on first use, then calls.
+    fn apply_training(&mut self, inputs: &Tensor, training: bool) -> Result<Tensor> {
+        if !self.built() {
+            self.build(inputs.shape())?;
+        }
+        self.call_training(inputs, training)
     }
 
     /// The variables gradients are taken for, in creation order.

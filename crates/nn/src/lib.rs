@@ -1,8 +1,10 @@
 //! # tapegrad-nn
 //!
 //! Keras's building blocks over `tapegrad-autodiff`: the [`Layer`] trait (also [`Model`]),
-//! [`Dense`] and [`Sequential`] with `summary()`, [`Activation`]s, [`initializers`],
-//! [`losses`] and [`metrics`], each matched to tf-keras 2.x's definitions.
+//! with its `training` flag ([`Layer::call_training`]); the layers [`Dense`], [`Dropout`],
+//! [`Flatten`], [`LayerNormalization`], [`BatchNormalization`] and [`Normalization`];
+//! [`Sequential`] with `summary()`; [`Activation`]s, [`initializers`], [`losses`] and
+//! [`metrics`], each matched to tf-keras 2.x's definitions.
 //!
 //! Document 004's `CustomDense` step, with Keras's `Dense`:
 //!
@@ -28,22 +30,26 @@
 
 pub mod activations;
 mod dense;
+mod dropout;
 mod error;
 pub mod initializers;
 mod layer;
 pub mod losses;
 pub mod metrics;
+mod normalization;
 pub mod ops;
 mod sequential;
 
 pub use activations::{Activation, IntoActivation};
 pub use dense::Dense;
+pub use dropout::{Dropout, Flatten};
 pub use error::{Error, Result};
 pub use initializers::{
     Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Initializer, LecunNormal,
     LecunUniform, Ones, RandomNormal, RandomUniform, TruncatedNormal, Zeros,
 };
 pub use layer::{collect_variables, unique_name, Layer, Layer as Model};
+pub use normalization::{BatchNormalization, LayerNormalization, Normalization};
 pub use sequential::Sequential;
 
 /// The README's examples, run as doctests.

@@ -226,6 +226,11 @@ impl Layer for Sequential {
     }
 
     fn call(&self, inputs: &Tensor) -> Result<Tensor> {
+        self.call_training(inputs, false)
+    }
+
+    /// Each layer in turn, each given the same `training` flag.
+    fn call_training(&self, inputs: &Tensor, training: bool) -> Result<Tensor> {
         if !self.built() {
             return Err(Error::Layer {
                 layer: self.name.clone(),
@@ -234,7 +239,7 @@ impl Layer for Sequential {
         }
         let mut x = inputs.clone();
         for layer in &self.layers {
-            x = layer.call(&x)?;
+            x = layer.call_training(&x, training)?;
         }
         Ok(x)
     }

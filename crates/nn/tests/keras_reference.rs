@@ -4,6 +4,9 @@
 //! the deterministic facts of the initializers, and the categorical losses and accuracies
 //! (`categorical.json`). Values match to 1e-6 relative (float32).
 
+mod common;
+
+use common::{flat, load, num, tensor};
 use serde_json::Value;
 use tapegrad_autodiff::{reduce_sum, GradientTape, Tensor};
 use tapegrad_nn::activations::{self, Activation};
@@ -13,47 +16,6 @@ use tapegrad_nn::metrics::{self, ClassAggregation, Metric};
 
 type ActivationFn = Box<dyn Fn(&Tensor) -> tapegrad_nn::Result<Tensor>>;
 type SeededInit = Box<dyn Fn(u64) -> Box<dyn Initializer>>;
-
-fn load(name: &str) -> Value {
-    let path = format!("{}/../../data/keras/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn num(v: &Value) -> f64 {
-    match v {
-        Value::Number(n) => n.as_f64().unwrap(),
-        Value::String(s) if s == "NaN" => f64::NAN,
-        Value::String(s) if s == "Infinity" => f64::INFINITY,
-        Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
-        other => panic!("not a number: {other}"),
-    }
-}
-
-/// Nested lists → (row-major values, shape).
-fn flat(v: &Value) -> (Vec<f64>, Vec<usize>) {
-    match v {
-        Value::Array(items) => {
-            let mut data = Vec::new();
-            let mut inner = vec![];
-            for it in items {
-                let (d, s) = flat(it);
-                data.extend(d);
-                inner = s;
-            }
-            let mut shape = vec![items.len()];
-            shape.extend(inner);
-            (data, shape)
-        }
-        other => (vec![num(other)], vec![]),
-    }
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let (data, shape) = flat(v);
-    let data: Vec<f32> = data.into_iter().map(|x| x as f32).collect();
-    Tensor::from_vec(data, &shape).unwrap()
-}
 
 fn close(got: f64, want: f64) -> bool {
     if want.is_nan() {

@@ -13,19 +13,12 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
 use serde_json::Value;
 use tapegrad_autodiff::{DType, Tensor};
 use tapegrad_nn::initializers::{self, Initializer};
 use tapegrad_tensor::random::{self, key_counter, Philox4x32};
-
-fn load() -> Value {
-    let path = format!(
-        "{}/../../data/keras/seeded_initializers.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn flat(v: &Value, out: &mut Vec<f64>) {
     match v {
@@ -139,7 +132,7 @@ fn report(title: &str, tallies: &BTreeMap<String, Tally>) {
 /// block after each (the counter advanced by one).
 #[test]
 fn philox_known_answers_are_tensorflows() {
-    let data = load();
+    let data = common::load("seeded_initializers.json");
     let kat = data["philox_kat"].as_array().unwrap();
     assert_eq!(kat.len(), 3);
     let random123: [[u32; 4]; 3] = [
@@ -159,7 +152,7 @@ fn philox_known_answers_are_tensorflows() {
 
 #[test]
 fn seeds_become_tensorflows_key_and_counter() {
-    let data = load();
+    let data = common::load("seeded_initializers.json");
     for c in data["key_counter"].as_array().unwrap() {
         let seed: Vec<i64> = c["seed"]
             .as_array()
@@ -190,7 +183,7 @@ fn seeds_become_tensorflows_key_and_counter() {
 
 #[test]
 fn stateless_ops_equal_tensorflows_bit_for_bit() {
-    let data = load();
+    let data = common::load("seeded_initializers.json");
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for r in data["raw"].as_array().unwrap() {
         let op = r["op"].as_str().unwrap();
@@ -265,7 +258,7 @@ fn initializer(name: &str, seed: u64) -> Option<Box<dyn Initializer>> {
 
 #[test]
 fn seeded_initializers_equal_tf_keras_bit_for_bit() {
-    let data = load();
+    let data = common::load("seeded_initializers.json");
     assert_eq!(
         data["glorot_uniform_seed_11_equals_stateless_uniform"],
         true
@@ -337,7 +330,7 @@ fn glorot_uniform_seed_11_is_stateless_uniform_seed_11_0() {
 /// 7.8e-16; 98 of 734 exact). The exact matches are counted and printed.
 #[test]
 fn orthogonal_is_tf_kerass_to_rounding() {
-    let data = load();
+    let data = common::load("seeded_initializers.json");
     let mut exact = BTreeMap::<String, (usize, usize)>::new();
     let mut worst = BTreeMap::<String, f64>::new();
     for c in data["cases"].as_array().unwrap() {
