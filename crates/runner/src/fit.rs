@@ -33,6 +33,7 @@ use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
 use tapegrad_optim::Optimizer;
 use tapegrad_train::{CompileExt, EarlyStopping, FitOptions, History, IntoOptimizer};
 
+use crate::json::{nums, tensor_json};
 use crate::output::UsageError;
 
 /// One Dense layer of `--layers`: its units and Keras's name of its activation.
@@ -281,26 +282,8 @@ pub fn fit(spec: &FitSpec, stop: Option<Arc<AtomicBool>>) -> anyhow::Result<FitO
     })
 }
 
-/// A tensor as nested JSON lists of its shape (a scalar as a number).
-pub fn nested(t: &Tensor) -> Value {
-    let values: Vec<f64> = t.to_f64_vec();
-    fn level(values: &[f64], shape: &[usize]) -> Value {
-        match shape.split_first() {
-            None => json!(values[0]),
-            Some((&n, rest)) => {
-                let stride: usize = rest.iter().product();
-                Value::Array(
-                    (0..n)
-                        .map(|i| level(&values[i * stride..(i + 1) * stride], rest))
-                        .collect(),
-                )
-            }
-        }
-    }
-    level(&values, t.shape())
-}
-
-/// The `--json` line: `{"history": {...}, "initial_weights": [...], "weights": [...]}`.
+/// The `--json` line: `{"history": {...}, "initial_weights": [...], "weights": [...]}`, the
+/// weights as nested lists of their shapes (a non-finite number as `"nan"`, `"inf"`).
 pub fn outcome_json(outcome: &FitOutcome) -> Value {
     let history: serde_json::Map<String, Value> = outcome
         .history
@@ -308,13 +291,13 @@ pub fn outcome_json(outcome: &FitOutcome) -> Value {
         .map(|k| {
             (
                 k.to_string(),
-                json!(outcome.history.get(k).unwrap_or_default()),
+                nums(outcome.history.get(k).unwrap_or_default()),
             )
         })
         .collect();
     json!({
         "history": history,
-        "initial_weights": outcome.initial_weights.iter().map(nested).collect::<Vec<_>>(),
-        "weights": outcome.weights.iter().map(nested).collect::<Vec<_>>(),
+        "initial_weights": outcome.initial_weights.iter().map(tensor_json).collect::<Vec<_>>(),
+        "weights": outcome.weights.iter().map(tensor_json).collect::<Vec<_>>(),
     })
 }
