@@ -1,5 +1,5 @@
 //! Issue 6: one training step of every documented experiment through the public crates, each
-//! beside its hand-fused floor; issue 3's `dense_sgd_step` and `mlp_step`; and the scaling
+//! beside its hand-fused floor; the same steps traced (`traced/`, issue 14); issue 3's `dense_sgd_step` and `mlp_step`; and the scaling
 //! benches (full-batch linear regression over n and features, MLP over width and batch) with
 //! throughput in samples. Ratios to the floor: `cargo run --release -p tapegrad-benches
 //! --example table` (or `cargo xtask bench-peers`).
@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tapegrad::{optim::Sgd, prelude::Tensor};
 use tapegrad_benches::{
     linear_data, linear_mse_floor, scaling_is_large, two_weights_data, two_weights_floor,
     DenseFloor, DenseNet, LinearMse, TwoWeights, SCALING_BATCHES, SCALING_FEATURES,
@@ -62,6 +63,42 @@ fn documented(c: &mut Criterion) {
         g.bench_function(name, |b| b.iter(|| model.step().expect("step")));
         let mut floor = DenseFloor::new(batch, features, hidden, lr as f32);
         g.bench_function(format!("{name}/floor"), |b| b.iter(|| floor.step()));
+    }
+    g.finish();
+}
+
+/// The documented steps through `tapegrad::function` (traced at the first call, replayed
+/// after), beside `documented/`'s eager ones; `benches/tests/traced.rs` shows both give the
+/// same bits.
+fn traced(c: &mut Criterion) {
+    let mut g = quick(c, "traced");
+    let model = TwoWeights::new().expect("data");
+    let mut step = tapegrad::function(|_: &mut (), _: &[Tensor]| Ok(model.step_loss()?));
+    g.bench_function("two-weights", |b| {
+        b.iter(|| step.call(&mut (), &[]).expect("step"))
+    });
+    for (name, model) in [
+        ("scratch-regression", LinearMse::scratch_regression()),
+        ("tape-regression", LinearMse::tape_regression()),
+        ("custom-training", LinearMse::custom_training()),
+    ] {
+        let model = model.expect("data");
+        let mut step = tapegrad::function(|_: &mut (), _: &[Tensor]| Ok(model.step_loss()?));
+        g.bench_function(name, |b| b.iter(|| step.call(&mut (), &[]).expect("step")));
+    }
+    for (name, batch, features, hidden, lr) in [
+        ("depth-dense-sgd", 1, 3, 0, 0.1),
+        ("depth-dense-minibatch", 3, 3, 0, 0.1),
+        ("depth-mlp", 1, 10, 10, 0.01),
+    ] {
+        let model = DenseNet::new(batch, features, hidden, lr).expect("model");
+        let mut sgd = Sgd::new(lr);
+        let mut step = tapegrad::function(|opt: &mut Sgd, _: &[Tensor]| {
+            model
+                .step_with(opt)
+                .map_err(|e| tapegrad::Error::Function(e.to_string()))
+        });
+        g.bench_function(name, |b| b.iter(|| step.call(&mut sgd, &[]).expect("step")));
     }
     g.finish();
 }
@@ -125,5 +162,5 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, documented, issue3, scaling);
+criterion_group!(benches, documented, traced, issue3, scaling);
 criterion_main!(benches);
