@@ -490,6 +490,12 @@ impl<M: Layer> Compiled<M> {
     /// ```
     pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut opts: FitOptions<'_>) -> Result<History> {
         check_batch_size("fit", opts.batch_size)?;
+        if opts.verbose > 2 {
+            return Err(Error::Invalid {
+                what: "fit",
+                message: format!("verbose must be 0, 1 or 2, got {}", opts.verbose),
+            });
+        }
         let n = same_rows("fit", x, y)?;
         let (train_x, train_y, validation) = split(x, y, n, &opts)?;
         let n_train = train_x.shape()[0];
@@ -650,4 +656,161 @@ fn split(x: &Tensor, y: &Tensor, n: usize, opts: &FitOptions<'_>) -> Result<Spli
         take(y, 0, at)?,
         Some((take(x, at, n)?, take(y, at, n)?)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NO_METRICS;
+    use tapegrad_nn::initializers::Ones;
+    use tapegrad_nn::{Dense, GlorotUniform, Sequential};
+    use tapegrad_optim::Sgd;
+
+    fn data(n: usize) -> (Tensor, Tensor) {
+        let x: Vec<f32> = (0..2 * n).map(|i| ((i * 7 % 11) as f32) / 11.0).collect();
+        let y: Vec<f32> = (0..n).map(|i| x[2 * i] - 2.0 * x[2 * i + 1]).collect();
+        (
+            Tensor::from_vec(x, &[n, 2]).unwrap(),
+            Tensor::from_vec(y, &[n, 1]).unwrap(),
+        )
+    }
+
+    fn model(seed: u64) -> Sequential {
+        Sequential::with_input_shape(&[2])
+            .layer(
+                Dense::new(3)
+                    .activation("tanh")
+                    .unwrap()
+                    .kernel_initializer(GlorotUniform::seeded(seed)),
+            )
+            .unwrap()
+            .layer(Dense::new(1).kernel_initializer(GlorotUniform::seeded(seed + 1)))
+            .unwrap()
+    }
+
+    fn quiet() -> FitOptions<'static> {
+        FitOptions::new().verbose(0)
+    }
+
+    #[test]
+    fn validation_split_takes_the_last_rows_before_shuffling() -> Result<()> {
+        let (x, y) = data(10);
+        // 10 * (1 - 0.25) = 7.5: 7 rows to train on, the last 3 to validate on
+        let mut a = compile(model(3), Sgd::new(0.05), "mse", ["mae"])?;
+        let h = a.fit(&x, &y, quiet().epochs(2).validation_split(0.25).seed(4))?;
+        let mut b = compile(model(3), Sgd::new(0.05), "mse", ["mae"])?;
+        let (vx, vy) = (take(&x, 7, 10)?, take(&y, 7, 10)?);
+        let opts = quiet().epochs(2).seed(4).validation_data(vx, vy);
+        let g = b.fit(&take(&x, 0, 7)?, &take(&y, 0, 7)?, opts)?;
+        assert_eq!(h, g);
+        assert!(h.get("val_loss").is_some_and(|v| v.len() == 2));
+        Ok(())
+    }
+
+    #[test]
+    fn shuffle_is_seeded_and_changes_the_batches() -> Result<()> {
+        let (x, y) = data(24);
+        let run = |shuffle: bool, seed: u32| -> Result<History> {
+            let mut m = compile(model(5), Sgd::new(0.1), "mse", NO_METRICS)?;
+            m.fit(
+                &x,
+                &y,
+                quiet().epochs(3).batch_size(5).shuffle(shuffle).seed(seed),
+            )
+        };
+        assert_eq!(run(true, 1)?, run(true, 1)?);
+        assert_ne!(run(true, 1)?.get("loss"), run(true, 2)?.get("loss"));
+        assert_ne!(run(true, 1)?.get("loss"), run(false, 1)?.get("loss"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_epoch_loss_is_the_row_weighted_mean_of_the_batch_losses() -> Result<()> {
+        // an untrainable step (learning rate 0): the epoch loss is evaluate's, and both are
+        // the mean over rows, not over the 3 batches of 4, 4 and 2 rows
+        let (x, y) = data(10);
+        let mut m = compile(model(7), Sgd::new(0.0), "mse", ["mae"])?;
+        let h = m.fit(&x, &y, quiet().batch_size(4).shuffle(false))?;
+        let whole = m.test_on_batch(&x, &y)?;
+        let batched = m.evaluate(&x, &y, 4)?;
+        let loss = h.get("loss").unwrap()[0];
+        assert!((loss - whole.get("loss").unwrap()).abs() < 1e-6);
+        assert_eq!(loss, batched.get("loss").unwrap());
+        let per_batch: Vec<f64> = [(0, 4), (4, 8), (8, 10)]
+            .iter()
+            .map(|&(a, b)| {
+                m.test_on_batch(&take(&x, a, b).unwrap(), &take(&y, a, b).unwrap())
+                    .unwrap()
+                    .get("loss")
+                    .unwrap()
+            })
+            .collect();
+        let unweighted = per_batch.iter().sum::<f64>() / 3.0;
+        let weighted = (per_batch[0] * 4.0 + per_batch[1] * 4.0 + per_batch[2] * 2.0) / 10.0;
+        assert!((loss - weighted).abs() < 1e-6);
+        assert!((loss - unweighted).abs() > 1e-4, "{loss} {unweighted}");
+        Ok(())
+    }
+
+    #[test]
+    fn predict_in_batches_equals_one_call() -> Result<()> {
+        let (x, _) = data(9);
+        let mut m = compile(model(9), "adam", "mse", NO_METRICS)?;
+        let whole = m.model().call(&x)?;
+        for batch in [1, 2, 4, 9, 50] {
+            assert_eq!(
+                m.predict(&x, batch)?.to_vec::<f32>()?,
+                whole.to_vec::<f32>()?
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_unbuilt_model_is_built_from_the_data() -> Result<()> {
+        let (x, y) = data(6);
+        let net = Sequential::new().layer(Dense::new(1).kernel_initializer(Ones))?;
+        let mut m = net.compile(Sgd::new(0.01), "mae", NO_METRICS)?;
+        let h = m.fit(&x, &y, quiet().epochs(2))?;
+        assert_eq!(h.len(), 2);
+        assert_eq!(m.model().count_params(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_arguments_are_errors_naming_what_is_wrong() -> Result<()> {
+        let (x, y) = data(6);
+        let mut m = compile(model(1), "sgd", "mse", NO_METRICS)?;
+        let msg = |e: Error| e.to_string();
+        let e = msg(m.fit(&x, &take(&y, 0, 5)?, quiet()).unwrap_err());
+        assert_eq!(
+            e,
+            "fit: x has 6 rows (shape [6, 2]) and y 5 (shape [5, 1]); they must be equal"
+        );
+        let e = msg(m.fit(&x, &y, quiet().batch_size(0)).unwrap_err());
+        assert_eq!(e, "fit: batch_size must be at least 1");
+        let (x1, y1) = (take(&x, 0, 1)?, take(&y, 0, 1)?);
+        let e = msg(m.fit(&x1, &y1, quiet().validation_split(0.5)).unwrap_err());
+        assert_eq!(
+            e,
+            "validation_split: 0.5 of 1 rows leaves 0 to train on and 1 to validate on; both need at least one"
+        );
+        let e = msg(m
+            .fit(&x, &y, quiet().validation_split(f64::NAN))
+            .unwrap_err());
+        assert_eq!(e, "validation_split: must be ≥ 0 and < 1, got NaN");
+        let e = msg(m.fit(&x, &y, FitOptions::new().verbose(3)).unwrap_err());
+        assert_eq!(e, "fit: verbose must be 0, 1 or 2, got 3");
+        let e = msg(m.predict(&Tensor::scalar(1.0f32), 4).unwrap_err());
+        assert_eq!(e, "predict: x is a scalar; it needs a first axis of rows");
+        let three = Tensor::zeros(tapegrad_autodiff::DType::F32, &[4, 3])?;
+        let e = msg(m.predict(&three, 4).unwrap_err());
+        assert!(
+            e.contains("expected axis -1 of input shape to have value 2"),
+            "{e}"
+        );
+        let e = msg(m.evaluate(&x, &y, 0).unwrap_err());
+        assert_eq!(e, "evaluate: batch_size must be at least 1");
+        Ok(())
+    }
 }
