@@ -131,6 +131,24 @@ impl Mode {
             Mode::Auto => monitor.contains("acc") || monitor.starts_with("fmeasure"),
         }
     }
+
+    /// The best value before any epoch: the worst there is.
+    fn worst(self, monitor: &str) -> f64 {
+        if self.maximizes(monitor) {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Whether `value` beats `reference` by more than `min_delta`.
+    fn improves(self, monitor: &str, value: f64, reference: f64, min_delta: f64) -> bool {
+        if self.maximizes(monitor) {
+            value - min_delta > reference
+        } else {
+            value + min_delta < reference
+        }
+    }
 }
 
 fn missing(callback: &str, monitor: &str, logs: &Logs) {
@@ -228,11 +246,7 @@ impl EarlyStopping {
     }
 
     fn improves(&self, value: f64, reference: f64) -> bool {
-        if self.mode.maximizes(&self.monitor) {
-            value - self.min_delta > reference
-        } else {
-            value + self.min_delta < reference
-        }
+        (self.mode).improves(&self.monitor, value, reference, self.min_delta)
     }
 }
 
@@ -240,11 +254,7 @@ impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
         self.wait = 0;
         self.stopped_epoch = 0;
-        self.best = if self.mode.maximizes(&self.monitor) {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         self.best_weights = None;
         self.best_epoch = 0;
         Ok(())
@@ -437,11 +447,7 @@ impl ReduceLROnPlateau {
     }
 
     fn improves(&self, value: f64) -> bool {
-        if self.mode.maximizes(&self.monitor) {
-            value > self.best + self.min_delta
-        } else {
-            value < self.best - self.min_delta
-        }
+        (self.mode).improves(&self.monitor, value, self.best, self.min_delta)
     }
 }
 
@@ -449,11 +455,7 @@ impl Callback for ReduceLROnPlateau {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
         self.wait = 0;
         self.cooldown_counter = 0;
-        self.best = if self.mode.maximizes(&self.monitor) {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         Ok(())
     }
 
@@ -786,11 +788,7 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
-        self.best = if self.mode.maximizes(&self.monitor) {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         Ok(())
     }
 
@@ -809,11 +807,7 @@ impl Callback for ModelCheckpoint {
                 );
                 return Ok(());
             };
-            let better = if self.mode.maximizes(&self.monitor) {
-                current > self.best
-            } else {
-                current < self.best
-            };
+            let better = (self.mode).improves(&self.monitor, current, self.best, 0.0);
             if !better {
                 if self.verbose {
                     println!(

@@ -21,6 +21,21 @@ fn dense() -> Dense {
     d
 }
 
+fn context<'a>(
+    model: &'a dyn Layer,
+    optimizer: &'a mut dyn Optimizer,
+    epochs: usize,
+    steps: usize,
+) -> TrainContext<'a> {
+    TrainContext {
+        model,
+        optimizer,
+        stop_training: false,
+        epochs,
+        steps: Some(steps),
+    }
+}
+
 fn logs(key: &str, value: f64) -> Logs {
     let mut l = Logs::new();
     l.insert(key, value);
@@ -38,13 +53,7 @@ fn drive(
     values: &[f64],
     mut before_epoch: impl FnMut(usize, &dyn Layer),
 ) -> usize {
-    let mut ctx = TrainContext {
-        model,
-        optimizer: opt,
-        stop_training: false,
-        epochs: values.len(),
-        steps: Some(1),
-    };
+    let mut ctx = context(model, opt, values.len(), 1);
     cb.on_train_begin(&mut ctx).unwrap();
     let mut run = 0;
     for (epoch, &v) in values.iter().enumerate() {
@@ -217,13 +226,7 @@ fn reduce_lr_on_plateau_multiplies_waits_cools_down_and_floors() {
         .patience(2)
         .cooldown(2)
         .min_lr(0.02);
-    let mut ctx = TrainContext {
-        model: &model,
-        optimizer: &mut opt,
-        stop_training: false,
-        epochs: 9,
-        steps: Some(1),
-    };
+    let mut ctx = context(&model, &mut opt, 9, 1);
     r.on_train_begin(&mut ctx).unwrap();
     let mut rates = Vec::new();
     let mut logged = Vec::new();
@@ -249,13 +252,7 @@ fn reduce_lr_on_plateau_multiplies_waits_cools_down_and_floors() {
         .unwrap()
         .patience(1)
         .min_lr(0.02);
-    let mut ctx = TrainContext {
-        model: &model,
-        optimizer: &mut opt,
-        stop_training: false,
-        epochs: 9,
-        steps: Some(1),
-    };
+    let mut ctx = context(&model, &mut opt, 9, 1);
     r.on_train_begin(&mut ctx).unwrap();
     for epoch in 0..4 {
         r.on_epoch_end(epoch, &mut logs("loss", 1.0), &mut ctx)
@@ -269,13 +266,7 @@ fn reduce_lr_on_plateau_multiplies_waits_cools_down_and_floors() {
 fn terminate_on_nan_stops_at_a_non_finite_loss() {
     let (model, mut opt) = (dense(), Sgd::new(0.1));
     let mut t = TerminateOnNaN;
-    let mut ctx = TrainContext {
-        model: &model,
-        optimizer: &mut opt,
-        stop_training: false,
-        epochs: 1,
-        steps: Some(3),
-    };
+    let mut ctx = context(&model, &mut opt, 1, 3);
     t.on_batch_end(0, &logs("loss", 1.0), &mut ctx).unwrap();
     assert!(!ctx.stop_training);
     t.on_batch_end(1, &logs("loss", f64::INFINITY), &mut ctx)
@@ -544,13 +535,7 @@ fn model_checkpoint_names_files_saves_the_best_and_writes_atomically() -> Result
             })
         },
     );
-    let mut ctx = TrainContext {
-        model: &model,
-        optimizer: &mut opt,
-        stop_training: false,
-        epochs: 1,
-        steps: Some(1),
-    };
+    let mut ctx = context(&model, &mut opt, 1, 1);
     every.on_train_begin(&mut ctx)?;
     let err = every
         .on_epoch_end(0, &mut logs("loss", 1.0), &mut ctx)
