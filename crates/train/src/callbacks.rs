@@ -500,7 +500,23 @@ impl Callback for ReduceLROnPlateau {
 }
 
 /// Stops training at the first batch whose loss is NaN or infinite
-/// (`keras.callbacks.TerminateOnNaN`).
+/// (`keras.callbacks.TerminateOnNaN`): `fit` ends after that batch, the epoch's logs and
+/// history holding the non-finite loss.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// use tapegrad_optim::Sgd;
+/// use tapegrad_train::{Callback, Logs, TerminateOnNaN, TrainContext};
+/// let mut model = Dense::new(1);
+/// model.build(&[1, 1])?;
+/// let mut opt = Sgd::new(0.1);
+/// let mut ctx = TrainContext { model: &model, optimizer: &mut opt, stop_training: false, epochs: 1, steps: None };
+/// let mut logs = Logs::new();
+/// logs.insert("loss", f64::NAN);
+/// TerminateOnNaN.on_batch_end(0, &logs, &mut ctx)?;
+/// assert!(ctx.stop_training);
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct TerminateOnNaN;
 
@@ -515,6 +531,41 @@ impl Callback for TerminateOnNaN {
             println!("Batch {batch}: Invalid loss, terminating training");
             ctx.stop_training = true;
         }
+        Ok(())
+    }
+}
+
+/// Keras's `History` callback: each epoch's logs appended (`fit` returns its own; give one
+/// to `fit` as a callback to keep a second record, across several `fit` calls). As Keras's,
+/// the start of training forgets the epochs but not the values.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::{initializers::Constant, Dense, Sequential};
+/// use tapegrad_train::{compile, FitOptions, History, NO_METRICS};
+/// let model = Sequential::with_input_shape(&[1]).layer(Dense::new(1).kernel_initializer(Constant(1.0)))?;
+/// let mut model = compile(model, "sgd", "mse", NO_METRICS)?;
+/// let (x, y) = (Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1])?, Tensor::from_vec(vec![2.0f32, 4.0], &[2, 1])?);
+/// let mut kept = History::default();
+/// let returned = model.fit(&x, &y, FitOptions::new().epochs(2).verbose(0).callback(&mut kept))?;
+/// assert_eq!(kept.get("loss"), returned.get("loss"));
+/// model.fit(&x, &y, FitOptions::new().epochs(1).verbose(0).callback(&mut kept))?;
+/// assert_eq!((kept.epoch.clone(), kept.get("loss").map(|l| l.len())), (vec![0], Some(3)));
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
+impl Callback for crate::History {
+    fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
+        self.epoch.clear();
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        _ctx: &mut TrainContext<'_>,
+    ) -> Result<()> {
+        self.record(epoch, logs);
         Ok(())
     }
 }
