@@ -111,6 +111,11 @@ pub fn format_time_per_unit(t: Duration, unit: &str) -> String {
     }
 }
 
+/// `elapsed / n` (of 1 for none), for any count (`Duration / u32` would wrap past 2³²).
+fn per_unit(elapsed: Duration, n: usize) -> Duration {
+    Duration::from_secs_f64(elapsed.as_secs_f64() / n.max(1) as f64)
+}
+
 /// Keras's ETA: `1:02:03`, `2:05` or `7s`.
 fn format_eta(secs: f64) -> String {
     let s = secs.max(0.0) as u64;
@@ -144,7 +149,7 @@ pub fn progress_line(
     logs: &Logs,
     finalize: bool,
 ) -> String {
-    let per_step = elapsed / current.max(1) as u32;
+    let per_step = per_unit(elapsed, current);
     let mut s = match target {
         Some(t) => bar(current, t),
         None if finalize => bar(current, current),
@@ -187,7 +192,7 @@ pub fn epoch_line(steps: usize, elapsed: Duration, logs: &Logs) -> String {
         elapsed.as_secs_f64(),
         format_logs(logs),
         format_time_per_unit(elapsed, "epoch"),
-        format_time_per_unit(elapsed / steps.max(1) as u32, "step"),
+        format_time_per_unit(per_unit(elapsed, steps), "step"),
     )
 }
 
