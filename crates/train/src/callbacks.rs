@@ -160,8 +160,10 @@ fn missing(callback: &str, monitor: &str, logs: &Logs) {
 
 /// Stops training when a monitored value has stopped improving
 /// (`keras.callbacks.EarlyStopping`): after `patience` epochs without an improvement of more
-/// than `min_delta` over the best value (or over `baseline`, when set, until it is beaten),
-/// and, with `restore_best_weights`, sets the weights of the best epoch back.
+/// than `min_delta` over the best value, counted from the last epoch that improved on it (and,
+/// with a `baseline`, beat the baseline too; an improvement short of the baseline does not stop
+/// training but does not reset the count), and, with `restore_best_weights`, sets the weights
+/// of the best epoch back at the end of training, early or not (tf-keras 2.21's rules).
 ///
 /// ```
 /// use tapegrad_train::{EarlyStopping, Mode};
@@ -176,6 +178,7 @@ pub struct EarlyStopping {
     mode: Mode,
     baseline: Option<f64>,
     restore_best_weights: bool,
+    start_from_epoch: usize,
     verbose: bool,
     wait: usize,
     stopped_epoch: usize,
@@ -194,6 +197,7 @@ impl EarlyStopping {
             mode: Mode::Auto,
             baseline: None,
             restore_best_weights: false,
+            start_from_epoch: 0,
             verbose: false,
             wait: 0,
             stopped_epoch: 0,
@@ -222,9 +226,14 @@ impl EarlyStopping {
         self.baseline = Some(baseline);
         self
     }
-    /// Sets the best epoch's weights back when stopping.
+    /// Sets the best epoch's weights back when training ends.
     pub fn restore_best_weights(mut self, restore: bool) -> Self {
         self.restore_best_weights = restore;
+        self
+    }
+    /// Epochs to let pass before any is compared (a warm-up).
+    pub fn start_from_epoch(mut self, epoch: usize) -> Self {
+        self.start_from_epoch = epoch;
         self
     }
     /// Prints `Epoch N: early stopping` when it stops.
@@ -270,8 +279,12 @@ impl Callback for EarlyStopping {
             missing("Early stopping", &self.monitor, logs);
             return Ok(());
         };
+        if epoch < self.start_from_epoch {
+            return Ok(());
+        }
         if self.restore_best_weights && self.best_weights.is_none() {
             self.best_weights = Some(ctx.model.get_weights());
+            self.best_epoch = epoch;
         }
         self.wait += 1;
         if self.improves(current, self.best) {
@@ -280,30 +293,33 @@ impl Callback for EarlyStopping {
             if self.restore_best_weights {
                 self.best_weights = Some(ctx.model.get_weights());
             }
+            // an improvement that does not beat the baseline keeps counting, without stopping
             if self.baseline.is_none_or(|b| self.improves(current, b)) {
                 self.wait = 0;
-                return Ok(());
             }
+            return Ok(());
         }
         if self.wait >= self.patience && epoch > 0 {
             self.stopped_epoch = epoch;
             ctx.stop_training = true;
-            if let (true, Some(w)) = (self.restore_best_weights, &self.best_weights) {
-                if self.verbose {
-                    println!(
-                        "Restoring model weights from the end of the best epoch: {}.",
-                        self.best_epoch + 1
-                    );
-                }
-                ctx.model.set_weights(w)?;
-            }
         }
         Ok(())
     }
 
-    fn on_train_end(&mut self, _logs: &Logs, _ctx: &mut TrainContext<'_>) -> Result<()> {
+    /// Reports the stop, and with `restore_best_weights` sets the best epoch's weights back,
+    /// whether training stopped early or ran to the end (as tf-keras 2.21 does).
+    fn on_train_end(&mut self, _logs: &Logs, ctx: &mut TrainContext<'_>) -> Result<()> {
         if self.stopped_epoch > 0 && self.verbose {
             println!("Epoch {}: early stopping", self.stopped_epoch + 1);
+        }
+        if let (true, Some(w)) = (self.restore_best_weights, &self.best_weights) {
+            if self.verbose {
+                println!(
+                    "Restoring model weights from the end of the best epoch: {}.",
+                    self.best_epoch + 1
+                );
+            }
+            ctx.model.set_weights(w)?;
         }
         Ok(())
     }
@@ -480,9 +496,11 @@ impl Callback for ReduceLROnPlateau {
         } else if self.cooldown_counter == 0 {
             self.wait += 1;
             if self.wait >= self.patience {
-                let old = ctx.optimizer.learning_rate();
-                if old > self.min_lr {
-                    let new = (old * self.factor).max(self.min_lr);
+                // Keras reads the rate as a float32 and multiplies it in float32 (numpy 2's
+                // rule for a Python float beside a float32)
+                let old = ctx.optimizer.learning_rate() as f32;
+                if old > self.min_lr as f32 {
+                    let new = f64::from(old * self.factor as f32).max(self.min_lr);
                     ctx.optimizer.set_learning_rate(new)?;
                     if self.verbose {
                         println!(

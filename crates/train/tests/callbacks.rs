@@ -146,31 +146,53 @@ fn early_stopping_min_delta_mode_and_baseline() {
         ),
         2
     );
-    // improving epochs that do not beat the baseline count towards patience
+    // improving epochs that do not beat the baseline do not stop training, but do not reset
+    // the count either: the first epoch that does not improve then stops it
     let mut es = EarlyStopping::new("loss").patience(2).baseline(0.5);
-    assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "loss",
-            &[0.9, 0.8, 0.7, 0.6],
-            |_, _| {}
-        ),
-        2
+    let run = drive(
+        &mut es,
+        &model,
+        &mut opt,
+        "loss",
+        &[0.9, 0.8, 0.85, 0.7],
+        |_, _| {},
     );
-    let mut es = EarlyStopping::new("loss").patience(2).baseline(0.85);
+    assert_eq!((run, es.stopped_epoch()), (3, 2));
+    let mut es = EarlyStopping::new("loss").patience(2);
     assert_eq!(
         drive(
             &mut es,
             &model,
             &mut opt,
             "loss",
-            &[0.9, 0.8, 0.7, 0.6],
+            &[0.9, 0.8, 0.85, 0.7],
             |_, _| {}
         ),
         4
     );
+    let mut es = EarlyStopping::new("loss").patience(2).baseline(0.75);
+    assert_eq!(
+        drive(
+            &mut es,
+            &model,
+            &mut opt,
+            "loss",
+            &[0.9, 0.7, 0.85, 0.8],
+            |_, _| {}
+        ),
+        4
+    );
+    // epochs before start_from_epoch are not compared
+    let mut es = EarlyStopping::new("loss").start_from_epoch(2);
+    let run = drive(
+        &mut es,
+        &model,
+        &mut opt,
+        "loss",
+        &[1.0, 2.0, 3.0, 4.0],
+        |_, _| {},
+    );
+    assert_eq!((run, es.stopped_epoch()), (4, 3));
     // a monitor that is not logged: a warning, no stop
     let mut es = EarlyStopping::new("val_loss");
     assert_eq!(
@@ -213,6 +235,16 @@ fn early_stopping_restores_the_best_epochs_weights() -> Result<()> {
     let mut es = EarlyStopping::new("loss").patience(1);
     drive(&mut es, &model, &mut opt, "loss", &[3.0, 1.0, 2.0], set);
     assert_eq!(model.get_weights()[0].to_vec::<f32>()?, vec![2.0, 2.0]);
+    // training that runs to the end gets the best weights back too
+    let mut es = EarlyStopping::new("loss")
+        .patience(5)
+        .restore_best_weights(true);
+    assert_eq!(
+        drive(&mut es, &model, &mut opt, "loss", &[3.0, 1.0, 2.0], set),
+        3
+    );
+    assert_eq!((es.stopped_epoch(), es.best_epoch()), (0, 1));
+    assert_eq!(model.get_weights()[0].to_vec::<f32>()?, vec![1.0, 1.0]);
     Ok(())
 }
 
