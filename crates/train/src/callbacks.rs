@@ -614,8 +614,9 @@ fn python_repr(v: f64) -> String {
 }
 
 /// Writes each epoch's logs as a row of a CSV file (`keras.callbacks.CSVLogger`): a header
-/// `epoch,` then the log names sorted, each value as Python writes a float (`repr`), a missing
-/// one as `NA`. With `append`, rows go after those of an earlier run (no second header).
+/// `epoch,` then the log names sorted (followed by their `val_` names when the first epoch has
+/// no validation, as Keras's), each value as Python writes a float (`repr`), a missing one as
+/// `NA`, lines ending `\r\n` as Python's `csv` ends them. With `append`, rows go after those of an earlier run (no second header).
 ///
 /// ```
 /// use tapegrad_train::CSVLogger;
@@ -681,6 +682,11 @@ impl Callback for CSVLogger {
         let keys = self.keys.get_or_insert_with(|| {
             let mut k: Vec<String> = logs.keys().map(str::to_string).collect();
             k.sort();
+            // Keras adds the `val_` columns when the first epoch has none (they are `NA` then)
+            if !k.iter().any(|k| k.starts_with("val_")) {
+                let val: Vec<String> = k.iter().map(|k| format!("val_{k}")).collect();
+                k.extend(val);
+            }
             k
         });
         let sep = self.separator.to_string();
