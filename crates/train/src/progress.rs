@@ -25,13 +25,18 @@ const WIDTH: usize = 30;
 /// assert_eq!(format_value(f64::NAN), "nan");
 /// ```
 pub fn format_value(v: f64) -> String {
+    value_with(v, v.abs())
+}
+
+/// Four decimals when `measure` > 1e-3, else the exponent form.
+fn value_with(v: f64, measure: f64) -> String {
     if v.is_nan() {
         return "nan".into();
     }
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    if v.abs() > 1e-3 {
+    if measure > 1e-3 {
         format!("{v:.4}")
     } else {
         python_exp(&format!("{v:.4e}"))
@@ -175,7 +180,9 @@ pub fn progress_line(
     s
 }
 
-/// The `verbose = 2` line of an epoch of `steps` steps that took `elapsed`.
+/// The `verbose = 2` line of an epoch of `steps` steps that took `elapsed`. Keras's
+/// `verbose = 2` compares each value itself with 1e-3, not its magnitude as the bar does, so a
+/// negative value shows in the exponent form there (`-2.5000e+00`); so it does here.
 ///
 /// ```
 /// use std::time::Duration;
@@ -185,12 +192,17 @@ pub fn progress_line(
 /// logs.insert("val_loss", 0.25);
 /// let line = epoch_line(4, Duration::from_millis(40), &logs);
 /// assert_eq!(line, "4/4 - 0s - loss: 0.5000 - val_loss: 0.2500 - 40ms/epoch - 10ms/step");
+/// logs.insert("loss", -2.5);
+/// assert!(epoch_line(4, Duration::from_millis(40), &logs).starts_with("4/4 - 0s - loss: -2.5000e+00 - "));
 /// ```
 pub fn epoch_line(steps: usize, elapsed: Duration, logs: &Logs) -> String {
+    let values: String = (logs.iter())
+        .map(|(k, v)| format!(" - {k}: {}", value_with(v, v)))
+        .collect();
     format!(
         "{steps}/{steps} - {:.0}s{} - {} - {}",
         elapsed.as_secs_f64(),
-        format_logs(logs),
+        values,
         format_time_per_unit(elapsed, "epoch"),
         format_time_per_unit(per_unit(elapsed, steps), "step"),
     )
