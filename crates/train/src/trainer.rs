@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tapegrad_autodiff::{concat, GradientTape, Tensor};
+use tapegrad_datasets::pipeline::{Batch, Pipeline};
 use tapegrad_datasets::RandomState;
 use tapegrad_nn::losses::Loss;
 use tapegrad_nn::metrics::Mean;
 use tapegrad_nn::Layer;
 use tapegrad_optim::{Optimizer, OptimizerExt};
+use tapegrad_tensor::Array;
 
 use crate::callbacks::{Callback, TrainContext};
 use crate::compile::{CompiledMetric, IntoLoss, IntoMetric, IntoOptimizer};
@@ -488,33 +490,112 @@ impl<M: Layer> Compiled<M> {
     /// assert!(err.to_string().starts_with("validation_split: "), "{err}");
     /// # Ok::<(), tapegrad_train::Error>(())
     /// ```
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut opts: FitOptions<'_>) -> Result<History> {
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, opts: FitOptions<'_>) -> Result<History> {
         check_batch_size("fit", opts.batch_size)?;
+        let n = same_rows("fit", x, y)?;
+        let (x, y, validation) = split(x, y, n, &opts)?;
+        if x.shape()[0] == 0 {
+            return Err(Error::Data {
+                what: "fit",
+                message: format!("no rows to train on (x has shape {:?})", x.shape()),
+            });
+        }
+        self.ensure_built(&x)?;
+        let source = Source::Tensors {
+            x,
+            y,
+            batch_size: opts.batch_size,
+            shuffle: opts.shuffle.then(|| Box::new(RandomState::new(opts.seed))),
+        };
+        self.run(source, validation, opts)
+    }
+
+    /// [`fit`](Compiled::fit) on a [`Pipeline`] (Keras's `fit(dataset)`): each epoch is one
+    /// pass over it, in the batches it yields (`batch_size`, `shuffle` and `seed` are the
+    /// pipeline's own, and `FitOptions`'s are not used); the number of steps is learnt from
+    /// the first epoch. Features and targets are cast to float32, as Keras casts its inputs.
+    /// `validation_data` is the validation; `validation_split` is refused, as Keras refuses it
+    /// for a dataset. A pipeline that repeats for ever never ends an epoch.
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tapegrad_datasets::pipeline::Pipeline;
+    /// use tapegrad_nn::{Dense, Sequential};
+    /// use tapegrad_train::{CompileExt, FitOptions, NO_METRICS};
+    /// let x = Array2::from_shape_fn((20, 2), |(i, j)| (i * 2 + j) as f64 / 40.0);
+    /// let y = Array2::from_shape_fn((20, 1), |(i, _)| i as f64 / 20.0);
+    /// let data = Pipeline::from_arrays(x, y)?.shuffle(20, 3).batch(8);
+    /// let mut model = Sequential::new().layer(Dense::new(1))?.compile("sgd", "mse", NO_METRICS)?;
+    /// let h = model.fit_pipeline(&data, FitOptions::new().epochs(2).verbose(0))?;
+    /// assert_eq!(h.epoch, [0, 1]);
+    /// let split = FitOptions::new().validation_split(0.2);
+    /// let err = model.fit_pipeline(&data, split).unwrap_err().to_string();
+    /// assert!(err.starts_with("validation_split: is only supported for tensors"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`Pipeline`]: tapegrad_datasets::pipeline::Pipeline
+    pub fn fit_pipeline(&mut self, data: &Pipeline, opts: FitOptions<'_>) -> Result<History> {
+        if opts.validation_split != 0.0 {
+            return Err(Error::Invalid {
+                what: "validation_split",
+                message: "is only supported for tensors, not a pipeline; pass validation_data"
+                    .into(),
+            });
+        }
+        let validation = opts.validation_data.clone();
+        if let Some((vx, vy)) = &validation {
+            same_rows("validation_data", vx, vy)?;
+        }
+        self.run(Source::Pipeline(data), validation, opts)
+    }
+
+    /// [`evaluate`](Compiled::evaluate) over the batches of a [`Pipeline`] (one pass).
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tapegrad_datasets::pipeline::Pipeline;
+    /// use tapegrad_nn::{Dense, initializers::Ones, Sequential};
+    /// use tapegrad_train::CompileExt;
+    /// let x = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 3.0])?;
+    /// let y = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 6.0])?;
+    /// let data = Pipeline::from_arrays(x, y)?.batch(2);
+    /// let net = Sequential::with_input_shape(&[1]).layer(Dense::new(1).kernel_initializer(Ones))?;
+    /// let mut model = net.compile("sgd", "mse", ["mae"])?;
+    /// assert_eq!(model.evaluate_pipeline(&data)?.get("loss"), Some(3.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`Pipeline`]: tapegrad_datasets::pipeline::Pipeline
+    pub fn evaluate_pipeline(&mut self, data: &Pipeline) -> Result<Logs> {
+        self.reset_metrics();
+        for batch in data.iter()? {
+            let (x, y) = tensors(batch?)?;
+            self.test_step(&x, &y)?;
+        }
+        self.logs()
+    }
+
+    /// The loop of `fit` over a source of batches.
+    fn run(
+        &mut self,
+        mut source: Source<'_>,
+        validation: Option<(Tensor, Tensor)>,
+        mut opts: FitOptions<'_>,
+    ) -> Result<History> {
         if opts.verbose > 2 {
             return Err(Error::Invalid {
                 what: "fit",
                 message: format!("verbose must be 0, 1 or 2, got {}", opts.verbose),
             });
         }
-        let n = same_rows("fit", x, y)?;
-        let (train_x, train_y, validation) = split(x, y, n, &opts)?;
-        let n_train = train_x.shape()[0];
-        if n_train == 0 {
-            return Err(Error::Data {
-                what: "fit",
-                message: format!("no rows to train on (x has shape {:?})", x.shape()),
-            });
-        }
-        let steps = n_train.div_ceil(opts.batch_size);
-        let mut rng = RandomState::new(opts.seed);
-        let mut progress = Progress::new(opts.verbose, opts.epochs, Some(steps));
-        let mut history = History::default();
-        self.ensure_built(&train_x)?;
         let mut state = Shared {
             stop_training: false,
             epochs: opts.epochs,
-            steps,
+            steps: source.steps(),
         };
+        let mut progress = Progress::new(opts.verbose, opts.epochs, state.steps);
+        let mut history = History::default();
         let callbacks = &mut opts.callbacks;
         let mut last_logs = Logs::new();
         self.each(callbacks, &mut state, |cb, ctx| cb.on_train_begin(ctx))?;
@@ -524,34 +605,22 @@ impl<M: Layer> Compiled<M> {
                 cb.on_epoch_begin(epoch, ctx)
             })?;
             progress.epoch_begin(epoch);
-            let order: Vec<usize> = if opts.shuffle {
-                rng.permutation(n_train)?.to_vec()
-            } else {
-                (0..n_train).collect()
-            };
             let mut logs = Logs::new();
             let mut interrupted = false;
-            for step in 0..steps {
+            let mut steps = 0;
+            for (step, batch) in source.epoch()?.enumerate() {
+                let (xb, yb) = batch?;
                 self.each(callbacks, &mut state, |cb, ctx| {
                     cb.on_batch_begin(step, ctx)
                 })?;
-                let idx =
-                    &order[step * opts.batch_size..((step + 1) * opts.batch_size).min(n_train)];
-                let (xb, yb) = if opts.shuffle {
-                    (
-                        Tensor::new(train_x.value().gather(idx)?),
-                        Tensor::new(train_y.value().gather(idx)?),
-                    )
-                } else {
-                    let (a, b) = (idx[0], idx[0] + idx.len());
-                    (take(&train_x, a, b)?, take(&train_y, a, b)?)
-                };
+                self.ensure_built(&xb)?;
                 self.train_step(&xb, &yb)?;
+                steps = step + 1;
                 logs = self.logs()?;
                 self.each(callbacks, &mut state, |cb, ctx| {
                     cb.on_batch_end(step, &logs, ctx)
                 })?;
-                progress.batch_end(step + 1, &logs);
+                progress.batch_end(steps, &logs);
                 if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
                     interrupted = true;
                     break;
@@ -565,8 +634,15 @@ impl<M: Layer> Compiled<M> {
                 history.interrupted = true;
                 break;
             }
+            if steps == 0 {
+                return Err(Error::Data {
+                    what: "fit",
+                    message: format!("epoch {} had no batch to train on", epoch + 1),
+                });
+            }
+            state.steps.get_or_insert(steps);
             if let Some((vx, vy)) = &validation {
-                let val = self.evaluate(vx, vy, opts.batch_size)?;
+                let val = self.evaluate(vx, vy, source.validation_batch_size())?;
                 for (k, v) in val.iter() {
                     logs.insert(&format!("val_{k}"), v);
                 }
@@ -600,7 +676,7 @@ impl<M: Layer> Compiled<M> {
                 optimizer: self.optimizer.as_mut(),
                 stop_training: state.stop_training,
                 epochs: state.epochs,
-                steps: Some(state.steps),
+                steps: state.steps,
             };
             f(&mut **cb, &mut ctx)?;
             state.stop_training = ctx.stop_training;
@@ -613,7 +689,81 @@ impl<M: Layer> Compiled<M> {
 struct Shared {
     stop_training: bool,
     epochs: usize,
-    steps: usize,
+    /// Steps an epoch, once known.
+    steps: Option<usize>,
+}
+
+type Pairs<'s> = Box<dyn Iterator<Item = Result<(Tensor, Tensor)>> + 's>;
+
+/// Where `fit`'s batches come from.
+enum Source<'p> {
+    /// Rows of tensors, in batches of `batch_size`, permuted each epoch when `shuffle` holds
+    /// a generator.
+    Tensors {
+        x: Tensor,
+        y: Tensor,
+        batch_size: usize,
+        // boxed: a generator's state is 2.5 KB
+        shuffle: Option<Box<RandomState>>,
+    },
+    /// A pipeline's batches, a pass an epoch.
+    Pipeline(&'p Pipeline),
+}
+
+impl Source<'_> {
+    fn steps(&self) -> Option<usize> {
+        match self {
+            Source::Tensors { x, batch_size, .. } => Some(x.shape()[0].div_ceil(*batch_size)),
+            Source::Pipeline(_) => None,
+        }
+    }
+
+    /// Keras's default validation batch size: the training one (32 for a pipeline).
+    fn validation_batch_size(&self) -> usize {
+        match self {
+            Source::Tensors { batch_size, .. } => *batch_size,
+            Source::Pipeline(_) => 32,
+        }
+    }
+
+    /// The batches of one epoch.
+    fn epoch(&mut self) -> Result<Pairs<'_>> {
+        match self {
+            Source::Tensors {
+                x,
+                y,
+                batch_size,
+                shuffle,
+            } => {
+                let n = x.shape()[0];
+                let b = *batch_size;
+                let (x, y) = (&*x, &*y);
+                Ok(match shuffle {
+                    Some(rng) => {
+                        let order = rng.permutation(n)?.to_vec();
+                        Box::new((0..n).step_by(b).map(move |start| {
+                            let idx = &order[start..(start + b).min(n)];
+                            Ok((
+                                Tensor::new(x.value().gather(idx)?),
+                                Tensor::new(y.value().gather(idx)?),
+                            ))
+                        }))
+                    }
+                    None => Box::new((0..n).step_by(b).map(move |start| {
+                        let end = (start + b).min(n);
+                        Ok((take(x, start, end)?, take(y, start, end)?))
+                    })),
+                })
+            }
+            Source::Pipeline(p) => Ok(Box::new(p.iter()?.map(|b| tensors(b?)))),
+        }
+    }
+}
+
+/// A pipeline's batch as float32 tensors.
+fn tensors(batch: Batch) -> Result<(Tensor, Tensor)> {
+    let f32s = |a: ndarray::Array2<f64>| Tensor::new(Array::from_array(a.mapv(|v| v as f32)));
+    Ok((f32s(batch.features), f32s(batch.targets)))
 }
 
 type Split = (Tensor, Tensor, Option<(Tensor, Tensor)>);
@@ -774,6 +924,35 @@ mod tests {
         let h = m.fit(&x, &y, quiet().epochs(2))?;
         assert_eq!(h.len(), 2);
         assert_eq!(m.model().count_params(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn a_pipeline_in_order_trains_as_the_same_tensors_do() -> Result<()> {
+        let (x, y) = data(13);
+        let (vx, vy) = (take(&x, 0, 4)?, take(&y, 0, 4)?);
+        let wide = |t: &Tensor| {
+            let v: Vec<f64> = t
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .map(|&a| f64::from(a))
+                .collect();
+            ndarray::Array2::from_shape_vec((t.shape()[0], t.shape()[1]), v).unwrap()
+        };
+        let pipe = Pipeline::from_arrays(wide(&x), wide(&y))?.batch(5);
+        let mut a = compile(model(2), "adam", "mse", ["mae"])?;
+        let opts = quiet().epochs(3).validation_data(vx.clone(), vy.clone());
+        let from_pipe = a.fit_pipeline(&pipe, opts.batch_size(4))?;
+        let mut b = compile(model(2), "adam", "mse", ["mae"])?;
+        let opts = quiet().epochs(3).batch_size(5).shuffle(false);
+        // validation in batches of 32 for a pipeline: 4 rows, one batch either way
+        let from_tensors = b.fit(&x, &y, opts.validation_data(vx, vy))?;
+        assert_eq!(from_pipe, from_tensors);
+        for (u, v) in a.model().get_weights().iter().zip(b.model().get_weights()) {
+            assert!(u.value().equals(v.value()));
+        }
+        assert_eq!(a.evaluate_pipeline(&pipe)?, b.evaluate(&x, &y, 5)?);
         Ok(())
     }
 
