@@ -151,6 +151,19 @@ impl Mode {
     }
 }
 
+/// Builder methods that set the field of their name and return the value.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $t:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $name: $t) -> Self {
+                self.$name = $name;
+                self
+            }
+        )*
+    };
+}
+
 fn missing(callback: &str, monitor: &str, logs: &Logs) {
     eprintln!(
         "{callback} conditioned on metric `{monitor}` which is not available. Available metrics are: {}",
@@ -211,35 +224,24 @@ impl EarlyStopping {
         self.min_delta = min_delta.abs();
         self
     }
-    /// Epochs without improvement before stopping.
-    pub fn patience(mut self, patience: usize) -> Self {
-        self.patience = patience;
-        self
-    }
-    /// Whether lower or higher is better.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
+    setters! {
+        /// Epochs without improvement before stopping.
+        patience: usize;
+        /// Whether lower or higher is better.
+        mode: Mode;
     }
     /// A value to beat: epochs that do not beat it count towards `patience`.
     pub fn baseline(mut self, baseline: f64) -> Self {
         self.baseline = Some(baseline);
         self
     }
-    /// Sets the best epoch's weights back when training ends.
-    pub fn restore_best_weights(mut self, restore: bool) -> Self {
-        self.restore_best_weights = restore;
-        self
-    }
-    /// Epochs to let pass before any is compared (a warm-up).
-    pub fn start_from_epoch(mut self, epoch: usize) -> Self {
-        self.start_from_epoch = epoch;
-        self
-    }
-    /// Prints `Epoch N: early stopping` when it stops.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Sets the best epoch's weights back when training ends.
+        restore_best_weights: bool;
+        /// Epochs to let pass before any is compared (a warm-up).
+        start_from_epoch: usize;
+        /// Prints `Epoch N: early stopping` when it stops.
+        verbose: bool;
     }
     /// The epoch training stopped at (0 when it did not stop).
     pub fn stopped_epoch(&self) -> usize {
@@ -346,10 +348,9 @@ impl LearningRateScheduler {
             verbose: false,
         }
     }
-    /// Prints each new rate.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Prints each new rate.
+        verbose: bool;
     }
 }
 
@@ -431,35 +432,19 @@ impl ReduceLROnPlateau {
         self.factor = factor;
         Ok(self)
     }
-    /// Epochs without improvement before reducing.
-    pub fn patience(mut self, patience: usize) -> Self {
-        self.patience = patience;
-        self
-    }
-    /// Whether lower or higher is better.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-    /// The smallest change that counts as an improvement.
-    pub fn min_delta(mut self, min_delta: f64) -> Self {
-        self.min_delta = min_delta;
-        self
-    }
-    /// Epochs to wait after a reduction before counting again.
-    pub fn cooldown(mut self, cooldown: usize) -> Self {
-        self.cooldown = cooldown;
-        self
-    }
-    /// The lowest rate.
-    pub fn min_lr(mut self, min_lr: f64) -> Self {
-        self.min_lr = min_lr;
-        self
-    }
-    /// Prints each reduction.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Epochs without improvement before reducing.
+        patience: usize;
+        /// Whether lower or higher is better.
+        mode: Mode;
+        /// The smallest change that counts as an improvement.
+        min_delta: f64;
+        /// Epochs to wait after a reduction before counting again.
+        cooldown: usize;
+        /// The lowest rate.
+        min_lr: f64;
+        /// Prints each reduction.
+        verbose: bool;
     }
 
     fn improves(&self, value: f64) -> bool {
@@ -645,15 +630,11 @@ impl CSVLogger {
             write_header: true,
         }
     }
-    /// The separator.
-    pub fn separator(mut self, separator: char) -> Self {
-        self.separator = separator;
-        self
-    }
-    /// Appends to the file instead of replacing it.
-    pub fn append(mut self, append: bool) -> Self {
-        self.append = append;
-        self
+    setters! {
+        /// The separator.
+        separator: char;
+        /// Appends to the file instead of replacing it.
+        append: bool;
     }
 }
 
@@ -767,20 +748,13 @@ impl ModelCheckpoint {
         self.monitor = monitor.to_string();
         self
     }
-    /// Whether lower or higher is better.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-    /// Saves only when the monitored value is better than every earlier one.
-    pub fn save_best_only(mut self, save_best_only: bool) -> Self {
-        self.save_best_only = save_best_only;
-        self
-    }
-    /// Prints each save.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Whether lower or higher is better.
+        mode: Mode;
+        /// Saves only when the monitored value is better than every earlier one.
+        save_best_only: bool;
+        /// Prints each save.
+        verbose: bool;
     }
     /// The files written, in order.
     pub fn saved(&self) -> &[PathBuf] {
