@@ -928,6 +928,23 @@ mod tests {
     }
 
     #[test]
+    fn a_compiled_model_can_train_in_another_thread() -> Result<()> {
+        fn send<T: Send>(t: T) -> T {
+            t
+        }
+        let (x, y) = data(8);
+        let mut m = send(compile(model(4), "rmsprop", "huber", ["mse"])?);
+        let h = std::thread::spawn(move || m.fit(&x, &y, quiet().epochs(2)))
+            .join()
+            .map_err(|_| Error::Invalid {
+                what: "thread",
+                message: "panicked".into(),
+            })??;
+        assert_eq!(h.len(), 2);
+        Ok(())
+    }
+
+    #[test]
     fn a_pipeline_in_order_trains_as_the_same_tensors_do() -> Result<()> {
         let (x, y) = data(13);
         let (vx, vy) = (take(&x, 0, 4)?, take(&y, 0, 4)?);
