@@ -155,6 +155,18 @@ pub fn progress_line(
     finalize: bool,
 ) -> String {
     let per_step = per_unit(elapsed, current);
+    line(current, target, elapsed, per_step, logs, finalize)
+}
+
+/// [`progress_line`] with the time per step given.
+fn line(
+    current: usize,
+    target: Option<usize>,
+    elapsed: Duration,
+    per_step: Duration,
+    logs: &Logs,
+    finalize: bool,
+) -> String {
     let mut s = match target {
         Some(t) => bar(current, t),
         None if finalize => bar(current, current),
@@ -216,6 +228,9 @@ pub(crate) struct Progress {
     epochs: usize,
     steps: Option<usize>,
     started: Instant,
+    /// When the epoch's first step ended: Keras times the steps after it (the first one pays
+    /// for tracing there).
+    first_step: Option<Instant>,
     bar: Option<indicatif::ProgressBar>,
     terminal: bool,
 }
@@ -227,6 +242,7 @@ impl Progress {
             epochs,
             steps,
             started: Instant::now(),
+            first_step: None,
             bar: None,
             terminal: std::io::stdout().is_terminal(),
         }
@@ -239,8 +255,18 @@ impl Progress {
         let _ = out.flush();
     }
 
+    /// Keras's `_estimate_step_duration`: the time since the first step ended over the steps
+    /// after it, or the time since the start over the steps when there is one.
+    fn per_step(&self, current: usize) -> Duration {
+        match self.first_step {
+            Some(t) if current > 1 => per_unit(t.elapsed(), current - 1),
+            _ => per_unit(self.started.elapsed(), current),
+        }
+    }
+
     pub(crate) fn epoch_begin(&mut self, epoch: usize) {
         self.started = Instant::now();
+        self.first_step = None;
         if self.verbose > 0 {
             self.print(&format!("Epoch {}/{}", epoch + 1, self.epochs));
         }
@@ -258,8 +284,19 @@ impl Progress {
     }
 
     pub(crate) fn batch_end(&mut self, step: usize, logs: &Logs) {
+        if step == 1 {
+            self.first_step = Some(Instant::now());
+        }
         if let Some(pb) = &self.bar {
-            let line = progress_line(step, self.steps, self.started.elapsed(), logs, false);
+            let per_step = self.per_step(step);
+            let line = line(
+                step,
+                self.steps,
+                self.started.elapsed(),
+                per_step,
+                logs,
+                false,
+            );
             pb.set_position(step as u64);
             pb.set_message(line);
         }
@@ -271,7 +308,10 @@ impl Progress {
             pb.finish_and_clear();
         }
         match self.verbose {
-            1 => self.print(&progress_line(steps, Some(steps), elapsed, logs, true)),
+            1 => {
+                let per_step = self.per_step(steps);
+                self.print(&line(steps, Some(steps), elapsed, per_step, logs, true))
+            }
             2 => self.print(&epoch_line(steps, elapsed, logs)),
             _ => {}
         }
