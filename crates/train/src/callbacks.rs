@@ -18,6 +18,20 @@ use crate::{Error, Logs, Result};
 /// What a callback may look at and change while `fit` runs: the model, the optimizer (its
 /// learning rate), and `stop_training` (Keras's `model.stop_training`): set it and `fit`
 /// stops after the current batch, or after the current epoch when set at an epoch's end.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// use tapegrad_optim::{Optimizer, Sgd};
+/// use tapegrad_train::{Callback, LearningRateScheduler, TrainContext};
+/// let mut model = Dense::new(1);
+/// model.build(&[1, 3])?;
+/// let mut opt = Sgd::new(0.1);
+/// let mut ctx = TrainContext { model: &model, optimizer: &mut opt, stop_training: false, epochs: 5, steps: Some(10) };
+/// LearningRateScheduler::new(|_, lr| lr / 2.0).on_epoch_begin(0, &mut ctx)?;
+/// assert_eq!(ctx.optimizer.learning_rate(), 0.05f32 as f64);
+/// assert_eq!(ctx.model.count_params(), 4);
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub struct TrainContext<'a> {
     /// The model being trained.
     pub model: &'a dyn Layer,
@@ -696,6 +710,17 @@ impl Callback for CSVLogger {
 
 /// How [`ModelCheckpoint`] writes a model to a file: any `FnMut(&dyn Layer, &Path)`, e.g. a
 /// weights writer of the format the path names.
+///
+/// ```
+/// use std::path::Path;
+/// use tapegrad_nn::Layer;
+/// use tapegrad_train::SaveFn;
+/// let writer: SaveFn = Box::new(|model: &dyn Layer, path: &Path| {
+///     let text = format!("{} weights", model.get_weights().len());
+///     std::fs::write(path, text).map_err(|e| tapegrad_train::Error::Io { path: path.display().to_string(), message: e.to_string() })
+/// });
+/// # let _ = writer;
+/// ```
 pub type SaveFn = Box<dyn FnMut(&dyn Layer, &Path) -> Result<()> + Send>;
 
 /// Saves the model after each epoch, or only when a monitored value improved

@@ -9,11 +9,24 @@ use tapegrad_optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Nadam, Optimizer, R
 use crate::error::{unknown, Result};
 
 /// The optimizer names `compile` knows, each with Keras's defaults.
+///
+/// ```
+/// use tapegrad_train::{IntoOptimizer, OPTIMIZER_NAMES};
+/// for name in OPTIMIZER_NAMES {
+///     assert_eq!(name.into_optimizer()?.name().to_ascii_lowercase(), *name);
+/// }
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub const OPTIMIZER_NAMES: &[&str] = &[
     "adadelta", "adagrad", "adam", "adamax", "adamw", "nadam", "rmsprop", "sgd",
 ];
 
 /// The loss names `compile` knows (Keras's functions and their short names).
+///
+/// ```
+/// use tapegrad_train::{IntoLoss, LOSS_NAMES};
+/// assert!(LOSS_NAMES.iter().all(|name| name.into_loss().is_ok()));
+/// ```
 pub const LOSS_NAMES: &[&str] = &[
     "mse",
     "mean_squared_error",
@@ -30,6 +43,14 @@ pub const LOSS_NAMES: &[&str] = &[
 
 /// The metric names `compile` knows. `"accuracy"` (or `"acc"`) becomes binary, categorical or
 /// sparse categorical accuracy from the shapes of the first batch, as Keras chooses.
+///
+/// ```
+/// use tapegrad_train::{IntoMetric, METRIC_NAMES};
+/// for name in METRIC_NAMES {
+///     assert_eq!(name.into_metric()?.name(), *name);
+/// }
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub const METRIC_NAMES: &[&str] = &[
     "mae",
     "mean_absolute_error",
@@ -241,7 +262,16 @@ enum Kind {
     Accuracy,
 }
 
-/// A metric as `compile` holds it: the name it logs under and the metric.
+/// A metric as `compile` holds it: the name it logs under and the metric. A metric object
+/// logs under its own name.
+///
+/// ```
+/// use tapegrad_nn::metrics::RootMeanSquaredError;
+/// use tapegrad_train::IntoMetric;
+/// assert_eq!(RootMeanSquaredError::new().into_metric()?.name(), "root_mean_squared_error");
+/// assert_eq!("acc".into_metric()?.name(), "acc");
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub struct CompiledMetric {
     name: String,
     kind: Kind,
