@@ -9,7 +9,9 @@ Writes data/keras/fit.json: for each case the data (x, y, validation data when g
 (Dense units and activations; the i-th Dense has kernel GlorotUniform(seed=seed + i) and zero
 bias), the optimizer, loss, metrics, fit arguments (always shuffle=False; Nadam's case with run_eagerly=True, see run()), the
 initial weights,
-the history fit returned, and the final weights, in get_weights() order.
+the history fit returned, and the final weights, in get_weights() order; then, on the trained
+model, evaluate (batch_size as fit's), predict on 7 rows in batches of 3, train_on_batch on rows
+0..5, test_on_batch on rows 5..11, and the weights after that step.
 
 Floats are Python's repr of a float64; float32 values were widened to float64 exactly, so a
 reader that parses to f64 and narrows to f32 gets TensorFlow's bits back.
@@ -136,6 +138,15 @@ def run(case):
     out["history"] = {k: [float(np.float32(v)) for v in vs] for k, vs in hist.history.items()}
     out["epochs_run"] = hist.epoch
     out["final_weights"] = [f32list(w) for w in model.get_weights()]
+    # after fit: evaluate and predict in batches, then one train_on_batch and one test_on_batch
+    # (each resets the metrics first), and the weights after that step
+    logs32 = lambda d: {k: float(np.float32(v)) for k, v in d.items()}  # noqa: E731
+    bs = case["batch_size"]
+    out["evaluate"] = logs32(model.evaluate(x, y, batch_size=bs, verbose=0, return_dict=True))
+    out["predict"] = f32list(model.predict(x[:7], batch_size=3, verbose=0))
+    out["train_on_batch"] = logs32(model.train_on_batch(x[:5], y[:5], return_dict=True))
+    out["test_on_batch"] = logs32(model.test_on_batch(x[5:11], y[5:11], return_dict=True))
+    out["weights_after_train_on_batch"] = [f32list(w) for w in model.get_weights()]
     return out
 
 
