@@ -68,6 +68,19 @@ fn rel(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Asserts that `ours` are the keys of `theirs`, in any order.
+fn same_keys<'a>(
+    ours: impl Iterator<Item = &'a str>,
+    theirs: &serde_json::Map<String, Value>,
+    what: &str,
+) {
+    let mut ours: Vec<&str> = ours.collect();
+    let mut theirs: Vec<&str> = theirs.keys().map(String::as_str).collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "{what}");
+}
+
 /// The largest relative deviation seen, and where.
 #[derive(Default)]
 struct Worst(f64, String);
@@ -107,11 +120,7 @@ impl Worst {
     /// Logs against a dict of tf-keras's, key for key.
     fn logs(&mut self, ours: &Logs, theirs: &Value, what: &str) {
         let theirs = theirs.as_object().unwrap();
-        let mut keys: Vec<&str> = ours.keys().collect();
-        let mut their_keys: Vec<&str> = theirs.keys().map(String::as_str).collect();
-        keys.sort();
-        their_keys.sort();
-        assert_eq!(keys, their_keys, "{what}");
+        same_keys(ours.keys(), theirs, what);
         for (k, v) in theirs {
             self.check(ours.get(k).unwrap(), v.as_f64().unwrap(), || {
                 format!("{what} {k}")
@@ -181,11 +190,7 @@ fn fit_matches_tf_keras_history_and_weights() {
             .collect();
         assert_eq!(history.epoch, epochs, "{name}");
         let theirs = case["history"].as_object().unwrap();
-        let mut keys: Vec<&str> = history.keys().collect();
-        let mut their_keys: Vec<&str> = theirs.keys().map(String::as_str).collect();
-        keys.sort();
-        their_keys.sort();
-        assert_eq!(keys, their_keys, "{name}: history keys");
+        same_keys(history.keys(), theirs, &format!("{name}: history keys"));
         for (key, values) in theirs {
             let ours = history.get(key).unwrap();
             for (epoch, (a, b)) in ours.iter().zip(values.as_array().unwrap()).enumerate() {
@@ -214,22 +219,14 @@ fn fit_matches_tf_keras_history_and_weights() {
             &Value::Array(vec![case["predict"].clone()]),
             &what,
         );
-        let logs = trainer
-            .train_on_batch(&rows(&x, 0, 5), &rows(&y, 0, 5))
-            .unwrap();
-        worst.logs(
-            &logs,
-            &case["train_on_batch"],
-            &format!("{name} train_on_batch"),
-        );
-        let logs = trainer
-            .test_on_batch(&rows(&x, 5, 11), &rows(&y, 5, 11))
-            .unwrap();
-        worst.logs(
-            &logs,
-            &case["test_on_batch"],
-            &format!("{name} test_on_batch"),
-        );
+        for (key, a, b) in [("train_on_batch", 0, 5), ("test_on_batch", 5, 11)] {
+            let (xb, yb) = (rows(&x, a, b), rows(&y, a, b));
+            let logs = match key {
+                "train_on_batch" => trainer.train_on_batch(&xb, &yb),
+                _ => trainer.test_on_batch(&xb, &yb),
+            };
+            worst.logs(&logs.unwrap(), &case[key], &format!("{name} {key}"));
+        }
         let what = format!("{name} weight after train_on_batch");
         worst.tensors(
             &trainer.model().get_weights(),
