@@ -12,7 +12,7 @@ use tapegrad_nn::{Dense, Layer, Sequential};
 use tapegrad_optim::{Optimizer, Sgd};
 use tapegrad_train::{
     compile, CSVLogger, Callback, EarlyStopping, FitOptions, LearningRateScheduler, Logs, Mode,
-    ModelCheckpoint, ReduceLROnPlateau, Result, TerminateOnNaN, TrainContext,
+    ModelCheckpoint, ReduceLROnPlateau, Result, TerminateOnNaN, TrainContext, NO_METRICS,
 };
 
 fn dense() -> Dense {
@@ -656,5 +656,48 @@ fn the_stop_flag_ends_fit_after_the_current_batch_with_the_history_so_far() -> R
     assert_eq!(tail, ["train_end 2", "batch_end 1 loss,mae"]);
     // the optimizer took 5 steps in epoch 0 and 2 in epoch 1
     assert_eq!(m.optimizer().iterations(), 7);
+    Ok(())
+}
+
+#[test]
+fn a_stop_flag_leaves_the_checkpoints_of_finished_epochs_whole() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("tapegrad-train-stop-{}", std::process::id()));
+    let (x, y) = data();
+    let mut m = compile(model(), "sgd", "mse", NO_METRICS)?;
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut int = Interrupt {
+        flag: flag.clone(),
+        at: (2, 0),
+        epoch: 0,
+    };
+    let template = format!("{}/w-{{epoch}}.txt", dir.display());
+    let mut ckpt = ModelCheckpoint::new(&template, |m: &dyn Layer, p: &Path| {
+        let w = m.get_weights()[0].to_vec::<f32>().unwrap();
+        std::fs::write(p, format!("{w:?}")).unwrap();
+        Ok(())
+    });
+    let opts = FitOptions::new()
+        .epochs(10)
+        .batch_size(4)
+        .shuffle(false)
+        .verbose(0);
+    let h = m.fit(
+        &x,
+        &y,
+        opts.stop_flag(flag).callback(&mut int).callback(&mut ckpt),
+    )?;
+    assert_eq!((h.epoch.clone(), h.interrupted), (vec![0, 1], true));
+    let mut files: Vec<String> = (std::fs::read_dir(&dir).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["w-1.txt", "w-2.txt"],
+        "the interrupted epoch writes nothing"
+    );
+    let last = std::fs::read_to_string(dir.join("w-2.txt")).unwrap();
+    assert!(last.starts_with('[') && last.ends_with(']'), "{last}");
+    std::fs::remove_dir_all(&dir).unwrap();
     Ok(())
 }
