@@ -102,7 +102,9 @@ pub struct FitOptions<'a> {
     pub batch_size: usize,
     /// Whether the training rows are permuted at each epoch.
     pub shuffle: bool,
-    /// The seed of the permutations.
+    /// The seed of the permutations: epoch `e` draws the `e`-th permutation of
+    /// `RandomState::new(seed)`, from epoch 0 even when `initial_epoch` is later, so that a
+    /// resumed fit shuffles as one that ran through.
     pub seed: u32,
     /// The fraction of the rows kept for validation: the last ones, taken before shuffling.
     pub validation_split: f64,
@@ -501,11 +503,22 @@ impl<M: Layer> Compiled<M> {
             });
         }
         self.ensure_built(&x)?;
+        let shuffle = if opts.shuffle {
+            // the permutations of the epochs before `initial_epoch` drawn and dropped: a fit
+            // resumed at epoch k shuffles its epochs as the fit that ran through did
+            let mut rng = Box::new(RandomState::new(opts.seed));
+            for _ in 0..opts.initial_epoch.min(opts.epochs) {
+                rng.permutation(x.shape()[0])?;
+            }
+            Some(rng)
+        } else {
+            None
+        };
         let source = Source::Tensors {
             x,
             y,
             batch_size: opts.batch_size,
-            shuffle: opts.shuffle.then(|| Box::new(RandomState::new(opts.seed))),
+            shuffle,
         };
         self.run(source, validation, opts)
     }
@@ -941,6 +954,25 @@ mod tests {
                 message: "panicked".into(),
             })??;
         assert_eq!(h.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_fit_resumed_at_initial_epoch_equals_one_that_ran_through() -> Result<()> {
+        let (x, y) = data(11);
+        let opts = || quiet().batch_size(3).seed(8).validation_split(0.2);
+        let mut through = compile(model(6), "adam", "mse", ["mae"])?;
+        let whole = through.fit(&x, &y, opts().epochs(5))?;
+        let mut resumed = compile(model(6), "adam", "mse", ["mae"])?;
+        let first = resumed.fit(&x, &y, opts().epochs(2))?;
+        let rest = resumed.fit(&x, &y, opts().epochs(5).initial_epoch(2))?;
+        assert_eq!(rest.epoch, [2, 3, 4]);
+        for key in ["loss", "mae", "val_loss", "val_mae"] {
+            let joined: Vec<f64> = [first.get(key).unwrap(), rest.get(key).unwrap()].concat();
+            assert_eq!(joined, whole.get(key).unwrap(), "{key}");
+        }
+        let (a, b) = (through.model().get_weights(), resumed.model().get_weights());
+        assert!(a.iter().zip(&b).all(|(u, v)| u.value().equals(v.value())));
         Ok(())
     }
 
