@@ -297,7 +297,6 @@ impl Progress {
                 logs,
                 false,
             );
-            pb.set_position(step as u64);
             pb.set_message(line);
         }
     }
