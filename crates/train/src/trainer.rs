@@ -216,9 +216,13 @@ impl<M> std::fmt::Debug for Compiled<M> {
     }
 }
 
-/// The rows of `x`, or an error naming `what`.
+/// The rows of `x`, at least one, or an error naming `what`.
 fn rows(what: &'static str, name: &str, x: &Tensor) -> Result<usize> {
     match x.shape().first() {
+        Some(&0) => Err(Error::Data {
+            what,
+            message: format!("{name} has no rows (shape {:?})", x.shape()),
+        }),
         Some(&n) => Ok(n),
         None => Err(Error::Data {
             what,
@@ -445,12 +449,6 @@ impl<M: Layer> Compiled<M> {
     pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
         check_batch_size("predict", batch_size)?;
         let n = rows("predict", "x", x)?;
-        if n == 0 {
-            return Err(Error::Data {
-                what: "predict",
-                message: format!("x has no rows (shape {:?})", x.shape()),
-            });
-        }
         self.ensure_built(x)?;
         let mut outs = Vec::new();
         for start in (0..n).step_by(batch_size) {
@@ -496,12 +494,6 @@ impl<M: Layer> Compiled<M> {
         check_batch_size("fit", opts.batch_size)?;
         let n = same_rows("fit", x, y)?;
         let (x, y, validation) = split(x, y, n, &opts)?;
-        if x.shape()[0] == 0 {
-            return Err(Error::Data {
-                what: "fit",
-                message: format!("no rows to train on (x has shape {:?})", x.shape()),
-            });
-        }
         self.ensure_built(&x)?;
         let shuffle = if opts.shuffle {
             // the permutations of the epochs before `initial_epoch` drawn and dropped: a fit
@@ -792,13 +784,7 @@ fn split(x: &Tensor, y: &Tensor, n: usize, opts: &FitOptions<'_>) -> Result<Spli
         });
     }
     if let Some((vx, vy)) = &opts.validation_data {
-        let m = same_rows("validation_data", vx, vy)?;
-        if m == 0 {
-            return Err(Error::Data {
-                what: "validation_data",
-                message: format!("has no rows (shape {:?})", vx.shape()),
-            });
-        }
+        same_rows("validation_data", vx, vy)?;
         return Ok((x.clone(), y.clone(), Some((vx.clone(), vy.clone()))));
     }
     if s == 0.0 {
@@ -1039,6 +1025,15 @@ mod tests {
         );
         let e = msg(m.evaluate(&x, &y, 0).unwrap_err());
         assert_eq!(e, "evaluate: batch_size must be at least 1");
+        let (x0, y0) = (take(&x, 0, 0)?, take(&y, 0, 0)?);
+        let e = msg(m.evaluate(&x0, &y0, 4).unwrap_err());
+        assert_eq!(e, "evaluate: x has no rows (shape [0, 2])");
+        let e = msg(m.fit(&x0, &y0, quiet()).unwrap_err());
+        assert_eq!(e, "fit: x has no rows (shape [0, 2])");
+        let e = msg(m.train_on_batch(&x, &y0).unwrap_err());
+        assert_eq!(e, "train_on_batch: y has no rows (shape [0, 1])");
+        let e = msg(m.fit(&x, &y, quiet().validation_data(x0, y0)).unwrap_err());
+        assert_eq!(e, "validation_data: x has no rows (shape [0, 2])");
         Ok(())
     }
 }
