@@ -69,6 +69,13 @@ fn drive(
     run
 }
 
+/// Runs `es` over epochs whose `key` takes `values`: (epochs run, `stopped_epoch`).
+fn early(mut es: EarlyStopping, key: &str, values: &[f64]) -> (usize, usize) {
+    let (model, mut opt) = (dense(), Sgd::new(0.1));
+    let run = drive(&mut es, &model, &mut opt, key, values, |_, _| {});
+    (run, es.stopped_epoch())
+}
+
 #[test]
 fn early_stopping_waits_patience_epochs_after_the_best() {
     let (model, mut opt) = (dense(), Sgd::new(0.1));
@@ -87,124 +94,39 @@ fn early_stopping_waits_patience_epochs_after_the_best() {
         (4, 3, 1, 0.9)
     );
     // patience 0 stops at the first epoch that does not improve, never at epoch 0
-    let mut es = EarlyStopping::new("loss");
     assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "loss",
-            &[1.0, 1.0, 0.5],
-            |_, _| {}
-        ),
-        2
+        early(EarlyStopping::new("loss"), "loss", &[1.0, 1.0, 0.5]),
+        (2, 1)
     );
-    assert_eq!(es.stopped_epoch(), 1);
 }
 
 #[test]
 fn early_stopping_min_delta_mode_and_baseline() {
-    let (model, mut opt) = (dense(), Sgd::new(0.1));
     // 0.97 is not 0.05 below 1.0
-    let mut es = EarlyStopping::new("loss").min_delta(-0.05).patience(1);
-    assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "loss",
-            &[1.0, 0.97, 0.5],
-            |_, _| {}
-        ),
-        2
-    );
+    let es = EarlyStopping::new("loss").min_delta(-0.05).patience(1);
+    assert_eq!(early(es, "loss", &[1.0, 0.97, 0.5]), (2, 1));
     // accuracy is maximized under Mode::Auto; min would stop at once
-    let mut es = EarlyStopping::new("val_accuracy").patience(1);
-    assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "val_accuracy",
-            &[0.5, 0.6, 0.7, 0.7],
-            |_, _| {}
-        ),
-        4
-    );
-    assert_eq!(es.stopped_epoch(), 3);
-    let mut es = EarlyStopping::new("val_accuracy")
+    let es = EarlyStopping::new("val_accuracy").patience(1);
+    assert_eq!(early(es, "val_accuracy", &[0.5, 0.6, 0.7, 0.7]), (4, 3));
+    let es = EarlyStopping::new("val_accuracy")
         .patience(1)
         .mode(Mode::Min);
-    assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "val_accuracy",
-            &[0.5, 0.6, 0.7],
-            |_, _| {}
-        ),
-        2
-    );
+    assert_eq!(early(es, "val_accuracy", &[0.5, 0.6, 0.7]), (2, 1));
     // improving epochs that do not beat the baseline do not stop training, but do not reset
     // the count either: the first epoch that does not improve then stops it
-    let mut es = EarlyStopping::new("loss").patience(2).baseline(0.5);
-    let run = drive(
-        &mut es,
-        &model,
-        &mut opt,
-        "loss",
-        &[0.9, 0.8, 0.85, 0.7],
-        |_, _| {},
-    );
-    assert_eq!((run, es.stopped_epoch()), (3, 2));
-    let mut es = EarlyStopping::new("loss").patience(2);
-    assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "loss",
-            &[0.9, 0.8, 0.85, 0.7],
-            |_, _| {}
-        ),
-        4
-    );
-    let mut es = EarlyStopping::new("loss").patience(2).baseline(0.75);
-    assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "loss",
-            &[0.9, 0.7, 0.85, 0.8],
-            |_, _| {}
-        ),
-        4
-    );
+    let (falls, rises) = ([0.9, 0.8, 0.85, 0.7], [0.9, 0.7, 0.85, 0.8]);
+    let es = EarlyStopping::new("loss").patience(2);
+    assert_eq!(early(es.clone().baseline(0.5), "loss", &falls), (3, 2));
+    assert_eq!(early(es.clone(), "loss", &falls), (4, 0));
+    // beating the baseline at epoch 1 resets the count; 2 and 3 do not improve: stop at 3
+    assert_eq!(early(es.baseline(0.75), "loss", &rises), (4, 3));
     // epochs before start_from_epoch are not compared
-    let mut es = EarlyStopping::new("loss").start_from_epoch(2);
-    let run = drive(
-        &mut es,
-        &model,
-        &mut opt,
-        "loss",
-        &[1.0, 2.0, 3.0, 4.0],
-        |_, _| {},
-    );
-    assert_eq!((run, es.stopped_epoch()), (4, 3));
+    let es = EarlyStopping::new("loss").start_from_epoch(2);
+    assert_eq!(early(es, "loss", &[1.0, 2.0, 3.0, 4.0]), (4, 3));
     // a monitor that is not logged: a warning, no stop
-    let mut es = EarlyStopping::new("val_loss");
     assert_eq!(
-        drive(
-            &mut es,
-            &model,
-            &mut opt,
-            "loss",
-            &[1.0, 2.0, 3.0],
-            |_, _| {}
-        ),
-        3
+        early(EarlyStopping::new("val_loss"), "loss", &[1.0, 2.0, 3.0]),
+        (3, 0)
     );
 }
 
