@@ -98,6 +98,22 @@ CASES = [
     dict(name="adadelta_mse", seed=19, n=25, features=2, kind="regression",
          layers=[[3, "sigmoid"], [1, "linear"]], optimizer={"name": "adadelta", "learning_rate": 1.0},
          loss="mse", metrics=["mae"], epochs=2, batch_size=6),
+    # optimizers by Keras's names, with their defaults (learning rates 0.001, ...)
+    dict(name="string_adam", seed=20, n=24, features=3, kind="regression",
+         layers=[[4, "relu"], [1, "linear"]], optimizer="adam", loss="mse", metrics=["mae"],
+         epochs=3, batch_size=8),
+    dict(name="string_rmsprop_mae", seed=21, n=24, features=2, kind="regression", outputs=2,
+         layers=[[2, "linear"]], optimizer="rmsprop", loss="mae", metrics=["mse"],
+         epochs=3, batch_size=10, validation_split=0.25),
+    dict(name="string_adagrad_cce", seed=22, n=21, features=2, kind="onehot", outputs=3,
+         layers=[[3, "softmax"]], optimizer="adagrad", loss="categorical_crossentropy",
+         metrics=["accuracy"], epochs=3, batch_size=5),
+    dict(name="string_adamax", seed=23, n=16, features=2, kind="regression",
+         layers=[[3, "elu"], [1, "linear"]], optimizer="adamax", loss="huber", metrics=["mae"],
+         epochs=3, batch_size=4),
+    dict(name="string_sgd", seed=24, n=16, features=2, kind="binary",
+         layers=[[1, "sigmoid"]], optimizer="sgd", loss="binary_crossentropy",
+         metrics=["accuracy"], epochs=3, batch_size=16),
 ]
 
 
@@ -115,8 +131,11 @@ def run(case):
             units, activation=act,
             kernel_initializer=tf.keras.initializers.GlorotUniform(seed=case["seed"] + i),
             bias_initializer="zeros"))
-    opt_cfg = dict(case["optimizer"])
-    opt = OPTIMIZERS[opt_cfg.pop("name")](**opt_cfg)
+    if isinstance(case["optimizer"], str):
+        opt = case["optimizer"]  # Keras's name: the optimizer with its defaults
+    else:
+        opt_cfg = dict(case["optimizer"])
+        opt = OPTIMIZERS[opt_cfg.pop("name")](**opt_cfg)
     model.compile(optimizer=opt, loss=case["loss"], metrics=case["metrics"],
                   run_eagerly=case.get("run_eagerly", False))
     initial = [f32list(w) for w in model.get_weights()]

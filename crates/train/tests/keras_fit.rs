@@ -160,12 +160,12 @@ fn fit_matches_tf_keras_history_and_weights() {
         let metrics: Vec<&str> = (case["metrics"].as_array().unwrap().iter())
             .map(|m| m.as_str().unwrap())
             .collect();
-        let mut trainer = compile(
-            model,
-            optimizer(&case["optimizer"]),
-            case["loss"].as_str().unwrap(),
-            metrics,
-        )
+        let loss = case["loss"].as_str().unwrap();
+        let mut trainer = match case["optimizer"].as_str() {
+            // Keras's name, with its defaults
+            Some(name) => compile(model, name, loss, metrics),
+            None => compile(model, optimizer(&case["optimizer"]), loss, metrics),
+        }
         .unwrap();
         let mut opts = FitOptions::new()
             .epochs(case["epochs"].as_u64().unwrap() as usize)
