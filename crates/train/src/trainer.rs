@@ -197,6 +197,25 @@ impl<'a> FitOptions<'a> {
 
 /// A compiled model (what `model.compile` makes of a Keras model): the model, its optimizer,
 /// its loss and its metrics.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::{Dense, Layer, Sequential};
+/// use tapegrad_train::CompileExt;
+/// let net = Sequential::with_input_shape(&[2]).layer(Dense::new(1))?;
+/// let mut model = net.compile("sgd", "mse", ["mae", "mse"])?;
+/// assert_eq!(model.metrics_names(), ["loss", "mae", "mse"]);
+/// model.optimizer_mut().set_learning_rate(0.5)?; // `model.optimizer.learning_rate = 0.5`
+/// assert_eq!(model.optimizer().learning_rate(), 0.5);
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
+/// let y = Tensor::from_vec(vec![1.0f32], &[1, 1])?;
+/// model.train_on_batch(&x, &y)?;
+/// assert_eq!(model.optimizer().iterations(), 1);
+/// model.reset_metrics();
+/// let net: Sequential = model.into_model(); // the trained layers, without the optimizer
+/// assert_eq!(net.count_params(), 3);
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub struct Compiled<M> {
     model: M,
     optimizer: Box<dyn Optimizer>,
