@@ -277,7 +277,7 @@ fn check_batch_size(what: &'static str, batch_size: usize) -> Result<()> {
 
 /// Rows `start..end` of `x`, on no tape.
 fn take(x: &Tensor, start: usize, end: usize) -> Result<Tensor> {
-    if start == 0 && end == x.shape()[0] {
+    if start == 0 && x.shape().first() == Some(&end) {
         return Ok(x.clone());
     }
     let idx: Vec<usize> = (start..end).collect();
@@ -344,7 +344,8 @@ impl<M: Layer> Compiled<M> {
 
     /// Adds a batch to the totals: its loss weighted by its rows, and the metrics.
     fn track(&mut self, y: &Tensor, y_pred: &Tensor, loss: &Tensor) -> Result<()> {
-        let batch = Tensor::scalar(y.shape()[0] as f32);
+        // Keras's batch_dim: the rows of the target (a scalar counts as one)
+        let batch = Tensor::scalar(y.shape().first().map_or(1.0, |&n| n as f32));
         self.loss_tracker
             .update_state_weighted(&detached(loss), &batch)?;
         let y_pred = detached(y_pred);
