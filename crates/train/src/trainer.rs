@@ -1012,6 +1012,26 @@ mod tests {
     }
 
     #[test]
+    fn a_csv_file_streamed_trains_as_its_rows_in_memory() -> Result<()> {
+        let (x, y) = data(10);
+        let (xv, yv) = (x.to_vec::<f32>()?, y.to_vec::<f32>()?);
+        let mut text = String::from("a,b,y\n");
+        for i in 0..10 {
+            text.push_str(&format!("{},{},{}\n", xv[2 * i], xv[2 * i + 1], yv[i]));
+        }
+        let path = std::env::temp_dir().join(format!("train-csv-{}.csv", std::process::id()));
+        std::fs::write(&path, text).map_err(|e| crate::error::io_error(&path, e))?;
+        let pipe = Pipeline::from_csv(&path, &["y"]).batch(4);
+        let mut a = compile(model(8), "sgd", "mse", ["mae"])?;
+        let streamed = a.fit_pipeline(&pipe, quiet().epochs(2));
+        std::fs::remove_file(&path).map_err(|e| crate::error::io_error(&path, e))?;
+        let mut b = compile(model(8), "sgd", "mse", ["mae"])?;
+        let in_memory = b.fit(&x, &y, quiet().epochs(2).batch_size(4).shuffle(false))?;
+        assert_eq!(streamed?, in_memory);
+        Ok(())
+    }
+
+    #[test]
     fn bad_arguments_are_errors_naming_what_is_wrong() -> Result<()> {
         let (x, y) = data(6);
         let mut m = compile(model(1), "sgd", "mse", NO_METRICS)?;
