@@ -93,17 +93,28 @@ impl IntoOptimizer for &str {
     }
 }
 
-impl IntoOptimizer for String {
-    fn into_optimizer(self) -> Result<Box<dyn Optimizer>> {
-        self.as_str().into_optimizer()
-    }
+/// A `String` names what its `&str` names; with `itself`, the boxed object is itself.
+macro_rules! by_owned_name {
+    ($trait:ident, $method:ident, $out:ty) => {
+        impl $trait for String {
+            fn $method(self) -> Result<$out> {
+                self.as_str().$method()
+            }
+        }
+    };
+    ($trait:ident, $method:ident, $out:ty, itself) => {
+        by_owned_name!($trait, $method, $out);
+        impl $trait for $out {
+            fn $method(self) -> Result<$out> {
+                Ok(self)
+            }
+        }
+    };
 }
 
-impl IntoOptimizer for Box<dyn Optimizer> {
-    fn into_optimizer(self) -> Result<Box<dyn Optimizer>> {
-        Ok(self)
-    }
-}
+by_owned_name!(IntoOptimizer, into_optimizer, Box<dyn Optimizer>, itself);
+by_owned_name!(IntoLoss, into_loss, Box<dyn Loss>, itself);
+by_owned_name!(IntoMetric, into_metric, CompiledMetric, itself);
 
 macro_rules! into_optimizer {
     ($($t:ty),*) => {$(
@@ -143,18 +154,6 @@ impl IntoLoss for &str {
             }
             _ => return Err(unknown("loss", self, LOSS_NAMES)),
         })
-    }
-}
-
-impl IntoLoss for String {
-    fn into_loss(self) -> Result<Box<dyn Loss>> {
-        self.as_str().into_loss()
-    }
-}
-
-impl IntoLoss for Box<dyn Loss> {
-    fn into_loss(self) -> Result<Box<dyn Loss>> {
-        Ok(self)
     }
 }
 
@@ -213,24 +212,12 @@ impl IntoMetric for &str {
     }
 }
 
-impl IntoMetric for String {
-    fn into_metric(self) -> Result<CompiledMetric> {
-        self.as_str().into_metric()
-    }
-}
-
 impl IntoMetric for Box<dyn Metric> {
     fn into_metric(self) -> Result<CompiledMetric> {
         Ok(CompiledMetric {
             name: self.name().to_string(),
             kind: Kind::Ready(self),
         })
-    }
-}
-
-impl IntoMetric for CompiledMetric {
-    fn into_metric(self) -> Result<CompiledMetric> {
-        Ok(self)
     }
 }
 
