@@ -253,6 +253,15 @@ fn model() -> Sequential {
 #[derive(Default)]
 struct Recorder(Vec<String>);
 
+impl Recorder {
+    /// `what`, its count and the logs' keys.
+    fn with_keys(&mut self, what: &str, n: usize, logs: &Logs) -> Result<()> {
+        let keys: Vec<&str> = logs.keys().collect();
+        self.0.push(format!("{what} {n} {}", keys.join(",")));
+        Ok(())
+    }
+}
+
 impl Callback for Recorder {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
         self.0.push("train_begin".into());
@@ -272,11 +281,7 @@ impl Callback for Recorder {
         logs: &mut Logs,
         _ctx: &mut TrainContext<'_>,
     ) -> Result<()> {
-        self.0.push(format!(
-            "epoch_end {epoch} {}",
-            logs.keys().collect::<Vec<_>>().join(",")
-        ));
-        Ok(())
+        self.with_keys("epoch_end", epoch, logs)
     }
     fn on_batch_begin(&mut self, batch: usize, _ctx: &mut TrainContext<'_>) -> Result<()> {
         self.0.push(format!("batch_begin {batch}"));
@@ -288,11 +293,7 @@ impl Callback for Recorder {
         logs: &Logs,
         _ctx: &mut TrainContext<'_>,
     ) -> Result<()> {
-        self.0.push(format!(
-            "batch_end {batch} {}",
-            logs.keys().collect::<Vec<_>>().join(",")
-        ));
-        Ok(())
+        self.with_keys("batch_end", batch, logs)
     }
 }
 
