@@ -93,6 +93,8 @@ pub mod prelude {
     pub use tapegrad_nn::losses::{Loss, MeanAbsoluteError, MeanSquaredError};
     pub use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
     pub use tapegrad_optim::{Adam, Optimizer, OptimizerExt, Sgd};
+    // `model.compile(..)` on every layer, and `fit`'s arguments
+    pub use tapegrad_train::{CompileExt, FitOptions};
 }
 
 #[doc = include_str!("../README.md")]

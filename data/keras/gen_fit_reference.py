@@ -9,7 +9,9 @@ Writes data/keras/fit.json: for each case the data (x, y, validation data when g
 (Dense units and activations; the i-th Dense has kernel GlorotUniform(seed=seed + i) and zero
 bias), the optimizer, loss, metrics, fit arguments (always shuffle=False; Nadam's case with run_eagerly=True, see run()), the
 initial weights,
-the history fit returned, and the final weights, in get_weights() order.
+the history fit returned, and the final weights, in get_weights() order; then, on the trained
+model, evaluate (batch_size as fit's), predict on 7 rows in batches of 3, train_on_batch on rows
+0..5, test_on_batch on rows 5..11, and the weights after that step.
 
 Floats are Python's repr of a float64; float32 values were widened to float64 exactly, so a
 reader that parses to f64 and narrows to f32 gets TensorFlow's bits back.
@@ -96,6 +98,22 @@ CASES = [
     dict(name="adadelta_mse", seed=19, n=25, features=2, kind="regression",
          layers=[[3, "sigmoid"], [1, "linear"]], optimizer={"name": "adadelta", "learning_rate": 1.0},
          loss="mse", metrics=["mae"], epochs=2, batch_size=6),
+    # optimizers by Keras's names, with their defaults (learning rates 0.001, ...)
+    dict(name="string_adam", seed=20, n=24, features=3, kind="regression",
+         layers=[[4, "relu"], [1, "linear"]], optimizer="adam", loss="mse", metrics=["mae"],
+         epochs=3, batch_size=8),
+    dict(name="string_rmsprop_mae", seed=21, n=24, features=2, kind="regression", outputs=2,
+         layers=[[2, "linear"]], optimizer="rmsprop", loss="mae", metrics=["mse"],
+         epochs=3, batch_size=10, validation_split=0.25),
+    dict(name="string_adagrad_cce", seed=22, n=21, features=2, kind="onehot", outputs=3,
+         layers=[[3, "softmax"]], optimizer="adagrad", loss="categorical_crossentropy",
+         metrics=["accuracy"], epochs=3, batch_size=5),
+    dict(name="string_adamax", seed=23, n=16, features=2, kind="regression",
+         layers=[[3, "elu"], [1, "linear"]], optimizer="adamax", loss="huber", metrics=["mae"],
+         epochs=3, batch_size=4),
+    dict(name="string_sgd", seed=24, n=16, features=2, kind="binary",
+         layers=[[1, "sigmoid"]], optimizer="sgd", loss="binary_crossentropy",
+         metrics=["accuracy"], epochs=3, batch_size=16),
 ]
 
 
@@ -113,8 +131,11 @@ def run(case):
             units, activation=act,
             kernel_initializer=tf.keras.initializers.GlorotUniform(seed=case["seed"] + i),
             bias_initializer="zeros"))
-    opt_cfg = dict(case["optimizer"])
-    opt = OPTIMIZERS[opt_cfg.pop("name")](**opt_cfg)
+    if isinstance(case["optimizer"], str):
+        opt = case["optimizer"]  # Keras's name: the optimizer with its defaults
+    else:
+        opt_cfg = dict(case["optimizer"])
+        opt = OPTIMIZERS[opt_cfg.pop("name")](**opt_cfg)
     model.compile(optimizer=opt, loss=case["loss"], metrics=case["metrics"],
                   run_eagerly=case.get("run_eagerly", False))
     initial = [f32list(w) for w in model.get_weights()]
@@ -136,6 +157,15 @@ def run(case):
     out["history"] = {k: [float(np.float32(v)) for v in vs] for k, vs in hist.history.items()}
     out["epochs_run"] = hist.epoch
     out["final_weights"] = [f32list(w) for w in model.get_weights()]
+    # after fit: evaluate and predict in batches, then one train_on_batch and one test_on_batch
+    # (each resets the metrics first), and the weights after that step
+    logs32 = lambda d: {k: float(np.float32(v)) for k, v in d.items()}  # noqa: E731
+    bs = case["batch_size"]
+    out["evaluate"] = logs32(model.evaluate(x, y, batch_size=bs, verbose=0, return_dict=True))
+    out["predict"] = f32list(model.predict(x[:7], batch_size=3, verbose=0))
+    out["train_on_batch"] = logs32(model.train_on_batch(x[:5], y[:5], return_dict=True))
+    out["test_on_batch"] = logs32(model.test_on_batch(x[5:11], y[5:11], return_dict=True))
+    out["weights_after_train_on_batch"] = [f32list(w) for w in model.get_weights()]
     return out
 
 

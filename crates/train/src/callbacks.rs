@@ -18,6 +18,20 @@ use crate::{Error, Logs, Result};
 /// What a callback may look at and change while `fit` runs: the model, the optimizer (its
 /// learning rate), and `stop_training` (Keras's `model.stop_training`): set it and `fit`
 /// stops after the current batch, or after the current epoch when set at an epoch's end.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// use tapegrad_optim::{Optimizer, Sgd};
+/// use tapegrad_train::{Callback, LearningRateScheduler, TrainContext};
+/// let mut model = Dense::new(1);
+/// model.build(&[1, 3])?;
+/// let mut opt = Sgd::new(0.1);
+/// let mut ctx = TrainContext { model: &model, optimizer: &mut opt, stop_training: false, epochs: 5, steps: Some(10) };
+/// LearningRateScheduler::new(|_, lr| lr / 2.0).on_epoch_begin(0, &mut ctx)?;
+/// assert_eq!(ctx.optimizer.learning_rate(), 0.05f32 as f64);
+/// assert_eq!(ctx.model.count_params(), 4);
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub struct TrainContext<'a> {
     /// The model being trained.
     pub model: &'a dyn Layer,
@@ -131,6 +145,37 @@ impl Mode {
             Mode::Auto => monitor.contains("acc") || monitor.starts_with("fmeasure"),
         }
     }
+
+    /// The best value before any epoch: the worst there is.
+    fn worst(self, monitor: &str) -> f64 {
+        if self.maximizes(monitor) {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Whether `value` beats `reference` by more than `min_delta`.
+    fn improves(self, monitor: &str, value: f64, reference: f64, min_delta: f64) -> bool {
+        if self.maximizes(monitor) {
+            value - min_delta > reference
+        } else {
+            value + min_delta < reference
+        }
+    }
+}
+
+/// Builder methods that set the field of their name and return the value.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $t:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $name: $t) -> Self {
+                self.$name = $name;
+                self
+            }
+        )*
+    };
 }
 
 fn missing(callback: &str, monitor: &str, logs: &Logs) {
@@ -142,8 +187,10 @@ fn missing(callback: &str, monitor: &str, logs: &Logs) {
 
 /// Stops training when a monitored value has stopped improving
 /// (`keras.callbacks.EarlyStopping`): after `patience` epochs without an improvement of more
-/// than `min_delta` over the best value (or over `baseline`, when set, until it is beaten),
-/// and, with `restore_best_weights`, sets the weights of the best epoch back.
+/// than `min_delta` over the best value, counted from the last epoch that improved on it (and,
+/// with a `baseline`, beat the baseline too; an improvement short of the baseline does not stop
+/// training but does not reset the count), and, with `restore_best_weights`, sets the weights
+/// of the best epoch back at the end of training, early or not (tf-keras 2.21's rules).
 ///
 /// ```
 /// use tapegrad_train::{EarlyStopping, Mode};
@@ -158,6 +205,7 @@ pub struct EarlyStopping {
     mode: Mode,
     baseline: Option<f64>,
     restore_best_weights: bool,
+    start_from_epoch: usize,
     verbose: bool,
     wait: usize,
     stopped_epoch: usize,
@@ -176,6 +224,7 @@ impl EarlyStopping {
             mode: Mode::Auto,
             baseline: None,
             restore_best_weights: false,
+            start_from_epoch: 0,
             verbose: false,
             wait: 0,
             stopped_epoch: 0,
@@ -189,30 +238,24 @@ impl EarlyStopping {
         self.min_delta = min_delta.abs();
         self
     }
-    /// Epochs without improvement before stopping.
-    pub fn patience(mut self, patience: usize) -> Self {
-        self.patience = patience;
-        self
-    }
-    /// Whether lower or higher is better.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
+    setters! {
+        /// Epochs without improvement before stopping.
+        patience: usize;
+        /// Whether lower or higher is better.
+        mode: Mode;
     }
     /// A value to beat: epochs that do not beat it count towards `patience`.
     pub fn baseline(mut self, baseline: f64) -> Self {
         self.baseline = Some(baseline);
         self
     }
-    /// Sets the best epoch's weights back when stopping.
-    pub fn restore_best_weights(mut self, restore: bool) -> Self {
-        self.restore_best_weights = restore;
-        self
-    }
-    /// Prints `Epoch N: early stopping` when it stops.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Sets the best epoch's weights back when training ends.
+        restore_best_weights: bool;
+        /// Epochs to let pass before any is compared (a warm-up).
+        start_from_epoch: usize;
+        /// Prints `Epoch N: early stopping` when it stops.
+        verbose: bool;
     }
     /// The epoch training stopped at (0 when it did not stop).
     pub fn stopped_epoch(&self) -> usize {
@@ -228,11 +271,7 @@ impl EarlyStopping {
     }
 
     fn improves(&self, value: f64, reference: f64) -> bool {
-        if self.mode.maximizes(&self.monitor) {
-            value - self.min_delta > reference
-        } else {
-            value + self.min_delta < reference
-        }
+        (self.mode).improves(&self.monitor, value, reference, self.min_delta)
     }
 }
 
@@ -240,11 +279,7 @@ impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
         self.wait = 0;
         self.stopped_epoch = 0;
-        self.best = if self.mode.maximizes(&self.monitor) {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         self.best_weights = None;
         self.best_epoch = 0;
         Ok(())
@@ -260,8 +295,12 @@ impl Callback for EarlyStopping {
             missing("Early stopping", &self.monitor, logs);
             return Ok(());
         };
+        if epoch < self.start_from_epoch {
+            return Ok(());
+        }
         if self.restore_best_weights && self.best_weights.is_none() {
             self.best_weights = Some(ctx.model.get_weights());
+            self.best_epoch = epoch;
         }
         self.wait += 1;
         if self.improves(current, self.best) {
@@ -270,30 +309,33 @@ impl Callback for EarlyStopping {
             if self.restore_best_weights {
                 self.best_weights = Some(ctx.model.get_weights());
             }
+            // an improvement that does not beat the baseline keeps counting, without stopping
             if self.baseline.is_none_or(|b| self.improves(current, b)) {
                 self.wait = 0;
-                return Ok(());
             }
+            return Ok(());
         }
         if self.wait >= self.patience && epoch > 0 {
             self.stopped_epoch = epoch;
             ctx.stop_training = true;
-            if let (true, Some(w)) = (self.restore_best_weights, &self.best_weights) {
-                if self.verbose {
-                    println!(
-                        "Restoring model weights from the end of the best epoch: {}.",
-                        self.best_epoch + 1
-                    );
-                }
-                ctx.model.set_weights(w)?;
-            }
         }
         Ok(())
     }
 
-    fn on_train_end(&mut self, _logs: &Logs, _ctx: &mut TrainContext<'_>) -> Result<()> {
+    /// Reports the stop, and with `restore_best_weights` sets the best epoch's weights back,
+    /// whether training stopped early or ran to the end (as tf-keras 2.21 does).
+    fn on_train_end(&mut self, _logs: &Logs, ctx: &mut TrainContext<'_>) -> Result<()> {
         if self.stopped_epoch > 0 && self.verbose {
             println!("Epoch {}: early stopping", self.stopped_epoch + 1);
+        }
+        if let (true, Some(w)) = (self.restore_best_weights, &self.best_weights) {
+            if self.verbose {
+                println!(
+                    "Restoring model weights from the end of the best epoch: {}.",
+                    self.best_epoch + 1
+                );
+            }
+            ctx.model.set_weights(w)?;
         }
         Ok(())
     }
@@ -320,10 +362,9 @@ impl LearningRateScheduler {
             verbose: false,
         }
     }
-    /// Prints each new rate.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Prints each new rate.
+        verbose: bool;
     }
 }
 
@@ -405,43 +446,23 @@ impl ReduceLROnPlateau {
         self.factor = factor;
         Ok(self)
     }
-    /// Epochs without improvement before reducing.
-    pub fn patience(mut self, patience: usize) -> Self {
-        self.patience = patience;
-        self
-    }
-    /// Whether lower or higher is better.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-    /// The smallest change that counts as an improvement.
-    pub fn min_delta(mut self, min_delta: f64) -> Self {
-        self.min_delta = min_delta;
-        self
-    }
-    /// Epochs to wait after a reduction before counting again.
-    pub fn cooldown(mut self, cooldown: usize) -> Self {
-        self.cooldown = cooldown;
-        self
-    }
-    /// The lowest rate.
-    pub fn min_lr(mut self, min_lr: f64) -> Self {
-        self.min_lr = min_lr;
-        self
-    }
-    /// Prints each reduction.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Epochs without improvement before reducing.
+        patience: usize;
+        /// Whether lower or higher is better.
+        mode: Mode;
+        /// The smallest change that counts as an improvement.
+        min_delta: f64;
+        /// Epochs to wait after a reduction before counting again.
+        cooldown: usize;
+        /// The lowest rate.
+        min_lr: f64;
+        /// Prints each reduction.
+        verbose: bool;
     }
 
     fn improves(&self, value: f64) -> bool {
-        if self.mode.maximizes(&self.monitor) {
-            value > self.best + self.min_delta
-        } else {
-            value < self.best - self.min_delta
-        }
+        (self.mode).improves(&self.monitor, value, self.best, self.min_delta)
     }
 }
 
@@ -449,11 +470,7 @@ impl Callback for ReduceLROnPlateau {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
         self.wait = 0;
         self.cooldown_counter = 0;
-        self.best = if self.mode.maximizes(&self.monitor) {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         Ok(())
     }
 
@@ -478,9 +495,11 @@ impl Callback for ReduceLROnPlateau {
         } else if self.cooldown_counter == 0 {
             self.wait += 1;
             if self.wait >= self.patience {
-                let old = ctx.optimizer.learning_rate();
-                if old > self.min_lr {
-                    let new = (old * self.factor).max(self.min_lr);
+                // Keras reads the rate as a float32 and multiplies it in float32 (numpy 2's
+                // rule for a Python float beside a float32)
+                let old = ctx.optimizer.learning_rate() as f32;
+                if old > self.min_lr as f32 {
+                    let new = f64::from(old * self.factor as f32).max(self.min_lr);
                     ctx.optimizer.set_learning_rate(new)?;
                     if self.verbose {
                         println!(
@@ -498,7 +517,23 @@ impl Callback for ReduceLROnPlateau {
 }
 
 /// Stops training at the first batch whose loss is NaN or infinite
-/// (`keras.callbacks.TerminateOnNaN`).
+/// (`keras.callbacks.TerminateOnNaN`): `fit` ends after that batch, the epoch's logs and
+/// history holding the non-finite loss.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// use tapegrad_optim::Sgd;
+/// use tapegrad_train::{Callback, Logs, TerminateOnNaN, TrainContext};
+/// let mut model = Dense::new(1);
+/// model.build(&[1, 1])?;
+/// let mut opt = Sgd::new(0.1);
+/// let mut ctx = TrainContext { model: &model, optimizer: &mut opt, stop_training: false, epochs: 1, steps: None };
+/// let mut logs = Logs::new();
+/// logs.insert("loss", f64::NAN);
+/// TerminateOnNaN.on_batch_end(0, &logs, &mut ctx)?;
+/// assert!(ctx.stop_training);
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct TerminateOnNaN;
 
@@ -513,6 +548,41 @@ impl Callback for TerminateOnNaN {
             println!("Batch {batch}: Invalid loss, terminating training");
             ctx.stop_training = true;
         }
+        Ok(())
+    }
+}
+
+/// Keras's `History` callback: each epoch's logs appended (`fit` returns its own; give one
+/// to `fit` as a callback to keep a second record, across several `fit` calls). As Keras's,
+/// the start of training forgets the epochs but not the values.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::{initializers::Constant, Dense, Sequential};
+/// use tapegrad_train::{compile, FitOptions, History, NO_METRICS};
+/// let model = Sequential::with_input_shape(&[1]).layer(Dense::new(1).kernel_initializer(Constant(1.0)))?;
+/// let mut model = compile(model, "sgd", "mse", NO_METRICS)?;
+/// let (x, y) = (Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1])?, Tensor::from_vec(vec![2.0f32, 4.0], &[2, 1])?);
+/// let mut kept = History::default();
+/// let returned = model.fit(&x, &y, FitOptions::new().epochs(2).verbose(0).callback(&mut kept))?;
+/// assert_eq!(kept.get("loss"), returned.get("loss"));
+/// model.fit(&x, &y, FitOptions::new().epochs(1).verbose(0).callback(&mut kept))?;
+/// assert_eq!((kept.epoch.clone(), kept.get("loss").map(|l| l.len())), (vec![0], Some(3)));
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
+impl Callback for crate::History {
+    fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
+        self.epoch.clear();
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        _ctx: &mut TrainContext<'_>,
+    ) -> Result<()> {
+        self.record(epoch, logs);
         Ok(())
     }
 }
@@ -543,8 +613,9 @@ fn python_repr(v: f64) -> String {
 }
 
 /// Writes each epoch's logs as a row of a CSV file (`keras.callbacks.CSVLogger`): a header
-/// `epoch,` then the log names sorted, each value as Python writes a float (`repr`), a missing
-/// one as `NA`. With `append`, rows go after those of an earlier run (no second header).
+/// `epoch,` then the log names sorted (followed by their `val_` names when the first epoch has
+/// no validation, as Keras's), each value as Python writes a float (`repr`), a missing one as
+/// `NA`, lines ending `\r\n` as Python's `csv` ends them. With `append`, rows go after those of an earlier run (no second header).
 ///
 /// ```
 /// use tapegrad_train::CSVLogger;
@@ -573,15 +644,11 @@ impl CSVLogger {
             write_header: true,
         }
     }
-    /// The separator.
-    pub fn separator(mut self, separator: char) -> Self {
-        self.separator = separator;
-        self
-    }
-    /// Appends to the file instead of replacing it.
-    pub fn append(mut self, append: bool) -> Self {
-        self.append = append;
-        self
+    setters! {
+        /// The separator.
+        separator: char;
+        /// Appends to the file instead of replacing it.
+        append: bool;
     }
 }
 
@@ -610,6 +677,11 @@ impl Callback for CSVLogger {
         let keys = self.keys.get_or_insert_with(|| {
             let mut k: Vec<String> = logs.keys().map(str::to_string).collect();
             k.sort();
+            // Keras adds the `val_` columns when the first epoch has none (they are `NA` then)
+            if !k.iter().any(|k| k.starts_with("val_")) {
+                let val: Vec<String> = k.iter().map(|k| format!("val_{k}")).collect();
+                k.extend(val);
+            }
             k
         });
         let sep = self.separator.to_string();
@@ -638,6 +710,17 @@ impl Callback for CSVLogger {
 
 /// How [`ModelCheckpoint`] writes a model to a file: any `FnMut(&dyn Layer, &Path)`, e.g. a
 /// weights writer of the format the path names.
+///
+/// ```
+/// use std::path::Path;
+/// use tapegrad_nn::Layer;
+/// use tapegrad_train::SaveFn;
+/// let writer: SaveFn = Box::new(|model: &dyn Layer, path: &Path| {
+///     let text = format!("{} weights", model.get_weights().len());
+///     std::fs::write(path, text).map_err(|e| tapegrad_train::Error::Io { path: path.display().to_string(), message: e.to_string() })
+/// });
+/// # let _ = writer;
+/// ```
 pub type SaveFn = Box<dyn FnMut(&dyn Layer, &Path) -> Result<()> + Send>;
 
 /// Saves the model after each epoch, or only when a monitored value improved
@@ -690,20 +773,13 @@ impl ModelCheckpoint {
         self.monitor = monitor.to_string();
         self
     }
-    /// Whether lower or higher is better.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-    /// Saves only when the monitored value is better than every earlier one.
-    pub fn save_best_only(mut self, save_best_only: bool) -> Self {
-        self.save_best_only = save_best_only;
-        self
-    }
-    /// Prints each save.
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Whether lower or higher is better.
+        mode: Mode;
+        /// Saves only when the monitored value is better than every earlier one.
+        save_best_only: bool;
+        /// Prints each save.
+        verbose: bool;
     }
     /// The files written, in order.
     pub fn saved(&self) -> &[PathBuf] {
@@ -786,11 +862,7 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
-        self.best = if self.mode.maximizes(&self.monitor) {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         Ok(())
     }
 
@@ -809,11 +881,7 @@ impl Callback for ModelCheckpoint {
                 );
                 return Ok(());
             };
-            let better = if self.mode.maximizes(&self.monitor) {
-                current > self.best
-            } else {
-                current < self.best
-            };
+            let better = (self.mode).improves(&self.monitor, current, self.best, 0.0);
             if !better {
                 if self.verbose {
                     println!(

@@ -9,11 +9,24 @@ use tapegrad_optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Nadam, Optimizer, R
 use crate::error::{unknown, Result};
 
 /// The optimizer names `compile` knows, each with Keras's defaults.
+///
+/// ```
+/// use tapegrad_train::{IntoOptimizer, OPTIMIZER_NAMES};
+/// for name in OPTIMIZER_NAMES {
+///     assert_eq!(name.into_optimizer()?.name().to_ascii_lowercase(), *name);
+/// }
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub const OPTIMIZER_NAMES: &[&str] = &[
     "adadelta", "adagrad", "adam", "adamax", "adamw", "nadam", "rmsprop", "sgd",
 ];
 
 /// The loss names `compile` knows (Keras's functions and their short names).
+///
+/// ```
+/// use tapegrad_train::{IntoLoss, LOSS_NAMES};
+/// assert!(LOSS_NAMES.iter().all(|name| name.into_loss().is_ok()));
+/// ```
 pub const LOSS_NAMES: &[&str] = &[
     "mse",
     "mean_squared_error",
@@ -30,6 +43,14 @@ pub const LOSS_NAMES: &[&str] = &[
 
 /// The metric names `compile` knows. `"accuracy"` (or `"acc"`) becomes binary, categorical or
 /// sparse categorical accuracy from the shapes of the first batch, as Keras chooses.
+///
+/// ```
+/// use tapegrad_train::{IntoMetric, METRIC_NAMES};
+/// for name in METRIC_NAMES {
+///     assert_eq!(name.into_metric()?.name(), *name);
+/// }
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub const METRIC_NAMES: &[&str] = &[
     "mae",
     "mean_absolute_error",
@@ -72,17 +93,28 @@ impl IntoOptimizer for &str {
     }
 }
 
-impl IntoOptimizer for String {
-    fn into_optimizer(self) -> Result<Box<dyn Optimizer>> {
-        self.as_str().into_optimizer()
-    }
+/// A `String` names what its `&str` names; with `itself`, the boxed object is itself.
+macro_rules! by_owned_name {
+    ($trait:ident, $method:ident, $out:ty) => {
+        impl $trait for String {
+            fn $method(self) -> Result<$out> {
+                self.as_str().$method()
+            }
+        }
+    };
+    ($trait:ident, $method:ident, $out:ty, itself) => {
+        by_owned_name!($trait, $method, $out);
+        impl $trait for $out {
+            fn $method(self) -> Result<$out> {
+                Ok(self)
+            }
+        }
+    };
 }
 
-impl IntoOptimizer for Box<dyn Optimizer> {
-    fn into_optimizer(self) -> Result<Box<dyn Optimizer>> {
-        Ok(self)
-    }
-}
+by_owned_name!(IntoOptimizer, into_optimizer, Box<dyn Optimizer>, itself);
+by_owned_name!(IntoLoss, into_loss, Box<dyn Loss>, itself);
+by_owned_name!(IntoMetric, into_metric, CompiledMetric, itself);
 
 macro_rules! into_optimizer {
     ($($t:ty),*) => {$(
@@ -122,18 +154,6 @@ impl IntoLoss for &str {
             }
             _ => return Err(unknown("loss", self, LOSS_NAMES)),
         })
-    }
-}
-
-impl IntoLoss for String {
-    fn into_loss(self) -> Result<Box<dyn Loss>> {
-        self.as_str().into_loss()
-    }
-}
-
-impl IntoLoss for Box<dyn Loss> {
-    fn into_loss(self) -> Result<Box<dyn Loss>> {
-        Ok(self)
     }
 }
 
@@ -192,24 +212,12 @@ impl IntoMetric for &str {
     }
 }
 
-impl IntoMetric for String {
-    fn into_metric(self) -> Result<CompiledMetric> {
-        self.as_str().into_metric()
-    }
-}
-
 impl IntoMetric for Box<dyn Metric> {
     fn into_metric(self) -> Result<CompiledMetric> {
         Ok(CompiledMetric {
             name: self.name().to_string(),
             kind: Kind::Ready(self),
         })
-    }
-}
-
-impl IntoMetric for CompiledMetric {
-    fn into_metric(self) -> Result<CompiledMetric> {
-        Ok(self)
     }
 }
 
@@ -241,7 +249,16 @@ enum Kind {
     Accuracy,
 }
 
-/// A metric as `compile` holds it: the name it logs under and the metric.
+/// A metric as `compile` holds it: the name it logs under and the metric. A metric object
+/// logs under its own name.
+///
+/// ```
+/// use tapegrad_nn::metrics::RootMeanSquaredError;
+/// use tapegrad_train::IntoMetric;
+/// assert_eq!(RootMeanSquaredError::new().into_metric()?.name(), "root_mean_squared_error");
+/// assert_eq!("acc".into_metric()?.name(), "acc");
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub struct CompiledMetric {
     name: String,
     kind: Kind,

@@ -23,8 +23,13 @@
 //! ```
 //!
 //! With `shuffle`, the rows are permuted each epoch by [`RandomState::permutation`]
-//! (numpy's), seeded by `FitOptions::seed`: the order is reproducible here, but it is not the
-//! order TensorFlow's shuffle gives, so only unshuffled fits repeat tf-keras's numbers.
+//! (numpy's), seeded by `FitOptions::seed`: the order is reproducible here (a fit resumed at
+//! `initial_epoch` shuffles as one that ran through), but it is not the order TensorFlow's
+//! shuffle gives, so only unshuffled fits repeat tf-keras's numbers.
+//!
+//! Data comes as tensors ([`Compiled::fit`]) or as a datasets `Pipeline`
+//! ([`Compiled::fit_pipeline`], Keras's `fit(dataset)`: a CSV file streamed a row at a time
+//! trains without being held in memory).
 //!
 //! [`RandomState::permutation`]: tapegrad_datasets::RandomState::permutation
 

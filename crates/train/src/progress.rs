@@ -25,13 +25,18 @@ const WIDTH: usize = 30;
 /// assert_eq!(format_value(f64::NAN), "nan");
 /// ```
 pub fn format_value(v: f64) -> String {
+    value_with(v, v.abs())
+}
+
+/// Four decimals when `measure` > 1e-3, else the exponent form.
+fn value_with(v: f64, measure: f64) -> String {
     if v.is_nan() {
         return "nan".into();
     }
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    if v.abs() > 1e-3 {
+    if measure > 1e-3 {
         format!("{v:.4}")
     } else {
         python_exp(&format!("{v:.4e}"))
@@ -111,6 +116,11 @@ pub fn format_time_per_unit(t: Duration, unit: &str) -> String {
     }
 }
 
+/// `elapsed / n` (of 1 for none), for any count (`Duration / u32` would wrap past 2³²).
+fn per_unit(elapsed: Duration, n: usize) -> Duration {
+    Duration::from_secs_f64(elapsed.as_secs_f64() / n.max(1) as f64)
+}
+
 /// Keras's ETA: `1:02:03`, `2:05` or `7s`.
 fn format_eta(secs: f64) -> String {
     let s = secs.max(0.0) as u64;
@@ -144,7 +154,19 @@ pub fn progress_line(
     logs: &Logs,
     finalize: bool,
 ) -> String {
-    let per_step = elapsed / current.max(1) as u32;
+    let per_step = per_unit(elapsed, current);
+    line(current, target, elapsed, per_step, logs, finalize)
+}
+
+/// [`progress_line`] with the time per step given.
+fn line(
+    current: usize,
+    target: Option<usize>,
+    elapsed: Duration,
+    per_step: Duration,
+    logs: &Logs,
+    finalize: bool,
+) -> String {
     let mut s = match target {
         Some(t) => bar(current, t),
         None if finalize => bar(current, current),
@@ -170,7 +192,9 @@ pub fn progress_line(
     s
 }
 
-/// The `verbose = 2` line of an epoch of `steps` steps that took `elapsed`.
+/// The `verbose = 2` line of an epoch of `steps` steps that took `elapsed`. Keras's
+/// `verbose = 2` compares each value itself with 1e-3, not its magnitude as the bar does, so a
+/// negative value shows in the exponent form there (`-2.5000e+00`); so it does here.
 ///
 /// ```
 /// use std::time::Duration;
@@ -180,14 +204,19 @@ pub fn progress_line(
 /// logs.insert("val_loss", 0.25);
 /// let line = epoch_line(4, Duration::from_millis(40), &logs);
 /// assert_eq!(line, "4/4 - 0s - loss: 0.5000 - val_loss: 0.2500 - 40ms/epoch - 10ms/step");
+/// logs.insert("loss", -2.5);
+/// assert!(epoch_line(4, Duration::from_millis(40), &logs).starts_with("4/4 - 0s - loss: -2.5000e+00 - "));
 /// ```
 pub fn epoch_line(steps: usize, elapsed: Duration, logs: &Logs) -> String {
+    let values: String = (logs.iter())
+        .map(|(k, v)| format!(" - {k}: {}", value_with(v, v)))
+        .collect();
     format!(
         "{steps}/{steps} - {:.0}s{} - {} - {}",
         elapsed.as_secs_f64(),
-        format_logs(logs),
+        values,
         format_time_per_unit(elapsed, "epoch"),
-        format_time_per_unit(elapsed / steps.max(1) as u32, "step"),
+        format_time_per_unit(per_unit(elapsed, steps), "step"),
     )
 }
 
@@ -199,6 +228,9 @@ pub(crate) struct Progress {
     epochs: usize,
     steps: Option<usize>,
     started: Instant,
+    /// When the epoch's first step ended: Keras times the steps after it (the first one pays
+    /// for tracing there).
+    first_step: Option<Instant>,
     bar: Option<indicatif::ProgressBar>,
     terminal: bool,
 }
@@ -210,6 +242,7 @@ impl Progress {
             epochs,
             steps,
             started: Instant::now(),
+            first_step: None,
             bar: None,
             terminal: std::io::stdout().is_terminal(),
         }
@@ -222,8 +255,18 @@ impl Progress {
         let _ = out.flush();
     }
 
+    /// Keras's `_estimate_step_duration`: the time since the first step ended over the steps
+    /// after it, or the time since the start over the steps when there is one.
+    fn per_step(&self, current: usize) -> Duration {
+        match self.first_step {
+            Some(t) if current > 1 => per_unit(t.elapsed(), current - 1),
+            _ => per_unit(self.started.elapsed(), current),
+        }
+    }
+
     pub(crate) fn epoch_begin(&mut self, epoch: usize) {
         self.started = Instant::now();
+        self.first_step = None;
         if self.verbose > 0 {
             self.print(&format!("Epoch {}/{}", epoch + 1, self.epochs));
         }
@@ -241,9 +284,19 @@ impl Progress {
     }
 
     pub(crate) fn batch_end(&mut self, step: usize, logs: &Logs) {
+        if step == 1 {
+            self.first_step = Some(Instant::now());
+        }
         if let Some(pb) = &self.bar {
-            let line = progress_line(step, self.steps, self.started.elapsed(), logs, false);
-            pb.set_position(step as u64);
+            let per_step = self.per_step(step);
+            let line = line(
+                step,
+                self.steps,
+                self.started.elapsed(),
+                per_step,
+                logs,
+                false,
+            );
             pb.set_message(line);
         }
     }
@@ -254,7 +307,10 @@ impl Progress {
             pb.finish_and_clear();
         }
         match self.verbose {
-            1 => self.print(&progress_line(steps, Some(steps), elapsed, logs, true)),
+            1 => {
+                let per_step = self.per_step(steps);
+                self.print(&line(steps, Some(steps), elapsed, per_step, logs, true))
+            }
             2 => self.print(&epoch_line(steps, elapsed, logs)),
             _ => {}
         }

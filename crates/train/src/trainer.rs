@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tapegrad_autodiff::{concat, GradientTape, Tensor};
+use tapegrad_datasets::pipeline::{Batch, Pipeline};
 use tapegrad_datasets::RandomState;
 use tapegrad_nn::losses::Loss;
 use tapegrad_nn::metrics::Mean;
 use tapegrad_nn::Layer;
 use tapegrad_optim::{Optimizer, OptimizerExt};
+use tapegrad_tensor::Array;
 
 use crate::callbacks::{Callback, TrainContext};
 use crate::compile::{CompiledMetric, IntoLoss, IntoMetric, IntoOptimizer};
@@ -100,7 +102,9 @@ pub struct FitOptions<'a> {
     pub batch_size: usize,
     /// Whether the training rows are permuted at each epoch.
     pub shuffle: bool,
-    /// The seed of the permutations.
+    /// The seed of the permutations: epoch `e` draws the `e`-th permutation of
+    /// `RandomState::new(seed)`, from epoch 0 even when `initial_epoch` is later, so that a
+    /// resumed fit shuffles as one that ran through.
     pub seed: u32,
     /// The fraction of the rows kept for validation: the last ones, taken before shuffling.
     pub validation_split: f64,
@@ -193,6 +197,25 @@ impl<'a> FitOptions<'a> {
 
 /// A compiled model (what `model.compile` makes of a Keras model): the model, its optimizer,
 /// its loss and its metrics.
+///
+/// ```
+/// use tapegrad_autodiff::Tensor;
+/// use tapegrad_nn::{Dense, Layer, Sequential};
+/// use tapegrad_train::CompileExt;
+/// let net = Sequential::with_input_shape(&[2]).layer(Dense::new(1))?;
+/// let mut model = net.compile("sgd", "mse", ["mae", "mse"])?;
+/// assert_eq!(model.metrics_names(), ["loss", "mae", "mse"]);
+/// model.optimizer_mut().set_learning_rate(0.5)?; // `model.optimizer.learning_rate = 0.5`
+/// assert_eq!(model.optimizer().learning_rate(), 0.5);
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
+/// let y = Tensor::from_vec(vec![1.0f32], &[1, 1])?;
+/// model.train_on_batch(&x, &y)?;
+/// assert_eq!(model.optimizer().iterations(), 1);
+/// model.reset_metrics();
+/// let net: Sequential = model.into_model(); // the trained layers, without the optimizer
+/// assert_eq!(net.count_params(), 3);
+/// # Ok::<(), tapegrad_train::Error>(())
+/// ```
 pub struct Compiled<M> {
     model: M,
     optimizer: Box<dyn Optimizer>,
@@ -212,9 +235,13 @@ impl<M> std::fmt::Debug for Compiled<M> {
     }
 }
 
-/// The rows of `x`, or an error naming `what`.
+/// The rows of `x`, at least one, or an error naming `what`.
 fn rows(what: &'static str, name: &str, x: &Tensor) -> Result<usize> {
     match x.shape().first() {
+        Some(&0) => Err(Error::Data {
+            what,
+            message: format!("{name} has no rows (shape {:?})", x.shape()),
+        }),
         Some(&n) => Ok(n),
         None => Err(Error::Data {
             what,
@@ -250,7 +277,7 @@ fn check_batch_size(what: &'static str, batch_size: usize) -> Result<()> {
 
 /// Rows `start..end` of `x`, on no tape.
 fn take(x: &Tensor, start: usize, end: usize) -> Result<Tensor> {
-    if start == 0 && end == x.shape()[0] {
+    if start == 0 && x.shape().first() == Some(&end) {
         return Ok(x.clone());
     }
     let idx: Vec<usize> = (start..end).collect();
@@ -317,7 +344,8 @@ impl<M: Layer> Compiled<M> {
 
     /// Adds a batch to the totals: its loss weighted by its rows, and the metrics.
     fn track(&mut self, y: &Tensor, y_pred: &Tensor, loss: &Tensor) -> Result<()> {
-        let batch = Tensor::scalar(y.shape()[0] as f32);
+        // Keras's batch_dim: the rows of the target (a scalar counts as one)
+        let batch = Tensor::scalar(y.shape().first().map_or(1.0, |&n| n as f32));
         self.loss_tracker
             .update_state_weighted(&detached(loss), &batch)?;
         let y_pred = detached(y_pred);
@@ -441,12 +469,6 @@ impl<M: Layer> Compiled<M> {
     pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
         check_batch_size("predict", batch_size)?;
         let n = rows("predict", "x", x)?;
-        if n == 0 {
-            return Err(Error::Data {
-                what: "predict",
-                message: format!("x has no rows (shape {:?})", x.shape()),
-            });
-        }
         self.ensure_built(x)?;
         let mut outs = Vec::new();
         for start in (0..n).step_by(batch_size) {
@@ -488,27 +510,117 @@ impl<M: Layer> Compiled<M> {
     /// assert!(err.to_string().starts_with("validation_split: "), "{err}");
     /// # Ok::<(), tapegrad_train::Error>(())
     /// ```
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut opts: FitOptions<'_>) -> Result<History> {
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, opts: FitOptions<'_>) -> Result<History> {
         check_batch_size("fit", opts.batch_size)?;
         let n = same_rows("fit", x, y)?;
-        let (train_x, train_y, validation) = split(x, y, n, &opts)?;
-        let n_train = train_x.shape()[0];
-        if n_train == 0 {
-            return Err(Error::Data {
-                what: "fit",
-                message: format!("no rows to train on (x has shape {:?})", x.shape()),
+        let (x, y, validation) = split(x, y, n, &opts)?;
+        self.ensure_built(&x)?;
+        let shuffle = if opts.shuffle {
+            // the permutations of the epochs before `initial_epoch` drawn and dropped: a fit
+            // resumed at epoch k shuffles its epochs as the fit that ran through did
+            let mut rng = Box::new(RandomState::new(opts.seed));
+            for _ in 0..opts.initial_epoch.min(opts.epochs) {
+                rng.permutation(x.shape()[0])?;
+            }
+            Some(rng)
+        } else {
+            None
+        };
+        let source = Source::Tensors {
+            x,
+            y,
+            batch_size: opts.batch_size,
+            shuffle,
+        };
+        self.run(source, validation, opts)
+    }
+
+    /// [`fit`](Compiled::fit) on a [`Pipeline`] (Keras's `fit(dataset)`): each epoch is one
+    /// pass over it, in the batches it yields (`batch_size`, `shuffle` and `seed` are the
+    /// pipeline's own, and `FitOptions`'s are not used); the number of steps is learnt from
+    /// the first epoch. Features and targets are cast to float32, as Keras casts its inputs.
+    /// `validation_data` is the validation; `validation_split` is refused, as Keras refuses it
+    /// for a dataset. A pipeline that repeats for ever never ends an epoch.
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tapegrad_datasets::pipeline::Pipeline;
+    /// use tapegrad_nn::{Dense, Sequential};
+    /// use tapegrad_train::{CompileExt, FitOptions, NO_METRICS};
+    /// let x = Array2::from_shape_fn((20, 2), |(i, j)| (i * 2 + j) as f64 / 40.0);
+    /// let y = Array2::from_shape_fn((20, 1), |(i, _)| i as f64 / 20.0);
+    /// let data = Pipeline::from_arrays(x, y)?.shuffle(20, 3).batch(8);
+    /// let mut model = Sequential::new().layer(Dense::new(1))?.compile("sgd", "mse", NO_METRICS)?;
+    /// let h = model.fit_pipeline(&data, FitOptions::new().epochs(2).verbose(0))?;
+    /// assert_eq!(h.epoch, [0, 1]);
+    /// let split = FitOptions::new().validation_split(0.2);
+    /// let err = model.fit_pipeline(&data, split).unwrap_err().to_string();
+    /// assert!(err.starts_with("validation_split: is only supported for tensors"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`Pipeline`]: tapegrad_datasets::pipeline::Pipeline
+    pub fn fit_pipeline(&mut self, data: &Pipeline, opts: FitOptions<'_>) -> Result<History> {
+        if opts.validation_split != 0.0 {
+            return Err(Error::Invalid {
+                what: "validation_split",
+                message: "is only supported for tensors, not a pipeline; pass validation_data"
+                    .into(),
             });
         }
-        let steps = n_train.div_ceil(opts.batch_size);
-        let mut rng = RandomState::new(opts.seed);
-        let mut progress = Progress::new(opts.verbose, opts.epochs, Some(steps));
-        let mut history = History::default();
-        self.ensure_built(&train_x)?;
+        let validation = opts.validation_data.clone();
+        if let Some((vx, vy)) = &validation {
+            same_rows("validation_data", vx, vy)?;
+        }
+        self.run(Source::Pipeline(data), validation, opts)
+    }
+
+    /// [`evaluate`](Compiled::evaluate) over the batches of a [`Pipeline`] (one pass).
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tapegrad_datasets::pipeline::Pipeline;
+    /// use tapegrad_nn::{Dense, initializers::Ones, Sequential};
+    /// use tapegrad_train::CompileExt;
+    /// let x = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 3.0])?;
+    /// let y = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 6.0])?;
+    /// let data = Pipeline::from_arrays(x, y)?.batch(2);
+    /// let net = Sequential::with_input_shape(&[1]).layer(Dense::new(1).kernel_initializer(Ones))?;
+    /// let mut model = net.compile("sgd", "mse", ["mae"])?;
+    /// assert_eq!(model.evaluate_pipeline(&data)?.get("loss"), Some(3.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`Pipeline`]: tapegrad_datasets::pipeline::Pipeline
+    pub fn evaluate_pipeline(&mut self, data: &Pipeline) -> Result<Logs> {
+        self.reset_metrics();
+        for batch in data.iter()? {
+            let (x, y) = tensors(batch?)?;
+            self.test_step(&x, &y)?;
+        }
+        self.logs()
+    }
+
+    /// The loop of `fit` over a source of batches.
+    fn run(
+        &mut self,
+        mut source: Source<'_>,
+        validation: Option<(Tensor, Tensor)>,
+        mut opts: FitOptions<'_>,
+    ) -> Result<History> {
+        if opts.verbose > 2 {
+            return Err(Error::Invalid {
+                what: "fit",
+                message: format!("verbose must be 0, 1 or 2, got {}", opts.verbose),
+            });
+        }
         let mut state = Shared {
             stop_training: false,
             epochs: opts.epochs,
-            steps,
+            steps: source.steps(),
         };
+        let mut progress = Progress::new(opts.verbose, opts.epochs, state.steps);
+        let mut history = History::default();
         let callbacks = &mut opts.callbacks;
         let mut last_logs = Logs::new();
         self.each(callbacks, &mut state, |cb, ctx| cb.on_train_begin(ctx))?;
@@ -518,34 +630,22 @@ impl<M: Layer> Compiled<M> {
                 cb.on_epoch_begin(epoch, ctx)
             })?;
             progress.epoch_begin(epoch);
-            let order: Vec<usize> = if opts.shuffle {
-                rng.permutation(n_train)?.to_vec()
-            } else {
-                (0..n_train).collect()
-            };
             let mut logs = Logs::new();
             let mut interrupted = false;
-            for step in 0..steps {
+            let mut steps = 0;
+            for (step, batch) in source.epoch()?.enumerate() {
+                let (xb, yb) = batch?;
                 self.each(callbacks, &mut state, |cb, ctx| {
                     cb.on_batch_begin(step, ctx)
                 })?;
-                let idx =
-                    &order[step * opts.batch_size..((step + 1) * opts.batch_size).min(n_train)];
-                let (xb, yb) = if opts.shuffle {
-                    (
-                        Tensor::new(train_x.value().gather(idx)?),
-                        Tensor::new(train_y.value().gather(idx)?),
-                    )
-                } else {
-                    let (a, b) = (idx[0], idx[0] + idx.len());
-                    (take(&train_x, a, b)?, take(&train_y, a, b)?)
-                };
+                self.ensure_built(&xb)?;
                 self.train_step(&xb, &yb)?;
+                steps = step + 1;
                 logs = self.logs()?;
                 self.each(callbacks, &mut state, |cb, ctx| {
                     cb.on_batch_end(step, &logs, ctx)
                 })?;
-                progress.batch_end(step + 1, &logs);
+                progress.batch_end(steps, &logs);
                 if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
                     interrupted = true;
                     break;
@@ -559,8 +659,15 @@ impl<M: Layer> Compiled<M> {
                 history.interrupted = true;
                 break;
             }
+            if steps == 0 {
+                return Err(Error::Data {
+                    what: "fit",
+                    message: format!("epoch {} had no batch to train on", epoch + 1),
+                });
+            }
+            state.steps.get_or_insert(steps);
             if let Some((vx, vy)) = &validation {
-                let val = self.evaluate(vx, vy, opts.batch_size)?;
+                let val = self.evaluate(vx, vy, source.validation_batch_size())?;
                 for (k, v) in val.iter() {
                     logs.insert(&format!("val_{k}"), v);
                 }
@@ -594,7 +701,7 @@ impl<M: Layer> Compiled<M> {
                 optimizer: self.optimizer.as_mut(),
                 stop_training: state.stop_training,
                 epochs: state.epochs,
-                steps: Some(state.steps),
+                steps: state.steps,
             };
             f(&mut **cb, &mut ctx)?;
             state.stop_training = ctx.stop_training;
@@ -607,7 +714,81 @@ impl<M: Layer> Compiled<M> {
 struct Shared {
     stop_training: bool,
     epochs: usize,
-    steps: usize,
+    /// Steps an epoch, once known.
+    steps: Option<usize>,
+}
+
+type Pairs<'s> = Box<dyn Iterator<Item = Result<(Tensor, Tensor)>> + 's>;
+
+/// Where `fit`'s batches come from.
+enum Source<'p> {
+    /// Rows of tensors, in batches of `batch_size`, permuted each epoch when `shuffle` holds
+    /// a generator.
+    Tensors {
+        x: Tensor,
+        y: Tensor,
+        batch_size: usize,
+        // boxed: a generator's state is 2.5 KB
+        shuffle: Option<Box<RandomState>>,
+    },
+    /// A pipeline's batches, a pass an epoch.
+    Pipeline(&'p Pipeline),
+}
+
+impl Source<'_> {
+    fn steps(&self) -> Option<usize> {
+        match self {
+            Source::Tensors { x, batch_size, .. } => Some(x.shape()[0].div_ceil(*batch_size)),
+            Source::Pipeline(_) => None,
+        }
+    }
+
+    /// Keras's default validation batch size: the training one (32 for a pipeline).
+    fn validation_batch_size(&self) -> usize {
+        match self {
+            Source::Tensors { batch_size, .. } => *batch_size,
+            Source::Pipeline(_) => 32,
+        }
+    }
+
+    /// The batches of one epoch.
+    fn epoch(&mut self) -> Result<Pairs<'_>> {
+        match self {
+            Source::Tensors {
+                x,
+                y,
+                batch_size,
+                shuffle,
+            } => {
+                let n = x.shape()[0];
+                let b = *batch_size;
+                let (x, y) = (&*x, &*y);
+                Ok(match shuffle {
+                    Some(rng) => {
+                        let order = rng.permutation(n)?.to_vec();
+                        Box::new((0..n).step_by(b).map(move |start| {
+                            let idx = &order[start..(start + b).min(n)];
+                            Ok((
+                                Tensor::new(x.value().gather(idx)?),
+                                Tensor::new(y.value().gather(idx)?),
+                            ))
+                        }))
+                    }
+                    None => Box::new((0..n).step_by(b).map(move |start| {
+                        let end = (start + b).min(n);
+                        Ok((take(x, start, end)?, take(y, start, end)?))
+                    })),
+                })
+            }
+            Source::Pipeline(p) => Ok(Box::new(p.iter()?.map(|b| tensors(b?)))),
+        }
+    }
+}
+
+/// A pipeline's batch as float32 tensors.
+fn tensors(batch: Batch) -> Result<(Tensor, Tensor)> {
+    let f32s = |a: ndarray::Array2<f64>| Tensor::new(Array::from_array(a.mapv(|v| v as f32)));
+    Ok((f32s(batch.features), f32s(batch.targets)))
 }
 
 type Split = (Tensor, Tensor, Option<(Tensor, Tensor)>);
@@ -623,13 +804,7 @@ fn split(x: &Tensor, y: &Tensor, n: usize, opts: &FitOptions<'_>) -> Result<Spli
         });
     }
     if let Some((vx, vy)) = &opts.validation_data {
-        let m = same_rows("validation_data", vx, vy)?;
-        if m == 0 {
-            return Err(Error::Data {
-                what: "validation_data",
-                message: format!("has no rows (shape {:?})", vx.shape()),
-            });
-        }
+        same_rows("validation_data", vx, vy)?;
         return Ok((x.clone(), y.clone(), Some((vx.clone(), vy.clone()))));
     }
     if s == 0.0 {
@@ -650,4 +825,209 @@ fn split(x: &Tensor, y: &Tensor, n: usize, opts: &FitOptions<'_>) -> Result<Spli
         take(y, 0, at)?,
         Some((take(x, at, n)?, take(y, at, n)?)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NO_METRICS;
+    use tapegrad_nn::initializers::Ones;
+    use tapegrad_nn::{Dense, GlorotUniform, Sequential};
+    use tapegrad_optim::Sgd;
+
+    fn data(n: usize) -> (Tensor, Tensor) {
+        let x: Vec<f32> = (0..2 * n).map(|i| ((i * 7 % 11) as f32) / 11.0).collect();
+        let y: Vec<f32> = (0..n).map(|i| x[2 * i] - 2.0 * x[2 * i + 1]).collect();
+        (
+            Tensor::from_vec(x, &[n, 2]).unwrap(),
+            Tensor::from_vec(y, &[n, 1]).unwrap(),
+        )
+    }
+
+    fn model(seed: u64) -> Sequential {
+        Sequential::with_input_shape(&[2])
+            .layer(
+                Dense::new(3)
+                    .activation("tanh")
+                    .unwrap()
+                    .kernel_initializer(GlorotUniform::seeded(seed)),
+            )
+            .unwrap()
+            .layer(Dense::new(1).kernel_initializer(GlorotUniform::seeded(seed + 1)))
+            .unwrap()
+    }
+
+    fn quiet() -> FitOptions<'static> {
+        FitOptions::new().verbose(0)
+    }
+
+    #[test]
+    fn validation_split_takes_the_last_rows_before_shuffling() -> Result<()> {
+        let (x, y) = data(10);
+        // 10 * (1 - 0.25) = 7.5: 7 rows to train on, the last 3 to validate on
+        let mut a = compile(model(3), Sgd::new(0.05), "mse", ["mae"])?;
+        let h = a.fit(&x, &y, quiet().epochs(2).validation_split(0.25).seed(4))?;
+        let mut b = compile(model(3), Sgd::new(0.05), "mse", ["mae"])?;
+        let (vx, vy) = (take(&x, 7, 10)?, take(&y, 7, 10)?);
+        let opts = quiet().epochs(2).seed(4).validation_data(vx, vy);
+        let g = b.fit(&take(&x, 0, 7)?, &take(&y, 0, 7)?, opts)?;
+        assert_eq!(h, g);
+        assert!(h.get("val_loss").is_some_and(|v| v.len() == 2));
+        Ok(())
+    }
+
+    #[test]
+    fn shuffle_is_seeded_and_changes_the_batches() -> Result<()> {
+        let (x, y) = data(24);
+        let run = |shuffle: bool, seed: u32| -> Result<History> {
+            let mut m = compile(model(5), Sgd::new(0.1), "mse", NO_METRICS)?;
+            m.fit(
+                &x,
+                &y,
+                quiet().epochs(3).batch_size(5).shuffle(shuffle).seed(seed),
+            )
+        };
+        assert_eq!(run(true, 1)?, run(true, 1)?);
+        assert_ne!(run(true, 1)?.get("loss"), run(true, 2)?.get("loss"));
+        assert_ne!(run(true, 1)?.get("loss"), run(false, 1)?.get("loss"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_epoch_loss_is_the_row_weighted_mean_of_the_batch_losses() -> Result<()> {
+        // an untrainable step (learning rate 0): the epoch loss is evaluate's, and both are
+        // the mean over rows, not over the 3 batches of 4, 4 and 2 rows
+        let (x, y) = data(10);
+        let mut m = compile(model(7), Sgd::new(0.0), "mse", ["mae"])?;
+        let h = m.fit(&x, &y, quiet().batch_size(4).shuffle(false))?;
+        let whole = m.test_on_batch(&x, &y)?;
+        let batched = m.evaluate(&x, &y, 4)?;
+        let loss = h.get("loss").unwrap()[0];
+        assert!((loss - whole.get("loss").unwrap()).abs() < 1e-6);
+        assert_eq!(loss, batched.get("loss").unwrap());
+        let per_batch: Vec<f64> = [(0, 4), (4, 8), (8, 10)]
+            .iter()
+            .map(|&(a, b)| {
+                m.test_on_batch(&take(&x, a, b).unwrap(), &take(&y, a, b).unwrap())
+                    .unwrap()
+                    .get("loss")
+                    .unwrap()
+            })
+            .collect();
+        let unweighted = per_batch.iter().sum::<f64>() / 3.0;
+        let weighted = (per_batch[0] * 4.0 + per_batch[1] * 4.0 + per_batch[2] * 2.0) / 10.0;
+        assert!((loss - weighted).abs() < 1e-6);
+        assert!((loss - unweighted).abs() > 1e-4, "{loss} {unweighted}");
+        Ok(())
+    }
+
+    #[test]
+    fn predict_in_batches_equals_one_call() -> Result<()> {
+        let (x, _) = data(9);
+        let mut m = compile(model(9), "adam", "mse", NO_METRICS)?;
+        let whole = m.model().call(&x)?;
+        for batch in [1, 2, 4, 9, 50] {
+            assert_eq!(
+                m.predict(&x, batch)?.to_vec::<f32>()?,
+                whole.to_vec::<f32>()?
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_unbuilt_model_is_built_from_the_data() -> Result<()> {
+        let (x, y) = data(6);
+        let net = Sequential::new().layer(Dense::new(1).kernel_initializer(Ones))?;
+        let mut m = net.compile(Sgd::new(0.01), "mae", NO_METRICS)?;
+        let h = m.fit(&x, &y, quiet().epochs(2))?;
+        assert_eq!(h.len(), 2);
+        assert_eq!(m.model().count_params(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn a_compiled_model_can_train_in_another_thread() -> Result<()> {
+        fn send<T: Send>(t: T) -> T {
+            t
+        }
+        let (x, y) = data(8);
+        let mut m = send(compile(model(4), "rmsprop", "huber", ["mse"])?);
+        let h = std::thread::spawn(move || m.fit(&x, &y, quiet().epochs(2)))
+            .join()
+            .map_err(|_| Error::Invalid {
+                what: "thread",
+                message: "panicked".into(),
+            })??;
+        assert_eq!(h.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_fit_resumed_at_initial_epoch_equals_one_that_ran_through() -> Result<()> {
+        let (x, y) = data(11);
+        let opts = || quiet().batch_size(3).seed(8).validation_split(0.2);
+        let mut through = compile(model(6), "adam", "mse", ["mae"])?;
+        let whole = through.fit(&x, &y, opts().epochs(5))?;
+        let mut resumed = compile(model(6), "adam", "mse", ["mae"])?;
+        let first = resumed.fit(&x, &y, opts().epochs(2))?;
+        let rest = resumed.fit(&x, &y, opts().epochs(5).initial_epoch(2))?;
+        assert_eq!(rest.epoch, [2, 3, 4]);
+        for key in ["loss", "mae", "val_loss", "val_mae"] {
+            let joined: Vec<f64> = [first.get(key).unwrap(), rest.get(key).unwrap()].concat();
+            assert_eq!(joined, whole.get(key).unwrap(), "{key}");
+        }
+        let (a, b) = (through.model().get_weights(), resumed.model().get_weights());
+        assert!(a.iter().zip(&b).all(|(u, v)| u.value().equals(v.value())));
+        Ok(())
+    }
+
+    #[test]
+    fn a_pipeline_in_order_trains_as_the_same_tensors_do() -> Result<()> {
+        let (x, y) = data(13);
+        let (vx, vy) = (take(&x, 0, 4)?, take(&y, 0, 4)?);
+        let wide = |t: &Tensor| {
+            let v: Vec<f64> = t
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .map(|&a| f64::from(a))
+                .collect();
+            ndarray::Array2::from_shape_vec((t.shape()[0], t.shape()[1]), v).unwrap()
+        };
+        let pipe = Pipeline::from_arrays(wide(&x), wide(&y))?.batch(5);
+        let mut a = compile(model(2), "adam", "mse", ["mae"])?;
+        let opts = quiet().epochs(3).validation_data(vx.clone(), vy.clone());
+        let from_pipe = a.fit_pipeline(&pipe, opts.batch_size(4))?;
+        let mut b = compile(model(2), "adam", "mse", ["mae"])?;
+        let opts = quiet().epochs(3).batch_size(5).shuffle(false);
+        // validation in batches of 32 for a pipeline: 4 rows, one batch either way
+        let from_tensors = b.fit(&x, &y, opts.validation_data(vx, vy))?;
+        assert_eq!(from_pipe, from_tensors);
+        for (u, v) in a.model().get_weights().iter().zip(b.model().get_weights()) {
+            assert!(u.value().equals(v.value()));
+        }
+        assert_eq!(a.evaluate_pipeline(&pipe)?, b.evaluate(&x, &y, 5)?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_csv_file_streamed_trains_as_its_rows_in_memory() -> Result<()> {
+        let (x, y) = data(10);
+        let (xv, yv) = (x.to_vec::<f32>()?, y.to_vec::<f32>()?);
+        let mut text = String::from("a,b,y\n");
+        for i in 0..10 {
+            text.push_str(&format!("{},{},{}\n", xv[2 * i], xv[2 * i + 1], yv[i]));
+        }
+        let path = std::env::temp_dir().join(format!("train-csv-{}.csv", std::process::id()));
+        std::fs::write(&path, text).map_err(|e| crate::error::io_error(&path, e))?;
+        let pipe = Pipeline::from_csv(&path, &["y"]).batch(4);
+        let mut a = compile(model(8), "sgd", "mse", ["mae"])?;
+        let streamed = a.fit_pipeline(&pipe, quiet().epochs(2));
+        std::fs::remove_file(&path).map_err(|e| crate::error::io_error(&path, e))?;
+        let mut b = compile(model(8), "sgd", "mse", ["mae"])?;
+        let in_memory = b.fit(&x, &y, quiet().epochs(2).batch_size(4).shuffle(false))?;
+        assert_eq!(streamed?, in_memory);
+        Ok(())
+    }
 }

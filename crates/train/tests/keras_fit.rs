@@ -2,13 +2,15 @@
 //! `data/keras/gen_fit_reference.py`): Sequential Dense models with seeded GlorotUniform
 //! kernels, several optimizers, losses, metrics and batch sizes, with and without validation,
 //! `shuffle=False`. The initial weights must equal tf-keras's bit for bit; each epoch's
-//! history and the final weights within 1e-5 relative.
+//! history and the final weights within 1e-5 relative, and so must, on the trained model,
+//! `evaluate`, `predict` (in batches), `train_on_batch`, `test_on_batch` and the weights after
+//! that step.
 
 use serde_json::Value;
 use tapegrad_autodiff::Tensor;
 use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
 use tapegrad_optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Nadam, Optimizer, RMSprop, Sgd};
-use tapegrad_train::{compile, FitOptions};
+use tapegrad_train::{compile, FitOptions, Logs};
 
 const TOLERANCE: f64 = 1e-5;
 
@@ -66,12 +68,73 @@ fn rel(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Asserts that `ours` are the keys of `theirs`, in any order.
+fn same_keys<'a>(
+    ours: impl Iterator<Item = &'a str>,
+    theirs: &serde_json::Map<String, Value>,
+    what: &str,
+) {
+    let mut ours: Vec<&str> = ours.collect();
+    let mut theirs: Vec<&str> = theirs.keys().map(String::as_str).collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "{what}");
+}
+
+/// The largest relative deviation seen, and where.
+#[derive(Default)]
+struct Worst(f64, String);
+
+impl Worst {
+    /// Asserts `ours` within [`TOLERANCE`] of `theirs`, keeping the largest deviation.
+    fn check(&mut self, ours: f64, theirs: f64, what: impl Fn() -> String) {
+        let d = rel(ours, theirs);
+        if d > self.0 {
+            *self = Worst(d, what());
+        }
+        assert!(
+            d <= TOLERANCE,
+            "{}: {ours}, tf-keras {theirs} (relative {d:e})",
+            what()
+        );
+    }
+
+    /// Each value of each tensor, against the nested lists `theirs`.
+    fn tensors(&mut self, ours: &[Tensor], theirs: &Value, what: &str) {
+        let theirs = theirs.as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{what}");
+        for (w, (ours, theirs)) in ours.iter().zip(theirs).enumerate() {
+            let theirs = tensor(theirs);
+            assert_eq!(ours.shape(), theirs.shape(), "{what} {w}");
+            for (i, (a, b)) in ours
+                .to_f64_vec()
+                .iter()
+                .zip(theirs.to_f64_vec())
+                .enumerate()
+            {
+                self.check(*a, b, || format!("{what} {w}[{i}]"));
+            }
+        }
+    }
+
+    /// Logs against a dict of tf-keras's, key for key.
+    fn logs(&mut self, ours: &Logs, theirs: &Value, what: &str) {
+        let theirs = theirs.as_object().unwrap();
+        same_keys(ours.keys(), theirs, what);
+        for (k, v) in theirs {
+            self.check(ours.get(k).unwrap(), v.as_f64().unwrap(), || {
+                format!("{what} {k}")
+            });
+        }
+    }
+}
+
 #[test]
 fn fit_matches_tf_keras_history_and_weights() {
     let doc = load();
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 8);
-    let mut worst = (0.0f64, String::new());
+    let mut worst = Worst::default();
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let seed = case["seed"].as_u64().unwrap();
@@ -97,12 +160,12 @@ fn fit_matches_tf_keras_history_and_weights() {
         let metrics: Vec<&str> = (case["metrics"].as_array().unwrap().iter())
             .map(|m| m.as_str().unwrap())
             .collect();
-        let mut trainer = compile(
-            model,
-            optimizer(&case["optimizer"]),
-            case["loss"].as_str().unwrap(),
-            metrics,
-        )
+        let loss = case["loss"].as_str().unwrap();
+        let mut trainer = match case["optimizer"].as_str() {
+            // Keras's name, with its defaults
+            Some(name) => compile(model, name, loss, metrics),
+            None => compile(model, optimizer(&case["optimizer"]), loss, metrics),
+        }
         .unwrap();
         let mut opts = FitOptions::new()
             .epochs(case["epochs"].as_u64().unwrap() as usize)
@@ -127,48 +190,49 @@ fn fit_matches_tf_keras_history_and_weights() {
             .collect();
         assert_eq!(history.epoch, epochs, "{name}");
         let theirs = case["history"].as_object().unwrap();
-        let mut keys: Vec<&str> = history.keys().collect();
-        let mut their_keys: Vec<&str> = theirs.keys().map(String::as_str).collect();
-        keys.sort();
-        their_keys.sort();
-        assert_eq!(keys, their_keys, "{name}: history keys");
+        same_keys(history.keys(), theirs, &format!("{name}: history keys"));
         for (key, values) in theirs {
             let ours = history.get(key).unwrap();
             for (epoch, (a, b)) in ours.iter().zip(values.as_array().unwrap()).enumerate() {
-                let d = rel(*a, b.as_f64().unwrap());
-                if d > worst.0 {
-                    worst = (d, format!("{name} {key}[{epoch}]"));
-                }
-                assert!(
-                    d <= TOLERANCE,
-                    "{name}: {key}[{epoch}] = {a}, tf-keras {b} (relative {d:e})"
-                );
+                worst.check(*a, b.as_f64().unwrap(), || format!("{name} {key}[{epoch}]"));
             }
         }
-        let final_weights = trainer.model().get_weights();
-        for (w, (ours, theirs)) in final_weights
-            .iter()
-            .zip(case["final_weights"].as_array().unwrap())
-            .enumerate()
-        {
-            let theirs = tensor(theirs);
-            assert_eq!(ours.shape(), theirs.shape(), "{name}: weight {w}");
-            for (i, (a, b)) in ours
-                .to_f64_vec()
-                .iter()
-                .zip(theirs.to_f64_vec())
-                .enumerate()
-            {
-                let d = rel(*a, b);
-                if d > worst.0 {
-                    worst = (d, format!("{name} weight {w}[{i}]"));
-                }
-                assert!(
-                    d <= TOLERANCE,
-                    "{name}: weight {w}[{i}] = {a}, tf-keras {b} (relative {d:e})"
-                );
-            }
+        let what = format!("{name} final weight");
+        worst.tensors(
+            &trainer.model().get_weights(),
+            &case["final_weights"],
+            &what,
+        );
+        // the trained model's evaluate, predict, train_on_batch and test_on_batch
+        let (x, y) = (tensor(&case["x"]), tensor(&case["y"]));
+        let rows = |t: &Tensor, a: usize, b: usize| {
+            let idx: Vec<usize> = (a..b).collect();
+            Tensor::new(t.value().gather(&idx).unwrap())
+        };
+        let batch = case["batch_size"].as_u64().unwrap() as usize;
+        let logs = trainer.evaluate(&x, &y, batch).unwrap();
+        worst.logs(&logs, &case["evaluate"], &format!("{name} evaluate"));
+        let predicted = trainer.predict(&rows(&x, 0, 7), 3).unwrap();
+        let what = format!("{name} predict");
+        worst.tensors(
+            &[predicted],
+            &Value::Array(vec![case["predict"].clone()]),
+            &what,
+        );
+        for (key, a, b) in [("train_on_batch", 0, 5), ("test_on_batch", 5, 11)] {
+            let (xb, yb) = (rows(&x, a, b), rows(&y, a, b));
+            let logs = match key {
+                "train_on_batch" => trainer.train_on_batch(&xb, &yb),
+                _ => trainer.test_on_batch(&xb, &yb),
+            };
+            worst.logs(&logs.unwrap(), &case[key], &format!("{name} {key}"));
         }
+        let what = format!("{name} weight after train_on_batch");
+        worst.tensors(
+            &trainer.model().get_weights(),
+            &case["weights_after_train_on_batch"],
+            &what,
+        );
     }
     println!(
         "largest relative deviation from tf-keras: {:e} ({})",
