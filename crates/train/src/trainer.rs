@@ -355,13 +355,15 @@ impl<M: Layer> Compiled<M> {
         Ok(())
     }
 
-    /// One step of training (Keras's `train_step`): the forward pass on a tape, the loss, its
-    /// gradients applied by the optimizer; the totals take the loss and the metrics of the
-    /// predictions made before the update.
+    /// One step of training (Keras's `train_step`): the forward pass on a tape with
+    /// `training = true` (dropout drops, batch normalization uses and moves the batch's
+    /// statistics), the loss, its gradients applied by the optimizer; the totals take the loss
+    /// and the metrics of the predictions made before the update. `evaluate` and `predict` call
+    /// the model with `training = false`.
     fn train_step(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
         self.ensure_built(x)?;
         let tape = GradientTape::new();
-        let y_pred = self.model.call(x)?;
+        let y_pred = self.model.call_training(x, true)?;
         let loss = self.loss.call(y, &y_pred)?;
         let vars = self.model.trainable_variables();
         let refs: Vec<_> = vars.iter().collect();
