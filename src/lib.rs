@@ -91,7 +91,10 @@ pub mod prelude {
     // first and refuse such a pair. The functions stay in `tapegrad::nn::losses`.
     pub use crate::{Error, Result};
     pub use tapegrad_nn::losses::{Loss, MeanAbsoluteError, MeanSquaredError};
-    pub use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
+    pub use tapegrad_nn::{
+        BatchNormalization, Dense, Dropout, Flatten, GlorotUniform, Layer, LayerNormalization,
+        Normalization, Sequential,
+    };
     pub use tapegrad_optim::{Adam, Optimizer, OptimizerExt, Sgd};
     // `model.compile(..)` on every layer, and `fit`'s arguments
     pub use tapegrad_train::{CompileExt, FitOptions};
