@@ -39,6 +39,9 @@ pub enum Error {
     /// From a data set, a random generator or a file.
     #[error(transparent)]
     Datasets(#[from] crate::datasets::DatasetsError),
+    /// From saving or loading weights.
+    #[error(transparent)]
+    Saving(#[from] crate::saving::Error),
 }
 
 /// Shorthand for results with the facade's [`Error`].

@@ -1,0 +1,166 @@
+//! # tapegrad-saving
+//!
+//! Weights in and out: [`save_weights`] and [`load_weights`] for any [`Layer`] (a `Dense`, a
+//! `Sequential`, a layer of your own), the format taken from the file's name:
+//!
+//! | name ends in | format | names in the file |
+//! |---|---|---|
+//! | `.safetensors` | the `safetensors` crate's format | each variable's name, Keras's weight name: `dense/kernel`, `dense/bias` |
+//! | `.npz` | numpy's `np.savez` (a zip of `.npy` members, stored) | the same names: `np.load(f)["dense/kernel"]` |
+//!
+//! Names: a variable is keyed by its own name, `layer/weight` as Keras names a weight
+//! (tf.keras's `weight.name` without `:0`, Keras 3's `weight.path` inside the model). Two
+//! variables of one name cannot be saved by name: that is an error, not a silent overwrite.
+//!
+//! Writes are atomic: the bytes go to a temporary file in the target's directory, which is
+//! then renamed over the target, so a reader sees the old file or the new one, never a part.
+//!
+//! Loads are whole or nothing: every array in the file is checked against its variable (there,
+//! same shape, same dtype, no entry left over) before any variable is assigned. An error is
+//! one line naming the file, then the layer, the variable and the shapes or dtypes:
+//!
+//! ```
+//! use tapegrad_autodiff::Tensor;
+//! use tapegrad_nn::{Dense, Layer, Sequential};
+//!
+//! let dir = std::env::temp_dir();
+//! let model = Sequential::new()
+//!     .layer(Dense::new(4).name("hidden"))?
+//!     .layer(Dense::new(1).name("out"))?;
+//! let mut model = model;
+//! model.build(&[2, 3])?;
+//! let path = dir.join("tapegrad_saving_doc_model.safetensors");
+//! tapegrad_saving::save_weights(&model, &path)?;
+//!
+//! let mut copy = Sequential::new()
+//!     .layer(Dense::new(4).name("hidden"))?
+//!     .layer(Dense::new(1).name("out"))?;
+//! copy.build(&[2, 3])?;
+//! tapegrad_saving::load_weights(&copy, &path)?;
+//! assert!(model.get_weights().iter().zip(copy.get_weights()).all(|(a, b)| a.equals(&b)));
+//!
+//! // A model whose hidden layer is wider: refused, and nothing is assigned.
+//! let mut wide = Sequential::new()
+//!     .layer(Dense::new(5).name("hidden"))?
+//!     .layer(Dense::new(1).name("out"))?;
+//! wide.build(&[2, 3])?;
+//! let before = wide.get_weights();
+//! let err = tapegrad_saving::load_weights(&wide, &path).unwrap_err();
+//! assert!(err.to_string().ends_with(
+//!     "layer `hidden`: variable `hidden/kernel` (hidden/kernel) has shape [3, 5] in the model, [3, 4] in the file"
+//! ), "{err}");
+//! assert!(before.iter().zip(wide.get_weights()).all(|(a, b)| a.equals(&b)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+mod entries;
+mod error;
+mod npz_file;
+mod safetensors_file;
+
+use std::path::Path;
+
+use tapegrad_nn::Layer;
+
+pub use error::{Error, Result};
+
+/// A weights file's format, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// `.safetensors`.
+    Safetensors,
+    /// `.npz` (numpy's `savez`).
+    Npz,
+}
+
+impl Format {
+    /// The format a file name says (`model.safetensors`, `w.npz`), case-insensitively.
+    ///
+    /// ```
+    /// use tapegrad_saving::Format;
+    /// assert_eq!(Format::from_path("run/w.NPZ")?, Format::Npz);
+    /// assert!(Format::from_path("w.txt").unwrap_err().to_string().contains("unknown weights format"));
+    /// # Ok::<(), tapegrad_saving::Error>(())
+    /// ```
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Format> {
+        let path = path.as_ref();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".safetensors") {
+            Ok(Format::Safetensors)
+        } else if name.ends_with(".npz") {
+            Ok(Format::Npz)
+        } else {
+            Err(Error::UnknownFormat {
+                path: path.to_path_buf(),
+            })
+        }
+    }
+}
+
+/// Writes the bytes atomically (a temporary file beside `path`, then a rename).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    tapegrad_datasets::io::write_atomic(path, bytes).map_err(|e| error::from_datasets(path, e))
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Saves every variable of `model` to `path`, in the format its name says ([`Format`]),
+/// whole or not at all. The model must be built.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// let mut layer = Dense::new(2).name("dense");
+/// layer.build(&[3])?;
+/// let path = std::env::temp_dir().join("tapegrad_saving_doc_save.npz");
+/// tapegrad_saving::save_weights(&layer, &path)?;
+/// let mut r = tapegrad_datasets::io::NpzReader::open(&path)?;
+/// assert_eq!(r.names(), ["dense/bias", "dense/kernel"]);
+/// assert_eq!(r.by_name::<f32>("dense/kernel")?.shape(), &[3, 2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let format = Format::from_path(path)?;
+    let (entries, _) = entries::model_entries(model, path)?;
+    match format {
+        Format::Safetensors => write_atomic(path, &safetensors_file::to_bytes(path, &entries)?),
+        Format::Npz => npz_file::write(path, &entries),
+    }
+}
+
+/// Loads every variable of `model` from `path`, in the format its name says ([`Format`]).
+/// Everything is checked first (each variable there with its shape and dtype, nothing
+/// else in the file); on any error no variable has changed.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// let mut a = Dense::new(2).name("d");
+/// a.build(&[3])?;
+/// let path = std::env::temp_dir().join("tapegrad_saving_doc_load.safetensors");
+/// tapegrad_saving::save_weights(&a, &path)?;
+/// let mut b = Dense::new(2).name("d");
+/// b.build(&[3])?;
+/// tapegrad_saving::load_weights(&b, &path)?;
+/// assert!(a.get_weights()[0].equals(&b.get_weights()[0]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let format = Format::from_path(path)?;
+    let (entries, _) = entries::model_entries(model, path)?;
+    let stored = match format {
+        Format::Safetensors => safetensors_file::from_bytes(path, &read_file(path)?)?,
+        Format::Npz => npz_file::read(path)?,
+    };
+    entries::assign_all(path, &entries, stored, |e| &e.name)
+}

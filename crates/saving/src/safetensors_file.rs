@@ -1,0 +1,97 @@
+//! `.safetensors` through the `safetensors` crate: one tensor per variable, keyed by the
+//! variable's name (`dense/kernel`), little-endian, row-major.
+
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use tapegrad_autodiff::{DType, Tensor};
+
+use crate::entries::{Entry, Stored};
+use crate::error::{format_err, Result};
+
+/// A tensor's elements as little-endian bytes.
+pub(crate) fn le_bytes(t: &Tensor) -> Vec<u8> {
+    match t.dtype() {
+        DType::F32 => t
+            .to_vec::<f32>()
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect(),
+        DType::F64 => t
+            .to_vec::<f64>()
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect(),
+    }
+}
+
+/// A tensor of `dtype` and `shape` from little-endian bytes (whose length the caller checked).
+pub(crate) fn from_le_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Option<Tensor> {
+    match dtype {
+        DType::F32 => {
+            let v: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            Tensor::from_vec(v, shape).ok()
+        }
+        DType::F64 => {
+            let v: Vec<f64> = bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            Tensor::from_vec(v, shape).ok()
+        }
+    }
+}
+
+pub(crate) fn to_bytes(path: &Path, entries: &[Entry]) -> Result<Vec<u8>> {
+    let values: Vec<(String, Vec<usize>, DType, Vec<u8>)> = entries
+        .iter()
+        .map(|e| {
+            let t = e.var.snapshot();
+            (e.name.clone(), t.shape().to_vec(), t.dtype(), le_bytes(&t))
+        })
+        .collect();
+    let mut views = Vec::with_capacity(values.len());
+    for (name, shape, dtype, bytes) in &values {
+        let dtype = match dtype {
+            DType::F32 => Dtype::F32,
+            DType::F64 => Dtype::F64,
+        };
+        let view = TensorView::new(dtype, shape.clone(), bytes)
+            .map_err(|e| format_err(path, format!("`{name}`: {e}")))?;
+        views.push((name.as_str(), view));
+    }
+    safetensors::serialize(views, None).map_err(|e| format_err(path, e.to_string()))
+}
+
+pub(crate) fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Stored)>> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| format_err(path, format!("not a whole .safetensors file: {e:?}")))?;
+    let mut out = Vec::new();
+    for (name, view) in file.iter() {
+        let shape = view.shape().to_vec();
+        let dtype = match view.dtype() {
+            Dtype::F32 => DType::F32,
+            Dtype::F64 => DType::F64,
+            other => {
+                out.push((
+                    name.to_string(),
+                    Stored::Unsupported {
+                        dtype: format!("{other:?}"),
+                        shape: Some(shape),
+                    },
+                ));
+                continue;
+            }
+        };
+        let t = from_le_bytes(dtype, &shape, view.data()).ok_or_else(|| {
+            format_err(path, format!("`{name}`: data does not fit shape {shape:?}"))
+        })?;
+        out.push((name.to_string(), Stored::Tensor(t)));
+    }
+    Ok(out)
+}
