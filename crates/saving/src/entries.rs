@@ -23,12 +23,11 @@ pub(crate) struct Entry {
 }
 
 /// One layer's `vars` group in Keras 3's layout (`layers/dense/vars`), with the layer's name
-/// (Keras writes it as the group's `name` attribute) and its variable count.
+/// (Keras writes it as the group's `name` attribute).
 #[derive(Debug, Clone)]
 pub(crate) struct VarsGroup {
     pub group: String,
     pub layer: String,
-    pub count: usize,
 }
 
 /// A stored array: a tensor of a dtype we have, or the dtype and shape of one we do not.
@@ -56,7 +55,6 @@ fn walk(layer: &dyn Layer, prefix: &str, entries: &mut Vec<Entry>, groups: &mut 
     groups.push(VarsGroup {
         group: format!("{prefix}vars"),
         layer: layer.name().to_string(),
-        count: own.len(),
     });
     for (i, var) in own.into_iter().enumerate() {
         entries.push(Entry {

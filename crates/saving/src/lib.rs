@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `.safetensors` | the `safetensors` crate's format | each variable's name, Keras's weight name: `dense/kernel`, `dense/bias` |
 //! | `.npz` | numpy's `np.savez` (a zip of `.npy` members, stored) | the same names: `np.load(f)["dense/kernel"]` |
+//! | `.weights.h5` | Keras 3's `model.save_weights` / `load_weights` | Keras 3's layout: `layers/dense/vars/0`, `layers/dense/vars/1`, ... |
 //!
 //! Names: a variable is keyed by its own name, `layer/weight` as Keras names a weight
 //! (tf.keras's `weight.name` without `:0`, Keras 3's `weight.path` inside the model). Two
@@ -56,6 +57,7 @@
 
 mod entries;
 mod error;
+mod h5_file;
 mod npz_file;
 mod safetensors_file;
 
@@ -73,6 +75,8 @@ pub enum Format {
     Safetensors,
     /// `.npz` (numpy's `savez`).
     Npz,
+    /// Keras 3's `.weights.h5`.
+    WeightsH5,
 }
 
 impl Format {
@@ -94,6 +98,8 @@ impl Format {
             Ok(Format::Safetensors)
         } else if name.ends_with(".npz") {
             Ok(Format::Npz)
+        } else if name.ends_with(".weights.h5") {
+            Ok(Format::WeightsH5)
         } else {
             Err(Error::UnknownFormat {
                 path: path.to_path_buf(),
@@ -131,10 +137,11 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 pub fn save_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let format = Format::from_path(path)?;
-    let (entries, _) = entries::model_entries(model, path)?;
+    let (entries, groups) = entries::model_entries(model, path)?;
     match format {
         Format::Safetensors => write_atomic(path, &safetensors_file::to_bytes(path, &entries)?),
         Format::Npz => npz_file::write(path, &entries),
+        Format::WeightsH5 => write_atomic(path, &h5_tree(&entries, &groups).to_bytes(path)?),
     }
 }
 
@@ -161,6 +168,30 @@ pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let stored = match format {
         Format::Safetensors => safetensors_file::from_bytes(path, &read_file(path)?)?,
         Format::Npz => npz_file::read(path)?,
+        Format::WeightsH5 => {
+            let datasets = h5_file::read(path, read_file(path)?)?;
+            let model_part = datasets
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP));
+            let stored = model_part.map(|(k, r)| (k, r.into_stored())).collect();
+            return entries::assign_all(path, &entries, stored, |e| &e.h5);
+        }
     };
     entries::assign_all(path, &entries, stored, |e| &e.name)
+}
+
+/// Where Keras 3 keeps an optimizer's variables in a `.weights.h5` file.
+const OPTIMIZER_GROUP: &str = "optimizer/";
+
+/// Keras 3's layout of a model's weights: `layers/<name>/vars/<i>`, each `vars` group named
+/// after its layer, the model's own at `vars`.
+fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file::Tree {
+    let mut tree = h5_file::Tree::default();
+    for g in groups {
+        tree.group(&g.group, &g.layer);
+    }
+    for e in entries {
+        tree.dataset(&e.h5, h5_file::Values::Tensor(e.var.snapshot()));
+    }
+    tree
 }

@@ -70,6 +70,7 @@ def generate():
     plain = model()
     plain.set_weights(weights)
     plain.save_weights(os.path.join(KERAS_DIR, "plain.weights.h5"))  # no optimizer
+    bad_files(os.path.join(KERAS_DIR, "plain.weights.h5"))
     np.savez(os.path.join(KERAS_DIR, "weights.npz"), **dict(zip(names, weights)))
     from safetensors.numpy import save_file
     save_file(dict(zip(names, weights)), os.path.join(KERAS_DIR, "weights.safetensors"))
@@ -84,6 +85,22 @@ def generate():
     with open(os.path.join(KERAS_DIR, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
     print("wrote", sorted(os.listdir(KERAS_DIR)))
+
+
+def bad_files(plain):
+    """Copies of plain.weights.h5 that h5py changed: a float16 kernel, a layer renamed."""
+    import shutil
+    import h5py
+    half = os.path.join(KERAS_DIR, "float16.weights.h5")
+    shutil.copy(plain, half)
+    with h5py.File(half, "r+") as f:
+        k = f["layers/dense/vars/0"][()]
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars/0"] = k.astype(np.float16)
+    renamed = os.path.join(KERAS_DIR, "renamed.weights.h5")
+    shutil.copy(plain, renamed)
+    with h5py.File(renamed, "r+") as f:
+        f.move("layers/dense_1", "layers/output")
 
 
 def same(a, b):
