@@ -471,6 +471,148 @@ pub trait Optimizer: Send {
     ) -> Result<u64> {
         apply_pairs(self, &grads_and_vars)
     }
+
+    /// Creates the slots of the variables not seen yet, in their order, as the first
+    /// `apply_gradients` would (Keras's `optimizer.build(var_list)`): what a saved
+    /// [`state`](Optimizer::state) is loaded into.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Variable;
+    /// use tapegrad_optim::{Adam, Optimizer};
+    /// let (w, b) = (Variable::new(1.0f32).with_name("w"), Variable::new(2.0f32).with_name("b"));
+    /// let mut opt = Adam::new(0.01);
+    /// opt.build(&[&w, &b])?;
+    /// let names: Vec<String> = opt.slot_variables().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["m/w", "v/w", "m/b", "v/b"]);
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn build(&mut self, variables: &[&Variable]) -> Result<()> {
+        for v in variables {
+            if !self.base().index.contains_key(&v.id()) {
+                let slots = self.build_slots(v)?;
+                let base = self.base_mut();
+                base.index.insert(v.id(), base.states.len());
+                base.states.push(VarState {
+                    name: v.name().to_string(),
+                    slots,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// What a training resumed later needs: `iterations`, the constant learning rate (none
+    /// under a schedule, which `iterations` gives) and every slot
+    /// ([`slot_variables`](Optimizer::slot_variables)' names and order).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Variable};
+    /// use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
+    /// let w = Variable::new(1.0f32).with_name("w");
+    /// let mut opt = Sgd::new(0.1).momentum(0.9);
+    /// opt.apply_gradients([(Some(Tensor::scalar(1.0f32)), &w)])?;
+    /// let state = opt.state();
+    /// assert_eq!((state.iterations, state.learning_rate), (1, Some(0.1)));
+    /// assert_eq!(state.slots[0].0, "m/w");
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn state(&self) -> OptimizerState {
+        let base = self.base();
+        OptimizerState {
+            iterations: base.iterations,
+            learning_rate: match base.learning_rate {
+                LearningRate::Constant(lr) => Some(lr),
+                LearningRate::Schedule(_) => None,
+            },
+            slots: self.slot_variables(),
+        }
+    }
+
+    /// Restores a [`state`](Optimizer::state) into an optimizer with the same slots (built by
+    /// [`build`](Optimizer::build) or by training on the same variables): every slot's count,
+    /// shape and dtype is checked before anything changes. The slots are matched by position,
+    /// their names not compared (a renamed model keeps its optimizer). A learning rate in the
+    /// state replaces a constant one; with a schedule it is ignored.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Variable};
+    /// use tapegrad_optim::{Adam, Optimizer, OptimizerExt};
+    /// let w = Variable::new(1.0f32).with_name("w");
+    /// let mut a = Adam::new(0.01);
+    /// a.apply_gradients([(Some(Tensor::scalar(0.5f32)), &w)])?;
+    /// let mut b = Adam::new(0.01);
+    /// b.build(&[&w])?;
+    /// b.set_state(&a.state())?;
+    /// assert_eq!(b.iterations(), 1);
+    /// assert!(b.slot(&w, "m").unwrap().equals(&a.slot(&w, "m").unwrap()));
+    /// let err = Adam::new(0.01).set_state(&a.state()).unwrap_err();
+    /// assert!(err.to_string().contains("2 slots in the state, 0 in the optimizer"), "{err}");
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn set_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let base = self.base();
+        let ours: Vec<(&str, &Slot)> = base
+            .states
+            .iter()
+            .flat_map(|st| st.slots.iter().map(move |s| (st.name.as_str(), s)))
+            .collect();
+        let slot_err = |variable: &str, slot: &str, message: String| Error::Slot {
+            variable: variable.into(),
+            slot: slot.into(),
+            message,
+        };
+        if ours.len() != state.slots.len() {
+            return Err(slot_err(
+                "",
+                "",
+                format!(
+                    "{} slots in the state, {} in the optimizer (build it on the model's variables first)",
+                    state.slots.len(),
+                    ours.len()
+                ),
+            ));
+        }
+        for ((variable, slot), (name, value)) in ours.iter().zip(&state.slots) {
+            let shape = slot.to_tensor().shape().to_vec();
+            if value.shape() != shape.as_slice() || value.dtype() != slot.dtype() {
+                return Err(slot_err(
+                    variable,
+                    slot.name(),
+                    format!(
+                        "is {} {shape:?}, the state's `{name}` {} {:?}",
+                        slot.dtype(),
+                        value.dtype(),
+                        value.shape()
+                    ),
+                ));
+            }
+        }
+        if let Some(lr) = state.learning_rate {
+            check(
+                self.name(),
+                "learning_rate",
+                f64::from(lr),
+                Allowed::NonNegative,
+                "",
+            )?;
+        }
+        let base = self.base_mut();
+        let values = state.slots.iter().map(|(_, v)| v);
+        let slots = base.states.iter_mut().flat_map(|st| st.slots.iter_mut());
+        for (slot, value) in slots.zip(values) {
+            by_dtype!(value.dtype(), T => {
+                if let (Some(a), Ok(v)) = (slot.array_mut::<T>(), value.value().view::<T>()) {
+                    a.assign(&v);
+                }
+            });
+        }
+        base.iterations = state.iterations;
+        if let (Some(lr), LearningRate::Constant(_)) = (state.learning_rate, &base.learning_rate) {
+            base.learning_rate = LearningRate::Constant(lr);
+            base.current_learning_rate = lr;
+        }
+        Ok(())
+    }
 }
 
 /// What every optimizer can do with gradients, for concrete optimizers and `dyn Optimizer`
@@ -792,4 +934,17 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     result?;
     this.base_mut().iterations += 1;
     Ok(this.iterations())
+}
+
+/// An optimizer's state ([`Optimizer::state`]), what Keras 3 saves as `optimizer.variables`:
+/// the step count, the learning rate when it is a constant, and the slots.
+#[derive(Debug, Clone)]
+pub struct OptimizerState {
+    /// `iterations`: the steps applied.
+    pub iterations: u64,
+    /// The constant learning rate (a float32, as Keras keeps it); `None` under a schedule.
+    pub learning_rate: Option<f32>,
+    /// Every slot, `slot/variable` (`m/dense/kernel`), variable by variable in the order the
+    /// optimizer first saw them, each variable's slots in the order it made them.
+    pub slots: Vec<(String, Tensor)>,
 }

@@ -124,13 +124,14 @@ fn dtype_name(dtype: DType) -> &'static str {
 }
 
 /// Checks each entry against the array stored under `key(entry)`, and that every stored array
-/// belongs to an entry; then, and only then, assigns them all. The first mismatch is the error.
-pub(crate) fn assign_all(
+/// belongs to an entry; returns the values in the entries' order. The first mismatch is the
+/// error.
+pub(crate) fn check_all(
     path: &Path,
     entries: &[Entry],
     stored: Vec<(String, Stored)>,
     key: impl Fn(&Entry) -> &str,
-) -> Result<()> {
+) -> Result<Vec<Tensor>> {
     let mut by_key: HashMap<String, Stored> = stored.into_iter().collect();
     let mut values = Vec::with_capacity(entries.len());
     for e in entries {
@@ -189,6 +190,11 @@ pub(crate) fn assign_all(
             key: k.clone(),
         });
     }
+    Ok(values)
+}
+
+/// Assigns values [`check_all`] accepted.
+pub(crate) fn assign_checked(path: &Path, entries: &[Entry], values: Vec<Tensor>) -> Result<()> {
     for (e, t) in entries.iter().zip(values) {
         // shape and dtype checked above: assign cannot refuse
         e.var.assign(t).map_err(|err| {
@@ -199,4 +205,15 @@ pub(crate) fn assign_all(
         })?;
     }
     Ok(())
+}
+
+/// [`check_all`], then, when everything fits, [`assign_checked`].
+pub(crate) fn assign_all(
+    path: &Path,
+    entries: &[Entry],
+    stored: Vec<(String, Stored)>,
+    key: impl Fn(&Entry) -> &str,
+) -> Result<()> {
+    let values = check_all(path, entries, stored, key)?;
+    assign_checked(path, entries, values)
 }

@@ -59,11 +59,13 @@ mod entries;
 mod error;
 mod h5_file;
 mod npz_file;
+mod optimizer_state;
 mod safetensors_file;
 
 use std::path::Path;
 
 use tapegrad_nn::Layer;
+use tapegrad_optim::Optimizer;
 
 pub use error::{Error, Result};
 
@@ -194,4 +196,146 @@ fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file
         tree.dataset(&e.h5, h5_file::Values::Tensor(e.var.snapshot()));
     }
     tree
+}
+
+/// [`save_weights`] with the optimizer's state beside the weights, as Keras 3's
+/// `model.save_weights` writes a compiled model's: `optimizer/vars/0` the iteration count
+/// (int64), `optimizer/vars/1` the learning rate (float32, when constant), then the slots in
+/// Keras's order. `.weights.h5` files only (the other formats hold weights).
+///
+/// A training stopped after a save and resumed after [`load_weights_with_optimizer`] gives
+/// the same bits as one that ran through.
+///
+/// ```
+/// use tapegrad_autodiff::{reduce_sum, square, Tensor};
+/// use tapegrad_nn::{Dense, Layer};
+/// use tapegrad_optim::{Adam, Optimizer, OptimizerExt};
+/// let mut model = Dense::new(1).name("d");
+/// model.build(&[2])?;
+/// let mut opt = Adam::new(0.01);
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
+/// let vars = model.trainable_variables();
+/// let refs: Vec<_> = vars.iter().collect();
+/// opt.minimize(|| reduce_sum(square(model.call(&x).unwrap())?, None, false), &refs)?;
+/// let path = std::env::temp_dir().join("tapegrad_saving_doc_opt.weights.h5");
+/// tapegrad_saving::save_weights_with_optimizer(&model, &opt, &path)?;
+///
+/// let mut resumed = Adam::new(0.01);
+/// tapegrad_saving::load_weights_with_optimizer(&model, &mut resumed, &path)?;
+/// assert_eq!(resumed.iterations(), 1);
+/// assert!(resumed.slot(&vars[0], "v").unwrap().equals(&opt.slot(&vars[0], "v").unwrap()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_weights_with_optimizer(
+    model: &dyn Layer,
+    optimizer: &dyn Optimizer,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let format = Format::from_path(path)?;
+    let (entries, groups) = entries::model_entries(model, path)?;
+    match format {
+        Format::WeightsH5 => {
+            let mut tree = h5_tree(&entries, &groups);
+            add_optimizer(&mut tree, path, optimizer)?;
+            write_atomic(path, &tree.to_bytes(path)?)
+        }
+        _ => Err(no_optimizer_state(path)),
+    }
+}
+
+fn no_optimizer_state(path: &Path) -> Error {
+    error::model_err(
+        path,
+        "an optimizer's state is kept in .weights.h5 and .keras files (this format holds weights only)",
+    )
+}
+
+/// The optimizer's `vars` group, in Keras 3's layout.
+fn add_optimizer(tree: &mut h5_file::Tree, path: &Path, optimizer: &dyn Optimizer) -> Result<()> {
+    let group = format!("{OPTIMIZER_GROUP}vars");
+    tree.group(&group, &optimizer_state::keras_name(optimizer));
+    for (i, v) in optimizer_state::to_values(path, optimizer)?
+        .into_iter()
+        .enumerate()
+    {
+        tree.dataset(&format!("{group}/{i}"), v);
+    }
+    Ok(())
+}
+
+/// [`load_weights`] and the optimizer's state saved beside the weights (see
+/// [`save_weights_with_optimizer`]). The optimizer is built on the model's trainable
+/// variables first (Keras's `optimizer.build`), which makes the slots it lacks; then the
+/// weights and every optimizer variable (count, shapes, dtypes) are checked, and only when all
+/// fit are the model and the optimizer assigned.
+pub fn load_weights_with_optimizer(
+    model: &dyn Layer,
+    optimizer: &mut dyn Optimizer,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let format = Format::from_path(path)?;
+    let (entries, _) = entries::model_entries(model, path)?;
+    if format != Format::WeightsH5 {
+        return Err(no_optimizer_state(path));
+    }
+    optimizer_state::refuse_unsaved(path, optimizer)?;
+    let datasets = h5_file::read(path, read_file(path)?)?;
+    let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
+        .into_iter()
+        .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
+    let stored = model_part
+        .into_iter()
+        .map(|(k, r)| (k, r.into_stored()))
+        .collect();
+    let values = entries::check_all(path, &entries, stored, |e| &e.h5)?;
+    let state = optimizer_part(path, optimizer, model, opt_part)?;
+    entries::assign_checked(path, &entries, values)?;
+    optimizer.set_state(&state).map_err(|e| Error::Optimizer {
+        path: path.to_path_buf(),
+        optimizer: optimizer.name().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The optimizer's state in `datasets` (`optimizer/vars/<i>`, each index once from 0), for
+/// the optimizer built on `model`'s trainable variables.
+fn optimizer_part(
+    path: &Path,
+    optimizer: &mut dyn Optimizer,
+    model: &dyn Layer,
+    datasets: Vec<(String, h5_file::Read)>,
+) -> Result<tapegrad_optim::OptimizerState> {
+    let group = format!("{OPTIMIZER_GROUP}vars");
+    let name = optimizer.name().to_string();
+    let opt_err = |message: String| Error::Optimizer {
+        path: path.to_path_buf(),
+        optimizer: name.clone(),
+        message,
+    };
+    if datasets.is_empty() {
+        return Err(opt_err(format!(
+            "the file has no optimizer state (no `{group}` group)"
+        )));
+    }
+    let mut indexed: Vec<(usize, h5_file::Read)> = Vec::with_capacity(datasets.len());
+    for (k, r) in datasets {
+        let i = k
+            .strip_prefix(&format!("{group}/"))
+            .and_then(|i| i.parse::<usize>().ok())
+            .ok_or_else(|| opt_err(format!("`{k}` is not one of Keras's `{group}/<index>`")))?;
+        indexed.push((i, r));
+    }
+    indexed.sort_by_key(|(i, _)| *i);
+    if let Some((j, (i, _))) = indexed.iter().enumerate().find(|(j, (i, _))| j != i) {
+        return Err(opt_err(format!(
+            "`{group}/{j}` is missing (next: `{group}/{i}`)"
+        )));
+    }
+    let trainable = model.trainable_variables();
+    let refs: Vec<&tapegrad_autodiff::Variable> = trainable.iter().collect();
+    optimizer.build(&refs).map_err(|e| opt_err(e.to_string()))?;
+    let stored = indexed.into_iter().map(|(_, r)| r).collect();
+    optimizer_state::from_values(path, optimizer, &group, stored)
 }

@@ -1,0 +1,214 @@
+//! An optimizer's state in Keras 3's order (`optimizer.variables`): the iteration count
+//! (int64), the learning rate when it is a constant (float32), then the slots, grouped as
+//! Keras's `build` creates them.
+//!
+//! Keras makes the slots with one `add_optimizer_variables(var_list, names)` call per group:
+//! the slots of one call interleave variable by variable, the calls follow one another. So
+//! Adam's are `m, v` of the first variable, `m, v` of the second, ... (then every `vhat` with
+//! AMSGrad); RMSprop's every `velocity`, then every `momentum`, then every `average_gradient`.
+//! tapegrad keeps them variable by variable; [`keras_order`] maps one order to the other.
+
+use std::path::Path;
+
+use tapegrad_autodiff::{DType, Tensor};
+use tapegrad_optim::{Optimizer, OptimizerState};
+
+use crate::entries::Stored;
+use crate::error::{Error, Result};
+use crate::h5_file::{Read, Values};
+
+/// Whether Keras creates slot `name` in the same call as the slot before it (`prev`).
+fn same_call(prev: &str, name: &str) -> bool {
+    matches!(
+        (prev, name),
+        ("m", "v") | ("m", "u") | ("accumulated_grad", "accumulated_delta_var")
+    )
+}
+
+/// The positions of `slots` (tapegrad's order, `slot/variable` names) in Keras's order.
+pub(crate) fn keras_order(slots: &[(String, Tensor)]) -> Vec<usize> {
+    // each variable's slots, in tapegrad's order: runs of one variable name
+    let mut per_var: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, (name, _)) in slots.iter().enumerate() {
+        let var = name.split_once('/').map_or("", |(_, v)| v);
+        match per_var.last_mut() {
+            Some((v, idx)) if *v == var => idx.push(i),
+            _ => per_var.push((var, vec![i])),
+        }
+    }
+    let slot_name = |i: usize| slots[i].0.split_once('/').map_or("", |(s, _)| s);
+    // the calls, as ranges of slot positions within a variable
+    let mut calls: Vec<std::ops::Range<usize>> = Vec::new();
+    if let Some((_, first)) = per_var.first() {
+        for k in 0..first.len() {
+            match calls.last_mut() {
+                Some(r) if same_call(slot_name(first[k - 1]), slot_name(first[k])) => r.end = k + 1,
+                _ => calls.push(k..k + 1),
+            }
+        }
+    }
+    let mut order = Vec::with_capacity(slots.len());
+    for call in &calls {
+        for (_, idx) in &per_var {
+            order.extend(call.clone().filter_map(|k| idx.get(k).copied()));
+        }
+    }
+    // variables with another slot count than the first (none in tapegrad's optimizers) last
+    for i in 0..slots.len() {
+        if !order.contains(&i) {
+            order.push(i);
+        }
+    }
+    order
+}
+
+/// Keras's name of an optimizer (`adam`, `sgd`), the `name` of its `vars` group.
+pub(crate) fn keras_name(optimizer: &dyn Optimizer) -> String {
+    optimizer.name().to_lowercase()
+}
+
+/// Nadam keeps a running product outside its slots, which the state does not hold yet.
+pub(crate) fn refuse_unsaved(path: &Path, optimizer: &dyn Optimizer) -> Result<()> {
+    if optimizer.name() == "Nadam" {
+        return Err(opt_err(
+            path,
+            optimizer,
+            "Nadam's running product `u_product` is not part of its state yet: it cannot be saved or loaded".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn opt_err(path: &Path, optimizer: &dyn Optimizer, message: String) -> Error {
+    Error::Optimizer {
+        path: path.to_path_buf(),
+        optimizer: optimizer.name().to_string(),
+        message,
+    }
+}
+
+/// The optimizer's variables as Keras 3 saves them: `(index, values)` for `optimizer/vars/<index>`.
+pub(crate) fn to_values(path: &Path, optimizer: &dyn Optimizer) -> Result<Vec<Values>> {
+    refuse_unsaved(path, optimizer)?;
+    let state = optimizer.state();
+    let iterations = i64::try_from(state.iterations).map_err(|_| {
+        opt_err(
+            path,
+            optimizer,
+            "more iterations than an int64 holds".into(),
+        )
+    })?;
+    let mut out = vec![Values::I64(iterations)];
+    if let Some(lr) = state.learning_rate {
+        out.push(Values::Tensor(Tensor::scalar(lr)));
+    }
+    for i in keras_order(&state.slots) {
+        out.push(Values::Tensor(state.slots[i].1.clone()));
+    }
+    Ok(out)
+}
+
+fn describe(r: &Read) -> String {
+    match r {
+        Read::Stored(Stored::Tensor(t)) => format!(
+            "{} {:?}",
+            match t.dtype() {
+                DType::F32 => "float32",
+                DType::F64 => "float64",
+            },
+            t.shape()
+        ),
+        Read::Stored(Stored::Unsupported { dtype, shape }) => format!("{dtype} {shape:?}"),
+        Read::I64(shape, _) => format!("int64 {shape:?}"),
+    }
+}
+
+/// The state `stored` (`optimizer/vars/<i>` in order) holds for an optimizer built on the
+/// model's variables, every count, shape and dtype checked; nothing is assigned here.
+pub(crate) fn from_values(
+    path: &Path,
+    optimizer: &dyn Optimizer,
+    group: &str,
+    stored: Vec<Read>,
+) -> Result<OptimizerState> {
+    refuse_unsaved(path, optimizer)?;
+    let ours = optimizer.state();
+    let lead = 1 + usize::from(ours.learning_rate.is_some());
+    let expected = lead + ours.slots.len();
+    if stored.len() != expected {
+        return Err(opt_err(
+            path,
+            optimizer,
+            format!(
+                "{group} holds {} variables, the optimizer has {expected} (iteration, {}{} slots for the model's trainable variables)",
+                stored.len(),
+                if ours.learning_rate.is_some() { "learning_rate, " } else { "" },
+                ours.slots.len()
+            ),
+        ));
+    }
+    let at = |i: usize| format!("{group}/{i}");
+    let iterations = match &stored[0] {
+        Read::I64(shape, v) if shape.is_empty() && v.len() == 1 && v[0] >= 0 => v[0] as u64,
+        other => {
+            return Err(opt_err(
+                path,
+                optimizer,
+                format!(
+                    "{} (iteration) must be an int64 scalar ≥ 0, is {}",
+                    at(0),
+                    describe(other)
+                ),
+            ))
+        }
+    };
+    let learning_rate = match ours.learning_rate {
+        None => None,
+        Some(_) => match &stored[1] {
+            Read::Stored(Stored::Tensor(t)) if t.shape().is_empty() && t.dtype() == DType::F32 => {
+                Some(t.item().unwrap_or(0.0) as f32)
+            }
+            other => {
+                return Err(opt_err(
+                    path,
+                    optimizer,
+                    format!(
+                        "{} (learning_rate) must be a float32 scalar, is {}",
+                        at(1),
+                        describe(other)
+                    ),
+                ))
+            }
+        },
+    };
+    let order = keras_order(&ours.slots);
+    let mut slots = ours.slots.clone();
+    for (j, &i) in order.iter().enumerate() {
+        let (name, mine) = &ours.slots[i];
+        let k = lead + j;
+        match &stored[k] {
+            Read::Stored(Stored::Tensor(t))
+                if t.shape() == mine.shape() && t.dtype() == mine.dtype() =>
+            {
+                slots[i].1 = t.clone();
+            }
+            other => {
+                return Err(opt_err(
+                    path,
+                    optimizer,
+                    format!(
+                        "{} (slot `{name}`) is {} in the file, the optimizer's {}",
+                        at(k),
+                        describe(other),
+                        describe(&Read::Stored(Stored::Tensor(mine.clone())))
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(OptimizerState {
+        iterations,
+        learning_rate,
+        slots,
+    })
+}
