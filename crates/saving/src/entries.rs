@@ -7,7 +7,7 @@ use std::path::Path;
 use tapegrad_autodiff::{DType, Tensor, Variable};
 use tapegrad_nn::Layer;
 
-use crate::error::{model_err, Error, Result};
+use crate::error::{model_err, Error, Result, VariableAt};
 
 /// One variable of a model and its two names in files.
 #[derive(Debug, Clone)]
@@ -136,13 +136,17 @@ pub(crate) fn check_all(
     let mut values = Vec::with_capacity(entries.len());
     for e in entries {
         let k = key(e);
-        let (layer, variable, key) = (e.layer.clone(), e.name.clone(), k.to_string());
+        let at = || {
+            Box::new(VariableAt {
+                layer: e.layer.clone(),
+                variable: e.name.clone(),
+                key: k.to_string(),
+            })
+        };
         let Some(s) = by_key.remove(k) else {
             return Err(Error::Missing {
                 path: path.to_path_buf(),
-                layer,
-                variable,
-                key,
+                at: at(),
             });
         };
         let expected = dtype_name(e.var.dtype()).to_string();
@@ -150,9 +154,7 @@ pub(crate) fn check_all(
             Stored::Unsupported { dtype, shape } => {
                 return Err(Error::UnsupportedDType {
                     path: path.to_path_buf(),
-                    layer,
-                    variable,
-                    key,
+                    at: at(),
                     expected,
                     found: match shape {
                         Some(shape) => format!("{dtype} {shape:?}"),
@@ -165,9 +167,7 @@ pub(crate) fn check_all(
         if t.shape() != e.var.shape() {
             return Err(Error::Shape {
                 path: path.to_path_buf(),
-                layer,
-                variable,
-                key,
+                at: at(),
                 expected: e.var.shape().to_vec(),
                 found: t.shape().to_vec(),
             });
@@ -175,9 +175,7 @@ pub(crate) fn check_all(
         if t.dtype() != e.var.dtype() {
             return Err(Error::DType {
                 path: path.to_path_buf(),
-                layer,
-                variable,
-                key,
+                at: at(),
                 expected,
                 found: dtype_name(t.dtype()).to_string(),
             });

@@ -45,16 +45,12 @@ pub enum Error {
         message: String,
     },
     /// The model has a variable the file does not hold.
-    #[error("{}: layer `{layer}`: variable `{variable}` ({key}) is not in the file", path.display())]
+    #[error("{}: {at} is not in the file", path.display())]
     Missing {
         /// The file.
         path: PathBuf,
-        /// The layer that owns the variable.
-        layer: String,
-        /// The variable's name.
-        variable: String,
-        /// Where it was looked for in the file.
-        key: String,
+        /// The layer, the variable and where it was looked for in the file.
+        at: Box<VariableAt>,
     },
     /// The file holds an entry the model has no variable for.
     #[error("{}: `{key}` is in the file but the model has no such variable", path.display())]
@@ -66,18 +62,14 @@ pub enum Error {
     },
     /// A stored array has another shape than the variable.
     #[error(
-        "{}: layer `{layer}`: variable `{variable}` ({key}) has shape {expected:?} in the model, {found:?} in the file",
+        "{}: {at} has shape {expected:?} in the model, {found:?} in the file",
         path.display()
     )]
     Shape {
         /// The file.
         path: PathBuf,
-        /// The layer that owns the variable.
-        layer: String,
-        /// The variable's name.
-        variable: String,
-        /// The entry in the file.
-        key: String,
+        /// The layer, the variable and its entry in the file.
+        at: Box<VariableAt>,
         /// The variable's shape.
         expected: Vec<usize>,
         /// The stored shape.
@@ -85,18 +77,14 @@ pub enum Error {
     },
     /// A stored array has another dtype than the variable.
     #[error(
-        "{}: layer `{layer}`: variable `{variable}` ({key}) is {expected} in the model, {found} in the file",
+        "{}: {at} is {expected} in the model, {found} in the file",
         path.display()
     )]
     DType {
         /// The file.
         path: PathBuf,
-        /// The layer that owns the variable.
-        layer: String,
-        /// The variable's name.
-        variable: String,
-        /// The entry in the file.
-        key: String,
+        /// The layer, the variable and its entry in the file.
+        at: Box<VariableAt>,
         /// The variable's dtype.
         expected: String,
         /// The stored dtype.
@@ -104,18 +92,14 @@ pub enum Error {
     },
     /// A stored array has a dtype tapegrad does not have (float16, an integer, ...).
     #[error(
-        "{}: layer `{layer}`: variable `{variable}` ({key}) is stored as {found}, a dtype tapegrad does not have (the model's is {expected})",
+        "{}: {at} is stored as {found}, a dtype tapegrad does not have (the model's is {expected})",
         path.display()
     )]
     UnsupportedDType {
         /// The file.
         path: PathBuf,
-        /// The layer that owns the variable.
-        layer: String,
-        /// The variable's name.
-        variable: String,
-        /// The entry in the file.
-        key: String,
+        /// The layer, the variable and its entry in the file.
+        at: Box<VariableAt>,
         /// The variable's dtype.
         expected: String,
         /// The stored dtype, and shape when known.
@@ -140,6 +124,28 @@ pub enum Error {
         /// What does not fit.
         message: String,
     },
+}
+
+/// A model's variable and its entry in a file, shown in messages as
+/// ``layer `dense`: variable `dense/kernel` (layers/dense/vars/0)``.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableAt {
+    /// The layer that owns the variable.
+    pub layer: String,
+    /// The variable's name (`dense/kernel`).
+    pub variable: String,
+    /// Its entry in the file (`dense/kernel`, `layers/dense/vars/0`).
+    pub key: String,
+}
+
+impl std::fmt::Display for VariableAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "layer `{}`: variable `{}` ({})",
+            self.layer, self.variable, self.key
+        )
+    }
 }
 
 /// `Result` with [`Error`].

@@ -58,6 +58,7 @@
 mod entries;
 mod error;
 mod h5_file;
+mod keras_archive;
 mod npz_file;
 mod optimizer_state;
 mod safetensors_file;
@@ -67,7 +68,7 @@ use std::path::Path;
 use tapegrad_nn::Layer;
 use tapegrad_optim::Optimizer;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, VariableAt};
 
 /// A weights file's format, from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub enum Format {
     Npz,
     /// Keras 3's `.weights.h5`.
     WeightsH5,
+    /// Keras 3's `.keras` archive (read by [`load_model`]; its weights by [`load_weights`]).
+    Keras,
 }
 
 impl Format {
@@ -102,6 +105,8 @@ impl Format {
             Ok(Format::Npz)
         } else if name.ends_with(".weights.h5") {
             Ok(Format::WeightsH5)
+        } else if name.ends_with(".keras") {
+            Ok(Format::Keras)
         } else {
             Err(Error::UnknownFormat {
                 path: path.to_path_buf(),
@@ -144,6 +149,10 @@ pub fn save_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
         Format::Safetensors => write_atomic(path, &safetensors_file::to_bytes(path, &entries)?),
         Format::Npz => npz_file::write(path, &entries),
         Format::WeightsH5 => write_atomic(path, &h5_tree(&entries, &groups).to_bytes(path)?),
+        Format::Keras => Err(error::model_err(
+            path,
+            "a .keras archive holds a model, not weights alone: use save_model",
+        )),
     }
 }
 
@@ -170,16 +179,32 @@ pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let stored = match format {
         Format::Safetensors => safetensors_file::from_bytes(path, &read_file(path)?)?,
         Format::Npz => npz_file::read(path)?,
-        Format::WeightsH5 => {
-            let datasets = h5_file::read(path, read_file(path)?)?;
-            let model_part = datasets
-                .into_iter()
-                .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP));
-            let stored = model_part.map(|(k, r)| (k, r.into_stored())).collect();
-            return entries::assign_all(path, &entries, stored, |e| &e.h5);
+        Format::WeightsH5 | Format::Keras => {
+            let (at, bytes) = h5_bytes(path, format)?;
+            return load_h5(&at, &entries, bytes);
         }
     };
     entries::assign_all(path, &entries, stored, |e| &e.name)
+}
+
+/// The HDF5 bytes of a `.weights.h5` file or of a `.keras` archive's `model.weights.h5`,
+/// with the path messages name (`m.keras/model.weights.h5` for an archive).
+fn h5_bytes(path: &Path, format: Format) -> Result<(std::path::PathBuf, Vec<u8>)> {
+    let bytes = read_file(path)?;
+    if format == Format::Keras {
+        let archive = keras_archive::read(path, bytes)?;
+        return Ok((keras_archive::weights_path(path), archive.weights));
+    }
+    Ok((path.to_path_buf(), bytes))
+}
+
+/// Loads a model's part of Keras 3's HDF5 weights (the optimizer's ignored), whole or not at all.
+fn load_h5(at: &Path, entries: &[entries::Entry], bytes: Vec<u8>) -> Result<()> {
+    let model_part = h5_file::read(at, bytes)?
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP));
+    let stored = model_part.map(|(k, r)| (k, r.into_stored())).collect();
+    entries::assign_all(at, entries, stored, |e| &e.h5)
 }
 
 /// Where Keras 3 keeps an optimizer's variables in a `.weights.h5` file.
@@ -277,11 +302,13 @@ pub fn load_weights_with_optimizer(
     let path = path.as_ref();
     let format = Format::from_path(path)?;
     let (entries, _) = entries::model_entries(model, path)?;
-    if format != Format::WeightsH5 {
+    if !matches!(format, Format::WeightsH5 | Format::Keras) {
         return Err(no_optimizer_state(path));
     }
     optimizer_state::refuse_unsaved(path, optimizer)?;
-    let datasets = h5_file::read(path, read_file(path)?)?;
+    let (at, bytes) = h5_bytes(path, format)?;
+    let path = at.as_path();
+    let datasets = h5_file::read(path, bytes)?;
     let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
         .into_iter()
         .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
@@ -338,4 +365,59 @@ fn optimizer_part(
     optimizer.build(&refs).map_err(|e| opt_err(e.to_string()))?;
     let stored = indexed.into_iter().map(|(_, r)| r).collect();
     optimizer_state::from_values(path, optimizer, &group, stored)
+}
+
+/// The `Sequential` model of a `.keras` archive (Keras 3's `model.save`), built from its
+/// `config.json` (an `InputLayer`, then `Dense` layers: units, activation, bias, dtype) with
+/// its weights from `model.weights.h5`, ready to predict and to train. Another layer or model
+/// class is an error naming it.
+///
+/// ```no_run
+/// let model = tapegrad_saving::load_model("trained.keras")?;
+/// # Ok::<(), tapegrad_saving::Error>(())
+/// ```
+pub fn load_model(path: impl AsRef<Path>) -> Result<tapegrad_nn::Sequential> {
+    let path = path.as_ref();
+    let archive = keras_archive::read(path, read_file(path)?)?;
+    let model = keras_archive::model_from_config(path, &archive.config)?;
+    let at = keras_archive::weights_path(path);
+    let (entries, _) = entries::model_entries(&model, &at)?;
+    load_h5(&at, &entries, archive.weights)?;
+    Ok(model)
+}
+
+/// Saves a `Sequential` model of `Dense` layers as a `.keras` archive that Keras 3's
+/// `keras.saving.load_model` reads: `config.json` (the layers: units, activation, bias, dtype),
+/// `metadata.json`, and the weights in `model.weights.h5`. Written atomically.
+///
+/// The `Layer` trait gives no layer's configuration, so each Dense layer's activation is
+/// recognised from its outputs (on inputs of both signs along each axis); the initializers
+/// written are Keras's defaults (they do not matter to a trained model). No optimizer is
+/// saved: keep its state with [`save_weights_with_optimizer`].
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer, Sequential};
+/// let mut model = Sequential::new()
+///     .layer(Dense::new(3).activation("tanh")?.name("hidden"))?
+///     .layer(Dense::new(1).name("out"))?;
+/// model.build(&[1, 2])?;
+/// let path = std::env::temp_dir().join("tapegrad_saving_doc_model.keras");
+/// tapegrad_saving::save_model(&model, &path)?;
+/// let back = tapegrad_saving::load_model(&path)?;
+/// assert!(back.get_weights().iter().zip(model.get_weights()).all(|(a, b)| a.equals(&b)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_model(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    if Format::from_path(path)? != Format::Keras {
+        return Err(error::model_err(
+            path,
+            "a model is saved as a .keras archive",
+        ));
+    }
+    let config = keras_archive::config_of(path, model)?;
+    let at = keras_archive::weights_path(path);
+    let (entries, groups) = entries::model_entries(model, &at)?;
+    let weights = h5_tree(&entries, &groups).to_bytes(&at)?;
+    write_atomic(path, &keras_archive::to_bytes(path, &config, &weights)?)
 }

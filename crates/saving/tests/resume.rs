@@ -59,6 +59,9 @@ fn loads_kerass_optimizer_variables_in_kerass_order() {
     assert!(same_bits(&ours, &expected[2..]));
 }
 
+/// A fresh optimizer of one configuration, for each of the runs compared.
+type MakeOptimizer = Box<dyn Fn() -> Box<dyn Optimizer>>;
+
 fn resumes_bit_for_bit(make: &dyn Fn() -> Box<dyn Optimizer>, label: &str) {
     let (x, y) = data();
     let dir = tmp();
@@ -100,7 +103,7 @@ fn resumes_bit_for_bit(make: &dyn Fn() -> Box<dyn Optimizer>, label: &str) {
 
 #[test]
 fn a_resumed_training_equals_one_that_ran_through() {
-    let cases: Vec<(&str, Box<dyn Fn() -> Box<dyn Optimizer>>)> = vec![
+    let cases: Vec<(&str, MakeOptimizer)> = vec![
         ("adam", Box::new(|| Box::new(Adam::new(0.01)))),
         (
             "adam amsgrad",
