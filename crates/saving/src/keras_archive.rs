@@ -93,8 +93,14 @@ fn input_width(model: &Value) -> Option<Vec<usize>> {
         .or_else(|| shape(&model["build_config"]["input_shape"]))
 }
 
-/// The Sequential model `config.json` describes, built, its weights not yet loaded.
-pub(crate) fn model_from_config(path: &Path, config: &Value) -> Result<Sequential> {
+/// The Sequential model `config.json` describes, built, its weights not yet loaded. A config
+/// that describes more weights than `weights_len` bytes hold is refused before anything is
+/// allocated (a garbled `units` must not ask for terabytes).
+pub(crate) fn model_from_config(
+    path: &Path,
+    config: &Value,
+    weights_len: usize,
+) -> Result<Sequential> {
     let class = config["class_name"].as_str().unwrap_or("?");
     if class != "Sequential" {
         return Err(model_err(
@@ -107,6 +113,14 @@ pub(crate) fn model_from_config(path: &Path, config: &Value) -> Result<Sequentia
     let layers = config["config"]["layers"]
         .as_array()
         .ok_or_else(|| format_err(path, "`config.json` lists no layers"))?;
+    let width = input_width(config).ok_or_else(|| {
+        format_err(
+            path,
+            "`config.json` gives no input shape (no InputLayer, no build_config)",
+        )
+    })?;
+    let mut fan_in = width.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+    let mut bytes = Some(0u64);
     for layer in layers {
         let class = layer["class_name"].as_str().unwrap_or("?");
         let c = &layer["config"];
@@ -124,6 +138,18 @@ pub(crate) fn model_from_config(path: &Path, config: &Value) -> Result<Sequentia
         let units = c["units"]
             .as_u64()
             .ok_or_else(|| format_err(path, format!("layer `{lname}`: no `units`")))?;
+        // kernel and bias, at 4 bytes a float32 or more
+        let params = fan_in.and_then(|n| n.checked_add(1)?.checked_mul(units));
+        bytes = bytes
+            .zip(params)
+            .and_then(|(b, p)| b.checked_add(p.checked_mul(4)?));
+        if bytes.is_none_or(|b| b > weights_len as u64) {
+            return Err(format_err(
+                path,
+                format!("layer `{lname}`: config.json describes more weights than model.weights.h5's {weights_len} bytes hold"),
+            ));
+        }
+        fan_in = Some(units);
         let activation = c["activation"].as_str().unwrap_or("linear");
         let dense = Dense::new(units as usize)
             .name(lname)
@@ -133,12 +159,6 @@ pub(crate) fn model_from_config(path: &Path, config: &Value) -> Result<Sequentia
             .map_err(|e| model_err(path, format!("layer `{lname}`: {e}")))?;
         model.add(dense);
     }
-    let width = input_width(config).ok_or_else(|| {
-        format_err(
-            path,
-            "`config.json` gives no input shape (no InputLayer, no build_config)",
-        )
-    })?;
     let mut shape = vec![1];
     shape.extend(width);
     model

@@ -1,17 +1,36 @@
 //! # tapegrad-saving
 //!
 //! Weights in and out: [`save_weights`] and [`load_weights`] for any [`Layer`] (a `Dense`, a
-//! `Sequential`, a layer of your own), the format taken from the file's name:
+//! `Sequential`, a layer of your own), the format taken from the file's name ([`Format`]);
+//! [`save_weights_with_optimizer`] / [`load_weights_with_optimizer`] with an optimizer's
+//! state, so that a training stopped and resumed gives the bits of one that ran through;
+//! [`save_model`] / [`load_model`] for Keras 3's `.keras` archives of `Sequential` models.
 //!
 //! | name ends in | format | names in the file |
 //! |---|---|---|
 //! | `.safetensors` | the `safetensors` crate's format | each variable's name, Keras's weight name: `dense/kernel`, `dense/bias` |
 //! | `.npz` | numpy's `np.savez` (a zip of `.npy` members, stored) | the same names: `np.load(f)["dense/kernel"]` |
-//! | `.weights.h5` | Keras 3's `model.save_weights` / `load_weights` | Keras 3's layout: `layers/dense/vars/0`, `layers/dense/vars/1`, ... |
+//! | `.weights.h5` | Keras 3's `model.save_weights` / `load_weights` | Keras 3's layout: `layers/dense/vars/0`, `layers/dense/vars/1`, ...; `optimizer/vars/0`, ... |
+//! | `.keras` | Keras 3's `model.save` / `keras.saving.load_model` | `config.json`, `metadata.json`, `model.weights.h5` (the layout above) |
 //!
-//! Names: a variable is keyed by its own name, `layer/weight` as Keras names a weight
-//! (tf.keras's `weight.name` without `:0`, Keras 3's `weight.path` inside the model). Two
-//! variables of one name cannot be saved by name: that is an error, not a silent overwrite.
+//! Names: in `.safetensors` and `.npz` a variable is keyed by its own name, `layer/weight` as
+//! Keras names a weight (tf.keras's `weight.name` without `:0`, Keras 3's `weight.path`
+//! inside the model). Two variables of one name cannot be saved by name: that is an error,
+//! not a silent overwrite. Keras 3's HDF5 layout keys them by layer and position instead.
+//!
+//! Optimizer state (`.weights.h5` and `.keras`): Keras 3's `optimizer.variables` in its order
+//! — the iteration count (int64), the learning rate (float32, when constant), then the slots
+//! as Keras's `build` makes them (Adam's `m`, `v` of each variable in turn; RMSprop's every
+//! `velocity`, then every `momentum`, ...). Nadam keeps a running product outside its slots
+//! and is refused for now rather than resumed with other bits.
+//!
+//! HDF5 without a C library: through `hdf5-pure`, a pure-Rust reader and writer (MIT/Apache,
+//! maintained, no build script), rather than the small subset of HDF5 Keras uses written
+//! here: it reads the superblock-0 files with symbol-table groups that h5py writes
+//! (`data/keras/files/keras/`), and h5py and Keras 3 read its files (`data/keras/files/ours/`,
+//! checked by `gen_weight_files.py --verify`). The `hdf5` crates bind libhdf5 and need it
+//! installed. Only contiguous float32/float64/int64 datasets are read into variables; any
+//! other dtype is an error naming it.
 //!
 //! Writes are atomic: the bytes go to a temporary file in the target's directory, which is
 //! then renamed over the target, so a reader sees the old file or the new one, never a part.
@@ -379,7 +398,7 @@ fn optimizer_part(
 pub fn load_model(path: impl AsRef<Path>) -> Result<tapegrad_nn::Sequential> {
     let path = path.as_ref();
     let archive = keras_archive::read(path, read_file(path)?)?;
-    let model = keras_archive::model_from_config(path, &archive.config)?;
+    let model = keras_archive::model_from_config(path, &archive.config, archive.weights.len())?;
     let at = keras_archive::weights_path(path);
     let (entries, _) = entries::model_entries(&model, &at)?;
     load_h5(&at, &entries, archive.weights)?;

@@ -131,6 +131,15 @@ fn bad_archives_are_one_line_errors() {
         ],
     );
     check(&p, "layer `dense_1`: variable `dense_1/kernel` (layers/dense_1/vars/0) has shape [4, 3] in the model, [4, 2] in the file");
+    let huge = text.replace("\"units\":4", "\"units\":4000000000000");
+    let p = archive(
+        dir.path(),
+        &[
+            ("config.json", huge.as_bytes()),
+            ("model.weights.h5", &weights),
+        ],
+    );
+    check(&p, "layer `dense`: config.json describes more weights than model.weights.h5's 14512 bytes hold");
     std::fs::write(&p, b"PK not really").unwrap();
     let err = load_model(&p).unwrap_err().to_string();
     assert!(err.contains("not a .keras archive"), "{err}");
