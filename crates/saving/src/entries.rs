@@ -30,14 +30,25 @@ pub(crate) struct VarsGroup {
     pub layer: String,
 }
 
-/// A stored array: a tensor of a dtype we have, or the dtype and shape of one we do not.
+/// A stored array: a tensor of a dtype we have, an int64 array (an optimizer's iteration
+/// count), or the dtype and shape of one we do not have.
 #[derive(Debug, Clone)]
 pub(crate) enum Stored {
     Tensor(Tensor),
+    I64(Vec<usize>, Vec<i64>),
     Unsupported {
         dtype: String,
         shape: Option<Vec<usize>>,
     },
+}
+
+/// A value to write.
+#[derive(Debug, Clone)]
+pub(crate) enum Values {
+    /// A float32 or float64 tensor.
+    Tensor(Tensor),
+    /// An int64 scalar (Keras's `iterations`).
+    I64(i64),
 }
 
 /// The variables a layer holds itself: all of them for a leaf layer (whose `variables`
@@ -160,6 +171,14 @@ pub(crate) fn check_all(
                         Some(shape) => format!("{dtype} {shape:?}"),
                         None => dtype,
                     },
+                })
+            }
+            Stored::I64(shape, _) => {
+                return Err(Error::UnsupportedDType {
+                    path: path.to_path_buf(),
+                    at: at(),
+                    expected,
+                    found: format!("int64 {shape:?}"),
                 })
             }
             Stored::Tensor(t) => t,

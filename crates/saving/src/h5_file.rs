@@ -8,17 +8,8 @@ use std::path::Path;
 use hdf5_pure::{AttrValue, DatasetBuilder, FileBuilder, FinishedGroup, GroupBuilder};
 use tapegrad_autodiff::{DType, Tensor};
 
-use crate::entries::Stored;
+use crate::entries::{Stored, Values};
 use crate::error::{format_err, Result};
-
-/// A dataset's values.
-#[derive(Debug, Clone)]
-pub(crate) enum Values {
-    /// A float32 or float64 tensor.
-    Tensor(Tensor),
-    /// An int64 scalar (Keras's `iterations`).
-    I64(i64),
-}
 
 /// One group of the file being written: its `name` attribute, subgroups, datasets.
 #[derive(Debug, Default)]
@@ -127,35 +118,15 @@ impl Sink for Sub<'_> {
     }
 }
 
-/// A stored dataset: a tensor, Keras's int64 iteration count, or a dtype we do not have.
-#[derive(Debug, Clone)]
-pub(crate) enum Read {
-    Stored(Stored),
-    I64(Vec<usize>, Vec<i64>),
-}
-
-impl Read {
-    /// As a model's weight: an int64 array is a dtype we do not have.
-    pub fn into_stored(self) -> Stored {
-        match self {
-            Read::Stored(s) => s,
-            Read::I64(shape, _) => Stored::Unsupported {
-                dtype: "int64".into(),
-                shape: Some(shape),
-            },
-        }
-    }
-}
-
 /// Every dataset of an HDF5 file, by path (`layers/dense/vars/0`), read whole.
-pub(crate) fn read(path: &Path, bytes: Vec<u8>) -> Result<Vec<(String, Read)>> {
+pub(crate) fn read(path: &Path, bytes: Vec<u8>) -> Result<Vec<(String, Stored)>> {
     if !hdf5_pure::is_hdf5_bytes(&bytes) {
         return Err(format_err(path, "not an HDF5 file (no HDF5 signature)"));
     }
     let bad = |e: hdf5_pure::Error| format_err(path, format!("not a whole HDF5 file: {e}"));
     // hdf5-pure reports malformed files as errors; the guard keeps a bug there from becoming
     // a panic of ours on a garbled file.
-    let walked = std::panic::catch_unwind(|| -> Result<Vec<(String, Read)>> {
+    let walked = std::panic::catch_unwind(|| -> Result<Vec<(String, Stored)>> {
         let file = hdf5_pure::File::from_bytes(bytes).map_err(bad)?;
         let mut out = Vec::new();
         walk(path, &file.root(), "", &mut out)?;
@@ -168,7 +139,7 @@ fn walk(
     path: &Path,
     group: &hdf5_pure::Group,
     prefix: &str,
-    out: &mut Vec<(String, Read)>,
+    out: &mut Vec<(String, Stored)>,
 ) -> Result<()> {
     let bad = |what: &str, e: hdf5_pure::Error| format_err(path, format!("`{what}`: {e}"));
     let here = if prefix.is_empty() { "/" } else { prefix };
@@ -187,36 +158,31 @@ fn walk(
             .ok_or_else(|| format_err(path, format!("`{full}`: shape {shape:?} is too large")))?;
         let short =
             |got: usize| format_err(path, format!("`{full}`: {got} values for shape {shape:?}"));
+        let check = |got: usize| if got == len { Ok(()) } else { Err(short(got)) };
+        let tensor = |t: std::result::Result<Tensor, _>| {
+            t.map(Stored::Tensor)
+                .map_err(|e: tapegrad_autodiff::Error| format_err(path, e.to_string()))
+        };
         let read = match ds.dtype().map_err(|e| bad(&full, e))? {
             hdf5_pure::DType::F32 => {
                 let v = ds.read_f32().map_err(|e| bad(&full, e))?;
-                if v.len() != len {
-                    return Err(short(v.len()));
-                }
-                Read::Stored(Stored::Tensor(
-                    Tensor::from_vec(v, &shape).map_err(|e| format_err(path, e.to_string()))?,
-                ))
+                check(v.len())?;
+                tensor(Tensor::from_vec(v, &shape))?
             }
             hdf5_pure::DType::F64 => {
                 let v = ds.read_f64().map_err(|e| bad(&full, e))?;
-                if v.len() != len {
-                    return Err(short(v.len()));
-                }
-                Read::Stored(Stored::Tensor(
-                    Tensor::from_vec(v, &shape).map_err(|e| format_err(path, e.to_string()))?,
-                ))
+                check(v.len())?;
+                tensor(Tensor::from_vec(v, &shape))?
             }
             hdf5_pure::DType::I64 => {
                 let v = ds.read_i64().map_err(|e| bad(&full, e))?;
-                if v.len() != len {
-                    return Err(short(v.len()));
-                }
-                Read::I64(shape, v)
+                check(v.len())?;
+                Stored::I64(shape, v)
             }
-            other => Read::Stored(Stored::Unsupported {
+            other => Stored::Unsupported {
                 dtype: h5_dtype_name(&other),
                 shape: Some(shape),
-            }),
+            },
         };
         out.push((full, read));
     }

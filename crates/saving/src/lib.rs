@@ -165,13 +165,9 @@ pub fn save_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let format = Format::from_path(path)?;
     let (entries, groups) = entries::model_entries(model, path)?;
     match format {
-        Format::Safetensors => write_atomic(path, &safetensors_file::to_bytes(path, &entries)?),
-        Format::Npz => npz_file::write(path, &entries),
+        Format::Safetensors | Format::Npz => write_flat(path, format, &flat_items(&entries)),
         Format::WeightsH5 => write_atomic(path, &h5_tree(&entries, &groups).to_bytes(path)?),
-        Format::Keras => Err(error::model_err(
-            path,
-            "a .keras archive holds a model, not weights alone: use save_model",
-        )),
+        Format::Keras => Err(use_save_model(path)),
     }
 }
 
@@ -196,14 +192,36 @@ pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let format = Format::from_path(path)?;
     let (entries, _) = entries::model_entries(model, path)?;
     let stored = match format {
-        Format::Safetensors => safetensors_file::from_bytes(path, &read_file(path)?)?,
-        Format::Npz => npz_file::read(path)?,
+        Format::Safetensors | Format::Npz => read_flat(path, format)?
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with(optimizer_state::FLAT_PREFIX))
+            .collect(),
         Format::WeightsH5 | Format::Keras => {
             let (at, bytes) = h5_bytes(path, format)?;
             return load_h5(&at, &entries, bytes);
         }
     };
     entries::assign_all(path, &entries, stored, |e| &e.name)
+}
+
+/// A model's variables as named values of a flat file.
+fn flat_items(entries: &[entries::Entry]) -> Vec<(String, entries::Values)> {
+    let value = |e: &entries::Entry| entries::Values::Tensor(e.var.snapshot());
+    entries.iter().map(|e| (e.name.clone(), value(e))).collect()
+}
+
+fn write_flat(path: &Path, format: Format, items: &[(String, entries::Values)]) -> Result<()> {
+    match format {
+        Format::Npz => npz_file::write(path, items),
+        _ => write_atomic(path, &safetensors_file::to_bytes(path, items)?),
+    }
+}
+
+fn read_flat(path: &Path, format: Format) -> Result<Vec<(String, entries::Stored)>> {
+    match format {
+        Format::Npz => npz_file::read(path),
+        _ => safetensors_file::from_bytes(path, &read_file(path)?),
+    }
 }
 
 /// The HDF5 bytes of a `.weights.h5` file or of a `.keras` archive's `model.weights.h5`,
@@ -222,7 +240,7 @@ fn load_h5(at: &Path, entries: &[entries::Entry], bytes: Vec<u8>) -> Result<()> 
     let model_part = h5_file::read(at, bytes)?
         .into_iter()
         .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP));
-    let stored = model_part.map(|(k, r)| (k, r.into_stored())).collect();
+    let stored = model_part.collect();
     entries::assign_all(at, entries, stored, |e| &e.h5)
 }
 
@@ -237,7 +255,7 @@ fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file
         tree.group(&g.group, &g.layer);
     }
     for e in entries {
-        tree.dataset(&e.h5, h5_file::Values::Tensor(e.var.snapshot()));
+        tree.dataset(&e.h5, entries::Values::Tensor(e.var.snapshot()));
     }
     tree
 }
@@ -245,7 +263,9 @@ fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file
 /// [`save_weights`] with the optimizer's state beside the weights, as Keras 3's
 /// `model.save_weights` writes a compiled model's: `optimizer/vars/0` the iteration count
 /// (int64), `optimizer/vars/1` the learning rate (float32, when constant), then the slots in
-/// Keras's order. `.weights.h5` files only (the other formats hold weights).
+/// Keras's order. In `.safetensors` and `.npz` files, beside the weights, by name:
+/// `optimizer/iteration`, `optimizer/learning_rate`, `optimizer/<slot>/<variable>`
+/// (`optimizer/m/dense/kernel`).
 ///
 /// A training stopped after a save and resumed after [`load_weights_with_optimizer`] gives
 /// the same bits as one that ran through.
@@ -284,14 +304,19 @@ pub fn save_weights_with_optimizer(
             add_optimizer(&mut tree, path, optimizer)?;
             write_atomic(path, &tree.to_bytes(path)?)
         }
-        _ => Err(no_optimizer_state(path)),
+        Format::Safetensors | Format::Npz => {
+            let mut items = flat_items(&entries);
+            items.extend(optimizer_state::to_flat(path, optimizer)?);
+            write_flat(path, format, &items)
+        }
+        Format::Keras => Err(use_save_model(path)),
     }
 }
 
-fn no_optimizer_state(path: &Path) -> Error {
+fn use_save_model(path: &Path) -> Error {
     error::model_err(
         path,
-        "an optimizer's state is kept in .weights.h5 and .keras files (this format holds weights only)",
+        "a .keras archive holds a model, not weights alone: use save_model",
     )
 }
 
@@ -321,28 +346,56 @@ pub fn load_weights_with_optimizer(
     let path = path.as_ref();
     let format = Format::from_path(path)?;
     let (entries, _) = entries::model_entries(model, path)?;
-    if !matches!(format, Format::WeightsH5 | Format::Keras) {
-        return Err(no_optimizer_state(path));
-    }
     optimizer_state::refuse_unsaved(path, optimizer)?;
+    if matches!(format, Format::Safetensors | Format::Npz) {
+        let (opt_part, model_part): (Vec<_>, Vec<_>) = read_flat(path, format)?
+            .into_iter()
+            .partition(|(k, _)| k.starts_with(optimizer_state::FLAT_PREFIX));
+        let values = entries::check_all(path, &entries, model_part, |e| &e.name)?;
+        build_on(path, optimizer, model)?;
+        let state = optimizer_state::from_flat(path, optimizer, opt_part)?;
+        entries::assign_checked(path, &entries, values)?;
+        return set_state(path, optimizer, &state);
+    }
     let (at, bytes) = h5_bytes(path, format)?;
     let path = at.as_path();
     let datasets = h5_file::read(path, bytes)?;
     let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
         .into_iter()
         .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
-    let stored = model_part
-        .into_iter()
-        .map(|(k, r)| (k, r.into_stored()))
-        .collect();
+    let stored = model_part.into_iter().collect();
     let values = entries::check_all(path, &entries, stored, |e| &e.h5)?;
     let state = optimizer_part(path, optimizer, model, opt_part)?;
     entries::assign_checked(path, &entries, values)?;
-    optimizer.set_state(&state).map_err(|e| Error::Optimizer {
+    set_state(path, optimizer, &state)
+}
+
+/// Builds the optimizer's slots for the model's trainable variables (Keras's
+/// `optimizer.build(model.trainable_variables)`).
+fn build_on(path: &Path, optimizer: &mut dyn Optimizer, model: &dyn Layer) -> Result<()> {
+    let trainable = model.trainable_variables();
+    let refs: Vec<&tapegrad_autodiff::Variable> = trainable.iter().collect();
+    optimizer
+        .build(&refs)
+        .map_err(|e| optimizer_err(path, optimizer, e))
+}
+
+fn optimizer_err(path: &Path, optimizer: &dyn Optimizer, e: tapegrad_optim::Error) -> Error {
+    Error::Optimizer {
         path: path.to_path_buf(),
         optimizer: optimizer.name().to_string(),
         message: e.to_string(),
-    })
+    }
+}
+
+fn set_state(
+    path: &Path,
+    optimizer: &mut dyn Optimizer,
+    state: &tapegrad_optim::OptimizerState,
+) -> Result<()> {
+    optimizer
+        .set_state(state)
+        .map_err(|e| optimizer_err(path, optimizer, e))
 }
 
 /// The optimizer's state in `datasets` (`optimizer/vars/<i>`, each index once from 0), for
@@ -351,7 +404,7 @@ fn optimizer_part(
     path: &Path,
     optimizer: &mut dyn Optimizer,
     model: &dyn Layer,
-    datasets: Vec<(String, h5_file::Read)>,
+    datasets: Vec<(String, entries::Stored)>,
 ) -> Result<tapegrad_optim::OptimizerState> {
     let group = format!("{OPTIMIZER_GROUP}vars");
     let name = optimizer.name().to_string();
@@ -365,7 +418,7 @@ fn optimizer_part(
             "the file has no optimizer state (no `{group}` group)"
         )));
     }
-    let mut indexed: Vec<(usize, h5_file::Read)> = Vec::with_capacity(datasets.len());
+    let mut indexed: Vec<(usize, entries::Stored)> = Vec::with_capacity(datasets.len());
     for (k, r) in datasets {
         let i = k
             .strip_prefix(&format!("{group}/"))
@@ -379,10 +432,11 @@ fn optimizer_part(
             "`{group}/{j}` is missing (next: `{group}/{i}`)"
         )));
     }
-    let trainable = model.trainable_variables();
-    let refs: Vec<&tapegrad_autodiff::Variable> = trainable.iter().collect();
-    optimizer.build(&refs).map_err(|e| opt_err(e.to_string()))?;
-    let stored = indexed.into_iter().map(|(_, r)| r).collect();
+    build_on(path, optimizer, model)?;
+    let stored = indexed
+        .into_iter()
+        .map(|(i, r)| (format!("{group}/{i}"), r))
+        .collect();
     optimizer_state::from_values(path, optimizer, &group, stored)
 }
 

@@ -7,19 +7,21 @@ use tapegrad_autodiff::{DType, Tensor};
 use tapegrad_datasets::io::{NpzReader, NpzWriter};
 use tapegrad_datasets::DatasetsError;
 
-use crate::entries::{Entry, Stored};
+use crate::entries::{Stored, Values};
 use crate::error::{from_datasets, Result};
 
-pub(crate) fn write(path: &Path, entries: &[Entry]) -> Result<()> {
+pub(crate) fn write(path: &Path, items: &[(String, Values)]) -> Result<()> {
     let mut w = NpzWriter::new(false);
-    for e in entries {
-        let t = e.var.snapshot();
-        let added = match t.dtype() {
-            DType::F32 => t.numpy::<f32>().map(|a| w.add(&e.name, &a)),
-            DType::F64 => t.numpy::<f64>().map(|a| w.add(&e.name, &a)),
+    for (name, v) in items {
+        let added = match v {
+            Values::Tensor(t) if t.dtype() == DType::F32 => {
+                t.numpy::<f32>().map(|a| w.add(name, &a))
+            }
+            Values::Tensor(t) => t.numpy::<f64>().map(|a| w.add(name, &a)),
+            Values::I64(i) => Ok(w.add(name, &ndarray::arr0(*i))),
         };
         added
-            .map_err(|err| crate::error::format_err(path, format!("`{}`: {err}", e.name)))?
+            .map_err(|err| crate::error::format_err(path, format!("`{name}`: {err}")))?
             .map_err(|err| from_datasets(path, err))?;
     }
     w.write(path).map_err(|err| from_datasets(path, err))
@@ -57,6 +59,13 @@ pub(crate) fn read(path: &Path) -> Result<Vec<(String, Stored)>> {
             Err(e) if other_dtype(&e).is_some() => match r.by_name::<f64>(&name) {
                 Ok(a) => Stored::Tensor(Tensor::from_array(a)),
                 Err(e) => match other_dtype(&e) {
+                    Some(descr) if descr.trim_start_matches(['<', '=']) == "i8" => {
+                        let a = r
+                            .by_name::<i64>(&name)
+                            .map_err(|e| from_datasets(path, e))?;
+                        let shape = a.shape().to_vec();
+                        Stored::I64(shape, a.into_raw_vec_and_offset().0)
+                    }
                     Some(descr) => Stored::Unsupported {
                         dtype: numpy_name(&descr),
                         shape: None,

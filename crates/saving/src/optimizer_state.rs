@@ -13,9 +13,8 @@ use std::path::Path;
 use tapegrad_autodiff::{DType, Tensor};
 use tapegrad_optim::{Optimizer, OptimizerState};
 
-use crate::entries::Stored;
+use crate::entries::{Stored, Values};
 use crate::error::{Error, Result};
-use crate::h5_file::{Read, Values};
 
 /// Whether Keras creates slot `name` in the same call as the slot before it (`prev`).
 fn same_call(prev: &str, name: &str) -> bool {
@@ -108,9 +107,9 @@ pub(crate) fn to_values(path: &Path, optimizer: &dyn Optimizer) -> Result<Vec<Va
     Ok(out)
 }
 
-fn describe(r: &Read) -> String {
+fn describe(r: &Stored) -> String {
     match r {
-        Read::Stored(Stored::Tensor(t)) => format!(
+        Stored::Tensor(t) => format!(
             "{} {:?}",
             match t.dtype() {
                 DType::F32 => "float32",
@@ -118,18 +117,18 @@ fn describe(r: &Read) -> String {
             },
             t.shape()
         ),
-        Read::Stored(Stored::Unsupported { dtype, shape }) => format!("{dtype} {shape:?}"),
-        Read::I64(shape, _) => format!("int64 {shape:?}"),
+        Stored::Unsupported { dtype, shape } => format!("{dtype} {shape:?}"),
+        Stored::I64(shape, _) => format!("int64 {shape:?}"),
     }
 }
 
-/// The state `stored` (`optimizer/vars/<i>` in order) holds for an optimizer built on the
+/// The state `stored` (`optimizer/vars/<i>` in order, each with its name in the file) holds for an optimizer built on the
 /// model's variables, every count, shape and dtype checked; nothing is assigned here.
 pub(crate) fn from_values(
     path: &Path,
     optimizer: &dyn Optimizer,
     group: &str,
-    stored: Vec<Read>,
+    stored: Vec<(String, Stored)>,
 ) -> Result<OptimizerState> {
     refuse_unsaved(path, optimizer)?;
     let ours = optimizer.state();
@@ -147,9 +146,10 @@ pub(crate) fn from_values(
             ),
         ));
     }
-    let at = |i: usize| format!("{group}/{i}");
+    let (labels, stored): (Vec<String>, Vec<Stored>) = stored.into_iter().unzip();
+    let at = |i: usize| labels[i].clone();
     let iterations = match &stored[0] {
-        Read::I64(shape, v) if shape.is_empty() && v.len() == 1 && v[0] >= 0 => v[0] as u64,
+        Stored::I64(shape, v) if shape.is_empty() && v.len() == 1 && v[0] >= 0 => v[0] as u64,
         other => {
             return Err(opt_err(
                 path,
@@ -165,7 +165,7 @@ pub(crate) fn from_values(
     let learning_rate = match ours.learning_rate {
         None => None,
         Some(_) => match &stored[1] {
-            Read::Stored(Stored::Tensor(t)) if t.shape().is_empty() && t.dtype() == DType::F32 => {
+            Stored::Tensor(t) if t.shape().is_empty() && t.dtype() == DType::F32 => {
                 Some(t.item().unwrap_or(0.0) as f32)
             }
             other => {
@@ -187,9 +187,7 @@ pub(crate) fn from_values(
         let (name, mine) = &ours.slots[i];
         let k = lead + j;
         match &stored[k] {
-            Read::Stored(Stored::Tensor(t))
-                if t.shape() == mine.shape() && t.dtype() == mine.dtype() =>
-            {
+            Stored::Tensor(t) if t.shape() == mine.shape() && t.dtype() == mine.dtype() => {
                 slots[i].1 = t.clone();
             }
             other => {
@@ -200,7 +198,7 @@ pub(crate) fn from_values(
                         "{} (slot `{name}`) is {} in the file, the optimizer's {}",
                         at(k),
                         describe(other),
-                        describe(&Read::Stored(Stored::Tensor(mine.clone())))
+                        describe(&Stored::Tensor(mine.clone()))
                     ),
                 ))
             }
@@ -211,4 +209,81 @@ pub(crate) fn from_values(
         learning_rate,
         slots,
     })
+}
+
+/// Where `.safetensors` and `.npz` files keep an optimizer's state: `optimizer/iteration`,
+/// `optimizer/learning_rate`, `optimizer/<slot>/<variable>` (`optimizer/m/dense/kernel`).
+pub(crate) const FLAT_PREFIX: &str = "optimizer/";
+
+fn flat_names(state: &OptimizerState) -> Vec<String> {
+    let mut names = vec![format!("{FLAT_PREFIX}iteration")];
+    if state.learning_rate.is_some() {
+        names.push(format!("{FLAT_PREFIX}learning_rate"));
+    }
+    names.extend(state.slots.iter().map(|(n, _)| format!("{FLAT_PREFIX}{n}")));
+    names
+}
+
+/// The optimizer's state as named arrays of a flat file.
+pub(crate) fn to_flat(path: &Path, optimizer: &dyn Optimizer) -> Result<Vec<(String, Values)>> {
+    let values = to_values(path, optimizer)?;
+    let state = optimizer.state();
+    // to_values gives Keras's order; the names follow tapegrad's, so put the slots back
+    let lead = 1 + usize::from(state.learning_rate.is_some());
+    let order = keras_order(&state.slots);
+    let mut ordered: Vec<Option<Values>> = vec![None; values.len()];
+    for (j, v) in values.into_iter().enumerate() {
+        let i = if j < lead { j } else { lead + order[j - lead] };
+        ordered[i] = Some(v);
+    }
+    Ok(flat_names(&state)
+        .into_iter()
+        .zip(ordered.into_iter().flatten())
+        .collect())
+}
+
+/// The optimizer's state from a flat file's `optimizer/...` arrays: each name the optimizer
+/// needs must be there, and no other.
+pub(crate) fn from_flat(
+    path: &Path,
+    optimizer: &dyn Optimizer,
+    stored: Vec<(String, Stored)>,
+) -> Result<OptimizerState> {
+    let state = optimizer.state();
+    let mut by_name: std::collections::HashMap<String, Stored> = stored.into_iter().collect();
+    if by_name.is_empty() {
+        return Err(opt_err(
+            path,
+            optimizer,
+            format!("the file has no optimizer state (no `{FLAT_PREFIX}iteration`)"),
+        ));
+    }
+    let names = flat_names(&state);
+    let lead = 1 + usize::from(state.learning_rate.is_some());
+    // from_values reads Keras's order
+    let order = keras_order(&state.slots);
+    let keras_names = names[..lead]
+        .iter()
+        .cloned()
+        .chain(order.iter().map(|&i| names[lead + i].clone()));
+    let mut positional = Vec::with_capacity(names.len());
+    for name in keras_names {
+        let value = by_name
+            .remove(&name)
+            .ok_or_else(|| opt_err(path, optimizer, format!("`{name}` is not in the file")))?;
+        positional.push((name, value));
+    }
+    if let Some(extra) = by_name.keys().min() {
+        return Err(opt_err(
+            path,
+            optimizer,
+            format!("`{extra}` is in the file but the optimizer has no such variable"),
+        ));
+    }
+    from_values(
+        path,
+        optimizer,
+        FLAT_PREFIX.trim_end_matches('/'),
+        positional,
+    )
 }

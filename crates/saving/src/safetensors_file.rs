@@ -6,7 +6,7 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use tapegrad_autodiff::{DType, Tensor};
 
-use crate::entries::{Entry, Stored};
+use crate::entries::{Stored, Values};
 use crate::error::{format_err, Result};
 
 /// A tensor's elements as little-endian bytes.
@@ -47,23 +47,30 @@ pub(crate) fn from_le_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Opti
     }
 }
 
-pub(crate) fn to_bytes(path: &Path, entries: &[Entry]) -> Result<Vec<u8>> {
-    let values: Vec<(String, Vec<usize>, DType, Vec<u8>)> = entries
+pub(crate) fn to_bytes(path: &Path, items: &[(String, Values)]) -> Result<Vec<u8>> {
+    let data: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = items
         .iter()
-        .map(|e| {
-            let t = e.var.snapshot();
-            (e.name.clone(), t.shape().to_vec(), t.dtype(), le_bytes(&t))
+        .map(|(name, v)| match v {
+            Values::Tensor(t) => {
+                let dtype = match t.dtype() {
+                    DType::F32 => Dtype::F32,
+                    DType::F64 => Dtype::F64,
+                };
+                (name.as_str(), dtype, t.shape().to_vec(), le_bytes(t))
+            }
+            Values::I64(i) => (
+                name.as_str(),
+                Dtype::I64,
+                Vec::new(),
+                i.to_le_bytes().to_vec(),
+            ),
         })
         .collect();
-    let mut views = Vec::with_capacity(values.len());
-    for (name, shape, dtype, bytes) in &values {
-        let dtype = match dtype {
-            DType::F32 => Dtype::F32,
-            DType::F64 => Dtype::F64,
-        };
-        let view = TensorView::new(dtype, shape.clone(), bytes)
+    let mut views = Vec::with_capacity(data.len());
+    for (name, dtype, shape, bytes) in &data {
+        let view = TensorView::new(*dtype, shape.clone(), bytes)
             .map_err(|e| format_err(path, format!("`{name}`: {e}")))?;
-        views.push((name.as_str(), view));
+        views.push((*name, view));
     }
     safetensors::serialize(views, None).map_err(|e| format_err(path, e.to_string()))
 }
@@ -77,6 +84,15 @@ pub(crate) fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Store
         let dtype = match view.dtype() {
             Dtype::F32 => DType::F32,
             Dtype::F64 => DType::F64,
+            Dtype::I64 => {
+                let v = view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                    .collect();
+                out.push((name.to_string(), Stored::I64(shape, v)));
+                continue;
+            }
             other => {
                 out.push((
                     name.to_string(),

@@ -179,7 +179,7 @@ fn a_dtype_we_do_not_have_names_it() {
     w.write(&path).unwrap();
     let (err, _) = unchanged_after(&path);
     assert!(err.ends_with(
-        "layer `dense`: variable `dense/kernel` (dense/kernel) is stored as int64, a dtype tapegrad does not have (the model's is float32)"
+        "layer `dense`: variable `dense/kernel` (dense/kernel) is stored as int64 [3, 4], a dtype tapegrad does not have (the model's is float32)"
     ), "{err}");
 }
 

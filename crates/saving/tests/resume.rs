@@ -63,9 +63,14 @@ fn loads_kerass_optimizer_variables_in_kerass_order() {
 type MakeOptimizer = Box<dyn Fn() -> Box<dyn Optimizer>>;
 
 fn resumes_bit_for_bit(make: &dyn Fn() -> Box<dyn Optimizer>, label: &str) {
-    let (x, y) = data();
     let dir = tmp();
-    let path = dir.path().join("ckpt.weights.h5");
+    for name in ["ckpt.weights.h5", "ckpt.safetensors", "ckpt.npz"] {
+        resumes_through(make, &format!("{label}, {name}"), &dir.path().join(name));
+    }
+}
+
+fn resumes_through(make: &dyn Fn() -> Box<dyn Optimizer>, label: &str, path: &std::path::Path) {
+    let (x, y) = data();
     let through = model();
     let stopped = model();
     let start = through.get_weights();
@@ -79,11 +84,11 @@ fn resumes_bit_for_bit(make: &dyn Fn() -> Box<dyn Optimizer>, label: &str) {
     for _ in 0..3 {
         step(&stopped, &mut first, &x, &y);
     }
-    save_weights_with_optimizer(&stopped, &first, &path).unwrap();
+    save_weights_with_optimizer(&stopped, &first, path).unwrap();
 
     let resumed = model();
     let mut second = make();
-    load_weights_with_optimizer(&resumed, &mut second, &path).unwrap();
+    load_weights_with_optimizer(&resumed, &mut second, path).unwrap();
     for _ in 0..3 {
         step(&resumed, &mut second, &x, &y);
     }
@@ -232,10 +237,23 @@ fn a_state_that_does_not_fit_is_refused_and_nothing_changes() {
         "{err}"
     );
 
-    // formats that hold weights only
-    let err = save_weights_with_optimizer(&m, &opt, dir.path().join("w.npz"))
+    // a flat file of weights alone, and one whose optimizer part lacks a slot
+    let plain = dir.path().join("w.npz");
+    save_weights(&m, &plain).unwrap();
+    let err = load_weights_with_optimizer(&m, &mut Adam::new(0.01), &plain)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("holds weights only"), "{err}");
-    save_weights(&m, dir.path().join("w.npz")).unwrap();
+    assert!(
+        err.ends_with("the file has no optimizer state (no `optimizer/iteration`)"),
+        "{err}"
+    );
+    let one_slot = dir.path().join("w.safetensors");
+    let mut sgd = Sgd::new(0.1).momentum(0.9);
+    step(&m, &mut sgd, &x, &y);
+    save_weights_with_optimizer(&m, &sgd, &one_slot).unwrap();
+    let err = load_weights_with_optimizer(&m, &mut Adam::new(0.01), &one_slot)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("optimizer `Adam`: `optimizer/"), "{err}");
+    assert!(err.ends_with("is not in the file"), "{err}");
 }
