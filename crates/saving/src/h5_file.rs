@@ -88,35 +88,27 @@ trait Sink {
 struct Root<'a>(&'a mut FileBuilder);
 struct Sub<'a>(&'a mut GroupBuilder);
 
-impl Sink for Root<'_> {
-    fn group(&mut self, name: &str) -> GroupBuilder {
-        self.0.create_group(name)
-    }
-    fn add(&mut self, group: FinishedGroup) {
-        self.0.add_group(group)
-    }
-    fn dataset(&mut self, name: &str) -> &mut DatasetBuilder {
-        self.0.create_dataset(name)
-    }
-    fn attr(&mut self, name: &str, value: AttrValue) {
-        self.0.set_attr(name, value)
-    }
+/// `Sink` for a builder type through the four methods both of them have.
+macro_rules! sink {
+    ($($wrapper:ident),*) => {$(
+        impl Sink for $wrapper<'_> {
+            fn group(&mut self, name: &str) -> GroupBuilder {
+                self.0.create_group(name)
+            }
+            fn add(&mut self, group: FinishedGroup) {
+                self.0.add_group(group)
+            }
+            fn dataset(&mut self, name: &str) -> &mut DatasetBuilder {
+                self.0.create_dataset(name)
+            }
+            fn attr(&mut self, name: &str, value: AttrValue) {
+                self.0.set_attr(name, value)
+            }
+        }
+    )*};
 }
 
-impl Sink for Sub<'_> {
-    fn group(&mut self, name: &str) -> GroupBuilder {
-        self.0.create_group(name)
-    }
-    fn add(&mut self, group: FinishedGroup) {
-        self.0.add_group(group)
-    }
-    fn dataset(&mut self, name: &str) -> &mut DatasetBuilder {
-        self.0.create_dataset(name)
-    }
-    fn attr(&mut self, name: &str, value: AttrValue) {
-        self.0.set_attr(name, value)
-    }
-}
+sink!(Root, Sub);
 
 /// Every dataset of an HDF5 file, by path (`layers/dense/vars/0`), read whole.
 pub(crate) fn read(path: &Path, bytes: Vec<u8>) -> Result<Vec<(String, Stored)>> {

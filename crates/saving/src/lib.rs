@@ -18,10 +18,11 @@
 //! inside the model). Two variables of one name cannot be saved by name: that is an error,
 //! not a silent overwrite. Keras 3's HDF5 layout keys them by layer and position instead.
 //!
-//! Optimizer state (`.weights.h5` and `.keras`): Keras 3's `optimizer.variables` in its order
-//! — the iteration count (int64), the learning rate (float32, when constant), then the slots
-//! as Keras's `build` makes them (Adam's `m`, `v` of each variable in turn; RMSprop's every
-//! `velocity`, then every `momentum`, ...). Nadam keeps a running product outside its slots
+//! Optimizer state: in `.weights.h5` (and `.keras`) Keras 3's `optimizer.variables` in its
+//! order — the iteration count (int64), the learning rate (float32, when constant), then the
+//! slots as Keras's `build` makes them (Adam's `m`, `v` of each variable in turn; RMSprop's
+//! every `velocity`, then every `momentum`, ...); in `.safetensors` and `.npz` the same by
+//! name, `optimizer/iteration`, `optimizer/learning_rate`, `optimizer/m/dense/kernel`. Nadam keeps a running product outside its slots
 //! and is refused for now rather than resumed with other bits.
 //!
 //! HDF5 without a C library: through `hdf5-pure`, a pure-Rust reader and writer (MIT/Apache,

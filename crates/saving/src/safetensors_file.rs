@@ -11,19 +11,16 @@ use crate::error::{format_err, Result};
 
 /// A tensor's elements as little-endian bytes.
 pub(crate) fn le_bytes(t: &Tensor) -> Vec<u8> {
+    fn each<T: tapegrad_tensor::Element, const N: usize>(
+        t: &Tensor,
+        le: fn(T) -> [u8; N],
+    ) -> Vec<u8> {
+        let v = t.to_vec::<T>().unwrap_or_default();
+        v.into_iter().flat_map(le).collect()
+    }
     match t.dtype() {
-        DType::F32 => t
-            .to_vec::<f32>()
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|x| x.to_le_bytes())
-            .collect(),
-        DType::F64 => t
-            .to_vec::<f64>()
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|x| x.to_le_bytes())
-            .collect(),
+        DType::F32 => each(t, f32::to_le_bytes),
+        DType::F64 => each(t, f64::to_le_bytes),
     }
 }
 

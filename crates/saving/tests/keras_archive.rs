@@ -96,50 +96,38 @@ fn bad_archives_are_one_line_errors() {
         assert!(err.ends_with(tail), "{err}");
         assert!(!err.contains('\n'));
     };
-    let p = archive(
-        dir.path(),
-        &[("config.json", b"{}"), ("model.weights.h5", &weights)],
-    );
-    check(
-        &p,
-        "the model is a `?`: .keras archives of Sequential models are read",
-    );
+    // config.json as given, beside Keras's weights
+    let with_config = |config: &str| {
+        let members: [(&str, &[u8]); 2] = [
+            ("config.json", config.as_bytes()),
+            ("model.weights.h5", &weights),
+        ];
+        archive(dir.path(), &members)
+    };
     let text = config.to_string();
+    let cases = [
+        ("{}".to_string(), "the model is a `?`: .keras archives of Sequential models are read"),
+        (
+            text.replace("\"Dense\"", "\"Conv2D\""),
+            "layer `dense` is a `Conv2D`, which tapegrad cannot read yet (Dense layers are read)",
+        ),
+        (
+            text.replace("\"units\":2", "\"units\":3"),
+            "layer `dense_1`: variable `dense_1/kernel` (layers/dense_1/vars/0) has shape [4, 3] in the model, [4, 2] in the file",
+        ),
+        (
+            text.replace("\"units\":4", "\"units\":4000000000000"),
+            "layer `dense`: config.json describes more weights than model.weights.h5's 14512 bytes hold",
+        ),
+    ];
+    for (config, tail) in &cases {
+        check(&with_config(config), tail);
+    }
     let p = archive(dir.path(), &[("config.json", text.as_bytes())]);
     check(
         &p,
         "no `model.weights.h5` in the archive (specified file not found in archive)",
     );
-    let conv = text.replace("\"Dense\"", "\"Conv2D\"");
-    let p = archive(
-        dir.path(),
-        &[
-            ("config.json", conv.as_bytes()),
-            ("model.weights.h5", &weights),
-        ],
-    );
-    check(
-        &p,
-        "layer `dense` is a `Conv2D`, which tapegrad cannot read yet (Dense layers are read)",
-    );
-    let wide = text.replace("\"units\":2", "\"units\":3");
-    let p = archive(
-        dir.path(),
-        &[
-            ("config.json", wide.as_bytes()),
-            ("model.weights.h5", &weights),
-        ],
-    );
-    check(&p, "layer `dense_1`: variable `dense_1/kernel` (layers/dense_1/vars/0) has shape [4, 3] in the model, [4, 2] in the file");
-    let huge = text.replace("\"units\":4", "\"units\":4000000000000");
-    let p = archive(
-        dir.path(),
-        &[
-            ("config.json", huge.as_bytes()),
-            ("model.weights.h5", &weights),
-        ],
-    );
-    check(&p, "layer `dense`: config.json describes more weights than model.weights.h5's 14512 bytes hold");
     std::fs::write(&p, b"PK not really").unwrap();
     let err = load_model(&p).unwrap_err().to_string();
     assert!(err.contains("not a .keras archive"), "{err}");

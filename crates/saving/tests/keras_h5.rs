@@ -8,11 +8,7 @@ use tapegrad_saving::{load_weights, save_weights};
 #[test]
 fn loads_what_keras_wrote_bit_for_bit() {
     // with and without the optimizer's variables beside the weights
-    for name in ["plain.weights.h5", "trained.weights.h5"] {
-        let m = model();
-        load_weights(&m, keras_file(name)).unwrap();
-        assert!(same_bits(&m.get_weights(), &expected_weights()), "{name}");
-    }
+    loads_expected(&["plain.weights.h5", "trained.weights.h5"]);
 }
 
 #[test]
@@ -75,16 +71,6 @@ fn nested_models_nest_their_groups() {
     assert!(same_bits(&a.get_weights(), &b.get_weights()));
 }
 
-fn refused(path: &std::path::Path) -> String {
-    let m = model();
-    let before = m.get_weights();
-    let err = load_weights(&m, path).unwrap_err().to_string();
-    assert!(err.starts_with(&path.display().to_string()), "{err}");
-    assert!(!err.contains('\n'), "{err}");
-    assert!(same_bits(&before, &m.get_weights()), "half loaded: {err}");
-    err
-}
-
 #[test]
 fn bad_files_name_the_file_layer_variable_and_shapes() {
     let err = refused(&keras_file("float16.weights.h5"));
@@ -139,18 +125,5 @@ fn truncated_and_garbled_files_are_errors_not_panics() {
     let dir = tmp();
     let path = dir.path().join("cut.weights.h5");
     let bytes = std::fs::read(keras_file("plain.weights.h5")).unwrap();
-    for cut in (0..bytes.len()).step_by(97) {
-        std::fs::write(&path, &bytes[..cut]).unwrap();
-        refused(&path);
-    }
-    for i in (0..bytes.len()).step_by(13) {
-        let mut b = bytes.clone();
-        b[i] ^= 0x5a;
-        std::fs::write(&path, &b).unwrap();
-        let m = model();
-        let before = m.get_weights();
-        if load_weights(&m, &path).is_err() {
-            assert!(same_bits(&before, &m.get_weights()), "byte {i}");
-        }
-    }
+    cut_and_garble(&bytes, &path, 97, 13);
 }

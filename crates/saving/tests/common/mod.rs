@@ -58,17 +58,6 @@ pub fn tensor(e: &serde_json::Value) -> Tensor {
     }
 }
 
-/// An array as expected.json holds it.
-pub fn to_json(t: &Tensor) -> serde_json::Value {
-    let bits: Vec<String> = t
-        .to_vec::<f32>()
-        .unwrap()
-        .iter()
-        .map(|x| format!("{:08x}", x.to_bits()))
-        .collect();
-    serde_json::json!({"dtype": "float32", "shape": t.shape(), "bits": bits})
-}
-
 pub fn expected(dir: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(files_dir().join(dir).join("expected.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -100,4 +89,46 @@ pub fn same_bits(a: &[Tensor], b: &[Tensor]) -> bool {
 /// A fresh directory for one test's files.
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
+}
+
+/// Loads `path` into a fresh [`model`], expecting a refusal: one line starting with the
+/// file's name, and the model unchanged. Returns the message.
+pub fn refused(path: &std::path::Path) -> String {
+    let m = model();
+    let before = m.get_weights();
+    let err = tapegrad_saving::load_weights(&m, path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&path.display().to_string()), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    assert!(same_bits(&before, &m.get_weights()), "half loaded: {err}");
+    err
+}
+
+/// `bytes` cut every `cut` bytes (each prefix refused) and with every `flip`-th byte changed
+/// (refused or loaded whole), written to `path`: no panic, nothing half loaded.
+pub fn cut_and_garble(bytes: &[u8], path: &std::path::Path, cut: usize, flip: usize) {
+    for n in (0..bytes.len()).step_by(cut) {
+        std::fs::write(path, &bytes[..n]).unwrap();
+        refused(path);
+    }
+    for i in (0..bytes.len()).step_by(flip) {
+        let mut b = bytes.to_vec();
+        b[i] ^= 0xa5;
+        std::fs::write(path, &b).unwrap();
+        let m = model();
+        let before = m.get_weights();
+        if tapegrad_saving::load_weights(&m, path).is_err() {
+            assert!(same_bits(&before, &m.get_weights()), "byte {i}");
+        }
+    }
+}
+
+/// Each Python-written fixture `names` loads into the script's model bit for bit.
+pub fn loads_expected(names: &[&str]) {
+    for name in names {
+        let m = model();
+        tapegrad_saving::load_weights(&m, keras_file(name)).unwrap();
+        assert!(same_bits(&m.get_weights(), &expected_weights()), "{name}");
+    }
 }
