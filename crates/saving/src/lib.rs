@@ -495,3 +495,8 @@ pub fn save_model(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let weights = h5_tree(&entries, &groups).to_bytes(&at)?;
     write_atomic(path, &keras_archive::to_bytes(path, &config, &weights)?)
 }
+
+/// Runs the README's example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
