@@ -525,7 +525,21 @@ pub trait Optimizer: Send {
                 LearningRate::Schedule(_) => None,
             },
             slots: self.slot_variables(),
+            extra: self.extra_state(),
         }
+    }
+
+    /// State an optimizer keeps beside its slots, in the order Keras 3 lists it after them
+    /// (Nadam's running product `u_product`). None by default.
+    fn extra_state(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+
+    /// Restores [`extra_state`](Optimizer::extra_state) values, already checked by
+    /// [`set_state`](Optimizer::set_state) to have its count, shapes and dtypes. Does nothing
+    /// by default.
+    fn set_extra_state(&mut self, _values: &[Tensor]) -> Result<()> {
+        Ok(())
     }
 
     /// Restores a [`state`](Optimizer::state) into an optimizer with the same slots (built by
@@ -587,6 +601,33 @@ pub trait Optimizer: Send {
                 ));
             }
         }
+        let extra = self.extra_state();
+        if extra.len() != state.extra.len() {
+            return Err(slot_err(
+                "",
+                "",
+                format!(
+                    "{} values besides the slots in the state, {} in the optimizer",
+                    state.extra.len(),
+                    extra.len()
+                ),
+            ));
+        }
+        for ((name, mine), (_, value)) in extra.iter().zip(&state.extra) {
+            if value.shape() != mine.shape() || value.dtype() != mine.dtype() {
+                return Err(slot_err(
+                    "",
+                    name,
+                    format!(
+                        "is {} {:?}, the state's {} {:?}",
+                        mine.dtype(),
+                        mine.shape(),
+                        value.dtype(),
+                        value.shape()
+                    ),
+                ));
+            }
+        }
         if let Some(lr) = state.learning_rate {
             check(
                 self.name(),
@@ -611,7 +652,8 @@ pub trait Optimizer: Send {
             base.learning_rate = LearningRate::Constant(lr);
             base.current_learning_rate = lr;
         }
-        Ok(())
+        let extra: Vec<Tensor> = state.extra.iter().map(|(_, t)| t.clone()).collect();
+        self.set_extra_state(&extra)
     }
 }
 
@@ -744,6 +786,12 @@ impl Optimizer for Box<dyn Optimizer> {
     }
     fn validate(&self) -> Result<()> {
         (**self).validate()
+    }
+    fn extra_state(&self) -> Vec<(String, Tensor)> {
+        (**self).extra_state()
+    }
+    fn set_extra_state(&mut self, values: &[Tensor]) -> Result<()> {
+        (**self).set_extra_state(values)
     }
 }
 
@@ -947,4 +995,6 @@ pub struct OptimizerState {
     /// Every slot, `slot/variable` (`m/dense/kernel`), variable by variable in the order the
     /// optimizer first saw them, each variable's slots in the order it made them.
     pub slots: Vec<(String, Tensor)>,
+    /// What the optimizer keeps beside its slots ([`Optimizer::extra_state`]).
+    pub extra: Vec<(String, Tensor)>,
 }

@@ -21,9 +21,9 @@
 //! Optimizer state: in `.weights.h5` (and `.keras`) Keras 3's `optimizer.variables` in its
 //! order — the iteration count (int64), the learning rate (float32, when constant), then the
 //! slots as Keras's `build` makes them (Adam's `m`, `v` of each variable in turn; RMSprop's
-//! every `velocity`, then every `momentum`, ...); in `.safetensors` and `.npz` the same by
-//! name, `optimizer/iteration`, `optimizer/learning_rate`, `optimizer/m/dense/kernel`. Nadam keeps a running product outside its slots
-//! and is refused for now rather than resumed with other bits.
+//! every `velocity`, then every `momentum`, ...), then Nadam's running product `u_product`;
+//! in `.safetensors` and `.npz` the same by name, `optimizer/iteration`,
+//! `optimizer/learning_rate`, `optimizer/m/dense/kernel`, `optimizer/u_product`.
 //!
 //! HDF5 without a C library: through `hdf5-pure`, a pure-Rust reader and writer (MIT/Apache,
 //! maintained, no build script), rather than the small subset of HDF5 Keras uses written
@@ -347,7 +347,6 @@ pub fn load_weights_with_optimizer(
     let path = path.as_ref();
     let format = Format::from_path(path)?;
     let (entries, _) = entries::model_entries(model, path)?;
-    optimizer_state::refuse_unsaved(path, optimizer)?;
     if matches!(format, Format::Safetensors | Format::Npz) {
         let (opt_part, model_part): (Vec<_>, Vec<_>) = read_flat(path, format)?
             .into_iter()

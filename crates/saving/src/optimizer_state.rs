@@ -7,6 +7,8 @@
 //! Adam's are `m, v` of the first variable, `m, v` of the second, ... (then every `vhat` with
 //! AMSGrad); RMSprop's every `velocity`, then every `momentum`, then every `average_gradient`.
 //! tapegrad keeps them variable by variable; [`keras_order`] maps one order to the other.
+//! What an optimizer keeps beside its slots (Nadam's `u_product`) comes last, as Keras's
+//! `build` makes it last.
 
 use std::path::Path;
 
@@ -66,18 +68,6 @@ pub(crate) fn keras_name(optimizer: &dyn Optimizer) -> String {
     optimizer.name().to_lowercase()
 }
 
-/// Nadam keeps a running product outside its slots, which the state does not hold yet.
-pub(crate) fn refuse_unsaved(path: &Path, optimizer: &dyn Optimizer) -> Result<()> {
-    if optimizer.name() == "Nadam" {
-        return Err(opt_err(
-            path,
-            optimizer,
-            "Nadam's running product `u_product` is not part of its state yet: it cannot be saved or loaded".into(),
-        ));
-    }
-    Ok(())
-}
-
 fn opt_err(path: &Path, optimizer: &dyn Optimizer, message: String) -> Error {
     Error::Optimizer {
         path: path.to_path_buf(),
@@ -88,7 +78,6 @@ fn opt_err(path: &Path, optimizer: &dyn Optimizer, message: String) -> Error {
 
 /// The optimizer's variables as Keras 3 saves them: `(index, values)` for `optimizer/vars/<index>`.
 pub(crate) fn to_values(path: &Path, optimizer: &dyn Optimizer) -> Result<Vec<Values>> {
-    refuse_unsaved(path, optimizer)?;
     let state = optimizer.state();
     let iterations = i64::try_from(state.iterations).map_err(|_| {
         opt_err(
@@ -104,6 +93,8 @@ pub(crate) fn to_values(path: &Path, optimizer: &dyn Optimizer) -> Result<Vec<Va
     for i in keras_order(&state.slots) {
         out.push(Values::Tensor(state.slots[i].1.clone()));
     }
+    // what Keras's build adds after the slots (Nadam's u_product)
+    out.extend(state.extra.iter().map(|(_, t)| Values::Tensor(t.clone())));
     Ok(out)
 }
 
@@ -130,19 +121,19 @@ pub(crate) fn from_values(
     group: &str,
     stored: Vec<(String, Stored)>,
 ) -> Result<OptimizerState> {
-    refuse_unsaved(path, optimizer)?;
     let ours = optimizer.state();
     let lead = 1 + usize::from(ours.learning_rate.is_some());
-    let expected = lead + ours.slots.len();
+    let expected = lead + ours.slots.len() + ours.extra.len();
     if stored.len() != expected {
         return Err(opt_err(
             path,
             optimizer,
             format!(
-                "{group} holds {} variables, the optimizer has {expected} (iteration, {}{} slots for the model's trainable variables)",
+                "{group} holds {} variables, the optimizer has {expected} (iteration, {}{} slots for the model's trainable variables{})",
                 stored.len(),
                 if ours.learning_rate.is_some() { "learning_rate, " } else { "" },
-                ours.slots.len()
+                ours.slots.len(),
+                ours.extra.iter().map(|(n, _)| format!(", {n}")).collect::<String>()
             ),
         ));
     }
@@ -204,10 +195,32 @@ pub(crate) fn from_values(
             }
         }
     }
+    let mut extra = ours.extra.clone();
+    for (j, (name, mine)) in ours.extra.iter().enumerate() {
+        let k = lead + ours.slots.len() + j;
+        match &stored[k] {
+            Stored::Tensor(t) if t.shape() == mine.shape() && t.dtype() == mine.dtype() => {
+                extra[j].1 = t.clone();
+            }
+            other => {
+                return Err(opt_err(
+                    path,
+                    optimizer,
+                    format!(
+                        "{} (`{name}`) is {} in the file, the optimizer's {}",
+                        at(k),
+                        describe(other),
+                        describe(&Stored::Tensor(mine.clone()))
+                    ),
+                ))
+            }
+        }
+    }
     Ok(OptimizerState {
         iterations,
         learning_rate,
         slots,
+        extra,
     })
 }
 
@@ -221,6 +234,7 @@ fn flat_names(state: &OptimizerState) -> Vec<String> {
         names.push(format!("{FLAT_PREFIX}learning_rate"));
     }
     names.extend(state.slots.iter().map(|(n, _)| format!("{FLAT_PREFIX}{n}")));
+    names.extend(state.extra.iter().map(|(n, _)| format!("{FLAT_PREFIX}{n}")));
     names
 }
 
@@ -233,7 +247,10 @@ pub(crate) fn to_flat(path: &Path, optimizer: &dyn Optimizer) -> Result<Vec<(Str
     let order = keras_order(&state.slots);
     let mut ordered: Vec<Option<Values>> = vec![None; values.len()];
     for (j, v) in values.into_iter().enumerate() {
-        let i = if j < lead { j } else { lead + order[j - lead] };
+        let i = match j.checked_sub(lead) {
+            Some(k) if k < order.len() => lead + order[k],
+            _ => j,
+        };
         ordered[i] = Some(v);
     }
     Ok(flat_names(&state)
@@ -265,7 +282,8 @@ pub(crate) fn from_flat(
     let keras_names = names[..lead]
         .iter()
         .cloned()
-        .chain(order.iter().map(|&i| names[lead + i].clone()));
+        .chain(order.iter().map(|&i| names[lead + i].clone()))
+        .chain(names[lead + order.len()..].iter().cloned());
     let mut positional = Vec::with_capacity(names.len());
     for name in keras_names {
         let value = by_name

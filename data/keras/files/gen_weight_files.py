@@ -74,7 +74,14 @@ def generate():
     np.savez(os.path.join(KERAS_DIR, "weights.npz"), **dict(zip(names, weights)))
     from safetensors.numpy import save_file
     save_file(dict(zip(names, weights)), os.path.join(KERAS_DIR, "weights.safetensors"))
+    # Nadam keeps its running product u_product after the slots
+    n = model()
+    n.compile(optimizer=keras.optimizers.Nadam(0.01), loss="mse")
+    n.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    n.save_weights(os.path.join(KERAS_DIR, "nadam.weights.h5"))
     expected = {
+        "nadam": {"weights": [bits(np.asarray(w)) for w in n.get_weights()],
+                  "optimizer": [bits(np.asarray(v)) for v in n.optimizer.variables]},
         "keras_version": keras.__version__,
         "names": names,
         "weights": [bits(w) for w in weights],
