@@ -560,7 +560,10 @@ pub trait Optimizer: Send {
     /// assert_eq!(b.iterations(), 1);
     /// assert!(b.slot(&w, "m").unwrap().equals(&a.slot(&w, "m").unwrap()));
     /// let err = Adam::new(0.01).set_state(&a.state()).unwrap_err();
-    /// assert!(err.to_string().contains("2 slots in the state, 0 in the optimizer"), "{err}");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "Adam: `state` has 2 slots, the optimizer 0 (build it on the model's variables first)"
+    /// );
     /// # Ok::<(), tapegrad_optim::Error>(())
     /// ```
     fn set_state(&mut self, state: &OptimizerState) -> Result<()> {
@@ -576,11 +579,10 @@ pub trait Optimizer: Send {
             message,
         };
         if ours.len() != state.slots.len() {
-            return Err(slot_err(
-                "",
-                "",
+            return Err(base.config_error(
+                "state",
                 format!(
-                    "{} slots in the state, {} in the optimizer (build it on the model's variables first)",
+                    "has {} slots, the optimizer {} (build it on the model's variables first)",
                     state.slots.len(),
                     ours.len()
                 ),
@@ -603,11 +605,10 @@ pub trait Optimizer: Send {
         }
         let extra = self.extra_state();
         if extra.len() != state.extra.len() {
-            return Err(slot_err(
-                "",
-                "",
+            return Err(base.config_error(
+                "state",
                 format!(
-                    "{} values besides the slots in the state, {} in the optimizer",
+                    "has {} values besides the slots, the optimizer {}",
                     state.extra.len(),
                     extra.len()
                 ),
@@ -615,11 +616,10 @@ pub trait Optimizer: Send {
         }
         for ((name, mine), (_, value)) in extra.iter().zip(&state.extra) {
             if value.shape() != mine.shape() || value.dtype() != mine.dtype() {
-                return Err(slot_err(
-                    "",
-                    name,
+                return Err(base.config_error(
+                    "state",
                     format!(
-                        "is {} {:?}, the state's {} {:?}",
+                        "`{name}` is {} {:?}, the state's {} {:?}",
                         mine.dtype(),
                         mine.shape(),
                         value.dtype(),
