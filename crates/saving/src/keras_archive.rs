@@ -322,3 +322,101 @@ pub(crate) fn to_bytes(path: &Path, config: &Value, weights: &[u8]) -> Result<Ve
     }
     Ok(z.finish().map_err(|e| zerr(e.to_string()))?.into_inner())
 }
+
+/// The optimizer a `.keras` archive's `compile_config` names (`None` when the model was not
+/// compiled), with its hyperparameters; Keras's settings tapegrad does not have (`use_ema`,
+/// `gradient_accumulation_steps`, `loss_scale_factor`, a schedule) are an error naming them.
+pub(crate) fn optimizer_from_config(
+    path: &Path,
+    config: &Value,
+) -> Result<Option<Box<dyn tapegrad_optim::Optimizer>>> {
+    use tapegrad_optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Nadam, RMSprop, Sgd};
+    let opt = &config["compile_config"]["optimizer"];
+    if opt.is_null() {
+        return Ok(None);
+    }
+    let class = opt["class_name"].as_str().unwrap_or("?");
+    let c = &opt["config"];
+    let err = |m: String| model_err(path, format!("optimizer `{class}`: {m}"));
+    for (key, off) in [
+        ("use_ema", Value::Bool(false)),
+        ("gradient_accumulation_steps", Value::Null),
+        ("loss_scale_factor", Value::Null),
+    ] {
+        if !c[key].is_null() && c[key] != off {
+            return Err(err(format!("`{key}` = {} is not supported", c[key])));
+        }
+    }
+    let lr = c["learning_rate"].as_f64().ok_or_else(|| {
+        err(format!(
+            "learning_rate {} is not a number (schedules are not read yet)",
+            c["learning_rate"]
+        ))
+    })?;
+    let f = |key: &str, default: f64| c[key].as_f64().unwrap_or(default);
+    let b = |key: &str| c[key].as_bool().unwrap_or(false);
+    let mut out: Box<dyn tapegrad_optim::Optimizer> = match class {
+        "SGD" => Box::new(
+            Sgd::new(lr)
+                .momentum(f("momentum", 0.0))
+                .nesterov(b("nesterov")),
+        ),
+        "Adam" => Box::new(
+            Adam::new(lr)
+                .beta_1(f("beta_1", 0.9))
+                .beta_2(f("beta_2", 0.999))
+                .epsilon(f("epsilon", 1e-7))
+                .amsgrad(b("amsgrad")),
+        ),
+        "AdamW" => Box::new(
+            AdamW::new(lr)
+                .beta_1(f("beta_1", 0.9))
+                .beta_2(f("beta_2", 0.999))
+                .epsilon(f("epsilon", 1e-7))
+                .amsgrad(b("amsgrad")),
+        ),
+        "RMSprop" => Box::new(
+            RMSprop::new(lr)
+                .rho(f("rho", 0.9))
+                .momentum(f("momentum", 0.0))
+                .epsilon(f("epsilon", 1e-7))
+                .centered(b("centered")),
+        ),
+        "Adagrad" => Box::new(
+            Adagrad::new(lr)
+                .initial_accumulator_value(f("initial_accumulator_value", 0.1))
+                .epsilon(f("epsilon", 1e-7)),
+        ),
+        "Adadelta" => Box::new(
+            Adadelta::new(lr)
+                .rho(f("rho", 0.95))
+                .epsilon(f("epsilon", 1e-7)),
+        ),
+        "Adamax" => Box::new(
+            Adamax::new(lr)
+                .beta_1(f("beta_1", 0.9))
+                .beta_2(f("beta_2", 0.999))
+                .epsilon(f("epsilon", 1e-7)),
+        ),
+        "Nadam" => Box::new(
+            Nadam::new(lr)
+                .beta_1(f("beta_1", 0.9))
+                .beta_2(f("beta_2", 0.999))
+                .epsilon(f("epsilon", 1e-7)),
+        ),
+        other => {
+            return Err(err(format!(
+                "`{other}` is not one of tapegrad's optimizers"
+            )))
+        }
+    };
+    let base = out.base_mut();
+    base.set_clipnorm(c["clipnorm"].as_f64());
+    base.set_clipvalue(c["clipvalue"].as_f64());
+    base.set_global_clipnorm(c["global_clipnorm"].as_f64());
+    if let Some(wd) = c["weight_decay"].as_f64() {
+        base.set_weight_decay(Some(wd));
+    }
+    out.check_settings().map_err(|e| err(e.to_string()))?;
+    Ok(Some(out))
+}

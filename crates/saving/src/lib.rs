@@ -245,6 +245,13 @@ fn load_h5(at: &Path, entries: &[entries::Entry], bytes: Vec<u8>) -> Result<()> 
     entries::assign_all(at, entries, stored, |e| &e.h5)
 }
 
+/// A `.keras` archive and the model its `config.json` describes, built, weights not loaded.
+fn read_model(path: &Path) -> Result<(keras_archive::Archive, tapegrad_nn::Sequential)> {
+    let archive = keras_archive::read(path, read_file(path)?)?;
+    let model = keras_archive::model_from_config(path, &archive.config, archive.weights.len())?;
+    Ok((archive, model))
+}
+
 /// Where Keras 3 keeps an optimizer's variables in a `.weights.h5` file.
 const OPTIMIZER_GROUP: &str = "optimizer/";
 
@@ -451,8 +458,7 @@ fn optimizer_part(
 /// ```
 pub fn load_model(path: impl AsRef<Path>) -> Result<tapegrad_nn::Sequential> {
     let path = path.as_ref();
-    let archive = keras_archive::read(path, read_file(path)?)?;
-    let model = keras_archive::model_from_config(path, &archive.config, archive.weights.len())?;
+    let (archive, model) = read_model(path)?;
     let at = keras_archive::weights_path(path);
     let (entries, _) = entries::model_entries(&model, &at)?;
     load_h5(&at, &entries, archive.weights)?;
@@ -499,3 +505,35 @@ pub fn save_model(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// [`load_model`] and the optimizer the archive was compiled with (Keras's `compile_config`:
+/// SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax or Nadam, with its hyperparameters),
+/// its state restored from `model.weights.h5` when the archive holds one: training goes on
+/// where Keras stopped. `None` for a model saved uncompiled.
+///
+/// ```no_run
+/// use tapegrad_optim::Optimizer;
+/// let (model, optimizer) = tapegrad_saving::load_model_and_optimizer("trained.keras")?;
+/// assert_eq!(optimizer.map(|o| o.iterations()), Some(3));
+/// # Ok::<(), tapegrad_saving::Error>(())
+/// ```
+pub fn load_model_and_optimizer(
+    path: impl AsRef<Path>,
+) -> Result<(tapegrad_nn::Sequential, Option<Box<dyn Optimizer>>)> {
+    let path = path.as_ref();
+    let (archive, model) = read_model(path)?;
+    let Some(mut optimizer) = keras_archive::optimizer_from_config(path, &archive.config)? else {
+        load_weights(&model, path)?;
+        return Ok((model, None));
+    };
+    let at = keras_archive::weights_path(path);
+    let has_state = h5_file::read(&at, archive.weights)?
+        .iter()
+        .any(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
+    if has_state {
+        load_weights_with_optimizer(&model, &mut optimizer, path)?;
+    } else {
+        load_weights(&model, path)?;
+    }
+    Ok((model, Some(optimizer)))
+}

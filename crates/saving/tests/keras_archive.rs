@@ -217,3 +217,84 @@ fn the_files_we_committed_for_python_load_back_here() {
     load_weights_with_optimizer(&model(), &mut opt, ours.join("trained.weights.h5")).unwrap();
     assert_eq!(opt.iterations(), 5); // Keras's 3 steps and 2 of ours
 }
+
+#[test]
+fn the_archives_optimizer_goes_on_as_the_one_built_by_hand() {
+    let (model, opt) =
+        tapegrad_saving::load_model_and_optimizer(keras_file("trained.keras")).unwrap();
+    let mut opt = opt.expect("compiled with Adam");
+    assert_eq!((opt.name(), opt.iterations()), ("Adam", 3));
+    let by_hand = model_like_keras();
+    let mut adam = Adam::new(0.01);
+    load_weights_with_optimizer(&by_hand, &mut adam, keras_file("trained.weights.h5")).unwrap();
+    let (x, y) = x_and_y();
+    for (m, o) in [
+        (&model as &dyn Layer, &mut opt as &mut dyn Optimizer),
+        (&by_hand, &mut adam),
+    ] {
+        let vars = m.trainable_variables();
+        let refs: Vec<_> = vars.iter().collect();
+        for _ in 0..3 {
+            let tape = GradientTape::new();
+            let l = reduce_mean(
+                square((&m.call(&x).unwrap() - &y).unwrap()).unwrap(),
+                None,
+                false,
+            )
+            .unwrap();
+            let grads = tape.gradient(&l, &refs).unwrap();
+            o.apply_gradients(grads.into_iter().zip(refs.iter().copied()))
+                .unwrap();
+        }
+    }
+    assert!(same_bits(&model.get_weights(), &by_hand.get_weights()));
+    assert!(!same_bits(&model.get_weights(), &expected_weights()));
+}
+
+#[test]
+fn an_optimizer_config_we_cannot_follow_is_refused_by_name() {
+    let dir = tmp();
+    let (config, weights) = {
+        let f = std::fs::File::open(keras_file("trained.keras")).unwrap();
+        let mut z = zip::ZipArchive::new(f).unwrap();
+        let c: serde_json::Value =
+            serde_json::from_reader(z.by_name("config.json").unwrap()).unwrap();
+        let mut w = Vec::new();
+        std::io::Read::read_to_end(&mut z.by_name("model.weights.h5").unwrap(), &mut w).unwrap();
+        (c.to_string(), w)
+    };
+    for (from, to, tail) in [
+        (
+            "\"class_name\":\"Adam\"",
+            "\"class_name\":\"Lion\"",
+            "optimizer `Lion`: `Lion` is not one of tapegrad's optimizers",
+        ),
+        (
+            "\"use_ema\":false",
+            "\"use_ema\":true",
+            "optimizer `Adam`: `use_ema` = true is not supported",
+        ),
+        (
+            "\"beta_1\":0.9",
+            "\"beta_1\":1.5",
+            "optimizer `Adam`: Adam: `beta_1` must be ≥ 0 and < 1, got 1.5",
+        ),
+    ] {
+        assert!(config.contains(from), "{from}");
+        let text = config.replace(from, to);
+        let p = archive(
+            dir.path(),
+            &[
+                ("config.json", text.as_bytes()),
+                ("model.weights.h5", &weights),
+            ],
+        );
+        let err = tapegrad_saving::load_model_and_optimizer(&p)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.ends_with(tail), "{err}");
+        // the model alone still loads
+        load_model(&p).unwrap();
+    }
+}
