@@ -567,65 +567,34 @@ pub trait Optimizer: Send {
     /// # Ok::<(), tapegrad_optim::Error>(())
     /// ```
     fn set_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let mine = self.state();
         let base = self.base();
-        let ours: Vec<(&str, &Slot)> = base
-            .states
-            .iter()
-            .flat_map(|st| st.slots.iter().map(move |s| (st.name.as_str(), s)))
-            .collect();
-        let slot_err = |variable: &str, slot: &str, message: String| Error::Slot {
-            variable: variable.into(),
-            slot: slot.into(),
-            message,
-        };
-        if ours.len() != state.slots.len() {
-            return Err(base.config_error(
-                "state",
-                format!(
-                    "has {} slots, the optimizer {} (build it on the model's variables first)",
-                    state.slots.len(),
-                    ours.len()
-                ),
-            ));
-        }
-        for ((variable, slot), (name, value)) in ours.iter().zip(&state.slots) {
-            let shape = slot.to_tensor().shape().to_vec();
-            if value.shape() != shape.as_slice() || value.dtype() != slot.dtype() {
-                return Err(slot_err(
-                    variable,
-                    slot.name(),
-                    format!(
-                        "is {} {shape:?}, the state's `{name}` {} {:?}",
-                        slot.dtype(),
-                        value.dtype(),
-                        value.shape()
-                    ),
-                ));
+        let parts = [
+            (
+                "slots",
+                &mine.slots,
+                &state.slots,
+                " (build it on the model's variables first)",
+            ),
+            ("values besides the slots", &mine.extra, &state.extra, ""),
+        ];
+        for (what, ours, theirs, hint) in parts {
+            if ours.len() != theirs.len() {
+                let (n, m) = (theirs.len(), ours.len());
+                let message = format!("has {n} {what}, the optimizer {m}{hint}");
+                return Err(base.config_error("state", message));
             }
-        }
-        let extra = self.extra_state();
-        if extra.len() != state.extra.len() {
-            return Err(base.config_error(
-                "state",
-                format!(
-                    "has {} values besides the slots, the optimizer {}",
-                    state.extra.len(),
-                    extra.len()
-                ),
-            ));
-        }
-        for ((name, mine), (_, value)) in extra.iter().zip(&state.extra) {
-            if value.shape() != mine.shape() || value.dtype() != mine.dtype() {
-                return Err(base.config_error(
-                    "state",
-                    format!(
-                        "`{name}` is {} {:?}, the state's {} {:?}",
-                        mine.dtype(),
-                        mine.shape(),
-                        value.dtype(),
-                        value.shape()
-                    ),
-                ));
+            for ((name, a), (_, b)) in ours.iter().zip(theirs) {
+                if a.shape() != b.shape() || a.dtype() != b.dtype() {
+                    let message = format!(
+                        "`{name}` is {} {:?} in the optimizer, {} {:?} in the state",
+                        a.dtype(),
+                        a.shape(),
+                        b.dtype(),
+                        b.shape()
+                    );
+                    return Err(base.config_error("state", message));
+                }
             }
         }
         if let Some(lr) = state.learning_rate {

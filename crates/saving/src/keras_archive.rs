@@ -355,26 +355,25 @@ pub(crate) fn optimizer_from_config(
     })?;
     let f = |key: &str, default: f64| c[key].as_f64().unwrap_or(default);
     let b = |key: &str| c[key].as_bool().unwrap_or(false);
+    // Keras's Adam family: betas and epsilon, and AMSGrad for Adam and AdamW
+    macro_rules! betas {
+        ($t:ident) => {
+            $t::new(lr)
+                .beta_1(f("beta_1", 0.9))
+                .beta_2(f("beta_2", 0.999))
+                .epsilon(f("epsilon", 1e-7))
+        };
+    }
     let mut out: Box<dyn tapegrad_optim::Optimizer> = match class {
         "SGD" => Box::new(
             Sgd::new(lr)
                 .momentum(f("momentum", 0.0))
                 .nesterov(b("nesterov")),
         ),
-        "Adam" => Box::new(
-            Adam::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
-                .epsilon(f("epsilon", 1e-7))
-                .amsgrad(b("amsgrad")),
-        ),
-        "AdamW" => Box::new(
-            AdamW::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
-                .epsilon(f("epsilon", 1e-7))
-                .amsgrad(b("amsgrad")),
-        ),
+        "Adam" => Box::new(betas!(Adam).amsgrad(b("amsgrad"))),
+        "AdamW" => Box::new(betas!(AdamW).amsgrad(b("amsgrad"))),
+        "Adamax" => Box::new(betas!(Adamax)),
+        "Nadam" => Box::new(betas!(Nadam)),
         "RMSprop" => Box::new(
             RMSprop::new(lr)
                 .rho(f("rho", 0.9))
@@ -390,18 +389,6 @@ pub(crate) fn optimizer_from_config(
         "Adadelta" => Box::new(
             Adadelta::new(lr)
                 .rho(f("rho", 0.95))
-                .epsilon(f("epsilon", 1e-7)),
-        ),
-        "Adamax" => Box::new(
-            Adamax::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
-                .epsilon(f("epsilon", 1e-7)),
-        ),
-        "Nadam" => Box::new(
-            Nadam::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
                 .epsilon(f("epsilon", 1e-7)),
         ),
         other => {

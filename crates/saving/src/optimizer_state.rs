@@ -172,35 +172,23 @@ pub(crate) fn from_values(
             }
         },
     };
+    // the slots in Keras's order, then the extra values: positions lead.. of the file
     let order = keras_order(&ours.slots);
-    let mut slots = ours.slots.clone();
-    for (j, &i) in order.iter().enumerate() {
-        let (name, mine) = &ours.slots[i];
-        let k = lead + j;
+    let wanted = order
+        .iter()
+        .map(|&i| (true, i, &ours.slots[i]))
+        .chain(ours.extra.iter().enumerate().map(|(j, e)| (false, j, e)));
+    let (mut slots, mut extra) = (ours.slots.clone(), ours.extra.clone());
+    for (k, (is_slot, i, (name, mine))) in wanted.enumerate() {
+        let k = lead + k;
         match &stored[k] {
             Stored::Tensor(t) if t.shape() == mine.shape() && t.dtype() == mine.dtype() => {
-                slots[i].1 = t.clone();
-            }
-            other => {
-                return Err(opt_err(
-                    path,
-                    optimizer,
-                    format!(
-                        "{} (slot `{name}`) is {} in the file, the optimizer's {}",
-                        at(k),
-                        describe(other),
-                        describe(&Stored::Tensor(mine.clone()))
-                    ),
-                ))
-            }
-        }
-    }
-    let mut extra = ours.extra.clone();
-    for (j, (name, mine)) in ours.extra.iter().enumerate() {
-        let k = lead + ours.slots.len() + j;
-        match &stored[k] {
-            Stored::Tensor(t) if t.shape() == mine.shape() && t.dtype() == mine.dtype() => {
-                extra[j].1 = t.clone();
+                let target = if is_slot {
+                    &mut slots[i]
+                } else {
+                    &mut extra[i]
+                };
+                target.1 = t.clone();
             }
             other => {
                 return Err(opt_err(
