@@ -46,6 +46,9 @@ pub enum Error {
     /// crate's error, and unboxed it would make every `Result` of the facade larger).
     #[error(transparent)]
     Train(Box<crate::train::Error>),
+    /// From saving or loading weights.
+    #[error(transparent)]
+    Saving(#[from] crate::saving::Error),
 }
 
 impl From<crate::train::Error> for Error {

@@ -11,6 +11,7 @@
 //! | [`optim`] (`tapegrad-optim`) | `Sgd`, `Adam`, ... and learning-rate schedules |
 //! | [`datasets`] (`tapegrad-datasets`) | numpy-exact `RandomState`, `make_regression`, files |
 //! | [`train`] (`tapegrad-train`) | Keras's `compile`, `fit`, `evaluate`, callbacks, progress |
+//! | [`saving`] (`tapegrad-saving`) | `save_weights`/`load_weights`: safetensors, `.npz`, Keras 3's files |
 //!
 //! Document 000's fit, as its Python reads:
 //!
@@ -74,6 +75,7 @@ pub use tapegrad_autodiff as autodiff;
 pub use tapegrad_datasets as datasets;
 pub use tapegrad_nn as nn;
 pub use tapegrad_optim as optim;
+pub use tapegrad_saving as saving;
 pub use tapegrad_tensor as tensor;
 pub use tapegrad_train as train;
 

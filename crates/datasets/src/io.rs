@@ -46,8 +46,15 @@ fn format_err(path: &Path, message: impl Into<String>) -> DatasetsError {
 }
 
 /// Writes `bytes` to `path` whole or not at all: a temp file of its own
-/// beside `path`, sync, rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// beside `path`, sync, rename (every writer here, and `tapegrad-saving`'s).
+///
+/// ```
+/// let path = std::env::temp_dir().join("tapegrad_datasets_doc_atomic.bin");
+/// tapegrad_datasets::io::write_atomic(&path, b"whole")?;
+/// assert_eq!(std::fs::read(&path).unwrap(), b"whole");
+/// # Ok::<(), tapegrad_datasets::DatasetsError>(())
+/// ```
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

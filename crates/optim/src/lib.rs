@@ -183,7 +183,9 @@ pub use adamax::Adamax;
 pub use clip::{clip_by_global_norm, clip_by_norm};
 pub use error::{Error, Result};
 pub use nadam::Nadam;
-pub use optimizer::{NonFinite, Optimizer, OptimizerBase, OptimizerExt, StepContext, TracedApply};
+pub use optimizer::{
+    NonFinite, Optimizer, OptimizerBase, OptimizerExt, OptimizerState, StepContext, TracedApply,
+};
 pub use rmsprop::RMSprop;
 pub use schedule::{
     CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRate,

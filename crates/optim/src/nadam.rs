@@ -163,6 +163,34 @@ impl Optimizer for Nadam {
         Ok(())
     }
 
+    /// `u_product`, the running product of the `u_t` (Keras 3's `_u_product`), 1 before any
+    /// step, in the dtype of the variables.
+    fn extra_state(&self) -> Vec<(String, Tensor)> {
+        let dtype = self
+            .u_product
+            .map(|(d, _)| d)
+            .or_else(|| self.slot_variables().first().map(|(_, t)| t.dtype()))
+            .unwrap_or(DType::F32);
+        let value = self.u_product.map_or(1.0, |(_, p)| p);
+        vec![(
+            "u_product".into(),
+            Tensor::new(
+                tapegrad_tensor::Array::full(dtype, &[], value)
+                    .unwrap_or_else(|_| tapegrad_tensor::Array::scalar(1.0f32)),
+            ),
+        )]
+    }
+
+    /// Restores `u_product` (a scalar, as [`set_state`](Optimizer::set_state) checked).
+    fn set_extra_state(&mut self, values: &[Tensor]) -> Result<()> {
+        if let Some(t) = values.first() {
+            let p = t.item()?;
+            self.u_product = Some((t.dtype(), p));
+            self.u_product_t = p;
+        }
+        Ok(())
+    }
+
     fn update_step(
         &self,
         step: &StepContext,

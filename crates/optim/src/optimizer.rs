@@ -471,6 +471,159 @@ pub trait Optimizer: Send {
     ) -> Result<u64> {
         apply_pairs(self, &grads_and_vars)
     }
+
+    /// Creates the slots of the variables not seen yet, in their order, as the first
+    /// `apply_gradients` would (Keras's `optimizer.build(var_list)`): what a saved
+    /// [`state`](Optimizer::state) is loaded into.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Variable;
+    /// use tapegrad_optim::{Adam, Optimizer};
+    /// let (w, b) = (Variable::new(1.0f32).with_name("w"), Variable::new(2.0f32).with_name("b"));
+    /// let mut opt = Adam::new(0.01);
+    /// opt.build(&[&w, &b])?;
+    /// let names: Vec<String> = opt.slot_variables().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["m/w", "v/w", "m/b", "v/b"]);
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn build(&mut self, variables: &[&Variable]) -> Result<()> {
+        for v in variables {
+            if !self.base().index.contains_key(&v.id()) {
+                let slots = self.build_slots(v)?;
+                let base = self.base_mut();
+                base.index.insert(v.id(), base.states.len());
+                base.states.push(VarState {
+                    name: v.name().to_string(),
+                    slots,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// What a training resumed later needs: `iterations`, the constant learning rate (none
+    /// under a schedule, which `iterations` gives) and every slot
+    /// ([`slot_variables`](Optimizer::slot_variables)' names and order).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Variable};
+    /// use tapegrad_optim::{Optimizer, OptimizerExt, Sgd};
+    /// let w = Variable::new(1.0f32).with_name("w");
+    /// let mut opt = Sgd::new(0.1).momentum(0.9);
+    /// opt.apply_gradients([(Some(Tensor::scalar(1.0f32)), &w)])?;
+    /// let state = opt.state();
+    /// assert_eq!((state.iterations, state.learning_rate), (1, Some(0.1)));
+    /// assert_eq!(state.slots[0].0, "m/w");
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn state(&self) -> OptimizerState {
+        let base = self.base();
+        OptimizerState {
+            iterations: base.iterations,
+            learning_rate: match base.learning_rate {
+                LearningRate::Constant(lr) => Some(lr),
+                LearningRate::Schedule(_) => None,
+            },
+            slots: self.slot_variables(),
+            extra: self.extra_state(),
+        }
+    }
+
+    /// State an optimizer keeps beside its slots, in the order Keras 3 lists it after them
+    /// (Nadam's running product `u_product`). None by default.
+    fn extra_state(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+
+    /// Restores [`extra_state`](Optimizer::extra_state) values, already checked by
+    /// [`set_state`](Optimizer::set_state) to have its count, shapes and dtypes. Does nothing
+    /// by default.
+    fn set_extra_state(&mut self, _values: &[Tensor]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Restores a [`state`](Optimizer::state) into an optimizer with the same slots (built by
+    /// [`build`](Optimizer::build) or by training on the same variables): every slot's count,
+    /// shape and dtype is checked before anything changes. The slots are matched by position,
+    /// their names not compared (a renamed model keeps its optimizer). A learning rate in the
+    /// state replaces a constant one; with a schedule it is ignored.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Variable};
+    /// use tapegrad_optim::{Adam, Optimizer, OptimizerExt};
+    /// let w = Variable::new(1.0f32).with_name("w");
+    /// let mut a = Adam::new(0.01);
+    /// a.apply_gradients([(Some(Tensor::scalar(0.5f32)), &w)])?;
+    /// let mut b = Adam::new(0.01);
+    /// b.build(&[&w])?;
+    /// b.set_state(&a.state())?;
+    /// assert_eq!(b.iterations(), 1);
+    /// assert!(b.slot(&w, "m").unwrap().equals(&a.slot(&w, "m").unwrap()));
+    /// let err = Adam::new(0.01).set_state(&a.state()).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "Adam: `state` has 2 slots, the optimizer 0 (build it on the model's variables first)"
+    /// );
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn set_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let mine = self.state();
+        let base = self.base();
+        let parts = [
+            (
+                "slots",
+                &mine.slots,
+                &state.slots,
+                " (build it on the model's variables first)",
+            ),
+            ("values besides the slots", &mine.extra, &state.extra, ""),
+        ];
+        for (what, ours, theirs, hint) in parts {
+            if ours.len() != theirs.len() {
+                let (n, m) = (theirs.len(), ours.len());
+                let message = format!("has {n} {what}, the optimizer {m}{hint}");
+                return Err(base.config_error("state", message));
+            }
+            for ((name, a), (_, b)) in ours.iter().zip(theirs) {
+                if a.shape() != b.shape() || a.dtype() != b.dtype() {
+                    let message = format!(
+                        "`{name}` is {} {:?} in the optimizer, {} {:?} in the state",
+                        a.dtype(),
+                        a.shape(),
+                        b.dtype(),
+                        b.shape()
+                    );
+                    return Err(base.config_error("state", message));
+                }
+            }
+        }
+        if let Some(lr) = state.learning_rate {
+            check(
+                self.name(),
+                "learning_rate",
+                f64::from(lr),
+                Allowed::NonNegative,
+                "",
+            )?;
+        }
+        let base = self.base_mut();
+        let values = state.slots.iter().map(|(_, v)| v);
+        let slots = base.states.iter_mut().flat_map(|st| st.slots.iter_mut());
+        for (slot, value) in slots.zip(values) {
+            by_dtype!(value.dtype(), T => {
+                if let (Some(a), Ok(v)) = (slot.array_mut::<T>(), value.value().view::<T>()) {
+                    a.assign(&v);
+                }
+            });
+        }
+        base.iterations = state.iterations;
+        if let (Some(lr), LearningRate::Constant(_)) = (state.learning_rate, &base.learning_rate) {
+            base.learning_rate = LearningRate::Constant(lr);
+            base.current_learning_rate = lr;
+        }
+        let extra: Vec<Tensor> = state.extra.iter().map(|(_, t)| t.clone()).collect();
+        self.set_extra_state(&extra)
+    }
 }
 
 /// What every optimizer can do with gradients, for concrete optimizers and `dyn Optimizer`
@@ -602,6 +755,12 @@ impl Optimizer for Box<dyn Optimizer> {
     }
     fn validate(&self) -> Result<()> {
         (**self).validate()
+    }
+    fn extra_state(&self) -> Vec<(String, Tensor)> {
+        (**self).extra_state()
+    }
+    fn set_extra_state(&mut self, values: &[Tensor]) -> Result<()> {
+        (**self).set_extra_state(values)
     }
 }
 
@@ -834,4 +993,19 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     result?;
     this.base_mut().iterations += 1;
     Ok(this.iterations())
+}
+
+/// An optimizer's state ([`Optimizer::state`]), what Keras 3 saves as `optimizer.variables`:
+/// the step count, the learning rate when it is a constant, and the slots.
+#[derive(Debug, Clone)]
+pub struct OptimizerState {
+    /// `iterations`: the steps applied.
+    pub iterations: u64,
+    /// The constant learning rate (a float32, as Keras keeps it); `None` under a schedule.
+    pub learning_rate: Option<f32>,
+    /// Every slot, `slot/variable` (`m/dense/kernel`), variable by variable in the order the
+    /// optimizer first saw them, each variable's slots in the order it made them.
+    pub slots: Vec<(String, Tensor)>,
+    /// What the optimizer keeps beside its slots ([`Optimizer::extra_state`]).
+    pub extra: Vec<(String, Tensor)>,
 }

@@ -1,0 +1,80 @@
+//! Writes `data/keras/files/ours/`: files of our writers for Keras 3, numpy and safetensors
+//! to load (`gen_weight_files.py --verify`). The model is the script's, loaded from Keras's
+//! `trained.weights.h5` with its Adam state and trained two steps further here.
+//!
+//!     cargo run -p tapegrad-saving --example write_fixtures
+
+use std::path::PathBuf;
+
+use tapegrad_autodiff::{reduce_mean, square, GradientTape, Tensor};
+use tapegrad_nn::{Dense, Layer, Sequential};
+use tapegrad_optim::{Adam, Optimizer, OptimizerExt};
+
+fn bits(t: &Tensor) -> serde_json::Value {
+    let b: Vec<String> = t
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|x| format!("{:08x}", x.to_bits()))
+        .collect();
+    serde_json::json!({"dtype": "float32", "shape": t.shape(), "bits": b})
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/keras/files");
+    let ours = files.join("ours");
+    std::fs::create_dir_all(&ours)?;
+    let mut model = Sequential::new()
+        .layer(Dense::new(4).activation("relu")?.name("dense"))?
+        .layer(Dense::new(2).name("dense_1"))?;
+    model.build(&[8, 3])?;
+    let mut opt = Adam::new(0.01);
+    let trained = files.join("keras/trained.weights.h5");
+    tapegrad_saving::load_weights_with_optimizer(&model, &mut opt, &trained)?;
+
+    let x: Vec<f32> = (0..24).map(|i| i as f32 / 10.0).collect();
+    let y: Vec<f32> = x
+        .chunks(3)
+        .flat_map(|r| [r[0] + r[1] + r[2], r[0] - r[2]])
+        .collect();
+    let (x, y) = (Tensor::from_vec(x, &[8, 3])?, Tensor::from_vec(y, &[8, 2])?);
+    let vars = model.trainable_variables();
+    let refs: Vec<_> = vars.iter().collect();
+    for _ in 0..2 {
+        let tape = GradientTape::new();
+        let pred = model.call(&x)?;
+        let loss = reduce_mean(square((&pred - &y)?)?, None, false)?;
+        let grads = tape.gradient(&loss, &refs)?;
+        opt.apply_gradients(grads.into_iter().zip(refs.iter().copied()))?;
+    }
+
+    tapegrad_saving::save_weights(&model, ours.join("plain.weights.h5"))?;
+    tapegrad_saving::save_weights_with_optimizer(&model, &opt, ours.join("trained.weights.h5"))?;
+    tapegrad_saving::save_weights(&model, ours.join("weights.npz"))?;
+    tapegrad_saving::save_weights(&model, ours.join("weights.safetensors"))?;
+    tapegrad_saving::save_model(&model, ours.join("model.keras"))?;
+
+    let state = opt.state();
+    let mut optimizer = vec![
+        serde_json::json!({"dtype": "int64", "shape": [], "values": [state.iterations]}),
+        bits(&Tensor::scalar(state.learning_rate.unwrap_or(0.0))),
+    ];
+    for v in &vars {
+        optimizer.push(bits(&opt.slot(v, "m").unwrap()));
+        optimizer.push(bits(&opt.slot(v, "v").unwrap()));
+    }
+    let names: Vec<String> = vars.iter().map(|v| v.name().to_string()).collect();
+    let expected = serde_json::json!({
+        "names": names,
+        "weights": model.get_weights().iter().map(bits).collect::<Vec<_>>(),
+        "optimizer": optimizer,
+        "predict": bits(&model.call(&x)?),
+        "x": bits(&x),
+    });
+    std::fs::write(
+        ours.join("expected.json"),
+        serde_json::to_string_pretty(&expected)? + "\n",
+    )?;
+    println!("wrote {}", ours.display());
+    Ok(())
+}

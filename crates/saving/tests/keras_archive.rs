@@ -1,0 +1,300 @@
+//! `.keras` archives: Keras 3's `model.save` loaded, run and trained here; bad archives.
+mod common;
+
+use std::io::Write;
+
+use common::*;
+use tapegrad_autodiff::{reduce_mean, square, GradientTape, Tensor};
+use tapegrad_nn::Layer;
+use tapegrad_optim::{Adam, Optimizer, OptimizerExt};
+use tapegrad_saving::{load_model, load_weights, load_weights_with_optimizer};
+
+fn x_and_y() -> (Tensor, Tensor) {
+    let x = tensor(&expected("keras")["x"]);
+    let v = x.to_vec::<f32>().unwrap();
+    let y: Vec<f32> = v
+        .chunks(3)
+        .flat_map(|r| [r[0] + r[1] + r[2], r[0] - r[2]])
+        .collect();
+    (x, Tensor::from_vec(y, &[8, 2]).unwrap())
+}
+
+#[test]
+fn a_keras_model_runs_and_trains_here() {
+    let model = load_model(keras_file("trained.keras")).unwrap();
+    assert_eq!(model.name(), "sequential");
+    assert!(same_bits(&model.get_weights(), &expected_weights()));
+    let (x, y) = x_and_y();
+    let want = tensor(&expected("keras")["predict"])
+        .to_vec::<f32>()
+        .unwrap();
+    let got = model.call(&x).unwrap().to_vec::<f32>().unwrap();
+    for (a, b) in got.iter().zip(&want) {
+        assert!(
+            (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+            "{got:?} vs {want:?}"
+        );
+    }
+    // resume Keras's Adam from the archive and train: the loss goes down
+    let mut opt = Adam::new(0.01);
+    load_weights_with_optimizer(&model, &mut opt, keras_file("trained.keras")).unwrap();
+    assert_eq!(opt.iterations(), 3);
+    let vars = model.trainable_variables();
+    let refs: Vec<_> = vars.iter().collect();
+    let loss = |m: &dyn Layer| {
+        reduce_mean(
+            square((&m.call(&x).unwrap() - &y).unwrap()).unwrap(),
+            None,
+            false,
+        )
+        .unwrap()
+    };
+    let first = loss(&model).item().unwrap();
+    for _ in 0..20 {
+        let tape = GradientTape::new();
+        let l = loss(&model);
+        let grads = tape.gradient(&l, &refs).unwrap();
+        opt.apply_gradients(grads.into_iter().zip(refs.iter().copied()))
+            .unwrap();
+    }
+    assert!(loss(&model).item().unwrap() < first);
+    // the archive's weights load into a model built here too
+    let m = model_like_keras();
+    load_weights(&m, keras_file("trained.keras")).unwrap();
+    assert!(same_bits(&m.get_weights(), &expected_weights()));
+}
+
+fn model_like_keras() -> tapegrad_nn::Sequential {
+    model()
+}
+
+/// An archive of `members` (name, bytes).
+fn archive(dir: &std::path::Path, members: &[(&str, &[u8])]) -> std::path::PathBuf {
+    let path = dir.join("m.keras");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    for (name, bytes) in members {
+        z.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+    path
+}
+
+#[test]
+fn bad_archives_are_one_line_errors() {
+    let dir = tmp();
+    let weights = std::fs::read(keras_file("plain.weights.h5")).unwrap();
+    let config: serde_json::Value = {
+        let f = std::fs::File::open(keras_file("trained.keras")).unwrap();
+        let mut z = zip::ZipArchive::new(f).unwrap();
+        serde_json::from_reader(z.by_name("config.json").unwrap()).unwrap()
+    };
+    let check = |path: &std::path::Path, tail: &str| {
+        let err = load_model(path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        assert!(err.ends_with(tail), "{err}");
+        assert!(!err.contains('\n'));
+    };
+    // config.json as given, beside Keras's weights
+    let with_config = |config: &str| {
+        let members: [(&str, &[u8]); 2] = [
+            ("config.json", config.as_bytes()),
+            ("model.weights.h5", &weights),
+        ];
+        archive(dir.path(), &members)
+    };
+    let text = config.to_string();
+    let cases = [
+        ("{}".to_string(), "the model is a `?`: .keras archives of Sequential models are read"),
+        (
+            text.replace("\"Dense\"", "\"Conv2D\""),
+            "layer `dense` is a `Conv2D`, which tapegrad cannot read yet (Dense layers are read)",
+        ),
+        (
+            text.replace("\"units\":2", "\"units\":3"),
+            "layer `dense_1`: variable `dense_1/kernel` (layers/dense_1/vars/0) has shape [4, 3] in the model, [4, 2] in the file",
+        ),
+        (
+            text.replace("\"units\":4", "\"units\":4000000000000"),
+            "layer `dense`: config.json describes more weights than model.weights.h5's 14512 bytes hold",
+        ),
+    ];
+    for (config, tail) in &cases {
+        check(&with_config(config), tail);
+    }
+    let p = archive(dir.path(), &[("config.json", text.as_bytes())]);
+    check(
+        &p,
+        "no `model.weights.h5` in the archive (specified file not found in archive)",
+    );
+    std::fs::write(&p, b"PK not really").unwrap();
+    let err = load_model(&p).unwrap_err().to_string();
+    assert!(err.contains("not a .keras archive"), "{err}");
+    let bytes = std::fs::read(keras_file("trained.keras")).unwrap();
+    for cut in (0..bytes.len()).step_by(211) {
+        std::fs::write(&p, &bytes[..cut]).unwrap();
+        assert!(load_model(&p).is_err(), "cut at {cut}");
+    }
+}
+
+#[test]
+fn save_model_round_trips_every_activation() {
+    let dir = tmp();
+    for name in tapegrad_nn::Activation::NAMES {
+        let mut m = tapegrad_nn::Sequential::new()
+            .layer(
+                tapegrad_nn::Dense::new(3)
+                    .activation(*name)
+                    .unwrap()
+                    .name("a"),
+            )
+            .unwrap()
+            .layer(tapegrad_nn::Dense::new(2).use_bias(false).name("b"))
+            .unwrap();
+        m.build(&[1, 4]).unwrap();
+        let path = dir.path().join(format!("{name}.keras"));
+        tapegrad_saving::save_model(&m, &path).unwrap();
+        let back = load_model(&path).unwrap();
+        assert!(same_bits(&m.get_weights(), &back.get_weights()), "{name}");
+        let x = Tensor::from_vec((0..8).map(|i| i as f32 - 3.5).collect(), &[2, 4]).unwrap();
+        let (a, b) = (m.call(&x).unwrap(), back.call(&x).unwrap());
+        assert!(same_bits(&[a], &[b]), "{name}");
+    }
+}
+
+#[test]
+fn save_model_refuses_what_keras_config_cannot_say() {
+    let dir = tmp();
+    let mut d = tapegrad_nn::Dense::new(2).name("solo");
+    d.build(&[3]).unwrap();
+    let err = tapegrad_saving::save_model(&d, dir.path().join("m.keras"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("`solo` is a `Dense`: .keras archives are written for Sequential models"),
+        "{err}"
+    );
+    let err = tapegrad_saving::save_model(&model(), dir.path().join("m.weights.h5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("a model is saved as a .keras archive"),
+        "{err}"
+    );
+    let err = tapegrad_saving::save_weights(&model(), dir.path().join("m.keras"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("use save_model"), "{err}");
+}
+
+#[test]
+fn the_files_we_committed_for_python_load_back_here() {
+    // data/keras/files/ours/ (written by examples/write_fixtures.rs, checked in Keras 3 by
+    // gen_weight_files.py --verify): our reader agrees with our writer and with its record
+    let ours = files_dir().join("ours");
+    let exp = expected("ours");
+    let want: Vec<Tensor> = exp["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(tensor)
+        .collect();
+    for name in [
+        "plain.weights.h5",
+        "trained.weights.h5",
+        "weights.npz",
+        "weights.safetensors",
+        "model.keras",
+    ] {
+        let m = model();
+        load_weights(&m, ours.join(name)).unwrap();
+        assert!(same_bits(&m.get_weights(), &want), "{name}");
+    }
+    let m = load_model(ours.join("model.keras")).unwrap();
+    assert!(same_bits(&m.get_weights(), &want));
+    let mut opt = Adam::new(0.01);
+    load_weights_with_optimizer(&model(), &mut opt, ours.join("trained.weights.h5")).unwrap();
+    assert_eq!(opt.iterations(), 5); // Keras's 3 steps and 2 of ours
+}
+
+#[test]
+fn the_archives_optimizer_goes_on_as_the_one_built_by_hand() {
+    let (model, opt) =
+        tapegrad_saving::load_model_and_optimizer(keras_file("trained.keras")).unwrap();
+    let mut opt = opt.expect("compiled with Adam");
+    assert_eq!((opt.name(), opt.iterations()), ("Adam", 3));
+    let by_hand = model_like_keras();
+    let mut adam = Adam::new(0.01);
+    load_weights_with_optimizer(&by_hand, &mut adam, keras_file("trained.weights.h5")).unwrap();
+    let (x, y) = x_and_y();
+    for (m, o) in [
+        (&model as &dyn Layer, &mut opt as &mut dyn Optimizer),
+        (&by_hand, &mut adam),
+    ] {
+        let vars = m.trainable_variables();
+        let refs: Vec<_> = vars.iter().collect();
+        for _ in 0..3 {
+            let tape = GradientTape::new();
+            let l = reduce_mean(
+                square((&m.call(&x).unwrap() - &y).unwrap()).unwrap(),
+                None,
+                false,
+            )
+            .unwrap();
+            let grads = tape.gradient(&l, &refs).unwrap();
+            o.apply_gradients(grads.into_iter().zip(refs.iter().copied()))
+                .unwrap();
+        }
+    }
+    assert!(same_bits(&model.get_weights(), &by_hand.get_weights()));
+    assert!(!same_bits(&model.get_weights(), &expected_weights()));
+}
+
+#[test]
+fn an_optimizer_config_we_cannot_follow_is_refused_by_name() {
+    let dir = tmp();
+    let (config, weights) = {
+        let f = std::fs::File::open(keras_file("trained.keras")).unwrap();
+        let mut z = zip::ZipArchive::new(f).unwrap();
+        let c: serde_json::Value =
+            serde_json::from_reader(z.by_name("config.json").unwrap()).unwrap();
+        let mut w = Vec::new();
+        std::io::Read::read_to_end(&mut z.by_name("model.weights.h5").unwrap(), &mut w).unwrap();
+        (c.to_string(), w)
+    };
+    for (from, to, tail) in [
+        (
+            "\"class_name\":\"Adam\"",
+            "\"class_name\":\"Lion\"",
+            "optimizer `Lion`: `Lion` is not one of tapegrad's optimizers",
+        ),
+        (
+            "\"use_ema\":false",
+            "\"use_ema\":true",
+            "optimizer `Adam`: `use_ema` = true is not supported",
+        ),
+        (
+            "\"beta_1\":0.9",
+            "\"beta_1\":1.5",
+            "optimizer `Adam`: Adam: `beta_1` must be ≥ 0 and < 1, got 1.5",
+        ),
+    ] {
+        assert!(config.contains(from), "{from}");
+        let text = config.replace(from, to);
+        let p = archive(
+            dir.path(),
+            &[
+                ("config.json", text.as_bytes()),
+                ("model.weights.h5", &weights),
+            ],
+        );
+        let err = tapegrad_saving::load_model_and_optimizer(&p)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.ends_with(tail), "{err}");
+        // the model alone still loads
+        load_model(&p).unwrap();
+    }
+}
