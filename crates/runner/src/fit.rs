@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tapegrad_autodiff::Tensor;
-use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
+use tapegrad_nn::{Dense, GlorotUniform, IntoActivation, Layer, Sequential};
 use tapegrad_optim::Optimizer;
 use tapegrad_train::{CompileExt, EarlyStopping, FitOptions, History, IntoOptimizer};
 
@@ -71,9 +71,7 @@ pub fn parse_layers(text: &str) -> Result<Vec<LayerSpec>, UsageError> {
                 .ok_or_else(|| bad(item, "the units are a positive integer".into()))?;
             if let Some(a) = activation {
                 // the activation is checked here, before any data is read
-                Dense::new(1)
-                    .activation(a)
-                    .map_err(|e| bad(item, e.to_string()))?;
+                a.into_activation().map_err(|e| bad(item, e.to_string()))?;
             }
             Ok(LayerSpec {
                 units,
@@ -118,6 +116,11 @@ pub struct FitSpec {
     pub early_stopping_patience: Option<usize>,
     /// 0 silent, 1 a bar, 2 a line an epoch.
     pub verbose: u8,
+    /// Weights to start from instead of the initializers (`.weights.h5`, `.keras`,
+    /// `.safetensors`, `.npz`), checked whole before any is assigned.
+    pub initial_weights: Option<PathBuf>,
+    /// Where to write the trained weights (the format from the name), atomically.
+    pub save_weights: Option<PathBuf>,
 }
 
 /// What a fit gives: the history and the weights before and after, in Keras's
@@ -181,7 +184,9 @@ fn read_parquet(path: &Path) -> anyhow::Result<tapegrad_datasets::Dataset> {
     .into())
 }
 
-/// The model of `layers` on `features` inputs, its kernels seeded as the module says.
+/// The model of `layers` on `features` inputs, its kernels seeded as the module says, its
+/// layers named as Keras names those of a fresh session (`dense`, `dense_1`, ...), which a
+/// weights file's entries are keyed by.
 pub fn build_model(
     layers: &[LayerSpec],
     features: usize,
@@ -189,7 +194,12 @@ pub fn build_model(
 ) -> anyhow::Result<Sequential> {
     let mut model = Sequential::with_input_shape(&[features]);
     for (i, spec) in layers.iter().enumerate() {
-        let mut dense = Dense::new(spec.units);
+        let name = if i == 0 {
+            "dense".to_string()
+        } else {
+            format!("dense_{i}")
+        };
+        let mut dense = Dense::new(spec.units).name(&name);
         if let Some(a) = &spec.activation {
             dense = dense.activation(a.as_str())?;
         }
@@ -245,6 +255,22 @@ pub fn fit(spec: &FitSpec, stop: Option<Arc<AtomicBool>>) -> anyhow::Result<FitO
     let opt = optimizer(spec)?;
     let (x, y) = read_table(&spec.data, &spec.targets)?;
     let model = build_model(&spec.layers, x.shape()[1], spec.seed)?;
+    if let Some(path) = &spec.initial_weights {
+        tapegrad_saving::load_weights(&model, path)?;
+    }
+    if let Some(path) = &spec.save_weights {
+        // refused before training: a format we cannot write, a directory that is not there
+        tapegrad_saving::Format::from_path(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(UsageError(format!(
+                    "--save-weights: {} is not a directory",
+                    dir.display()
+                ))
+                .into());
+            }
+        }
+    }
     let initial_weights = model.get_weights();
     let metrics: Vec<&str> = spec.metrics.iter().map(String::as_str).collect();
     let mut compiled = model
@@ -273,6 +299,9 @@ pub fn fit(spec: &FitSpec, stop: Option<Arc<AtomicBool>>) -> anyhow::Result<FitO
     }
     let history = compiled.fit(&x, &y, options)?;
     let model = compiled.into_model();
+    if let Some(path) = &spec.save_weights {
+        tapegrad_saving::save_weights(&model, path)?;
+    }
     let weights = model.get_weights();
     Ok(FitOutcome {
         history,

@@ -85,6 +85,14 @@ struct FitArgs {
     /// Stop after this many epochs without improvement of val_loss (loss without validation).
     #[arg(long)]
     early_stopping_patience: Option<usize>,
+    /// Start from these weights (.weights.h5, .keras, .safetensors, .npz) instead of the
+    /// initializers.
+    #[arg(long, value_name = "FILE")]
+    initial_weights: Option<PathBuf>,
+    /// Write the trained weights here (the format from the name: .weights.h5, .safetensors,
+    /// .npz).
+    #[arg(long, value_name = "FILE")]
+    save_weights: Option<PathBuf>,
     /// Print {"history", "initial_weights", "weights"} as one JSON object, the last line.
     #[arg(long)]
     json: bool,
@@ -225,6 +233,11 @@ fn main() -> ExitCode {
                         .map(ToString::to_string)
                 });
             let usage = usage.or_else(|| e.downcast_ref::<UsageError>().map(ToString::to_string));
+            // a weights file that cannot be read or written is the input's fault
+            let usage = usage.or_else(|| {
+                e.downcast_ref::<tapegrad_saving::Error>()
+                    .map(ToString::to_string)
+            });
             if let Some(message) = usage {
                 note(&format!("error: {message}"));
                 return ExitCode::from(2);
@@ -306,6 +319,8 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
         validation_split: args.validation_split,
         early_stopping_patience: args.early_stopping_patience,
         verbose,
+        initial_weights: args.initial_weights,
+        save_weights: args.save_weights,
     };
     // Ctrl-C stops after the current batch; the history so far is printed
     let stop = output::stop_on_interrupt();

@@ -155,3 +155,89 @@ fn bad_flags_exit_2_naming_the_flag() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.csv"));
 }
+
+#[test]
+fn saved_weights_start_the_next_fit_and_a_wrong_file_exits_2() {
+    let data = root().join("data/keras/cli/regression.csv");
+    let data = data.to_str().expect("path");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["w.weights.h5", "w.safetensors", "w.npz"] {
+        let saved = dir.path().join(name);
+        let saved = saved.to_str().expect("path");
+        let common = [
+            "fit",
+            data,
+            "--target",
+            "y",
+            "--layers",
+            "8:relu,1",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--json",
+            "--no-shuffle",
+        ];
+        let mut first = common.to_vec();
+        first.extend(["--seed", "5", "--save-weights", saved]);
+        let out = tapegrad(&first);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let first: Value = serde_json::from_str(
+            String::from_utf8(out.stdout)
+                .expect("utf-8")
+                .lines()
+                .last()
+                .expect("line"),
+        )
+        .expect("json");
+        let mut second = common.to_vec();
+        second.extend(["--initial-weights", saved]);
+        let out = tapegrad(&second);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let second: Value = serde_json::from_str(
+            String::from_utf8(out.stdout)
+                .expect("utf-8")
+                .lines()
+                .last()
+                .expect("line"),
+        )
+        .expect("json");
+        assert_eq!(second["initial_weights"], first["weights"], "{name}");
+        // a model of another shape refuses the file, naming the layer and both shapes
+        let out = tapegrad(&[
+            "fit",
+            data,
+            "--target",
+            "y",
+            "--layers",
+            "4,1",
+            "--initial-weights",
+            saved,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("dense/kernel") && stderr.contains("[3, 4]"),
+            "{stderr}"
+        );
+    }
+    let out = tapegrad(&[
+        "fit",
+        data,
+        "--target",
+        "y",
+        "--layers",
+        "1",
+        "--save-weights",
+        "/tmp/w.bin",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown weights format"));
+}

@@ -752,6 +752,21 @@ pub struct ModelCheckpoint {
 }
 
 impl ModelCheckpoint {
+    /// Saves the model's weights to `filepath` in the format its name gives
+    /// (`tapegrad_saving::save_weights`: `.weights.h5`, `.safetensors`, `.npz`), written
+    /// atomically.
+    ///
+    /// ```
+    /// let ckpt = tapegrad_train::ModelCheckpoint::weights("ckpt/epoch{epoch:02d}.weights.h5")
+    ///     .save_best_only(true);
+    /// # let _ = ckpt;
+    /// ```
+    pub fn weights(filepath: &str) -> Self {
+        Self::new(filepath, |model: &dyn Layer, path: &Path| {
+            Ok(tapegrad_saving::save_weights(model, path)?)
+        })
+    }
+
     /// Saves to `filepath` with `save(model, path)`; monitors `val_loss` by default.
     pub fn new(
         filepath: &str,

@@ -18,6 +18,9 @@ pub enum Error {
     /// From a data pipeline or a random generator.
     #[error(transparent)]
     Datasets(#[from] tapegrad_datasets::DatasetsError),
+    /// From writing or reading a weights file (it names the file, layer and variable).
+    #[error(transparent)]
+    Saving(#[from] tapegrad_saving::Error),
     /// A name (optimizer, loss, metric, mode) that is not one of the known ones.
     #[error("unknown {kind} `{name}`; known: {}", known.join(", "))]
     UnknownName {

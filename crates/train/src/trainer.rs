@@ -289,6 +289,60 @@ fn detached(t: &Tensor) -> Tensor {
 }
 
 impl<M: Layer> Compiled<M> {
+    /// Writes the model's weights and the optimizer's state (iterations, slots) to `path`, in
+    /// the format its name gives (`.weights.h5` as Keras 3 writes it, `.safetensors`, `.npz`),
+    /// atomically: [`load_weights`](Compiled::load_weights) then resumes training where it
+    /// stopped, bit for bit.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tensor;
+    /// use tapegrad_nn::{Dense, GlorotUniform, Layer, Sequential};
+    /// use tapegrad_train::{CompileExt, FitOptions};
+    /// let x = Tensor::from_vec((0..16).map(|i| i as f32 / 16.0).collect(), &[8, 2])?;
+    /// let y = Tensor::from_vec((0..8).map(|i| i as f32).collect(), &[8, 1])?;
+    /// let make = || -> tapegrad_train::Result<_> {
+    ///     Sequential::with_input_shape(&[2])
+    ///         // the file's entries are named by layer (Keras's layers/<name>/vars/0)
+    ///         .layer(Dense::new(1).name("out").kernel_initializer(GlorotUniform::seeded(1)))?
+    ///         .compile("adam", "mse", tapegrad_train::NO_METRICS)
+    /// };
+    /// let opts = || FitOptions::new().epochs(2).batch_size(4).shuffle(false).verbose(0);
+    /// let dir = std::env::temp_dir().join(format!("tapegrad-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("model.weights.h5");
+    ///
+    /// let mut first = make()?;
+    /// first.fit(&x, &y, opts())?;
+    /// first.save_weights(&path)?;
+    /// first.fit(&x, &y, opts())?;
+    ///
+    /// let mut resumed = make()?;
+    /// resumed.load_weights(&path)?;
+    /// resumed.fit(&x, &y, opts())?;
+    /// assert_eq!(resumed.model().get_weights()[0].to_f64_vec(), first.model().get_weights()[0].to_f64_vec());
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), tapegrad_train::Error>(())
+    /// ```
+    pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        Ok(tapegrad_saving::save_weights_with_optimizer(
+            &self.model,
+            self.optimizer.as_ref(),
+            path,
+        )?)
+    }
+
+    /// Reads what [`save_weights`](Compiled::save_weights) wrote: the weights and the
+    /// optimizer's state, all checked before anything is assigned (a file of another model or
+    /// optimizer changes nothing). For a file of weights only, use
+    /// `tapegrad_saving::load_weights(compiled.model(), path)`.
+    pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        Ok(tapegrad_saving::load_weights_with_optimizer(
+            &self.model,
+            self.optimizer.as_mut(),
+            path,
+        )?)
+    }
+
     /// The model.
     pub fn model(&self) -> &M {
         &self.model
