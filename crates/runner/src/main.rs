@@ -325,6 +325,12 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
     // Ctrl-C stops after the current batch; the history so far is printed
     let stop = output::stop_on_interrupt();
     let outcome = tapegrad_runner::fit::fit(&spec, Some(stop))?;
+    if outcome.history.interrupted {
+        note(&format!(
+            "interrupted: stopped after the current batch; the history holds the {} epoch(s) completed",
+            outcome.history.len()
+        ));
+    }
     if args.json {
         say(&serde_json::to_string(
             &tapegrad_runner::fit::outcome_json(&outcome),

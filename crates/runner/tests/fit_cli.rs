@@ -241,3 +241,78 @@ fn saved_weights_start_the_next_fit_and_a_wrong_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown weights format"));
 }
+
+/// The first Ctrl-C (SIGINT) ends `fit` after the current batch: status 0, a note on stderr,
+/// and the `--json` line with the epochs completed.
+#[test]
+fn an_interrupt_stops_after_the_batch_and_prints_the_history_so_far() {
+    use std::io::{BufRead, Read};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("rows.csv");
+    let csv = csv.to_str().expect("path");
+    let made = tapegrad(&[
+        "data",
+        "make-regression",
+        "--n-samples",
+        "20000",
+        "--n-features",
+        "4",
+        "--random-state",
+        "3",
+        "--out",
+        csv,
+    ]);
+    assert!(made.status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args([
+            "fit",
+            csv,
+            "--target",
+            "y",
+            "--layers",
+            "8:relu,1",
+            "--epochs",
+            "1000",
+            "--batch-size",
+            "8",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).expect("read") > 0,
+            "ended early: {lines:?}"
+        );
+        let second_epoch = line.starts_with("Epoch 2/");
+        lines.push(line);
+        if second_epoch {
+            break;
+        }
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("read");
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let last: Value = serde_json::from_str(rest.lines().last().expect("json line")).expect("json");
+    let epochs = last["history"]["loss"].as_array().expect("loss").len();
+    assert!((1..1000).contains(&epochs), "{epochs} epochs");
+}
