@@ -260,7 +260,14 @@ pub fn fit(spec: &FitSpec, stop: Option<Arc<AtomicBool>>) -> anyhow::Result<FitO
     }
     if let Some(path) = &spec.save_weights {
         // refused before training: a format we cannot write, a directory that is not there
-        tapegrad_saving::Format::from_path(path)?;
+        if tapegrad_saving::Format::from_path(path)? == tapegrad_saving::Format::Keras {
+            return Err(UsageError(format!(
+                "--save-weights: {} is a .keras archive, which holds a model; name a \
+                 .weights.h5, .safetensors or .npz file",
+                path.display()
+            ))
+            .into());
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.is_dir() {
                 return Err(UsageError(format!(

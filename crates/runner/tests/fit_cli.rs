@@ -240,6 +240,21 @@ fn saved_weights_start_the_next_fit_and_a_wrong_file_exits_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown weights format"));
+    // a .keras archive holds a model, not weights: refused before training
+    let out = tapegrad(&[
+        "fit",
+        data,
+        "--target",
+        "y",
+        "--layers",
+        "1",
+        "--epochs",
+        "100000",
+        "--save-weights",
+        "/tmp/w.keras",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--save-weights"));
 }
 
 /// The first Ctrl-C (SIGINT) ends `fit` after the current batch: status 0, a note on stderr,

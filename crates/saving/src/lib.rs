@@ -361,8 +361,10 @@ pub fn load_weights_with_optimizer(
         let values = entries::check_all(path, &entries, model_part, |e| &e.name)?;
         build_on(path, optimizer, model)?;
         let state = optimizer_state::from_flat(path, optimizer, opt_part)?;
-        entries::assign_checked(path, &entries, values)?;
-        return set_state(path, optimizer, &state);
+        // the optimizer's state is checked as it is set, so it goes first: a refused state
+        // leaves the model as it was (the model's values are checked already)
+        set_state(path, optimizer, &state)?;
+        return entries::assign_checked(path, &entries, values);
     }
     let (at, bytes) = h5_bytes(path, format)?;
     let path = at.as_path();
@@ -373,8 +375,8 @@ pub fn load_weights_with_optimizer(
     let stored = model_part.into_iter().collect();
     let values = entries::check_all(path, &entries, stored, |e| &e.h5)?;
     let state = optimizer_part(path, optimizer, model, opt_part)?;
-    entries::assign_checked(path, &entries, values)?;
-    set_state(path, optimizer, &state)
+    set_state(path, optimizer, &state)?;
+    entries::assign_checked(path, &entries, values)
 }
 
 /// Builds the optimizer's slots for the model's trainable variables (Keras's
@@ -494,9 +496,10 @@ pub fn save_model(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
             "a model is saved as a .keras archive",
         ));
     }
-    let config = keras_archive::config_of(path, model)?;
     let at = keras_archive::weights_path(path);
+    // an unbuilt model is refused as such before its layers' configuration is asked for
     let (entries, groups) = entries::model_entries(model, &at)?;
+    let config = keras_archive::config_of(path, model)?;
     let weights = h5_tree(&entries, &groups).to_bytes(&at)?;
     write_atomic(path, &keras_archive::to_bytes(path, &config, &weights)?)
 }

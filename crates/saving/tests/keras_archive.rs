@@ -186,6 +186,15 @@ fn save_model_refuses_what_keras_config_cannot_say() {
         .unwrap_err()
         .to_string();
     assert!(err.ends_with("use save_model"), "{err}");
+    // an unbuilt model is said to be unbuilt, not to hold the wrong layers
+    let unbuilt = tapegrad_nn::Sequential::new()
+        .layer(tapegrad_nn::Dense::new(2))
+        .unwrap();
+    let err = tapegrad_saving::save_model(&unbuilt, dir.path().join("u.keras"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("built"), "{err}");
+    assert!(!dir.path().join("u.keras").exists());
 }
 
 #[test]

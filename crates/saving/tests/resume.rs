@@ -271,3 +271,51 @@ fn loads_kerass_nadam_with_its_running_product() {
     ours.push(state.extra[0].1.clone());
     assert!(same_bits(&ours, &opt_vars[2..]));
 }
+
+/// A file whose optimizer state is refused (a negative learning rate) changes nothing: not
+/// the optimizer, and not the model's weights either, though they alone would fit.
+#[test]
+fn a_refused_optimizer_state_leaves_the_model_as_it_was() {
+    use tapegrad_datasets::io::{NpzReader, NpzWriter};
+    let dir = tmp();
+    let (x, y) = data();
+    let trained = model();
+    let mut opt = Adam::new(0.01);
+    step(&trained, &mut opt, &x, &y);
+    let good = dir.path().join("good.npz");
+    save_weights_with_optimizer(&trained, &opt, &good).unwrap();
+    // the same file with learning_rate -1
+    let mut reader = NpzReader::open(&good).unwrap();
+    let mut writer = NpzWriter::new(false);
+    for name in reader.names() {
+        let key = name.trim_end_matches(".npy").to_string();
+        if key == "optimizer/learning_rate" {
+            writer
+                .add(&key, &ndarray::arr0(-1.0f32).into_dyn())
+                .unwrap();
+        } else if key == "optimizer/iteration" {
+            let v: ndarray::ArrayD<i64> = reader.by_name(&key).unwrap();
+            writer.add(&key, &v).unwrap();
+        } else {
+            let v: ndarray::ArrayD<f32> = reader.by_name(&key).unwrap();
+            writer.add(&key, &v).unwrap();
+        }
+    }
+    let bad = dir.path().join("bad.npz");
+    writer.write(&bad).unwrap();
+    let fresh = model();
+    let before = fresh.get_weights();
+    let mut fresh_opt = Adam::new(0.01);
+    let err = load_weights_with_optimizer(&fresh, &mut fresh_opt, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("learning_rate"), "{err}");
+    assert!(
+        same_bits(&before, &fresh.get_weights()),
+        "the model was changed"
+    );
+    assert_eq!(fresh_opt.iterations(), 0);
+    // the good file loads
+    load_weights_with_optimizer(&fresh, &mut fresh_opt, &good).unwrap();
+    assert!(same_bits(&trained.get_weights(), &fresh.get_weights()));
+}

@@ -846,12 +846,15 @@ fn format_field(value: f64, spec: &str) -> Option<String> {
         });
     }
     if let Some(d) = spec.strip_suffix('d') {
-        let width: usize = if d.is_empty() {
-            0
+        // Python's `{:02d}` pads with zeros, `{:2d}` with spaces, `{:0d}` not at all
+        let zeros = d.len() > 1 && d.starts_with('0');
+        let width: usize = if d.is_empty() { 0 } else { d.parse().ok()? };
+        let v = value as i64;
+        return Some(if zeros {
+            format!("{v:0width$}")
         } else {
-            d.trim_start_matches('0').parse().ok()?
-        };
-        return Some(format!("{:0width$}", value as i64));
+            format!("{v:>width$}")
+        });
     }
     let digits: usize = spec.strip_prefix('.')?.strip_suffix('f')?.parse().ok()?;
     Some(format!("{value:.digits$}"))

@@ -624,3 +624,16 @@ fn a_stop_flag_leaves_the_checkpoints_of_finished_epochs_whole() -> Result<()> {
     std::fs::remove_dir_all(&dir).unwrap();
     Ok(())
 }
+
+/// ModelCheckpoint's `{epoch:…d}` fields as Python formats them: `02d` pads with zeros, `2d`
+/// with spaces, `0d` and `d` not at all.
+#[test]
+fn checkpoint_file_names_format_integers_as_python() {
+    let ckpt = tapegrad_train::ModelCheckpoint::new(
+        "w{epoch:02d}-{epoch:2d}-{epoch:0d}-{epoch:d}-{epoch}.npz",
+        |_model, _path| Ok(()),
+    );
+    let logs = tapegrad_train::Logs::new();
+    assert_eq!(ckpt.file_name(2, &logs).unwrap(), "w03- 3-3-3-3.npz");
+    assert_eq!(ckpt.file_name(11, &logs).unwrap(), "w12-12-12-12-12.npz");
+}
