@@ -488,15 +488,7 @@ pub trait Optimizer: Send {
     /// ```
     fn build(&mut self, variables: &[&Variable]) -> Result<()> {
         for v in variables {
-            if !self.base().index.contains_key(&v.id()) {
-                let slots = self.build_slots(v)?;
-                let base = self.base_mut();
-                base.index.insert(v.id(), base.states.len());
-                base.states.push(VarState {
-                    name: v.name().to_string(),
-                    slots,
-                });
-            }
+            build_state(self, v)?;
         }
         Ok(())
     }
@@ -842,6 +834,21 @@ fn apply_traced<O: Optimizer + ?Sized, V: Borrow<Variable>>(
 
 /// The work of [`Optimizer::apply_gradients`] and [`Optimizer::apply_gradient_list`]: their pairs,
 /// each variable borrowed or held. Returns `iterations` after the step.
+/// Creates `v`'s slots and its place in the optimizer's states if it has none yet (the first
+/// `apply_gradients` on it, or [`Optimizer::build`]).
+fn build_state<O: Optimizer + ?Sized>(this: &mut O, v: &Variable) -> Result<()> {
+    if !this.base().index.contains_key(&v.id()) {
+        let slots = this.build_slots(v)?;
+        let base = this.base_mut();
+        base.index.insert(v.id(), base.states.len());
+        base.states.push(VarState {
+            name: v.name().to_string(),
+            slots,
+        });
+    }
+    Ok(())
+}
+
 fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     this: &mut O,
     grads_and_vars: &[(Option<Tensor>, V)],
@@ -867,15 +874,7 @@ fn apply_pairs<O: Optimizer + ?Sized, V: Borrow<Variable>>(
     };
     if !same_order {
         for (_, v) in grads_and_vars {
-            if !this.base().index.contains_key(&v.borrow().id()) {
-                let slots = this.build_slots(v.borrow())?;
-                let base = this.base_mut();
-                base.index.insert(v.borrow().id(), base.states.len());
-                base.states.push(VarState {
-                    name: v.borrow().name().to_string(),
-                    slots,
-                });
-            }
+            build_state(this, v.borrow())?;
         }
         let base = this.base_mut();
         let mut order = std::mem::take(&mut base.order);

@@ -159,14 +159,8 @@ pub fn read_table(path: &Path, targets: &[String]) -> anyhow::Result<(Tensor, Te
         ))
         .into());
     }
-    let to_tensor = |a: ndarray::Array2<f64>| -> anyhow::Result<Tensor> {
-        let shape = [a.nrows(), a.ncols()];
-        Ok(Tensor::from_vec(
-            a.iter().map(|&v| v as f32).collect(),
-            &shape,
-        )?)
-    };
-    Ok((to_tensor(data.features())?, to_tensor(data.targets())?))
+    let f32s = |a: ndarray::Array2<f64>| Tensor::from_array(a.mapv(|v| v as f32));
+    Ok((f32s(data.features()), f32s(data.targets())))
 }
 
 #[cfg(feature = "parquet")]

@@ -20,6 +20,12 @@ fn tapegrad(args: &[&str]) -> std::process::Output {
         .expect("run tapegrad")
 }
 
+/// The `--json` object: the last line of `stdout`.
+fn last_json(stdout: &[u8]) -> Value {
+    let text = std::str::from_utf8(stdout).expect("utf-8");
+    serde_json::from_str(text.lines().last().expect("a line")).expect("json line")
+}
+
 fn flat(v: &Value, out: &mut Vec<f64>) {
     match v {
         Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
@@ -72,9 +78,7 @@ fn fit_prints_tf_keras_history_and_weights() {
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let stdout = String::from_utf8(out.stdout).expect("utf-8");
-        let ours: Value =
-            serde_json::from_str(stdout.lines().last().expect("a line")).expect("json line");
+        let ours = last_json(&out.stdout);
         // seeded kernels and zero biases: tf-keras's to the bit
         close(
             &ours["initial_weights"],
@@ -185,14 +189,7 @@ fn saved_weights_start_the_next_fit_and_a_wrong_file_exits_2() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let first: Value = serde_json::from_str(
-            String::from_utf8(out.stdout)
-                .expect("utf-8")
-                .lines()
-                .last()
-                .expect("line"),
-        )
-        .expect("json");
+        let first = last_json(&out.stdout);
         let mut second = common.to_vec();
         second.extend(["--initial-weights", saved]);
         let out = tapegrad(&second);
@@ -201,14 +198,7 @@ fn saved_weights_start_the_next_fit_and_a_wrong_file_exits_2() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let second: Value = serde_json::from_str(
-            String::from_utf8(out.stdout)
-                .expect("utf-8")
-                .lines()
-                .last()
-                .expect("line"),
-        )
-        .expect("json");
+        let second = last_json(&out.stdout);
         assert_eq!(second["initial_weights"], first["weights"], "{name}");
         // a model of another shape refuses the file, naming the layer and both shapes
         let out = tapegrad(&[
@@ -327,7 +317,7 @@ fn an_interrupt_stops_after_the_batch_and_prints_the_history_so_far() {
         .expect("read");
     assert!(status.success(), "{status:?}: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    let last: Value = serde_json::from_str(rest.lines().last().expect("json line")).expect("json");
+    let last = last_json(rest.as_bytes());
     let epochs = last["history"]["loss"].as_array().expect("loss").len();
     assert!((1..1000).contains(&epochs), "{epochs} epochs");
 }
