@@ -159,6 +159,13 @@ pub(crate) fn sum<T: Element>(xs: &[T]) -> T {
     dispatch!(xs.len(), sum(xs))
 }
 
+/// `lanes[k] = lanes[k] + xs[8 i + k]` for every whole chunk of 8 of `xs`, chunk after chunk
+/// (the remaining elements untouched): [`sum`]'s lanes, fed a part of the slice at a time.
+#[inline]
+pub(crate) fn add_lanes<T: Element>(lanes: &mut [T; 8], xs: &[T]) {
+    dispatch!(xs.len(), add_lanes(lanes, xs))
+}
+
 /// `sum` of the products `xs[i] · ys[i]` (each rounded) in [`sum`]'s order.
 #[inline]
 pub(crate) fn dot<T: Element>(xs: &[T], ys: &[T]) -> T {
@@ -281,6 +288,18 @@ pub(crate) mod portable {
         finish_sum(lanes, rest)
     }
 
+    /// See [`super::add_lanes`]. The lanes in a local array, so that they stay in a register.
+    #[inline(always)]
+    pub(crate) fn add_lanes<T: Element>(acc: &mut [T; 8], xs: &[T]) {
+        let mut lanes = *acc;
+        for c in xs.as_chunks::<8>().0 {
+            for (l, &x) in lanes.iter_mut().zip(c) {
+                *l = *l + x;
+            }
+        }
+        *acc = lanes;
+    }
+
     /// See [`super::dot`].
     #[inline(always)]
     pub(crate) fn dot<T: Element>(xs: &[T], ys: &[T]) -> T {
@@ -357,6 +376,11 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) fn dot<T: Element>(xs: &[T], ys: &[T]) -> T {
         portable::dot(xs, ys)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn add_lanes<T: Element>(lanes: &mut [T; 8], xs: &[T]) {
+        portable::add_lanes(lanes, xs)
     }
 }
 

@@ -19,6 +19,7 @@ mod broadcast;
 mod display;
 mod dtype;
 mod error;
+mod fuse;
 mod kernels;
 pub mod ops;
 mod pool;

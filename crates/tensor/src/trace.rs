@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use smallvec::SmallVec;
 
+use crate::fuse::{self, Fusable, PlanNode, Step};
 use crate::{Array, DType, Result, TensorError};
 
 /// An error of a node a crate above this one adds (a variable's assignment, an optimizer's
@@ -62,7 +63,7 @@ thread_local! {
 
 /// Where a node's operand comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Operand {
+pub(crate) enum Operand {
     /// The value of an earlier node (or argument), by its slot.
     Slot(u32),
     /// A constant captured at trace time.
@@ -89,6 +90,8 @@ struct Node {
     /// The value's shape and dtype at trace time (checked for sources and arguments).
     shape: Vec<usize>,
     dtype: DType,
+    /// What the kernel declares of itself for fusion, when it can be fused.
+    fuse: Option<Fusable>,
 }
 
 /// A trace being recorded on this thread.
@@ -129,6 +132,17 @@ impl Builder {
     }
 
     fn push(&mut self, name: &'static str, action: Action, inputs: &[&Array], out: Option<&Array>) {
+        self.push_fusable(name, action, inputs, out, None)
+    }
+
+    fn push_fusable(
+        &mut self,
+        name: &'static str,
+        action: Action,
+        inputs: &[&Array],
+        out: Option<&Array>,
+        fuse: Option<Fusable>,
+    ) {
         let operands = inputs.iter().map(|a| self.operand(a)).collect();
         let (output, shape, dtype) = match out {
             Some(v) => {
@@ -146,6 +160,7 @@ impl Builder {
             output,
             shape,
             dtype,
+            fuse,
         });
     }
 }
@@ -203,6 +218,62 @@ where
     };
     with_builder(|b| b.push(name, Action::Kernel(Box::new(f)), inputs, Some(&out)));
     Ok(out)
+}
+
+/// [`kernel`] for a kernel of this crate that declares itself for fusion: `fuse` (asked only
+/// while recording, given the inputs and the output) says what the kernel computes
+/// elementwise, or `None` when this call of it cannot be fused.
+pub(crate) fn kernel_fused<F, D>(
+    name: &'static str,
+    inputs: &[&Array],
+    fuse: D,
+    f: F,
+) -> Result<Array>
+where
+    F: Fn(&[&Array]) -> Result<Array> + Send + Sync + 'static,
+    D: FnOnce(&[&Array], &Array) -> Option<Fusable>,
+{
+    if !recording() {
+        return f(inputs);
+    }
+    let out = {
+        let _inside = pause();
+        f(inputs)?
+    };
+    let fuse = fuse(inputs, &out);
+    with_builder(|b| b.push_fusable(name, Action::Kernel(Box::new(f)), inputs, Some(&out), fuse));
+    Ok(out)
+}
+
+/// [`kernel_fused`] for a kernel that cannot fail.
+pub(crate) fn kernel_fused_infallible<F, D>(
+    name: &'static str,
+    inputs: &[&Array],
+    fuse: D,
+    f: F,
+) -> Array
+where
+    F: Fn(&[&Array]) -> Array + Send + Sync + 'static,
+    D: FnOnce(&[&Array], &Array) -> Option<Fusable>,
+{
+    if !recording() {
+        return f(inputs);
+    }
+    let out = {
+        let _inside = pause();
+        f(inputs)
+    };
+    let fuse = fuse(inputs, &out);
+    with_builder(|b| {
+        b.push_fusable(
+            name,
+            Action::Kernel(Box::new(move |a| Ok(f(a)))),
+            inputs,
+            Some(&out),
+            fuse,
+        )
+    });
+    out
 }
 
 /// [`kernel`] for a kernel that cannot fail.
@@ -381,8 +452,12 @@ pub struct Trace {
     output: Operand,
     /// The number of slots.
     slots: usize,
-    /// For each node, the slots whose last use it is (freed after it runs).
+    /// What a replay runs: the nodes, elementwise regions fused ([`crate::fuse`]).
+    plan: Vec<Step>,
+    /// For each step of the plan, the slots whose last use it is (freed after it runs).
     frees: Vec<Vec<u32>>,
+    /// For each node, the slots whose last use it is, when the nodes run one by one.
+    node_frees: Vec<Vec<u32>>,
     untraceable: Option<String>,
     /// The trace-time values, by slot (for [`Trace::replay_compared`]).
     values: Vec<Array>,
@@ -419,26 +494,86 @@ impl Trace {
 
     fn new(b: Builder, output: Operand) -> Trace {
         let slots = b.values.len();
-        let mut last = vec![usize::MAX; slots];
-        for (i, n) in b.nodes.iter().enumerate() {
-            for o in &n.operands {
-                if let Operand::Slot(s) = o {
-                    last[*s as usize] = i;
+        let plan = {
+            let nodes: Vec<PlanNode<'_>> = b
+                .nodes
+                .iter()
+                .map(|n| PlanNode {
+                    fuse: n.fuse.as_ref(),
+                    operands: &n.operands,
+                    output: n.output,
+                    shape: &n.shape,
+                    dtype: n.dtype,
+                    reads: matches!(n.action, Action::Arg(_) | Action::Source(_)),
+                })
+                .collect();
+            let shape_of = |o: Operand| match o {
+                Operand::Slot(s) => b
+                    .values
+                    .get(s as usize)
+                    .map_or((Vec::new(), DType::F32), |v| {
+                        (v.shape().to_vec(), v.dtype())
+                    }),
+                Operand::Const(c) => b
+                    .consts
+                    .get(c as usize)
+                    .map_or((Vec::new(), DType::F32), |v| {
+                        (v.shape().to_vec(), v.dtype())
+                    }),
+            };
+            // the nodes using each slot
+            let mut users: Vec<Vec<usize>> = vec![Vec::new(); slots];
+            for (i, n) in b.nodes.iter().enumerate() {
+                for o in &n.operands {
+                    if let Operand::Slot(s) = o {
+                        users[*s as usize].push(i);
+                    }
                 }
             }
-        }
-        let mut frees = vec![Vec::new(); b.nodes.len()];
-        for (s, &i) in last.iter().enumerate() {
-            if i != usize::MAX && output != Operand::Slot(s as u32) {
-                frees[i].push(s as u32);
+            let used_outside = |s: u32, members: &[usize]| {
+                output == Operand::Slot(s) || users[s as usize].iter().any(|u| !members.contains(u))
+            };
+            fuse::plan(&nodes, &shape_of, &used_outside)
+        };
+        let last_uses = |reads: &mut dyn Iterator<Item = (usize, &[Operand])>, len: usize| {
+            let mut last = vec![usize::MAX; slots];
+            for (i, operands) in reads {
+                for o in operands {
+                    if let Operand::Slot(s) = o {
+                        last[*s as usize] = i;
+                    }
+                }
             }
-        }
+            let mut frees = vec![Vec::new(); len];
+            for (s, &i) in last.iter().enumerate() {
+                if i != usize::MAX && output != Operand::Slot(s as u32) {
+                    frees[i].push(s as u32);
+                }
+            }
+            frees
+        };
+        let node_frees = last_uses(
+            &mut b.nodes.iter().map(|n| n.operands.as_slice()).enumerate(),
+            b.nodes.len(),
+        );
+        let frees = last_uses(
+            &mut plan
+                .iter()
+                .map(|step| match step {
+                    Step::Node(i) => b.nodes[*i].operands.as_slice(),
+                    Step::Fused(r) => r.inputs.as_slice(),
+                })
+                .enumerate(),
+            plan.len(),
+        );
         Trace {
             nodes: b.nodes,
             consts: b.consts,
             output,
             slots,
+            plan,
             frees,
+            node_frees,
             untraceable: b.untraceable,
             values: b.values,
             states: b.states,
@@ -521,18 +656,59 @@ impl Trace {
     }
 
     /// Replays the trace on `args` (the shapes and dtypes it was traced with): each node in
-    /// order, `host` carrying out the host nodes. Returns the output.
+    /// order, its elementwise regions fused ([`Trace::steps`]), `host` carrying out the host
+    /// nodes. Returns the output.
     pub fn replay(
         &self,
         args: &[&Array],
         host: &mut HostFn<'_>,
     ) -> std::result::Result<Array, ReplayError> {
-        self.run(args, host, None)
+        self.run(args, host, None, true)
+    }
+
+    /// [`replay`](Trace::replay) with every node run one by one, no region fused: the same
+    /// bits, for comparing the two.
+    ///
+    /// ```
+    /// use tapegrad_tensor::{trace::Trace, Array};
+    /// let x = Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
+    /// let tracing = Trace::begin(&[&x]);
+    /// let y = x.mul(&x)?.add(&Array::scalar(1.0f32))?.sum(None, false)?;
+    /// let trace = tracing.finish(&y)?;
+    /// assert_eq!(trace.steps(), ["fused(mul, add, sum)"]);
+    /// let fused = trace.replay(&[&x], &mut |_, _| Ok(()))?;
+    /// let one_by_one = trace.replay_unfused(&[&x], &mut |_, _| Ok(()))?;
+    /// assert!(fused.equals(&one_by_one));
+    /// assert_eq!(fused.item()?, 17.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replay_unfused(
+        &self,
+        args: &[&Array],
+        host: &mut HostFn<'_>,
+    ) -> std::result::Result<Array, ReplayError> {
+        self.run(args, host, None, false)
+    }
+
+    /// What a replay runs, arguments aside: each node's name, and `fused(a, b, ...)` for a
+    /// region of nodes run as one loop.
+    pub fn steps(&self) -> Vec<String> {
+        self.plan
+            .iter()
+            .filter_map(|step| match step {
+                Step::Node(i) => match self.nodes[*i].action {
+                    Action::Arg(_) => None,
+                    _ => Some(self.nodes[*i].name.to_string()),
+                },
+                Step::Fused(r) => Some(r.describe(&|m| self.nodes[m].name)),
+            })
+            .collect()
     }
 
     /// [`replay`](Trace::replay), keeping every value, and the first node whose value differs
     /// bit for bit from the trace-time value of the node at the same place in `reference` (a
-    /// trace of the same computation run eagerly).
+    /// trace of the same computation run eagerly). The values inside a fused region exist only
+    /// as blocks of its loop: what it outputs is compared.
     pub fn replay_compared(
         &self,
         args: &[&Array],
@@ -540,7 +716,7 @@ impl Trace {
         reference: &Trace,
     ) -> std::result::Result<(Array, Option<Mismatch>), ReplayError> {
         let mut first = None;
-        let out = self.run(args, host, Some((reference, &mut first)))?;
+        let out = self.run(args, host, Some((reference, &mut first)), true)?;
         Ok((out, first))
     }
 
@@ -549,81 +725,59 @@ impl Trace {
         args: &[&Array],
         host: &mut HostFn<'_>,
         mut compare: Option<(&Trace, &mut Option<Mismatch>)>,
+        fused: bool,
     ) -> std::result::Result<Array, ReplayError> {
         let _paused = pause();
         let mut values: Vec<Option<Array>> = vec![None; self.slots];
-        for (i, node) in self.nodes.iter().enumerate() {
-            let fail = |source: BoxError| ReplayError {
-                node: node.name,
-                position: i,
-                source,
-            };
-            let out = {
-                let mut operands: SmallVec<[&Array; 4]> = SmallVec::new();
-                for o in &node.operands {
-                    let v = match *o {
-                        Operand::Slot(s) => values[s as usize].as_ref(),
-                        Operand::Const(c) => self.consts.get(c as usize),
-                    };
-                    operands
-                        .push(v.ok_or_else(|| fail("an operand was freed before its use".into()))?);
-                }
-                match &node.action {
-                    Action::Arg(k) => {
-                        let a = args
-                            .get(*k)
-                            .ok_or_else(|| fail(format!("argument {k} missing").into()))?;
-                        Some((*a).clone())
-                    }
-                    Action::Kernel(f) => Some(f(&operands).map_err(|e| fail(e.into()))?),
-                    Action::Source(read) => Some(read().map_err(fail)?),
-                    Action::Effect(apply) => {
-                        apply(&operands).map_err(fail)?;
-                        None
-                    }
-                    Action::Host(payload) => {
-                        host(payload.as_ref(), &operands).map_err(fail)?;
-                        None
-                    }
-                }
-            };
-            if let (Some(v), Some(s)) = (out, node.output) {
-                if matches!(node.action, Action::Arg(_) | Action::Source(_))
-                    && (v.shape() != node.shape.as_slice() || v.dtype() != node.dtype)
-                {
-                    return Err(fail(
-                        format!(
-                            "traced with {} {:?}, given {} {:?}",
-                            node.dtype,
-                            node.shape,
-                            v.dtype(),
-                            v.shape()
-                        )
-                        .into(),
-                    ));
-                }
-                if let Some((reference, first)) = compare.as_mut() {
-                    if first.is_none() {
-                        let theirs = reference.values.get(s as usize);
-                        let same = theirs.is_some_and(|t| t.equals(&v));
-                        if !same {
-                            **first = Some(Mismatch {
-                                position: i,
-                                node: node.name,
-                                message: format!(
-                                    "replayed {}, eager {}",
-                                    v,
-                                    theirs.map_or("nothing".to_string(), |t| t.to_string())
-                                ),
-                            });
+        let keep = compare.is_some();
+        if fused {
+            for (k, step) in self.plan.iter().enumerate() {
+                match step {
+                    Step::Node(i) => self.run_node(*i, args, host, &mut values, &mut compare)?,
+                    Step::Fused(region) => {
+                        let first = region.members[0];
+                        let mut operands: SmallVec<[&Array; 8]> = SmallVec::new();
+                        for &o in &region.inputs {
+                            operands.push(self.operand(o, &values).ok_or_else(|| ReplayError {
+                                node: self.nodes[first].name,
+                                position: first,
+                                source: "an operand was freed before its use".into(),
+                            })?);
+                        }
+                        let mut made: SmallVec<[(u32, usize, Array); 4]> = SmallVec::new();
+                        let ran = region.run(&operands, &mut |s, node, v| made.push((s, node, v)));
+                        drop(operands);
+                        if ran {
+                            for (s, position, v) in made {
+                                if compare.is_some() {
+                                    self.check(position, s, &v, &mut compare);
+                                }
+                                values[s as usize] = Some(v);
+                            }
+                        } else {
+                            // an input the region was not planned for: its nodes one by one
+                            for &m in &region.members {
+                                self.run_node(m, args, host, &mut values, &mut compare)?;
+                            }
+                            for &s in &region.internal {
+                                values[s as usize] = None;
+                            }
                         }
                     }
                 }
-                values[s as usize] = Some(v);
+                if !keep {
+                    for &s in &self.frees[k] {
+                        values[s as usize] = None;
+                    }
+                }
             }
-            if compare.is_none() {
-                for &s in &self.frees[i] {
-                    values[s as usize] = None;
+        } else {
+            for i in 0..self.nodes.len() {
+                self.run_node(i, args, host, &mut values, &mut compare)?;
+                if !keep {
+                    for &s in &self.node_frees[i] {
+                        values[s as usize] = None;
+                    }
                 }
             }
         }
@@ -636,6 +790,109 @@ impl Trace {
             position: self.nodes.len(),
             source: "the output has no value".into(),
         })
+    }
+
+    /// The value of operand `o` now.
+    #[inline]
+    fn operand<'v>(&'v self, o: Operand, values: &'v [Option<Array>]) -> Option<&'v Array> {
+        match o {
+            Operand::Slot(s) => values.get(s as usize)?.as_ref(),
+            Operand::Const(c) => self.consts.get(c as usize),
+        }
+    }
+
+    /// Compares `v`, the value of slot `s` made by the node at `position`, with the reference
+    /// of a compared replay, noting the first difference.
+    #[inline]
+    fn check(
+        &self,
+        position: usize,
+        s: u32,
+        v: &Array,
+        compare: &mut Option<(&Trace, &mut Option<Mismatch>)>,
+    ) {
+        if let Some((reference, first)) = compare.as_mut() {
+            if first.is_none() {
+                let theirs = reference.values.get(s as usize);
+                if !theirs.is_some_and(|t| t.equals(v)) {
+                    **first = Some(Mismatch {
+                        position,
+                        node: self.nodes.get(position).map_or("?", |n| n.name),
+                        message: format!(
+                            "replayed {}, eager {}",
+                            v,
+                            theirs.map_or("nothing".to_string(), |t| t.to_string())
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Runs node `i` on the values so far, storing its value.
+    #[inline(always)]
+    fn run_node(
+        &self,
+        i: usize,
+        args: &[&Array],
+        host: &mut HostFn<'_>,
+        values: &mut [Option<Array>],
+        compare: &mut Option<(&Trace, &mut Option<Mismatch>)>,
+    ) -> std::result::Result<(), ReplayError> {
+        let node = &self.nodes[i];
+        let fail = |source: BoxError| ReplayError {
+            node: node.name,
+            position: i,
+            source,
+        };
+        let out = {
+            let mut operands: SmallVec<[&Array; 4]> = SmallVec::new();
+            for &o in &node.operands {
+                operands.push(
+                    self.operand(o, values)
+                        .ok_or_else(|| fail("an operand was freed before its use".into()))?,
+                );
+            }
+            match &node.action {
+                Action::Arg(k) => {
+                    let a = args
+                        .get(*k)
+                        .ok_or_else(|| fail(format!("argument {k} missing").into()))?;
+                    Some((*a).clone())
+                }
+                Action::Kernel(f) => Some(f(&operands).map_err(|e| fail(e.into()))?),
+                Action::Source(read) => Some(read().map_err(fail)?),
+                Action::Effect(apply) => {
+                    apply(&operands).map_err(fail)?;
+                    None
+                }
+                Action::Host(payload) => {
+                    host(payload.as_ref(), &operands).map_err(fail)?;
+                    None
+                }
+            }
+        };
+        if let (Some(v), Some(s)) = (out, node.output) {
+            if matches!(node.action, Action::Arg(_) | Action::Source(_))
+                && (v.shape() != node.shape.as_slice() || v.dtype() != node.dtype)
+            {
+                return Err(fail(
+                    format!(
+                        "traced with {} {:?}, given {} {:?}",
+                        node.dtype,
+                        node.shape,
+                        v.dtype(),
+                        v.shape()
+                    )
+                    .into(),
+                ));
+            }
+            if compare.is_some() {
+                self.check(i, s, &v, compare);
+            }
+            values[s as usize] = Some(v);
+        }
+        Ok(())
     }
 }
 

@@ -99,11 +99,8 @@ impl Reduce {
         let n = len / outputs.max(1);
         if g.len() == 1 {
             // one element (a loss's): its value, divided in the dtype for a mean, filled in
-            // (one kernel to a trace: the value is read inside it)
-            let (kind, shape) = (self.kind, x.shape().to_vec());
-            return Ok(tt::trace::kernel("fill_gradient", &[g], move |a| {
-                tt::Array::full(a[0].dtype(), &shape, scaled_item(kind, a[0], n)?)
-            })?);
+            let divisor = (self.kind == Kind::Mean).then_some(n);
+            return Ok(g.spread(x.shape(), divisor)?);
         }
         let mut g = g.reshape_exact(self.kept_shape(x.shape()).slice())?;
         if self.kind == Kind::Mean {
@@ -111,17 +108,6 @@ impl Reduce {
         }
         Ok(g.broadcast_to(x.shape())?)
     }
-}
-
-/// The value of the one-element gradient `g` of a sum, or divided by the count `n` in `g`'s
-/// dtype (as `g / n` rounds) for a mean, widened to `f64` (exactly).
-fn scaled_item(kind: Kind, g: &tt::Array, n: usize) -> tt::Result<f64> {
-    let v = g.item()?;
-    Ok(match (kind, g.dtype()) {
-        (Kind::Mean, tt::DType::F32) => f64::from(v as f32 / n as f64 as f32),
-        (Kind::Mean, tt::DType::F64) => v / n as f64,
-        _ => v,
-    })
 }
 
 impl Op for Reduce {

@@ -4,6 +4,7 @@
 use ndarray::{ArrayD, IxDyn, Zip};
 
 use std::mem::MaybeUninit;
+use std::sync::Arc;
 
 use super::fill::{is_fill, last_fill};
 use super::functors::{Add, BinaryFn, Div, Mul, Neg, Sub, UnaryFn};
@@ -12,6 +13,7 @@ use super::layout::{
     shared,
 };
 use crate::broadcast::{broadcast_shape, same_shape};
+use crate::fuse::{Binary, Fusable, Unary, WithParams};
 use crate::tensor::{map_array, Repr};
 use crate::{kernels, pool};
 use crate::{Array, Element, Result, TensorError};
@@ -175,17 +177,21 @@ fn scale_kernel<T: Element>(a: &ArrayD<T>, factor: f64) -> ArrayD<T> {
     }
 }
 
+/// `x` clipped to `[l, h]` (NaN stays NaN).
+#[inline(always)]
+fn clip_value<T: Element>(x: T, l: T, h: T) -> T {
+    if x < l {
+        l
+    } else if x > h {
+        h
+    } else {
+        x
+    }
+}
+
 fn clip_kernel<T: Element>(a: &ArrayD<T>, lo: f64, hi: f64) -> ArrayD<T> {
     let (l, h) = (T::from_f64(lo), T::from_f64(hi));
-    let clip = move |x: T| {
-        if x < l {
-            l
-        } else if x > h {
-            h
-        } else {
-            x
-        }
-    };
+    let clip = move |x: T| clip_value(x, l, h);
     match row_major(a) {
         Some(xs) => shared(a.raw_dim(), map1(xs, clip)),
         None => a.mapv(clip),
@@ -203,7 +209,12 @@ impl Array {
     /// ```
     pub fn map<F: UnaryFn>(&self, f: F) -> Array {
         if crate::trace::recording() {
-            return crate::trace::kernel_infallible(F::NAME, &[self], move |a| a[0].map(f));
+            return crate::trace::kernel_fused_infallible(
+                F::NAME,
+                &[self],
+                |_, _| Some(Fusable::Map(Arc::new(Unary(f)))),
+                move |a| a[0].map(f),
+            );
         }
         match self.repr() {
             Repr::F32(a) => unary_kernel(a, f),
@@ -222,7 +233,12 @@ impl Array {
     /// ```
     pub fn zip<F: BinaryFn>(&self, other: &Array, f: F) -> Result<Array> {
         if crate::trace::recording() {
-            return crate::trace::kernel(F::NAME, &[self, other], move |a| a[0].zip(a[1], f));
+            return crate::trace::kernel_fused(
+                F::NAME,
+                &[self, other],
+                |_, _| Some(Fusable::Map(Arc::new(Binary(f)))),
+                move |a| a[0].zip(a[1], f),
+            );
         }
         match (self.repr(), other.repr()) {
             (Repr::F32(a), Repr::F32(b)) => binary_kernel(a, b, f),
@@ -259,7 +275,16 @@ impl Array {
     /// Multiplies every element by a scalar given in `f64` (rounded to the dtype first).
     pub fn scale(&self, factor: f64) -> Array {
         if crate::trace::recording() {
-            return crate::trace::kernel_infallible("scale", &[self], move |a| a[0].scale(factor));
+            let fuse = |_: &[&Array], _: &Array| {
+                Some(Fusable::Map(Arc::new(WithParams {
+                    params: (<f32 as Element>::from_f64(factor), factor),
+                    f32: |x, k| x * k.0,
+                    f64: |x, k| x * k.1,
+                })))
+            };
+            return crate::trace::kernel_fused_infallible("scale", &[self], fuse, move |a| {
+                a[0].scale(factor)
+            });
         }
         map_array!(self, a => scale_kernel(a, factor))
     }
@@ -267,7 +292,22 @@ impl Array {
     /// Clips to `[lo, hi]` (`tf.clip_by_value`).
     pub fn clip(&self, lo: f64, hi: f64) -> Array {
         if crate::trace::recording() {
-            return crate::trace::kernel_infallible("clip", &[self], move |a| a[0].clip(lo, hi));
+            let fuse = |_: &[&Array], _: &Array| {
+                let bounds = (
+                    <f32 as Element>::from_f64(lo),
+                    <f32 as Element>::from_f64(hi),
+                    lo,
+                    hi,
+                );
+                Some(Fusable::Map(Arc::new(WithParams {
+                    params: bounds,
+                    f32: |x, b| clip_value(x, b.0, b.1),
+                    f64: |x, b| clip_value(x, b.2, b.3),
+                })))
+            };
+            return crate::trace::kernel_fused_infallible("clip", &[self], fuse, move |a| {
+                a[0].clip(lo, hi)
+            });
         }
         map_array!(self, a => clip_kernel(a, lo, hi))
     }

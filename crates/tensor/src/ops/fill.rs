@@ -4,8 +4,11 @@
 use ndarray::IxDyn;
 
 use super::layout::{par_write, shared, PARALLEL_MIN_ELEMENTS};
+use crate::fuse::{Fusable, WithParams};
+use crate::tensor::Repr;
 use crate::{kernels, pool, size};
 use crate::{Array, Element, Result};
+use std::sync::Arc;
 
 /// `n` copies of `v` in a pooled buffer (asked for as [`pool::try_take`] does, for `op` and
 /// `shape`); over rayon's threads when `n` is large.
@@ -94,6 +97,63 @@ pub(super) fn last_fill<T: Element>() -> Option<(*const T, usize)> {
 #[inline]
 pub(super) fn is_fill<T>(xs: &[T], fill: Option<(*const T, usize)>) -> bool {
     fill == Some((xs.as_ptr(), xs.len()))
+}
+
+impl Array {
+    /// A tensor of `shape` holding everywhere the one element of `self`, divided by `divisor`
+    /// in the dtype when one is given (as `x / n` rounds): the gradient a sum (`None`) or a
+    /// mean (`Some(n)`) spreads back over the `n` elements it reduced. Built as
+    /// [`Array::full`] builds its tensors; an error when `self` has not one element.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Array;
+    /// let g = Array::scalar(1.0f32);
+    /// assert_eq!(g.spread(&[3], Some(3))?.to_vec::<f32>()?, vec![1.0 / 3.0; 3]);
+    /// assert_eq!(g.spread(&[2, 2], None)?.to_vec::<f32>()?, vec![1.0; 4]);
+    /// assert!(Array::zeros(g.dtype(), &[2])?.spread(&[2], None).is_err());
+    /// # Ok::<(), tapegrad_tensor::TensorError>(())
+    /// ```
+    pub fn spread(&self, shape: &[usize], divisor: Option<usize>) -> Result<Array> {
+        if crate::trace::recording() {
+            let fuse = (self.len() == 1).then(|| {
+                Fusable::Map(Arc::new(WithParams {
+                    params: divisor,
+                    f32: |x, d| spread_value(x, *d),
+                    f64: |x, d| spread_value(x, *d),
+                }))
+            });
+            let shape = shape.to_vec();
+            return crate::trace::kernel_fused(
+                "spread",
+                &[self],
+                |_, _| fuse,
+                move |a| a[0].spread(&shape, divisor),
+            );
+        }
+        if self.len() != 1 {
+            return Err(crate::TensorError::Shape {
+                op: "spread",
+                message: "spreads a tensor of one element".into(),
+                shapes: vec![self.shape().to_vec(), shape.to_vec()],
+            });
+        }
+        match self.repr() {
+            Repr::F32(a) => {
+                let v = a.iter().copied().next().unwrap_or(0.0);
+                fill_tensor("spread", shape, spread_value(v, divisor))
+            }
+            Repr::F64(a) => {
+                let v = a.iter().copied().next().unwrap_or(0.0);
+                fill_tensor("spread", shape, spread_value(v, divisor))
+            }
+        }
+    }
+}
+
+/// `x`, divided by `divisor` in the dtype when there is one.
+#[inline(always)]
+fn spread_value<T: Element>(x: T, divisor: Option<usize>) -> T {
+    divisor.map_or(x, |n| x / T::from_f64(n as f64))
 }
 
 #[cfg(test)]

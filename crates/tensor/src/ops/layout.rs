@@ -22,7 +22,7 @@ pub(super) fn shared<T: Element>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
 /// with other layouts (a user's array given to `Array::from_array`) take the general ndarray
 /// paths.
 #[inline]
-pub(super) fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
+pub(crate) fn row_major<T: Element>(a: &ArrayD<T>) -> Option<&[T]> {
     let n = row_major_len(a)?;
     // SAFETY: `row_major_len` found the `n` elements of `a` in row-major order, one after
     // another from its pointer (what `as_slice` checks before making the same slice).
@@ -126,7 +126,7 @@ pub(super) fn par_write<T: Element>(
 /// The elements of `out` (initialised: the stale values of a reused tensor) as the
 /// uninitialised slots the kernels write.
 #[inline]
-pub(super) fn as_slots<T: Element>(out: &mut [T]) -> &mut [MaybeUninit<T>] {
+pub(crate) fn as_slots<T: Element>(out: &mut [T]) -> &mut [MaybeUninit<T>] {
     // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the kernels write only values of `T`
     // through it (never an uninitialised one), so `out` stays initialised.
     unsafe { &mut *(out as *mut [T] as *mut [MaybeUninit<T>]) }

@@ -21,6 +21,6 @@ pub use functors::{
     Sigmoid, Sign, Softplus, Sqrt, Square, Sub, Tanh, UnaryFn,
 };
 pub use layout::PARALLEL_MIN_ELEMENTS;
-pub(crate) use layout::{row_major_len, row_major_mut};
+pub(crate) use layout::{as_slots, row_major, row_major_len, row_major_mut};
 pub use matmul::PLAIN_MATMUL_MAX_WORK;
 pub use reduce::{full_sum, sum_slice, REDUCTION_CHUNK};

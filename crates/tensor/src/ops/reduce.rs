@@ -8,6 +8,7 @@ use super::fill::fill_tensor;
 use super::functors::Exp;
 use super::layout::{row_major, row_major_mut, shared, PARALLEL_MIN_ELEMENTS};
 use crate::broadcast::reduction_axes;
+use crate::fuse::Fusable;
 use crate::tensor::Repr;
 use crate::{kernels, pool};
 use crate::{Array, Element, Result, TensorError};
@@ -193,6 +194,16 @@ fn sum_to_kernel<T: Element>(a: &ArrayD<T>, shape: &[usize], lead: usize, kept: 
     T::wrap(out)
 }
 
+/// How a sum (`mean`: a mean) over `axes` fuses: over every axis of a tensor with axes and
+/// elements, the kernel's [`full_sum`] of the row-major elements; else not.
+fn whole_sum(x: &Array, axes: Option<&[isize]>, mean: bool) -> Option<Fusable> {
+    let all = normalize_axes("reduce_sum", axes, x.shape()).ok()?.ndim() == x.rank();
+    (all && x.rank() > 0 && !x.is_empty()).then(|| Fusable::Sum {
+        mean,
+        over: x.shape().to_vec(),
+    })
+}
+
 impl Array {
     /// Sum over `axes` (all when `None`), as `tf.reduce_sum`.
     ///
@@ -205,10 +216,14 @@ impl Array {
     /// ```
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         if crate::trace::recording() {
+            let fuse = whole_sum(self, axes, false);
             let axes = axes.map(<[isize]>::to_vec);
-            return crate::trace::kernel("sum", &[self], move |a| {
-                a[0].sum(axes.as_deref(), keepdims)
-            });
+            return crate::trace::kernel_fused(
+                "sum",
+                &[self],
+                |_, _| fuse,
+                move |a| a[0].sum(axes.as_deref(), keepdims),
+            );
         }
         let axes = normalize_axes("reduce_sum", axes, self.shape())?;
         if let Some(empty) = self.empty_reduction("reduce_sum", axes.slice(), keepdims, 0.0)? {
@@ -261,10 +276,14 @@ impl Array {
     /// Mean over `axes` (all when `None`): the sum divided by the count, in the dtype.
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
         if crate::trace::recording() {
+            let fuse = whole_sum(self, axes, true);
             let axes = axes.map(<[isize]>::to_vec);
-            return crate::trace::kernel("mean", &[self], move |a| {
-                a[0].mean(axes.as_deref(), keepdims)
-            });
+            return crate::trace::kernel_fused(
+                "mean",
+                &[self],
+                |_, _| fuse,
+                move |a| a[0].mean(axes.as_deref(), keepdims),
+            );
         }
         let axes = normalize_axes("reduce_mean", axes, self.shape())?;
         if let Some(empty) =
@@ -308,9 +327,23 @@ impl Array {
     pub fn sum_to_shape(&self, shape: &[usize]) -> Result<Array> {
         if crate::trace::recording() {
             let shape = shape.to_vec();
-            return crate::trace::kernel("sum_to_shape", &[self], move |a| {
-                a[0].sum_to_shape(&shape)
-            });
+            let fuse = |x: &Array| {
+                let whole = shape.iter().product::<usize>() == 1
+                    && !x.has_shape(&shape)
+                    && !x.is_empty()
+                    && reduction_axes(x.shape(), &shape).is_some();
+                whole.then(|| Fusable::Sum {
+                    mean: false,
+                    over: x.shape().to_vec(),
+                })
+            };
+            let fuse = fuse(self);
+            return crate::trace::kernel_fused(
+                "sum_to_shape",
+                &[self],
+                |_, _| fuse,
+                move |a| a[0].sum_to_shape(&shape),
+            );
         }
         if self.has_shape(shape) {
             return Ok(self.clone());
@@ -348,10 +381,14 @@ impl Array {
     /// ```
     pub fn mul_sum_to_shape(&self, other: &Array, shape: &[usize]) -> Result<Array> {
         if crate::trace::recording() {
+            let fuse = self.mul_sum_fusable(other, shape);
             let shape = shape.to_vec();
-            return crate::trace::kernel("mul_sum_to_shape", &[self, other], move |a| {
-                a[0].mul_sum_to_shape(a[1], &shape)
-            });
+            return crate::trace::kernel_fused(
+                "mul_sum_to_shape",
+                &[self, other],
+                |_, _| fuse,
+                move |a| a[0].mul_sum_to_shape(a[1], &shape),
+            );
         }
         let fused = self.has_shape(other.shape())
             && shape.iter().product::<usize>() == 1
@@ -373,6 +410,25 @@ impl Array {
             }
         }
         self.mul(other)?.sum_to_shape(shape)
+    }
+
+    /// How [`Array::mul_sum_to_shape`] on these operands fuses, following its kernel: the
+    /// products summed in [`full_sum`]'s order into one element, or nothing (another shape, or
+    /// a product already of the target shape, which the kernel returns as it is).
+    fn mul_sum_fusable(&self, other: &Array, shape: &[usize]) -> Option<Fusable> {
+        if shape.iter().product::<usize>() != 1 || self.is_empty() || other.is_empty() {
+            return None;
+        }
+        if self.has_shape(other.shape()) && reduction_axes(self.shape(), shape).is_some() {
+            // the kernel's one pass (`full_dot`)
+            return Some(Fusable::MulSum {
+                over: self.shape().to_vec(),
+            });
+        }
+        // the product, then `sum_to_shape`'s full sum
+        let product = crate::broadcast_shape("mul", self.shape(), other.shape()).ok()?;
+        let whole = product.as_slice() != shape && reduction_axes(&product, shape).is_some();
+        whole.then_some(Fusable::MulSum { over: product })
     }
 
     /// `exp(x - max) / sum(exp(x - max))` along `axis` (`tf.nn.softmax`).
