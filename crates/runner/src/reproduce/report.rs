@@ -123,6 +123,7 @@ const SHARED_WIDTH: usize = 20;
 ///     figures: BTreeMap::new(),
 ///     distributions: BTreeMap::new(),
 ///     tapes: BTreeMap::new(),
+///     traced: Vec::new(),
 /// };
 /// let narrow = table(&report, &TableStyle { width: Some(60), color: false });
 /// assert!(narrow.lines().all(|line| line.chars().count() <= 60));
@@ -512,6 +513,7 @@ mod tests {
             figures: BTreeMap::new(),
             distributions: BTreeMap::new(),
             tapes: BTreeMap::new(),
+            traced: Vec::new(),
         }
     }
 
