@@ -3,7 +3,10 @@
 //! - `cargo xtask reproduce [--seeds N] [--threads N] [--only ID]...`: runs every documented
 //!   experiment, compares its numbers with the documents' printed ones, writes
 //!   `target/reproduce/REPORT.md`, `report.json` and every figure, and exits non-zero unless
-//!   every number is exact, inside its distribution, or explained. The comparison table on the
+//!   every number is exact, inside its distribution, or explained. It also runs each
+//!   experiment eagerly and traced (`tapegrad run --traced`) and prints a line per experiment
+//!   saying the traced run printed the same numbers and final parameters bit for bit (or the
+//!   first that differs, which fails the run). The comparison table on the
 //!   terminal wraps to its width and colours the verdicts (`reproduce::TableStyle::for_stdout`).
 //! - `cargo xtask bench-peers [--only WORKLOAD]... [--batch-seconds S]`: times one step of each
 //!   documented experiment in our crates, the hand-fused floor, and the Python peers
@@ -37,6 +40,9 @@ Runs every documented experiment, compares its numbers with the documents' print
 the comparison (wrapped to the terminal's width, or COLUMNS; verdicts coloured on a terminal
 unless NO_COLOR is set), writes target/reproduce/REPORT.md, report.json, index.html and every
 figure, and exits non-zero unless every number is exact, inside its distribution, or explained.
+Each experiment also runs eagerly and traced (tapegrad run --traced): a line per experiment says
+the traced run printed the same numbers and final parameters bit for bit, or names the first
+number that differs (which fails the run).
 
 options:
   --seeds N     seeds per unseeded experiment (default: 1000)
@@ -147,6 +153,10 @@ fn reproduce_cmd(args: Vec<String>) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     println!("{}", report.summary_line());
+    for check in &report.traced {
+        println!("{}", check.line());
+    }
+    println!("{}", reproduce::traced_summary(&report.traced));
     println!(
         "report page: {}",
         opts.out_dir.join(reproduce::PAGE).display()

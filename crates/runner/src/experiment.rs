@@ -69,6 +69,11 @@ pub struct RunOutput {
     /// What the run did differently from the document and the reader should know (a source
     /// of random numbers that ran out and was continued by ours); also printed in the log.
     pub notes: Vec<String>,
+    /// Whether the training loop's step was traced and replayed (`tapegrad::function`,
+    /// [`RunContext::with_traced`]) rather than run eagerly.
+    pub traced: bool,
+    /// How many traces the step made (0 when eager; 1 when every step's inputs have one shape).
+    pub traces: usize,
 }
 
 /// A table of per-step values, as long as the run: the newest rows are held in memory, at most
@@ -302,6 +307,7 @@ pub struct RunContext {
     show_progress: bool,
     started: Instant,
     stdout_error: Option<std::io::Error>,
+    traced: bool,
 }
 
 impl RunContext {
@@ -315,7 +321,33 @@ impl RunContext {
             show_progress: progress,
             started: Instant::now(),
             stdout_error: None,
+            traced: false,
         }
+    }
+
+    /// The same context, whose runs call their training step through `tapegrad::function`
+    /// (traced once, replayed after) when `traced`, eagerly otherwise (the default): the same
+    /// closure either way ([`crate::step::Step`]), and the same numbers, bit for bit.
+    ///
+    /// ```
+    /// use tapegrad_runner::{find, Config, RunContext};
+    /// let exp = find("custom-training")?;
+    /// let cfg = Config::defaults(&exp.params());
+    /// let eager = exp.run(&cfg, &mut RunContext::quiet())?;
+    /// let traced = exp.run(&cfg, &mut RunContext::quiet().with_traced(true))?;
+    /// assert!(traced.traced && !eager.traced);
+    /// assert_eq!(traced.traces, 1);
+    /// assert_eq!(traced.quantities, eager.quantities);
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    pub fn with_traced(mut self, traced: bool) -> Self {
+        self.traced = traced;
+        self
+    }
+
+    /// Whether runs in this context trace their step ([`with_traced`](Self::with_traced)).
+    pub fn traced(&self) -> bool {
+        self.traced
     }
 
     /// A silent context (tests, reproduce).

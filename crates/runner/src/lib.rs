@@ -23,6 +23,7 @@ pub mod format;
 pub mod json;
 pub mod output;
 pub mod reproduce;
+pub mod step;
 
 pub use config::{Config, ConfigError, Param};
 pub use experiment::{Experiment, History, LossHistory, RunContext, RunOutput, StoppedBy};

@@ -129,6 +129,10 @@ struct RunArgs {
     /// Print one JSON object with the results as the last line.
     #[arg(long)]
     json: bool,
+    /// Run the training step through `tapegrad::function`: traced at the first step, replayed
+    /// after (the same numbers, bit for bit).
+    #[arg(long)]
+    traced: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -351,7 +355,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .map(output::RunDir::prepare)
         .transpose()?;
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    let mut ctx = RunContext::new(true, progress);
+    let mut ctx = RunContext::new(true, progress).with_traced(args.traced);
     let out = exp.run(&cfg, &mut ctx)?;
     if let Some(dir) = out_dir {
         let written = dir.write(exp, &cfg, &out)?;

@@ -381,6 +381,8 @@ pub fn summary(exp: &dyn Experiment, cfg: &Config, out: &RunOutput) -> Value {
         "loss_history": loss_history,
         "final_loss": out.final_loss.map(crate::json::num),
         "train_seconds": out.train_seconds,
+        "traced": out.traced,
+        "traces": out.traces,
         "notes": out.notes,
     })
 }

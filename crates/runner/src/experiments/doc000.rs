@@ -13,6 +13,7 @@ use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::fixed;
 use crate::json::num;
+use crate::step::Step;
 
 /// `two-weights`.
 pub struct TwoWeights;
@@ -84,11 +85,12 @@ impl Experiment for TwoWeights {
         let mut loss_history = Vec::new();
         let mut history = History::new(&["step", "mean_loss", "a", "b"]);
         let mut out = RunOutput::default();
-        let started = Instant::now();
-        for i in 0..steps {
+        // One step: the loss on a tape, its gradients, the SGD update (traced with --traced).
+        let mut step = Step::new(ctx.traced(), |opt: &mut Sgd, xy: &[Tensor]| {
+            let (x_train, y_train) = (&xy[0], &xy[1]);
             let tape = GradientTape::new();
-            let y_test = ((&x_train * &a)? + &b)?;
-            let residual = (&y_train - y_test)?;
+            let y_test = ((x_train * &a)? + &b)?;
+            let residual = (y_train - y_test)?;
             let loss = if mse {
                 square(residual)?
             } else {
@@ -96,6 +98,12 @@ impl Experiment for TwoWeights {
             };
             let gradients = tape.gradient(&loss, &[&a, &b])?;
             opt.apply_gradients(gradients.into_iter().zip([&a, &b]))?;
+            Ok(loss)
+        });
+        let data = [x_train.clone(), y_train.clone()];
+        let started = Instant::now();
+        for i in 0..steps {
+            let loss = step.call(&mut opt, &data)?;
             out.steps = i + 1;
             if i % 10 == 0 {
                 let mean = loss.value().mean(None, false)?.item()?;
@@ -110,6 +118,7 @@ impl Experiment for TwoWeights {
             }
         }
         out.train_seconds = started.elapsed().as_secs_f64();
+        step.report(&mut out);
         ctx.finish();
         let (a_val, b_val) = (a.item()?, b.item()?);
         if let Some(at) = out.diverged_at {

@@ -15,6 +15,7 @@ use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::{fixed, np_f32, py_float};
 use crate::json::{num, nums};
+use crate::step::{no_gradient, Step};
 
 /// `scratch-regression`.
 pub struct ScratchRegression;
@@ -34,25 +35,26 @@ pub(super) fn required(g: Option<Tensor>, name: &str) -> anyhow::Result<Tensor> 
 }
 
 /// `loss_mse(X, Y, w0, w1)`: `tf.reduce_mean((w0 * X + w1 - Y)**2)`.
-fn loss_mse(x: &Tensor, y: &Tensor, w0: &Variable, w1: &Variable) -> anyhow::Result<Tensor> {
+fn loss_mse(x: &Tensor, y: &Tensor, w0: &Variable, w1: &Variable) -> tapegrad::Result<Tensor> {
     let y_hat = ((w0 * x)? + w1)?;
     let errors = pow(y_hat - y, 2.0)?;
     Ok(reduce_mean(errors, None, false)?)
 }
 
-/// `compute_gradients(X, Y, w0, w1)`: the loss on a tape, then `tape.gradient(loss, [w0, w1])`.
+/// `compute_gradients(X, Y, w0, w1)`: the loss on a tape, then `tape.gradient(loss, [w0, w1])`;
+/// the loss too (the step's result).
 fn compute_gradients(
     x: &Tensor,
     y: &Tensor,
     w0: &Variable,
     w1: &Variable,
-) -> anyhow::Result<(Tensor, Tensor)> {
+) -> tapegrad::Result<(Tensor, Tensor, Tensor)> {
     let tape = GradientTape::new();
     let loss = loss_mse(x, y, w0, w1)?;
     let mut grads = tape.gradient(&loss, &[w0, w1])?.into_iter();
-    let dw0 = required(grads.next().flatten(), "w0")?;
-    let dw1 = required(grads.next().flatten(), "w1")?;
-    Ok((dw0, dw1))
+    let dw0 = grads.next().flatten().ok_or_else(|| no_gradient("w0"))?;
+    let dw1 = grads.next().flatten().ok_or_else(|| no_gradient("w1"))?;
+    Ok((dw0, dw1, loss))
 }
 
 /// `update_weights(w0, w1, dw0, dw1, learning_rate)`: `w.assign_sub(dw * learning_rate)`
@@ -63,7 +65,7 @@ fn update_weights(
     dw0: &Tensor,
     dw1: &Tensor,
     learning_rate: f64,
-) -> anyhow::Result<()> {
+) -> tapegrad::Result<()> {
     w0.assign_sub(dw0 * learning_rate)?;
     w1.assign_sub(dw1 * learning_rate)?;
     Ok(())
@@ -175,10 +177,16 @@ impl Experiment for ScratchRegression {
         let w1 = Variable::new(cfg.f64("w1") as f32).with_name("w1");
 
         let mut history = History::new(&["step", "loss", "w0", "w1"]);
+        // One step: the gradients from a tape, the two updates (traced with --traced).
+        let mut train_step = Step::new(ctx.traced(), |_: &mut (), xy: &[Tensor]| {
+            let (dw0, dw1, loss) = compute_gradients(&xy[0], &xy[1], &w0, &w1)?;
+            update_weights(&w0, &w1, &dw0, &dw1, learning_rate)?;
+            Ok(loss)
+        });
+        let data = [x.clone(), y.clone()];
         let started = Instant::now();
         for step in 0..=steps {
-            let (dw0, dw1) = compute_gradients(&x, &y, &w0, &w1)?;
-            update_weights(&w0, &w1, &dw0, &dw1, learning_rate)?;
+            train_step.call(&mut (), &data)?;
             out.steps = step + 1;
 
             // Compute loss and log stats every 100 steps
@@ -206,6 +214,7 @@ impl Experiment for ScratchRegression {
             }
         }
         out.train_seconds = started.elapsed().as_secs_f64();
+        train_step.report(&mut out);
         ctx.finish();
         if let Some(at) = out.diverged_at {
             ctx.println(format!(

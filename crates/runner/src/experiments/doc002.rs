@@ -11,12 +11,13 @@ use tapegrad_autodiff::{reduce_mean, square, GradientTape, Tensor, Variable};
 use tapegrad_datasets::recipes::sequential_split;
 use tapegrad_datasets::RandomState;
 
-use super::doc001::{numpy_seed, required};
+use super::doc001::numpy_seed;
 use crate::config::{Config, Param};
 use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::{fixed, py_float};
 use crate::json::num;
+use crate::step::{no_gradient, Step};
 
 /// `tape-regression`.
 pub struct TapeRegression;
@@ -25,30 +26,31 @@ pub struct TapeRegression;
 const TRAIN_ROWS: usize = 8000;
 
 /// `pred(x, W, B)`: `W*x + B`.
-fn pred(x: &Tensor, w: &Variable, b: &Variable) -> anyhow::Result<Tensor> {
+fn pred(x: &Tensor, w: &Variable, b: &Variable) -> tapegrad::Result<Tensor> {
     Ok(((w * x)? + b)?)
 }
 
 /// `loss(x, y, W, B)`: `tf.reduce_mean(tf.square(pred(x, W, B) - y))`.
-fn loss(x: &Tensor, y: &Tensor, w: &Variable, b: &Variable) -> anyhow::Result<Tensor> {
+fn loss(x: &Tensor, y: &Tensor, w: &Variable, b: &Variable) -> tapegrad::Result<Tensor> {
     let prediction = pred(x, w, b)?;
     let squared_error = square(prediction - y)?;
     Ok(reduce_mean(squared_error, None, false)?)
 }
 
-/// `calculate_gradient(x, y, W, B)`: the loss on a tape, then `tape.gradient(loss_value, [W, B])`.
+/// `calculate_gradient(x, y, W, B)`: the loss on a tape, then `tape.gradient(loss_value, [W, B])`;
+/// the loss too (the step's result).
 fn calculate_gradient(
     x: &Tensor,
     y: &Tensor,
     w: &Variable,
     b: &Variable,
-) -> anyhow::Result<(Tensor, Tensor)> {
+) -> tapegrad::Result<(Tensor, Tensor, Tensor)> {
     let tape = GradientTape::new();
     let loss_value = loss(x, y, w, b)?;
     let mut grads = tape.gradient(&loss_value, &[w, b])?.into_iter();
-    let w_grad = required(grads.next().flatten(), "W")?;
-    let b_grad = required(grads.next().flatten(), "B")?;
-    Ok((w_grad, b_grad))
+    let w_grad = grads.next().flatten().ok_or_else(|| no_gradient("W"))?;
+    let b_grad = grads.next().flatten().ok_or_else(|| no_gradient("B"))?;
+    Ok((w_grad, b_grad, loss_value))
 }
 
 /// A scatter of `(x, y)` with the document's axis labels and title.
@@ -187,12 +189,18 @@ impl Experiment for TapeRegression {
         let (x_test_t, y_test_t) = (to_f32(&x_test), to_f32(&y_test));
 
         let mut history = History::new(&["epoch", "loss", "W", "B"]);
-        let started = Instant::now();
-        for epoch in 0..num_epochs {
-            let (w_grad, b_grad) = calculate_gradient(&x_train_t, &y_train_t, &w, &b)?;
+        // One epoch: the gradients from a tape, the two updates (traced with --traced).
+        let mut step = Step::new(ctx.traced(), |_: &mut (), xy: &[Tensor]| {
+            let (w_grad, b_grad, loss_value) = calculate_gradient(&xy[0], &xy[1], &w, &b)?;
             let (dw, db) = ((&w_grad * learning_rate)?, (&b_grad * learning_rate)?);
             w.assign_sub(&dw)?;
             b.assign_sub(&db)?;
+            Ok(loss_value)
+        });
+        let data = [x_train_t.clone(), y_train_t.clone()];
+        let started = Instant::now();
+        for epoch in 0..num_epochs {
+            step.call(&mut (), &data)?;
             out.steps = epoch + 1;
             if epoch % 10 == 0 {
                 let l = loss(&x_train_t, &y_train_t, &w, &b)?.item()?;
@@ -216,6 +224,7 @@ impl Experiment for TapeRegression {
             }
         }
         out.train_seconds = started.elapsed().as_secs_f64();
+        step.report(&mut out);
         ctx.finish();
         if let Some(at) = out.diverged_at {
             ctx.println(format!(

@@ -8,12 +8,13 @@ use serde_json::json;
 use tapegrad_autodiff::{reduce_mean, square, GradientTape, Tensor, Variable};
 use tapegrad_datasets::RandomState;
 
-use super::doc001::{numpy_seed, required};
+use super::doc001::numpy_seed;
 use crate::config::{Config, Param};
 use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::figures::{Figure, Mark, Series};
 use crate::format::fixed;
 use crate::json::{num, nums};
+use crate::step::{no_gradient, Step};
 
 /// `custom-training`.
 pub struct CustomTraining;
@@ -35,13 +36,13 @@ impl Model {
     }
 
     /// `model(x)`: `self.w * x + self.b`.
-    fn call(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+    fn call(&self, x: &Tensor) -> tapegrad::Result<Tensor> {
         Ok(((&self.w * x)? + &self.b)?)
     }
 }
 
 /// `loss(predicted_y, target_y)`: `tf.reduce_mean(tf.square(predicted_y - target_y))`.
-fn loss(predicted_y: &Tensor, target_y: &Tensor) -> anyhow::Result<Tensor> {
+fn loss(predicted_y: &Tensor, target_y: &Tensor) -> tapegrad::Result<Tensor> {
     Ok(reduce_mean(square(predicted_y - target_y)?, None, false)?)
 }
 
@@ -51,14 +52,14 @@ fn train(
     inputs: &Tensor,
     outputs: &Tensor,
     learning_rate: f64,
-) -> anyhow::Result<Tensor> {
+) -> tapegrad::Result<Tensor> {
     let t = GradientTape::new();
     let current_loss = loss(&model.call(inputs)?, outputs)?;
     let mut grads = t
         .gradient(&current_loss, &[&model.w, &model.b])?
         .into_iter();
-    let dw = required(grads.next().flatten(), "w")?;
-    let db = required(grads.next().flatten(), "b")?;
+    let dw = grads.next().flatten().ok_or_else(|| no_gradient("w"))?;
+    let db = grads.next().flatten().ok_or_else(|| no_gradient("b"))?;
     model.w.assign_sub(learning_rate * &dw)?;
     model.b.assign_sub(learning_rate * &db)?;
     Ok(current_loss)
@@ -217,11 +218,16 @@ impl Experiment for CustomTraining {
         let model = Model::new(w0, b0);
         let (mut list_w, mut list_b, mut losses) = (Vec::new(), Vec::new(), Vec::new());
         let mut history = History::new(&["epoch", "w", "b", "loss"]);
+        // train(model, xs, ys, learning_rate=0.1), traced with --traced
+        let mut step = Step::new(ctx.traced(), |_: &mut (), xy: &[Tensor]| {
+            train(&model, &xy[0], &xy[1], learning_rate)
+        });
+        let data = [xs.clone(), ys.clone()];
         let started = Instant::now();
         for epoch in 0..epochs {
             list_w.push(model.w.item()?);
             list_b.push(model.b.item()?);
-            let current_loss = train(&model, &xs, &ys, learning_rate)?.item()?;
+            let current_loss = step.call(&mut (), &data)?.item()?;
             losses.push(current_loss);
             out.steps = epoch + 1;
             let (w, b) = (list_w[epoch], list_b[epoch]);
@@ -251,6 +257,8 @@ impl Experiment for CustomTraining {
             }
         }
         out.train_seconds = started.elapsed().as_secs_f64();
+        step.report(&mut out);
+        drop(step);
         if let Some(at) = out.diverged_at {
             ctx.println(format!(
                 "Diverged at epoch {at}: the loss is no longer finite"

@@ -934,6 +934,7 @@ mod tests {
             figures,
             distributions,
             tapes: BTreeMap::from([("alpha".to_string(), tape_step())]),
+            traced: Vec::new(),
         };
         let fig_dir = dir.join("figures").join("alpha");
         std::fs::create_dir_all(&fig_dir).unwrap();

@@ -21,6 +21,7 @@ mod html;
 mod judge;
 mod page_check;
 mod report;
+mod traced;
 
 pub use catalogue::{
     descriptions, entries, Descriptions, Entry, ExperimentNote, FigureNote, Notes, ProseClaim,
@@ -30,6 +31,7 @@ pub use html::{page, write_page, PAGE};
 pub use judge::{percentile, Row, Verdict};
 pub use page_check::{check_page, PageCheck};
 pub use report::{markdown, table, write_report, TableStyle};
+pub use traced::{compare_traced, traced_summary, TracedCheck};
 
 use judge::{judge, numbers};
 
@@ -74,6 +76,9 @@ pub struct Report {
     /// (`tapegrad explain`; experiments whose gradients are written by hand have none).
     #[serde(skip)]
     pub tapes: BTreeMap<String, TapeStep>,
+    /// Each experiment's default run eagerly and traced (`tapegrad run --traced`), compared
+    /// bit for bit.
+    pub traced: Vec<TracedCheck>,
 }
 
 /// One experiment's first training step, as `tapegrad explain ID` shows it: the text, and the
@@ -107,9 +112,10 @@ pub struct Distribution {
 }
 
 impl Report {
-    /// True when every number is exact, inside its distribution, or explained.
+    /// True when every number is exact, inside its distribution, or explained, and every
+    /// traced run printed the eager run's numbers bit for bit.
     pub fn passed(&self) -> bool {
-        self.rows.iter().all(|r| r.verdict.ok())
+        self.rows.iter().all(|r| r.verdict.ok()) && self.traced.iter().all(TracedCheck::ok)
     }
 
     /// The closing line.
@@ -240,6 +246,7 @@ pub fn reproduce(opts: &Options) -> anyhow::Result<Report> {
         figures: BTreeMap::new(),
         distributions: BTreeMap::new(),
         tapes: BTreeMap::new(),
+        traced: Vec::new(),
     };
     let mut ids: Vec<String> = Vec::new();
     for e in &entries {
@@ -282,6 +289,11 @@ pub fn reproduce(opts: &Options) -> anyhow::Result<Report> {
                             document_image: f.document_image.clone(),
                         })
                         .collect(),
+                );
+                // the same run eagerly and traced, compared bit for bit
+                report.traced.push(
+                    compare_traced(exp, &Config::defaults(&exp.params()))
+                        .with_context(|| format!("running {} eagerly and traced", exp.id()))?,
                 );
                 let needs_sweep = mine.iter().any(|e| e.compare != "exact");
                 let samples = if needs_sweep && exp.unseeded() {

@@ -123,6 +123,7 @@ const SHARED_WIDTH: usize = 20;
 ///     figures: BTreeMap::new(),
 ///     distributions: BTreeMap::new(),
 ///     tapes: BTreeMap::new(),
+///     traced: Vec::new(),
 /// };
 /// let narrow = table(&report, &TableStyle { width: Some(60), color: false });
 /// assert!(narrow.lines().all(|line| line.chars().count() <= 60));
@@ -436,6 +437,18 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
             esc(&r.source)
         );
     }
+    if !report.traced.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## Traced runs\n\nEach experiment's default run again with its step through \
+             `tapegrad::function` (`tapegrad run --traced`), compared with the eager run bit for \
+             bit: {}.\n",
+            super::traced_summary(&report.traced)
+        );
+        for check in &report.traced {
+            let _ = writeln!(s, "- {}", check.line());
+        }
+    }
     Ok(s)
 }
 
@@ -512,7 +525,45 @@ mod tests {
             figures: BTreeMap::new(),
             distributions: BTreeMap::new(),
             tapes: BTreeMap::new(),
+            traced: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_traced_difference_is_in_the_report_and_fails_it() {
+        use crate::reproduce::TracedCheck;
+        let check = |id: &str, difference: Option<&str>| TracedCheck {
+            experiment: id.into(),
+            traced: true,
+            traces: 1,
+            lines: 2,
+            quantities: 1,
+            variables: 2,
+            losses: 3,
+            history: 6,
+            first_difference: difference.map(String::from),
+            note: None,
+        };
+        let mut r = report(Vec::new());
+        r.traced = vec![check("alpha", None)];
+        assert!(r.passed());
+        let md = markdown(&r).unwrap();
+        assert!(md.contains("## Traced runs"), "{md}");
+        assert!(
+            md.contains("- traced alpha: 1 trace; the same 2 log lines"),
+            "{md}"
+        );
+        r.traced.push(check(
+            "beta",
+            Some("quantity `final_a`: eager 1.0, traced 1.5"),
+        ));
+        assert!(!r.passed());
+        let md = markdown(&r).unwrap();
+        assert!(
+            md.contains("traced beta: 1 trace; DIFFERS from eager at quantity `final_a`"),
+            "{md}"
+        );
+        assert!(md.contains("1 of 2 experiments"), "{md}");
     }
 
     /// Rows like the documents' own: short and long cells, every verdict.

@@ -13,13 +13,12 @@ use tapegrad_nn::{GlorotUniform, Layer};
 use tapegrad_tensor as tt;
 use tapegrad_tensor::ndarray::{s, Array2};
 
-use super::{
-    assign_sub_all, mlp_initial_kernel, numpy_random_state, CustomDense, Recorded, DOCUMENT,
-};
+use super::{mlp_initial_kernel, numpy_random_state, CustomDense, Recorded, DOCUMENT};
 use crate::config::{Config, Param};
 use crate::experiment::{Experiment, History, LossHistory, RunContext, RunOutput, StoppedBy};
 use crate::format::np_f32;
 use crate::json::{num, tensor_json};
+use crate::step::{assign_sub_all, Step};
 
 /// The kernel the document prints for `CustomDense(1)` built on `(3,)`: TF's GlorotUniform draw.
 const PRINTED_KERNEL: [f32; 3] = [0.877_380_5, 0.398_356_9, -0.346_086_56];
@@ -115,60 +114,82 @@ fn run_dense(
     let initial_weights = custom_dense.get_weights()[0].clone();
     let initial_bias = custom_dense.trainable_variables()[1].snapshot();
 
-    // The document keeps weight_list, bias_list and loss_list of every step and prints their
-    // first and last entries; we keep those, the previous loss the stop test reads, and the
-    // rest in the history (a file past its first rows), so a run of 10^8 steps stays flat.
-    let mut first_loss: Option<Tensor> = None;
-    let mut last: Option<(Tensor, Tensor, Tensor)>;
-    let mut previous: Option<f64> = None;
-    let mut losses = LossHistory::default();
-    let mut history = History::new(&["step", "loss", "w1", "w2", "w3", "b"]);
-    let mut stopped_by = StoppedBy::Steps;
-    let mut diverged_at = None;
-    let started = Instant::now();
-    loop {
+    // One step: the loss of the sampled rows on a tape, its gradients, assign_sub for kernel
+    // and bias; its inputs the rows (x, y), its result the loss (traced with --traced).
+    let trainable_variables = custom_dense.trainable_variables();
+    let mut step = Step::new(ctx.traced(), |_: &mut (), rows: &[Tensor]| {
+        let (random_x, random_y) = (&rows[0], &rows[1]);
         let t = GradientTape::new();
-        let trainable_variables = custom_dense.trainable_variables();
         for v in &trainable_variables {
             t.watch(v);
         }
         let current_loss = match batch_size {
             None => {
-                // random_row = dataset.sample(1).values; random_x = random_row[0][:3]
-                let random_row = dataset.sample_with(&mut np_random, 1)?;
-                let random_x = tensor_of(&random_row.slice(s![.., ..3]).to_owned())?;
-                let random_y = Tensor::from_vec(vec![random_row[[0, 3]]], &[1])?;
                 // mean_squared_error(y_true=[random_y], y_pred=[custom_dense([random_x])]):
                 // the prediction list has shape (1, 1, 1), the loss (1, 1)
-                let y_pred = reshape(&custom_dense.apply(&random_x)?, &[1, 1, 1])?;
-                mean_squared_error(&random_y, &y_pred)?
+                let y_pred = reshape(&custom_dense.call(random_x)?, &[1, 1, 1])?;
+                mean_squared_error(random_y, &y_pred)?
             }
-            Some(batch_size) => {
-                // batch = dataset.sample(batch_size).values
-                let batch = dataset.sample_with(&mut np_random, batch_size)?;
-                let random_x = tensor_of(&batch.slice(s![.., ..3]).to_owned())?;
-                let random_y = Tensor::from_vec(batch.column(3).to_vec(), &[batch.nrows()])?;
+            Some(_) => {
                 // y_true (3,) against y_pred (3, 1): Keras broadcasts to 3 x 3 pairs
-                let y_pred = custom_dense.apply(&random_x)?;
-                reduce_mean(mean_squared_error(&random_y, &y_pred)?, None, false)?
+                let y_pred = custom_dense.call(random_x)?;
+                reduce_mean(mean_squared_error(random_y, &y_pred)?, None, false)?
             }
         };
         let gradient = t.gradient(&current_loss, &trainable_variables)?;
         assign_sub_all(&trainable_variables, &gradient, learning_rate)?;
+        Ok(current_loss)
+    });
+
+    // The document keeps weight_list, bias_list and loss_list of every step and prints their
+    // first and last entries; we keep the first and last losses, the previous loss the stop
+    // test reads, and each step's numbers as plain floats in the history (a file past its
+    // first rows), so a run of 10^8 steps stays flat. The weights are read, not kept: a
+    // tensor of them held past the step would make the next update copy them.
+    let mut first_loss: Option<Tensor> = None;
+    let mut last_loss: Option<Tensor>;
+    let mut previous: Option<f64> = None;
+    let mut losses = LossHistory::default();
+    let mut history = History::new(&["step", "loss", "w1", "w2", "w3", "b"]);
+    let mut row: Vec<f64> = Vec::with_capacity(history.columns.len());
+    let mut stopped_by = StoppedBy::Steps;
+    let mut diverged_at = None;
+    let started = Instant::now();
+    loop {
+        let rows = match batch_size {
+            None => {
+                // random_row = dataset.sample(1).values; random_x = random_row[0][:3]
+                let random_row = dataset.sample_with(&mut np_random, 1)?;
+                [
+                    tensor_of(&random_row.slice(s![.., ..3]).to_owned())?,
+                    Tensor::from_vec(vec![random_row[[0, 3]]], &[1])?,
+                ]
+            }
+            Some(batch_size) => {
+                // batch = dataset.sample(batch_size).values
+                let batch = dataset.sample_with(&mut np_random, batch_size)?;
+                [
+                    tensor_of(&batch.slice(s![.., ..3]).to_owned())?,
+                    Tensor::from_vec(batch.column(3).to_vec(), &[batch.nrows()])?,
+                ]
+            }
+        };
+        let current_loss = step.call(&mut (), &rows)?;
 
         // record the process
-        let weights = trainable_variables[0].snapshot();
-        let bias = trainable_variables[1].snapshot();
-        let loss = current_loss.value().to_f64_vec()[0];
-        let mut row = vec![losses.len() as f64, loss];
-        row.extend(weights.to_f64_vec());
-        row.extend(bias.to_f64_vec());
+        let loss = current_loss.item()?;
+        row.clear();
+        row.extend([losses.len() as f64, loss]);
+        for v in &trainable_variables {
+            let value = v.snapshot();
+            row.extend(value.value().view::<f32>()?.iter().map(|&x| f64::from(x)));
+        }
         history.push(&row)?;
         losses.push(loss);
         if first_loss.is_none() {
             first_loss = Some(current_loss.clone());
         }
-        last = Some((current_loss, weights, bias));
+        last_loss = Some(current_loss);
 
         let n = losses.len();
         if !loss.is_finite() {
@@ -196,11 +217,14 @@ fn run_dense(
     let train_seconds = started.elapsed().as_secs_f64();
     ctx.finish();
 
-    let (Some(first_loss), Some((last_loss, final_weights, final_bias))) =
-        (first_loss.as_ref(), last.as_ref())
-    else {
+    let (Some(first_loss), Some(last_loss)) = (first_loss.as_ref(), last_loss.as_ref()) else {
         anyhow::bail!("the loop recorded no step");
     };
+    // the weights after the last step
+    let (final_weights, final_bias) = (
+        &trainable_variables[0].snapshot(),
+        &trainable_variables[1].snapshot(),
+    );
     // loss_list holds (1, 1) arrays for one row a step, numpy float32 scalars for a batch
     let loss_text = |l: &Tensor| -> anyhow::Result<String> {
         Ok(match batch_size {
@@ -240,6 +264,7 @@ fn run_dense(
         history,
         ..Default::default()
     };
+    step.report(&mut out);
     out.quantities.insert(
         "initial_weights".into(),
         json!(initial_weights.value().to_string()),
@@ -424,27 +449,35 @@ impl Experiment for Mlp {
         let mut iterations = 0usize;
         let mut stopped_by = StoppedBy::Steps;
         let mut diverged_at = None;
-        let started = Instant::now();
-        loop {
+        // One step: both layers on the sampled row, the loss on a persistent tape, each
+        // layer's gradients, assign_sub; its inputs the row (x, y), its result the loss
+        // (traced with --traced).
+        let (vars1, vars2) = (
+            custom_dense1.trainable_variables(),
+            custom_dense2.trainable_variables(),
+        );
+        let mut step = Step::new(ctx.traced(), |_: &mut (), row: &[Tensor]| {
+            let (random_x, random_y) = (&row[0], &row[1]);
             let t = GradientTape::persistent();
-            let random_row = dataset.sample_with(&mut np_random, 1)?;
-            let random_x = tensor_of(&random_row.slice(s![.., ..ncols - 1]).to_owned())?;
-            let random_y = Tensor::from_vec(vec![random_row[[0, ncols - 1]]], &[1])?;
-            let (vars1, vars2) = (
-                custom_dense1.trainable_variables(),
-                custom_dense2.trainable_variables(),
-            );
             for v in vars1.iter().chain(&vars2) {
                 t.watch(v);
             }
-            let h = custom_dense1.apply(&random_x)?;
-            let y_pred = custom_dense2.apply(&h)?;
-            let current_loss = reduce_mean(mean_squared_error(&random_y, &y_pred)?, None, false)?;
+            let h = custom_dense1.call(random_x)?;
+            let y_pred = custom_dense2.call(&h)?;
+            let current_loss = reduce_mean(mean_squared_error(random_y, &y_pred)?, None, false)?;
 
             let gradient2 = t.gradient(&current_loss, &vars2)?;
             let gradient1 = t.gradient(&current_loss, &vars1)?;
             assign_sub_all(&vars2, &gradient2, learning_rate)?;
             assign_sub_all(&vars1, &gradient1, learning_rate)?;
+            Ok(current_loss)
+        });
+        let started = Instant::now();
+        loop {
+            let random_row = dataset.sample_with(&mut np_random, 1)?;
+            let random_x = tensor_of(&random_row.slice(s![.., ..ncols - 1]).to_owned())?;
+            let random_y = Tensor::from_vec(vec![random_row[[0, ncols - 1]]], &[1])?;
+            let current_loss = step.call(&mut (), &[random_x, random_y])?;
 
             let loss = current_loss.item()? as f32;
             history.push(&[losses.len() as f64, random_row[[0, ncols - 1]], loss as f64])?;
@@ -473,6 +506,8 @@ impl Experiment for Mlp {
 
         // In [28]
         let mut out = RunOutput::default();
+        step.report(&mut out);
+        drop(step);
         ctx.println("Sample Results:");
         ctx.println("--------------");
         for i in 0..cfg.usize("samples") {

@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use anyhow::Context;
 use serde_json::json;
 use tapegrad_autodiff::{reduce_mean, square, GradientTape, Tensor, Variable};
 use tapegrad_nn::{Layer, Model};
@@ -15,6 +14,11 @@ use crate::config::{Config, Param};
 use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::format::{list, np_f32, py_float};
 use crate::json::{num, nums};
+use crate::step::{no_gradient, not_traceable, Step};
+
+/// Why the numpy cells are not traced: their loop is ndarray arithmetic, not tapegrad's ops.
+const NUMPY_LOOP: &str = "the document's loop is numpy arithmetic (ndarray here), not \
+     tapegrad's ops: there is no step for tapegrad::function to trace; it ran as it runs eagerly";
 
 /// The parameters all five share: `w`, `learning_rate`, `error_margin`, and a safety cap.
 fn shared_params() -> Vec<Param> {
@@ -191,7 +195,8 @@ impl Experiment for ManualNumpy {
             w = gradient_update(w);
         }
         let seconds = started.elapsed().as_secs_f64();
-        let out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds)?;
+        let mut out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds)?;
+        not_traceable(&mut out, ctx.traced(), NUMPY_LOOP);
         Ok(out)
     }
 }
@@ -230,11 +235,14 @@ impl Experiment for ManualTf {
 
         let mean_squared_error =
             |w: &Tensor| reduce_mean(square(&y_true - (&x * w)?)?, None, false);
-        let gradient_mse = |w: &Tensor| -> anyhow::Result<Tensor> {
+        let gradient_mse = |w: &Tensor| -> tapegrad::Result<Tensor> {
             Ok((2.0 * reduce_mean(((&x * w)? - &y_true)? * &x, None, false)?)?)
         };
-        let gradient_update =
-            |w: &Tensor| -> anyhow::Result<Tensor> { Ok((w - learning_rate * gradient_mse(w)?)?) };
+        // w = gradient_update(w): the step, its input the weight, its result the new one
+        // (traced with --traced)
+        let mut gradient_update = Step::new(ctx.traced(), |_: &mut (), w: &[Tensor]| {
+            Ok((&w[0] - learning_rate * gradient_mse(&w[0])?)?)
+        });
 
         let started = Instant::now();
         let mut loss_list: Vec<f32> = Vec::new();
@@ -247,11 +255,12 @@ impl Experiment for ManualTf {
                 ending = end;
                 break;
             }
-            w = gradient_update(&w)?;
+            w = gradient_update.call(&mut (), &[w])?;
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
+        let mut out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
+        gradient_update.report(&mut out);
         Ok(out)
     }
 }
@@ -296,6 +305,20 @@ impl Experiment for Tape {
         let w_var = Variable::new(cfg.f64("w") as f32).with_name("Variable");
         let mut w_tf: Tensor = w_var.read_value();
 
+        // One pass's tape, loss, gradient and rebinding: the step takes w_tf, returns the loss
+        // and leaves the new w_tf in `next` (traced with --traced)
+        let next = Variable::new(0.0f32).with_name("w_tf");
+        let mut step = Step::new(ctx.traced(), |_: &mut (), w: &[Tensor]| {
+            let w_tf = &w[0];
+            let t = GradientTape::new();
+            t.watch(w_tf);
+            let current_loss = mean_squared_error(w_tf)?;
+            let gradient = t.gradient(&current_loss, &[w_tf])?;
+            let g = gradient[0].as_ref().ok_or_else(|| no_gradient("w_tf"))?;
+            next.assign((w_tf - learning_rate * g)?)?;
+            Ok(current_loss)
+        });
+
         let started = Instant::now();
         let ending;
         loop {
@@ -304,17 +327,14 @@ impl Experiment for Tape {
                 ending = end;
                 break;
             }
-            let t = GradientTape::new();
-            t.watch(&w_tf);
-            let current_loss = mean_squared_error(&w_tf)?;
+            let current_loss = step.call(&mut (), &[w_tf])?;
             loss_list.push(current_loss.item()? as f32);
-            let gradient = t.gradient(&current_loss, &[&w_tf])?;
-            let g = gradient[0].as_ref().context("no gradient reached w_tf")?;
-            w_tf = (&w_tf - learning_rate * g)?;
+            w_tf = next.snapshot();
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
-        let out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
+        let mut out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
+        step.report(&mut out);
         Ok(out)
     }
 }
@@ -399,6 +419,7 @@ impl Experiment for SimpleModelExperiment {
         }
         let seconds = started.elapsed().as_secs_f64();
         let mut out = finish(ctx, &weight_list, &loss_list, py_float, ending, seconds)?;
+        not_traceable(&mut out, ctx.traced(), NUMPY_LOOP);
         out.quantities
             .insert("demo_call_3".into(), json!(py_float(demo)));
         Ok(out)
@@ -492,13 +513,32 @@ impl Experiment for KerasModel {
         let demo = tensorflow_model.apply(&Tensor::scalar(3.0f32))?;
         ctx.println(tensor_repr(&demo)?);
 
-        let mean_squared_error_tf = |model: &mut SimpleModelTensorflow| {
-            anyhow::Ok(reduce_mean(
-                square(&y_true - model.apply(&x)?)?,
+        // the model is built (by the call above): `model(x)` is its `call`
+        let mean_squared_error_tf = |model: &SimpleModelTensorflow| -> tapegrad::Result<Tensor> {
+            Ok(reduce_mean(
+                square(&y_true - model.call(&x)?)?,
                 None,
                 false,
             )?)
         };
+
+        // One pass's tape, loss, gradient and set_weights: the step (traced with --traced)
+        let mut step = Step::new(ctx.traced(), |_: &mut (), _: &[Tensor]| {
+            let t = GradientTape::new();
+            let trainable_variables = tensorflow_model.trainable_variables();
+            for v in &trainable_variables {
+                t.watch(v);
+            }
+            let current_loss = mean_squared_error_tf(&tensorflow_model)?;
+            let gradient = t.gradient(&current_loss, &trainable_variables)?;
+            let g = gradient[0]
+                .as_ref()
+                .ok_or_else(|| no_gradient("the model's weight"))?;
+            let new_weight =
+                (Tensor::new(tensorflow_model.get_weights()[0].clone()) - learning_rate * g)?;
+            tensorflow_model.set_weights(&[new_weight])?;
+            Ok(current_loss)
+        });
 
         // multiple_gradient_update_with_tf(y_true, x, tensorflow_model, learning_rate = 0.1)
         let started = Instant::now();
@@ -510,24 +550,13 @@ impl Experiment for KerasModel {
                 ending = end;
                 break;
             }
-            let t = GradientTape::new();
-            let trainable_variables = tensorflow_model.trainable_variables();
-            for v in &trainable_variables {
-                t.watch(v);
-            }
-            let current_loss = mean_squared_error_tf(&mut tensorflow_model)?;
+            let current_loss = step.call(&mut (), &[])?;
             loss_list.push(current_loss.item()? as f32);
-            let gradient = t.gradient(&current_loss, &trainable_variables)?;
-            let g = gradient[0]
-                .as_ref()
-                .context("no gradient reached the model's weight")?;
-            let new_weight =
-                (Tensor::new(tensorflow_model.get_weights()[0].clone()) - learning_rate * g)?;
-            tensorflow_model.set_weights(&[new_weight])?;
         }
         let seconds = started.elapsed().as_secs_f64();
         let fmt = |w: f64| np_f32(w as f32);
         let mut out = finish(ctx, &weight_list, &loss_list, fmt, ending, seconds)?;
+        step.report(&mut out);
         out.quantities
             .insert("demo_call_3".into(), json!(np_f32(demo.item()? as f32)));
         out.variables

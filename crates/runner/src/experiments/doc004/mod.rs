@@ -231,21 +231,6 @@ impl Layer for CustomDense {
     }
 }
 
-/// `variable.assign_sub(learning_rate * gradient)` for each variable and its gradient.
-pub(crate) fn assign_sub_all(
-    variables: &[Variable],
-    gradients: &[Option<Tensor>],
-    learning_rate: f64,
-) -> anyhow::Result<()> {
-    for (v, g) in variables.iter().zip(gradients) {
-        let g = g
-            .as_ref()
-            .with_context(|| format!("no gradient reached `{}`", v.name()))?;
-        v.assign_sub(learning_rate * g)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

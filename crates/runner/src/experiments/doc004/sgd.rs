@@ -3,9 +3,8 @@
 
 use std::time::Instant;
 
-use anyhow::Context;
 use serde_json::json;
-use tapegrad_autodiff::{reshape, GradientTape, Tensor};
+use tapegrad_autodiff::{reshape, GradientTape, Tensor, Variable};
 use tapegrad_datasets::recipes::{doc004_range, minmax};
 use tapegrad_datasets::RandomState;
 use tapegrad_nn::losses::mean_squared_error;
@@ -18,6 +17,7 @@ use crate::config::{Config, Param};
 use crate::experiment::{Experiment, History, RunContext, RunOutput, StoppedBy};
 use crate::format::np_f32;
 use crate::json::{num, nums};
+use crate::step::{no_gradient, Step, StepFn};
 
 /// Where `random_index = tf.random.uniform(shape=[], minval=0, maxval=len(y_true), dtype=tf.int32)`
 /// comes from: TensorFlow's recorded draws, or our generator for `--seed n`.
@@ -115,40 +115,59 @@ impl RowSource {
     }
 }
 
-/// One SGD step of In [17]/[18]: the loss of row `random_index`, its gradient, `assign_sub`.
-struct Step {
+/// What one SGD step of In [17]/[18] gives the loop: the loss and the gradient.
+struct StepResult {
     loss: Tensor,
     gradient: Tensor,
 }
 
-fn sgd_step(
-    model: &mut SimpleModelTensorflow,
+/// One SGD step of In [17]/[18] as the closure the loop calls, eagerly or traced: its inputs
+/// the sampled row `(x, y)` as scalars, its result the loss of the row; the tape's gradient,
+/// which the loop prints, is left in `gradient`. `model` is built.
+fn sgd_step<'a>(
+    model: &'a SimpleModelTensorflow,
+    learning_rate: f64,
+    gradient: &'a Variable,
+) -> impl FnMut(&mut (), &[Tensor]) -> tapegrad::Result<Tensor> + 'a {
+    move |_: &mut (), row: &[Tensor]| {
+        let (random_x, random_y) = (&row[0], &row[1]);
+        let t = GradientTape::persistent();
+        let trainable_variables = model.trainable_variables();
+        for v in &trainable_variables {
+            t.watch(v);
+        }
+        // tf.keras.metrics.mean_squared_error(y_true=[random_y], y_pred=[simple_tfmodel(random_x)])
+        let current_loss = mean_squared_error(
+            reshape(random_y, &[1])?,
+            reshape(&model.call(random_x)?, &[1])?,
+        )?;
+        let gradients = t.gradient(&current_loss, &trainable_variables)?;
+        let g = gradients[0]
+            .as_ref()
+            .ok_or_else(|| no_gradient("the model's weight"))?;
+        // simple_tfmodel.trainable_variables[0].assign_sub(learning_rate*gradient[0])
+        trainable_variables[0].assign_sub(learning_rate * g)?;
+        gradient.assign(g)?;
+        Ok(current_loss)
+    }
+}
+
+/// Calls `step` on row `random_index` of `x` and `y_true`.
+fn call_on_row<F: StepFn<()>>(
+    step: &mut Step<F, ()>,
+    gradient: &Variable,
     x: &Array1<f32>,
     y_true: &Array1<f32>,
     random_index: usize,
-    learning_rate: f64,
-) -> anyhow::Result<Step> {
-    let t = GradientTape::persistent();
-    let trainable_variables = model.trainable_variables();
-    for v in &trainable_variables {
-        t.watch(v);
-    }
-    let random_x = Tensor::scalar(x[random_index]);
-    let random_y = Tensor::scalar(y_true[random_index]);
-    // tf.keras.metrics.mean_squared_error(y_true=[random_y], y_pred=[simple_tfmodel(random_x)])
-    let current_loss = mean_squared_error(
-        reshape(&random_y, &[1])?,
-        reshape(&model.apply(&random_x)?, &[1])?,
-    )?;
-    let gradient = t.gradient(&current_loss, &trainable_variables)?;
-    let g = gradient[0]
-        .clone()
-        .context("no gradient reached the model's weight")?;
-    // simple_tfmodel.trainable_variables[0].assign_sub(learning_rate*gradient[0])
-    trainable_variables[0].assign_sub(learning_rate * &g)?;
-    Ok(Step {
-        loss: current_loss,
-        gradient: g,
+) -> anyhow::Result<StepResult> {
+    let row = [
+        Tensor::scalar(x[random_index]),
+        Tensor::scalar(y_true[random_index]),
+    ];
+    let loss = step.call(&mut (), &row)?;
+    Ok(StepResult {
+        loss,
+        gradient: gradient.snapshot(),
     })
 }
 
@@ -205,6 +224,11 @@ impl Experiment for SgdExploding {
         let x = doc004_range();
         let mut rows = RowSource::new(cfg.seed, "exploding", 0, y_true.len())?;
 
+        let gradient = Variable::new(0.0f32).with_name("gradient");
+        let mut sgd = Step::new(
+            ctx.traced(),
+            sgd_step(&simple_tfmodel, learning_rate, &gradient),
+        );
         let mut out = RunOutput::default();
         let mut history = History::new(&["iteration", "row", "loss", "gradient", "weight"]);
         let mut gradients: Vec<f32> = Vec::new();
@@ -216,13 +240,7 @@ impl Experiment for SgdExploding {
                 ctx.println(note.clone());
                 out.notes.push(note);
             }
-            let step = sgd_step(
-                &mut simple_tfmodel,
-                &x,
-                &y_true,
-                random_index,
-                learning_rate,
-            )?;
+            let step = call_on_row(&mut sgd, &gradient, &x, &y_true, random_index)?;
             let weight = simple_tfmodel.get_weights()[0].item()? as f32;
             let loss = step.loss.item()? as f32;
             simple_weight_list.push(weight);
@@ -252,6 +270,7 @@ impl Experiment for SgdExploding {
             }
         }
         out.train_seconds = started.elapsed().as_secs_f64();
+        sgd.report(&mut out);
         if let Some(at) = out.diverged_at {
             ctx.println(format!(
                 "The loss overflowed float32 at iteration {at} (inf); the loop ran on: the stop \
@@ -350,6 +369,11 @@ impl Experiment for SgdNormalized {
         // the exploding cell drew `iterations` = 30 rows before this one
         let mut rows = RowSource::new(cfg.seed, "normalized", 30, y_true.len())?;
 
+        let gradient = Variable::new(0.0f32).with_name("gradient");
+        let mut sgd = Step::new(
+            ctx.traced(),
+            sgd_step(&simple_tfmodel, learning_rate, &gradient),
+        );
         let mut out = RunOutput::default();
         let mut history = History::new(&["step", "row", "loss", "weight"]);
         let mut stopped_by = StoppedBy::Steps;
@@ -360,12 +384,12 @@ impl Experiment for SgdNormalized {
                 ctx.println(note.clone());
                 out.notes.push(note);
             }
-            let step = sgd_step(
-                &mut simple_tfmodel,
+            let step = call_on_row(
+                &mut sgd,
+                &gradient,
                 &x_normalized,
                 &y_normalized,
                 random_index,
-                learning_rate,
             )?;
             let weight = simple_tfmodel.get_weights()[0].item()? as f32;
             let loss = step.loss.item()? as f32;
@@ -395,6 +419,7 @@ impl Experiment for SgdNormalized {
             ctx.progress(n as u64, max_steps as u64);
         }
         out.train_seconds = started.elapsed().as_secs_f64();
+        sgd.report(&mut out);
         ctx.finish();
         out.stopped_by = Some(stopped_by);
 
