@@ -28,6 +28,9 @@ pub(crate) struct Entry {
 pub(crate) struct VarsGroup {
     pub group: String,
     pub layer: String,
+    /// Keras 3's int64 `count` of an adapted `Normalization` at this index (`vars/2`, after
+    /// `mean` and `variance`): kept in the file for Keras, not a variable of ours.
+    pub count_at: Option<String>,
 }
 
 /// A stored array: a tensor of a dtype we have, an int64 array (an optimizer's iteration
@@ -63,9 +66,12 @@ fn own_variables(layer: &dyn Layer) -> Vec<Variable> {
 
 fn walk(layer: &dyn Layer, prefix: &str, entries: &mut Vec<Entry>, groups: &mut Vec<VarsGroup>) {
     let own = own_variables(layer);
+    let count_at = (layer.class_name() == "Normalization" && own.len() == 2)
+        .then(|| format!("{prefix}vars/2"));
     groups.push(VarsGroup {
         group: format!("{prefix}vars"),
         layer: layer.name().to_string(),
+        count_at,
     });
     for (i, var) in own.into_iter().enumerate() {
         entries.push(Entry {
@@ -208,6 +214,24 @@ pub(crate) fn check_all(
         });
     }
     Ok(values)
+}
+
+/// The stored arrays without Keras 3's `Normalization` counts (an int64 scalar at each
+/// group's `count_at`), which no variable of ours holds; a count of another dtype or shape is
+/// left for [`check_all`] to refuse.
+pub(crate) fn without_counts(
+    groups: &[VarsGroup],
+    stored: Vec<(String, Stored)>,
+) -> Vec<(String, Stored)> {
+    stored
+        .into_iter()
+        .filter(|(k, s)| {
+            let is_count = groups
+                .iter()
+                .any(|g| g.count_at.as_deref() == Some(k.as_str()));
+            !(is_count && matches!(s, Stored::I64(shape, _) if shape.is_empty()))
+        })
+        .collect()
 }
 
 /// Assigns values [`check_all`] accepted.

@@ -4,7 +4,8 @@
 //! `Sequential`, a layer of your own), the format taken from the file's name ([`Format`]);
 //! [`save_weights_with_optimizer`] / [`load_weights_with_optimizer`] with an optimizer's
 //! state, so that a training stopped and resumed gives the bits of one that ran through;
-//! [`save_model`] / [`load_model`] for Keras 3's `.keras` archives of `Sequential` models.
+//! [`save_model`] / [`load_model`] for Keras 3's `.keras` archives of `Sequential` models of
+//! the layers tapegrad has (their configs through [`Layer::get_config`]).
 //!
 //! | name ends in | format | names in the file |
 //! |---|---|---|
@@ -191,7 +192,7 @@ pub fn save_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
 pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let format = Format::from_path(path)?;
-    let (entries, _) = entries::model_entries(model, path)?;
+    let (entries, groups) = entries::model_entries(model, path)?;
     let stored = match format {
         Format::Safetensors | Format::Npz => read_flat(path, format)?
             .into_iter()
@@ -199,7 +200,7 @@ pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
             .collect(),
         Format::WeightsH5 | Format::Keras => {
             let (at, bytes) = h5_bytes(path, format)?;
-            return load_h5(&at, &entries, bytes);
+            return load_h5(&at, &entries, &groups, bytes);
         }
     };
     entries::assign_all(path, &entries, stored, |e| &e.name)
@@ -237,11 +238,17 @@ fn h5_bytes(path: &Path, format: Format) -> Result<(std::path::PathBuf, Vec<u8>)
 }
 
 /// Loads a model's part of Keras 3's HDF5 weights (the optimizer's ignored), whole or not at all.
-fn load_h5(at: &Path, entries: &[entries::Entry], bytes: Vec<u8>) -> Result<()> {
+fn load_h5(
+    at: &Path,
+    entries: &[entries::Entry],
+    groups: &[entries::VarsGroup],
+    bytes: Vec<u8>,
+) -> Result<()> {
     let model_part = h5_file::read(at, bytes)?
         .into_iter()
-        .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP));
-    let stored = model_part.collect();
+        .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP))
+        .collect();
+    let stored = entries::without_counts(groups, model_part);
     entries::assign_all(at, entries, stored, |e| &e.h5)
 }
 
@@ -264,6 +271,12 @@ fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file
     }
     for e in entries {
         tree.dataset(&e.h5, entries::Values::Tensor(e.var.snapshot()));
+    }
+    // Keras 3's Normalization keeps a `count` it never updates (0), for old files
+    for g in groups {
+        if let Some(at) = &g.count_at {
+            tree.dataset(at, entries::Values::I64(0));
+        }
     }
     tree
 }
@@ -353,7 +366,7 @@ pub fn load_weights_with_optimizer(
 ) -> Result<()> {
     let path = path.as_ref();
     let format = Format::from_path(path)?;
-    let (entries, _) = entries::model_entries(model, path)?;
+    let (entries, groups) = entries::model_entries(model, path)?;
     if matches!(format, Format::Safetensors | Format::Npz) {
         let (opt_part, model_part): (Vec<_>, Vec<_>) = read_flat(path, format)?
             .into_iter()
@@ -372,7 +385,7 @@ pub fn load_weights_with_optimizer(
     let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
         .into_iter()
         .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
-    let stored = model_part.into_iter().collect();
+    let stored = entries::without_counts(&groups, model_part);
     let values = entries::check_all(path, &entries, stored, |e| &e.h5)?;
     let state = optimizer_part(path, optimizer, model, opt_part)?;
     set_state(path, optimizer, &state)?;
@@ -450,9 +463,11 @@ fn optimizer_part(
 }
 
 /// The `Sequential` model of a `.keras` archive (Keras 3's `model.save`), built from its
-/// `config.json` (an `InputLayer`, then `Dense` layers: units, activation, bias, dtype) with
-/// its weights from `model.weights.h5`, ready to predict and to train. Another layer or model
-/// class is an error naming it.
+/// `config.json` (an `InputLayer`, then each layer through
+/// [`tapegrad_nn::layer_from_config`]: Dense, Dropout, Flatten, LayerNormalization,
+/// BatchNormalization, Normalization) with its weights from `model.weights.h5`, ready to
+/// predict and to train. Another layer or model class, a config key the layer does not have
+/// or a setting tapegrad lacks is one error naming the file, the layer and the key.
 ///
 /// ```no_run
 /// let model = tapegrad_saving::load_model("trained.keras")?;
@@ -462,30 +477,36 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<tapegrad_nn::Sequential> {
     let path = path.as_ref();
     let (archive, model) = read_model(path)?;
     let at = keras_archive::weights_path(path);
-    let (entries, _) = entries::model_entries(&model, &at)?;
-    load_h5(&at, &entries, archive.weights)?;
+    let (entries, groups) = entries::model_entries(&model, &at)?;
+    load_h5(&at, &entries, &groups, archive.weights)?;
     Ok(model)
 }
 
-/// Saves a `Sequential` model of `Dense` layers as a `.keras` archive that Keras 3's
-/// `keras.saving.load_model` reads: `config.json` (the layers: units, activation, bias, dtype),
-/// `metadata.json`, and the weights in `model.weights.h5`. Written atomically.
+/// Saves a `Sequential` model as a `.keras` archive that Keras 3's `keras.saving.load_model`
+/// reads: `config.json` (an `InputLayer` of the shape the model was built on, then each
+/// layer's [`Layer::get_config`]: Dense, Dropout, Flatten, LayerNormalization,
+/// BatchNormalization, Normalization), `metadata.json`, and the weights in
+/// `model.weights.h5` (an adapted Normalization's int64 `count` included, as Keras 3 keeps
+/// it). Written atomically. A layer without a Keras config is an error naming it.
 ///
-/// The `Layer` trait gives no layer's configuration, so each Dense layer's activation is
-/// recognised from its outputs (on inputs of both signs along each axis); the initializers
-/// written are Keras's defaults (they do not matter to a trained model). No optimizer is
-/// saved: keep its state with [`save_weights_with_optimizer`].
+/// An initializer Keras does not have is written as Keras's default for that weight (it does
+/// not matter to a trained model). No optimizer is saved: keep its state with
+/// [`save_weights_with_optimizer`].
 ///
 /// ```
-/// use tapegrad_nn::{Dense, Layer, Sequential};
+/// use tapegrad_nn::{Dense, Dropout, Layer, LayerNormalization, Sequential};
 /// let mut model = Sequential::new()
 ///     .layer(Dense::new(3).activation("tanh")?.name("hidden"))?
+///     .layer(Dropout::new(0.5)?.seed(1))?
+///     .layer(LayerNormalization::new())?
 ///     .layer(Dense::new(1).name("out"))?;
 /// model.build(&[1, 2])?;
 /// let path = std::env::temp_dir().join("tapegrad_saving_doc_model.keras");
 /// tapegrad_saving::save_model(&model, &path)?;
 /// let back = tapegrad_saving::load_model(&path)?;
 /// assert!(back.get_weights().iter().zip(model.get_weights()).all(|(a, b)| a.equals(&b)));
+/// let classes: Vec<&str> = back.layers().iter().map(|l| l.class_name()).collect();
+/// assert_eq!(classes, ["Dense", "Dropout", "LayerNormalization", "Dense"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save_model(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {

@@ -109,7 +109,7 @@ fn bad_archives_are_one_line_errors() {
         ("{}".to_string(), "the model is a `?`: .keras archives of Sequential models are read"),
         (
             text.replace("\"Dense\"", "\"Conv2D\""),
-            "layer `dense` is a `Conv2D`, which tapegrad cannot read yet (Dense layers are read)",
+            "layer `dense`: class `Conv2D` is not one of tapegrad's layers (Dense, Dropout, Flatten, LayerNormalization, BatchNormalization, Normalization)",
         ),
         (
             text.replace("\"units\":2", "\"units\":3"),
@@ -306,4 +306,37 @@ fn an_optimizer_config_we_cannot_follow_is_refused_by_name() {
         // the model alone still loads
         load_model(&p).unwrap();
     }
+}
+
+#[test]
+fn a_zero_kernel_relu_layer_is_saved_as_relu() {
+    // the activation is the layer's config, not recognised from its outputs (a zero kernel
+    // made relu and linear look alike)
+    let dir = tmp();
+    let mut m = tapegrad_nn::Sequential::new()
+        .layer(
+            tapegrad_nn::Dense::new(3)
+                .activation("relu")
+                .unwrap()
+                .kernel_initializer(tapegrad_nn::Zeros)
+                .name("zero"),
+        )
+        .unwrap();
+    m.build(&[1, 2]).unwrap();
+    let path = dir.path().join("z.keras");
+    tapegrad_saving::save_model(&m, &path).unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    let mut z = zip::ZipArchive::new(f).unwrap();
+    let c: serde_json::Value = serde_json::from_reader(z.by_name("config.json").unwrap()).unwrap();
+    let dense = &c["config"]["layers"][1];
+    assert_eq!(dense["config"]["activation"], "relu");
+    assert_eq!(dense["config"]["kernel_initializer"]["class_name"], "Zeros");
+    assert_eq!(
+        dense["build_config"],
+        serde_json::json!({"input_shape": [null, 2]})
+    );
+    assert_eq!(
+        c["config"]["layers"][0]["config"]["batch_shape"],
+        serde_json::json!([null, 2])
+    );
 }
