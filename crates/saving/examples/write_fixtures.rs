@@ -1,6 +1,8 @@
 //! Writes `data/keras/files/ours/`: files of our writers for Keras 3, numpy and safetensors
 //! to load (`gen_weight_files.py --verify`). The model is the script's, loaded from Keras's
-//! `trained.weights.h5` with its Adam state and trained two steps further here.
+//! `trained.weights.h5` with its Adam state and trained two steps further here; and
+//! `layers.keras`, Keras's `keras/layers.keras` (every layer tapegrad reads) loaded with its
+//! Adam and trained three steps further here, dropout on.
 //!
 //!     cargo run -p tapegrad-saving --example write_fixtures
 
@@ -18,6 +20,56 @@ fn bits(t: &Tensor) -> serde_json::Value {
         .map(|x| format!("{:08x}", x.to_bits()))
         .collect();
     serde_json::json!({"dtype": "float32", "shape": t.shape(), "bits": b})
+}
+
+fn tensor(e: &serde_json::Value) -> Result<Tensor, Box<dyn std::error::Error>> {
+    let shape: Vec<usize> = serde_json::from_value(e["shape"].clone())?;
+    let bits: Vec<String> = serde_json::from_value(e["bits"].clone())?;
+    let v = bits
+        .iter()
+        .map(|b| u32::from_str_radix(b, 16).map(f32::from_bits))
+        .collect::<Result<Vec<f32>, _>>()?;
+    Ok(Tensor::from_vec(v, &shape)?)
+}
+
+/// `ours/layers.keras` and what Keras must find in it (its `model.weights` order: an adapted
+/// Normalization's int64 count after its mean and variance).
+fn layers_archive(
+    files: &std::path::Path,
+    ours: &std::path::Path,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(files.join("keras/expected.json"))?;
+    let exp: serde_json::Value = serde_json::from_str(&text)?;
+    let exp = &exp["layers"];
+    let (x, y) = (tensor(&exp["x"])?, tensor(&exp["y"])?);
+    let (model, opt) = tapegrad_saving::load_model_and_optimizer(files.join("keras/layers.keras"))?;
+    let mut opt = opt.ok_or("layers.keras has no optimizer")?;
+    let vars = model.trainable_variables();
+    let refs: Vec<_> = vars.iter().collect();
+    for _ in 0..3 {
+        let tape = GradientTape::new();
+        let pred = model.call_training(&x, true)?;
+        let loss = reduce_mean(square((&pred - &y)?)?, None, false)?;
+        let grads = tape.gradient(&loss, &refs)?;
+        opt.apply_gradients(grads.into_iter().zip(refs.iter().copied()))?;
+    }
+    tapegrad_saving::save_model(&model, ours.join("layers.keras"))?;
+    let mut weights = Vec::new();
+    for layer in model.layers() {
+        let own = layer.variables();
+        weights.extend(own.iter().map(|v| bits(&v.snapshot())));
+        if layer.class_name() == "Normalization" && own.len() == 2 {
+            weights.push(serde_json::json!({"dtype": "int64", "shape": [], "values": [0]}));
+        }
+    }
+    let classes: Vec<&str> = model.layers().iter().map(|l| l.class_name()).collect();
+    Ok(serde_json::json!({
+        "classes": classes,
+        "weights": weights,
+        "x": exp["x"],
+        "y": exp["y"],
+        "predict": bits(&model.call(&x)?),
+    }))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -64,7 +116,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         optimizer.push(bits(&opt.slot(v, "v").unwrap()));
     }
     let names: Vec<String> = vars.iter().map(|v| v.name().to_string()).collect();
+    let layers = layers_archive(&files, &ours)?;
     let expected = serde_json::json!({
+        "layers": layers,
         "names": names,
         "weights": model.get_weights().iter().map(bits).collect::<Vec<_>>(),
         "optimizer": optimizer,
