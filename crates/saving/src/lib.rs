@@ -136,6 +136,26 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The format [`save_weights`] writes a file of this name in: [`from_path`](Format::from_path),
+    /// with `.keras` refused (an archive holds a model: [`save_model`]). For checking a name
+    /// before training, not at the first save.
+    ///
+    /// ```
+    /// use tapegrad_saving::Format;
+    /// assert_eq!(Format::for_weights("ckpt/e{epoch:02d}.weights.h5")?, Format::WeightsH5);
+    /// assert!(Format::for_weights("m.keras").unwrap_err().to_string().ends_with("use save_model"));
+    /// # Ok::<(), tapegrad_saving::Error>(())
+    /// ```
+    pub fn for_weights(path: impl AsRef<Path>) -> Result<Format> {
+        let path = path.as_ref();
+        match Format::from_path(path)? {
+            Format::Keras => Err(use_save_model(path)),
+            format => Ok(format),
+        }
+    }
+}
+
 /// Writes the bytes atomically (a temporary file beside `path`, then a rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tapegrad_datasets::io::write_atomic(path, bytes).map_err(|e| error::from_datasets(path, e))
@@ -354,42 +374,113 @@ fn add_optimizer(tree: &mut h5_file::Tree, path: &Path, optimizer: &dyn Optimize
     Ok(())
 }
 
+/// What [`load_weights_with_optimizer`] did with the optimizer (the weights are loaded
+/// either way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptimizerLoad {
+    /// Its state (iterations, learning rate, slots) is the file's.
+    Restored,
+    /// Left as it was, as Keras 3 skips it with a warning: the file holds no optimizer state,
+    /// or the state of one that never stepped (iterations 0) which does not fit this
+    /// optimizer. The message says which.
+    Skipped(String),
+}
+
 /// [`load_weights`] and the optimizer's state saved beside the weights (see
 /// [`save_weights_with_optimizer`]). The optimizer is built on the model's trainable
 /// variables first (Keras's `optimizer.build`), which makes the slots it lacks; then the
 /// weights and every optimizer variable (count, shapes, dtypes) are checked, and only when all
-/// fit are the model and the optimizer assigned.
+/// fit are the model and the optimizer assigned. On an error neither has changed: slots the
+/// build made are dropped again.
+///
+/// A file without optimizer state, or whose optimizer never stepped (iterations 0, as a
+/// compiled but untrained Keras model saves it) and does not fit, loads the weights and
+/// leaves the optimizer as it was: [`OptimizerLoad::Skipped`], Keras 3's "Skipping variable
+/// loading for optimizer" warning.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// use tapegrad_optim::Adam;
+/// use tapegrad_saving::OptimizerLoad;
+/// let mut model = Dense::new(1).name("d");
+/// model.build(&[2])?;
+/// let path = std::env::temp_dir().join("tapegrad_saving_doc_skip.weights.h5");
+/// tapegrad_saving::save_weights(&model, &path)?; // the weights alone
+/// let loaded = tapegrad_saving::load_weights_with_optimizer(&model, &mut Adam::new(0.01), &path)?;
+/// assert!(matches!(loaded, OptimizerLoad::Skipped(ref why) if why.contains("no optimizer state")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_weights_with_optimizer(
     model: &dyn Layer,
     optimizer: &mut dyn Optimizer,
     path: impl AsRef<Path>,
-) -> Result<()> {
+) -> Result<OptimizerLoad> {
     let path = path.as_ref();
     let format = Format::from_path(path)?;
     let (entries, groups) = entries::model_entries(model, path)?;
-    if matches!(format, Format::Safetensors | Format::Npz) {
+    let flat = matches!(format, Format::Safetensors | Format::Npz);
+    let (at, values, opt_part) = if flat {
         let (opt_part, model_part): (Vec<_>, Vec<_>) = read_flat(path, format)?
             .into_iter()
             .partition(|(k, _)| k.starts_with(optimizer_state::FLAT_PREFIX));
         let values = entries::check_all(path, &entries, model_part, |e| &e.name)?;
-        build_on(path, optimizer, model)?;
-        let state = optimizer_state::from_flat(path, optimizer, opt_part)?;
+        (path.to_path_buf(), values, opt_part)
+    } else {
+        let (at, bytes) = h5_bytes(path, format)?;
+        let datasets = h5_file::read(&at, bytes)?;
+        let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
+            .into_iter()
+            .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
+        let stored = entries::without_counts(&groups, model_part);
+        let values = entries::check_all(&at, &entries, stored, |e| &e.h5)?;
+        (at, values, opt_part)
+    };
+    let at = at.as_path();
+    if opt_part.is_empty() {
+        entries::assign_checked(at, &entries, values)?;
+        return Ok(OptimizerLoad::Skipped(format!(
+            "{}: the file holds no optimizer state: the weights are loaded, optimizer `{}` is left as it was",
+            at.display(),
+            optimizer.name()
+        )));
+    }
+    let iterations_key = if flat {
+        format!("{}iteration", optimizer_state::FLAT_PREFIX)
+    } else {
+        format!("{OPTIMIZER_GROUP}vars/0")
+    };
+    let never_stepped = opt_part.iter().any(|(k, s)| {
+        *k == iterations_key && matches!(s, entries::Stored::I64(_, v) if v.as_slice() == [0])
+    });
+    // building makes slots: on a refusal the optimizer goes back to what it was
+    let before = optimizer.base().clone();
+    let restore = || -> Result<()> {
+        let state = if flat {
+            build_on(at, optimizer, model)?;
+            optimizer_state::from_flat(at, optimizer, opt_part)?
+        } else {
+            optimizer_part(at, optimizer, model, opt_part)?
+        };
         // the optimizer's state is checked as it is set, so it goes first: a refused state
         // leaves the model as it was (the model's values are checked already)
-        set_state(path, optimizer, &state)?;
-        return entries::assign_checked(path, &entries, values);
-    }
-    let (at, bytes) = h5_bytes(path, format)?;
-    let path = at.as_path();
-    let datasets = h5_file::read(path, bytes)?;
-    let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
-        .into_iter()
-        .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
-    let stored = entries::without_counts(&groups, model_part);
-    let values = entries::check_all(path, &entries, stored, |e| &e.h5)?;
-    let state = optimizer_part(path, optimizer, model, opt_part)?;
-    set_state(path, optimizer, &state)?;
-    entries::assign_checked(path, &entries, values)
+        set_state(at, optimizer, &state)
+    };
+    let outcome = match restore() {
+        Ok(()) => OptimizerLoad::Restored,
+        Err(e) => {
+            *optimizer.base_mut() = before;
+            if !never_stepped {
+                return Err(e);
+            }
+            OptimizerLoad::Skipped(format!(
+                "{e}; the file's optimizer never stepped (iterations 0): the weights are loaded, optimizer `{}` is left as it was",
+                optimizer.name()
+            ))
+        }
+    };
+    entries::assign_checked(at, &entries, values)?;
+    Ok(outcome)
 }
 
 /// Builds the optimizer's slots for the model's trainable variables (Keras's

@@ -9,6 +9,9 @@ GlorotUniform(seed=11 / 12), trained 3 Adam steps (lr 0.01) on fixed data so tha
 the optimizer's slots are not zeros. `expected.json` holds every value written, as float32 bit
 patterns (hex), so that the Rust tests compare bit for bit.
 
+`keras/never_stepped.weights.h5`: the trained weights in a model compiled with Adam but never
+trained (its optimizer/vars: iterations 0 and the learning rate, no slots).
+
 `keras/layers.keras` (expected.json's `layers`): a Sequential of every layer tapegrad reads —
 Input(2, 3) -> Normalization (adapted) -> Flatten -> Dense(8, relu) -> BatchNormalization ->
 Dropout(0.25, seed 3) -> LayerNormalization -> Normalization (given mean and variance) ->
@@ -88,7 +91,7 @@ def layers_model(x):
                                    name="normalization_1"),
         keras.layers.Dense(2, name="dense_1",
                            kernel_initializer=keras.initializers.GlorotUniform(seed=22)),
-    ])
+    ], name="every_layer")
 
 
 def generate_layers():
@@ -131,6 +134,11 @@ def generate():
     n.compile(optimizer=keras.optimizers.Nadam(0.01), loss="mse")
     n.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     n.save_weights(os.path.join(KERAS_DIR, "nadam.weights.h5"))
+    # compiled, never trained: optimizer/vars holds iterations (0) and the learning rate only
+    never = model()
+    never.set_weights(weights)
+    never.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    never.save_weights(os.path.join(KERAS_DIR, "never_stepped.weights.h5"))
     expected = {
         "layers": generate_layers(),
         "nadam": {"weights": [bits(np.asarray(w)) for w in n.get_weights()],
