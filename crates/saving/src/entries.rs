@@ -43,6 +43,13 @@ pub(crate) enum Stored {
         dtype: String,
         shape: Option<Vec<usize>>,
     },
+    /// A dataset left unread because its shape is not its variable's, or it is larger than
+    /// anything the model or its optimizer holds (a file cannot make us allocate what its
+    /// header claims): its dtype and shape, for the message.
+    Unread {
+        dtype: String,
+        shape: Vec<usize>,
+    },
 }
 
 /// A value to write.
@@ -186,6 +193,22 @@ pub(crate) fn check_all(
                     expected,
                     found: format!("int64 {shape:?}"),
                 })
+            }
+            Stored::Unread { dtype, shape } => {
+                if shape != e.var.shape() {
+                    return Err(Error::Shape {
+                        path: path.to_path_buf(),
+                        at: at(),
+                        expected: e.var.shape().to_vec(),
+                        found: shape,
+                    });
+                }
+                return Err(Error::UnsupportedDType {
+                    path: path.to_path_buf(),
+                    at: at(),
+                    expected,
+                    found: format!("{dtype} {shape:?}"),
+                });
             }
             Stored::Tensor(t) => t,
         };

@@ -26,8 +26,17 @@ fn member(
     let mut f = archive
         .by_name(name)
         .map_err(|e| format_err(path, format!("no `{name}` in the archive ({e})")))?;
-    let size = f.size();
-    let mut out = Vec::with_capacity(usize::try_from(size.min(1 << 30)).unwrap_or(0));
+    let (size, compressed) = (f.size(), f.compressed_size());
+    // deflate expands at most ~1032 to 1: a member claiming more is a lying header, refused
+    // before anything is allocated for it
+    if size > compressed.saturating_mul(1032).saturating_add(1 << 16) {
+        return Err(format_err(
+            path,
+            format!("`{name}` claims {size} bytes from {compressed} compressed, more than deflate expands to"),
+        ));
+    }
+    // room for what the member holds, grown as it is read: a claim alone allocates little
+    let mut out = Vec::with_capacity(usize::try_from(size.min(1 << 24)).unwrap_or(0));
     // no more than the entry records: a lying entry cannot make us allocate more
     f.by_ref()
         .take(size)

@@ -264,7 +264,9 @@ fn load_h5(
     groups: &[entries::VarsGroup],
     bytes: Vec<u8>,
 ) -> Result<()> {
-    let model_part = h5_file::read(at, bytes)?
+    // scalars beside the variables (Normalization's count); the optimizer's part is not read
+    let budget = h5_file::Budget::for_entries(entries, 1);
+    let model_part = h5_file::read(at, bytes, &budget)?
         .into_iter()
         .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP))
         .collect();
@@ -428,7 +430,9 @@ pub fn load_weights_with_optimizer(
         (path.to_path_buf(), values, opt_part)
     } else {
         let (at, bytes) = h5_bytes(path, format)?;
-        let datasets = h5_file::read(&at, bytes)?;
+        // the optimizer's slots are shaped as the model's variables: nothing larger is read
+        let budget = h5_file::Budget::for_entries(&entries, h5_file::Budget::largest(&entries));
+        let datasets = h5_file::read(&at, bytes, &budget)?;
         let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
             .into_iter()
             .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
@@ -642,7 +646,8 @@ pub fn load_model_and_optimizer(
         return Ok((model, None));
     };
     let at = keras_archive::weights_path(path);
-    let has_state = h5_file::read(&at, archive.weights)?
+    // which datasets there are, none read
+    let has_state = h5_file::read(&at, archive.weights, &h5_file::Budget::default())?
         .iter()
         .any(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
     if has_state {

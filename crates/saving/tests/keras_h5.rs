@@ -127,3 +127,44 @@ fn truncated_and_garbled_files_are_errors_not_panics() {
     let bytes = std::fs::read(keras_file("plain.weights.h5")).unwrap();
     cut_and_garble(&bytes, &path, 97, 13);
 }
+
+/// plain.weights.h5 with `layers/dense/vars/0`'s header claiming shape (3, 2^40): 4 TiB of
+/// float32 that the file does not hold.
+fn lying_header(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut bytes = std::fs::read(keras_file("plain.weights.h5")).unwrap();
+    let dims: Vec<u8> = [3u64, 4].iter().flat_map(|d| d.to_le_bytes()).collect();
+    let huge: Vec<u8> = [3u64, 1 << 40]
+        .iter()
+        .flat_map(|d| d.to_le_bytes())
+        .collect();
+    let at: Vec<usize> = (0..bytes.len() - 16)
+        .filter(|&i| bytes[i..i + 16] == dims[..])
+        .collect();
+    assert_eq!(at.len(), 2, "the dataspace's dims and max dims");
+    for i in at {
+        bytes[i..i + 16].copy_from_slice(&huge);
+    }
+    let path = dir.join("huge.weights.h5");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_dataset_claiming_terabytes_is_refused_by_its_shape_before_any_read() {
+    let dir = tmp();
+    let path = lying_header(dir.path());
+    let tail = "layer `dense`: variable `dense/kernel` (layers/dense/vars/0) has shape [3, 4] in the model, [3, 1099511627776] in the file";
+    let err = refused(&path);
+    assert!(err.ends_with(tail), "{err}");
+    let m = model();
+    let before = m.get_weights();
+    let err = tapegrad_saving::load_weights_with_optimizer(
+        &m,
+        &mut tapegrad_optim::Adam::new(0.01),
+        &path,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.ends_with(tail), "{err}");
+    assert!(same_bits(&before, &m.get_weights()));
+}
