@@ -88,14 +88,67 @@ fn walk(layer: &dyn Layer, prefix: &str, entries: &mut Vec<Entry>, groups: &mut 
             var,
         });
     }
+    // Keras 3 keys a layer's sub-layers by class, not by name (names are not reproducible):
+    // `dense`, `dense_1`, `dropout`, ... in order; the name is the `vars` group's attribute
+    let mut used: HashMap<String, usize> = HashMap::new();
     for sub in layer.layers() {
-        walk(
-            sub,
-            &format!("{prefix}layers/{}/", sub.name()),
-            entries,
-            groups,
-        );
+        let base = snake_case(sub.class_name());
+        let key = match used.get_mut(&base) {
+            Some(n) => {
+                *n += 1;
+                format!("{base}_{n}")
+            }
+            None => {
+                used.insert(base.clone(), 0);
+                base
+            }
+        };
+        walk(sub, &format!("{prefix}layers/{key}/"), entries, groups);
     }
+}
+
+/// Keras's `naming.to_snake_case`: non-word characters dropped, then `_` before each
+/// capitalized word (`(.)([A-Z][a-z]+)`) and between a lower-case letter and a capital
+/// (`([a-z])([A-Z])`), lower-cased: `BatchNormalization` → `batch_normalization`.
+pub(crate) fn snake_case(name: &str) -> String {
+    let c: Vec<char> = name
+        .chars()
+        .filter(|c| {
+            c.is_ascii_alphanumeric() || *c == '_' || (!c.is_ascii() && c.is_alphanumeric())
+        })
+        .collect();
+    let mut first = Vec::with_capacity(c.len() + 4);
+    let mut i = 0;
+    while i < c.len() {
+        let starts =
+            i + 2 < c.len() && c[i + 1].is_ascii_uppercase() && c[i + 2].is_ascii_lowercase();
+        if starts {
+            first.extend([c[i], '_', c[i + 1]]);
+            i += 2;
+            while i < c.len() && c[i].is_ascii_lowercase() {
+                first.push(c[i]);
+                i += 1;
+            }
+        } else {
+            first.push(c[i]);
+            i += 1;
+        }
+    }
+    let mut out = String::with_capacity(first.len() + 4);
+    let mut i = 0;
+    while i < first.len() {
+        if i + 1 < first.len() && first[i].is_ascii_lowercase() && first[i + 1].is_ascii_uppercase()
+        {
+            out.push(first[i]);
+            out.push('_');
+            out.push(first[i + 1]);
+            i += 2;
+        } else {
+            out.push(first[i]);
+            i += 1;
+        }
+    }
+    out.to_lowercase()
 }
 
 /// The model's variables in Keras's order (the model's own, then each layer's, depth first),
@@ -280,4 +333,23 @@ pub(crate) fn assign_all(
 ) -> Result<()> {
     let values = check_all(path, entries, stored, key)?;
     assign_checked(path, entries, values)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn snake_case_is_kerass() {
+        // Keras 3.15.1's naming.to_snake_case of each
+        for (class, want) in [
+            ("Dense", "dense"),
+            ("LayerNormalization", "layer_normalization"),
+            ("BatchNormalization", "batch_normalization"),
+            ("Conv2D", "conv2d"),
+            ("ABCDef", "abc_def"),
+            ("MyLayer", "my_layer"),
+            ("HTTPServerX", "http_server_x"),
+        ] {
+            assert_eq!(super::snake_case(class), want, "{class}");
+        }
+    }
 }

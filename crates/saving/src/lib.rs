@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `.safetensors` | the `safetensors` crate's format | each variable's name, Keras's weight name: `dense/kernel`, `dense/bias` |
 //! | `.npz` | numpy's `np.savez` (a zip of `.npy` members, stored) | the same names: `np.load(f)["dense/kernel"]` |
-//! | `.weights.h5` | Keras 3's `model.save_weights` / `load_weights` | Keras 3's layout: `layers/dense/vars/0`, `layers/dense/vars/1`, ...; `optimizer/vars/0`, ... |
+//! | `.weights.h5` | Keras 3's `model.save_weights` / `load_weights` | Keras 3's layout: `layers/dense/vars/0`, `layers/dense/vars/1`, `layers/dense_1/vars/0`, ... (layers keyed by class and position, as Keras 3 keys them; the layer's name is its `vars` group's attribute); `optimizer/vars/0`, ... |
 //! | `.keras` | Keras 3's `model.save` / `keras.saving.load_model` | `config.json`, `metadata.json`, `model.weights.h5` (the layout above) |
 //!
 //! Names: in `.safetensors` and `.npz` a variable is keyed by its own name, `layer/weight` as
@@ -284,7 +284,7 @@ fn read_model(path: &Path) -> Result<(keras_archive::Archive, tapegrad_nn::Seque
 /// Where Keras 3 keeps an optimizer's variables in a `.weights.h5` file.
 const OPTIMIZER_GROUP: &str = "optimizer/";
 
-/// Keras 3's layout of a model's weights: `layers/<name>/vars/<i>`, each `vars` group named
+/// Keras 3's layout of a model's weights: `layers/<class>[_<k>]/vars/<i>`, each `vars` group named
 /// after its layer, the model's own at `vars`.
 fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file::Tree {
     let mut tree = h5_file::Tree::default();

@@ -477,3 +477,107 @@ fn a_keras_sequential_of_every_layer_trains_here() {
         .snapshot()
         .equals(&moving_before));
 }
+
+#[test]
+fn every_layer_round_trips_through_save_model_with_its_config() {
+    use tapegrad_nn::{
+        BatchNormalization, Dense, Dropout, Flatten, LayerNormalization, Normalization,
+    };
+    let dir = tmp();
+    let x = Tensor::from_vec(
+        (0..24).map(|i| (i as f32 * 0.37).sin()).collect(),
+        &[4, 2, 3],
+    )
+    .unwrap();
+    let mut norm = Normalization::new().axis(&[1, 2]).name("adapted");
+    norm.adapt(&x).unwrap();
+    let mut m = tapegrad_nn::Sequential::new()
+        .layer(norm)
+        .unwrap()
+        .layer(Flatten::new().name("flat"))
+        .unwrap()
+        .layer(
+            Dense::new(5)
+                .activation("elu")
+                .unwrap()
+                .use_bias(false)
+                .name("hidden"),
+        )
+        .unwrap()
+        .layer(
+            BatchNormalization::new()
+                .momentum(0.8)
+                .epsilon(1e-4)
+                .center(false)
+                .name("bn"),
+        )
+        .unwrap()
+        .layer(
+            Dropout::new(0.3)
+                .unwrap()
+                .seed(9)
+                .noise_shape(&[None, Some(1)])
+                .name("drop"),
+        )
+        .unwrap()
+        .layer(LayerNormalization::new().scale(false).name("ln"))
+        .unwrap()
+        .layer(
+            Normalization::new()
+                .mean_variance(&[0.5], &[2.0])
+                .invert(true)
+                .name("given"),
+        )
+        .unwrap()
+        .layer(Dense::new(1).name("out"))
+        .unwrap();
+    m.build(&[4, 2, 3]).unwrap();
+    m.call_training(&x, true).unwrap(); // the moving statistics move
+    let path = dir.path().join("all.keras");
+    tapegrad_saving::save_model(&m, &path).unwrap();
+    let back = load_model(&path).unwrap();
+    assert!(same_bits(&m.get_weights(), &back.get_weights()));
+    for (a, b) in m.layers().iter().zip(back.layers()) {
+        assert_eq!(a.get_config(), b.get_config(), "{}", a.name());
+    }
+    assert!(same_bits(&[m.call(&x).unwrap()], &[back.call(&x).unwrap()]));
+}
+
+#[test]
+fn a_layer_without_a_keras_config_is_named_when_saving() {
+    struct Custom(tapegrad_nn::Dense);
+    impl Layer for Custom {
+        fn name(&self) -> &str {
+            "mine"
+        }
+        fn class_name(&self) -> &str {
+            "Mine"
+        }
+        fn built(&self) -> bool {
+            self.0.built()
+        }
+        fn build(&mut self, shape: &[usize]) -> tapegrad_nn::Result<()> {
+            self.0.build(shape)
+        }
+        fn call(&self, x: &Tensor) -> tapegrad_nn::Result<Tensor> {
+            self.0.call(x)
+        }
+        fn layers(&self) -> Vec<&dyn Layer> {
+            vec![&self.0]
+        }
+    }
+    let dir = tmp();
+    let mut m = tapegrad_nn::Sequential::new()
+        .layer(Custom(tapegrad_nn::Dense::new(2).name("inner")))
+        .unwrap();
+    m.build(&[1, 3]).unwrap();
+    let path = dir.path().join("c.keras");
+    let err = tapegrad_saving::save_model(&m, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("layer `mine` is a `Mine`, which has no Keras config: .keras archives are written for the layers Dense, Dropout, Flatten, LayerNormalization, BatchNormalization, Normalization"),
+        "{err}"
+    );
+    assert!(!path.exists());
+}

@@ -61,7 +61,9 @@ fn nested_models_nest_their_groups() {
     save_weights(&a, &path).unwrap();
     let file = hdf5_pure::File::open(&path).unwrap();
     assert_eq!(
-        file.dataset("layers/block/layers/inner_dense/vars/0")
+        // Keras 3 keys sub-layers by class (`sequential`, `dense`), as its own file of this
+        // model does; the names are the groups' `name` attributes
+        file.dataset("layers/sequential/layers/dense/vars/0")
             .unwrap()
             .shape()
             .unwrap(),
@@ -167,4 +169,17 @@ fn a_dataset_claiming_terabytes_is_refused_by_its_shape_before_any_read() {
     .to_string();
     assert!(err.ends_with(tail), "{err}");
     assert!(same_bits(&before, &m.get_weights()));
+}
+
+#[test]
+fn layers_of_any_name_load_from_kerass_class_keyed_groups() {
+    // Keras's Dense layers named `hidden` and `out`: stored at layers/dense and layers/dense_1
+    let mut m = Sequential::new()
+        .layer(Dense::new(4).activation("relu").unwrap().name("hidden"))
+        .unwrap()
+        .layer(Dense::new(2).name("out"))
+        .unwrap();
+    m.build(&[1, 3]).unwrap();
+    load_weights(&m, keras_file("named.weights.h5")).unwrap();
+    assert!(same_bits(&m.get_weights(), &expected_weights()));
 }

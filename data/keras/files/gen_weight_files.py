@@ -9,6 +9,9 @@ GlorotUniform(seed=11 / 12), trained 3 Adam steps (lr 0.01) on fixed data so tha
 the optimizer's slots are not zeros. `expected.json` holds every value written, as float32 bit
 patterns (hex), so that the Rust tests compare bit for bit.
 
+`keras/named.weights.h5`: the trained weights in layers named `hidden` and `out` (Keras 3 keys
+the groups by class: layers/dense, layers/dense_1; the names are attributes).
+
 `keras/never_stepped.weights.h5`: the trained weights in a model compiled with Adam but never
 trained (its optimizer/vars: iterations 0 and the learning rate, no slots).
 
@@ -134,6 +137,14 @@ def generate():
     n.compile(optimizer=keras.optimizers.Nadam(0.01), loss="mse")
     n.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     n.save_weights(os.path.join(KERAS_DIR, "nadam.weights.h5"))
+    # layers named otherwise: Keras keys the groups by class (layers/dense, layers/dense_1)
+    named = keras.Sequential([
+        keras.Input((3,)),
+        keras.layers.Dense(4, activation="relu", name="hidden"),
+        keras.layers.Dense(2, name="out"),
+    ], name="named")
+    named.set_weights(weights)
+    named.save_weights(os.path.join(KERAS_DIR, "named.weights.h5"))
     # compiled, never trained: optimizer/vars holds iterations (0) and the learning rate only
     never = model()
     never.set_weights(weights)
