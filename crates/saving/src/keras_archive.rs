@@ -109,12 +109,44 @@ fn weights_and_output(class: &str, config: &Value, shape: &[u64]) -> (Option<u64
             (params, out)
         }
         "Flatten" => (Some(0), vec![values.unwrap_or(u64::MAX)]),
-        // gamma, beta, moving mean and variance: at most four values per input value
-        "LayerNormalization" | "BatchNormalization" | "Normalization" => {
-            (values.and_then(|n| n.checked_mul(4)), shape.to_vec())
-        }
+        // gamma and beta over the normalized axes
+        "LayerNormalization" => (
+            kept(config, shape).and_then(|n| n.checked_mul(2)),
+            shape.to_vec(),
+        ),
+        // gamma, beta, moving mean and variance along the axis
+        "BatchNormalization" => (
+            kept(config, shape).and_then(|n| n.checked_mul(4)),
+            shape.to_vec(),
+        ),
+        // an adapted layer's mean and variance (and its int64 count); none when given
+        "Normalization" if config["mean"].is_null() => (
+            kept(config, shape).and_then(|n| n.checked_mul(2)?.checked_add(2)),
+            shape.to_vec(),
+        ),
         _ => (Some(0), shape.to_vec()),
     }
+}
+
+/// The number of values along a config's `axis` (an axis, a list, null for none; -1 when
+/// absent) of inputs of `shape` (one example: the batch axis, 0, counts 1).
+fn kept(config: &Value, shape: &[u64]) -> Option<u64> {
+    let rank = shape.len() as i64 + 1;
+    let axes: Vec<i64> = match &config["axis"] {
+        Value::Null if config.get("axis").is_some() => Vec::new(),
+        Value::Null => vec![-1],
+        Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+        v => v.as_i64().into_iter().collect(),
+    };
+    axes.iter().try_fold(1u64, |n, &a| {
+        let r = if a < 0 { a + rank } else { a };
+        let d = if (1..rank).contains(&r) {
+            shape[(r - 1) as usize]
+        } else {
+            1
+        };
+        n.checked_mul(d)
+    })
 }
 
 /// The Sequential model `config.json` describes (each layer from its Keras 3 config through

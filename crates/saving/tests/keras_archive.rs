@@ -581,3 +581,26 @@ fn a_layer_without_a_keras_config_is_named_when_saving() {
     );
     assert!(!path.exists());
 }
+
+#[test]
+fn a_wide_given_normalization_is_not_taken_for_weights_the_file_lacks() {
+    // 1000 features normalized by a given mean and variance (no weights), then Dense(1): the
+    // archive's weights are the Dense layer's alone; and LayerNormalization over the last
+    // axis of (10, 100) examples holds 200 values, not 2000
+    use tapegrad_nn::{Dense, Flatten, LayerNormalization, Normalization};
+    let dir = tmp();
+    let mut m = tapegrad_nn::Sequential::new()
+        .layer(Normalization::new().mean_variance(&[0.5], &[2.0]))
+        .unwrap()
+        .layer(LayerNormalization::new())
+        .unwrap()
+        .layer(Flatten::new())
+        .unwrap()
+        .layer(Dense::new(1))
+        .unwrap();
+    m.build(&[1, 10, 100]).unwrap();
+    let path = dir.path().join("wide.keras");
+    tapegrad_saving::save_model(&m, &path).unwrap();
+    let back = load_model(&path).unwrap();
+    assert!(same_bits(&m.get_weights(), &back.get_weights()));
+}
