@@ -2,7 +2,8 @@
 //! to load (`gen_weight_files.py --verify`). The model is the script's, loaded from Keras's
 //! `trained.weights.h5` with its Adam state and trained two steps further here; and
 //! `layers.keras`, Keras's `keras/layers.keras` (every layer tapegrad reads) loaded with its
-//! Adam and trained three steps further here, dropout on.
+//! Adam and trained three steps further here, dropout on; and `named_layers.keras`, every
+//! layer under a name of ours and with settings other than Keras's defaults.
 //!
 //!     cargo run -p tapegrad-saving --example write_fixtures
 
@@ -72,6 +73,74 @@ fn layers_archive(
     }))
 }
 
+/// `ours/named_layers.keras`: each layer named by us, non-default settings, seeded
+/// initializers; its weights (Keras's order, the adapted Normalization's count included),
+/// input and inference outputs.
+fn named_layers(ours: &std::path::Path) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use tapegrad_nn::{
+        BatchNormalization, Dropout, Flatten, GlorotUniform, LayerNormalization, Normalization,
+    };
+    let x = Tensor::from_vec(
+        (0..24).map(|i| (i as f32 * 0.37).sin()).collect(),
+        &[4, 2, 3],
+    )?;
+    let mut norm = Normalization::new().axis(&[1, 2]).name("adapted");
+    norm.adapt(&x)?;
+    let mut m = Sequential::new()
+        .layer(norm)?
+        .layer(Flatten::new().name("flat"))?
+        .layer(
+            Dense::new(5)
+                .activation("elu")?
+                .use_bias(false)
+                .kernel_initializer(GlorotUniform::seeded(5))
+                .name("hidden"),
+        )?
+        .layer(
+            BatchNormalization::new()
+                .momentum(0.8)
+                .epsilon(1e-4)
+                .center(false)
+                .name("bn"),
+        )?
+        .layer(
+            Dropout::new(0.3)?
+                .seed(9)
+                .noise_shape(&[None, Some(1)])
+                .name("drop"),
+        )?
+        .layer(LayerNormalization::new().scale(false).name("ln"))?
+        .layer(
+            Normalization::new()
+                .mean_variance(&[0.5], &[2.0])
+                .invert(true)
+                .name("given"),
+        )?
+        .layer(
+            Dense::new(1)
+                .kernel_initializer(GlorotUniform::seeded(6))
+                .name("out"),
+        )?;
+    m.build(&[4, 2, 3])?;
+    m.call_training(&x, true)?; // the moving statistics move
+    tapegrad_saving::save_model(&m, ours.join("named_layers.keras"))?;
+    let mut weights = Vec::new();
+    for layer in m.layers() {
+        let own = layer.variables();
+        weights.extend(own.iter().map(|v| bits(&v.snapshot())));
+        if layer.class_name() == "Normalization" && own.len() == 2 {
+            weights.push(serde_json::json!({"dtype": "int64", "shape": [], "values": [0]}));
+        }
+    }
+    let names: Vec<&str> = m.layers().iter().map(|l| l.name()).collect();
+    Ok(serde_json::json!({
+        "names": names,
+        "weights": weights,
+        "x": bits(&x),
+        "predict": bits(&m.call(&x)?),
+    }))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/keras/files");
     let ours = files.join("ours");
@@ -117,8 +186,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let names: Vec<String> = vars.iter().map(|v| v.name().to_string()).collect();
     let layers = layers_archive(&files, &ours)?;
+    let named = named_layers(&ours)?;
     let expected = serde_json::json!({
         "layers": layers,
+        "named_layers": named,
         "names": names,
         "weights": model.get_weights().iter().map(bits).collect::<Vec<_>>(),
         "optimizer": optimizer,

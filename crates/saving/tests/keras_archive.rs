@@ -252,7 +252,25 @@ fn the_files_we_committed_for_python_load_back_here() {
         &[m.call(&x).unwrap()],
         &[tensor(&lay["predict"])]
     ));
-    // and Keras 3 loaded it (gen_weight_files.py --verify's record)
+    // named_layers.keras: every layer under names of ours
+    let nl = &exp["named_layers"];
+    let m = load_model(ours.join("named_layers.keras")).unwrap();
+    let names: Vec<&str> = m.layers().iter().map(|l| l.name()).collect();
+    assert_eq!(
+        names,
+        ["adapted", "flat", "hidden", "bn", "drop", "ln", "given", "out"]
+    );
+    let want: Vec<Tensor> = nl["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["dtype"] == "float32")
+        .map(tensor)
+        .collect();
+    assert!(same_bits(&m.get_weights(), &want));
+    let x = tensor(&nl["x"]);
+    assert!(same_bits(&[m.call(&x).unwrap()], &[tensor(&nl["predict"])]));
+    // and Keras 3 loaded them (gen_weight_files.py --verify's record)
     let text = std::fs::read_to_string(ours.join("verified.json")).unwrap();
     let verified: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(verified["weights_bit_for_bit"], true);

@@ -21,6 +21,7 @@ Dropout(0.25, seed 3) -> LayerNormalization -> Normalization (given mean and var
 Dense(2) — trained 2 epochs with Adam(0.01) so that every weight moved, with
 its inference outputs on `x`. `--verify` loads `ours/layers.keras` (written by
 `cargo run -p tapegrad-saving --example write_fixtures` from that archive, trained on here)
+and `ours/named_layers.keras` (every layer under names of ours, with non-default settings),
 and records what it found in `ours/verified.json`.
 """
 import json
@@ -265,6 +266,27 @@ def verify():
                        "predict_max_relative_difference": rel,
                        "loss_before_fit": before, "loss_after_fit": after,
                        "results": results}, f, indent=1)
+            f.write("\n")
+    path = os.path.join(OURS_DIR, "named_layers.keras")
+    if os.path.exists(path):
+        nl = exp["named_layers"]
+        k = keras.saving.load_model(path)
+        want = [unbits(e) for e in nl["weights"]]
+        got_w = [np.asarray(w) for w in k.weights]
+        report("named_layers.keras (weights, bit for bit)",
+               len(got_w) == len(want) and all(same(a, b) for a, b in zip(got_w, want)))
+        x = unbits(nl["x"])
+        got, want_y = np.asarray(k(x, training=False)), unbits(nl["predict"])
+        rel = float(np.max(np.abs(got - want_y) / np.maximum(np.abs(want_y), 1.0)))
+        report(f"named_layers.keras (predict, max relative difference {rel:.1e})", rel <= 1e-6)
+        report("named_layers.keras (names)", [layer.name for layer in k.layers] == nl["names"])
+    verified = os.path.join(OURS_DIR, "verified.json")
+    if os.path.exists(verified):
+        with open(verified) as f:
+            record = json.load(f)
+        record["results"] = results
+        with open(verified, "w") as f:
+            json.dump(record, f, indent=1)
             f.write("\n")
     print("all ok" if ok else "SOME FAILED")
     return ok
