@@ -103,6 +103,63 @@ impl Dense {
         self.bias.as_ref()
     }
 
+    /// The Dense layer of a Keras 3 config (`units`, `activation`, `use_bias`, the
+    /// initializers, `dtype`; regularizers, constraints, LoRA and quantization must be null),
+    /// not built; see [`Layer::get_config`] and [`layer_from_config`](crate::layer_from_config).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Dense, Layer};
+    /// let c = serde_json::json!({"name": "out", "units": 2, "activation": "tanh", "use_bias": false});
+    /// let mut d = Dense::from_config(&c)?;
+    /// d.build(&[1, 3])?;
+    /// assert_eq!((d.units(), d.activation_fn().name(), d.variables().len()), (2, "tanh", 1));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn from_config(config: &serde_json::Value) -> Result<Dense> {
+        let (mut r, dtype) = crate::config::Reader::new("Dense", config)?;
+        let units = r
+            .usize("units")?
+            .ok_or_else(|| r.err("units", "missing (a positive integer)".into()))?;
+        let activation = match r.get("activation") {
+            None => Activation::Linear,
+            Some(v) => {
+                let name = v.as_str().ok_or_else(|| {
+                    r.err(
+                        "activation",
+                        format!("{v} is not the name of an activation"),
+                    )
+                })?;
+                Activation::get(name).map_err(|e| r.err("activation", e.to_string()))?
+            }
+        };
+        let use_bias = r.bool("use_bias", true)?;
+        let kernel = r.initializer("kernel_initializer", Box::new(GlorotUniform::new()))?;
+        let bias = r.initializer("bias_initializer", Box::new(Zeros))?;
+        r.nulls(&[
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+            "lora_rank",
+            "quantization_config",
+        ])?;
+        r.ignore(&["lora_alpha"]);
+        let name = r.name().to_string();
+        r.finish()?;
+        Ok(Dense {
+            name,
+            units,
+            activation,
+            use_bias,
+            dtype,
+            kernel_initializer: kernel,
+            bias_initializer: bias,
+            kernel: None,
+            bias: None,
+        })
+    }
+
     fn error(&self, message: String) -> Error {
         Error::Layer {
             layer: self.name.clone(),
@@ -122,6 +179,31 @@ impl Layer for Dense {
 
     fn built(&self) -> bool {
         self.kernel.is_some()
+    }
+
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut c = crate::config::base(&self.name, self.dtype);
+        let glorot = serde_json::json!({"module": "keras.initializers", "class_name": "GlorotUniform",
+            "config": {"seed": null, "input_axes": null, "output_axes": null}, "registered_name": null});
+        let zeros = serde_json::json!({"module": "keras.initializers", "class_name": "Zeros",
+            "config": {}, "registered_name": null});
+        let fields = serde_json::json!({
+            "units": self.units,
+            "activation": self.activation.name(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": crate::config::initializer_or(self.kernel_initializer.as_ref(), glorot),
+            "bias_initializer": crate::config::initializer_or(self.bias_initializer.as_ref(), zeros),
+            "kernel_regularizer": null, "bias_regularizer": null,
+            "kernel_constraint": null, "bias_constraint": null,
+            "quantization_config": null
+        });
+        c.extend(fields.as_object().cloned().unwrap_or_default());
+        Some(c.into())
+    }
+
+    fn get_build_config(&self) -> Option<serde_json::Value> {
+        let kernel = self.kernel.as_ref()?;
+        Some(crate::layer::build_config(&[0, kernel.shape()[0]]))
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {

@@ -130,6 +130,62 @@ impl Dropout {
     }
 
     /// The mask's shape for inputs of `shape`.
+    /// The Dropout layer of a Keras 3 config (`rate`, `seed`, `noise_shape`).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Dropout, Layer};
+    /// let c = serde_json::json!({"name": "drop", "rate": 0.5, "seed": 7, "noise_shape": [null, 1]});
+    /// let d = Dropout::from_config(&c)?;
+    /// assert_eq!((d.rate(), d.seed_value()), (0.5, Some(7)));
+    /// assert_eq!(d.get_config().unwrap()["noise_shape"], serde_json::json!([null, 1]));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn from_config(config: &serde_json::Value) -> Result<Dropout> {
+        let (mut r, _dtype) = crate::config::Reader::new("Dropout", config)?;
+        let rate = r.f64("rate", f64::NAN)?;
+        if rate.is_nan() {
+            return Err(r.err("rate", "missing (a float in [0, 1))".into()));
+        }
+        let seed = r.usize("seed")?;
+        let noise = match r.get("noise_shape") {
+            None => None,
+            Some(v) => {
+                let dims = v.as_array().and_then(|dims| {
+                    dims.iter()
+                        .map(|d| match d {
+                            serde_json::Value::Null => Some(None),
+                            d => d.as_u64().map(|n| Some(n as usize)),
+                        })
+                        .collect::<Option<Vec<Option<usize>>>>()
+                });
+                Some(dims.ok_or_else(|| {
+                    r.err(
+                        "noise_shape",
+                        format!("{v} is not a list of sizes and nulls"),
+                    )
+                })?)
+            }
+        };
+        let name = r.name().to_string();
+        r.finish()?;
+        let mut d = Dropout::new(rate)
+            .map_err(|e| match e {
+                Error::Layer { message, .. } => Error::Layer {
+                    layer: name.clone(),
+                    message,
+                },
+                other => other,
+            })?
+            .name(&name);
+        if let Some(seed) = seed {
+            d = d.seed(seed as u64);
+        }
+        if let Some(noise) = noise {
+            d = d.noise_shape(&noise);
+        }
+        Ok(d)
+    }
+
     fn mask_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
         let Some(noise) = &self.noise_shape else {
             return Ok(shape.to_vec());
@@ -157,6 +213,14 @@ impl Dropout {
 
 impl Layer for Dropout {
     weightless_layer!("Dropout");
+
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut c = crate::config::base(&self.name, tapegrad_autodiff::DType::F32);
+        c.insert("rate".into(), self.rate.into());
+        c.insert("seed".into(), self.seed_value().into());
+        c.insert("noise_shape".into(), serde_json::json!(self.noise_shape));
+        Some(c.into())
+    }
 
     fn call(&self, inputs: &Tensor) -> Result<Tensor> {
         Ok(inputs.clone())
@@ -221,10 +285,37 @@ impl Flatten {
         self.name = name.to_string();
         self
     }
+
+    /// The Flatten layer of a Keras 3 config (`data_format` `channels_last`; tapegrad does not
+    /// reorder `channels_first` inputs).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Flatten, Layer};
+    /// let f = Flatten::from_config(&serde_json::json!({"name": "flat", "data_format": "channels_last"}))?;
+    /// assert_eq!(f.get_config().unwrap()["name"], "flat");
+    /// assert!(Flatten::from_config(&serde_json::json!({"data_format": "channels_first"})).is_err());
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn from_config(config: &serde_json::Value) -> Result<Flatten> {
+        let (mut r, _dtype) = crate::config::Reader::new("Flatten", config)?;
+        r.fixed(
+            "data_format",
+            &["channels_last".into(), serde_json::Value::Null],
+        )?;
+        let name = r.name().to_string();
+        r.finish()?;
+        Ok(Flatten::new().name(&name))
+    }
 }
 
 impl Layer for Flatten {
     weightless_layer!("Flatten");
+
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut c = crate::config::base(&self.name, tapegrad_autodiff::DType::F32);
+        c.insert("data_format".into(), "channels_last".into());
+        Some(c.into())
+    }
 
     fn call(&self, inputs: &Tensor) -> Result<Tensor> {
         let shape = inputs.shape();

@@ -212,6 +212,184 @@ pub fn compute_fans(shape: &[usize]) -> (f64, f64) {
 pub trait Initializer: fmt::Debug + Send + Sync {
     /// A tensor of `shape` and `dtype`.
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor>;
+
+    /// Keras 3's serialized form of this initializer (`{"module": "keras.initializers",
+    /// "class_name": ..., "config": {...}}`), which [`from_config`] reads back; `None` (the
+    /// default) for an initializer Keras does not have.
+    ///
+    /// ```
+    /// use tapegrad_nn::initializers::{from_config, GlorotUniform, Initializer};
+    /// let config = GlorotUniform::seeded(11).get_config().unwrap();
+    /// assert_eq!(config["class_name"], "GlorotUniform");
+    /// assert_eq!(config["config"]["seed"], 11);
+    /// let back = from_config(&config)?;
+    /// let (a, b) = (back.init(&[2, 3], tapegrad_autodiff::DType::F32)?, GlorotUniform::seeded(11).init(&[2, 3], tapegrad_autodiff::DType::F32)?);
+    /// assert!(a.equals(&b));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    fn get_config(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// Keras's serialized initializer object.
+fn keras_object(class: &str, config: serde_json::Value) -> Option<serde_json::Value> {
+    Some(serde_json::json!({
+        "module": "keras.initializers", "class_name": class,
+        "config": config, "registered_name": null
+    }))
+}
+
+fn mode_name(mode: FanMode) -> &'static str {
+    match mode {
+        FanMode::FanIn => "fan_in",
+        FanMode::FanOut => "fan_out",
+        FanMode::FanAvg => "fan_avg",
+    }
+}
+
+fn distribution_name(d: ScalingDistribution) -> &'static str {
+    match d {
+        ScalingDistribution::TruncatedNormal => "truncated_normal",
+        ScalingDistribution::UntruncatedNormal => "untruncated_normal",
+        ScalingDistribution::Uniform => "uniform",
+    }
+}
+
+/// The initializer of Keras 3's serialized form (see [`Initializer::get_config`]) or of a
+/// name ([`get`]): GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
+/// LecunNormal, VarianceScaling, RandomNormal, RandomUniform, TruncatedNormal, Orthogonal,
+/// Zeros, Ones, Constant. Another class, or a key the class does not have, is an error
+/// naming it.
+///
+/// ```
+/// use tapegrad_nn::initializers::from_config;
+/// let c = serde_json::json!({"class_name": "Constant", "config": {"value": 0.5}});
+/// let t = from_config(&c)?.init(&[2], tapegrad_autodiff::DType::F32)?;
+/// assert_eq!(t.to_vec::<f32>()?, vec![0.5, 0.5]);
+/// assert!(from_config(&serde_json::json!("zeros")).is_ok());
+/// let e = from_config(&serde_json::json!({"class_name": "Identity", "config": {}})).unwrap_err();
+/// assert!(e.to_string().contains("`Identity`"), "{e}");
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn from_config(value: &serde_json::Value) -> Result<Box<dyn Initializer>> {
+    if let Some(name) = value.as_str() {
+        return get(name);
+    }
+    let class = value["class_name"].as_str().unwrap_or("?");
+    let empty = serde_json::Map::new();
+    let config = value["config"].as_object().unwrap_or(&empty);
+    let invalid = |message: String| Error::Invalid {
+        what: "initializer config",
+        message,
+    };
+    let allowed: &[&str] = match class {
+        "GlorotUniform" | "GlorotNormal" | "HeUniform" | "HeNormal" | "LecunUniform"
+        | "LecunNormal" => &["seed", "input_axes", "output_axes"],
+        "VarianceScaling" => &["scale", "mode", "distribution", "seed", "input_axes", "output_axes"],
+        "RandomNormal" | "TruncatedNormal" => &["mean", "stddev", "seed"],
+        "RandomUniform" => &["minval", "maxval", "seed"],
+        "Orthogonal" => &["gain", "seed"],
+        "Constant" => &["value"],
+        "Zeros" | "Ones" => &[],
+        other => {
+            return Err(invalid(format!(
+                "`{other}` is not one of tapegrad's initializers (GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, VarianceScaling, RandomNormal, RandomUniform, TruncatedNormal, Orthogonal, Zeros, Ones, Constant)"
+            )))
+        }
+    };
+    for (k, v) in config {
+        if !allowed.contains(&k.as_str()) {
+            return Err(invalid(format!(
+                "`{class}` has no key `{k}` (its keys: {})",
+                allowed.join(", ")
+            )));
+        }
+        if (k == "input_axes" || k == "output_axes") && !v.is_null() {
+            return Err(invalid(format!(
+                "`{class}`: `{k}` = {v} is not supported (null)"
+            )));
+        }
+    }
+    let seed = match &config.get("seed") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| {
+            invalid(format!("`{class}`: seed {v} is not a non-negative integer"))
+        })?),
+    };
+    let num = |k: &str, default: f64| -> Result<f64> {
+        match config.get(k) {
+            None => Ok(default),
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| invalid(format!("`{class}`: `{k}` = {v} is not a number"))),
+        }
+    };
+    macro_rules! seeded {
+        ($e:expr) => {{
+            let i = $e;
+            match seed {
+                Some(s) => Box::new(i.seed(s)) as Box<dyn Initializer>,
+                None => Box::new(i),
+            }
+        }};
+    }
+    Ok(match class {
+        "GlorotUniform" => seeded!(GlorotUniform::new()),
+        "GlorotNormal" => seeded!(GlorotNormal::new()),
+        "HeUniform" => seeded!(HeUniform::new()),
+        "HeNormal" => seeded!(HeNormal::new()),
+        "LecunUniform" => seeded!(LecunUniform::new()),
+        "LecunNormal" => seeded!(LecunNormal::new()),
+        "VarianceScaling" => {
+            let text = |k: &str, default: &'static str| -> Result<String> {
+                match config.get(k) {
+                    None => Ok(default.to_string()),
+                    Some(v) => v.as_str().map(str::to_string).ok_or_else(|| {
+                        invalid(format!("`VarianceScaling`: `{k}` = {v} is not a string"))
+                    }),
+                }
+            };
+            let mode = match text("mode", "fan_in")?.as_str() {
+                "fan_in" => FanMode::FanIn,
+                "fan_out" => FanMode::FanOut,
+                "fan_avg" => FanMode::FanAvg,
+                m => {
+                    return Err(invalid(format!(
+                        "`VarianceScaling`: mode `{m}` (fan_in, fan_out, fan_avg)"
+                    )))
+                }
+            };
+            let distribution = match text("distribution", "truncated_normal")?.as_str() {
+                "truncated_normal" => ScalingDistribution::TruncatedNormal,
+                "untruncated_normal" => ScalingDistribution::UntruncatedNormal,
+                "uniform" => ScalingDistribution::Uniform,
+                d => return Err(invalid(format!("`VarianceScaling`: distribution `{d}` (truncated_normal, untruncated_normal, uniform)"))),
+            };
+            seeded!(VarianceScaling::new(
+                num("scale", 1.0)?,
+                mode,
+                distribution
+            )?)
+        }
+        "RandomNormal" => seeded!(RandomNormal::with(num("mean", 0.0)?, num("stddev", 0.05)?)),
+        "TruncatedNormal" => {
+            seeded!(TruncatedNormal::with(
+                num("mean", 0.0)?,
+                num("stddev", 0.05)?
+            ))
+        }
+        "RandomUniform" => {
+            seeded!(RandomUniform::with(
+                num("minval", -0.05)?,
+                num("maxval", 0.05)?
+            ))
+        }
+        "Orthogonal" => seeded!(Orthogonal::with_gain(num("gain", 1.0)?)),
+        "Constant" => Box::new(Constant(num("value", 0.0)?)),
+        "Zeros" => Box::new(Zeros),
+        _ => Box::new(Ones),
+    })
 }
 
 /// Which fan [`VarianceScaling`] divides its scale by.
@@ -316,6 +494,13 @@ impl VarianceScaling {
 }
 
 impl Initializer for VarianceScaling {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object(
+            "VarianceScaling",
+            serde_json::json!({"scale": self.scale, "mode": mode_name(self.mode), "distribution": distribution_name(self.distribution), "seed": self.seed, "input_axes": null, "output_axes": null}),
+        )
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let spread = self.spread(shape);
         let (op, seed) = ("VarianceScaling", self.seed);
@@ -370,6 +555,19 @@ macro_rules! scaling {
         impl Initializer for $name {
             fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
                 self.0.init(shape, dtype)
+            }
+
+            fn get_config(&self) -> Option<serde_json::Value> {
+                let default = $name::new().0;
+                if (self.0.scale, self.0.mode, self.0.distribution)
+                    != (default.scale, default.mode, default.distribution)
+                {
+                    return self.0.get_config();
+                }
+                keras_object(
+                    stringify!($name),
+                    serde_json::json!({"seed": self.0.seed, "input_axes": null, "output_axes": null}),
+                )
             }
         }
     };
@@ -440,6 +638,13 @@ impl Default for RandomNormal {
 }
 
 impl Initializer for RandomNormal {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object(
+            "RandomNormal",
+            serde_json::json!({"mean": self.mean, "stddev": self.stddev, "seed": self.seed}),
+        )
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         draw(
             "RandomNormal",
@@ -491,6 +696,13 @@ impl Default for TruncatedNormal {
 }
 
 impl Initializer for TruncatedNormal {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object(
+            "TruncatedNormal",
+            serde_json::json!({"mean": self.mean, "stddev": self.stddev, "seed": self.seed}),
+        )
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         draw(
             "TruncatedNormal",
@@ -541,6 +753,13 @@ impl Default for RandomUniform {
 }
 
 impl Initializer for RandomUniform {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object(
+            "RandomUniform",
+            serde_json::json!({"minval": self.minval, "maxval": self.maxval, "seed": self.seed}),
+        )
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let (lo, hi) = (self.minval, self.maxval);
         if lo > hi || lo.is_nan() || hi.is_nan() {
@@ -610,6 +829,13 @@ impl Default for Orthogonal {
 }
 
 impl Initializer for Orthogonal {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object(
+            "Orthogonal",
+            serde_json::json!({"gain": self.gain, "seed": self.seed}),
+        )
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         const OP: &str = "Orthogonal";
         let Some((&cols, rest)) = shape.split_last().filter(|_| shape.len() >= 2) else {
@@ -695,6 +921,10 @@ fn orthonormal_columns(mut a: Vec<f64>, m: usize, n: usize) -> Vec<f64> {
 pub struct Zeros;
 
 impl Initializer for Zeros {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object("Zeros", serde_json::json!({}))
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         Ok(Tensor::zeros(dtype, shape)?)
     }
@@ -705,6 +935,10 @@ impl Initializer for Zeros {
 pub struct Ones;
 
 impl Initializer for Ones {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object("Ones", serde_json::json!({}))
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         Ok(Tensor::ones(dtype, shape)?)
     }
@@ -722,6 +956,10 @@ impl Initializer for Ones {
 pub struct Constant(pub f64);
 
 impl Initializer for Constant {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        keras_object("Constant", serde_json::json!({"value": self.0}))
+    }
+
     fn init(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
         Ok(Tensor::full(dtype, shape, self.0)?)
     }

@@ -52,6 +52,14 @@ macro_rules! dtype_and_name_builders {
 }
 pub(crate) use dtype_and_name_builders;
 
+/// `{"input_shape": [null, d1, d2, ...]}` for a layer built on `shape` (batch dimension first).
+pub(crate) fn build_config(shape: &[usize]) -> serde_json::Value {
+    let dims: Vec<serde_json::Value> = std::iter::once(serde_json::Value::Null)
+        .chain(shape.iter().skip(1).map(|&d| d.into()))
+        .collect();
+    serde_json::json!({ "input_shape": dims })
+}
+
 /// The variables of several layers, in order, each once (for a model that holds layers).
 ///
 /// ```
@@ -124,6 +132,41 @@ pub trait Layer: Send + Sync {
     /// The class name the summary shows (`Dense`, `Sequential`).
     fn class_name(&self) -> &str {
         "Layer"
+    }
+
+    /// The layer's configuration as Keras 3's `get_config()` gives it: the keys Keras's layer of
+    /// [`class_name`](Layer::class_name) has (`name`, `trainable`, `dtype`, then the layer's own:
+    /// Dense's `units`, `activation`, `use_bias`, initializers, ...), from which
+    /// [`layer_from_config`](crate::layer_from_config) makes the layer again. `None` (the
+    /// default) for a layer Keras does not have; every layer of this crate but
+    /// [`Sequential`](crate::Sequential) has one (a Sequential is written by
+    /// `tapegrad_saving::save_model`).
+    ///
+    /// ```
+    /// use tapegrad_nn::{BatchNormalization, Layer};
+    /// let bn = BatchNormalization::new().momentum(0.9).name("bn");
+    /// let config = bn.get_config().unwrap();
+    /// assert_eq!((config["name"].as_str(), config["momentum"].as_f64()), (Some("bn"), Some(0.9)));
+    /// assert_eq!(config["axis"], -1);
+    /// ```
+    fn get_config(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// The input shape the layer was built for, as Keras 3's `get_build_config()` gives it
+    /// (`{"input_shape": [null, 3]}`, the batch dimension null), `None` when the layer is not
+    /// built or does not know it.
+    ///
+    /// ```
+    /// use tapegrad_nn::{Dense, Layer};
+    /// let mut dense = Dense::new(2);
+    /// assert!(dense.get_build_config().is_none());
+    /// dense.build(&[8, 3])?;
+    /// assert_eq!(dense.get_build_config().unwrap(), serde_json::json!({"input_shape": [null, 3]}));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    fn get_build_config(&self) -> Option<serde_json::Value> {
+        None
     }
 
     /// Whether [`build`](Layer::build) has run.

@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod activations;
+pub mod config;
 mod dense;
 mod dropout;
 mod error;
@@ -41,6 +42,7 @@ pub mod ops;
 mod sequential;
 
 pub use activations::{Activation, IntoActivation};
+pub use config::layer_from_config;
 pub use dense::Dense;
 pub use dropout::{Dropout, Flatten};
 pub use error::{Error, Result};

@@ -157,6 +157,56 @@ impl ScaleOffset {
 }
 
 /// The builder methods of a layer whose [`ScaleOffset`] is its field `affine`.
+impl ScaleOffset {
+    /// `epsilon`, `center`, `scale` and the initializers, in Keras's order after the axis.
+    fn config(&self, c: &mut serde_json::Map<String, serde_json::Value>) {
+        let init = |i: &dyn Initializer, default: &str| {
+            crate::config::initializer_or(
+                i,
+                serde_json::json!({"module": "keras.initializers", "class_name": default,
+                    "config": {}, "registered_name": null}),
+            )
+        };
+        c.insert("epsilon".into(), self.epsilon.into());
+        c.insert("center".into(), self.center.into());
+        c.insert("scale".into(), self.scale.into());
+        c.insert(
+            "beta_initializer".into(),
+            init(self.beta_initializer.as_ref(), "Zeros"),
+        );
+        c.insert(
+            "gamma_initializer".into(),
+            init(self.gamma_initializer.as_ref(), "Ones"),
+        );
+        for key in [
+            "beta_regularizer",
+            "gamma_regularizer",
+            "beta_constraint",
+            "gamma_constraint",
+        ] {
+            c.insert(key.into(), serde_json::Value::Null);
+        }
+    }
+
+    /// The same keys read from a config.
+    fn from_config(r: &mut crate::config::Reader<'_>, dtype: DType) -> Result<ScaleOffset> {
+        let mut out = ScaleOffset::new();
+        out.dtype = dtype;
+        out.epsilon = r.f64("epsilon", 1e-3)?;
+        out.center = r.bool("center", true)?;
+        out.scale = r.bool("scale", true)?;
+        out.beta_initializer = r.initializer("beta_initializer", Box::new(Zeros))?;
+        out.gamma_initializer = r.initializer("gamma_initializer", Box::new(Ones))?;
+        r.nulls(&[
+            "beta_regularizer",
+            "gamma_regularizer",
+            "beta_constraint",
+            "gamma_constraint",
+        ])?;
+        Ok(out)
+    }
+}
+
 macro_rules! scale_offset_builders {
     () => {
         /// Added to the variance (default 1e-3).
@@ -256,9 +306,52 @@ impl LayerNormalization {
     }
 
     scale_offset_builders!();
+
+    /// The LayerNormalization layer of a Keras 3 config (`axis`, `epsilon`, `center`,
+    /// `scale`, the initializers; `rms_scaling` false, no regularizer or constraint).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Layer, LayerNormalization};
+    /// let c = serde_json::json!({"name": "ln", "axis": [1, 2], "epsilon": 1e-5, "center": false});
+    /// let ln = LayerNormalization::from_config(&c)?;
+    /// let back = ln.get_config().unwrap();
+    /// assert_eq!((back["axis"].clone(), back["epsilon"].as_f64(), back["center"].as_bool()),
+    ///            (serde_json::json!([1, 2]), Some(1e-5), Some(false)));
+    /// let e = LayerNormalization::from_config(&serde_json::json!({"name": "ln", "rms_scaling": true})).unwrap_err();
+    /// assert_eq!(e.to_string(), "layer `ln`: config key `rms_scaling` of `LayerNormalization`: true is not supported (tapegrad reads false)");
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn from_config(config: &serde_json::Value) -> Result<LayerNormalization> {
+        let (mut r, dtype) = crate::config::Reader::new("LayerNormalization", config)?;
+        let axis = r.axes("axis", &[-1])?;
+        let affine = ScaleOffset::from_config(&mut r, dtype)?;
+        r.fixed("rms_scaling", &[false.into()])?;
+        let name = r.name().to_string();
+        r.finish()?;
+        Ok(LayerNormalization {
+            name,
+            axis,
+            affine,
+            built: None,
+        })
+    }
 }
 
 impl Layer for LayerNormalization {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut c = crate::config::base(&self.name, self.affine.dtype);
+        c.insert("axis".into(), serde_json::json!(self.axis));
+        self.affine.config(&mut c);
+        c.insert("rms_scaling".into(), false.into());
+        Some(c.into())
+    }
+
+    fn get_build_config(&self) -> Option<serde_json::Value> {
+        self.built
+            .as_ref()
+            .map(|(shape, _)| crate::layer::build_config(shape))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -392,6 +485,49 @@ impl BatchNormalization {
         self
     }
 
+    /// The BatchNormalization layer of a Keras 3 config (`axis`, `momentum`, `epsilon`,
+    /// `center`, `scale`, the four initializers; `renorm` false, no regularizer or
+    /// constraint; `synchronized` read and ignored, as on one device).
+    ///
+    /// ```
+    /// use tapegrad_nn::{BatchNormalization, Layer};
+    /// let c = serde_json::json!({"name": "bn", "axis": 1, "momentum": 0.9, "scale": false});
+    /// let bn = BatchNormalization::from_config(&c)?;
+    /// let back = bn.get_config().unwrap();
+    /// assert_eq!((back["axis"].as_i64(), back["momentum"].as_f64(), back["scale"].as_bool()),
+    ///            (Some(1), Some(0.9), Some(false)));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn from_config(config: &serde_json::Value) -> Result<BatchNormalization> {
+        let (mut r, dtype) = crate::config::Reader::new("BatchNormalization", config)?;
+        let axes = r.axes("axis", &[-1])?;
+        let [axis] = axes[..] else {
+            return Err(r.err(
+                "axis",
+                format!("{axes:?}: tapegrad normalizes along one axis"),
+            ));
+        };
+        let momentum = r.f64("momentum", 0.99)?;
+        let affine = ScaleOffset::from_config(&mut r, dtype)?;
+        let moving_mean = r.initializer("moving_mean_initializer", Box::new(Zeros))?;
+        let moving_variance = r.initializer("moving_variance_initializer", Box::new(Ones))?;
+        r.fixed("renorm", &[false.into()])?;
+        r.nulls(&["renorm_clipping"])?;
+        r.ignore(&["renorm_momentum", "synchronized"]);
+        let name = r.name().to_string();
+        r.finish()?;
+        Ok(BatchNormalization {
+            name,
+            axis,
+            momentum,
+            affine,
+            moving_mean_initializer: moving_mean,
+            moving_variance_initializer: moving_variance,
+            moving: None,
+            built: None,
+        })
+    }
+
     /// The moving mean and variance, once built.
     pub fn moving_statistics(&self) -> Option<(&Variable, &Variable)> {
         self.moving.as_ref().map(|(m, v)| (m, v))
@@ -412,6 +548,39 @@ impl BatchNormalization {
 }
 
 impl Layer for BatchNormalization {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut c = crate::config::base(&self.name, self.affine.dtype);
+        c.insert("axis".into(), self.axis.into());
+        c.insert("momentum".into(), self.momentum.into());
+        self.affine.config(&mut c);
+        let init = |i: &dyn Initializer, default: &str| {
+            crate::config::initializer_or(
+                i,
+                serde_json::json!({"module": "keras.initializers", "class_name": default,
+                    "config": {}, "registered_name": null}),
+            )
+        };
+        c.insert(
+            "moving_mean_initializer".into(),
+            init(self.moving_mean_initializer.as_ref(), "Zeros"),
+        );
+        c.insert(
+            "moving_variance_initializer".into(),
+            init(self.moving_variance_initializer.as_ref(), "Ones"),
+        );
+        c.insert("synchronized".into(), false.into());
+        c.insert("renorm".into(), false.into());
+        c.insert("renorm_clipping".into(), serde_json::Value::Null);
+        c.insert("renorm_momentum".into(), 0.99.into());
+        Some(c.into())
+    }
+
+    fn get_build_config(&self) -> Option<serde_json::Value> {
+        self.built
+            .as_ref()
+            .map(|(shape, _)| crate::layer::build_config(shape))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -564,6 +733,62 @@ impl Normalization {
 
     crate::layer::dtype_and_name_builders!(dtype);
 
+    /// The Normalization layer of a Keras 3 config: `axis` (an axis, a list, or null for a
+    /// single mean and variance), `invert`, and `mean` / `variance` (null for a layer adapted
+    /// on data, whose statistics are its weights; else numbers, as a scalar or a list, nested or
+    /// not, of the kept axes' size).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Layer, Normalization};
+    /// use tapegrad_autodiff::Tensor;
+    /// let c = serde_json::json!({"name": "norm", "axis": [-1], "invert": false,
+    ///                            "mean": [1.0, 2.0], "variance": [4.0, 1.0]});
+    /// let mut n = Normalization::from_config(&c)?;
+    /// let y = n.apply(&Tensor::from_vec(vec![3.0f32, 3.0], &[1, 2])?)?;
+    /// assert_eq!(y.to_vec::<f32>()?, vec![1.0, 1.0]);
+    /// assert_eq!(n.get_config().unwrap()["mean"], serde_json::json!([1.0, 2.0]));
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn from_config(config: &serde_json::Value) -> Result<Normalization> {
+        let (mut r, dtype) = crate::config::Reader::new("Normalization", config)?;
+        let axis = r.axes("axis", &[-1])?;
+        let invert = r.bool("invert", false)?;
+        let mut numbers = |key: &'static str| -> Result<Option<Vec<f64>>> {
+            let Some(v) = r.get(key) else {
+                return Ok(None);
+            };
+            let mut out = Vec::new();
+            if flatten_numbers(v, &mut out) {
+                Ok(Some(out))
+            } else {
+                Err(r.err(key, format!("{v} is not a number or a list of numbers")))
+            }
+        };
+        let mean = numbers("mean")?;
+        let variance = numbers("variance")?;
+        let given = match (mean, variance) {
+            (Some(m), Some(v)) => Some((m, v)),
+            (None, None) => None,
+            (m, _) => {
+                let (key, other) = if m.is_some() {
+                    ("variance", "mean")
+                } else {
+                    ("mean", "variance")
+                };
+                return Err(r.err(
+                    key,
+                    format!("null, but `{other}` is given (give both or neither)"),
+                ));
+            }
+        };
+        let name = r.name().to_string();
+        r.finish()?;
+        let mut n = Normalization::new().name(&name).dtype(dtype).axis(&axis);
+        n.invert = invert;
+        n.given = given;
+        Ok(n)
+    }
+
     /// How many values per feature [`adapt`](Normalization::adapt) has seen.
     pub fn count(&self) -> u64 {
         self.count
@@ -588,6 +813,13 @@ impl Normalization {
             return Err(layer_error(
                 &self.name,
                 format!("`adapt` needs at least one row of data and a positive `batch_size`; received data of shape {shape:?}, batch_size={batch_size}"),
+            ));
+        }
+        if let Some(axis) = shape.iter().position(|&d| d == 0) {
+            // a mean over no values is NaN; Keras gives NaN silently
+            return Err(layer_error(
+                &self.name,
+                format!("`adapt` received data of shape {shape:?}, with a zero-length axis {axis}: there are no values to take a mean and variance of"),
             ));
         }
         if !self.built() {
@@ -677,7 +909,53 @@ impl Normalization {
     }
 }
 
+/// The numbers of a JSON number or (nested) list, in order; false for anything else.
+fn flatten_numbers(v: &serde_json::Value, out: &mut Vec<f64>) -> bool {
+    match v {
+        serde_json::Value::Array(items) => items.iter().all(|i| flatten_numbers(i, out)),
+        v => v.as_f64().map(|x| out.push(x)).is_some(),
+    }
+}
+
+/// `values` as nested JSON lists of `shape` (a scalar for shape `[]`).
+fn nested(values: &[f64], shape: &[usize]) -> serde_json::Value {
+    match shape.split_first() {
+        None => values.first().copied().unwrap_or(0.0).into(),
+        Some((_, rest)) => {
+            let step = rest.iter().product::<usize>().max(1);
+            values
+                .chunks(step)
+                .map(|c| nested(c, rest))
+                .collect::<Vec<_>>()
+                .into()
+        }
+    }
+}
+
 impl Layer for Normalization {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut c = crate::config::base(&self.name, self.dtype);
+        c.insert("axis".into(), serde_json::json!(self.axis));
+        c.insert("invert".into(), self.invert.into());
+        let (mean, variance) = match (&self.given, &self.stats) {
+            (Some(_), Some((m, v))) => (
+                nested(&m.to_f64_vec(), m.shape()),
+                nested(&v.to_f64_vec(), v.shape()),
+            ),
+            (Some((m, v)), None) => (serde_json::json!(m), serde_json::json!(v)),
+            (None, _) => (serde_json::Value::Null, serde_json::Value::Null),
+        };
+        c.insert("mean".into(), mean);
+        c.insert("variance".into(), variance);
+        Some(c.into())
+    }
+
+    fn get_build_config(&self) -> Option<serde_json::Value> {
+        self.built
+            .as_ref()
+            .map(|(shape, _)| crate::layer::build_config(shape))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -975,6 +1253,80 @@ mod tests {
             let report = check_gradients(grad, std::slice::from_ref(&x), CheckOptions::default())?;
             assert!(report.passed, "{}: {report:?}", layer.class_name());
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn adapt_on_a_zero_length_axis_is_an_error_not_nan() -> Result<()> {
+        // axis -1 kept; the reduced axis 1 has no values: a mean of nothing
+        for shape in [vec![4, 0, 3], vec![4, 3, 0]] {
+            let mut n = Normalization::new().name("norm");
+            let data = Tensor::zeros(DType::F32, &shape)?;
+            let e = match n.adapt(&data) {
+                Ok(()) => format!("adapted: {:?}", n.get_weights()[0].to_f64_vec()),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                e.contains("`norm`")
+                    && e.contains("zero-length axis")
+                    && e.contains(&format!("{shape:?}")),
+                "{shape:?}: {e}"
+            );
+            assert!(!n.built(), "{shape:?}: built by a refused adapt");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn configs_round_trip_through_from_config() -> Result<()> {
+        let ln = LayerNormalization::new()
+            .axis(&[1, 2])
+            .epsilon(1e-5)
+            .name("ln");
+        let c = ln.get_config().unwrap();
+        assert_eq!(
+            LayerNormalization::from_config(&c)?.get_config().unwrap(),
+            c
+        );
+        let bn = BatchNormalization::new()
+            .momentum(0.9)
+            .center(false)
+            .name("bn");
+        let c = bn.get_config().unwrap();
+        assert_eq!(
+            BatchNormalization::from_config(&c)?.get_config().unwrap(),
+            c
+        );
+        let mut n = Normalization::new()
+            .axis(&[1, 2])
+            .mean_variance(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[1.0; 6])
+            .name("n");
+        n.build(&[1, 2, 3])?;
+        let c = n.get_config().unwrap();
+        assert_eq!(
+            c["mean"],
+            serde_json::json!([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        );
+        let mut back = Normalization::from_config(&c)?;
+        back.build(&[1, 2, 3])?;
+        let x = Tensor::ones(DType::F32, &[1, 2, 3])?;
+        assert!(back.call(&x)?.equals(&n.call(&x)?));
+        let e = Normalization::from_config(&serde_json::json!({"name": "n", "mean": [1.0]}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "layer `n`: config key `variance` of `Normalization`: null, but `mean` is given (give both or neither)"
+        );
+        let e = BatchNormalization::from_config(&serde_json::json!({"name": "b", "renorm": true}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`renorm`"), "{e}");
         Ok(())
     }
 }

@@ -27,6 +27,8 @@ pub struct Sequential {
     output_shapes: Option<Vec<Vec<usize>>>,
     /// The shape of one sample (`keras.Input(shape=...)`), when given.
     input_shape: Option<Vec<usize>>,
+    /// The full input shape `build` last ran on (batch first).
+    built_on: Option<Vec<usize>>,
 }
 
 impl Default for Sequential {
@@ -53,6 +55,7 @@ impl Sequential {
             layers: Vec::new(),
             output_shapes: None,
             input_shape: None,
+            built_on: None,
         }
     }
 
@@ -222,7 +225,15 @@ impl Layer for Sequential {
         let probe = Tensor::zeros(tapegrad_autodiff::DType::F32, &shape)?;
         let (_, shapes) = self.forward(&probe)?;
         self.output_shapes = Some(shapes);
+        self.built_on = Some(input_shape.to_vec());
         Ok(())
+    }
+
+    fn get_build_config(&self) -> Option<serde_json::Value> {
+        self.built_on
+            .as_ref()
+            .filter(|_| self.built())
+            .map(|shape| crate::layer::build_config(shape))
     }
 
     fn call(&self, inputs: &Tensor) -> Result<Tensor> {

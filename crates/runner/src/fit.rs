@@ -301,7 +301,16 @@ pub fn fit(spec: &FitSpec, stop: Option<Arc<AtomicBool>>) -> anyhow::Result<FitO
     let history = compiled.fit(&x, &y, options)?;
     let model = compiled.into_model();
     if let Some(path) = &spec.save_weights {
-        tapegrad_saving::save_weights(&model, path)?;
+        if history.interrupted {
+            // as Keras: a fit stopped by Ctrl-C raises KeyboardInterrupt and the script's
+            // save_weights never runs; a file from --save-weights is always a whole fit's
+            crate::output::note(&format!(
+                "interrupted: --save-weights {} not written (the fit did not complete its epochs;                  nothing is written on an interrupt, as in Keras)",
+                path.display()
+            ));
+        } else {
+            tapegrad_saving::save_weights(&model, path)?;
+        }
     }
     let weights = model.get_weights();
     Ok(FitOutcome {

@@ -90,7 +90,9 @@ struct FitArgs {
     #[arg(long, value_name = "FILE")]
     initial_weights: Option<PathBuf>,
     /// Write the trained weights here (the format from the name: .weights.h5, .safetensors,
-    /// .npz).
+    /// .npz), atomically, once the fit has run its epochs (or stopped early). Not written when
+    /// the fit is interrupted (Ctrl-C): as in Keras, an interrupt saves nothing; a note on
+    /// stderr says so.
     #[arg(long, value_name = "FILE")]
     save_weights: Option<PathBuf>,
     /// Print {"history", "initial_weights", "weights"} as one JSON object, the last line.

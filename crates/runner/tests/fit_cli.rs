@@ -248,7 +248,8 @@ fn saved_weights_start_the_next_fit_and_a_wrong_file_exits_2() {
 }
 
 /// The first Ctrl-C (SIGINT) ends `fit` after the current batch: status 0, a note on stderr,
-/// and the `--json` line with the epochs completed.
+/// and the `--json` line with the epochs completed; `--save-weights` is not written (as in
+/// Keras, an interrupt saves nothing), which the note says.
 #[test]
 fn an_interrupt_stops_after_the_batch_and_prints_the_history_so_far() {
     use std::io::{BufRead, Read};
@@ -268,6 +269,7 @@ fn an_interrupt_stops_after_the_batch_and_prints_the_history_so_far() {
         csv,
     ]);
     assert!(made.status.success());
+    let saved = dir.path().join("interrupted.weights.h5");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
         .args([
             "fit",
@@ -281,6 +283,8 @@ fn an_interrupt_stops_after_the_batch_and_prints_the_history_so_far() {
             "--batch-size",
             "8",
             "--json",
+            "--save-weights",
+            saved.to_str().expect("path"),
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -317,6 +321,14 @@ fn an_interrupt_stops_after_the_batch_and_prints_the_history_so_far() {
         .expect("read");
     assert!(status.success(), "{status:?}: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "interrupted: --save-weights {} not written",
+            saved.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!saved.exists(), "an interrupted fit wrote --save-weights");
     let last = last_json(rest.as_bytes());
     let epochs = last["history"]["loss"].as_array().expect("loss").len();
     assert!((1..1000).contains(&epochs), "{epochs} epochs");

@@ -28,6 +28,9 @@ pub(crate) struct Entry {
 pub(crate) struct VarsGroup {
     pub group: String,
     pub layer: String,
+    /// Keras 3's int64 `count` of an adapted `Normalization` at this index (`vars/2`, after
+    /// `mean` and `variance`): kept in the file for Keras, not a variable of ours.
+    pub count_at: Option<String>,
 }
 
 /// A stored array: a tensor of a dtype we have, an int64 array (an optimizer's iteration
@@ -39,6 +42,13 @@ pub(crate) enum Stored {
     Unsupported {
         dtype: String,
         shape: Option<Vec<usize>>,
+    },
+    /// A dataset left unread because its shape is not its variable's, or it is larger than
+    /// anything the model or its optimizer holds (a file cannot make us allocate what its
+    /// header claims): its dtype and shape, for the message.
+    Unread {
+        dtype: String,
+        shape: Vec<usize>,
     },
 }
 
@@ -63,9 +73,12 @@ fn own_variables(layer: &dyn Layer) -> Vec<Variable> {
 
 fn walk(layer: &dyn Layer, prefix: &str, entries: &mut Vec<Entry>, groups: &mut Vec<VarsGroup>) {
     let own = own_variables(layer);
+    let count_at = (layer.class_name() == "Normalization" && own.len() == 2)
+        .then(|| format!("{prefix}vars/2"));
     groups.push(VarsGroup {
         group: format!("{prefix}vars"),
         layer: layer.name().to_string(),
+        count_at,
     });
     for (i, var) in own.into_iter().enumerate() {
         entries.push(Entry {
@@ -75,14 +88,67 @@ fn walk(layer: &dyn Layer, prefix: &str, entries: &mut Vec<Entry>, groups: &mut 
             var,
         });
     }
+    // Keras 3 keys a layer's sub-layers by class, not by name (names are not reproducible):
+    // `dense`, `dense_1`, `dropout`, ... in order; the name is the `vars` group's attribute
+    let mut used: HashMap<String, usize> = HashMap::new();
     for sub in layer.layers() {
-        walk(
-            sub,
-            &format!("{prefix}layers/{}/", sub.name()),
-            entries,
-            groups,
-        );
+        let base = snake_case(sub.class_name());
+        let key = match used.get_mut(&base) {
+            Some(n) => {
+                *n += 1;
+                format!("{base}_{n}")
+            }
+            None => {
+                used.insert(base.clone(), 0);
+                base
+            }
+        };
+        walk(sub, &format!("{prefix}layers/{key}/"), entries, groups);
     }
+}
+
+/// Keras's `naming.to_snake_case`: non-word characters dropped, then `_` before each
+/// capitalized word (`(.)([A-Z][a-z]+)`) and between a lower-case letter and a capital
+/// (`([a-z])([A-Z])`), lower-cased: `BatchNormalization` → `batch_normalization`.
+pub(crate) fn snake_case(name: &str) -> String {
+    let c: Vec<char> = name
+        .chars()
+        .filter(|c| {
+            c.is_ascii_alphanumeric() || *c == '_' || (!c.is_ascii() && c.is_alphanumeric())
+        })
+        .collect();
+    let mut first = Vec::with_capacity(c.len() + 4);
+    let mut i = 0;
+    while i < c.len() {
+        let starts =
+            i + 2 < c.len() && c[i + 1].is_ascii_uppercase() && c[i + 2].is_ascii_lowercase();
+        if starts {
+            first.extend([c[i], '_', c[i + 1]]);
+            i += 2;
+            while i < c.len() && c[i].is_ascii_lowercase() {
+                first.push(c[i]);
+                i += 1;
+            }
+        } else {
+            first.push(c[i]);
+            i += 1;
+        }
+    }
+    let mut out = String::with_capacity(first.len() + 4);
+    let mut i = 0;
+    while i < first.len() {
+        if i + 1 < first.len() && first[i].is_ascii_lowercase() && first[i + 1].is_ascii_uppercase()
+        {
+            out.push(first[i]);
+            out.push('_');
+            out.push(first[i + 1]);
+            i += 2;
+        } else {
+            out.push(first[i]);
+            i += 1;
+        }
+    }
+    out.to_lowercase()
 }
 
 /// The model's variables in Keras's order (the model's own, then each layer's, depth first),
@@ -181,6 +247,22 @@ pub(crate) fn check_all(
                     found: format!("int64 {shape:?}"),
                 })
             }
+            Stored::Unread { dtype, shape } => {
+                if shape != e.var.shape() {
+                    return Err(Error::Shape {
+                        path: path.to_path_buf(),
+                        at: at(),
+                        expected: e.var.shape().to_vec(),
+                        found: shape,
+                    });
+                }
+                return Err(Error::UnsupportedDType {
+                    path: path.to_path_buf(),
+                    at: at(),
+                    expected,
+                    found: format!("{dtype} {shape:?}"),
+                });
+            }
             Stored::Tensor(t) => t,
         };
         if t.shape() != e.var.shape() {
@@ -210,6 +292,24 @@ pub(crate) fn check_all(
     Ok(values)
 }
 
+/// The stored arrays without Keras 3's `Normalization` counts (an int64 scalar at each
+/// group's `count_at`), which no variable of ours holds; a count of another dtype or shape is
+/// left for [`check_all`] to refuse.
+pub(crate) fn without_counts(
+    groups: &[VarsGroup],
+    stored: Vec<(String, Stored)>,
+) -> Vec<(String, Stored)> {
+    stored
+        .into_iter()
+        .filter(|(k, s)| {
+            let is_count = groups
+                .iter()
+                .any(|g| g.count_at.as_deref() == Some(k.as_str()));
+            !(is_count && matches!(s, Stored::I64(shape, _) if shape.is_empty()))
+        })
+        .collect()
+}
+
 /// Assigns values [`check_all`] accepted.
 pub(crate) fn assign_checked(path: &Path, entries: &[Entry], values: Vec<Tensor>) -> Result<()> {
     for (e, t) in entries.iter().zip(values) {
@@ -233,4 +333,23 @@ pub(crate) fn assign_all(
 ) -> Result<()> {
     let values = check_all(path, entries, stored, key)?;
     assign_checked(path, entries, values)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn snake_case_is_kerass() {
+        // Keras 3.15.1's naming.to_snake_case of each
+        for (class, want) in [
+            ("Dense", "dense"),
+            ("LayerNormalization", "layer_normalization"),
+            ("BatchNormalization", "batch_normalization"),
+            ("Conv2D", "conv2d"),
+            ("ABCDef", "abc_def"),
+            ("MyLayer", "my_layer"),
+            ("HTTPServerX", "http_server_x"),
+        ] {
+            assert_eq!(super::snake_case(class), want, "{class}");
+        }
+    }
 }

@@ -110,8 +110,49 @@ macro_rules! sink {
 
 sink!(Root, Sub);
 
-/// Every dataset of an HDF5 file, by path (`layers/dense/vars/0`), read whole.
-pub(crate) fn read(path: &Path, bytes: Vec<u8>) -> Result<Vec<(String, Stored)>> {
+/// Which datasets [`read`] reads: those at a path of `shapes` whose shape is the one given
+/// (a model's variable), and others of at most `max_values` values (an optimizer's slots are
+/// shaped as the variables); the rest are [`Stored::Unread`], their header's shape and dtype
+/// only, so that a lying header (a dataset claiming terabytes) allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    pub shapes: std::collections::HashMap<String, Vec<usize>>,
+    pub max_values: usize,
+}
+
+impl Budget {
+    /// The model's variables at their datasets, and `max_values` for the rest.
+    pub fn for_entries(entries: &[crate::entries::Entry], max_values: usize) -> Budget {
+        Budget {
+            shapes: entries
+                .iter()
+                .map(|e| (e.h5.clone(), e.var.shape().to_vec()))
+                .collect(),
+            max_values,
+        }
+    }
+
+    /// The most values of any of the entries (at least 1: scalars).
+    pub fn largest(entries: &[crate::entries::Entry]) -> usize {
+        entries
+            .iter()
+            .map(|e| e.var.shape().iter().product::<usize>())
+            .max()
+            .unwrap_or(0)
+            .max(1)
+    }
+
+    fn reads(&self, name: &str, shape: &[usize], len: usize) -> bool {
+        match self.shapes.get(name) {
+            Some(want) => want.as_slice() == shape,
+            None => len <= self.max_values,
+        }
+    }
+}
+
+/// Every dataset of an HDF5 file, by path (`layers/dense/vars/0`): those `budget` allows
+/// read whole, the others described by their header (see [`Budget`]).
+pub(crate) fn read(path: &Path, bytes: Vec<u8>, budget: &Budget) -> Result<Vec<(String, Stored)>> {
     if !hdf5_pure::is_hdf5_bytes(&bytes) {
         return Err(format_err(path, "not an HDF5 file (no HDF5 signature)"));
     }
@@ -121,7 +162,7 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>) -> Result<Vec<(String, Stored)>>
     let walked = std::panic::catch_unwind(|| -> Result<Vec<(String, Stored)>> {
         let file = hdf5_pure::File::from_bytes(bytes).map_err(bad)?;
         let mut out = Vec::new();
-        walk(path, &file.root(), "", &mut out)?;
+        walk(path, &file.root(), "", budget, &mut out)?;
         Ok(out)
     });
     walked.unwrap_or_else(|_| Err(format_err(path, "not a whole HDF5 file (unreadable)")))
@@ -131,6 +172,7 @@ fn walk(
     path: &Path,
     group: &hdf5_pure::Group,
     prefix: &str,
+    budget: &Budget,
     out: &mut Vec<(String, Stored)>,
 ) -> Result<()> {
     let bad = |what: &str, e: hdf5_pure::Error| format_err(path, format!("`{what}`: {e}"));
@@ -155,7 +197,18 @@ fn walk(
             t.map(Stored::Tensor)
                 .map_err(|e: tapegrad_autodiff::Error| format_err(path, e.to_string()))
         };
-        let read = match ds.dtype().map_err(|e| bad(&full, e))? {
+        let dtype = ds.dtype().map_err(|e| bad(&full, e))?;
+        if !budget.reads(&full, &shape, len) {
+            out.push((
+                full,
+                Stored::Unread {
+                    dtype: h5_dtype_name(&dtype),
+                    shape,
+                },
+            ));
+            continue;
+        }
+        let read = match dtype {
             hdf5_pure::DType::F32 => {
                 let v = ds.read_f32().map_err(|e| bad(&full, e))?;
                 check(v.len())?;
@@ -181,7 +234,7 @@ fn walk(
     for name in group.groups().map_err(|e| bad(here, e))? {
         let full = format!("{prefix}{name}");
         let sub = group.group(&name).map_err(|e| bad(&full, e))?;
-        walk(path, &sub, &format!("{full}/"), out)?;
+        walk(path, &sub, &format!("{full}/"), budget, out)?;
     }
     Ok(())
 }
@@ -189,6 +242,9 @@ fn walk(
 fn h5_dtype_name(dtype: &hdf5_pure::DType) -> String {
     use hdf5_pure::DType as D;
     match dtype {
+        D::F32 => "float32".into(),
+        D::F64 => "float64".into(),
+        D::I64 => "int64".into(),
         D::I8 => "int8".into(),
         D::I16 => "int16".into(),
         D::I32 => "int32".into(),

@@ -1,13 +1,14 @@
 //! `.keras` archives (Keras 3's `model.save`): a zip of `config.json` (the model's
-//! architecture), `metadata.json` and `model.weights.h5` (the `.weights.h5` layout). Read for
-//! `Sequential` models of `Dense` layers, the layers tapegrad has.
+//! architecture), `metadata.json` and `model.weights.h5` (the `.weights.h5` layout). Read and
+//! written for `Sequential` models of the layers tapegrad has, through their Keras configs
+//! ([`Layer::get_config`], [`tapegrad_nn::layer_from_config`]).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use tapegrad_autodiff::{DType, Tensor};
-use tapegrad_nn::{Dense, Layer, Sequential};
+use tapegrad_autodiff::DType;
+use tapegrad_nn::{Layer, Sequential};
 
 use crate::error::{format_err, model_err, Result};
 
@@ -25,8 +26,17 @@ fn member(
     let mut f = archive
         .by_name(name)
         .map_err(|e| format_err(path, format!("no `{name}` in the archive ({e})")))?;
-    let size = f.size();
-    let mut out = Vec::with_capacity(usize::try_from(size.min(1 << 30)).unwrap_or(0));
+    let (size, compressed) = (f.size(), f.compressed_size());
+    // deflate expands at most ~1032 to 1: a member claiming more is a lying header, refused
+    // before anything is allocated for it
+    if size > compressed.saturating_mul(1032).saturating_add(1 << 16) {
+        return Err(format_err(
+            path,
+            format!("`{name}` claims {size} bytes from {compressed} compressed, more than deflate expands to"),
+        ));
+    }
+    // room for what the member holds, grown as it is read: a claim alone allocates little
+    let mut out = Vec::with_capacity(usize::try_from(size.min(1 << 24)).unwrap_or(0));
     // no more than the entry records: a lying entry cannot make us allocate more
     f.by_ref()
         .take(size)
@@ -56,30 +66,14 @@ pub(crate) fn weights_path(path: &Path) -> PathBuf {
     path.join("model.weights.h5")
 }
 
-fn dtype_of(path: &Path, layer: &str, config: &Value) -> Result<DType> {
-    // Keras 3: a DTypePolicy object; older files: a string
-    let name = config["dtype"]["config"]["name"]
-        .as_str()
-        .or_else(|| config["dtype"].as_str())
-        .unwrap_or("float32");
-    match name {
-        "float32" => Ok(DType::F32),
-        "float64" => Ok(DType::F64),
-        other => Err(model_err(
-            path,
-            format!("layer `{layer}`: dtype policy `{other}` (tapegrad has float32 and float64)"),
-        )),
-    }
-}
-
-/// The input width of a Sequential's config: its `InputLayer`'s `batch_shape`, or the
-/// model's `build_input_shape` / `build_config`.
-fn input_width(model: &Value) -> Option<Vec<usize>> {
+/// The input shape of a Sequential's config (without the batch dimension): its
+/// `InputLayer`'s `batch_shape`, or the model's `build_input_shape` / `build_config`.
+fn input_shape(model: &Value) -> Option<Vec<usize>> {
     let shape = |v: &Value| -> Option<Vec<usize>> {
         let dims = v.as_array()?;
         dims.iter()
             .skip(1)
-            .map(|d| d.as_u64().map(|d| d as usize))
+            .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
             .collect()
     };
     let layers = model["config"]["layers"].as_array()?;
@@ -93,8 +87,71 @@ fn input_width(model: &Value) -> Option<Vec<usize>> {
         .or_else(|| shape(&model["build_config"]["input_shape"]))
 }
 
-/// The Sequential model `config.json` describes, built, its weights not yet loaded. A config
-/// that describes more weights than `weights_len` bytes hold is refused before anything is
+/// The most values one example may have at any layer of a model read from a config (2^28,
+/// a gigabyte of float32): building the model runs it once on one example.
+const MAX_EXAMPLE_VALUES: u64 = 1 << 28;
+
+/// An upper bound on the weights a layer of `class` holds for inputs of `shape` (one example),
+/// and the shape of its outputs: what a config may claim is checked against the size of
+/// `model.weights.h5` before anything is allocated.
+fn weights_and_output(class: &str, config: &Value, shape: &[u64]) -> (Option<u64>, Vec<u64>) {
+    let values = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    match class {
+        "Dense" => {
+            let units = config["units"].as_u64().unwrap_or(0);
+            let fan_in = shape.last().copied().unwrap_or(1);
+            let params = fan_in.checked_add(1).and_then(|n| n.checked_mul(units));
+            let mut out = shape.to_vec();
+            match out.last_mut() {
+                Some(d) => *d = units,
+                None => out.push(units),
+            }
+            (params, out)
+        }
+        "Flatten" => (Some(0), vec![values.unwrap_or(u64::MAX)]),
+        // gamma and beta over the normalized axes
+        "LayerNormalization" => (
+            kept(config, shape).and_then(|n| n.checked_mul(2)),
+            shape.to_vec(),
+        ),
+        // gamma, beta, moving mean and variance along the axis
+        "BatchNormalization" => (
+            kept(config, shape).and_then(|n| n.checked_mul(4)),
+            shape.to_vec(),
+        ),
+        // an adapted layer's mean and variance (and its int64 count); none when given
+        "Normalization" if config["mean"].is_null() => (
+            kept(config, shape).and_then(|n| n.checked_mul(2)?.checked_add(2)),
+            shape.to_vec(),
+        ),
+        _ => (Some(0), shape.to_vec()),
+    }
+}
+
+/// The number of values along a config's `axis` (an axis, a list, null for none; -1 when
+/// absent) of inputs of `shape` (one example: the batch axis, 0, counts 1).
+fn kept(config: &Value, shape: &[u64]) -> Option<u64> {
+    let rank = shape.len() as i64 + 1;
+    let axes: Vec<i64> = match &config["axis"] {
+        Value::Null if config.get("axis").is_some() => Vec::new(),
+        Value::Null => vec![-1],
+        Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+        v => v.as_i64().into_iter().collect(),
+    };
+    axes.iter().try_fold(1u64, |n, &a| {
+        let r = if a < 0 { a + rank } else { a };
+        let d = if (1..rank).contains(&r) {
+            shape[(r - 1) as usize]
+        } else {
+            1
+        };
+        n.checked_mul(d)
+    })
+}
+
+/// The Sequential model `config.json` describes (each layer from its Keras 3 config through
+/// [`tapegrad_nn::layer_from_config`]), built, its weights not yet loaded. A config that
+/// describes more weights than `weights_len` bytes hold is refused before anything is
 /// allocated (a garbled `units` must not ask for terabytes).
 pub(crate) fn model_from_config(
     path: &Path,
@@ -109,37 +166,29 @@ pub(crate) fn model_from_config(
         ));
     }
     let name = config["config"]["name"].as_str().unwrap_or("sequential");
-    let mut model = Sequential::new().with_name(name);
     let layers = config["config"]["layers"]
         .as_array()
         .ok_or_else(|| format_err(path, "`config.json` lists no layers"))?;
-    let width = input_width(config).ok_or_else(|| {
+    let width = input_shape(config).ok_or_else(|| {
         format_err(
             path,
             "`config.json` gives no input shape (no InputLayer, no build_config)",
         )
     })?;
-    let mut fan_in = width.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+    let mut shape: Vec<u64> = width.iter().map(|&d| d as u64).collect();
     let mut bytes = Some(0u64);
+    let mut built: Vec<Box<dyn Layer>> = Vec::with_capacity(layers.len());
     for layer in layers {
         let class = layer["class_name"].as_str().unwrap_or("?");
+        if class == "InputLayer" {
+            continue;
+        }
         let c = &layer["config"];
         let lname = c["name"].as_str().unwrap_or("?");
-        match class {
-            "InputLayer" => continue,
-            "Dense" => {}
-            other => {
-                return Err(model_err(
-                    path,
-                    format!("layer `{lname}` is a `{other}`, which tapegrad cannot read yet (Dense layers are read)"),
-                ))
-            }
-        }
-        let units = c["units"]
-            .as_u64()
-            .ok_or_else(|| format_err(path, format!("layer `{lname}`: no `units`")))?;
-        // kernel and bias, at 4 bytes a float32 or more
-        let params = fan_in.and_then(|n| n.checked_add(1)?.checked_mul(units));
+        let made =
+            tapegrad_nn::layer_from_config(class, c).map_err(|e| model_err(path, e.to_string()))?;
+        // kernel and bias at 4 bytes a float32 or more
+        let (params, out) = weights_and_output(class, c, &shape);
         bytes = bytes
             .zip(params)
             .and_then(|(b, p)| b.checked_add(p.checked_mul(4)?));
@@ -149,20 +198,21 @@ pub(crate) fn model_from_config(
                 format!("layer `{lname}`: config.json describes more weights than model.weights.h5's {weights_len} bytes hold"),
             ));
         }
-        fan_in = Some(units);
-        let activation = c["activation"].as_str().unwrap_or("linear");
-        let dense = Dense::new(units as usize)
-            .name(lname)
-            .use_bias(c["use_bias"].as_bool().unwrap_or(true))
-            .dtype(dtype_of(path, lname, c)?)
-            .activation(activation)
-            .map_err(|e| model_err(path, format!("layer `{lname}`: {e}")))?;
-        model.add(dense);
+        let values = out.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+        if values.is_none_or(|v| v > MAX_EXAMPLE_VALUES) {
+            return Err(format_err(
+                path,
+                format!("layer `{lname}`: config.json describes outputs of shape {out:?} for one example, more than {MAX_EXAMPLE_VALUES} values"),
+            ));
+        }
+        shape = out;
+        built.push(made);
     }
-    let mut shape = vec![1];
-    shape.extend(width);
+    let mut model = Sequential::from_layers(built).with_name(name);
+    let mut full = vec![1];
+    full.extend(width);
     model
-        .build(&shape)
+        .build(&full)
         .map_err(|e| model_err(path, format!("cannot build the model: {e}")))?;
     Ok(model)
 }
@@ -184,52 +234,9 @@ fn policy(dtype: DType) -> Value {
     })
 }
 
-/// The activation a Dense layer applies, recognised from its outputs: the `Layer` trait does
-/// not give a layer's configuration, so the layer is called on inputs of both signs and
-/// several scales along each input axis, and its outputs compared with each of Keras's
-/// activations of `x · kernel + bias`. The first that matches (`linear`, then `relu`, ...).
-fn activation_of(
-    path: &Path,
-    layer: &dyn Layer,
-    kernel: &Tensor,
-    bias: Option<&Tensor>,
-) -> Result<&'static str> {
-    let err = |m: String| model_err(path, format!("layer `{}`: {m}", layer.name()));
-    let n = kernel.shape()[0];
-    let scales = [-1000.0, -4.0, -1.0, -0.25, 0.0, 0.25, 1.0, 4.0, 1000.0];
-    let mut probe = vec![0.0f64; scales.len() * n * n];
-    for (s, scale) in scales.iter().enumerate() {
-        for i in 0..n {
-            probe[(s * n + i) * n + i] = *scale;
-        }
-    }
-    let x = Tensor::from_vec(probe, &[scales.len() * n, n])
-        .map(|t| t.into_value())
-        .map_err(|e| err(e.to_string()))?;
-    let x = Tensor::new(x.cast(kernel.dtype()));
-    let y = layer.call(&x).map_err(|e| err(e.to_string()))?;
-    let mut z = tapegrad_autodiff::matmul(&x, kernel).map_err(|e| err(e.to_string()))?;
-    if let Some(b) = bias {
-        z = (&z + b).map_err(|e| err(e.to_string()))?;
-    }
-    let want = y.to_f64_vec();
-    let close = |a: &[f64]| {
-        a.len() == want.len()
-            && a.iter().zip(&want).all(|(a, b)| {
-                a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-5 * b.abs().max(1.0)
-            })
-    };
-    for act in tapegrad_nn::Activation::ALL {
-        if let Ok(out) = act.apply(&z) {
-            if close(&out.to_f64_vec()) {
-                return Ok(act.name());
-            }
-        }
-    }
-    Err(err("its outputs match none of Keras's activations".into()))
-}
-
-/// `config.json` for a Sequential model of Dense layers, in Keras 3's form.
+/// `config.json` for a Sequential model, in Keras 3's form: an `InputLayer` of the shape the
+/// model was built on, then each layer's [`Layer::get_config`] and
+/// [`Layer::get_build_config`].
 pub(crate) fn config_of(path: &Path, model: &dyn Layer) -> Result<Value> {
     if model.class_name() != "Sequential" {
         return Err(model_err(
@@ -241,63 +248,54 @@ pub(crate) fn config_of(path: &Path, model: &dyn Layer) -> Result<Value> {
             ),
         ));
     }
-    let mut layers = Vec::new();
-    let mut input: Option<(usize, DType)> = None;
-    for layer in model.layers() {
-        let vars = layer.variables();
-        let kernel = vars.first().map(|v| v.snapshot());
-        let (kernel, bias) = match (layer.class_name(), kernel, vars.len()) {
-            ("Dense", Some(k), 1 | 2) if k.rank() == 2 => (k, vars.get(1).map(|b| b.snapshot())),
-            (class, _, _) => {
-                return Err(model_err(
-                    path,
-                    format!(
-                        "layer `{}` is a `{class}`: .keras archives are written for Dense layers",
-                        layer.name()
-                    ),
-                ))
-            }
-        };
-        let (n, units, dtype) = (kernel.shape()[0], kernel.shape()[1], kernel.dtype());
-        input.get_or_insert((n, dtype));
-        let activation = activation_of(path, layer, &kernel, bias.as_ref())?;
-        layers.push(serde_json::json!({
-            "module": "keras.layers", "class_name": "Dense",
-            "config": {
-                "name": layer.name(), "trainable": true, "dtype": policy(dtype),
-                "units": units, "activation": activation, "use_bias": bias.is_some(),
-                "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform",
-                    "config": {"seed": null}, "registered_name": null},
-                "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros",
-                    "config": {}, "registered_name": null},
-                "kernel_regularizer": null, "bias_regularizer": null,
-                "kernel_constraint": null, "bias_constraint": null
-            },
-            "registered_name": null,
-            "build_config": {"input_shape": [null, n]}
-        }));
-    }
-    let Some((n, dtype)) = input else {
-        return Err(model_err(
+    let input = model.get_build_config().ok_or_else(|| {
+        model_err(
             path,
-            format!("`{}` has no built layers", model.name()),
-        ));
-    };
-    layers.insert(
-        0,
-        serde_json::json!({
-            "module": "keras.layers", "class_name": "InputLayer",
-            "config": {"batch_shape": [null, n], "dtype": dtype_name(dtype), "sparse": false,
-                "ragged": false, "name": "input_layer", "optional": false},
-            "registered_name": null
-        }),
-    );
+            format!(
+                "`{}` does not know the input shape it was built on",
+                model.name()
+            ),
+        )
+    })?;
+    let input = input["input_shape"].clone();
+    let dtype = model
+        .variables()
+        .first()
+        .map(|v| v.dtype())
+        .unwrap_or(DType::F32);
+    let mut layers = vec![serde_json::json!({
+        "module": "keras.layers", "class_name": "InputLayer",
+        "config": {"batch_shape": input, "dtype": dtype_name(dtype), "sparse": false,
+            "ragged": false, "name": "input_layer", "optional": false},
+        "registered_name": null
+    })];
+    for layer in model.layers() {
+        let config = layer.get_config().ok_or_else(|| {
+            model_err(
+                path,
+                format!(
+                    "layer `{}` is a `{}`, which has no Keras config: .keras archives are written for the layers {}",
+                    layer.name(),
+                    layer.class_name(),
+                    tapegrad_nn::config::LAYER_CLASSES.join(", ")
+                ),
+            )
+        })?;
+        let mut entry = serde_json::json!({
+            "module": "keras.layers", "class_name": layer.class_name(),
+            "config": config, "registered_name": null
+        });
+        if let Some(build) = layer.get_build_config() {
+            entry["build_config"] = build;
+        }
+        layers.push(entry);
+    }
     Ok(serde_json::json!({
         "module": "keras", "class_name": "Sequential",
         "config": {"name": model.name(), "trainable": true, "dtype": policy(dtype),
-            "layers": layers, "build_input_shape": [null, n]},
+            "layers": layers, "build_input_shape": input},
         "registered_name": null,
-        "build_config": {"input_shape": [null, n]},
+        "build_config": {"input_shape": input},
         "compile_config": null
     }))
 }

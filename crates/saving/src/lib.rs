@@ -4,13 +4,14 @@
 //! `Sequential`, a layer of your own), the format taken from the file's name ([`Format`]);
 //! [`save_weights_with_optimizer`] / [`load_weights_with_optimizer`] with an optimizer's
 //! state, so that a training stopped and resumed gives the bits of one that ran through;
-//! [`save_model`] / [`load_model`] for Keras 3's `.keras` archives of `Sequential` models.
+//! [`save_model`] / [`load_model`] for Keras 3's `.keras` archives of `Sequential` models of
+//! the layers tapegrad has (their configs through [`Layer::get_config`]).
 //!
 //! | name ends in | format | names in the file |
 //! |---|---|---|
 //! | `.safetensors` | the `safetensors` crate's format | each variable's name, Keras's weight name: `dense/kernel`, `dense/bias` |
 //! | `.npz` | numpy's `np.savez` (a zip of `.npy` members, stored) | the same names: `np.load(f)["dense/kernel"]` |
-//! | `.weights.h5` | Keras 3's `model.save_weights` / `load_weights` | Keras 3's layout: `layers/dense/vars/0`, `layers/dense/vars/1`, ...; `optimizer/vars/0`, ... |
+//! | `.weights.h5` | Keras 3's `model.save_weights` / `load_weights` | Keras 3's layout: `layers/dense/vars/0`, `layers/dense/vars/1`, `layers/dense_1/vars/0`, ... (layers keyed by class and position, as Keras 3 keys them; the layer's name is its `vars` group's attribute); `optimizer/vars/0`, ... |
 //! | `.keras` | Keras 3's `model.save` / `keras.saving.load_model` | `config.json`, `metadata.json`, `model.weights.h5` (the layout above) |
 //!
 //! Names: in `.safetensors` and `.npz` a variable is keyed by its own name, `layer/weight` as
@@ -135,6 +136,26 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The format [`save_weights`] writes a file of this name in: [`from_path`](Format::from_path),
+    /// with `.keras` refused (an archive holds a model: [`save_model`]). For checking a name
+    /// before training, not at the first save.
+    ///
+    /// ```
+    /// use tapegrad_saving::Format;
+    /// assert_eq!(Format::for_weights("ckpt/e{epoch:02d}.weights.h5")?, Format::WeightsH5);
+    /// assert!(Format::for_weights("m.keras").unwrap_err().to_string().ends_with("use save_model"));
+    /// # Ok::<(), tapegrad_saving::Error>(())
+    /// ```
+    pub fn for_weights(path: impl AsRef<Path>) -> Result<Format> {
+        let path = path.as_ref();
+        match Format::from_path(path)? {
+            Format::Keras => Err(use_save_model(path)),
+            format => Ok(format),
+        }
+    }
+}
+
 /// Writes the bytes atomically (a temporary file beside `path`, then a rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tapegrad_datasets::io::write_atomic(path, bytes).map_err(|e| error::from_datasets(path, e))
@@ -191,7 +212,7 @@ pub fn save_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
 pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let format = Format::from_path(path)?;
-    let (entries, _) = entries::model_entries(model, path)?;
+    let (entries, groups) = entries::model_entries(model, path)?;
     let stored = match format {
         Format::Safetensors | Format::Npz => read_flat(path, format)?
             .into_iter()
@@ -199,7 +220,7 @@ pub fn load_weights(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
             .collect(),
         Format::WeightsH5 | Format::Keras => {
             let (at, bytes) = h5_bytes(path, format)?;
-            return load_h5(&at, &entries, bytes);
+            return load_h5(&at, &entries, &groups, bytes);
         }
     };
     entries::assign_all(path, &entries, stored, |e| &e.name)
@@ -237,11 +258,19 @@ fn h5_bytes(path: &Path, format: Format) -> Result<(std::path::PathBuf, Vec<u8>)
 }
 
 /// Loads a model's part of Keras 3's HDF5 weights (the optimizer's ignored), whole or not at all.
-fn load_h5(at: &Path, entries: &[entries::Entry], bytes: Vec<u8>) -> Result<()> {
-    let model_part = h5_file::read(at, bytes)?
+fn load_h5(
+    at: &Path,
+    entries: &[entries::Entry],
+    groups: &[entries::VarsGroup],
+    bytes: Vec<u8>,
+) -> Result<()> {
+    // scalars beside the variables (Normalization's count); the optimizer's part is not read
+    let budget = h5_file::Budget::for_entries(entries, 1);
+    let model_part = h5_file::read(at, bytes, &budget)?
         .into_iter()
-        .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP));
-    let stored = model_part.collect();
+        .filter(|(k, _)| !k.starts_with(OPTIMIZER_GROUP))
+        .collect();
+    let stored = entries::without_counts(groups, model_part);
     entries::assign_all(at, entries, stored, |e| &e.h5)
 }
 
@@ -255,7 +284,7 @@ fn read_model(path: &Path) -> Result<(keras_archive::Archive, tapegrad_nn::Seque
 /// Where Keras 3 keeps an optimizer's variables in a `.weights.h5` file.
 const OPTIMIZER_GROUP: &str = "optimizer/";
 
-/// Keras 3's layout of a model's weights: `layers/<name>/vars/<i>`, each `vars` group named
+/// Keras 3's layout of a model's weights: `layers/<class>[_<k>]/vars/<i>`, each `vars` group named
 /// after its layer, the model's own at `vars`.
 fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file::Tree {
     let mut tree = h5_file::Tree::default();
@@ -264,6 +293,12 @@ fn h5_tree(entries: &[entries::Entry], groups: &[entries::VarsGroup]) -> h5_file
     }
     for e in entries {
         tree.dataset(&e.h5, entries::Values::Tensor(e.var.snapshot()));
+    }
+    // Keras 3's Normalization keeps a `count` it never updates (0), for old files
+    for g in groups {
+        if let Some(at) = &g.count_at {
+            tree.dataset(at, entries::Values::I64(0));
+        }
     }
     tree
 }
@@ -341,42 +376,115 @@ fn add_optimizer(tree: &mut h5_file::Tree, path: &Path, optimizer: &dyn Optimize
     Ok(())
 }
 
+/// What [`load_weights_with_optimizer`] did with the optimizer (the weights are loaded
+/// either way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptimizerLoad {
+    /// Its state (iterations, learning rate, slots) is the file's.
+    Restored,
+    /// Left as it was, as Keras 3 skips it with a warning: the file holds no optimizer state,
+    /// or the state of one that never stepped (iterations 0) which does not fit this
+    /// optimizer. The message says which.
+    Skipped(String),
+}
+
 /// [`load_weights`] and the optimizer's state saved beside the weights (see
 /// [`save_weights_with_optimizer`]). The optimizer is built on the model's trainable
 /// variables first (Keras's `optimizer.build`), which makes the slots it lacks; then the
 /// weights and every optimizer variable (count, shapes, dtypes) are checked, and only when all
-/// fit are the model and the optimizer assigned.
+/// fit are the model and the optimizer assigned. On an error neither has changed: slots the
+/// build made are dropped again.
+///
+/// A file without optimizer state, or whose optimizer never stepped (iterations 0, as a
+/// compiled but untrained Keras model saves it) and does not fit, loads the weights and
+/// leaves the optimizer as it was: [`OptimizerLoad::Skipped`], Keras 3's "Skipping variable
+/// loading for optimizer" warning.
+///
+/// ```
+/// use tapegrad_nn::{Dense, Layer};
+/// use tapegrad_optim::Adam;
+/// use tapegrad_saving::OptimizerLoad;
+/// let mut model = Dense::new(1).name("d");
+/// model.build(&[2])?;
+/// let path = std::env::temp_dir().join("tapegrad_saving_doc_skip.weights.h5");
+/// tapegrad_saving::save_weights(&model, &path)?; // the weights alone
+/// let loaded = tapegrad_saving::load_weights_with_optimizer(&model, &mut Adam::new(0.01), &path)?;
+/// assert!(matches!(loaded, OptimizerLoad::Skipped(ref why) if why.contains("no optimizer state")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_weights_with_optimizer(
     model: &dyn Layer,
     optimizer: &mut dyn Optimizer,
     path: impl AsRef<Path>,
-) -> Result<()> {
+) -> Result<OptimizerLoad> {
     let path = path.as_ref();
     let format = Format::from_path(path)?;
-    let (entries, _) = entries::model_entries(model, path)?;
-    if matches!(format, Format::Safetensors | Format::Npz) {
+    let (entries, groups) = entries::model_entries(model, path)?;
+    let flat = matches!(format, Format::Safetensors | Format::Npz);
+    let (at, values, opt_part) = if flat {
         let (opt_part, model_part): (Vec<_>, Vec<_>) = read_flat(path, format)?
             .into_iter()
             .partition(|(k, _)| k.starts_with(optimizer_state::FLAT_PREFIX));
         let values = entries::check_all(path, &entries, model_part, |e| &e.name)?;
-        build_on(path, optimizer, model)?;
-        let state = optimizer_state::from_flat(path, optimizer, opt_part)?;
+        (path.to_path_buf(), values, opt_part)
+    } else {
+        let (at, bytes) = h5_bytes(path, format)?;
+        // the optimizer's slots are shaped as the model's variables: nothing larger is read
+        let budget = h5_file::Budget::for_entries(&entries, h5_file::Budget::largest(&entries));
+        let datasets = h5_file::read(&at, bytes, &budget)?;
+        let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
+            .into_iter()
+            .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
+        let stored = entries::without_counts(&groups, model_part);
+        let values = entries::check_all(&at, &entries, stored, |e| &e.h5)?;
+        (at, values, opt_part)
+    };
+    let at = at.as_path();
+    if opt_part.is_empty() {
+        entries::assign_checked(at, &entries, values)?;
+        return Ok(OptimizerLoad::Skipped(format!(
+            "{}: the file holds no optimizer state: the weights are loaded, optimizer `{}` is left as it was",
+            at.display(),
+            optimizer.name()
+        )));
+    }
+    let iterations_key = if flat {
+        format!("{}iteration", optimizer_state::FLAT_PREFIX)
+    } else {
+        format!("{OPTIMIZER_GROUP}vars/0")
+    };
+    let never_stepped = opt_part.iter().any(|(k, s)| {
+        *k == iterations_key && matches!(s, entries::Stored::I64(_, v) if v.as_slice() == [0])
+    });
+    // building makes slots: on a refusal the optimizer goes back to what it was
+    let before = optimizer.base().clone();
+    let restore = || -> Result<()> {
+        let state = if flat {
+            build_on(at, optimizer, model)?;
+            optimizer_state::from_flat(at, optimizer, opt_part)?
+        } else {
+            optimizer_part(at, optimizer, model, opt_part)?
+        };
         // the optimizer's state is checked as it is set, so it goes first: a refused state
         // leaves the model as it was (the model's values are checked already)
-        set_state(path, optimizer, &state)?;
-        return entries::assign_checked(path, &entries, values);
-    }
-    let (at, bytes) = h5_bytes(path, format)?;
-    let path = at.as_path();
-    let datasets = h5_file::read(path, bytes)?;
-    let (opt_part, model_part): (Vec<_>, Vec<_>) = datasets
-        .into_iter()
-        .partition(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
-    let stored = model_part.into_iter().collect();
-    let values = entries::check_all(path, &entries, stored, |e| &e.h5)?;
-    let state = optimizer_part(path, optimizer, model, opt_part)?;
-    set_state(path, optimizer, &state)?;
-    entries::assign_checked(path, &entries, values)
+        set_state(at, optimizer, &state)
+    };
+    let outcome = match restore() {
+        Ok(()) => OptimizerLoad::Restored,
+        Err(e) => {
+            *optimizer.base_mut() = before;
+            if !never_stepped {
+                return Err(e);
+            }
+            OptimizerLoad::Skipped(format!(
+                "{e}; the file's optimizer never stepped (iterations 0): the weights are loaded, optimizer `{}` is left as it was",
+                optimizer.name()
+            ))
+        }
+    };
+    entries::assign_checked(at, &entries, values)?;
+    Ok(outcome)
 }
 
 /// Builds the optimizer's slots for the model's trainable variables (Keras's
@@ -450,9 +558,11 @@ fn optimizer_part(
 }
 
 /// The `Sequential` model of a `.keras` archive (Keras 3's `model.save`), built from its
-/// `config.json` (an `InputLayer`, then `Dense` layers: units, activation, bias, dtype) with
-/// its weights from `model.weights.h5`, ready to predict and to train. Another layer or model
-/// class is an error naming it.
+/// `config.json` (an `InputLayer`, then each layer through
+/// [`tapegrad_nn::layer_from_config`]: Dense, Dropout, Flatten, LayerNormalization,
+/// BatchNormalization, Normalization) with its weights from `model.weights.h5`, ready to
+/// predict and to train. Another layer or model class, a config key the layer does not have
+/// or a setting tapegrad lacks is one error naming the file, the layer and the key.
 ///
 /// ```no_run
 /// let model = tapegrad_saving::load_model("trained.keras")?;
@@ -462,30 +572,36 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<tapegrad_nn::Sequential> {
     let path = path.as_ref();
     let (archive, model) = read_model(path)?;
     let at = keras_archive::weights_path(path);
-    let (entries, _) = entries::model_entries(&model, &at)?;
-    load_h5(&at, &entries, archive.weights)?;
+    let (entries, groups) = entries::model_entries(&model, &at)?;
+    load_h5(&at, &entries, &groups, archive.weights)?;
     Ok(model)
 }
 
-/// Saves a `Sequential` model of `Dense` layers as a `.keras` archive that Keras 3's
-/// `keras.saving.load_model` reads: `config.json` (the layers: units, activation, bias, dtype),
-/// `metadata.json`, and the weights in `model.weights.h5`. Written atomically.
+/// Saves a `Sequential` model as a `.keras` archive that Keras 3's `keras.saving.load_model`
+/// reads: `config.json` (an `InputLayer` of the shape the model was built on, then each
+/// layer's [`Layer::get_config`]: Dense, Dropout, Flatten, LayerNormalization,
+/// BatchNormalization, Normalization), `metadata.json`, and the weights in
+/// `model.weights.h5` (an adapted Normalization's int64 `count` included, as Keras 3 keeps
+/// it). Written atomically. A layer without a Keras config is an error naming it.
 ///
-/// The `Layer` trait gives no layer's configuration, so each Dense layer's activation is
-/// recognised from its outputs (on inputs of both signs along each axis); the initializers
-/// written are Keras's defaults (they do not matter to a trained model). No optimizer is
-/// saved: keep its state with [`save_weights_with_optimizer`].
+/// An initializer Keras does not have is written as Keras's default for that weight (it does
+/// not matter to a trained model). No optimizer is saved: keep its state with
+/// [`save_weights_with_optimizer`].
 ///
 /// ```
-/// use tapegrad_nn::{Dense, Layer, Sequential};
+/// use tapegrad_nn::{Dense, Dropout, Layer, LayerNormalization, Sequential};
 /// let mut model = Sequential::new()
 ///     .layer(Dense::new(3).activation("tanh")?.name("hidden"))?
+///     .layer(Dropout::new(0.5)?.seed(1))?
+///     .layer(LayerNormalization::new())?
 ///     .layer(Dense::new(1).name("out"))?;
 /// model.build(&[1, 2])?;
 /// let path = std::env::temp_dir().join("tapegrad_saving_doc_model.keras");
 /// tapegrad_saving::save_model(&model, &path)?;
 /// let back = tapegrad_saving::load_model(&path)?;
 /// assert!(back.get_weights().iter().zip(model.get_weights()).all(|(a, b)| a.equals(&b)));
+/// let classes: Vec<&str> = back.layers().iter().map(|l| l.class_name()).collect();
+/// assert_eq!(classes, ["Dense", "Dropout", "LayerNormalization", "Dense"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save_model(model: &dyn Layer, path: impl AsRef<Path>) -> Result<()> {
@@ -530,7 +646,8 @@ pub fn load_model_and_optimizer(
         return Ok((model, None));
     };
     let at = keras_archive::weights_path(path);
-    let has_state = h5_file::read(&at, archive.weights)?
+    // which datasets there are, none read
+    let has_state = h5_file::read(&at, archive.weights, &h5_file::Budget::default())?
         .iter()
         .any(|(k, _)| k.starts_with(OPTIMIZER_GROUP));
     if has_state {

@@ -109,6 +109,7 @@ fn describe(r: &Stored) -> String {
             t.shape()
         ),
         Stored::Unsupported { dtype, shape } => format!("{dtype} {shape:?}"),
+        Stored::Unread { dtype, shape } => format!("{dtype} {shape:?}"),
         Stored::I64(shape, _) => format!("int64 {shape:?}"),
     }
 }

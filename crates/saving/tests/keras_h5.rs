@@ -61,7 +61,9 @@ fn nested_models_nest_their_groups() {
     save_weights(&a, &path).unwrap();
     let file = hdf5_pure::File::open(&path).unwrap();
     assert_eq!(
-        file.dataset("layers/block/layers/inner_dense/vars/0")
+        // Keras 3 keys sub-layers by class (`sequential`, `dense`), as its own file of this
+        // model does; the names are the groups' `name` attributes
+        file.dataset("layers/sequential/layers/dense/vars/0")
             .unwrap()
             .shape()
             .unwrap(),
@@ -126,4 +128,58 @@ fn truncated_and_garbled_files_are_errors_not_panics() {
     let path = dir.path().join("cut.weights.h5");
     let bytes = std::fs::read(keras_file("plain.weights.h5")).unwrap();
     cut_and_garble(&bytes, &path, 97, 13);
+}
+
+/// plain.weights.h5 with `layers/dense/vars/0`'s header claiming shape (3, 2^40): 4 TiB of
+/// float32 that the file does not hold.
+fn lying_header(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut bytes = std::fs::read(keras_file("plain.weights.h5")).unwrap();
+    let dims: Vec<u8> = [3u64, 4].iter().flat_map(|d| d.to_le_bytes()).collect();
+    let huge: Vec<u8> = [3u64, 1 << 40]
+        .iter()
+        .flat_map(|d| d.to_le_bytes())
+        .collect();
+    let at: Vec<usize> = (0..bytes.len() - 16)
+        .filter(|&i| bytes[i..i + 16] == dims[..])
+        .collect();
+    assert_eq!(at.len(), 2, "the dataspace's dims and max dims");
+    for i in at {
+        bytes[i..i + 16].copy_from_slice(&huge);
+    }
+    let path = dir.join("huge.weights.h5");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_dataset_claiming_terabytes_is_refused_by_its_shape_before_any_read() {
+    let dir = tmp();
+    let path = lying_header(dir.path());
+    let tail = "layer `dense`: variable `dense/kernel` (layers/dense/vars/0) has shape [3, 4] in the model, [3, 1099511627776] in the file";
+    let err = refused(&path);
+    assert!(err.ends_with(tail), "{err}");
+    let m = model();
+    let before = m.get_weights();
+    let err = tapegrad_saving::load_weights_with_optimizer(
+        &m,
+        &mut tapegrad_optim::Adam::new(0.01),
+        &path,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.ends_with(tail), "{err}");
+    assert!(same_bits(&before, &m.get_weights()));
+}
+
+#[test]
+fn layers_of_any_name_load_from_kerass_class_keyed_groups() {
+    // Keras's Dense layers named `hidden` and `out`: stored at layers/dense and layers/dense_1
+    let mut m = Sequential::new()
+        .layer(Dense::new(4).activation("relu").unwrap().name("hidden"))
+        .unwrap()
+        .layer(Dense::new(2).name("out"))
+        .unwrap();
+    m.build(&[1, 3]).unwrap();
+    load_weights(&m, keras_file("named.weights.h5")).unwrap();
+    assert!(same_bits(&m.get_weights(), &expected_weights()));
 }

@@ -201,16 +201,17 @@ fn a_state_that_does_not_fit_is_refused_and_nothing_changes() {
     assert!(same_bits(&before, &m.get_weights()));
     assert_eq!(sgd.iterations(), 0);
 
-    // a file without optimizer state
-    let err = load_weights_with_optimizer(&m, &mut Adam::new(0.01), keras_file("plain.weights.h5"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.ends_with(
-            "optimizer `Adam`: the file has no optimizer state (no `optimizer/vars` group)"
-        ),
-        "{err}"
+    // a file without optimizer state: the weights load, the optimizer is skipped (as Keras)
+    let path = keras_file("plain.weights.h5");
+    let loaded = load_weights_with_optimizer(&m, &mut Adam::new(0.01), &path).unwrap();
+    assert_eq!(
+        loaded,
+        tapegrad_saving::OptimizerLoad::Skipped(format!(
+            "{}: the file holds no optimizer state: the weights are loaded, optimizer `Adam` is left as it was",
+            path.display()
+        ))
     );
+    m.set_weights(&before).unwrap();
 
     // a state saved under a schedule (no learning_rate variable) into a constant rate
     let scheduled = dir.path().join("s.weights.h5");
@@ -232,12 +233,10 @@ fn a_state_that_does_not_fit_is_refused_and_nothing_changes() {
     // a flat file of weights alone, and one whose optimizer part lacks a slot
     let plain = dir.path().join("w.npz");
     save_weights(&m, &plain).unwrap();
-    let err = load_weights_with_optimizer(&m, &mut Adam::new(0.01), &plain)
-        .unwrap_err()
-        .to_string();
+    let loaded = load_weights_with_optimizer(&m, &mut Adam::new(0.01), &plain).unwrap();
     assert!(
-        err.ends_with("the file has no optimizer state (no `optimizer/iteration`)"),
-        "{err}"
+        matches!(loaded, tapegrad_saving::OptimizerLoad::Skipped(ref m) if m.contains("no optimizer state")),
+        "{loaded:?}"
     );
     let one_slot = dir.path().join("w.safetensors");
     let mut sgd = Sgd::new(0.1).momentum(0.9);

@@ -749,12 +749,15 @@ pub struct ModelCheckpoint {
     verbose: bool,
     best: f64,
     saved: Vec<PathBuf>,
+    /// Checks the file name when training begins (the weights writer's format).
+    check: Option<fn(&Path) -> Result<()>>,
 }
 
 impl ModelCheckpoint {
     /// Saves the model's weights to `filepath` in the format its name gives
     /// (`tapegrad_saving::save_weights`: `.weights.h5`, `.safetensors`, `.npz`), written
-    /// atomically.
+    /// atomically. The name's format is checked when training begins (`on_train_begin`):
+    /// another extension, or `.keras`, stops `fit` before its first epoch.
     ///
     /// ```
     /// let ckpt = tapegrad_train::ModelCheckpoint::weights("ckpt/epoch{epoch:02d}.weights.h5")
@@ -762,9 +765,14 @@ impl ModelCheckpoint {
     /// # let _ = ckpt;
     /// ```
     pub fn weights(filepath: &str) -> Self {
-        Self::new(filepath, |model: &dyn Layer, path: &Path| {
+        let mut ckpt = Self::new(filepath, |model: &dyn Layer, path: &Path| {
             Ok(tapegrad_saving::save_weights(model, path)?)
-        })
+        });
+        ckpt.check = Some(|path: &Path| {
+            tapegrad_saving::Format::for_weights(path)?;
+            Ok(())
+        });
+        ckpt
     }
 
     /// Saves to `filepath` with `save(model, path)`; monitors `val_loss` by default.
@@ -781,6 +789,7 @@ impl ModelCheckpoint {
             verbose: false,
             best: f64::INFINITY,
             saved: Vec::new(),
+            check: None,
         }
     }
     /// The log compared with `save_best_only`.
@@ -880,6 +889,9 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _ctx: &mut TrainContext<'_>) -> Result<()> {
+        if let Some(check) = self.check {
+            check(Path::new(&self.filepath))?;
+        }
         self.best = self.mode.worst(&self.monitor);
         Ok(())
     }

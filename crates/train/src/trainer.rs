@@ -333,14 +333,37 @@ impl<M: Layer> Compiled<M> {
 
     /// Reads what [`save_weights`](Compiled::save_weights) wrote: the weights and the
     /// optimizer's state, all checked before anything is assigned (a file of another model or
-    /// optimizer changes nothing). For a file of weights only, use
-    /// `tapegrad_saving::load_weights(compiled.model(), path)`.
-    pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        Ok(tapegrad_saving::load_weights_with_optimizer(
+    /// optimizer changes nothing). A file of weights only, or one whose optimizer never
+    /// stepped and does not fit (a compiled, untrained Keras model's), loads the weights and
+    /// skips the optimizer as Keras 3 does: the result says so
+    /// ([`OptimizerLoad::Skipped`](tapegrad_saving::OptimizerLoad::Skipped)), and the
+    /// note is printed to stderr, as Keras warns.
+    ///
+    /// ```
+    /// use tapegrad_nn::{Dense, Layer, Sequential};
+    /// use tapegrad_train::CompileExt;
+    /// let model = Sequential::with_input_shape(&[2]).layer(Dense::new(1).name("out"))?;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-skip-{}.weights.h5", std::process::id()));
+    /// tapegrad_saving::save_weights(&model, &path)?; // weights, no optimizer
+    /// let mut compiled = model.compile("adam", "mse", tapegrad_train::NO_METRICS)?;
+    /// let loaded = compiled.load_weights(&path)?;
+    /// assert!(matches!(loaded, tapegrad_saving::OptimizerLoad::Skipped(_)));
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_weights(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<tapegrad_saving::OptimizerLoad> {
+        let loaded = tapegrad_saving::load_weights_with_optimizer(
             &self.model,
             self.optimizer.as_mut(),
             path,
-        )?)
+        )?;
+        if let tapegrad_saving::OptimizerLoad::Skipped(note) = &loaded {
+            eprintln!("WARNING: {note}");
+        }
+        Ok(loaded)
     }
 
     /// The model.

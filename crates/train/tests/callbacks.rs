@@ -637,3 +637,23 @@ fn checkpoint_file_names_format_integers_as_python() {
     assert_eq!(ckpt.file_name(2, &logs).unwrap(), "w03- 3-3-3-3.npz");
     assert_eq!(ckpt.file_name(11, &logs).unwrap(), "w12-12-12-12-12.npz");
 }
+
+/// `ModelCheckpoint::weights` checks its file name's format when training begins, not at the
+/// first save after an epoch of training.
+#[test]
+fn checkpoint_weights_refuses_a_format_at_train_begin() {
+    let model = dense();
+    let mut opt = Sgd::new(0.1);
+    for (name, tail) in [
+        ("ckpt/epoch{epoch:02d}.txt", "unknown weights format"),
+        ("ckpt/epoch{epoch:02d}.keras", "use save_model"),
+    ] {
+        let mut ckpt = ModelCheckpoint::weights(name);
+        let mut ctx = context(&model, &mut opt, 1, 1);
+        let err = ckpt.on_train_begin(&mut ctx).unwrap_err().to_string();
+        assert!(err.contains(tail) && err.contains(name), "{name}: {err}");
+    }
+    let mut ok = ModelCheckpoint::weights("ckpt/epoch{epoch:02d}.weights.h5");
+    ok.on_train_begin(&mut context(&model, &mut opt, 1, 1))
+        .unwrap();
+}
