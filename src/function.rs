@@ -5,10 +5,13 @@
 //! a given shape and dtype runs it eagerly while tracing every kernel it runs (forward,
 //! backward, the variables' reads and assignments, and the optimizer's `apply_gradients` as
 //! one node); later calls with such inputs replay the trace: the same kernels on the new
-//! inputs, without the closure, the tape, the records or the tensors' bookkeeping. The replay
-//! gives the same bits as the eager step, because it runs the same kernels on the same
-//! operands in the same order: [`Function::verify`] runs both side by side and names the first
-//! value that differs.
+//! inputs, without the closure, the tape, the records or the tensors' bookkeeping. Runs of
+//! elementwise kernels over one shape, with the full sums and means that end them, are fused:
+//! one loop over blocks of the elements, no intermediate tensor built (`Trace::steps` lists
+//! them). The replay gives the same bits as the eager step, because it runs the same scalar
+//! functions on the same operands, and sums in the eager kernels' order (eight lanes, their
+//! fixed fold, the tail): [`Function::verify`] runs both side by side and names the first value
+//! that differs.
 //!
 //! As with `tf.function`, what the closure does in Rust happens at trace time only: a
 //! `println!` prints once, and a Rust value the closure computes from its own state (a
