@@ -45,6 +45,8 @@
 //! ```
 
 use std::marker::PhantomData;
+
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::autodiff::{DType, Tensor};
@@ -138,6 +140,25 @@ impl Signature {
             .collect();
         Signature { inputs, aliases }
     }
+
+    /// Whether `args` have this signature ([`Signature::of`] them would be equal), without
+    /// building one: the check of every replay.
+    fn matches(&self, args: &[Tensor]) -> bool {
+        self.inputs.len() == args.len()
+            && self.aliases.len() == args.len()
+            && self
+                .inputs
+                .iter()
+                .zip(args)
+                .all(|((dtype, shape), t)| *dtype == t.dtype() && shape.as_slice() == t.shape())
+            && args.iter().enumerate().all(|(i, t)| {
+                let first = args[..i]
+                    .iter()
+                    .position(|u| u.value().shares_buffer(t.value()))
+                    .unwrap_or(i);
+                self.aliases[i] == first
+            })
+    }
 }
 
 /// The result of [`Function::verify`]'s calls so far.
@@ -193,10 +214,9 @@ where
         if self.eager_only || functions_run_eagerly() {
             return (self.step)(optimizer, inputs);
         }
-        let signature = Signature::of(inputs);
-        match self.traces.iter().position(|(s, _)| *s == signature) {
+        match self.traces.iter().position(|(s, _)| s.matches(inputs)) {
             Some(i) => self.replay(i, optimizer, inputs),
-            None => self.trace(signature, optimizer, inputs),
+            None => self.trace(Signature::of(inputs), optimizer, inputs),
         }
     }
 
@@ -275,7 +295,7 @@ where
 
     fn replay(&mut self, i: usize, optimizer: &mut O, inputs: &[Tensor]) -> Result<Tensor> {
         let trace = &self.traces[i].1;
-        let arrays: Vec<&Array> = inputs.iter().map(|t| t.value()).collect();
+        let arrays: SmallVec<[&Array; 8]> = inputs.iter().map(|t| t.value()).collect();
         let out = replay(trace, optimizer, &arrays)?;
         Ok(Tensor::new(out))
     }
@@ -328,8 +348,7 @@ where
             self.verify_left = left;
             return out;
         }
-        let signature = Signature::of(inputs);
-        let Some(i) = self.traces.iter().position(|(s, _)| *s == signature) else {
+        let Some(i) = self.traces.iter().position(|(s, _)| s.matches(inputs)) else {
             let left = std::mem::take(&mut self.verify_left);
             let out = self.call(optimizer, inputs);
             self.verify_left = left;
@@ -350,11 +369,12 @@ where
         *optimizer = optimizer_before;
         let call = self.verification.calls;
         self.verification.calls += 1;
-        let mut host = host_for(optimizer);
-        let (out, first) = trace
-            .replay_compared(&arrays, &mut *host, &reference)
-            .map_err(replay_error)?;
-        drop(host);
+        let (out, first) = {
+            let mut host = host_for(optimizer);
+            trace
+                .replay_compared(&arrays, &mut host, &reference)
+                .map_err(replay_error)?
+        };
         if self.verification.first_difference.is_none() {
             let mut difference = first.map(|m| {
                 format!(
@@ -406,23 +426,22 @@ fn replay<O: StepOptimizer + ?Sized>(
     inputs: &[&Array],
 ) -> Result<Array> {
     let mut host = host_for(optimizer);
-    trace.replay(inputs, &mut *host).map_err(replay_error)
+    trace.replay(inputs, &mut host).map_err(replay_error)
 }
 
-type Host<'a> = Box<
-    dyn FnMut(&(dyn std::any::Any + Send + Sync), &[&Array]) -> std::result::Result<(), BoxError>
-        + 'a,
->;
-
-fn host_for<O: StepOptimizer + ?Sized>(optimizer: &mut O) -> Host<'_> {
-    Box::new(move |payload, operands| {
+/// The host nodes' carrying out: an optimizer's `apply_gradients` by `optimizer`.
+fn host_for<O: StepOptimizer + ?Sized>(
+    optimizer: &mut O,
+) -> impl FnMut(&(dyn std::any::Any + Send + Sync), &[&Array]) -> std::result::Result<(), BoxError> + '_
+{
+    move |payload, operands| {
         let apply = payload
             .downcast_ref::<TracedApply>()
             .ok_or("a host node this function does not know")?;
         let opt = optimizer.optimizer().ok_or(
             "the step applied gradients with an optimizer, but the function was called with none",
         )?;
-        let pairs: Vec<(Option<Tensor>, &crate::autodiff::Variable)> = apply
+        let pairs: SmallVec<[(Option<Tensor>, &crate::autodiff::Variable); 8]> = apply
             .variables
             .iter()
             .map(|(v, g)| match g {
@@ -433,7 +452,7 @@ fn host_for<O: StepOptimizer + ?Sized>(optimizer: &mut O) -> Host<'_> {
                 None => Ok((None, v)),
             })
             .collect::<std::result::Result<_, _>>()?;
-        opt.apply_gradient_list(pairs)?;
+        opt.apply_gradient_slice(&pairs)?;
         Ok(())
-    })
+    }
 }

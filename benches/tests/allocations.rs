@@ -32,3 +32,62 @@ fn documented_steps_allocate_the_same_every_step() {
     let b = allocations_per_step(0, 200, || mlp.step().expect("step"));
     assert_eq!(a, b);
 }
+
+/// Allocations a replayed step makes: the seven documented workloads through
+/// `tapegrad::function`, after the first (traced) call.
+fn traced_allocations() -> Vec<(&'static str, (f64, f64))> {
+    use tapegrad::optim::Sgd;
+    use tapegrad_autodiff::Tensor;
+    let mut out = Vec::new();
+    let two = TwoWeights::new().expect("data");
+    let mut step = tapegrad::function(|_: &mut (), _: &[Tensor]| Ok(two.step_loss()?));
+    out.push((
+        "two-weights",
+        allocations_per_step(20, 500, || drop(step.call(&mut (), &[]).expect("step"))),
+    ));
+    for (name, lin) in [
+        ("scratch-regression", LinearMse::scratch_regression()),
+        ("tape-regression", LinearMse::tape_regression()),
+        ("custom-training", LinearMse::custom_training()),
+    ] {
+        let lin = lin.expect("data");
+        let mut step = tapegrad::function(|_: &mut (), _: &[Tensor]| Ok(lin.step_loss()?));
+        out.push((
+            name,
+            allocations_per_step(20, 500, || drop(step.call(&mut (), &[]).expect("step"))),
+        ));
+    }
+    for (name, net) in [
+        ("depth-dense-sgd", DenseNet::dense_sgd()),
+        ("depth-dense-minibatch", DenseNet::dense_minibatch()),
+        ("depth-mlp", DenseNet::mlp()),
+    ] {
+        let net = net.expect("model");
+        let mut sgd = Sgd::new(net.learning_rate());
+        let mut step = tapegrad::function(|opt: &mut Sgd, _: &[Tensor]| {
+            net.step_with(opt)
+                .map_err(|e| tapegrad::Error::Function(e.to_string()))
+        });
+        out.push((
+            name,
+            allocations_per_step(20, 500, || drop(step.call(&mut sgd, &[]).expect("step"))),
+        ));
+    }
+    out
+}
+
+#[test]
+fn replayed_steps_allocate_the_same_every_step() {
+    let first = traced_allocations();
+    let again = traced_allocations();
+    for ((name, a), (_, b)) in first.iter().zip(&again) {
+        assert_eq!(a.0.fract(), 0.0, "{name}: {a:?}");
+        assert_eq!(a, b, "{name}");
+    }
+    // the steps without an optimizer object (elementwise regions, variables' assignments)
+    // allocate nothing once traced; the Dense steps' matmuls and optimizer still do
+    for (name, a) in &first[..4] {
+        assert_eq!(*a, (0.0, 0.0), "{name}");
+    }
+    eprintln!("allocations a replayed step: {first:?}");
+}

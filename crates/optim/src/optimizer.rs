@@ -472,6 +472,26 @@ pub trait Optimizer: Send {
         apply_pairs(self, &grads_and_vars)
     }
 
+    /// [`apply_gradient_list`](Optimizer::apply_gradient_list) for pairs in a slice (no list
+    /// to collect): what a replayed traced step calls.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Variable};
+    /// use tapegrad_optim::{Optimizer, Sgd};
+    /// let w = Variable::new(1.0f32);
+    /// let mut sgd = Sgd::new(0.5);
+    /// let opt: &mut dyn Optimizer = &mut sgd;
+    /// opt.apply_gradient_slice(&[(Some(Tensor::scalar(2.0f32)), &w)])?;
+    /// assert_eq!(w.item()?, 0.0);
+    /// # Ok::<(), tapegrad_optim::Error>(())
+    /// ```
+    fn apply_gradient_slice(
+        &mut self,
+        grads_and_vars: &[(Option<Tensor>, &Variable)],
+    ) -> Result<u64> {
+        apply_pairs(self, grads_and_vars)
+    }
+
     /// Creates the slots of the variables not seen yet, in their order, as the first
     /// `apply_gradients` would (Keras's `optimizer.build(var_list)`): what a saved
     /// [`state`](Optimizer::state) is loaded into.

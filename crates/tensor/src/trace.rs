@@ -458,6 +458,8 @@ pub struct Trace {
     frees: Vec<Vec<u32>>,
     /// For each node, the slots whose last use it is, when the nodes run one by one.
     node_frees: Vec<Vec<u32>>,
+    /// The slot table of the last replay, empty, kept for the next (no allocation a replay).
+    table: std::sync::Mutex<Vec<Option<Array>>>,
     untraceable: Option<String>,
     /// The trace-time values, by slot (for [`Trace::replay_compared`]).
     values: Vec<Array>,
@@ -574,6 +576,7 @@ impl Trace {
             plan,
             frees,
             node_frees,
+            table: std::sync::Mutex::new(Vec::new()),
             untraceable: b.untraceable,
             values: b.values,
             states: b.states,
@@ -728,17 +731,39 @@ impl Trace {
         fused: bool,
     ) -> std::result::Result<Array, ReplayError> {
         let _paused = pause();
-        let mut values: Vec<Option<Array>> = vec![None; self.slots];
+        let mut values = self
+            .table
+            .try_lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        values.clear();
+        values.resize(self.slots, None);
+        let result = self.run_in(&mut values, args, host, &mut compare, fused);
+        values.clear();
+        if let Ok(mut t) = self.table.try_lock() {
+            *t = values;
+        }
+        result
+    }
+
+    fn run_in(
+        &self,
+        values: &mut [Option<Array>],
+        args: &[&Array],
+        host: &mut HostFn<'_>,
+        compare: &mut Option<(&Trace, &mut Option<Mismatch>)>,
+        fused: bool,
+    ) -> std::result::Result<Array, ReplayError> {
         let keep = compare.is_some();
         if fused {
             for (k, step) in self.plan.iter().enumerate() {
                 match step {
-                    Step::Node(i) => self.run_node(*i, args, host, &mut values, &mut compare)?,
+                    Step::Node(i) => self.run_node(*i, args, host, values, compare)?,
                     Step::Fused(region) => {
                         let first = region.members[0];
                         let mut operands: SmallVec<[&Array; 8]> = SmallVec::new();
                         for &o in &region.inputs {
-                            operands.push(self.operand(o, &values).ok_or_else(|| ReplayError {
+                            operands.push(self.operand(o, values).ok_or_else(|| ReplayError {
                                 node: self.nodes[first].name,
                                 position: first,
                                 source: "an operand was freed before its use".into(),
@@ -750,14 +775,14 @@ impl Trace {
                         if ran {
                             for (s, position, v) in made {
                                 if compare.is_some() {
-                                    self.check(position, s, &v, &mut compare);
+                                    self.check(position, s, &v, compare);
                                 }
                                 values[s as usize] = Some(v);
                             }
                         } else {
                             // an input the region was not planned for: its nodes one by one
                             for &m in &region.members {
-                                self.run_node(m, args, host, &mut values, &mut compare)?;
+                                self.run_node(m, args, host, values, compare)?;
                             }
                             for &s in &region.internal {
                                 values[s as usize] = None;
@@ -773,7 +798,7 @@ impl Trace {
             }
         } else {
             for i in 0..self.nodes.len() {
-                self.run_node(i, args, host, &mut values, &mut compare)?;
+                self.run_node(i, args, host, values, compare)?;
                 if !keep {
                     for &s in &self.node_frees[i] {
                         values[s as usize] = None;
