@@ -141,8 +141,18 @@ fn parse_args(args: Vec<String>) -> Result<Options> {
     Ok(opts)
 }
 
-/// Our crates and the floor: `(workload, ours µs, floor µs, allocations per step)`.
-fn run_rust(root: &Path, opts: &Options) -> Result<Vec<(String, f64, f64, f64)>> {
+/// One workload of our crates: µs a step eager and traced (`tapegrad::function`), the floor's,
+/// allocations a step.
+struct Ours {
+    workload: String,
+    eager: f64,
+    traced: f64,
+    floor: f64,
+    allocs: f64,
+}
+
+/// Our crates and the floor, per workload.
+fn run_rust(root: &Path, opts: &Options) -> Result<Vec<Ours>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root).args([
@@ -175,15 +185,16 @@ fn run_rust(root: &Path, opts: &Options) -> Result<Vec<(String, f64, f64, f64)>>
             continue;
         };
         let num = |k: &str| obj.get(k).and_then(|v| v.parse::<f64>().ok());
-        if let (Some(w), Some(ours), Some(floor)) =
+        if let (Some(w), Some(eager), Some(floor)) =
             (obj.get("workload"), num("ours_us"), num("floor_us"))
         {
-            rows.push((
-                w.clone(),
-                ours,
+            rows.push(Ours {
+                workload: w.clone(),
+                eager,
+                traced: num("traced_us").unwrap_or(f64::NAN),
                 floor,
-                num("allocs_per_step").unwrap_or(f64::NAN),
-            ));
+                allocs: num("allocs_per_step").unwrap_or(f64::NAN),
+            });
         }
     }
     Ok(rows)
@@ -291,15 +302,18 @@ pub fn bench_peers(root: &Path, args: Vec<String>) -> Result<()> {
         md.push_str(title);
         md.push_str(" | ");
     }
-    md.push_str("tapegrad | hand-fused Rust | tapegrad / floor | fastest peer / tapegrad |\n|---|");
-    md.push_str(&"---:|".repeat(PEERS.len() + 4));
+    md.push_str(
+        "tapegrad | tapegrad traced | hand-fused Rust | traced / floor | fastest peer / traced |\n|---|",
+    );
+    md.push_str(&"---:|".repeat(PEERS.len() + 5));
     md.push('\n');
     let mut json = String::from("{\"rows\": [");
     let mut first = true;
     for w in WORKLOADS {
-        let Some((_, ours, floor, allocs)) = rust.iter().find(|r| r.0 == w) else {
+        let Some(row) = rust.iter().find(|r| r.workload == w) else {
             continue;
         };
+        let (ours, traced, floor, allocs) = (row.eager, row.traced, row.floor, row.allocs);
         md.push_str(&format!("| `{w}` | "));
         let mut fastest: Option<f64> = None;
         let mut peer_json = Vec::new();
@@ -317,19 +331,20 @@ pub fn bench_peers(root: &Path, args: Vec<String>) -> Result<()> {
             md.push_str(&cell);
             md.push_str(" | ");
         }
-        let versus = fastest.map_or("—".into(), |f| format!("{:.1}×", f / ours));
+        let versus = fastest.map_or("—".into(), |f| format!("{:.1}×", f / traced));
         md.push_str(&format!(
-            "{} | {} | {:.1}× | {versus} |\n",
-            fmt_us(*ours),
-            fmt_us(*floor),
-            ours / floor
+            "{} | {} | {} | {:.1}× | {versus} |\n",
+            fmt_us(ours),
+            fmt_us(traced),
+            fmt_us(floor),
+            traced / floor
         ));
         if !first {
             json.push(',');
         }
         first = false;
         json.push_str(&format!(
-            "\n  {{\"workload\": \"{w}\", \"tapegrad_us\": {ours:.4}, \"floor_us\": {floor:.4}, \"allocs_per_step\": {allocs:.1}, \"peers_us\": {{{}}}}}",
+            "\n  {{\"workload\": \"{w}\", \"tapegrad_us\": {ours:.4}, \"traced_us\": {traced:.4}, \"floor_us\": {floor:.4}, \"allocs_per_step\": {allocs:.1}, \"peers_us\": {{{}}}}}",
             peer_json.join(", ")
         ));
     }
@@ -348,7 +363,7 @@ pub fn bench_peers(root: &Path, args: Vec<String>) -> Result<()> {
     json.push_str("}}\n");
 
     let mut notes = String::new();
-    notes.push_str("\nµs per step (medians). tapegrad / floor: how far our crates are from the hand-fused loop; fastest peer / tapegrad: how many times faster than the fastest peer we are.\n");
+    notes.push_str("\nµs per step (medians). tapegrad: the eager step; tapegrad traced: the same step through `tapegrad::function` (traced once, replayed fused, the same bits). traced / floor: how far the traced step is from the hand-fused loop; fastest peer / traced: how many times faster than the fastest peer the traced step is (the issue's goal: 10×).\n");
     for (p, python) in &py.found_in {
         notes.push_str(&format!("- {p}: {python}\n"));
     }

@@ -502,6 +502,11 @@ impl<T: Element> Acc<T> {
     /// Adds `xs`, the elements `off..off + xs.len()` of `n` (a block: never across a chunk).
     #[inline]
     fn add(&mut self, xs: &[T], off: usize, n: usize) {
+        if xs.len() == n {
+            // the whole operand in one block: the eager kernel's own sum of it
+            self.total = kernels::sum(xs);
+            return;
+        }
         let large = n >= PARALLEL_MIN_ELEMENTS;
         let chunk = if large { REDUCTION_CHUNK } else { n };
         let start = off - off % chunk;
@@ -520,6 +525,26 @@ impl<T: Element> Acc<T> {
             self.total = if large { self.total + s } else { s };
             self.lanes = [T::zero(); 8];
         }
+    }
+}
+
+/// Where an op of a region finds an operand in the block at `off` (`len` elements): a block
+/// of an earlier op (in `regs`, `block` elements each), a slice of an input, or one value.
+#[inline(always)]
+fn block_arg<'a, T: Copy>(
+    s: Src,
+    regs: &'a [T],
+    xs: &[&'a [T]],
+    ones: &[T],
+    block: usize,
+    off: usize,
+    len: usize,
+) -> Arg<'a, T> {
+    match s {
+        Src::Reg(r) => Arg::Slice(&regs[r * block..r * block + len]),
+        Src::Full(k) => Arg::Slice(&xs[k][off..off + len]),
+        Src::Scalar(k) => Arg::Scalar(xs[k][0]),
+        Src::One(o) => Arg::Scalar(ones[o]),
     }
 }
 
@@ -634,13 +659,11 @@ impl Region {
                 match *op {
                     Op::Map { ref f, a, b, reg } => {
                         let (before, rest) = buf.split_at_mut(reg * block);
-                        let arg = |s: Src| match s {
-                            Src::Reg(r) => Arg::Slice(&before[r * block..r * block + len]),
-                            Src::Full(k) => Arg::Slice(&xs[k][off..off + len]),
-                            Src::Scalar(k) => Arg::Scalar(xs[k][0]),
-                            Src::One(o) => Arg::Scalar(ones[o]),
-                        };
-                        T::apply(&**f, &mut rest[..len], arg(a), arg(b));
+                        let (a, b) = (
+                            block_arg(a, before, &xs, &ones, block, off, len),
+                            block_arg(b, before, &xs, &ones, block, off, len),
+                        );
+                        T::apply(&**f, &mut rest[..len], a, b);
                     }
                     Op::One { .. } => {}
                     Op::Sum { src, acc, .. } => {
