@@ -62,13 +62,10 @@ fn run(p: &Pipeline) -> Vec<Batch> {
 /// Equal bit for bit (`-0.0` is not `0.0` here).
 fn same_bits(a: &[Batch], b: &[Batch], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: as many elements");
-    let bits = |x: &Batch| -> (Vec<u64>, Vec<u64>, (usize, usize), (usize, usize)) {
-        (
-            x.features.iter().map(|v| v.to_bits()).collect(),
-            x.targets.iter().map(|v| v.to_bits()).collect(),
-            x.features.dim(),
-            x.targets.dim(),
-        )
+    let bits = |x: &Batch| {
+        let features: Vec<u64> = x.features.iter().map(|v| v.to_bits()).collect();
+        let targets: Vec<u64> = x.targets.iter().map(|v| v.to_bits()).collect();
+        (features, targets, x.features.dim(), x.targets.dim())
     };
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert_eq!(bits(x), bits(y), "{what}: element {i}");
@@ -83,7 +80,8 @@ fn parquet_gives_the_csv_sources_batches_bit_for_bit() {
     for group in [10, 1000] {
         let (csv, pq) = both(dir.path(), &ds, group);
         let targets = ["t", "y"];
-        let stages: Vec<(&str, fn(Pipeline) -> Pipeline)> = vec![
+        type Stages = fn(Pipeline) -> Pipeline;
+        let stages: Vec<(&str, Stages)> = vec![
             ("rows", |p| p),
             ("batch(8)", |p| p.batch(8)),
             ("batch(8).drop_remainder", |p| {
@@ -155,8 +153,8 @@ fn integer_and_float32_columns_are_cast_as_the_csv_source_reads_them() {
     parquet_with_groups(&pq, &mut df, 4);
     // the same numbers as CSV text: a float32 is the f64 it widens to
     let mut text = String::from("i32,f32,u32,i64\n");
-    for i in 0..n {
-        let f = f64::from(f32s[i]);
+    for (i, &f) in f32s.iter().enumerate() {
+        let f = f64::from(f);
         let (a, c) = (i as i64 * 7 - 20, -((i as i64) << 40));
         text.push_str(&format!("{a},{f},{i},{c}\n"));
     }
