@@ -16,8 +16,9 @@
 //!   `train_test_split`, `StandardScaler`.
 //! * [`recipes`] — the five documents' data cells.
 //! * [`Dataset`] — named columns with a pandas-like `head()`, `sample()` and batches.
-//! * [`pipeline`] — `tf.data` in small: shuffle, batch, map, repeat, over a table or a CSV
-//!   file streamed a row at a time.
+//! * [`pipeline`] — `tf.data` in small: shuffle, batch, map, repeat, over a table, a CSV
+//!   file streamed a row at a time or (feature `parquet`) a Parquet file streamed a row group
+//!   at a time.
 //! * [`io`] — CSV, `.npy` and `.npz` in and out; Parquet with the `parquet`
 //!   feature.
 //! * `polars_frame` (feature `polars`) — `Dataset::to_polars`,
@@ -52,6 +53,8 @@ pub mod error;
 pub mod io;
 pub mod np_random;
 pub mod pandas;
+#[cfg(feature = "parquet")]
+mod parquet_rows;
 pub mod pipeline;
 #[cfg(feature = "polars")]
 pub mod polars_frame;

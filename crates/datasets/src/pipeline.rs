@@ -1,5 +1,6 @@
 //! `tf.data` in small: a [`Pipeline`] of rows — from a table in memory, or from a CSV file read
-//! lazily, a row at a time, so that a file larger than memory streams through — shuffled through
+//! lazily, a row at a time, or a Parquet file (feature `parquet`), a row group at a time, so
+//! that a file larger than memory streams through — shuffled through
 //! a buffer, batched, mapped and repeated, in the order the stages are added, as
 //! `tf.data.Dataset.shuffle(...).batch(...).map(...).repeat(...)` composes them.
 //!
@@ -43,6 +44,8 @@ use ndarray::{Array2, Axis};
 
 use crate::error::invalid;
 use crate::io::{check_header, parse_record};
+#[cfg(feature = "parquet")]
+use crate::parquet_rows::ParquetRows;
 use crate::{Dataset, DatasetsError, RandomState, Result};
 
 /// Rows of features and targets, as a pipeline yields them (one row before any
@@ -81,6 +84,9 @@ enum Source {
     /// A CSV file with a header, read a row at a time on each pass; `targets` name the target
     /// columns, the others are the features.
     Csv { path: PathBuf, targets: Vec<String> },
+    /// A Parquet file, read a row group at a time on each pass; `targets` as for `Csv`.
+    #[cfg(feature = "parquet")]
+    Parquet { path: PathBuf, targets: Vec<String> },
 }
 
 /// One stage, applied in the order added.
@@ -108,6 +114,8 @@ impl fmt::Debug for Pipeline {
         let source = match &self.source {
             Source::Table { features, .. } => format!("table of {} rows", features.nrows()),
             Source::Csv { path, .. } => format!("csv {}", path.display()),
+            #[cfg(feature = "parquet")]
+            Source::Parquet { path, .. } => format!("parquet {}", path.display()),
         };
         let stages: Vec<String> = (self.stages.iter())
             .map(|s| match s {
@@ -182,6 +190,45 @@ impl Pipeline {
     /// ```
     pub fn from_csv(path: impl AsRef<Path>, targets: &[&str]) -> Pipeline {
         Pipeline::from_source(Source::Csv {
+            path: path.as_ref().to_path_buf(),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+        })
+    }
+
+    /// The rows of a Parquet file (feature `parquet`), read lazily: a row group at a time, on
+    /// each pass, so that what is held is one row group, never the file. `targets` name the
+    /// target columns; the others, in the file's order, are the features: the split of
+    /// [`from_csv`](Pipeline::from_csv), whatever targets the file's metadata records. Every
+    /// column must be numeric: integers and floats (float32 too) are cast to `f64`, so a table
+    /// written as CSV and as Parquet gives the same rows, bit for bit.
+    ///
+    /// When a pass starts, the footer is read and checked (a file that is not Parquet, a
+    /// column that is not numeric, a missing target column); a null or a NaN is an error naming
+    /// the file, the row group, the column and the row when the pass reaches it.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use tapegrad_datasets::{io, pipeline::Pipeline, Dataset};
+    /// let df = Dataset::from_columns(vec![
+    ///     ("a", array![1.0, 3.0, 5.0]),
+    ///     ("y", array![10.0, 30.0, 50.0]),
+    ///     ("b", array![2.0, 4.0, 6.0]),
+    /// ])?;
+    /// let path = std::env::temp_dir().join("tapegrad_pipeline_doc.parquet");
+    /// io::write_parquet(&path, &df)?;
+    /// let batches: Vec<_> = Pipeline::from_parquet(&path, &["y"])
+    ///     .batch(2)
+    ///     .iter()?
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(batches[0].features, array![[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(batches[1].targets, array![[50.0]]);
+    /// let err = Pipeline::from_parquet(&path, &["z"]).iter().unwrap_err().to_string();
+    /// assert!(err.contains("no column named `z` (the columns are a,y,b)"), "{err}");
+    /// # Ok::<(), tapegrad_datasets::DatasetsError>(())
+    /// ```
+    #[cfg(feature = "parquet")]
+    pub fn from_parquet(path: impl AsRef<Path>, targets: &[&str]) -> Pipeline {
+        Pipeline::from_source(Source::Parquet {
             path: path.as_ref().to_path_buf(),
             targets: targets.iter().map(|t| t.to_string()).collect(),
         })
@@ -271,8 +318,9 @@ impl Pipeline {
 
     /// Runs the pipeline: its elements in order, each a [`Batch`] (of one row before any
     /// `batch` stage). Its settings are checked here (a buffer or batch size of 0, two `batch`
-    /// stages; a CSV file that cannot be opened, a bad header or a missing target column) and
-    /// errors name them; a bad row is an error at the element it would have been.
+    /// stages; a CSV or Parquet file that cannot be opened, a bad header or footer, a missing
+    /// target column) and errors name them; a bad row is an error at the element it would have
+    /// been.
     pub fn iter(&self) -> Result<Stream> {
         let mut batches = 0;
         for s in &self.stages {
@@ -330,6 +378,10 @@ impl Pipeline {
             Source::Csv { path, targets } => {
                 CsvRows::open(path, targets).map(|r| Rows::Csv(Box::new(r)))
             }
+            #[cfg(feature = "parquet")]
+            Source::Parquet { path, targets } => {
+                ParquetRows::open(path, targets).map(|r| Rows::Parquet(Box::new(r)))
+            }
         }
     }
 }
@@ -342,6 +394,8 @@ enum Rows {
         next: usize,
     },
     Csv(Box<CsvRows>),
+    #[cfg(feature = "parquet")]
+    Parquet(Box<ParquetRows>),
 }
 
 impl Iterator for Rows {
@@ -366,6 +420,8 @@ impl Iterator for Rows {
                 }))
             }
             Rows::Csv(rows) => rows.next(),
+            #[cfg(feature = "parquet")]
+            Rows::Parquet(rows) => rows.next(),
         }
     }
 }

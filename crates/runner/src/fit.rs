@@ -171,8 +171,9 @@ fn read_parquet(path: &Path) -> anyhow::Result<tapegrad_datasets::Dataset> {
 #[cfg(not(feature = "parquet"))]
 fn read_parquet(path: &Path) -> anyhow::Result<tapegrad_datasets::Dataset> {
     Err(UsageError(format!(
-        "{}: reading Parquet needs tapegrad built with the `parquet` feature \
-         (cargo install tapegrad-runner --features parquet)",
+        "{}: a Parquet file, and this tapegrad was built without Parquet; build it with the \
+         `parquet` feature: cargo build -p tapegrad-runner --release --features parquet \
+         (or cargo run -p tapegrad-runner --features parquet -- fit ...)",
         path.display()
     ))
     .into())
