@@ -10,9 +10,9 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tapegrad::{optim::Sgd, prelude::Tensor};
 use tapegrad_benches::{
-    linear_data, linear_mse_floor, scaling_is_large, two_weights_data, two_weights_floor,
-    DenseFloor, DenseNet, LinearMse, TwoWeights, SCALING_BATCHES, SCALING_FEATURES,
-    SCALING_SAMPLES, SCALING_WIDTHS,
+    linear_data, linear_mse_floor, linear_mse_floor_exact, scaling_is_large, two_weights_data,
+    two_weights_floor, DenseFloor, DenseNet, LinearMse, TwoWeights, SCALING_BATCHES,
+    SCALING_FEATURES, SCALING_SAMPLES, SCALING_WIDTHS,
 };
 
 fn quick<'a>(
@@ -53,6 +53,13 @@ fn documented(c: &mut Criterion) {
         g.bench_function(format!("{name}/floor"), |b| {
             b.iter(|| linear_mse_floor(black_box(&x), black_box(&y), &mut w, &mut bb, lr))
         });
+        if !model.uses_pow() {
+            // the floor that gives the crates' bits: one pass, the eager summation order
+            let (mut w, mut bb) = (0.0f32, 0.0f32);
+            g.bench_function(format!("{name}/exact-floor"), |b| {
+                b.iter(|| linear_mse_floor_exact(black_box(&x), black_box(&y), &mut w, &mut bb, lr))
+            });
+        }
     }
     for (name, batch, features, hidden, lr) in [
         ("depth-dense-sgd", 1, 3, 0, 0.1),

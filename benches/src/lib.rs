@@ -146,6 +146,12 @@ impl LinearMse {
         self.learning_rate
     }
 
+    /// Whether the loss squares through `pow` (document 001) rather than `square`: then
+    /// [`linear_mse_floor_exact`] does not give this step's bits.
+    pub fn uses_pow(&self) -> bool {
+        self.with_pow
+    }
+
     /// One step: `loss = mean((w x + b - y)^2)` on a tape, its gradients, two `assign_sub`.
     pub fn step(&self) -> Result<()> {
         self.step_loss().map(drop)
@@ -183,6 +189,58 @@ pub fn linear_mse_floor(x: &[f32], y: &[f32], w: &mut f32, b: &mut f32, learning
     let scale = 2.0 / x.len() as f32;
     *w -= learning_rate * gw * scale;
     *b -= learning_rate * gb * scale;
+}
+
+/// The lanes of the eager sums folded in their order (`kernels::sum`: `(l0 + l4)`, then
+/// `(l1 + l5)`, ... added to zero in turn).
+fn fold_lanes(lanes: [f32; 8]) -> f32 {
+    let mut s = 0.0f32;
+    for k in 0..4 {
+        s += lanes[k] + lanes[k + 4];
+    }
+    s
+}
+
+/// The floor of a [`LinearMse`] step written with `square` (documents 002 and 003) that gives
+/// the crates' bits: one pass over the points computing the loss, both gradients and their
+/// sums in the eager kernels' order (eight lanes, their fold, the remaining points), then the
+/// two updates. Returns the loss. What a fused replay could reach at best.
+pub fn linear_mse_floor_exact(
+    x: &[f32],
+    y: &[f32],
+    w: &mut f32,
+    b: &mut f32,
+    learning_rate: f32,
+) -> f32 {
+    let n = x.len().min(y.len());
+    // the mean's gradient, 1 / n in float32, spread over the points
+    let g = 1.0f32 / n as f64 as f32;
+    let (w0, b0) = (*w, *b);
+    let point = |i: usize| {
+        let e = (w0 * x[i] + b0) - y[i];
+        let ge = g * (e * 2.0);
+        (e * e, ge, x[i] * ge)
+    };
+    let whole = n - n % 8;
+    let (mut sq, mut gb, mut gw) = ([0.0f32; 8], [0.0f32; 8], [0.0f32; 8]);
+    for c in (0..whole).step_by(8) {
+        for k in 0..8 {
+            let (s, b, w) = point(c + k);
+            sq[k] += s;
+            gb[k] += b;
+            gw[k] += w;
+        }
+    }
+    let (mut loss, mut grad_b, mut grad_w) = (fold_lanes(sq), fold_lanes(gb), fold_lanes(gw));
+    for i in whole..n {
+        let (s, b, w) = point(i);
+        loss += s;
+        grad_b += b;
+        grad_w += w;
+    }
+    *w -= grad_w * learning_rate;
+    *b -= grad_b * learning_rate;
+    loss / n as f64 as f32
 }
 
 /// A two-layer perceptron `Dense(hidden, relu) -> Dense(1)` (or one `Dense(1)` when
@@ -574,6 +632,24 @@ mod tests {
         assert!((model.w.item()? as f32 - w).abs() < 1e-4, "{w}");
         assert!((model.b.item()? as f32 - b).abs() < 1e-4, "{b}");
         assert!((w - 3.0).abs() < 0.5 && (b - 2.0).abs() < 0.1, "{w} {b}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_exact_linear_floor_gives_the_crates_bits() -> Result<()> {
+        for model in [LinearMse::tape_regression()?, LinearMse::custom_training()?] {
+            let n = model.x.len();
+            let (x, y) = linear_data(n);
+            let lr = model.learning_rate() as f32;
+            let (mut w, mut b) = (0.0f32, 0.0f32);
+            for step in 0..30 {
+                let loss = model.step_loss()?.item()? as f32;
+                let floor = linear_mse_floor_exact(&x, &y, &mut w, &mut b, lr);
+                assert_eq!(loss.to_bits(), floor.to_bits(), "n = {n}, step {step}");
+                assert_eq!((model.w.item()? as f32).to_bits(), w.to_bits(), "n = {n}");
+                assert_eq!((model.b.item()? as f32).to_bits(), b.to_bits(), "n = {n}");
+            }
+        }
         Ok(())
     }
 
