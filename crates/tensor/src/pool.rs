@@ -579,6 +579,21 @@ fn holds<T: Element>(repr: &Repr, shape: &[usize]) -> bool {
     }
 }
 
+/// A copy of `a` that no other tensor shares, its buffer from the pools ([`build_small`])
+/// when `a` is row-major: what an in-place kernel replayed by a trace writes into.
+pub(crate) fn unique_copy(a: &Array) -> Array {
+    fn copy<T: Element>(x: &ArrayD<T>) -> Array {
+        match crate::ops::row_major(x) {
+            Some(xs) => build_small(x.shape(), |out| out.copy_from_slice(xs)),
+            None => T::wrap(x.to_owned()),
+        }
+    }
+    match a.repr() {
+        Repr::F32(x) => copy(x),
+        Repr::F64(x) => copy(x),
+    }
+}
+
 /// A tensor of `shape` whose elements `fill` writes: it gets them all, holding stale values,
 /// and must write every one. When one of the last kept shells holds an array of this dtype and
 /// shape (a loop making the same tensors every step), that tensor is reused whole: no

@@ -204,7 +204,9 @@ pub fn pause() -> Paused {
 /// `name` that runs `f` again at each replay. Kernels called inside `f` are part of it.
 ///
 /// Crates above this one wrap their own kernels (code that reads arrays' elements) in this,
-/// so that a trace replays them instead of finding them untraceable.
+/// so that a trace replays them instead of finding them untraceable. `f` must be a function
+/// of its inputs alone (no random draw, no state read): a kernel whose inputs are all
+/// constants of the trace is run once, while tracing, and its value kept as a constant.
 pub fn kernel<F>(name: &'static str, inputs: &[&Array], f: F) -> Result<Array>
 where
     F: Fn(&[&Array]) -> Result<Array> + Send + Sync + 'static,
@@ -406,7 +408,9 @@ where
     }
     let before = target.clone();
     *target = kernel(name, &[&before, other], move |a| {
-        let mut x = a[0].clone();
+        // a copy of its own to write into (a clone would share the buffer and copy it anyway,
+        // through the allocator)
+        let mut x = crate::pool::unique_copy(a[0]);
         f(&mut x, a[1])?;
         Ok(x)
     })?;
@@ -443,6 +447,40 @@ impl Tracing {
         let output = b.operand(output);
         Ok(Trace::new(b, output))
     }
+}
+
+/// Folds the trace's constants: a kernel node whose operands are all constants (captured at
+/// trace time, or the values of nodes folded before it) computes the same value at every
+/// replay, the value it computed while tracing; that value becomes a constant of the trace and
+/// the nodes using it read the constant. Returns which nodes are folded (a fused replay does
+/// not run them; the trace's output is never folded). A kernel is a function of its operands
+/// ([`kernel`]), so this changes no bit: the gradient seeds of a loss and their reshapes, say,
+/// are made once instead of at each step.
+fn fold_constants(b: &mut Builder, output: Operand) -> Vec<bool> {
+    let mut as_const: Vec<Option<u32>> = vec![None; b.values.len()];
+    let mut folded = vec![false; b.nodes.len()];
+    for (node, folded) in b.nodes.iter_mut().zip(&mut folded) {
+        for o in &mut node.operands {
+            if let Operand::Slot(s) = *o {
+                if let Some(c) = as_const[s as usize] {
+                    *o = Operand::Const(c);
+                }
+            }
+        }
+        let constant = matches!(node.action, Action::Kernel(_))
+            && !node.operands.is_empty()
+            && node.operands.iter().all(|o| matches!(o, Operand::Const(_)));
+        if let (true, Some(s)) = (constant, node.output) {
+            if output != Operand::Slot(s) {
+                if let Some(v) = b.values.get(s as usize) {
+                    as_const[s as usize] = Some(b.consts.len() as u32);
+                    b.consts.push(v.clone());
+                    *folded = true;
+                }
+            }
+        }
+    }
+    folded
 }
 
 /// A recorded trace: replayed by [`Trace::replay`].
@@ -494,8 +532,9 @@ impl Trace {
         Tracing { done: false }
     }
 
-    fn new(b: Builder, output: Operand) -> Trace {
+    fn new(mut b: Builder, output: Operand) -> Trace {
         let slots = b.values.len();
+        let folded = fold_constants(&mut b, output);
         let plan = {
             let nodes: Vec<PlanNode<'_>> = b
                 .nodes
@@ -506,7 +545,16 @@ impl Trace {
                     output: n.output,
                     shape: &n.shape,
                     dtype: n.dtype,
+                    // a folded node runs no more: a region stays open across it
                     reads: matches!(n.action, Action::Arg(_) | Action::Source(_)),
+                })
+                .zip(&folded)
+                .map(|(mut n, &folded)| {
+                    if folded {
+                        n.fuse = None;
+                        n.reads = true;
+                    }
+                    n
                 })
                 .collect();
             let shape_of = |o: Operand| match o {
@@ -535,7 +583,9 @@ impl Trace {
             let used_outside = |s: u32, members: &[usize]| {
                 output == Operand::Slot(s) || users[s as usize].iter().any(|u| !members.contains(u))
             };
-            fuse::plan(&nodes, &shape_of, &used_outside)
+            let mut plan = fuse::plan(&nodes, &shape_of, &used_outside);
+            plan.retain(|step| !matches!(step, Step::Node(i) if folded[*i]));
+            plan
         };
         let last_uses = |reads: &mut dyn Iterator<Item = (usize, &[Operand])>, len: usize| {
             let mut last = vec![usize::MAX; slots];
@@ -648,7 +698,7 @@ impl Trace {
         })
     }
 
-    /// The number of constants the trace captured.
+    /// The number of constants of the trace: those it captured and those it folded.
     pub fn constants(&self) -> usize {
         self.consts.len()
     }
