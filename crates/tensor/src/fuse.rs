@@ -1,7 +1,8 @@
 //! Fusion of a trace's elementwise regions: the kernels a replay would run one after another
-//! over one shape — maps, zips against values of that shape or of one element, and full sums
-//! of such values — run as one loop over blocks of the elements, each op applied to a block
-//! in turn, so that no intermediate value is built and each input is read once.
+//! over one number of elements in row-major order — maps, zips against values of that many
+//! elements or of one, reductions over axes of length 1, and full sums of such values — run
+//! as one loop over blocks of the elements, each op applied to a block in turn, so that no
+//! intermediate value is built and each input is read once.
 //!
 //! **Exactness.** A fused region computes the same bits as its kernels one by one. Each
 //! elementwise op applies the same scalar function ([`UnaryFn`], [`BinaryFn`], the same
@@ -222,7 +223,6 @@ struct Builder {
     /// its shape.
     produced: Vec<(u32, Produced, usize, Vec<usize>)>,
     dtype: DType,
-    shape: Vec<usize>,
     n: usize,
     registers: usize,
     ones: usize,
@@ -239,7 +239,6 @@ impl Builder {
             ops: Vec::new(),
             produced: Vec::new(),
             dtype,
-            shape: shape.to_vec(),
             n,
             registers: 0,
             ones: 0,
@@ -313,7 +312,10 @@ impl Builder {
         };
         match fuse {
             Fusable::Map(f) => {
-                if node.shape != self.shape.as_slice() || srcs.is_empty() || srcs.len() > 2 {
+                // the region's number of elements, in row-major order, whatever the shape
+                // (a reduction over axes of length 1 drops them)
+                let len: usize = node.shape.iter().product();
+                if len != self.n || srcs.is_empty() || srcs.len() > 2 {
                     return undo(self);
                 }
                 let (a, b) = (srcs[0], *srcs.get(1).unwrap_or(&srcs[0]));
@@ -343,7 +345,7 @@ impl Builder {
             }
             Fusable::Sum { mean, over } => {
                 let whole = srcs.len() == 1 && matches!(srcs[0], Src::Reg(_) | Src::Full(_));
-                if over != &self.shape || !whole {
+                if over.iter().product::<usize>() != self.n || !whole {
                     return undo(self);
                 }
                 let acc = self.accumulators;
@@ -357,7 +359,7 @@ impl Builder {
                     .push((slot, Produced::Acc(acc), i, node.shape.to_vec()));
             }
             Fusable::MulSum { over } => {
-                if over != &self.shape || srcs.len() != 2 {
+                if over.iter().product::<usize>() != self.n || srcs.len() != 2 {
                     return undo(self);
                 }
                 let reg = self.registers;
@@ -874,6 +876,54 @@ mod tests {
             bits(&trace.replay(&[&x], &mut |_, _| Ok(()))?)?,
             bits(&only)?
         );
+        Ok(())
+    }
+
+    #[test]
+    fn reductions_over_axes_of_length_one_fuse_as_maps() -> Result<()> {
+        // a Keras loss on a batch of single outputs: the mean over the last axis (of length 1),
+        // then the mean over the batch
+        let loss = |x: &Array, y: &Array| -> Result<Array> {
+            let per_row = x.sub(y)?.map(Square).mean(Some(&[-1]), false)?;
+            Ok(per_row.mean(None, false)?)
+        };
+        // signed zeros through a sum over an axis of length 1: `0 + -0` is `+0`
+        let signs = |x: &Array| -> Result<Array> {
+            Ok(x.mul(&Array::scalar(1.0f32))?
+                .sum(Some(&[1]), true)?
+                .sum(Some(&[1]), false)?)
+        };
+        for n in [1, 3, 9, 4097] {
+            let (x, y) = (
+                Array::from_vec(values(n, 1), &[n, 1])?,
+                Array::from_vec(values(n, 2), &[n, 1])?,
+            );
+            let tracing = Trace::begin(&[&x, &y]);
+            let out = loss(&x, &y)?;
+            let trace = tracing.finish(&out)?;
+            assert_eq!(trace.steps(), ["fused(sub, square, mean, mean)"], "n = {n}");
+            let (x2, y2) = (
+                Array::from_vec(values(n, 3), &[n, 1])?,
+                Array::from_vec(values(n, 4), &[n, 1])?,
+            );
+            let replayed = trace.replay(&[&x2, &y2], &mut |_, _| Ok(()))?;
+            assert_eq!(bits(&replayed)?, bits(&loss(&x2, &y2)?)?, "n = {n}");
+
+            let tracing = Trace::begin(&[&x]);
+            let out = signs(&x)?;
+            let trace = tracing.finish(&out)?;
+            assert_eq!(trace.steps(), ["fused(mul, sum, sum)"], "n = {n}");
+            let zeros = Array::from_vec(vec![-0.0f32; n], &[n, 1])?;
+            for x in [&x2, &zeros] {
+                let replayed = trace.replay(&[x], &mut |_, _| Ok(()))?;
+                assert_eq!(replayed.shape(), &[n]);
+                assert_eq!(bits(&replayed)?, bits(&signs(x)?)?, "n = {n}");
+            }
+            assert!(
+                bits(&signs(&zeros)?)?.iter().all(|&b| b == 0),
+                "+0 everywhere"
+            );
+        }
         Ok(())
     }
 }

@@ -8,7 +8,9 @@ use super::fill::fill_tensor;
 use super::functors::Exp;
 use super::layout::{row_major, row_major_mut, shared, PARALLEL_MIN_ELEMENTS};
 use crate::broadcast::reduction_axes;
-use crate::fuse::Fusable;
+use std::sync::Arc;
+
+use crate::fuse::{Fusable, WithParams};
 use crate::tensor::Repr;
 use crate::{kernels, pool};
 use crate::{Array, Element, Result, TensorError};
@@ -194,14 +196,39 @@ fn sum_to_kernel<T: Element>(a: &ArrayD<T>, shape: &[usize], lead: usize, kept: 
     T::wrap(out)
 }
 
-/// How a sum (`mean`: a mean) over `axes` fuses: over every axis of a tensor with axes and
-/// elements, the kernel's [`full_sum`] of the row-major elements; else not.
+/// How a sum (`mean`: a mean) over `axes` fuses: over axes of length 1 only, elementwise
+/// ([`unit_sum`]); over every axis of a tensor with axes and elements, the kernel's
+/// [`full_sum`] of the row-major elements; else not.
 fn whole_sum(x: &Array, axes: Option<&[isize]>, mean: bool) -> Option<Fusable> {
-    let all = normalize_axes("reduce_sum", axes, x.shape()).ok()?.ndim() == x.rank();
-    (all && x.rank() > 0 && !x.is_empty()).then(|| Fusable::Sum {
+    let axes = normalize_axes("reduce_sum", axes, x.shape()).ok()?;
+    if axes.ndim() == 0 || x.is_empty() {
+        return None;
+    }
+    if axes.slice().iter().all(|&a| x.shape()[a] == 1) {
+        return Some(Fusable::Map(Arc::new(WithParams {
+            params: mean,
+            f32: unit_sum::<f32>,
+            f64: unit_sum::<f64>,
+        })));
+    }
+    (axes.ndim() == x.rank()).then(|| Fusable::Sum {
         mean,
         over: x.shape().to_vec(),
     })
+}
+
+/// What a sum over axes of length 1 makes of each element: the one element added to zero (the
+/// start of every summation order the kernels have, [`full_sum`]'s and ndarray's alike, so
+/// `-0` becomes `+0`; a second reduced axis adds zero again, which changes nothing more), a
+/// mean's divided by its count, 1. Elementwise: a fused region takes it as a map (a Keras
+/// loss's mean over the last axis of a batch of single outputs).
+fn unit_sum<T: Element>(x: T, &mean: &bool) -> T {
+    let s = T::zero() + x;
+    if mean {
+        s / T::one()
+    } else {
+        s
+    }
 }
 
 impl Array {
