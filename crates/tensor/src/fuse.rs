@@ -926,4 +926,39 @@ mod tests {
         }
         Ok(())
     }
+
+    #[test]
+    fn an_in_place_kernel_updates_a_value_only_at_its_last_use() -> Result<()> {
+        let bias = Array::from_vec(vec![0.5f32, -0.0, 3.0], &[3])?;
+        // the product is used after the bias is added to a clone of it: it must not change
+        let f = |x: &Array| -> Result<Array> {
+            let m = x.mul(x)?;
+            let mut z = m.clone();
+            z.bias_add_assign(&bias)?;
+            Ok(z.add(&m)?)
+        };
+        // the argument itself updated: the caller's array must not change
+        let g = |x: &Array| -> Result<Array> {
+            let mut z = x.clone();
+            z.bias_add_assign(&bias)?;
+            Ok(z)
+        };
+        for h in [&f as &dyn Fn(&Array) -> Result<Array>, &g] {
+            let x = Array::from_vec(values(6, 1), &[2, 3])?;
+            let tracing = Trace::begin(&[&x]);
+            let out = h(&x)?;
+            let trace = tracing.finish(&out)?;
+            assert!(trace.names().contains(&"bias_add"), "{:?}", trace.names());
+            let x2 = Array::from_vec(values(6, 2), &[2, 3])?;
+            let before = bits(&x2)?;
+            for _ in 0..3 {
+                let replayed = trace.replay(&[&x2], &mut |_, _| Ok(()))?;
+                let one_by_one = trace.replay_unfused(&[&x2], &mut |_, _| Ok(()))?;
+                assert_eq!(bits(&replayed)?, bits(&h(&x2)?)?);
+                assert_eq!(bits(&one_by_one)?, bits(&h(&x2)?)?);
+                assert_eq!(bits(&x2)?, before, "the argument is unchanged");
+            }
+        }
+        Ok(())
+    }
 }

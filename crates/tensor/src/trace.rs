@@ -46,6 +46,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The closure that runs a kernel again on the replay's operands.
 pub type KernelFn = Box<dyn Fn(&[&Array]) -> Result<Array> + Send + Sync>;
+/// The closure that runs an in-place kernel again: on the replay's first operand (a value of
+/// its own), with the second.
+type InPlaceFn = Box<dyn Fn(&mut Array, &Array) -> Result<()> + Send + Sync>;
 /// The closure that reads a source's value at a replay.
 pub type SourceFn = Box<dyn Fn() -> std::result::Result<Array, BoxError> + Send + Sync>;
 /// The closure that carries out an effect at a replay.
@@ -75,6 +78,8 @@ enum Action {
     /// The `i`-th argument of the replay.
     Arg(usize),
     Kernel(KernelFn),
+    /// An in-place kernel: its output is its first operand updated (by the second).
+    InPlace(InPlaceFn),
     Source(SourceFn),
     Effect(EffectFn),
     Host(Box<dyn Any + Send + Sync>),
@@ -92,6 +97,18 @@ struct Node {
     dtype: DType,
     /// What the kernel declares of itself for fusion, when it can be fused.
     fuse: Option<Fusable>,
+    /// An in-place kernel's: whether it is the last use of the value it updates (which it may
+    /// then update itself) when the plan runs, and when the nodes run one by one.
+    last_use: (bool, bool),
+}
+
+/// The order a replay runs the nodes in: the plan's, the nodes' one by one, or either keeping
+/// every value (nothing is updated in place then).
+#[derive(Clone, Copy)]
+enum Order {
+    Plan,
+    Nodes,
+    Keep,
 }
 
 /// A trace being recorded on this thread.
@@ -161,6 +178,7 @@ impl Builder {
             shape,
             dtype,
             fuse,
+            last_use: (false, false),
         });
     }
 }
@@ -398,7 +416,8 @@ fn read_slow(value: &Array, what: &'static str) {
 }
 
 /// Records `f`, an in-place kernel on `target`, as a kernel node (the new value in place of
-/// the old): when this thread records, the update runs on a copy-on-write clone.
+/// the old): when this thread records, the update runs on a copy-on-write clone. A replay runs
+/// `f` on the old value itself where this node is its last use (no copy), else on a copy.
 pub(crate) fn in_place<F>(name: &'static str, target: &mut Array, other: &Array, f: F) -> Result<()>
 where
     F: Fn(&mut Array, &Array) -> Result<()> + Send + Sync + 'static,
@@ -407,13 +426,18 @@ where
         return f(target, other);
     }
     let before = target.clone();
-    *target = kernel(name, &[&before, other], move |a| {
-        // a copy of its own to write into (a clone would share the buffer and copy it anyway,
-        // through the allocator)
-        let mut x = crate::pool::unique_copy(a[0]);
-        f(&mut x, a[1])?;
-        Ok(x)
-    })?;
+    {
+        let _inside = pause();
+        f(target, other)?;
+    }
+    with_builder(|b| {
+        b.push(
+            name,
+            Action::InPlace(Box::new(f)),
+            &[&before, other],
+            Some(target),
+        )
+    });
     Ok(())
 }
 
@@ -467,7 +491,7 @@ fn fold_constants(b: &mut Builder, output: Operand) -> Vec<bool> {
                 }
             }
         }
-        let constant = matches!(node.action, Action::Kernel(_))
+        let constant = matches!(node.action, Action::Kernel(_) | Action::InPlace(_))
             && !node.operands.is_empty()
             && node.operands.iter().all(|o| matches!(o, Operand::Const(_)));
         if let (true, Some(s)) = (constant, node.output) {
@@ -618,6 +642,22 @@ impl Trace {
                 .enumerate(),
             plan.len(),
         );
+        // an in-place kernel whose first operand's slot is freed after it: its last use
+        fn consumes_at(node: &Node, frees: &[u32]) -> bool {
+            match (&node.action, node.operands.first()) {
+                (Action::InPlace(_), Some(Operand::Slot(s))) => frees.contains(s),
+                _ => false,
+            }
+        }
+        for (step, frees) in plan.iter().zip(&frees) {
+            if let Step::Node(i) = step {
+                let node = &mut b.nodes[*i];
+                node.last_use.0 = consumes_at(node, frees);
+            }
+        }
+        for (node, frees) in b.nodes.iter_mut().zip(&node_frees) {
+            node.last_use.1 = consumes_at(node, frees);
+        }
         Trace {
             nodes: b.nodes,
             consts: b.consts,
@@ -808,7 +848,10 @@ impl Trace {
         if fused {
             for (k, step) in self.plan.iter().enumerate() {
                 match step {
-                    Step::Node(i) => self.run_node(*i, args, host, values, compare)?,
+                    Step::Node(i) => {
+                        let order = if keep { Order::Keep } else { Order::Plan };
+                        self.run_node(*i, args, host, values, compare, order)?
+                    }
                     Step::Fused(region) => {
                         let first = region.members[0];
                         let mut operands: SmallVec<[&Array; 8]> = SmallVec::new();
@@ -832,7 +875,7 @@ impl Trace {
                         } else {
                             // an input the region was not planned for: its nodes one by one
                             for &m in &region.members {
-                                self.run_node(m, args, host, values, compare)?;
+                                self.run_node(m, args, host, values, compare, Order::Keep)?;
                             }
                             for &s in &region.internal {
                                 values[s as usize] = None;
@@ -848,7 +891,8 @@ impl Trace {
             }
         } else {
             for i in 0..self.nodes.len() {
-                self.run_node(i, args, host, values, compare)?;
+                let order = if keep { Order::Keep } else { Order::Nodes };
+                self.run_node(i, args, host, values, compare, order)?;
                 if !keep {
                     for &s in &self.node_frees[i] {
                         values[s as usize] = None;
@@ -904,7 +948,45 @@ impl Trace {
         }
     }
 
-    /// Runs node `i` on the values so far, storing its value.
+    /// [`run_node`](Trace::run_node) for an in-place kernel: on the value of its first operand
+    /// itself when `last`, else on a copy of it.
+    #[inline(never)]
+    fn run_in_place(
+        &self,
+        i: usize,
+        f: &InPlaceFn,
+        values: &mut [Option<Array>],
+        compare: &mut Option<(&Trace, &mut Option<Mismatch>)>,
+        last: bool,
+    ) -> std::result::Result<(), ReplayError> {
+        let node = &self.nodes[i];
+        let fail = |source: BoxError| ReplayError {
+            node: node.name,
+            position: i,
+            source,
+        };
+        let freed = || fail("an operand was freed before its use".into());
+        let &[target, other] = node.operands.as_slice() else {
+            return Err(fail("an in-place kernel has two operands".into()));
+        };
+        let mut x = match target {
+            // its last use, and not also the other operand: the value itself
+            Operand::Slot(s) if last && other != target => {
+                values[s as usize].take().ok_or_else(freed)?
+            }
+            _ => crate::pool::unique_copy(self.operand(target, values).ok_or_else(freed)?),
+        };
+        f(&mut x, self.operand(other, values).ok_or_else(freed)?).map_err(|e| fail(e.into()))?;
+        if let Some(s) = node.output {
+            if compare.is_some() {
+                self.check(i, s, &x, compare);
+            }
+            values[s as usize] = Some(x);
+        }
+        Ok(())
+    }
+
+    /// Runs node `i` on the values so far, storing its value, the nodes run in `order`.
     #[inline(always)]
     fn run_node(
         &self,
@@ -913,6 +995,7 @@ impl Trace {
         host: &mut HostFn<'_>,
         values: &mut [Option<Array>],
         compare: &mut Option<(&Trace, &mut Option<Mismatch>)>,
+        order: Order,
     ) -> std::result::Result<(), ReplayError> {
         let node = &self.nodes[i];
         let fail = |source: BoxError| ReplayError {
@@ -920,6 +1003,14 @@ impl Trace {
             position: i,
             source,
         };
+        if let Action::InPlace(f) = &node.action {
+            let last = match order {
+                Order::Plan => node.last_use.0,
+                Order::Nodes => node.last_use.1,
+                Order::Keep => false,
+            };
+            return self.run_in_place(i, f, values, compare, last);
+        }
         let out = {
             let mut operands: SmallVec<[&Array; 4]> = SmallVec::new();
             for &o in &node.operands {
@@ -936,6 +1027,8 @@ impl Trace {
                     Some((*a).clone())
                 }
                 Action::Kernel(f) => Some(f(&operands).map_err(|e| fail(e.into()))?),
+                // run above
+                Action::InPlace(_) => None,
                 Action::Source(read) => Some(read().map_err(fail)?),
                 Action::Effect(apply) => {
                     apply(&operands).map_err(fail)?;
