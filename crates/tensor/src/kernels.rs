@@ -159,11 +159,15 @@ pub(crate) fn sum<T: Element>(xs: &[T]) -> T {
     dispatch!(xs.len(), sum(xs))
 }
 
-/// `lanes[k] = lanes[k] + xs[8 i + k]` for every whole chunk of 8 of `xs`, chunk after chunk
-/// (the remaining elements untouched): [`sum`]'s lanes, fed a part of the slice at a time.
+/// [`sum`]'s lanes, fed a part of the slices at a time, for several sums at once:
+/// `lanes[k][j] = lanes[k][j] + xss[k][8 i + j]` for every whole chunk of 8 of `xss[k]` (all
+/// as long as the first), chunk after chunk, the remaining elements untouched. One loop feeds
+/// them all, so that the sums' chains of dependent additions overlap instead of running one
+/// after another; each sum receives its elements in the order it would alone.
 #[inline]
-pub(crate) fn add_lanes<T: Element>(lanes: &mut [T; 8], xs: &[T]) {
-    dispatch!(xs.len(), add_lanes(lanes, xs))
+pub(crate) fn add_lanes_many<T: Element>(lanes: &mut [[T; 8]], xss: &[&[T]]) {
+    let len = xss.first().map_or(0, |x| x.len());
+    dispatch!(len, add_lanes_many(lanes, xss))
 }
 
 /// `sum` of the products `xs[i] · ys[i]` (each rounded) in [`sum`]'s order.
@@ -288,7 +292,8 @@ pub(crate) mod portable {
         finish_sum(lanes, rest)
     }
 
-    /// See [`super::add_lanes`]. The lanes in a local array, so that they stay in a register.
+    /// One sum of [`super::add_lanes_many`]. The lanes in a local array, so that they stay in a
+    /// register.
     #[inline(always)]
     pub(crate) fn add_lanes<T: Element>(acc: &mut [T; 8], xs: &[T]) {
         let mut lanes = *acc;
@@ -298,6 +303,43 @@ pub(crate) mod portable {
             }
         }
         *acc = lanes;
+    }
+
+    /// See [`super::add_lanes_many`]: up to four sums in one loop with their lanes in
+    /// registers, more four at a time.
+    #[inline(always)]
+    pub(crate) fn add_lanes_many<T: Element>(lanes: &mut [[T; 8]], xss: &[&[T]]) {
+        let mut lanes = lanes;
+        let mut xss = xss;
+        while !lanes.is_empty() && !xss.is_empty() {
+            let k = lanes.len().min(xss.len()).min(4);
+            match k {
+                1 => add_lanes(&mut lanes[0], xss[0]),
+                2 => add_lanes_k::<T, 2>(lanes, xss),
+                3 => add_lanes_k::<T, 3>(lanes, xss),
+                _ => add_lanes_k::<T, 4>(lanes, xss),
+            }
+            lanes = &mut lanes[k..];
+            xss = &xss[k..];
+        }
+    }
+
+    /// `K` sums of [`add_lanes_many`] (`lanes` and `xss` hold at least `K`), over the whole
+    /// chunks of 8 of the shortest of the first `K` slices.
+    #[inline(always)]
+    fn add_lanes_k<T: Element, const K: usize>(acc: &mut [[T; 8]], xss: &[&[T]]) {
+        let mut lanes: [[T; 8]; K] = std::array::from_fn(|k| acc[k]);
+        let chunks: [&[[T; 8]]; K] = std::array::from_fn(|k| xss[k].as_chunks::<8>().0);
+        let m = chunks.iter().map(|c| c.len()).min().unwrap_or(0);
+        let chunks: [&[[T; 8]]; K] = std::array::from_fn(|k| &chunks[k][..m]);
+        for i in 0..m {
+            for (l, c) in lanes.iter_mut().zip(&chunks) {
+                for (l, &x) in l.iter_mut().zip(&c[i]) {
+                    *l = *l + x;
+                }
+            }
+        }
+        acc[..K].copy_from_slice(&lanes);
     }
 
     /// See [`super::dot`].
@@ -379,8 +421,8 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) fn add_lanes<T: Element>(lanes: &mut [T; 8], xs: &[T]) {
-        portable::add_lanes(lanes, xs)
+    pub(super) fn add_lanes_many<T: Element>(lanes: &mut [[T; 8]], xss: &[&[T]]) {
+        portable::add_lanes_many(lanes, xss)
     }
 }
 
@@ -599,6 +641,24 @@ mod tests {
                     any_nan(&[reference_sum(&products)]),
                     "dot n = {n}"
                 );
+                // several sums in one loop: each as `add_lanes` alone, from lanes not zero
+                let others: Vec<Vec<T>> = (0..6).map(|_| v.many(n, specials)).collect();
+                for count in 1..=6 {
+                    let start: Vec<[T; 8]> = (0..count)
+                        .map(|_| std::array::from_fn(|_| v.one(specials)))
+                        .collect();
+                    let xss: Vec<&[T]> = others[..count].iter().map(|x| &x[..]).collect();
+                    let (mut fast, mut plain, mut alone) =
+                        (start.clone(), start.clone(), start.clone());
+                    add_lanes_many(&mut fast, &xss);
+                    portable::add_lanes_many(&mut plain, &xss);
+                    for (l, xs) in alone.iter_mut().zip(&xss) {
+                        portable::add_lanes(l, xs);
+                    }
+                    let flat = |ls: &[[T; 8]]| any_nan(&ls.concat());
+                    assert_eq!(flat(&fast), flat(&alone), "add_lanes_many n = {n}");
+                    assert_eq!(flat(&plain), flat(&alone), "add_lanes_many n = {n}");
+                }
                 for width in [1, 3, 8, 10] {
                     let m = n / width * width;
                     let row: Vec<T> = v.many(width, specials);
