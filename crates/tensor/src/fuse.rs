@@ -2,7 +2,11 @@
 //! over one number of elements in row-major order — maps, zips against values of that many
 //! elements or of one, reductions over axes of length 1, and full sums of such values — run
 //! as one loop over blocks of the elements, each op applied to a block in turn, so that no
-//! intermediate value is built and each input is read once.
+//! intermediate value is built and each input is read once. When every op of a region has a
+//! vector form, the region's loop is generated as machine code when it is planned
+//! ([`crate::jit`]): each chunk of eight elements stays in registers through all the ops and
+//! the sums; the interpreter here then runs only each chunk's last (fewer than eight) elements
+//! and the sums' folds.
 //!
 //! **Exactness.** A fused region computes the same bits as its kernels one by one. Each
 //! elementwise op applies the same scalar function ([`UnaryFn`], [`BinaryFn`], the same
@@ -22,9 +26,19 @@ use std::sync::{Arc, Mutex};
 
 use smallvec::SmallVec;
 
-use crate::ops::{self as layout, BinaryFn, UnaryFn, PARALLEL_MIN_ELEMENTS, REDUCTION_CHUNK};
+use crate::ops::{
+    self as layout, BinaryFn, Lane, Lanes, UnaryFn, PARALLEL_MIN_ELEMENTS, REDUCTION_CHUNK,
+};
 use crate::trace::Operand;
-use crate::{kernels, pool, Array, DType, Element};
+use crate::{jit, kernels, pool, Array, DType, Element};
+
+/// Whether regions are compiled to machine code ([`crate::jit`]): unless the environment
+/// variable `TAPEGRAD_JIT` is `0` when the first region is planned (then every region runs as
+/// blocks: to measure one against the other).
+fn jit_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("TAPEGRAD_JIT").is_none_or(|v| v != "0"))
+}
 
 /// One operand of a [`BlockFn`]: a block of elements, or one element broadcast over the block.
 #[derive(Clone, Copy)]
@@ -38,6 +52,9 @@ pub(crate) enum Arg<'a, T> {
 pub(crate) trait BlockFn: Send + Sync {
     fn f32(&self, out: &mut [f32], a: Arg<'_, f32>, b: Arg<'_, f32>);
     fn f64(&self, out: &mut [f64], a: Arg<'_, f64>, b: Arg<'_, f64>);
+    /// The op on vectors of lanes, for a region's generated loop ([`crate::jit`]); `None`
+    /// when it has no such form.
+    fn lanes(&self, e: &mut dyn Lanes, a: Lane, b: Lane) -> Option<Lane>;
 }
 
 // The loops are the kernels' own (`kernels::map1`, `map2`, `fill`: AVX2 where the CPU has it,
@@ -73,6 +90,9 @@ impl<F: UnaryFn> BlockFn for Unary<F> {
     fn f64(&self, out: &mut [f64], a: Arg<'_, f64>, _: Arg<'_, f64>) {
         unary_block(out, a, |x| self.0.call(x))
     }
+    fn lanes(&self, e: &mut dyn Lanes, a: Lane, _: Lane) -> Option<Lane> {
+        self.0.lanes(e, a)
+    }
 }
 
 /// A [`BinaryFn`] over blocks.
@@ -85,15 +105,22 @@ impl<F: BinaryFn> BlockFn for Binary<F> {
     fn f64(&self, out: &mut [f64], a: Arg<'_, f64>, b: Arg<'_, f64>) {
         binary_block(out, a, b, |x, y| self.0.call(x, y))
     }
+    fn lanes(&self, e: &mut dyn Lanes, a: Lane, b: Lane) -> Option<Lane> {
+        self.0.lanes(e, a, b)
+    }
 }
 
 /// A unary op with a parameter given in `f64` (a scale factor, clipping bounds): `f` is the
-/// function [`Array`]'s own kernel applies.
+/// function [`Array`]'s own kernel applies, `lanes` the same on vectors of lanes, if any.
 pub(crate) struct WithParams<P> {
     pub(crate) params: P,
     pub(crate) f32: fn(f32, &P) -> f32,
     pub(crate) f64: fn(f64, &P) -> f64,
+    pub(crate) lanes: Option<LanesWith<P>>,
 }
+
+/// A [`WithParams`] op's vector form.
+pub(crate) type LanesWith<P> = fn(&mut dyn Lanes, Lane, &P) -> Lane;
 
 impl<P: Send + Sync> BlockFn for WithParams<P> {
     fn f32(&self, out: &mut [f32], a: Arg<'_, f32>, _: Arg<'_, f32>) {
@@ -101,6 +128,9 @@ impl<P: Send + Sync> BlockFn for WithParams<P> {
     }
     fn f64(&self, out: &mut [f64], a: Arg<'_, f64>, _: Arg<'_, f64>) {
         unary_block(out, a, |x| (self.f64)(x, &self.params))
+    }
+    fn lanes(&self, e: &mut dyn Lanes, a: Lane, _: Lane) -> Option<Lane> {
+        self.lanes.map(|f| f(e, a, &self.params))
     }
 }
 
@@ -142,7 +172,7 @@ impl Src {
     }
 }
 
-enum Op {
+pub(crate) enum Op {
     Map {
         f: Arc<dyn BlockFn>,
         a: Src,
@@ -196,6 +226,8 @@ pub(crate) struct Region {
     ones: usize,
     accumulators: usize,
     scratch: Mutex<(Vec<f32>, Vec<f64>)>,
+    /// The loop compiled to machine code ([`crate::jit`]), when every op has a vector form.
+    jit: Option<jit::Compiled>,
 }
 
 /// What the planner knows of a node of the trace.
@@ -428,7 +460,25 @@ impl Builder {
                 internal.push(slot);
             }
         }
+        let stores: Vec<usize> = outputs
+            .iter()
+            .filter_map(|o| match o.produced {
+                Produced::Reg(r) => Some(r),
+                Produced::One(_) | Produced::Acc(_) => None,
+            })
+            .collect();
+        let jit = jit_enabled()
+            .then(|| {
+                jit::Compiled::new(&jit::Plan {
+                    dtype: self.dtype,
+                    ops: &self.ops,
+                    full: &self.full,
+                    stores: &stores,
+                })
+            })
+            .flatten();
         steps.push(Step::Fused(Box::new(Region {
+            jit,
             members: self.members,
             inputs: self.inputs,
             full: self.full,
@@ -523,19 +573,25 @@ impl<T: Element> Sums<T> {
             kernels::add_lanes_many(&mut self.lanes, &heads);
         }
         if off + len == start + chunk_len {
-            // the end of a chunk (for a small operand, of the operand: `kernels::sum`'s
-            // order): the lanes' fixed fold, then the remaining elements one by one
-            for ((lanes, total), xs) in self.lanes.iter_mut().zip(&mut self.totals).zip(xss) {
-                let mut s = T::zero();
-                for k in 0..4 {
-                    s = s + (lanes[k] + lanes[k + 4]);
-                }
-                for &x in &xs[main..] {
-                    s = s + x;
-                }
-                *total = if large { *total + s } else { s };
-                *lanes = [T::zero(); 8];
+            let rests: SmallVec<[&[T]; 4]> = xss.iter().map(|xs| &xs[main..]).collect();
+            self.end_chunk(&rests, large);
+        }
+    }
+
+    /// The end of a chunk (for a small operand, of the operand: `kernels::sum`'s order): the
+    /// lanes' fixed fold, then `rests[k]`, the remaining elements of sum `k`, one by one; the
+    /// chunk's sum added to the total when the operand goes by chunks (`large`).
+    fn end_chunk(&mut self, rests: &[&[T]], large: bool) {
+        for ((lanes, total), xs) in self.lanes.iter_mut().zip(&mut self.totals).zip(rests) {
+            let mut s = T::zero();
+            for k in 0..4 {
+                s = s + (lanes[k] + lanes[k + 4]);
             }
+            for &x in *xs {
+                s = s + x;
+            }
+            *total = if large { *total + s } else { s };
+            *lanes = [T::zero(); 8];
         }
     }
 }
@@ -664,43 +720,71 @@ impl Region {
                 ones[one] = out[0];
             }
         }
-        let mut off = 0;
-        while off < n {
-            let len = block.min(n - off);
-            for op in &self.ops {
-                match *op {
-                    Op::Map { ref f, a, b, reg } => {
-                        let (before, rest) = buf.split_at_mut(reg * block);
-                        let (a, b) = (
-                            block_arg(a, before, &xs, &ones, block, off, len),
-                            block_arg(b, before, &xs, &ones, block, off, len),
+        match &self.jit {
+            Some(jit) => {
+                // the compiled loop over each chunk's whole chunks of eight, the chunk's
+                // remaining elements (and the sums' fold) as blocks
+                let chunk = if n >= PARALLEL_MIN_ELEMENTS {
+                    REDUCTION_CHUNK
+                } else {
+                    n
+                };
+                let mut scalars: SmallVec<[T; 8]> = xs.iter().map(|x| x[0]).collect();
+                scalars.extend_from_slice(&ones);
+                let mut start = 0;
+                while start < n {
+                    let len = chunk.min(n - start);
+                    let whole = len - len % 8;
+                    if whole > 0 {
+                        let inputs: SmallVec<[*const u8; 8]> = xs
+                            .iter()
+                            .zip(&self.full)
+                            .map(|(x, &full)| {
+                                if full {
+                                    x[start..].as_ptr().cast()
+                                } else {
+                                    x.as_ptr().cast()
+                                }
+                            })
+                            .collect();
+                        let outputs: SmallVec<[*mut u8; 4]> = dsts
+                            .iter_mut()
+                            .map(|(_, d)| d[start..].as_mut_ptr().cast())
+                            .collect();
+                        // SAFETY: each full input and each output holds `n` elements from
+                        // `start`, at least `whole`; `scalars` one value per input and per
+                        // one-element value; `sums.lanes` eight lanes per sum; the loop was
+                        // compiled for this region's dtype, `T`.
+                        unsafe {
+                            jit.run(
+                                &inputs,
+                                scalars.as_ptr().cast(),
+                                &outputs,
+                                sums.lanes.as_mut_ptr().cast(),
+                                whole / 8,
+                            )
+                        };
+                    }
+                    if whole < len {
+                        self.blocks(
+                            &xs,
+                            &ones,
+                            buf,
+                            block,
+                            &mut dsts,
+                            &mut sums,
+                            start + whole,
+                            start + len,
                         );
-                        T::apply(&**f, &mut rest[..len], a, b);
+                    } else {
+                        let none: SmallVec<[&[T]; 4]> =
+                            SmallVec::from_elem(&[][..], self.accumulators);
+                        sums.end_chunk(&none, n >= PARALLEL_MIN_ELEMENTS);
                     }
-                    Op::One { .. } | Op::Sum { .. } => {}
+                    start += len;
                 }
             }
-            // the sums last, together (their operands are in the block by now: no op writes
-            // a block another has written)
-            if self.accumulators > 0 {
-                let mut values: SmallVec<[&[T]; 4]> = SmallVec::new();
-                for op in &self.ops {
-                    if let Op::Sum { src, acc, .. } = *op {
-                        debug_assert_eq!(acc, values.len());
-                        values.push(match src {
-                            Src::Reg(r) => &buf[r * block..r * block + len],
-                            Src::Full(k) => &xs[k][off..off + len],
-                            // (the planner gives a sum a whole operand)
-                            Src::Scalar(_) | Src::One(_) => &[],
-                        });
-                    }
-                }
-                sums.add(&values, off, n);
-            }
-            for (r, d) in dsts.iter_mut() {
-                d[off..off + len].copy_from_slice(&buf[*r * block..*r * block + len]);
-            }
-            off += len;
+            None => self.blocks(&xs, &ones, buf, block, &mut dsts, &mut sums, 0, n),
         }
         drop(dsts);
         drop(guard);
@@ -737,6 +821,73 @@ impl Region {
             store(o.slot, o.node, value);
         }
         true
+    }
+
+    /// Runs the elements `from..to` as blocks of `block` elements: each op over a block in
+    /// turn, then the sums fed together, then the outputs' blocks copied out.
+    #[allow(clippy::too_many_arguments)]
+    fn blocks<T: Fused>(
+        &self,
+        xs: &[&[T]],
+        ones: &[T],
+        buf: &mut [T],
+        block: usize,
+        dsts: &mut [(usize, &mut [T])],
+        sums: &mut Sums<T>,
+        from: usize,
+        to: usize,
+    ) {
+        let n = self.n;
+        let mut off = from;
+        while off < to {
+            let len = block.min(to - off);
+            for op in &self.ops {
+                match *op {
+                    Op::Map { ref f, a, b, reg } => {
+                        let (before, rest) = buf.split_at_mut(reg * block);
+                        let (a, b) = (
+                            block_arg(a, before, xs, ones, block, off, len),
+                            block_arg(b, before, xs, ones, block, off, len),
+                        );
+                        T::apply(&**f, &mut rest[..len], a, b);
+                    }
+                    Op::One { .. } | Op::Sum { .. } => {}
+                }
+            }
+            // the sums last, together (their operands are in the block by now: no op writes
+            // a block another has written)
+            if self.accumulators > 0 {
+                let mut values: SmallVec<[&[T]; 4]> = SmallVec::new();
+                for op in &self.ops {
+                    if let Op::Sum { src, acc, .. } = *op {
+                        debug_assert_eq!(acc, values.len());
+                        values.push(match src {
+                            Src::Reg(r) => &buf[r * block..r * block + len],
+                            Src::Full(k) => &xs[k][off..off + len],
+                            // (the planner gives a sum a whole operand)
+                            Src::Scalar(_) | Src::One(_) => &[],
+                        });
+                    }
+                }
+                sums.add(&values, off, n);
+            }
+            for (r, d) in dsts.iter_mut() {
+                d[off..off + len].copy_from_slice(&buf[*r * block..*r * block + len]);
+            }
+            off += len;
+        }
+    }
+
+    /// Whether the region runs as machine code generated for it ([`crate::jit`]).
+    #[cfg(test)]
+    pub(crate) fn compiled(&self) -> bool {
+        self.jit.is_some()
+    }
+
+    /// The region without its generated code: it runs as blocks.
+    #[cfg(test)]
+    pub(crate) fn drop_jit(&mut self) {
+        self.jit = None;
     }
 
     /// The names of the region's ops (`"fused(mul, add, sum)"`), given its members' names.
@@ -826,6 +977,20 @@ mod tests {
             let direct = step(&x2, &y2, &w, &b)?;
             assert_eq!(bits(&replayed)?, bits(&direct)?, "n = {n}");
             assert_eq!(bits(&one_by_one)?, bits(&direct)?, "n = {n}");
+            // the regions' generated loops (where Cranelift targets the machine), then the
+            // same regions as blocks
+            if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+                assert!(
+                    trace.compiled_regions() >= 1,
+                    "n = {n}: {:?}",
+                    trace.steps()
+                );
+            }
+            let mut blocks = trace;
+            blocks.without_jit();
+            assert_eq!(blocks.compiled_regions(), 0);
+            let as_blocks = blocks.replay(&args, &mut |_, _| Ok(()))?;
+            assert_eq!(bits(&as_blocks)?, bits(&direct)?, "n = {n}");
             assert_eq!(bits(&traced)?, bits(&eager)?, "n = {n}");
         }
         Ok(())

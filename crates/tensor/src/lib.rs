@@ -20,6 +20,7 @@ mod display;
 mod dtype;
 mod error;
 mod fuse;
+mod jit;
 mod kernels;
 pub mod ops;
 mod pool;

@@ -783,6 +783,25 @@ impl Trace {
         self.run(args, host, None, false)
     }
 
+    /// How many of the replay's fused regions run as generated machine code.
+    #[cfg(test)]
+    pub(crate) fn compiled_regions(&self) -> usize {
+        self.plan
+            .iter()
+            .filter(|step| matches!(step, Step::Fused(r) if r.compiled()))
+            .count()
+    }
+
+    /// Drops the regions' generated code: they run as blocks (to test one against the other).
+    #[cfg(test)]
+    pub(crate) fn without_jit(&mut self) {
+        for step in &mut self.plan {
+            if let Step::Fused(r) = step {
+                r.drop_jit();
+            }
+        }
+    }
+
     /// What a replay runs, arguments aside: each node's name, and `fused(a, b, ...)` for a
     /// region of nodes run as one loop.
     pub fn steps(&self) -> Vec<String> {

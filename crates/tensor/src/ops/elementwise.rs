@@ -280,6 +280,11 @@ impl Array {
                     params: (<f32 as Element>::from_f64(factor), factor),
                     f32: |x, k| x * k.0,
                     f64: |x, k| x * k.1,
+                    // (the factor rounded to the element type, as `k.0` is for `f32`)
+                    lanes: Some(|e, x, k| {
+                        let k = e.constant(k.1);
+                        e.mul(x, k)
+                    }),
                 })))
             };
             return crate::trace::kernel_fused_infallible("scale", &[self], fuse, move |a| {
@@ -303,6 +308,7 @@ impl Array {
                     params: bounds,
                     f32: |x, b| clip_value(x, b.0, b.1),
                     f64: |x, b| clip_value(x, b.2, b.3),
+                    lanes: None,
                 })))
             };
             return crate::trace::kernel_fused_infallible("clip", &[self], fuse, move |a| {

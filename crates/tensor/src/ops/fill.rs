@@ -120,6 +120,8 @@ impl Array {
                     params: divisor,
                     f32: |x, d| spread_value(x, *d),
                     f64: |x, d| spread_value(x, *d),
+                    // (its operand is one element: a region computes it once, before its loop)
+                    lanes: None,
                 }))
             });
             let shape = shape.to_vec();

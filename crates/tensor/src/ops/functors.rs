@@ -1,5 +1,6 @@
 //! The scalar functions the kernels apply: the [`UnaryFn`] and [`BinaryFn`] traits and one
-//! zero-sized functor type per op.
+//! zero-sized functor type per op, each with its function on a vector of lanes ([`Lanes`])
+//! where it has one.
 
 use crate::Element;
 
@@ -9,6 +10,14 @@ pub trait UnaryFn: Copy + Send + Sync + 'static {
     const NAME: &'static str;
     /// The function.
     fn call<T: Element>(self, x: T) -> T;
+    /// The same function on a vector of lanes, built with `e`'s IEEE-754 operations (the
+    /// same operations as [`call`](UnaryFn::call), in the same order, so the same bits), or
+    /// `None` when it has none (a call into the math library): code generated for a fused
+    /// region (`tapegrad::function`) uses it.
+    fn lanes(self, e: &mut dyn Lanes, x: Lane) -> Option<Lane> {
+        let _ = (e, x);
+        None
+    }
 }
 
 /// A scalar function of two arguments applied with broadcasting.
@@ -17,10 +26,71 @@ pub trait BinaryFn: Copy + Send + Sync + 'static {
     const NAME: &'static str;
     /// The function.
     fn call<T: Element>(self, x: T, y: T) -> T;
+    /// The same function on vectors of lanes: see [`UnaryFn::lanes`].
+    fn lanes(self, e: &mut dyn Lanes, x: Lane, y: Lane) -> Option<Lane> {
+        let _ = (e, x, y);
+        None
+    }
+}
+
+/// A value of a vector of lanes being built by a [`Lanes`] builder (an opaque handle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lane(pub(crate) u32);
+
+/// Builds a function on vectors of lanes of the element type out of IEEE-754 operations, each
+/// applied lane by lane and rounded as the scalar operation is (no fused multiply-add, no
+/// reassociation). [`UnaryFn::lanes`] and [`BinaryFn::lanes`] declare an op's vector form
+/// with it.
+///
+/// ```
+/// use tapegrad_tensor::ops::{Lane, Lanes};
+///
+/// /// `x · (y · 2)` written with a builder: the vector form of `MulTwice`.
+/// fn mul_twice(e: &mut dyn Lanes, x: Lane, y: Lane) -> Lane {
+///     let two = e.constant(2.0);
+///     let y2 = e.mul(y, two);
+///     e.mul(x, y2)
+/// }
+/// # let _ = mul_twice;
+/// ```
+pub trait Lanes {
+    /// `v` rounded to the element type, in every lane.
+    fn constant(&mut self, v: f64) -> Lane;
+    /// `a + b`.
+    fn add(&mut self, a: Lane, b: Lane) -> Lane;
+    /// `a - b`.
+    fn sub(&mut self, a: Lane, b: Lane) -> Lane;
+    /// `a * b`.
+    fn mul(&mut self, a: Lane, b: Lane) -> Lane;
+    /// `a / b`.
+    fn div(&mut self, a: Lane, b: Lane) -> Lane;
+    /// `-a` (the sign bit flipped, NaN included).
+    fn neg(&mut self, a: Lane) -> Lane;
+    /// `|a|` (the sign bit cleared, NaN included).
+    fn abs(&mut self, a: Lane) -> Lane;
+    /// `then` where `a > b`, `otherwise` elsewhere (NaN compares false).
+    fn select_gt(&mut self, a: Lane, b: Lane, then: Lane, otherwise: Lane) -> Lane;
+    /// `then` where `a < b`, `otherwise` elsewhere (NaN compares false).
+    fn select_lt(&mut self, a: Lane, b: Lane, then: Lane, otherwise: Lane) -> Lane;
+}
+
+/// [`Sign`]'s vector form.
+fn sign_lanes(e: &mut dyn Lanes, x: Lane) -> Lane {
+    let (zero, one, minus_one) = (e.constant(0.0), e.constant(1.0), e.constant(-1.0));
+    let x0 = e.mul(x, zero);
+    let below = e.select_lt(x, zero, minus_one, x0);
+    e.select_gt(x, zero, one, below)
+}
+
+/// [`PositiveMask`]'s vector form.
+fn positive_mask_lanes(e: &mut dyn Lanes, x: Lane) -> Lane {
+    let (zero, one) = (e.constant(0.0), e.constant(1.0));
+    e.select_gt(x, zero, one, zero)
 }
 
 macro_rules! unary_fns {
-    ($($(#[$doc:meta])* $ty:ident = $name:literal, |$x:ident| $body:expr;)*) => {$(
+    ($($(#[$doc:meta])* $ty:ident = $name:literal, |$x:ident| $body:expr
+        $(, lanes |$e:ident, $lx:ident| $lanes:expr)?;)*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $ty;
@@ -30,6 +100,11 @@ macro_rules! unary_fns {
             fn call<T: Element>(self, $x: T) -> T {
                 $body
             }
+            $(
+            fn lanes(self, $e: &mut dyn Lanes, $lx: Lane) -> Option<Lane> {
+                Some($lanes)
+            }
+            )?
         }
     )*};
 }
@@ -42,9 +117,9 @@ fn c<T: Element>(v: f64) -> T {
 
 unary_fns! {
     /// `-x`.
-    Neg = "neg", |x| -x;
+    Neg = "neg", |x| -x, lanes |e, x| e.neg(x);
     /// `x * x`.
-    Square = "square", |x| x * x;
+    Square = "square", |x| x * x, lanes |e, x| e.mul(x, x);
     /// `sqrt(x)`.
     Sqrt = "sqrt", |x| x.sqrt();
     /// `e^x`.
@@ -52,25 +127,30 @@ unary_fns! {
     /// Natural logarithm.
     Log = "log", |x| x.ln();
     /// `|x|`.
-    Abs = "abs", |x| x.abs();
+    Abs = "abs", |x| x.abs(), lanes |e, x| e.abs(x);
     /// `-1`, `0` or `1` (`0` at `0`, NaN at NaN), as `tf.sign`.
-    Sign = "sign", |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x * T::zero() };
+    Sign = "sign", |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x * T::zero() },
+        lanes |e, x| sign_lanes(e, x);
     /// `max(x, 0)`.
-    Relu = "relu", |x| if x > T::zero() { x } else { T::zero() };
+    Relu = "relu", |x| if x > T::zero() { x } else { T::zero() },
+        lanes |e, x| { let zero = e.constant(0.0); e.select_gt(x, zero, x, zero) };
     /// `1 / (1 + e^-x)`.
     Sigmoid = "sigmoid", |x| T::one() / (T::one() + (-x).exp());
     /// Hyperbolic tangent.
     Tanh = "tanh", |x| x.tanh();
     /// `1 / x`.
-    Reciprocal = "reciprocal", |x| T::one() / x;
+    Reciprocal = "reciprocal", |x| T::one() / x,
+        lanes |e, x| { let one = e.constant(1.0); e.div(one, x) };
     /// `1` where `x > 0`, else `0` (the derivative mask of `relu`).
-    PositiveMask = "positive_mask", |x| if x > T::zero() { T::one() } else { T::zero() };
+    PositiveMask = "positive_mask", |x| if x > T::zero() { T::one() } else { T::zero() },
+        lanes |e, x| positive_mask_lanes(e, x);
     /// `ln(1 + e^x)`, computed stably.
     Softplus = "softplus", |x| if x > c(20.0) { x } else if x < c(-20.0) { x.exp() } else { x.exp().ln_1p() };
 }
 
 macro_rules! binary_fns {
-    ($($(#[$doc:meta])* $ty:ident = $name:literal, |$x:ident, $y:ident| $body:expr;)*) => {$(
+    ($($(#[$doc:meta])* $ty:ident = $name:literal, |$x:ident, $y:ident| $body:expr
+        $(, lanes |$e:ident, $lx:ident, $ly:ident| $lanes:expr)?;)*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $ty;
@@ -80,6 +160,11 @@ macro_rules! binary_fns {
             fn call<T: Element>(self, $x: T, $y: T) -> T {
                 $body
             }
+            $(
+            fn lanes(self, $e: &mut dyn Lanes, $lx: Lane, $ly: Lane) -> Option<Lane> {
+                Some($lanes)
+            }
+            )?
         }
     )*};
 }
@@ -108,13 +193,13 @@ pub fn pow<T: Element>(x: T, y: T) -> T {
 
 binary_fns! {
     /// `x + y`.
-    Add = "add", |x, y| x + y;
+    Add = "add", |x, y| x + y, lanes |e, x, y| e.add(x, y);
     /// `x - y`.
-    Sub = "sub", |x, y| x - y;
+    Sub = "sub", |x, y| x - y, lanes |e, x, y| e.sub(x, y);
     /// `x * y`.
-    Mul = "mul", |x, y| x * y;
+    Mul = "mul", |x, y| x * y, lanes |e, x, y| e.mul(x, y);
     /// `x / y`.
-    Div = "div", |x, y| x / y;
+    Div = "div", |x, y| x / y, lanes |e, x, y| e.div(x, y);
     /// `x ^ y` ([`pow`]).
     Pow = "pow", |x, y| pow(x, y);
     /// The larger (NaN propagates, as in TensorFlow).
@@ -122,22 +207,27 @@ binary_fns! {
     /// The smaller (NaN propagates).
     Minimum = "minimum", |x, y| if x.is_nan() || y.is_nan() { T::nan() } else if x <= y { x } else { y };
     /// `1` where `x > y`.
-    Greater = "greater", |x, y| if x > y { T::one() } else { T::zero() };
+    Greater = "greater", |x, y| if x > y { T::one() } else { T::zero() },
+        lanes |e, x, y| { let (zero, one) = (e.constant(0.0), e.constant(1.0)); e.select_gt(x, y, one, zero) };
     /// `1` where `x >= y`.
     GreaterEqual = "greater_equal", |x, y| if x >= y { T::one() } else { T::zero() };
     /// `1` where `x < y`.
-    Less = "less", |x, y| if x < y { T::one() } else { T::zero() };
+    Less = "less", |x, y| if x < y { T::one() } else { T::zero() },
+        lanes |e, x, y| { let (zero, one) = (e.constant(0.0), e.constant(1.0)); e.select_lt(x, y, one, zero) };
     /// `1` where `x <= y`.
     LessEqual = "less_equal", |x, y| if x <= y { T::one() } else { T::zero() };
     /// `1` where `x == y`.
     Equal = "equal", |x, y| if x == y { T::one() } else { T::zero() };
     /// `x * sign(y)`: the backward of `abs` in one pass (bitwise the same as the two steps).
-    MulSign = "mul_sign", |x, y| x * Sign.call(y);
+    MulSign = "mul_sign", |x, y| x * Sign.call(y),
+        lanes |e, x, y| { let s = sign_lanes(e, y); e.mul(x, s) };
     /// `x * (y * 2)`: the backward of `square` in one pass (bitwise the same as the two steps).
-    MulTwice = "mul_twice", |x, y| x * (y * c(2.0));
+    MulTwice = "mul_twice", |x, y| x * (y * c(2.0)),
+        lanes |e, x, y| { let two = e.constant(2.0); let y2 = e.mul(y, two); e.mul(x, y2) };
     /// `x * positive_mask(y)`: the backward of `relu` in one pass (bitwise the same as the two
     /// steps, including `-0` and NaN where `x` is negative or not finite).
-    MulPositiveMask = "mul_positive_mask", |x, y| x * PositiveMask.call(y);
+    MulPositiveMask = "mul_positive_mask", |x, y| x * PositiveMask.call(y),
+        lanes |e, x, y| { let m = positive_mask_lanes(e, y); e.mul(x, m) };
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@ mod tests;
 pub(crate) use fill::fill_tensor;
 pub use fill::FILL_CACHE_MAX;
 pub use functors::{
-    pow, Abs, Add, BinaryFn, Div, Equal, Exp, Greater, GreaterEqual, Less, LessEqual, Log, Maximum,
-    Minimum, Mul, MulPositiveMask, MulSign, MulTwice, Neg, PositiveMask, Pow, Reciprocal, Relu,
-    Sigmoid, Sign, Softplus, Sqrt, Square, Sub, Tanh, UnaryFn,
+    pow, Abs, Add, BinaryFn, Div, Equal, Exp, Greater, GreaterEqual, Lane, Lanes, Less, LessEqual,
+    Log, Maximum, Minimum, Mul, MulPositiveMask, MulSign, MulTwice, Neg, PositiveMask, Pow,
+    Reciprocal, Relu, Sigmoid, Sign, Softplus, Sqrt, Square, Sub, Tanh, UnaryFn,
 };
 pub use layout::PARALLEL_MIN_ELEMENTS;
 pub(crate) use layout::{as_slots, row_major, row_major_len, row_major_mut};

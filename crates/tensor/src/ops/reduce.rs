@@ -209,6 +209,16 @@ fn whole_sum(x: &Array, axes: Option<&[isize]>, mean: bool) -> Option<Fusable> {
             params: mean,
             f32: unit_sum::<f32>,
             f64: unit_sum::<f64>,
+            lanes: Some(|e, x, &mean| {
+                let zero = e.constant(0.0);
+                let s = e.add(zero, x);
+                if mean {
+                    let one = e.constant(1.0);
+                    e.div(s, one)
+                } else {
+                    s
+                }
+            }),
         })));
     }
     (axes.ndim() == x.rank()).then(|| Fusable::Sum {
